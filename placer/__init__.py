@@ -1,0 +1,34 @@
+"""placer: place Zephyr LLEXT heaps in GNU linker scripts, and prove extensions fit.
+
+The library surface a build system calls::
+
+    import placer
+    board  = placer.load_board("qemu_cortex_m3")
+    config = placer.read_config("build/zephyr/.config")
+    layout = placer.place(board, config)
+    text   = placer.emit.linker_script(layout)
+    report = placer.verify(layout, ["hello.llext"], exports="build/zephyr/zephyr.elf")
+"""
+
+from __future__ import annotations
+
+from placer.errors import (
+    BoardError,
+    ConfigError,
+    ExtensionError,
+    Infeasible,
+    PlacerError,
+    ScriptError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BoardError",
+    "ConfigError",
+    "ExtensionError",
+    "Infeasible",
+    "PlacerError",
+    "ScriptError",
+    "__version__",
+]

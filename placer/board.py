@@ -1,0 +1,155 @@
+"""The board model: what memory a board has, what it can do, and what is already used.
+
+A `Board` is pure data. Loading board files, the shipped boards and the importers (from a
+MEMORY block, a built ``zephyr.elf`` or a ``zephyr.dts``) build it; the solver, the
+emitters and the loader read it.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+import attrs
+
+
+class Arch(enum.Enum):
+    """Zephyr architecture families that LLEXT supports."""
+
+    ARM = "arm"
+    ARM64 = "arm64"
+    RISCV = "riscv"
+    X86 = "x86"
+    ARC = "arc"
+    XTENSA = "xtensa"
+
+
+class Bus(enum.Enum):
+    """Which CPU bus reaches a region: Harvard cores split instruction and data."""
+
+    INSTRUCTION = "instruction"
+    DATA = "data"
+    BOTH = "both"
+
+
+class MpuKind(enum.Enum):
+    """Memory protection hardware, as far as LLEXT's rounding rules care (facts §3.6)."""
+
+    NONE = "none"
+    ARM_MPU = "arm-mpu"
+    ARC_MPU = "arc-mpu"
+    XTENSA_MPU = "xtensa-mpu"
+    RISCV_PMP = "riscv-pmp"
+
+
+@attrs.frozen(slots=True)
+class MemoryRegion:
+    """One memory region, as a MEMORY block or a devicetree memory node declares it.
+
+    `attributes` holds the lowercase subset of "rwx" the region allows. `writable_at_load`
+    says whether the CPU can write it while extensions are loaded (ICCM written through
+    the data bus qualifies; flash does not). `retained` marks memory that keeps its
+    contents across reset; `volatile` marks memory that is not there at boot.
+    """
+
+    name: str
+    origin: int
+    length: int
+    attributes: frozenset[str] = frozenset({"r", "w", "x"})
+    bus: Bus = Bus.BOTH
+    writable_at_load: bool = True
+    retained: bool = False
+    volatile: bool = False
+
+    @property
+    def end(self) -> int:
+        """First address past the region."""
+        return self.origin + self.length
+
+    @property
+    def readable(self) -> bool:
+        return "r" in self.attributes
+
+    @property
+    def writable(self) -> bool:
+        return "w" in self.attributes
+
+    @property
+    def executable(self) -> bool:
+        return "x" in self.attributes
+
+    def contains(self, address: int, size: int = 1) -> bool:
+        """Whether ``[address, address + size)`` lies inside the region."""
+        return self.origin <= address and address + size <= self.end
+
+
+@attrs.frozen(slots=True)
+class UsedRange:
+    """Bytes of a region that the image already occupies (`what` names the occupant)."""
+
+    region: str
+    start: int
+    size: int
+    what: str
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
+
+
+@attrs.frozen(slots=True)
+class Mpu:
+    """The memory protection unit as LLEXT sees it.
+
+    `requires_power_of_two` is ``CONFIG_MPU_REQUIRES_POWER_OF_TWO_ALIGNMENT`` (ARMv7-M,
+    ARC MPU v2); `granule` is the minimum region size in bytes (32 for the Arm MPU,
+    2048 for ARC MPU v2, the PMP granularity for RISC-V). `version` is the ARC MPU
+    version where that matters.
+    """
+
+    kind: MpuKind
+    requires_power_of_two: bool = False
+    granule: int = 32
+    version: int | None = None
+
+
+@attrs.frozen(slots=True)
+class Board:
+    """A board: its CPU facts, memory regions, protection hardware and used ranges.
+
+    `noinit_region` names the region that holds ``.noinit`` (Zephyr's RAMABLE_REGION);
+    `base_script` is the board's linker script (a path) that emitted scripts start from.
+    `preferred_regions` orders regions the board wants heaps in; `forbidden_regions` lists
+    regions no heap may use.
+    """
+
+    name: str
+    arch: Arch
+    cpu: str
+    regions: tuple[MemoryRegion, ...]
+    noinit_region: str
+    endianness: str = "little"
+    elf_class: int = 32
+    machine: int = 40
+    harvard: bool = False
+    mmu_page_size: int | None = None
+    mpu: Mpu = Mpu(MpuKind.NONE)
+    used: tuple[UsedRange, ...] = ()
+    base_script: Path | None = None
+    flash_region: str | None = None
+    preferred_regions: tuple[str, ...] = ()
+    forbidden_regions: tuple[str, ...] = ()
+    description: str = ""
+    source: Path | None = None
+
+    @property
+    def pointer_size(self) -> int:
+        """``sizeof(void *)`` on the target, in bytes."""
+        return self.elf_class // 8
+
+    def region(self, name: str) -> MemoryRegion:
+        """The region called `name`; raises `KeyError` when the board has none."""
+        for region in self.regions:
+            if region.name == name:
+                return region
+        raise KeyError(name)

@@ -1,0 +1,62 @@
+"""The ``placer`` command: a thin shell over the library.
+
+Each stage registers its own subcommands from a module of this package, so the command
+line grows with the pipeline without one file knowing every option. Errors from the
+library (`PlacerError`) print as diagnostics and exit 1; usage errors exit 2; no Python
+traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+from placer.errors import PlacerError
+
+#: Modules of this package that add subcommands, in the order ``placer --help`` lists them.
+_STAGES = ("place", "script", "boards", "verify", "diff")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every stage's subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="placer",
+        description="Place Zephyr LLEXT heaps in linker scripts and verify extensions fit.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for stage in _STAGES:
+        try:
+            module = import_module(f"placer.cli.{stage}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"placer.cli.{stage}":
+                continue  # a stage not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``placer`` command; returns the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not arguments:
+        # The main job: place the heaps of the embedded default board.
+        arguments = ["place"]
+    args = parser.parse_args(arguments)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return handler(args)
+    except PlacerError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,157 @@
+"""One exception hierarchy for everything placer reports.
+
+Every error carries where it comes from: a file, line and column for scripts and board
+files; the option and the rule for configuration; the binding constraint and its numbers
+for an infeasible placement; the file and the section or symbol for an extension. The CLI
+prints ``str(error)`` and exits non-zero; library callers read the fields.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen(slots=True)
+class SourceSpan:
+    """A place in a source file: 1-based line and column; `end_*` inclusive-exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class PlacerError(Exception):
+    """Root of every error placer raises on bad input."""
+
+
+class ScriptError(PlacerError):
+    """A linker script or snippet that cannot be read, preprocessed or understood.
+
+    Renders as ``file:line:col: error: message`` followed by the source line and a caret,
+    the shape of GCC's and Kconfiglib's messages.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        file: str,
+        line: int,
+        column: int,
+        source_line: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+        self.notes = notes
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The full diagnostic: location, message, the offending line and a caret."""
+        text = f"{self.file}:{self.line}:{self.column}: error: {self.message}"
+        if self.source_line is not None:
+            line = self.source_line.rstrip("\n").expandtabs(1)
+            caret = " " * max(self.column - 1, 0) + "^"
+            text += f"\n{line}\n{caret}"
+        for note in self.notes:
+            text += f"\nnote: {note}"
+        return text
+
+
+class BoardError(PlacerError):
+    """A board file or an imported board that is malformed or inconsistent."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        where = ""
+        if file is not None:
+            where = f"{file}:{line}: " if line is not None else f"{file}: "
+        super().__init__(f"{where}error: {message}")
+
+
+class ConfigError(PlacerError):
+    """A Kconfig value that breaks one of LLEXT's rules.
+
+    `options` names the option(s) involved (without the ``CONFIG_`` prefix), `rule` states
+    the rule Zephyr enforces, and `fix` says what to change.
+    """
+
+    def __init__(
+        self,
+        options: tuple[str, ...],
+        rule: str,
+        fix: str | None = None,
+        where: str | None = None,
+    ) -> None:
+        self.options = options
+        self.rule = rule
+        self.fix = fix
+        self.where = where
+        names = ", ".join(f"CONFIG_{o}" for o in options)
+        text = f"{where}: " if where else ""
+        text += f"error: {names}: {rule}"
+        if fix:
+            text += f"\n  fix: {fix}"
+        super().__init__(text)
+
+
+class Infeasible(PlacerError):
+    """No placement satisfies every constraint.
+
+    `heap` is the heap section that cannot be placed, `constraint` the binding constraint
+    in words, and `details` the numbers per candidate region (free space, largest aligned
+    gap) and the largest size that would fit.
+    """
+
+    def __init__(
+        self,
+        heap: str,
+        constraint: str,
+        details: tuple[str, ...] = (),
+        largest_fit: int | None = None,
+    ) -> None:
+        self.heap = heap
+        self.constraint = constraint
+        self.details = details
+        self.largest_fit = largest_fit
+        text = f"error: cannot place {heap}: {constraint}"
+        for line in details:
+            text += f"\n  {line}"
+        super().__init__(text)
+
+
+class ExtensionError(PlacerError):
+    """An extension ELF that Zephyr's loader would refuse.
+
+    `errno` is the negative errno Zephyr would return (``-ENOEXEC``, ``-ENOMEM``, ...), as
+    its symbolic name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        file: str,
+        errno: str,
+        section: str | None = None,
+        symbol: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.errno = errno
+        self.section = section
+        self.symbol = symbol
+        where = file
+        if section is not None:
+            where += f": section {section}"
+        if symbol is not None:
+            where += f": symbol {symbol}"
+        super().__init__(f"{where}: error: {message} (Zephyr: -{errno})")

@@ -1,0 +1,100 @@
+"""The solver's answer: where each LLEXT heap section goes, and what is left around it.
+
+A `Layout` is what the emitters turn into files and what the loader loads extensions into.
+All addresses and sizes are in bytes.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from placer.target import HeapRole, HeapSection, Target
+
+
+class Placement(enum.Enum):
+    """How a heap enters the linked image (llext-facts §7)."""
+
+    NOINIT = "noinit"  # input section of the NOLOAD .noinit output section (Zephyr default)
+    OUTPUT_SECTION = "output-section"  # its own NOLOAD output section (custom script)
+    IN_RODATA = "in-rodata"  # ARC Harvard: inside .rodata in ICCM, part of the ROM image
+    IN_DATA = "in-data"  # ARC Harvard: inside .data in DCCM (has an LMA when XIP)
+
+
+@attrs.frozen(slots=True)
+class PlacedHeap:
+    """A heap section at its address: `padding` bytes of alignment precede it."""
+
+    heap: HeapSection
+    region: str
+    address: int
+    padding: int
+    placement: Placement = Placement.NOINIT
+    pinned: bool = False
+
+    @property
+    def section(self) -> str:
+        return self.heap.section
+
+    @property
+    def size(self) -> int:
+        return self.heap.size
+
+    @property
+    def end(self) -> int:
+        return self.address + self.heap.size
+
+
+@attrs.frozen(slots=True)
+class RegionSpace:
+    """A region's free space before and after the heaps go in."""
+
+    region: str
+    origin: int
+    length: int
+    used_before: int
+    free_before: int
+    free_after: int
+    largest_gap_after: int
+
+
+@attrs.frozen(slots=True)
+class DynamicBuffer:
+    """``LLEXT_HEAP_DYNAMIC``: what the buffer the application passes must satisfy."""
+
+    role: HeapRole
+    init_call: str
+    minimum_size: int
+    align: int
+    regions: tuple[str, ...]
+    note: str = ""
+
+
+@attrs.frozen(slots=True)
+class UsableAllocation:
+    """Under user mode with a power-of-two MPU: the largest extension region a heap can
+    serve from its chosen base, after the allocator's header and power-of-two alignment."""
+
+    section: str
+    base_alignment: int
+    largest_region: int
+
+
+@attrs.frozen(slots=True)
+class Layout:
+    """Every heap section placed, for one target."""
+
+    target: Target
+    heaps: tuple[PlacedHeap, ...]
+    regions: tuple[RegionSpace, ...]
+    dynamic: tuple[DynamicBuffer, ...] = ()
+    usable: tuple[UsableAllocation, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def heap(self, section: str) -> PlacedHeap:
+        """The placed heap for `section`; raises `KeyError` when the layout has none."""
+        for placed in self.heaps:
+            if placed.section == section:
+                return placed
+        raise KeyError(section)

@@ -1,0 +1,213 @@
+"""A board and a configuration resolved into what Zephyr would build: the target.
+
+This is where board facts and Kconfig values meet: whether the build is Harvard, which
+memory protection rounding applies to extension regions (llext-facts §1.4, §3.6), and
+which heap sections exist with which sizes and alignments (§2.1). The solver, the
+emitters and the loader all read the same `Target`, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from placer.board import Arch, Board, MpuKind
+from placer.config import HeapBackend, LlextConfig
+
+
+class Rounding(enum.Enum):
+    """How ``llext_copy_region`` rounds ALLOC regions (llext-facts §3.6)."""
+
+    NONE = "none"
+    PAGE = "page"  # MMU, or an MPU with fine granules under user mode
+    POWER_OF_TWO = "power-of-two"  # MPU_REQUIRES_POWER_OF_TWO_ALIGNMENT under user mode
+    PMP = "pmp"  # RISC-V PMP granularity under user mode
+    UNSUPPORTED = "unsupported"  # user mode with no rule: Zephyr returns -ENOTSUP
+
+
+class HeapRole(enum.Enum):
+    """What a heap serves (llext-facts §2.2)."""
+
+    SHARED = "shared"  # .llext_heap: regions and metadata
+    EXT = "ext"  # .llext_ext_heap: memblk pool for regions
+    METADATA = "metadata"  # .llext_metadata_heap: k_heap for metadata
+    INSTR = "instr"  # .llext_instr_heap: executable regions (Harvard)
+    DATA = "data"  # .llext_data_heap: other regions (and metadata with k_heap)
+
+
+@attrs.frozen(slots=True)
+class HeapSection:
+    """One static heap buffer as the linker sees it: an input section to place.
+
+    `size` and `align` are in bytes, exactly as Zephyr defines the buffer. `backend` is
+    the allocator managing it; `block_size` is set for memblk pools. `needs_instruction_bus`
+    and `needs_data_bus` say which bus must reach the memory it goes in.
+    """
+
+    section: str
+    symbol: str
+    role: HeapRole
+    backend: HeapBackend
+    size: int
+    align: int
+    block_size: int | None = None
+    needs_instruction_bus: bool = False
+    needs_data_bus: bool = True
+    writable_at_load: bool = True
+
+
+def z_heap_min_size(pointer_size: int) -> int:
+    """``Z_HEAP_MIN_SIZE``: the smallest buffer that serves one 1-byte allocation.
+
+    Derived from the sys_heap layout (llext-facts §3.8.1): 44 bytes on 32-bit targets
+    (small heap, 4-byte headers) and 56 on 64-bit (big heap, 8-byte headers).
+    """
+    return 44 if pointer_size == 4 else 56
+
+
+@attrs.frozen(slots=True)
+class Target:
+    """A board built with a configuration, with every derived fact LLEXT depends on."""
+
+    board: Board
+    config: LlextConfig
+    harvard: bool
+    mmu: bool
+    page_size: int
+    rounding: Rounding
+    rounding_granule: int
+
+    @property
+    def pointer_size(self) -> int:
+        return self.board.pointer_size
+
+    def round_region(self, size: int, align: int) -> tuple[int, int]:
+        """Size and alignment of an ALLOC region after MMU/MPU/PMP rounding (§3.6)."""
+        if self.rounding is Rounding.NONE:
+            return size, align
+        if self.rounding is Rounding.POWER_OF_TWO:
+            block = _next_power_of_two(max(size, align, self.rounding_granule))
+            return block, block
+        granule = self.rounding_granule
+        return _round_up(size, granule), max(align, granule)
+
+    def heap_sections(self) -> tuple[HeapSection, ...]:
+        """The static heap buffers this build defines, in Zephyr's declaration order.
+
+        Empty for ``LLEXT_HEAP_DYNAMIC`` (the application provides the buffer) and when
+        LLEXT is off.
+        """
+        cfg = self.config
+        if not cfg.llext or cfg.heap_dynamic:
+            return ()
+        minimum = z_heap_min_size(self.pointer_size)
+        kib = 1024
+        if cfg.heap_backend is HeapBackend.K_HEAP:
+            if self.harvard:
+                return (
+                    _kheap(".llext_instr_heap", "llext_instr_heap", HeapRole.INSTR,
+                           max(cfg.instr_heap_size * kib, minimum), instr=True),
+                    _kheap(".llext_data_heap", "llext_data_heap", HeapRole.DATA,
+                           max(cfg.data_heap_size * kib, minimum), instr=False),
+                )
+            return (
+                _kheap(".llext_heap", "llext_heap", HeapRole.SHARED,
+                       max(cfg.heap_size * kib, minimum), instr=not self.harvard),
+            )
+        block = cfg.heap_memblk_block_size
+        metadata = _kheap(".llext_metadata_heap", "llext_metadata_heap", HeapRole.METADATA,
+                          max(cfg.metadata_heap_size * kib, minimum), instr=False)
+        if self.harvard:
+            return (
+                _pool(".llext_instr_heap", "llext_instr_heap", HeapRole.INSTR,
+                      cfg.instr_heap_size * kib, block, instr=True),
+                _pool(".llext_data_heap", "llext_data_heap", HeapRole.DATA,
+                      cfg.data_heap_size * kib, block, instr=False),
+                metadata,
+            )
+        return (
+            _pool(".llext_ext_heap", "llext_ext_heap", HeapRole.EXT,
+                  cfg.ext_heap_size * kib, block, instr=False),
+            metadata,
+        )
+
+
+def _kheap(section: str, symbol: str, role: HeapRole, size: int, instr: bool) -> HeapSection:
+    # K_HEAP_DEFINE aligns its buffer to 8 (Z_HEAP_DEFINE_IN_SECT, kernel.h).
+    return HeapSection(
+        section=section, symbol=symbol, role=role, backend=HeapBackend.K_HEAP,
+        size=size, align=8, needs_instruction_bus=instr and role is HeapRole.INSTR,
+        needs_data_bus=role is not HeapRole.INSTR,
+    )
+
+
+def _pool(section: str, symbol: str, role: HeapRole, size: int, block: int,
+          instr: bool) -> HeapSection:
+    # SYS_MEM_BLOCKS_DEFINE: N = size / B whole blocks, buffer aligned to the block size.
+    blocks = size // block if block > 0 else 0
+    return HeapSection(
+        section=section, symbol=symbol, role=role, backend=HeapBackend.MEMBLK,
+        size=blocks * block, align=max(block, 1), block_size=block,
+        needs_instruction_bus=instr, needs_data_bus=not instr,
+    )
+
+
+def _round_up(value: int, granule: int) -> int:
+    return -(-value // granule) * granule
+
+
+def _next_power_of_two(value: int) -> int:
+    return 1 << max(value - 1, 0).bit_length()
+
+
+def llext_page_size(board: Board, config: LlextConfig) -> int:
+    """``LLEXT_PAGE_SIZE`` (llext-facts §1.4)."""
+    page = config.mmu_page_size if config.mmu_page_size is not None else board.mmu_page_size
+    mmu = config.mmu if config.mmu is not None else board.mmu_page_size is not None
+    if mmu and page is not None:
+        return page
+    arc_ver = config.arc_mpu_ver if config.arc_mpu_ver is not None else board.mpu.version
+    if board.arch is Arch.ARC and arc_ver == 2:
+        return 2048
+    if board.mpu.kind is MpuKind.XTENSA_MPU:
+        return board.mpu.granule
+    return 32
+
+
+def resolve(board: Board, config: LlextConfig) -> Target:
+    """Combine a board and a configuration into the `Target` Zephyr would build.
+
+    Configuration values win where they are set; otherwise the board decides.
+    """
+    harvard = config.harvard if config.harvard is not None else board.harvard
+    mmu = config.mmu if config.mmu is not None else board.mmu_page_size is not None
+    page = llext_page_size(board, config)
+    rounding, granule = _rounding(board, config, mmu, page)
+    return Target(board=board, config=config, harvard=harvard, mmu=mmu, page_size=page,
+                  rounding=rounding, rounding_granule=granule)
+
+
+def _rounding(board: Board, config: LlextConfig, mmu: bool, page: int) -> tuple[Rounding, int]:
+    if mmu:
+        return Rounding.PAGE, page
+    if not config.userspace:
+        # PR #100964: without user mode no MPU region is ever made for an extension.
+        return Rounding.NONE, 1
+    kind = board.mpu.kind
+    pow2 = config.mpu_requires_power_of_two_alignment
+    if pow2 is None:
+        pow2 = board.mpu.requires_power_of_two
+    if pow2:
+        return Rounding.POWER_OF_TWO, page
+    arm_mpu = config.arm_mpu if config.arm_mpu is not None else kind is MpuKind.ARM_MPU
+    arc_mpu = config.arc_mpu if config.arc_mpu is not None else kind is MpuKind.ARC_MPU
+    if arm_mpu or arc_mpu:
+        return Rounding.PAGE, page
+    pmp = config.riscv_pmp if config.riscv_pmp is not None else kind is MpuKind.RISCV_PMP
+    if pmp:
+        gran = config.pmp_granularity
+        if gran is None:
+            gran = board.mpu.granule if kind is MpuKind.RISCV_PMP else 1
+        return Rounding.PMP, max(gran, 1)
+    return Rounding.UNSUPPORTED, 1

@@ -1,0 +1,34 @@
+"""Find the real GNU toolchains the oracle tests run.
+
+On a developer machine a missing cross toolchain skips the test with the package to
+install; under CI (``CI=true``) it fails, because ``.ci/run`` installs every one of them and
+a skip there would hide a broken install step.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+#: Tool prefix and Debian package per architecture family.
+PREFIXES: dict[str, tuple[str, str]] = {
+    "arm": ("arm-none-eabi-", "gcc-arm-none-eabi"),
+    "riscv": ("riscv64-unknown-elf-", "gcc-riscv64-unknown-elf"),
+    "arc": ("arc-linux-gnu-", "gcc-arc-linux-gnu"),
+    "xtensa": ("xtensa-lx106-elf-", "gcc-xtensa-lx106"),
+    "x86": ("", "gcc"),
+}
+
+
+def tool(arch: str, name: str) -> str:
+    """Path of `name` (``gcc``, ``ld``, ``objcopy``...) for `arch`; skip or fail if absent."""
+    prefix, package = PREFIXES[arch]
+    path = shutil.which(prefix + name)
+    if path is None:
+        message = f"{prefix}{name} not found: apt-get install {package}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what the tests need on a fresh Debian machine, then run the whole suite.
+# The README's test command and CI's .ci/run both call this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cross_packages=(
+  binutils-arm-none-eabi gcc-arm-none-eabi libnewlib-arm-none-eabi
+  binutils-riscv64-unknown-elf gcc-riscv64-unknown-elf
+  binutils-arc-linux-gnu gcc-arc-linux-gnu
+  binutils-xtensa-lx106 gcc-xtensa-lx106
+  gcc binutils
+)
+missing=()
+for pkg in "${cross_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e '.[test,dev]'
+
+python3 -m ruff check placer tests bench
+python3 -m mypy
+
+status=0
+python3 -m pytest -n 2 "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+  echo "error: pytest collected no tests" >&2
+  exit 1
+fi
+exit "$status"
