@@ -1,0 +1,1 @@
+"""The integrated loader: read, place, link and fit extensions as Zephyr does."""
