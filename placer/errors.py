@@ -155,3 +155,33 @@ class ExtensionError(PlacerError):
         if symbol is not None:
             where += f": symbol {symbol}"
         super().__init__(f"{where}: error: {message} (Zephyr: -{errno})")
+
+
+class LayoutError(PlacerError):
+    """A layout file (placer's layout JSON) that cannot be read back.
+
+    `file` names the layout file; `line` and `column` point into it when the JSON itself
+    is malformed; `key` is the dotted path of the offending value when the JSON is well
+    formed but does not follow the schema.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        file: str,
+        line: int | None = None,
+        column: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key = key
+        where = file
+        if line is not None:
+            where += f":{line}:{column}" if column is not None else f":{line}"
+        text = f"{where}: error: "
+        if key is not None:
+            text += f"{key}: "
+        super().__init__(text + message)

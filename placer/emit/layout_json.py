@@ -1,0 +1,321 @@
+"""Layout JSON: the stable, versioned file CI snapshots and ``placer diff`` compare.
+
+The schema is documented in ``docs/layout-json.md``. The file carries the whole board and
+configuration the layout was solved for, so `loads` rebuilds the exact `Layout` (the
+loader reads ``--layout layout.json`` with it). Keys come in the declaration order of the
+types they mirror; addresses appear both as integers and as ``*_hex`` strings; nothing
+depends on the machine (no timestamps, no absolute paths): identical inputs give
+byte-identical text.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import types
+import typing
+from pathlib import Path, PurePath
+from typing import Any, TypeVar
+
+import attrs
+
+from placer.board import Board
+from placer.config import LlextConfig
+from placer.errors import LayoutError
+from placer.layout import Layout, PlacedHeap
+from placer.target import HeapSection, Target
+
+#: The schema this module writes; `loads` refuses any other.
+SCHEMA = "placer-layout/1"
+
+#: Integer fields that are addresses: they also get a ``<name>_hex`` twin.
+_ADDRESS_FIELDS = frozenset({"origin", "address", "start", "end"})
+
+#: Target fields that live at the top level of the document instead.
+_TARGET_OUTSIDE = frozenset({"board", "config"})
+
+_T = TypeVar("_T")
+
+JsonValue = Any  # the json module's own typing is Any
+
+
+def dumps(layout: Layout) -> str:
+    """The layout as schema ``placer-layout/1`` JSON text, ending in a newline."""
+    return json.dumps(to_document(layout), indent=2, ensure_ascii=False) + "\n"
+
+
+def loads(text: str, *, file: str = "<string>") -> Layout:
+    """Rebuild the `Layout` that `dumps` wrote; `LayoutError` names what is wrong."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LayoutError(exc.msg, file, exc.lineno, exc.colno) from None
+    return from_document(document, file=file)
+
+
+def to_document(layout: Layout) -> dict[str, JsonValue]:
+    """The JSON document (plain dicts and lists) for `layout`, in schema key order."""
+    target = layout.target
+    document: dict[str, JsonValue] = {"schema": SCHEMA}
+    document["board"] = _encode(target.board)
+    document["config"] = _encode(target.config)
+    document["target"] = _encode_fields(target, skip=_TARGET_OUTSIDE)
+    for field in attrs.fields(Layout):
+        if field.name == "target":
+            continue
+        value = getattr(layout, field.name)
+        if field.name == "heaps":
+            document["heaps"] = [_encode_heap(placed) for placed in value]
+        else:
+            document[field.name] = _encode(value)
+    return document
+
+
+def from_document(document: JsonValue, *, file: str = "<string>") -> Layout:
+    """Rebuild a `Layout` from a parsed JSON document (see `to_document`)."""
+    decoder = _Decoder(file)
+    root = decoder.mapping(document, "")
+    schema = root.get("schema")
+    if schema != SCHEMA:
+        raise LayoutError(
+            f"unsupported schema {schema!r}: this placer reads {SCHEMA!r}", file, key="schema"
+        )
+    expected = {"schema", "board", "config", "target"} | {
+        f.name for f in attrs.fields(Layout) if f.name != "target"
+    }
+    decoder.no_unknown_keys(root, expected, "")
+    for key in ("board", "config", "target", "heaps", "regions"):
+        if key not in root:
+            raise LayoutError("missing", file, key=key)
+    board = decoder.decode(Board, root["board"], "board")
+    config = decoder.decode(LlextConfig, root["config"], "config")
+    target = decoder.attrs_instance(
+        Target, root["target"], "target", extra={"board": board, "config": config}
+    )
+    heaps = tuple(
+        decoder.heap(item, f"heaps[{index}]")
+        for index, item in enumerate(decoder.sequence(root["heaps"], "heaps"))
+    )
+    values: dict[str, Any] = {"target": target, "heaps": heaps}
+    hints = _hints(Layout)
+    for field in attrs.fields(Layout):
+        if field.name in values or field.name not in root:
+            continue
+        values[field.name] = decoder.decode(hints[field.name], root[field.name], field.name)
+    return Layout(**values)
+
+
+# --- encoding ----------------------------------------------------------------------------
+
+
+def _encode(value: object) -> JsonValue:
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, PurePath):
+        # Only the file name: an absolute path would make the file differ per machine.
+        return value.name
+    if isinstance(value, frozenset):
+        return sorted(_encode(item) for item in value)
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    if attrs.has(type(value)):
+        return _encode_fields(value)
+    raise TypeError(f"layout JSON cannot encode {type(value).__name__}")
+
+
+def _encode_fields(instance: object, skip: frozenset[str] = frozenset()) -> dict[str, JsonValue]:
+    out: dict[str, JsonValue] = {}
+    for field in attrs.fields(type(instance)):
+        if field.name in skip:
+            continue
+        value = getattr(instance, field.name)
+        if field.name == "set_by":
+            value = tuple((option, _strip_dirs(place)) for option, place in value)
+        out[field.name] = _encode(value)
+        if field.name in _ADDRESS_FIELDS and isinstance(value, int):
+            out[f"{field.name}_hex"] = _hex(value)
+    return out
+
+
+def _encode_heap(placed: PlacedHeap) -> dict[str, JsonValue]:
+    # Flat: a heap's own facts (HeapSection) then where it went (PlacedHeap), then its end.
+    out = _encode_fields(placed.heap)
+    out.update(_encode_fields(placed, skip=frozenset({"heap"})))
+    out["end"] = placed.end
+    out["end_hex"] = _hex(placed.end)
+    return out
+
+
+def _hex(value: int) -> str:
+    return f"0x{value:08x}"
+
+
+def _strip_dirs(place: str) -> str:
+    # "path/to/prj.conf:12" -> "prj.conf:12": provenance without the machine's folders.
+    file, sep, line = place.rpartition(":")
+    if not sep or not line.isdigit():
+        return PurePath(place).name
+    return f"{PurePath(file).name}:{line}"
+
+
+# --- decoding ----------------------------------------------------------------------------
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+class _Decoder:
+    """Decodes JSON values into typed values, naming the key path of every mistake."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, key: str, message: str) -> LayoutError:
+        return LayoutError(message, self.file, key=key or "<document>")
+
+    def mapping(self, value: JsonValue, key: str) -> dict[str, JsonValue]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected an object, found {_kind(value)}")
+        return value
+
+    def sequence(self, value: JsonValue, key: str) -> list[JsonValue]:
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected an array, found {_kind(value)}")
+        return value
+
+    def no_unknown_keys(self, value: dict[str, JsonValue], known: set[str], key: str) -> None:
+        for name in value:
+            if name not in known:
+                raise self.fail(_join(key, name), "unknown key")
+
+    def attrs_instance(
+        self, cls: type[_T], value: JsonValue, key: str, extra: dict[str, Any] | None = None
+    ) -> _T:
+        data = self.mapping(value, key)
+        extra = extra or {}
+        hints = _hints(cls)
+        fields = [f for f in attrs.fields(cls) if f.name not in extra]  # type: ignore[misc]
+        known = {f.name for f in fields}
+        derived = {f"{name}_hex" for name in known & _ADDRESS_FIELDS}
+        self.no_unknown_keys(data, known | derived, key)
+        values: dict[str, Any] = dict(extra)
+        for field in fields:
+            if field.name in data:
+                values[field.name] = self.decode(
+                    hints[field.name], data[field.name], _join(key, field.name)
+                )
+            elif field.default is attrs.NOTHING:
+                raise self.fail(_join(key, field.name), "missing")
+        for name in derived & data.keys():
+            base = name.removesuffix("_hex")
+            if base in data and data[name] != _hex(data[base]):
+                raise self.fail(
+                    _join(key, name), f"{data[name]!r} disagrees with {base} = {data[base]}"
+                )
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise self.fail(key, str(exc)) from None
+
+    def heap(self, value: JsonValue, key: str) -> PlacedHeap:
+        data = self.mapping(value, key)
+        heap_names = {f.name for f in attrs.fields(HeapSection)}
+        heap_part = {k: v for k, v in data.items() if k in heap_names}
+        placed_part = {
+            k: v for k, v in data.items() if k not in heap_names and k not in {"end", "end_hex"}
+        }
+        heap = self.attrs_instance(HeapSection, heap_part, key)
+        placed = self.attrs_instance(PlacedHeap, placed_part, key, extra={"heap": heap})
+        if data.get("end", placed.end) != placed.end:
+            raise self.fail(_join(key, "end"), f"{data['end']} is not address + size")
+        return placed
+
+    def decode(self, hint: Any, value: JsonValue, key: str) -> Any:
+        origin = typing.get_origin(hint)
+        if origin in (types.UnionType, typing.Union):
+            options = typing.get_args(hint)
+            if value is None and type(None) in options:
+                return None
+            concrete = [o for o in options if o is not type(None)]
+            if len(concrete) == 1:
+                return self.decode(concrete[0], value, key)
+            raise self.fail(key, f"cannot decode a value of type {hint}")
+        if origin is tuple:
+            args = typing.get_args(hint)
+            items = self.sequence(value, key)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return tuple(
+                    self.decode(args[0], item, f"{key}[{i}]") for i, item in enumerate(items)
+                )
+            if len(items) != len(args):
+                raise self.fail(key, f"expected {len(args)} items, found {len(items)}")
+            return tuple(
+                self.decode(arg, item, f"{key}[{i}]")
+                for i, (arg, item) in enumerate(zip(args, items, strict=True))
+            )
+        if origin is frozenset:
+            (arg,) = typing.get_args(hint)
+            items = self.sequence(value, key)
+            return frozenset(self.decode(arg, item, f"{key}[{i}]") for i, item in enumerate(items))
+        if isinstance(hint, type):
+            return self._scalar_or_class(hint, value, key)
+        raise self.fail(key, f"cannot decode a value of type {hint}")
+
+    def _scalar_or_class(self, hint: type, value: JsonValue, key: str) -> Any:
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise self.fail(key, f"expected true or false, found {_kind(value)}")
+            return value
+        if hint is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.fail(key, f"expected an integer, found {_kind(value)}")
+            return value
+        if hint is str:
+            if not isinstance(value, str):
+                raise self.fail(key, f"expected a string, found {_kind(value)}")
+            return value
+        if issubclass(hint, enum.Enum):
+            try:
+                return hint(value)
+            except ValueError:
+                allowed = ", ".join(repr(member.value) for member in hint)
+                raise self.fail(key, f"{value!r} is not one of {allowed}") from None
+        if issubclass(hint, PurePath):
+            if not isinstance(value, str):
+                raise self.fail(key, f"expected a file name, found {_kind(value)}")
+            return _shipped_or_relative(value)
+        if attrs.has(hint):
+            return self.attrs_instance(hint, value, key)
+        raise self.fail(key, f"cannot decode a value of type {hint.__name__}")
+
+
+def _shipped_or_relative(name: str) -> Path:
+    # Board files name their base script relative to themselves; a shipped board's script
+    # is found again in the shipped boards folder, anything else stays a relative path.
+    from placer._resources import data_dir
+
+    shipped = data_dir("boards") / name
+    return shipped if shipped.is_file() else Path(name)
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def _kind(value: JsonValue) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
