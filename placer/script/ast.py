@@ -2,18 +2,25 @@
 
 Every node is a frozen attrs class. Each carries its source `span`, which is excluded from
 equality so that ``parse(print(ast)) == ast`` compares meaning, not positions.
+
+Names that ld reads the same whether quoted or not (section names, file patterns, region
+names, command arguments) are stored unquoted; the printer adds quotes where the bare text
+would not lex as one token. The few places where quoting changes meaning (strings in
+expressions and ASSERT messages, literal version-script symbols) keep that fact.
+
+The tree helpers at the end (`find_output_section`, `insert_after`, `replace`, ...) are
+pure: they return new trees built with `attrs.evolve` and never mutate.
 """
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
 import attrs
 
 from placer.errors import SourceSpan
-
-
-def _span() -> SourceSpan | None:
-    return attrs.field(default=None, eq=False, repr=False, kw_only=True)  # type: ignore[no-any-return]
-
 
 # --- Expressions -------------------------------------------------------------------------
 
@@ -24,7 +31,7 @@ class Number:
 
     value: int
     text: str
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen(slots=True)
@@ -32,7 +39,7 @@ class Symbol:
     """A symbol reference, including the location counter ``.``."""
 
     name: str
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen(slots=True)
@@ -40,7 +47,7 @@ class String:
     """A quoted string argument (``SEGMENT_START("text-segment", ...)``, ASSERT messages)."""
 
     value: str
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen(slots=True)
@@ -49,7 +56,7 @@ class UnaryOp:
 
     op: str
     operand: Expr
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen(slots=True)
@@ -59,7 +66,7 @@ class BinaryOp:
     op: str
     left: Expr
     right: Expr
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen(slots=True)
@@ -69,7 +76,7 @@ class Conditional:
     condition: Expr
     then: Expr
     otherwise: Expr
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen(slots=True)
@@ -82,7 +89,511 @@ class Call:
 
     function: str
     args: tuple[Expr, ...]
-    span: SourceSpan | None = _span()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 Expr = Number | Symbol | String | UnaryOp | BinaryOp | Conditional | Call
+
+
+# --- Statements ---------------------------------------------------------------------------
+
+
+class FragmentKind(enum.Enum):
+    """What a piece of linker-script text is: a whole script or the inside of a block.
+
+    A Zephyr ``noinit.ld`` snippet (``*(.llext_heap)``) is an `OUTPUT_SECTION_BODY`; a
+    snippet of output-section descriptions is a `SECTIONS_BODY`.
+    """
+
+    SCRIPT = "script"
+    SECTIONS_BODY = "sections-body"
+    OUTPUT_SECTION_BODY = "output-section-body"
+
+
+@attrs.frozen(slots=True)
+class Comment:
+    """A ``/* ... */`` or ``# ...`` comment on its own line(s) between statements.
+
+    `text` is the comment exactly as written, delimiters included.
+    """
+
+    text: str
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Assignment:
+    """``target op expr;`` with `op` one of ``= += -= *= /= <<= >>= &= |=``.
+
+    `provide` is ``None`` for a plain assignment, else the wrapper keyword: ``"PROVIDE"``,
+    ``"PROVIDE_HIDDEN"`` or ``"HIDDEN"``. The target ``.`` is the location counter.
+    """
+
+    target: str
+    op: str
+    expr: Expr
+    provide: str | None = None
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Assert:
+    """``ASSERT(condition, "message")`` as a statement."""
+
+    condition: Expr
+    message: str
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Include:
+    """``INCLUDE file``: valid at top level, in MEMORY, in SECTIONS and in an output section."""
+
+    path: str
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Command:
+    """A simple command: a keyword and its name arguments.
+
+    Top level: ``ENTRY``, ``OUTPUT``, ``OUTPUT_FORMAT`` (1 or 3 args), ``OUTPUT_ARCH``,
+    ``TARGET``, ``SEARCH_DIR``, ``STARTUP``, ``MAP``, ``FORCE_COMMON_ALLOCATION``,
+    ``INHIBIT_COMMON_ALLOCATION``, ``FORCE_GROUP_ALLOCATION``, ``NOCROSSREFS``,
+    ``NOCROSSREFS_TO``, ``EXTERN``, ``LD_FEATURE``. Inside SECTIONS: ``ENTRY``. Inside an
+    output section: ``CREATE_OBJECT_SYMBOLS``, ``CONSTRUCTORS`` and ``SORT(CONSTRUCTORS)``
+    (name ``"SORT"`` or ``"SORT_BY_NAME"``, args ``("CONSTRUCTORS",)``).
+    """
+
+    name: str
+    args: tuple[str, ...] = ()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class InputFile:
+    """One file of ``INPUT(...)``/``GROUP(...)``; `library` for ``-lname`` (name without -l)."""
+
+    name: str
+    library: bool = False
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class AsNeeded:
+    """``AS_NEEDED(files...)`` inside INPUT or GROUP."""
+
+    files: tuple[InputFile, ...]
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Input:
+    """``INPUT(files...)`` or ``GROUP(files...)``; `command` says which."""
+
+    command: str
+    files: tuple[InputFile | AsNeeded, ...]
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Insert:
+    """``INSERT AFTER section`` or ``INSERT BEFORE section``; `where` is AFTER or BEFORE."""
+
+    where: str
+    section: str
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class RegionAlias:
+    """``REGION_ALIAS("alias", region)``."""
+
+    alias: str
+    region: str
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+# --- MEMORY -------------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class MemoryRegionDecl:
+    """``name (attributes) : ORIGIN = origin, LENGTH = length``.
+
+    `attributes` is the text between the parentheses (``"rwx"``, ``"!rx"``), or ``None``
+    when the region has none. Origin and length stay expressions: ld evaluates them lazily.
+    """
+
+    name: str
+    attributes: str | None
+    origin: Expr
+    length: Expr
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+MemoryCommand = MemoryRegionDecl | Include | Comment
+
+
+@attrs.frozen(slots=True)
+class Memory:
+    """A ``MEMORY { ... }`` block."""
+
+    commands: tuple[MemoryCommand, ...]
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+    @property
+    def regions(self) -> tuple[MemoryRegionDecl, ...]:
+        """The region declarations of this block, in order (INCLUDEs not expanded)."""
+        return tuple(c for c in self.commands if isinstance(c, MemoryRegionDecl))
+
+
+# --- Input section descriptions -----------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class Pattern:
+    """A wildcard (file or section name), with the files ``EXCLUDE_FILE(...)`` removes."""
+
+    name: str
+    exclude_files: tuple[str, ...] = ()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class SortedPattern:
+    """A pattern under sort wrappers, outermost first.
+
+    ``SORT_BY_NAME(SORT_BY_ALIGNMENT(.text.*))`` is ``sorts=("SORT_BY_NAME",
+    "SORT_BY_ALIGNMENT")``. Members: ``SORT``, ``SORT_BY_NAME``, ``SORT_BY_ALIGNMENT``,
+    ``SORT_BY_INIT_PRIORITY``, ``SORT_NONE``, ``REVERSE``.
+    """
+
+    sorts: tuple[str, ...]
+    pattern: Pattern
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class InputSectionDescription:
+    """``[KEEP(] [INPUT_SECTION_FLAGS(...)] file(sections...) [)]``.
+
+    `file` is ``None`` for the MRI form ``[sections...]``; `sections` is ``None`` for a bare
+    file name (every section of that file). `flags` holds the INPUT_SECTION_FLAGS terms
+    (``"SHF_WRITE"``, ``"!SHF_EXECINSTR"``), or ``None`` when absent.
+    """
+
+    file: Pattern | SortedPattern | None
+    sections: tuple[Pattern | SortedPattern, ...] | None
+    keep: bool = False
+    flags: tuple[str, ...] | None = None
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class DataCommand:
+    """``BYTE(e)``, ``SHORT(e)``, ``LONG(e)``, ``QUAD(e)`` or ``SQUAD(e)``."""
+
+    size: str
+    value: Expr
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Fill:
+    """``FILL(expr)`` inside an output section."""
+
+    value: Expr
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+OutputSectionCommand = (
+    InputSectionDescription | Assignment | DataCommand | Fill | Command | Assert | Include | Comment
+)
+
+
+# --- SECTIONS -----------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class OutputSection:
+    """An output section description.
+
+    ``name [address] [(type)] : [AT(lma)] [ALIGN(align) | ALIGN_WITH_INPUT] [SUBALIGN(s)]
+    [constraint] { commands } [> region] [AT> lma_region] [:phdr...] [= fill]``
+
+    `type` is ``NOLOAD``, ``DSECT``, ``COPY``, ``INFO``, ``OVERLAY``, ``READONLY`` or
+    ``TYPE``; `type_value` holds the expression of ``TYPE = exp`` and of
+    ``READONLY(TYPE = exp)``. `constraint` is ``ONLY_IF_RO``, ``ONLY_IF_RW`` or ``SPECIAL``.
+    """
+
+    name: str
+    commands: tuple[OutputSectionCommand, ...] = ()
+    address: Expr | None = None
+    type: str | None = None
+    type_value: Expr | None = None
+    lma: Expr | None = None
+    align: Expr | None = None
+    align_with_input: bool = False
+    subalign: Expr | None = None
+    constraint: str | None = None
+    region: str | None = None
+    lma_region: str | None = None
+    phdrs: tuple[str, ...] = ()
+    fill: Expr | None = None
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class OverlaySection:
+    """One ``secname { ... } [:phdr...] [= fill]`` of an OVERLAY."""
+
+    name: str
+    commands: tuple[OutputSectionCommand, ...] = ()
+    phdrs: tuple[str, ...] = ()
+    fill: Expr | None = None
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Overlay:
+    """``OVERLAY [start] : [NOCROSSREFS] [AT(lma)] [SUBALIGN(s)] { sections } ...``."""
+
+    sections: tuple[OverlaySection, ...]
+    address: Expr | None = None
+    nocrossrefs: bool = False
+    lma: Expr | None = None
+    subalign: Expr | None = None
+    region: str | None = None
+    lma_region: str | None = None
+    phdrs: tuple[str, ...] = ()
+    fill: Expr | None = None
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+SectionsCommand = OutputSection | Overlay | Assignment | Assert | Include | Command | Comment
+
+
+@attrs.frozen(slots=True)
+class Sections:
+    """A ``SECTIONS { ... }`` block."""
+
+    commands: tuple[SectionsCommand, ...]
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+# --- PHDRS and VERSION --------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class PhdrDecl:
+    """``name TYPE [FILEHDR] [PHDRS] [AT(address)] [FLAGS(flags)];``.
+
+    `type` is a `Symbol` (``PT_LOAD``...) or a `Number`, as written.
+    """
+
+    name: str
+    type: Expr
+    filehdr: bool = False
+    phdrs: bool = False
+    at: Expr | None = None
+    flags: Expr | None = None
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Phdrs:
+    """A ``PHDRS { ... }`` block."""
+
+    headers: tuple[PhdrDecl | Comment, ...]
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class VersionSymbol:
+    """A symbol pattern of a version node; `literal` when quoted (no globbing)."""
+
+    pattern: str
+    literal: bool = False
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class VersionExtern:
+    """``extern "C++" { patterns }`` inside a version node."""
+
+    language: str
+    symbols: tuple[VersionSymbol, ...]
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+VersionEntry = VersionSymbol | VersionExtern
+
+
+@attrs.frozen(slots=True)
+class VersionNode:
+    """``[tag] { global: ...; local: ...; } [dependencies];``; `tag` is None if anonymous."""
+
+    tag: str | None
+    globals: tuple[VersionEntry, ...] = ()
+    locals: tuple[VersionEntry, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(slots=True)
+class Version:
+    """A ``VERSION { ... }`` block."""
+
+    nodes: tuple[VersionNode, ...]
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+# --- The root -----------------------------------------------------------------------------
+
+TopLevelCommand = (
+    Command
+    | Input
+    | Include
+    | Insert
+    | RegionAlias
+    | Assert
+    | Assignment
+    | Memory
+    | Sections
+    | Phdrs
+    | Version
+    | Comment
+)
+
+Statement = TopLevelCommand | SectionsCommand | OutputSectionCommand | MemoryCommand
+
+
+@attrs.frozen(slots=True)
+class Script:
+    """A parsed script or fragment: its statements, in order.
+
+    For `FragmentKind.SCRIPT` the commands are top-level commands; for `SECTIONS_BODY`
+    they are the statements of a SECTIONS block; for `OUTPUT_SECTION_BODY` those of an
+    output section.
+    """
+
+    commands: tuple[Statement, ...]
+    kind: FragmentKind = FragmentKind.SCRIPT
+    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+Node = Statement | Script | OverlaySection | Overlay | Expr | Pattern | SortedPattern
+
+# --- Pure tree helpers --------------------------------------------------------------------
+
+_N = TypeVar("_N")
+
+#: The node types holding an ordered statement list, and the field that holds it.
+_CONTAINERS: dict[type, str] = {
+    Script: "commands",
+    Memory: "commands",
+    Sections: "commands",
+    OutputSection: "commands",
+    OverlaySection: "commands",
+    Overlay: "sections",
+    Phdrs: "headers",
+}
+
+
+def iter_statements(node: Any) -> Iterator[Any]:
+    """Every statement under `node`, depth first, in source order (`node` excluded)."""
+    field = _CONTAINERS.get(type(node))
+    if field is None:
+        return
+    for child in getattr(node, field):
+        yield child
+        yield from iter_statements(child)
+
+
+def iter_output_sections(script: Script) -> Iterator[OutputSection]:
+    """Every output section of `script`, in order (inside OVERLAYs too is not included)."""
+    for statement in iter_statements(script):
+        if isinstance(statement, OutputSection):
+            yield statement
+
+
+def find_output_section(script: Script, name: str) -> OutputSection | None:
+    """The first output section called `name`, or ``None``."""
+    for section in iter_output_sections(script):
+        if section.name == name:
+            return section
+    return None
+
+
+def find_memory_region(script: Script, name: str) -> MemoryRegionDecl | None:
+    """The MEMORY declaration of region `name`, or ``None``."""
+    for statement in iter_statements(script):
+        if isinstance(statement, MemoryRegionDecl) and statement.name == name:
+            return statement
+    return None
+
+
+def with_commands(node: _N, commands: tuple[Any, ...]) -> _N:
+    """A copy of container `node` (Script, Sections, OutputSection...) with `commands`."""
+    field = _CONTAINERS.get(type(node))
+    if field is None:
+        raise TypeError(f"{type(node).__name__} holds no statement list")
+    return attrs.evolve(node, **{field: tuple(commands)})  # type: ignore[misc]
+
+
+def _rewrite(node: _N, edit: Callable[[tuple[Any, ...]], tuple[Any, ...] | None]) -> _N:
+    """Apply `edit` to the first statement list (depth first) for which it returns a list."""
+    field = _CONTAINERS.get(type(node))
+    if field is None:
+        return node
+    children: tuple[Any, ...] = getattr(node, field)
+    edited = edit(children)
+    if edited is not None:
+        return attrs.evolve(node, **{field: edited})  # type: ignore[misc]
+    for index, child in enumerate(children):
+        new_child = _rewrite(child, edit)
+        if new_child is not child:
+            replaced = (*children[:index], new_child, *children[index + 1 :])
+            return attrs.evolve(node, **{field: replaced})  # type: ignore[misc]
+    return node
+
+
+def _locate(children: tuple[Any, ...], anchor: Any) -> int | None:
+    for index, child in enumerate(children):
+        if child is anchor:
+            return index
+    for index, child in enumerate(children):
+        if type(child) is type(anchor) and child == anchor:
+            return index
+    return None
+
+
+def _splice(tree: _N, anchor: Any, new: tuple[Any, ...], offset: int, drop: int) -> _N:
+    def edit(children: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        index = _locate(children, anchor)
+        if index is None:
+            return None
+        at = index + offset
+        return (*children[:at], *new, *children[at + drop :])
+
+    result = _rewrite(tree, edit)
+    if result is tree:
+        raise ValueError(f"{type(anchor).__name__} not found in the tree")
+    return result
+
+
+def insert_after(tree: _N, anchor: Any, *new: Any) -> _N:
+    """A copy of `tree` with `new` statements right after `anchor` (found by identity,
+    else by equality; the first match depth first). Raises ValueError if absent."""
+    return _splice(tree, anchor, new, 1, 0)
+
+
+def insert_before(tree: _N, anchor: Any, *new: Any) -> _N:
+    """A copy of `tree` with `new` statements right before `anchor`."""
+    return _splice(tree, anchor, new, 0, 0)
+
+
+def replace(tree: _N, old: Any, *new: Any) -> _N:
+    """A copy of `tree` with statement `old` replaced by `new` (none: removed)."""
+    return _splice(tree, old, new, 0, 1)
