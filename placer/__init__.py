@@ -12,6 +12,7 @@ The library surface a build system calls::
 
 from __future__ import annotations
 
+from placer.boardfile import DEFAULT_BOARD, list_boards, load_board, write_board
 from placer.errors import (
     BoardError,
     ConfigError,
@@ -24,6 +25,7 @@ from placer.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_BOARD",
     "BoardError",
     "ConfigError",
     "ExtensionError",
@@ -31,4 +33,7 @@ __all__ = [
     "PlacerError",
     "ScriptError",
     "__version__",
+    "list_boards",
+    "load_board",
+    "write_board",
 ]

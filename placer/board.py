@@ -98,6 +98,27 @@ class UsedRange:
 
 
 @attrs.frozen(slots=True)
+class ImageSizes:
+    """Sizes in bytes of the built image's output sections, as a board file may give them.
+
+    The used ranges follow from them in the base script's order (`placer.boardfile`
+    documents the rule): `text` (vectors included) and `rodata` in `text_region`, `data`
+    in the RAM region with its load image in `data_load_region`, then `bss` and `noinit`.
+    Each section starts at the next multiple of `align`.
+    """
+
+    text: int = 0
+    rodata: int = 0
+    data: int = 0
+    bss: int = 0
+    noinit: int = 0
+    align: int = 4
+    text_region: str | None = None
+    rodata_region: str | None = None
+    data_load_region: str | None = None
+
+
+@attrs.frozen(slots=True)
 class Mpu:
     """The memory protection unit as LLEXT sees it.
 
@@ -120,7 +141,9 @@ class Board:
     `noinit_region` names the region that holds ``.noinit`` (Zephyr's RAMABLE_REGION);
     `base_script` is the board's linker script (a path) that emitted scripts start from.
     `preferred_regions` orders regions the board wants heaps in; `forbidden_regions` lists
-    regions no heap may use.
+    regions no heap may use. `image` keeps the section sizes the used ranges were derived
+    from (if the board file gave them); `xip` is ``CONFIG_XIP``: whether code runs from
+    `flash_region` and initialised data has a load image there.
     """
 
     name: str
@@ -141,6 +164,13 @@ class Board:
     forbidden_regions: tuple[str, ...] = ()
     description: str = ""
     source: Path | None = None
+    image: ImageSizes | None = None
+    xip: bool = True
+
+    @property
+    def pmp_granularity(self) -> int | None:
+        """``CONFIG_PMP_GRANULARITY`` when the board has a RISC-V PMP."""
+        return self.mpu.granule if self.mpu.kind is MpuKind.RISCV_PMP else None
 
     @property
     def pointer_size(self) -> int:
