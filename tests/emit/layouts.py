@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from placer.board import Arch, Board, Bus, MemoryRegion, Mpu, MpuKind, UsedRange
 from placer.config import HeapBackend, LlextConfig
-from placer.layout import Layout, Placement, PlacedHeap, RegionSpace
+from placer.layout import Layout, PlacedHeap, Placement, RegionSpace
 from placer.target import resolve
 
 

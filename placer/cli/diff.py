@@ -1,0 +1,53 @@
+"""``placer diff OLD.json NEW.json``: what a change did to the heaps, for CI and reviews."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from placer.diff import diff_layouts, format_json, format_markdown, format_text
+from placer.emit.layout_json import loads
+from placer.errors import LayoutError
+from placer.layout import Layout
+
+_FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``diff`` subcommand."""
+    parser = subparsers.add_parser(
+        "diff",
+        help="compare two layout JSON files; exit 1 when they differ",
+        description="Show which heap sections moved, grew, shrank or changed region, and "
+        "each region's free space before and after. Exit status: 0 no change, 1 changed, "
+        "2 a file could not be read.",
+    )
+    parser.add_argument("old", type=Path, metavar="OLD.json")
+    parser.add_argument("new", type=Path, metavar="NEW.json")
+    parser.add_argument("--format", choices=sorted(_FORMATS), default="text",
+                        help="report format (markdown suits a pull-request comment)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the diff of two layout files; 0 when equal, 1 when changed, 2 when unreadable."""
+    try:
+        old = _read(args.old)
+        new = _read(args.new)
+    except LayoutError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    diff = diff_layouts(old, new)
+    sys.stdout.write(_FORMATS[args.format](diff))
+    return 1 if diff.changed else 0
+
+
+def _read(path: Path) -> Layout:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LayoutError(f"cannot read: {exc.strerror}", str(path)) from None
+    except UnicodeDecodeError:
+        raise LayoutError("not UTF-8 text", str(path)) from None
+    return loads(text, file=str(path))

@@ -1,0 +1,95 @@
+"""`placer diff`: what moved, grew, shrank or changed region, and free space per region."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import attrs
+import pytest
+
+from placer.cli import main
+from placer.diff import Change, diff_layouts, format_json, format_markdown, format_text
+from placer.emit import layout_json
+from placer.layout import Layout
+from tests.emit.layouts import kheap_layout, memblk_layout
+
+
+def _moved_and_grown() -> Layout:
+    layout = kheap_layout()
+    (heap,) = layout.heaps
+    bigger = attrs.evolve(heap.heap, size=16384)
+    moved = attrs.evolve(heap, heap=bigger, address=0x20002000, padding=0)
+    sram = attrs.evolve(layout.regions[1], free_after=0x10000 - 0x1000 - 0x1000 - 16384)
+    return attrs.evolve(layout, heaps=(moved,), regions=(layout.regions[0], sram))
+
+
+def test_same_layout_has_no_change() -> None:
+    diff = diff_layouts(kheap_layout(), kheap_layout())
+    assert not diff.changed
+    assert format_text(diff) == (
+        "heaps: no change\n"
+        "free space per region (bytes, old -> new):\n"
+        "  FLASH  249856 -> 249856  (+0)\n"
+        "  SRAM   53248 -> 53248  (+0)\n"
+    )
+
+
+def test_moved_and_grown_heap_is_reported_with_numbers() -> None:
+    diff = diff_layouts(kheap_layout(), _moved_and_grown())
+    assert diff.changed
+    assert diff.heaps[0].changes == (Change.MOVED, Change.GREW)
+    assert format_text(diff).splitlines()[0] == (
+        ".llext_heap: moved 0x20001000 -> 0x20002000 (+0x1000); grew 8192 -> 16384 bytes (+8192)"
+    )
+    assert "  SRAM   53248 -> 40960  (-12288)" in format_text(diff)
+
+
+def test_switching_backend_adds_and_removes_heaps() -> None:
+    diff = diff_layouts(kheap_layout(), memblk_layout())
+    assert [(d.section, d.changes) for d in diff.heaps] == [
+        (".llext_heap", (Change.REMOVED,)),
+        (".llext_ext_heap", (Change.ADDED,)),
+        (".llext_metadata_heap", (Change.ADDED,)),
+    ]
+
+
+def test_markdown_is_a_pull_request_table() -> None:
+    text = format_markdown(diff_layouts(kheap_layout(), _moved_and_grown()))
+    assert "| `.llext_heap` | moved, grew | SRAM | `0x20001000` → `0x20002000` " \
+           "| 8192 → 16384 |" in text
+    assert "| SRAM | 53248 | 40960 | -12288 |" in text
+
+
+def test_json_diff_is_machine_readable() -> None:
+    document = json.loads(format_json(diff_layouts(kheap_layout(), _moved_and_grown())))
+    assert document["changed"] is True
+    assert document["heaps"][0]["changes"] == ["moved", "grew"]
+    assert document["regions"][1] == {"region": "SRAM", "old_free": 53248, "new_free": 40960,
+                                      "delta": -12288}
+
+
+@pytest.fixture
+def layout_files(tmp_path: Path) -> tuple[Path, Path]:
+    old = tmp_path / "old.json"
+    new = tmp_path / "new.json"
+    old.write_text(layout_json.dumps(kheap_layout()))
+    new.write_text(layout_json.dumps(_moved_and_grown()))
+    return old, new
+
+
+def test_cli_exits_1_on_change_and_0_without(
+    layout_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = layout_files
+    assert main(["diff", str(old), str(old)]) == 0
+    assert main(["diff", str(old), str(new), "--format", "markdown"]) == 1
+    assert "### LLEXT heap layout changes" in capsys.readouterr().out
+
+
+def test_cli_unreadable_file_exits_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.json"
+    assert main(["diff", str(missing), str(missing)]) == 2
+    assert capsys.readouterr().err == f"{missing}: error: cannot read: No such file or directory\n"

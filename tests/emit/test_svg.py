@@ -1,0 +1,80 @@
+"""The memory map: every region to scale, every segment labelled, rendered by Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from placer.emit.svg import SegmentKind, region_segments, render_svg
+from tests.emit.layouts import harvard_layout, kheap_layout, memblk_layout
+
+NS = {"svg": "http://www.w3.org/2000/svg"}
+
+
+def test_region_is_cut_into_used_heap_and_free_segments_in_address_order() -> None:
+    segments = region_segments(kheap_layout(), "SRAM")
+    assert [(s.kind, s.name, s.start, s.size) for s in segments] == [
+        (SegmentKind.USED, "data", 0x20000000, 0x400),
+        (SegmentKind.USED, "bss", 0x20000400, 0xc00),
+        (SegmentKind.HEAP, ".llext_heap", 0x20001000, 0x2000),
+        (SegmentKind.FREE, "free", 0x20003000, 0xd000),
+    ]
+
+
+def test_alignment_padding_is_its_own_segment() -> None:
+    import attrs
+
+    layout = kheap_layout()
+    (heap,) = layout.heaps
+    padded = attrs.evolve(layout, heaps=(attrs.evolve(heap, address=0x20001100, padding=0x100),))
+    kinds = [(s.kind, s.start, s.size) for s in region_segments(padded, "SRAM")][2:4]
+    assert kinds == [(SegmentKind.PADDING, 0x20001000, 0x100), (SegmentKind.HEAP, 0x20001100,
+                                                                 0x2000)]
+
+
+def test_every_heap_is_labelled_with_name_address_and_size() -> None:
+    root = ET.fromstring(render_svg(memblk_layout()))
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert ".llext_ext_heap" in texts
+    assert "0x20001000\u20130x20004fff" in texts
+    assert "16 KiB" in texts
+    assert "0x20005000\u20130x20005fff" in texts
+
+
+def test_heap_height_is_proportional_to_its_size() -> None:
+    root = ET.fromstring(render_svg(memblk_layout()))
+    heights = {
+        rect.find("svg:title", NS).text.split(":")[0]: float(rect.get("height", "0"))
+        for rect in root.iter("{http://www.w3.org/2000/svg}rect")
+        if rect.get("class") == "heap"
+    }
+    assert heights[".llext_ext_heap"] == pytest.approx(4 * heights[".llext_metadata_heap"])
+
+
+def test_long_free_stretch_gets_a_break_and_says_not_to_scale() -> None:
+    text = render_svg(harvard_layout())
+    assert "244 KiB (not to scale)" in text
+
+
+def test_svg_is_deterministic() -> None:
+    assert render_svg(harvard_layout()) == render_svg(harvard_layout())
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_chromium_renders_the_map(tmp_path: Path) -> None:
+    svg = tmp_path / "map.svg"
+    png = tmp_path / "map.png"
+    svg.write_text(render_svg(memblk_layout()))
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", f"--screenshot={png}",
+         "--window-size=1200,900", str(svg)],
+        check=True, capture_output=True, timeout=120,
+    )
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 20_000  # a blank page compresses to a few KiB
