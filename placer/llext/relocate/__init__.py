@@ -1,0 +1,404 @@
+"""Link an extension's loaded sections the way Zephyr's ``llext_link`` does (llext-facts §6).
+
+`apply_relocations` walks the relocation sections in section-header order, resolves each
+entry's symbol as ``llext_lookup_symbol`` does (§5.2) and patches the loaded bytes with the
+architecture's handler, computing exactly what Zephyr's ``arch_elf_relocate`` writes, quirks
+included. Every problem is reported, not only the first: Zephyr stops at (or keeps) the
+first error, which is the first `Severity.ERROR` problem in the returned order.
+
+Warnings mark places where Zephyr loads the extension but the result is not what a correct
+link (GNU ld) would produce: a value Zephyr truncates or does not range-check, a relocation
+type it silently ignores, a formula that differs from the ABI.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator, Mapping
+
+import attrs
+
+from placer.board import Arch
+from placer.llext.elf import ElfSection, ElfSymbol, ExtensionElf, Relocation, RelocationSection
+
+SHT_NOBITS = 8
+SHF_ALLOC = 0x2
+SHF_EXECINSTR = 0x4
+SHF_TLS = 0x400
+SHN_UNDEF = 0
+SHN_LORESERVE = 0xFF00
+SHN_ABS = 0xFFF1
+ET_DYN = 3
+STT_SECTION = 3
+
+#: Prefix of the device objects Zephyr exports only with ``CONFIG_LLEXT_EXPORT_DEVICES``.
+DEVICE_SYMBOL_PREFIX = "__device_dts_ord_"
+
+Resolve = Callable[[ElfSymbol], "int | None"]
+
+
+class Severity(enum.Enum):
+    """Whether Zephyr refuses the extension or loads it with a doubtful result."""
+
+    ERROR = "error"  # Zephyr's loader returns `errno`: the extension does not load
+    WARNING = "warning"  # Zephyr loads it, but the bytes differ from a correct link
+
+
+@attrs.frozen(slots=True)
+class RelocationProblem:
+    """One relocation Zephyr cannot apply, or applies differently from a correct link.
+
+    `section` is the patched (target) section, `offset` the entry's ``r_offset``,
+    `relocation` the relocation section's name, `type_name` the ``R_*`` name. `value` is the
+    computed field value and `allowed` the inclusive range it had to fit, where a range
+    applies. `errno` is Zephyr's symbolic error (``ENOEXEC``...) for errors, None for
+    warnings.
+    """
+
+    severity: Severity
+    section: str
+    offset: int
+    symbol: str
+    type_name: str
+    errno: str | None
+    message: str
+    relocation: str = ""
+    value: int | None = None
+    allowed: tuple[int, int] | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.section}+{self.offset:#x}"
+        text = f"{self.severity.value}: {where}: {self.type_name}"
+        if self.symbol:
+            text += f" against '{self.symbol}'"
+        text += f": {self.message}"
+        if self.allowed is not None:
+            text += f" (allowed {self.allowed[0]:#x}..{self.allowed[1]:#x})"
+        if self.errno is not None:
+            text += f" (Zephyr: -{self.errno})"
+        return text
+
+
+def first_error(problems: tuple[RelocationProblem, ...]) -> RelocationProblem | None:
+    """The error Zephyr's loader would return (the first one met), or None if it links."""
+    return next((p for p in problems if p.severity is Severity.ERROR), None)
+
+
+@attrs.define(slots=True)
+class Site:
+    """One relocation entry, located: where it patches and what its symbol resolved to.
+
+    `address` is P (the run-time address of the patched place), `image` the loaded bytes of
+    the section holding it and `offset` the position in `image`. `symbol_address` is S as
+    ``llext_lookup_symbol`` returns it (before any addend).
+    """
+
+    entry: Relocation
+    section: ElfSection
+    relocation: RelocationSection
+    symbol: ElfSymbol | None
+    symbol_address: int
+    address: int
+    image: bytearray
+    offset: int
+
+    @property
+    def symbol_name(self) -> str:
+        if self.symbol is None:
+            return ""
+        return self.symbol.name
+
+
+class Linker:
+    """The state one `apply_relocations` call shares with the architecture handlers."""
+
+    def __init__(
+        self,
+        ext: ExtensionElf,
+        arch: Arch,
+        load_address: Mapping[int, int],
+        images: Mapping[int, bytearray],
+        resolve: Resolve,
+        resolve_builtin: Resolve | None,
+    ) -> None:
+        self.ext = ext
+        self.arch = arch
+        self.load_address = load_address
+        self.images = images
+        self.resolve = resolve
+        self.resolve_builtin = resolve_builtin
+        self.problems: list[RelocationProblem] = []
+        self.pointer_size = 8 if ext.elf_class == 64 else 4
+        self.address_mask = (1 << (8 * self.pointer_size)) - 1
+        self._order = "little" if ext.little_endian else "big"
+
+    # -- bytes -------------------------------------------------------------------------
+
+    def read(self, site: Site, size: int, delta: int = 0) -> int:
+        """The unsigned `size`-byte field at the site (+`delta`), in the file's byte order."""
+        start = site.offset + delta
+        return int.from_bytes(site.image[start : start + size], self._order)  # type: ignore[arg-type]
+
+    def write(self, site: Site, size: int, value: int, delta: int = 0) -> None:
+        """Store the low `size` bytes of `value` at the site (+`delta`), as a C store would."""
+        start = site.offset + delta
+        mask = (1 << (8 * size)) - 1
+        site.image[start : start + size] = (value & mask).to_bytes(size, self._order)  # type: ignore[arg-type]
+
+    def fits(self, site: Site, size: int, delta: int = 0) -> bool:
+        """Whether `size` bytes at the site (+`delta`) lie inside the loaded section."""
+        start = site.offset + delta
+        return start >= 0 and start + size <= len(site.image)
+
+    # -- problems ----------------------------------------------------------------------
+
+    def type_name(self, site: Site) -> str:
+        return relocation_type_name(self.arch, site.entry.type, self.pointer_size)
+
+    def error(
+        self,
+        site: Site,
+        errno: str,
+        message: str,
+        value: int | None = None,
+        allowed: tuple[int, int] | None = None,
+    ) -> None:
+        """Record a relocation Zephyr refuses with ``-errno``."""
+        self.problems.append(self._problem(site, Severity.ERROR, errno, message, value, allowed))
+
+    def warning(
+        self,
+        site: Site,
+        message: str,
+        value: int | None = None,
+        allowed: tuple[int, int] | None = None,
+    ) -> None:
+        """Record a relocation Zephyr applies, but not as a correct link would."""
+        self.problems.append(self._problem(site, Severity.WARNING, None, message, value, allowed))
+
+    def _problem(
+        self,
+        site: Site,
+        severity: Severity,
+        errno: str | None,
+        message: str,
+        value: int | None,
+        allowed: tuple[int, int] | None,
+    ) -> RelocationProblem:
+        return RelocationProblem(
+            severity=severity, section=site.section.name, offset=site.entry.offset,
+            symbol=site.symbol_name, type_name=self.type_name(site), errno=errno,
+            message=message, relocation=site.relocation.name, value=value, allowed=allowed,
+        )
+
+    def section_error(
+        self, rsec: RelocationSection, errno: str, message: str, entry: Relocation | None = None
+    ) -> None:
+        """Record a problem with a whole relocation section (or an entry that has no site)."""
+        target = self.ext.sections[rsec.target].name if rsec.target < len(self.ext.sections) else ""
+        symbol = self.symbol_of(entry) if entry is not None else None
+        self.problems.append(RelocationProblem(
+            severity=Severity.ERROR, section=target,
+            offset=entry.offset if entry is not None else 0,
+            symbol=symbol.name if symbol is not None else "",
+            type_name=relocation_type_name(self.arch, entry.type, self.pointer_size)
+            if entry is not None else "",
+            errno=errno, message=message, relocation=rsec.name,
+        ))
+
+    # -- symbols -----------------------------------------------------------------------
+
+    def symbol_of(self, entry: Relocation) -> ElfSymbol | None:
+        if 0 < entry.symbol < len(self.ext.symbols):
+            return self.ext.symbols[entry.symbol]
+        return None
+
+    def section_address(self, index: int) -> int | None:
+        """Where section `index` was loaded (``llext_loaded_sect_ptr``), None if it was not."""
+        return self.load_address.get(index)
+
+    def lookup(self, entry: Relocation) -> tuple[int | None, str | None, str]:
+        """S for `entry` as ``llext_lookup_symbol`` computes it: (address, errno, message)."""
+        if entry.symbol == 0:
+            return 0, None, ""
+        sym = self.symbol_of(entry)
+        if sym is None:
+            return None, "ENOEXEC", f"symbol index {entry.symbol} is outside the symbol table"
+        if sym.shndx == SHN_UNDEF:
+            found = self.resolve(sym)
+            if found is None or found == 0:
+                return None, "ENODATA", undefined_message(sym.name)
+            return found & self.address_mask, None, ""
+        if sym.shndx == SHN_ABS:
+            return sym.value, None, ""
+        if sym.shndx < len(self.ext.sections) and not (
+            SHN_LORESERVE <= sym.shndx <= 0xFFFF
+        ):
+            section = self.ext.sections[sym.shndx]
+            if section.flags & SHF_TLS:
+                # Thread-local data lives in each thread's TLS block: the offset is the value.
+                return sym.value, None, ""
+            base = self.section_address(sym.shndx)
+            if base is None:
+                return None, "ENOEXEC", f"section {section.name} holding it was not loaded"
+            value = base + sym.value
+            if self.ext.e_type == ET_DYN:
+                value -= section.addr
+            return value & self.address_mask, None, ""
+        return None, "ENOEXEC", (
+            f"target symbol has unexpected section index {sym.shndx} ({sym.shndx:#x})"
+        )
+
+
+def undefined_message(name: str) -> str:
+    """Zephyr's ``-ENODATA`` for a symbol no export table provides, with its device hint."""
+    text = f"undefined symbol '{name}' is not exported by the image or any loaded extension"
+    if name.startswith(DEVICE_SYMBOL_PREFIX):
+        text += " (a device object: enable CONFIG_LLEXT_EXPORT_DEVICES to export devices)"
+    return text
+
+
+Handler = Callable[[Linker, Site], None]
+
+
+def apply_relocations(
+    ext: ExtensionElf,
+    arch: Arch,
+    load_address: Mapping[int, int],
+    images: Mapping[int, bytearray],
+    resolve: Resolve,
+    resolve_builtin: Resolve | None = None,
+) -> tuple[RelocationProblem, ...]:
+    """Patch `images` in place as Zephyr's loader would, and report every problem.
+
+    `load_address` maps each loaded section's index to its run-time address and `images`
+    to its writable bytes (NOBITS sections may be absent or zero-filled). `resolve` returns
+    the address of an undefined symbol from the built-in export table or a loaded
+    extension's (§5.2), None if neither has it. Xtensa also searches the extension's own
+    globals between the two (§5.2): pass `resolve_builtin` (the built-in table alone) to
+    reproduce that order exactly.
+
+    The result is in Zephyr's processing order; `first_error` gives the error Zephyr
+    returns. An empty result means the extension links as a correct link would.
+    """
+    linker = Linker(ext, arch, load_address, images, resolve, resolve_builtin)
+    if arch is Arch.XTENSA:
+        from placer.llext.relocate import xtensa
+
+        xtensa.link(linker)
+        return tuple(linker.problems)
+    handler = _handler(arch)
+    for rsec in ext.relocation_sections:
+        if arch is Arch.ARM and rsec.is_rela:
+            linker.section_error(
+                rsec, "ENOTSUP", "SHT_RELA relocation sections are not supported on ARM")
+            continue
+        target = ext.sections[rsec.target] if rsec.target < len(ext.sections) else None
+        if target is None:
+            linker.section_error(rsec, "ENOEXEC", f"sh_info {rsec.target} is not a section")
+            continue
+        if not target.flags & SHF_ALLOC:
+            continue  # relocations of debug sections: Zephyr skips them
+        if rsec.target not in load_address:
+            linker.section_error(
+                rsec, "ENOEXEC", f"section {target.name} is not loaded in any memory region")
+            continue
+        for site in _sites(linker, rsec, target):
+            if site is not None:
+                handler(linker, site)
+    return tuple(linker.problems)
+
+
+def _sites(
+    linker: Linker, rsec: RelocationSection, target: ElfSection
+) -> Iterator[Site | None]:
+    """Each entry of `rsec` located and resolved; None where Zephyr fails before the handler."""
+    ext = linker.ext
+    for entry in rsec.entries:
+        section, offset = target, entry.offset
+        if ext.e_type == ET_DYN:
+            found = _section_at_vma(linker, entry.offset)
+            if found is None:
+                linker.section_error(
+                    rsec, "ENOEXEC",
+                    f"relocation address {entry.offset:#x} is not inside a loaded section",
+                    entry)
+                yield None
+                continue
+            section, offset = found
+        elif entry.offset >= target.size:
+            linker.section_error(
+                rsec, "ENOEXEC",
+                f"r_offset {entry.offset:#x} is beyond section {target.name} "
+                f"(size {target.size:#x})", entry)
+            yield None
+            continue
+        image = linker.images.get(section.index)
+        if image is None:
+            image = bytearray(ext.section_bytes(section))
+        site = Site(
+            entry=entry, section=section, relocation=rsec, symbol=linker.symbol_of(entry),
+            symbol_address=0, address=linker.load_address[section.index] + offset,
+            image=image, offset=offset,
+        )
+        address, errno, message = linker.lookup(entry)
+        if address is None:
+            assert errno is not None
+            linker.error(site, errno, message)
+            yield None
+            continue
+        site.symbol_address = address
+        yield site
+
+
+def _section_at_vma(linker: Linker, vma: int) -> tuple[ElfSection, int] | None:
+    for section in linker.ext.sections:
+        if (section.index in linker.load_address and section.flags & SHF_ALLOC
+                and section.addr <= vma < section.addr + section.size):
+            return section, vma - section.addr
+    return None
+
+
+def _handler(arch: Arch) -> Handler:
+    # Imported here so that each architecture module stays importable on its own.
+    from placer.llext.relocate import arc, arm, arm64, riscv, x86
+
+    handlers: dict[Arch, Handler] = {
+        Arch.ARM: arm.relocate,
+        Arch.ARM64: arm64.relocate,
+        Arch.RISCV: riscv.relocate,
+        Arch.X86: x86.relocate,
+        Arch.ARC: arc.relocate,
+    }
+    return handlers[arch]
+
+
+def relocation_type_name(arch: Arch, type_: int, pointer_size: int = 4) -> str:
+    """The ``R_*`` name of relocation `type_` on `arch` (``R_<ARCH>_<n>`` if unnamed)."""
+    from placer.llext.relocate import arc, arm, arm64, riscv, x86, xtensa
+
+    names: dict[Arch, Mapping[int, str]] = {
+        Arch.ARM: arm.NAMES,
+        Arch.ARM64: arm64.NAMES,
+        Arch.RISCV: riscv.NAMES,
+        Arch.X86: x86.NAMES_64 if pointer_size == 8 else x86.NAMES_32,
+        Arch.ARC: arc.NAMES,
+        Arch.XTENSA: xtensa.NAMES,
+    }
+    prefix = {
+        Arch.ARM: "R_ARM", Arch.ARM64: "R_AARCH64", Arch.RISCV: "R_RISCV",
+        Arch.X86: "R_X86_64" if pointer_size == 8 else "R_386", Arch.ARC: "R_ARC",
+        Arch.XTENSA: "R_XTENSA",
+    }[arch]
+    return names[arch].get(type_, f"{prefix}_{type_}")
+
+
+def sign_extend(value: int, bits: int) -> int:
+    """`value`'s low `bits` bits as a two's-complement number."""
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def signed(value: int, size: int) -> int:
+    """`value` as a C signed integer of `size` bytes (wrapping like the C code does)."""
+    return sign_extend(value, 8 * size)

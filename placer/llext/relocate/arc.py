@@ -1,0 +1,67 @@
+"""ARC relocations as Zephyr's ``arch/arc/core/elf.c`` applies them (llext-facts §6.4).
+
+Instructions are stored middle-endian: the two 16-bit halves of a 32-bit word are swapped.
+Zephyr adds the addend to S before its switch, and the two PC-relative types add it again
+inside their formula: with a non-zero addend the branch lands ``A`` bytes away from where
+a correct link puts it. placer writes what Zephyr writes and warns. Zephyr checks no range.
+"""
+
+from __future__ import annotations
+
+from placer.llext.relocate import Linker, Site, sign_extend
+
+NAMES: dict[int, str] = {
+    0: "R_ARC_NONE", 4: "R_ARC_32", 5: "R_ARC_B26", 14: "R_ARC_S21H_PCREL",
+    15: "R_ARC_S21W_PCREL", 16: "R_ARC_S25H_PCREL", 17: "R_ARC_S25W_PCREL",
+    27: "R_ARC_32_ME", 49: "R_ARC_32_PCREL",
+}
+
+S25_LIMIT = 1 << 24  # a 25-bit signed displacement, in bytes before scaling
+
+
+def middle_endian(value: int) -> int:
+    """Swap the halfwords of a 32-bit word (ARCompact's instruction order in memory)."""
+    value &= 0xFFFFFFFF
+    return ((value >> 16) | (value << 16)) & 0xFFFFFFFF
+
+
+def relocate(linker: Linker, site: Site) -> None:
+    """Apply one ARC relocation as Zephyr's ``arch_elf_relocate`` does."""
+    kind = site.entry.type
+    if not linker.fits(site, 4):
+        linker.error(site, "ENOEXEC", "the 4-byte field runs past the end of the section")
+        return
+    addend = site.entry.addend or 0
+    s = (site.symbol_address + addend) & 0xFFFFFFFF
+    pcl = site.address & ~0x3
+    if kind in (4, 5):  # 32, B26: the whole word
+        linker.write(site, 4, s)
+    elif kind in (16, 17):
+        scale = 1 if kind == 16 else 2
+        zephyr = ((s + addend - pcl) & 0xFFFFFFFF) >> scale
+        insn = middle_endian(linker.read(site, 4))
+        if kind == 16:
+            insn &= ~0x7FEFFCF
+            insn |= ((zephyr & 0x3FF) << 17) | (((zephyr >> 10) & 0x3FF) << 6)
+        else:
+            insn &= ~0x7FCFFCF
+            insn |= ((zephyr & 0x1FF) << 18) | (((zephyr >> 9) & 0x3FF) << 6)
+        high_shift = 20 if kind == 16 else 19
+        insn |= (zephyr >> high_shift) & 0xF
+        linker.write(site, 4, middle_endian(insn))
+        _check_pcrel(linker, site, s, addend, pcl)
+    elif kind == 27:  # 32_ME
+        linker.write(site, 4, middle_endian(s))
+    else:
+        linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")
+
+
+def _check_pcrel(linker: Linker, site: Site, s: int, addend: int, pcl: int) -> None:
+    if addend != 0:
+        linker.warning(
+            site, f"Zephyr adds the addend ({addend}) twice: the branch goes {addend} bytes "
+            "past its target (a Zephyr defect)")
+    displacement = sign_extend(s + addend - pcl, 32)
+    if not -S25_LIMIT <= displacement < S25_LIMIT:
+        linker.warning(site, "displacement does not fit 25 bits and Zephyr does not check it",
+                       value=displacement, allowed=(-S25_LIMIT, S25_LIMIT - 1))

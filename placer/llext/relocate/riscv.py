@@ -1,0 +1,250 @@
+"""RISC-V relocations as Zephyr's ``arch/riscv/core/elf.c`` applies them (llext-facts §6.3).
+
+Zephyr computes in the target's C types: on RV32 addresses are ``intptr_t`` of 32 bits, so
+``S + A - P`` wraps to 32 bits before it is range-checked, and a range check never stops the
+store (the field is written, then the error returned). Both are reproduced. A
+``PCREL_LO12_I/S`` entry names a label at its ``PCREL_HI20`` instruction: its value is
+``S + A - P`` of that HI20 entry, searched in the same relocation section.
+"""
+
+from __future__ import annotations
+
+from placer.llext.elf import Relocation
+from placer.llext.relocate import Linker, Site, signed
+
+NAMES: dict[int, str] = {
+    0: "R_RISCV_NONE", 1: "R_RISCV_32", 2: "R_RISCV_64", 3: "R_RISCV_RELATIVE",
+    4: "R_RISCV_COPY", 5: "R_RISCV_JUMP_SLOT", 16: "R_RISCV_BRANCH", 17: "R_RISCV_JAL",
+    18: "R_RISCV_CALL", 19: "R_RISCV_CALL_PLT", 20: "R_RISCV_GOT_HI20",
+    23: "R_RISCV_PCREL_HI20", 24: "R_RISCV_PCREL_LO12_I", 25: "R_RISCV_PCREL_LO12_S",
+    26: "R_RISCV_HI20", 27: "R_RISCV_LO12_I", 28: "R_RISCV_LO12_S", 29: "R_RISCV_TPREL_HI20",
+    30: "R_RISCV_TPREL_LO12_I", 31: "R_RISCV_TPREL_LO12_S", 32: "R_RISCV_TPREL_ADD",
+    33: "R_RISCV_ADD8", 34: "R_RISCV_ADD16", 35: "R_RISCV_ADD32", 36: "R_RISCV_ADD64",
+    37: "R_RISCV_SUB8", 38: "R_RISCV_SUB16", 39: "R_RISCV_SUB32", 40: "R_RISCV_SUB64",
+    43: "R_RISCV_ALIGN", 44: "R_RISCV_RVC_BRANCH", 45: "R_RISCV_RVC_JUMP",
+    51: "R_RISCV_RELAX", 52: "R_RISCV_SUB6", 53: "R_RISCV_SET6", 54: "R_RISCV_SET8",
+    55: "R_RISCV_SET16", 56: "R_RISCV_SET32", 57: "R_RISCV_32_PCREL", 59: "R_RISCV_PLT32",
+    60: "R_RISCV_SET_ULEB128", 61: "R_RISCV_SUB_ULEB128",
+}
+
+PCREL_HI20 = 23
+PCREL_LO12_I = 24
+PCREL_LO12_S = 25
+
+#: Zephyr's maximum distances per instruction format (inclusive, positive side).
+U_PLUS_I = 0x7FFFFFFF
+B_TYPE = (1 << 12) - 1
+CB_TYPE = (1 << 8) - 1
+CJ_TYPE = (1 << 11) - 1
+
+_ADD = {33: 1, 34: 2, 35: 4, 36: 8}
+_SUB = {37: 1, 38: 2, 39: 4, 40: 8}
+_SET = {54: 1, 55: 2, 56: 4}
+
+
+def relocate(linker: Linker, site: Site) -> None:
+    """Apply one RISC-V relocation as Zephyr's ``arch_elf_relocate`` does."""
+    kind = site.entry.type
+    word = linker.pointer_size
+    a = site.entry.addend or 0
+    s = signed(site.symbol_address, word)
+    p = signed(site.address, word)
+    if kind in (PCREL_LO12_I, PCREL_LO12_S):
+        paired = _pcrel_hi20_value(linker, site)
+        if paired is None:
+            linker.error(site, "ENOEXEC",
+                         "could not find the R_RISCV_PCREL_HI20 relocation for this "
+                         "R_RISCV_PCREL_LO12 relocation")
+            return
+        s = paired
+    if kind in (0, 51):  # NONE, RELAX
+        return
+    size = _field_size(kind, word)
+    if not linker.fits(site, size):
+        linker.error(site, "ENOEXEC", f"the {size}-byte field runs past the end of the section")
+        return
+    if kind == 1:  # 32: S + A
+        target = signed(s + a, word)
+        linker.write(site, 4, target)
+        _check(linker, site, target, U_PLUS_I)
+    elif kind == 2:  # 64
+        linker.write(site, 8, s + a)
+    elif kind == 3:  # RELATIVE: B + A, B being the TEXT region's address
+        linker.write(site, word, _text_base(linker) + a)
+    elif kind == 5:  # JUMP_SLOT
+        linker.write(site, word, s)
+    elif kind == 16:  # BRANCH
+        target = signed(s + a - p, word)
+        insn = linker.read(site, 4)
+        linker.write(site, 4, (insn & ~_btype(0xFFFFFFFF)) | _btype(target))
+        _check(linker, site, target, B_TYPE)
+    elif kind == 17:  # JAL
+        target = signed(s + a - p, word)
+        insn = linker.read(site, 4)
+        linker.write(site, 4, (insn & ~_jtype(0xFFFFFFFF)) | _jtype(target))
+        _check(linker, site, target, U_PLUS_I)
+    elif kind in (18, 19, PCREL_HI20):  # CALL, CALL_PLT, PCREL_HI20
+        target = signed(s + a - p, word)
+        _set_upper(linker, site, target)
+        if kind != PCREL_HI20:
+            if not linker.fits(site, 4, delta=4):
+                linker.error(site, "ENOEXEC", "the call's second instruction is past the end")
+                return
+            _set_itype(linker, site, target, delta=4)
+        _check(linker, site, target, U_PLUS_I)
+    elif kind == PCREL_LO12_I:
+        _set_itype(linker, site, signed(s, 4))
+    elif kind == PCREL_LO12_S:
+        _set_stype(linker, site, signed(s, 4))
+    elif kind == 26:  # HI20
+        target = signed(s + a, word)
+        _set_upper(linker, site, target)
+        _check(linker, site, target, U_PLUS_I)
+    elif kind == 27:  # LO12_I
+        target = signed(s + a, word)
+        _set_itype(linker, site, target)
+        _check(linker, site, target, U_PLUS_I)
+    elif kind == 28:  # LO12_S: Zephyr does not check it
+        _set_stype(linker, site, signed(s + a, word))
+    elif kind in _ADD:
+        n = _ADD[kind]
+        linker.write(site, n, linker.read(site, n) + s + a)
+    elif kind in _SUB:
+        n = _SUB[kind]
+        linker.write(site, n, linker.read(site, n) - s - a)
+    elif kind == 52:  # SUB6, with Zephyr's 5-bit masks (the ABI field is 6 bits)
+        low = linker.read(site, 1) & 0x1F
+        linker.write(site, 1, ((low - s - a) & 0x1F) | low)
+        _warn_six_bit(linker, site)
+    elif kind == 53:  # SET6, likewise
+        low = linker.read(site, 1) & 0x1F
+        linker.write(site, 1, ((s + a) & 0xFF) | low)
+        _warn_six_bit(linker, site)
+    elif kind in _SET:
+        linker.write(site, _SET[kind], s + a)
+    elif kind in (57, 59):  # 32_PCREL, PLT32
+        target = signed(s + a - p, word)
+        linker.write(site, 4, target)
+        _check(linker, site, target, U_PLUS_I)
+    elif kind == 44:  # RVC_BRANCH
+        target = signed(s + a - p, word)
+        insn = linker.read(site, 2)
+        linker.write(site, 2, (insn & ~_cbtype(0xFFFF)) | _cbtype(target))
+        _check(linker, site, target, CB_TYPE)
+    elif kind == 45:  # RVC_JUMP
+        target = signed(s + a - p, word)
+        insn = linker.read(site, 2)
+        linker.write(site, 2, (insn & ~_cjtype(0xFFFF)) | _cjtype(target))
+        _check(linker, site, target, CJ_TYPE)
+    elif kind == 43:  # ALIGN
+        alignment = 1
+        while alignment < a:
+            alignment *= 2
+        linker.error(site, "ENOEXEC",
+                     f"requires alignment to {alignment} bytes: Alignment relocation is "
+                     "currently not supported (build with -mno-relax)")
+    else:
+        linker.error(site, "ENOEXEC", f"Unsupported relocation type: {kind}")
+
+
+def _field_size(kind: int, word: int) -> int:
+    if kind in (2, 36, 40):
+        return 8
+    if kind in (3, 5):
+        return word
+    if kind in (44, 45, 34, 38, 55):
+        return 2
+    if kind in (33, 37, 52, 53, 54, 43):
+        return 1
+    return 4
+
+
+def _check(linker: Linker, site: Site, target: int, limit: int) -> None:
+    # riscv_relocation_fits: two's complement, so the negative side reaches one further.
+    low = -limit - 1
+    if not low <= target <= limit:
+        linker.error(site, "ENOEXEC",
+                     f"{target} byte relocation is not possible (max {limit})",
+                     value=target, allowed=(low, limit))
+
+
+def _warn_six_bit(linker: Linker, site: Site) -> None:
+    linker.warning(site, "Zephyr keeps only 5 bits of the 6-bit field: the result may differ "
+                   "from a correct link")
+
+
+def _pcrel_hi20_value(linker: Linker, site: Site) -> int | None:
+    """``S + A - P`` of the PCREL_HI20 entry at the address the LO12 entry's label names."""
+    label = site.symbol
+    if label is None:
+        return None
+    entries = site.relocation.entries
+    match: Relocation | None = next(
+        (e for e in entries if e.type == PCREL_HI20 and e.offset == label.value), None)
+    if match is None:
+        return None
+    s, errno, _ = linker.lookup(match)
+    if s is None or errno is not None:
+        return None
+    word = linker.pointer_size
+    p = linker.load_address[site.section.index] + match.offset
+    return signed(s + (match.addend or 0) - p, word)
+
+
+def _text_base(linker: Linker) -> int:
+    executable = [
+        s for s in linker.ext.sections
+        if s.flags & 0x4 and s.flags & 0x2 and s.index in linker.load_address
+    ]
+    if not executable:
+        return 0
+    first = min(executable, key=lambda s: s.offset)
+    return linker.load_address[first.index]
+
+
+def _set_upper(linker: Linker, site: Site, target: int) -> None:
+    imm = signed(target, 4)
+    imm = signed(imm + (imm & 0x800), 4)
+    insn = linker.read(site, 4)
+    linker.write(site, 4, (insn & 0xFFF) | (imm & 0xFFFFF000))
+
+
+def _set_itype(linker: Linker, site: Site, target: int, delta: int = 0) -> None:
+    insn = linker.read(site, 4, delta)
+    linker.write(site, 4, (insn & 0x000FFFFF) | ((target << 20) & 0xFFF00000), delta)
+
+
+def _set_stype(linker: Linker, site: Site, target: int) -> None:
+    insn = linker.read(site, 4)
+    linker.write(site, 4, (insn & ~_stype(0xFFFFFFFF)) | _stype(target))
+
+
+def _bit(value: int, n: int) -> int:
+    return (value >> n) & 1
+
+
+def _btype(imm: int) -> int:
+    return ((_bit(imm, 12) << 31) | (((imm >> 5) & 0x3F) << 25) | (((imm >> 1) & 0xF) << 8)
+            | (_bit(imm, 11) << 7))
+
+
+def _jtype(imm: int) -> int:
+    return ((_bit(imm, 20) << 31) | (((imm >> 1) & 0x3FF) << 21) | (_bit(imm, 11) << 20)
+            | (((imm >> 12) & 0xFF) << 12))
+
+
+def _stype(imm: int) -> int:
+    return (((imm >> 5) & 0x7F) << 25) | ((imm & 0x1F) << 7)
+
+
+def _cbtype(imm: int) -> int:
+    return ((_bit(imm, 8) << 12) | (_bit(imm, 4) << 11) | (_bit(imm, 3) << 10)
+            | (_bit(imm, 7) << 6) | (_bit(imm, 6) << 5) | (_bit(imm, 2) << 4)
+            | (_bit(imm, 1) << 3) | (_bit(imm, 5) << 2))
+
+
+def _cjtype(imm: int) -> int:
+    return ((_bit(imm, 11) << 12) | (_bit(imm, 4) << 11) | (_bit(imm, 9) << 10)
+            | (_bit(imm, 8) << 9) | (_bit(imm, 10) << 8) | (_bit(imm, 6) << 7)
+            | (_bit(imm, 7) << 6) | (_bit(imm, 3) << 5) | (_bit(imm, 2) << 4)
+            | (_bit(imm, 1) << 3) | (_bit(imm, 5) << 2))

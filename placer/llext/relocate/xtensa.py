@@ -1,0 +1,235 @@
+"""Xtensa linking as Zephyr's ``llext_link_plt`` and ``arch/xtensa/core/elf.c`` do it.
+
+Xtensa takes its own path (llext-facts §5.2, §6.6). Every relocation section is walked,
+whatever its target. The patched place is computed from the TEXT region: its load address
+plus the distance in the *file* between the region and the target section, so a section
+loaded elsewhere than at its file distance from the text is not the one patched (placer
+warns and follows Zephyr). Symbols other than functions, objects, sections and undefined
+names are skipped. Globals are looked up in the built-in table, then the extension's own
+globals, then the other extensions. Unknown types are ignored (logged at debug level), and
+``SLOT0_OP`` is not range-checked by Zephyr (issue #96210): placer checks L32R (16-bit
+negative word offset to an aligned literal) and CALLn (18-bit word offset) and warns.
+"""
+
+from __future__ import annotations
+
+from placer.llext.elf import ElfSection, ElfSymbol, Relocation, RelocationSection
+from placer.llext.relocate import (
+    SHF_ALLOC,
+    SHF_EXECINSTR,
+    SHN_UNDEF,
+    STT_SECTION,
+    Linker,
+    Site,
+    signed,
+)
+
+NAMES: dict[int, str] = {
+    0: "R_XTENSA_NONE", 1: "R_XTENSA_32", 2: "R_XTENSA_RTLD", 3: "R_XTENSA_GLOB_DAT",
+    4: "R_XTENSA_JMP_SLOT", 5: "R_XTENSA_RELATIVE", 6: "R_XTENSA_PLT", 8: "R_XTENSA_OP0",
+    9: "R_XTENSA_OP1", 10: "R_XTENSA_OP2", 11: "R_XTENSA_ASM_EXPAND",
+    12: "R_XTENSA_ASM_SIMPLIFY", 14: "R_XTENSA_32_PCREL", 15: "R_XTENSA_GNU_VTINHERIT",
+    16: "R_XTENSA_GNU_VTENTRY", 17: "R_XTENSA_DIFF8", 18: "R_XTENSA_DIFF16",
+    19: "R_XTENSA_DIFF32", 20: "R_XTENSA_SLOT0_OP", 35: "R_XTENSA_SLOT0_ALT",
+}
+
+STT_OBJECT, STT_FUNC, STT_NOTYPE = 1, 2, 0
+STB_LOCAL, STB_GLOBAL = 0, 1
+L32R_RANGE = (-(1 << 16), -1)
+CALL_RANGE = (-(1 << 17), (1 << 17) - 1)
+
+
+def link(linker: Linker) -> None:
+    """Apply every relocation section as ``llext_link_plt`` does, into `linker.problems`."""
+    text = _text_section(linker)
+    for rsec in linker.ext.relocation_sections:
+        dynamic = rsec.name in (".rela.plt", ".rela.dyn")
+        target = None if dynamic else linker.ext.sections[rsec.target]
+        for entry in rsec.entries:
+            _entry(linker, rsec, target, text, entry)
+
+
+def _text_section(linker: Linker) -> ElfSection | None:
+    executable = [
+        s for s in linker.ext.sections
+        if s.flags & SHF_ALLOC and s.flags & SHF_EXECINSTR and s.index in linker.load_address
+    ]
+    return min(executable, key=lambda s: s.offset) if executable else None
+
+
+def _entry(
+    linker: Linker,
+    rsec: RelocationSection,
+    target: ElfSection | None,
+    text: ElfSection | None,
+    entry: Relocation,
+) -> None:
+    ext = linker.ext
+    if not 0 <= entry.symbol < len(ext.symbols):
+        return  # Zephyr: "PLT: idx >= count", a warning, and on to the next entry
+    sym = ext.symbols[entry.symbol]
+    if sym.type not in (STT_FUNC, STT_SECTION, STT_OBJECT) and not (
+        sym.type == STT_NOTYPE and sym.shndx == SHN_UNDEF
+    ):
+        return
+    site = _locate(linker, rsec, target, text, entry, sym)
+    if site is None:
+        return
+    if sym.bind == STB_GLOBAL:
+        address = _lookup_global(linker, sym)
+        if address is None:
+            linker.error(site, "ENOENT", f"PLT: cannot find symbol '{sym.name}'")
+            return
+        site.symbol_address = address
+        _relocate(linker, site, address, STB_GLOBAL)
+    elif sym.bind == STB_LOCAL:
+        if sym.type == STT_SECTION:
+            section = ext.sections[sym.shndx] if sym.shndx < len(ext.sections) else None
+            loaded = linker.section_address(sym.shndx)
+            if section is not None and section.addr:
+                base = section.addr
+            elif loaded is not None:
+                base = loaded
+            else:
+                linker.warning(site, "its section was not loaded: Zephyr uses a NULL base")
+                base = 0
+        else:
+            # Zephyr uses the TEXT region's link address here, not the symbol's section.
+            base = text.addr if text is not None else 0
+            correct = _defined_address(linker, sym)
+            if correct is not None and site.entry.type == 1 and correct != base:
+                linker.warning(site, f"Zephyr adds the TEXT region's link address ({base:#x}) "
+                               f"instead of the symbol's address ({correct:#x})")
+        site.symbol_address = base
+        _relocate(linker, site, base, STB_LOCAL)
+    else:
+        linker.warning(site, "Zephyr ignores relocations against weak symbols")
+
+
+def _locate(
+    linker: Linker,
+    rsec: RelocationSection,
+    target: ElfSection | None,
+    text: ElfSection | None,
+    entry: Relocation,
+    sym: ElfSymbol,
+) -> Site | None:
+    """Where Zephyr writes: TEXT's load address plus the file distance to the place."""
+    ext = linker.ext
+    placeholder = target if target is not None else ext.sections[0]
+    if text is None:
+        return None
+    text_base = linker.load_address[text.index] - text.offset
+    if target is not None:
+        file_offset = target.offset + entry.offset
+    else:
+        found = next((s for s in ext.sections if s.flags & SHF_ALLOC
+                      and s.addr <= entry.offset < s.addr + s.size), None)
+        if found is None:
+            return None  # Zephyr: "Offset not found in ELF, trying to continue"
+        file_offset = entry.offset - found.addr + found.offset
+    address = text_base + file_offset
+    for section in ext.sections:
+        base = linker.section_address(section.index)
+        image = linker.images.get(section.index)
+        if base is None or image is None or not base <= address < base + len(image):
+            continue
+        site = Site(entry=entry, section=section, relocation=rsec, symbol=sym,
+                    symbol_address=0, address=address, image=image, offset=address - base)
+        if target is not None and (section.index != target.index or site.offset != entry.offset):
+            linker.warning(site, f"Zephyr patches {section.name}+{site.offset:#x} (at the "
+                           f"file distance from TEXT), not {target.name}+{entry.offset:#x}")
+        return site
+    orphan = Site(entry=entry, section=placeholder, relocation=rsec, symbol=sym,
+                  symbol_address=0, address=address, image=bytearray(), offset=0)
+    if target is not None and target.flags & SHF_ALLOC:
+        linker.warning(orphan, f"Zephyr writes at {address:#x}, outside every loaded "
+                       "section (the target is not at its file distance from TEXT)")
+    return None
+
+
+def _defined_address(linker: Linker, sym: ElfSymbol) -> int | None:
+    base = linker.section_address(sym.shndx) if 0 < sym.shndx < len(linker.ext.sections) else None
+    return None if base is None else base + sym.value
+
+
+def _lookup_global(linker: Linker, sym: ElfSymbol) -> int | None:
+    first = linker.resolve_builtin or linker.resolve
+    found = first(sym)
+    if found:
+        return found
+    if sym.shndx != SHN_UNDEF and sym.type in (STT_FUNC, STT_OBJECT):
+        own = _defined_address(linker, sym)
+        if own is not None:
+            return own
+    found = linker.resolve(sym)
+    return found or None
+
+
+def _relocate(linker: Linker, site: Site, address: int, bind: int) -> None:
+    kind = site.entry.type
+    if kind in (0, 11):  # NONE, ASM_EXPAND: nothing to do
+        return
+    if not linker.fits(site, 4) and kind != 20:
+        linker.error(site, "ENOEXEC", "the 4-byte field runs past the end of the section")
+        return
+    if kind == 5:
+        _relative(linker, site)
+    elif kind in (3, 4):  # GLOB_DAT, JMP_SLOT
+        if bind == STB_GLOBAL:
+            linker.write(site, 4, address)
+    elif kind == 1:
+        linker.write(site, 4, linker.read(site, 4) + address)
+    elif kind == 20:
+        _slot0_op(linker, site)
+    else:
+        linker.warning(site, f"Zephyr ignores relocation type {kind} (logged at debug level "
+                       "only): the field keeps its unlinked value")
+
+
+def _relative(linker: Linker, site: Site) -> None:
+    word = linker.read(site, 4)
+    for section in linker.ext.sections:
+        if section.addr <= word < section.addr + section.size:
+            base = linker.section_address(section.index)
+            if base is None:
+                linker.warning(site, f"{word:#x} is in section {section.name}, which was not "
+                               "loaded: Zephyr rebases it from NULL")
+                base = 0
+            linker.write(site, 4, word + base - section.addr)
+            return
+    linker.warning(site, f"{word:#x} not found in any of the sections: Zephyr leaves it")
+
+
+def _slot0_op(linker: Linker, site: Site) -> None:
+    ext = linker.ext
+    sym = site.symbol
+    assert sym is not None
+    base = linker.section_address(sym.shndx) if sym.shndx < len(ext.sections) else None
+    if base is None:
+        linker.warning(site, "the symbol's section is not loaded: Zephyr computes the target "
+                       "from address 0")
+        base = 0
+    target = (base + sym.value + (site.entry.addend or 0)) & 0xFFFFFFFF
+    value = signed(target - ((site.address + 3) & ~3), 4) >> 2
+    if not linker.fits(site, 3):
+        linker.error(site, "ENOEXEC", "the instruction runs past the end of the section")
+        return
+    b0, b1, b2 = (site.image[site.offset + i] for i in range(3))
+    if b0 & 0xF == 1 and b1 == 0 and b2 == 0:  # L32R
+        site.image[site.offset + 1] = value & 0xFF
+        site.image[site.offset + 2] = (value >> 8) & 0xFF
+        if not L32R_RANGE[0] <= value <= L32R_RANGE[1] or target & 3:
+            linker.warning(site, "L32R literal out of reach (it must be a 4-byte aligned "
+                           "word before the instruction, within 256 KiB); Zephyr does not "
+                           "check it", value=value, allowed=L32R_RANGE)
+    elif b0 & 0xF == 5 and not b0 & 0xC0 and b1 == 0 and b2 == 0:  # CALLn
+        site.image[site.offset] = (b0 & 0x3F) | ((value << 6) & 0xC0)
+        site.image[site.offset + 1] = (value >> 2) & 0xFF
+        site.image[site.offset + 2] = (value >> 10) & 0xFF
+        if not CALL_RANGE[0] <= value <= CALL_RANGE[1]:
+            linker.warning(site, "call target out of reach (18-bit word offset); Zephyr does "
+                           "not check it", value=value, allowed=CALL_RANGE)
+    else:
+        linker.warning(site, f"Zephyr leaves this instruction ({b2:02x}{b1:02x}{b0:02x}) "
+                       "unpatched: not an unrelocated L32R or CALLn")
