@@ -1,0 +1,732 @@
+"""Evaluate linker-script expressions, MEMORY regions and symbols the way GNU ld does.
+
+Arithmetic follows ``ld/ldexp.c`` on a 64-bit host, checked against ld 2.40 (see
+``tests/script/test_evaluate_ld.py``): values are 64-bit unsigned (``bfd_vma``);
+``/`` and ``%`` divide as *signed* 64-bit C integers (``-1 / 2`` is 0, ``-7 % 3`` is -1);
+``>>`` is a logical shift; the shift count is taken modulo 64 (``1 << 64`` is 1);
+comparisons, ``MAX`` and ``MIN`` compare unsigned (``-1 < 0`` is 0); every operand is
+evaluated, also the branch ``?:`` does not take, so ``1 ? 2 : 1/0`` is an error as in ld.
+A symbol's value is stored with the target's address width (32-bit targets keep the low
+32 bits); comparisons inside one expression still see the 64-bit value.
+
+What only a link can tell (``ADDR``, ``SIZEOF``, ``LOADADDR``, ``NEXT``, ``.`` inside
+SECTIONS, symbols the script does not define, ``DATA_SEGMENT_*``) evaluates to an explicit
+`Unknown` with the reason, never a guess.
+
+Order matters as in ld: top-level assignments run in script order, repeated until no value
+changes (so ``a = b; b = 5;`` gives ``a = 6`` as ld does); ``DEFINED(x)`` is true when an
+assignment before this one defines ``x``; MEMORY is evaluated after every top-level
+assignment, so ``DEFINED`` there sees them all (picolibc's ``DEFINED(__flash) ? __flash :
+0x10000000``). Inputs are a closed world by default: ``DEFINED`` of a symbol the script
+never defines is 0, as it is when linking objects that do not define it; pass
+``open_world=True`` to get `Unknown` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Final
+
+import attrs
+
+from placer.errors import ScriptError, SourceSpan
+from placer.script import ast
+
+_MASK64: Final = (1 << 64) - 1
+
+
+@attrs.frozen(slots=True)
+class Unknown:
+    """A value that cannot be known before a link, and why."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"unknown ({self.reason})"
+
+
+Value = int | Unknown
+
+
+@attrs.frozen(slots=True)
+class LinkerTarget:
+    """The facts of one GNU ld target that expressions can observe.
+
+    `address_bits` is the width symbol values and region bounds are stored with;
+    the page sizes are what ``CONSTANT(MAXPAGESIZE)`` and ``CONSTANT(COMMONPAGESIZE)``
+    return by default (no ``-z max-page-size``).
+    """
+
+    name: str
+    address_bits: int
+    max_page_size: int
+    common_page_size: int
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.address_bits) - 1
+
+
+#: Default emulations of the Debian cross binutils 2.40, measured with
+#: ``ld -T x.ld`` on ``x = CONSTANT(MAXPAGESIZE); y = CONSTANT(COMMONPAGESIZE);``
+#: (``tests/script/test_evaluate_ld.py`` re-checks them).
+LINKER_TARGETS: Final[Mapping[str, LinkerTarget]] = {
+    "arm": LinkerTarget("armelf (arm-none-eabi)", 32, 0x1000, 0x1000),
+    "riscv": LinkerTarget("elf64lriscv (riscv64-unknown-elf)", 64, 0x1000, 0x1000),
+    "arc": LinkerTarget("arcelf (arc-linux-gnu)", 32, 0x2000, 0x2000),
+    "xtensa": LinkerTarget("elf32xtensa (xtensa-lx106-elf)", 32, 0x1000, 0x1000),
+    "x86": LinkerTarget("elf_x86_64 (x86_64-linux-gnu)", 64, 0x1000, 0x1000),
+}
+
+#: Memory-region attribute letters, in the order ld's map file prints them
+#: (``lang_map_flags``): ALLOC, CODE, READONLY, DATA, LOAD.
+_FLAG_ORDER: Final = "axrwl"
+_FLAG_OF: Final[Mapping[str, str]] = {
+    "a": "a", "x": "x", "r": "r", "w": "w", "l": "l", "i": "l",
+}
+
+
+@attrs.frozen(slots=True)
+class EvaluatedRegion:
+    """A MEMORY region with its origin and length evaluated.
+
+    `attributes` is spelled as ld's map file prints it: the set flags in the order
+    ``a x r w l``, then ``!`` and the inverted ones (``(RWX!AL)`` prints ``xrw!al``).
+    `allowed` and `denied` hold the same letters as sets; `aliases` the REGION_ALIAS names.
+    """
+
+    name: str
+    origin: Value
+    length: Value
+    attributes: str
+    allowed: frozenset[str] = frozenset()
+    denied: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
+    span: SourceSpan | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen(slots=True)
+class SymbolValue:
+    """A symbol the script assigns outside output sections, and its value.
+
+    `provided` marks ``PROVIDE``/``PROVIDE_HIDDEN``: the symbol exists only if something
+    references it and nothing else defines it. `hidden` is set for ``HIDDEN`` and
+    ``PROVIDE_HIDDEN``.
+    """
+
+    name: str
+    value: Value
+    provided: bool = False
+    hidden: bool = False
+    span: SourceSpan | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen(slots=True)
+class EvaluatedSymbols:
+    """Symbol values of a script, read like a mapping from name to `Value`."""
+
+    symbols: tuple[SymbolValue, ...]
+
+    def __getitem__(self, name: str) -> Value:
+        for symbol in self.symbols:
+            if symbol.name == name:
+                return symbol.value
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return any(symbol.name == name for symbol in self.symbols)
+
+    def __iter__(self) -> Iterator[str]:
+        return (symbol.name for symbol in self.symbols)
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    def get(self, name: str, default: Value | None = None) -> Value | None:
+        """The value of `name`, or `default` when the script does not assign it."""
+        for symbol in self.symbols:
+            if symbol.name == name:
+                return symbol.value
+        return default
+
+    def symbol(self, name: str) -> SymbolValue:
+        """The full record of `name` (raises KeyError)."""
+        for symbol in self.symbols:
+            if symbol.name == name:
+                return symbol
+        raise KeyError(name)
+
+
+# --- Expressions ---------------------------------------------------------------------
+
+
+class _NotYet(Exception):
+    """A symbol read before any pass assigned it: retried on the next pass."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@attrs.frozen(slots=True)
+class Scope:
+    """What an expression can see: symbols, DEFINED, regions, ``.``, the target.
+
+    `symbol` returns a symbol's value or raises `_NotYet`-style lookups internally;
+    library callers use `evaluate_expression`, which builds one.
+    """
+
+    symbol: Callable[[str], Value]
+    defined: Callable[[str], Value]
+    origin: Callable[[str, ast.Call], Value]
+    length: Callable[[str, ast.Call], Value]
+    dot: Value
+    target: LinkerTarget | None
+    file: str = "<script>"
+
+
+def evaluate_expression(
+    expr: ast.Expr,
+    *,
+    symbols: Mapping[str, int] | None = None,
+    regions: Mapping[str, tuple[int, int]] | None = None,
+    dot: Value = Unknown("the location counter `.' is known only during a link"),
+    target: LinkerTarget | None = None,
+    file: str = "<script>",
+) -> Value:
+    """The value of `expr` given known `symbols`, `regions` (name → (origin, length)), ``.``.
+
+    Symbols not in `symbols` are `Unknown` (an input file may define them) and DEFINED of
+    them is `Unknown` too. Raises `ScriptError` for what ld rejects (division by zero, an
+    unknown CONSTANT, an undeclared region).
+    """
+    known = dict(symbols or {})
+    areas = dict(regions or {})
+
+    def symbol(name: str) -> Value:
+        if name in known:
+            return known[name] & _MASK64
+        return Unknown(f"symbol `{name}' is not defined by the script")
+
+    def defined(name: str) -> Value:
+        if name in known:
+            return 1
+        return Unknown(f"DEFINED({name}): an input file may define `{name}'")
+
+    def region(index: int) -> Callable[[str, ast.Call], Value]:
+        def look(name: str, call: ast.Call) -> Value:
+            if name not in areas:
+                raise _error(f"memory region `{name}' is not declared", call.span, file)
+            return areas[name][index]
+
+        return look
+
+    scope = Scope(symbol, defined, region(0), region(1), dot, target, file)
+    value = _eval(expr, scope)
+    if isinstance(value, int) and target is not None:
+        return value & target.mask
+    return value
+
+
+def _error(message: str, span: SourceSpan | None, file: str) -> ScriptError:
+    if span is None:
+        return ScriptError(message, file, 1, 1)
+    return ScriptError(message, span.file, span.line, span.column)
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value & (1 << 63) else value
+
+
+def _c_divide(left: int, right: int) -> int:
+    """C99 signed division: the quotient truncates toward zero."""
+    quotient = abs(left) // abs(right)
+    return quotient if (left < 0) == (right < 0) else -quotient
+
+
+def _binary(op: str, left: int, right: int, node: ast.BinaryOp, scope: Scope) -> int:
+    if op in ("/", "%"):
+        if right == 0:
+            # ld's own words: "x.ld:1 / by zero".
+            raise _error(f"{op} by zero", node.span, scope.file)
+        a, b = _signed(left), _signed(right)
+        quotient = _c_divide(a, b)
+        return (quotient if op == "/" else a - quotient * b) & _MASK64
+    simple: dict[str, Callable[[int, int], int]] = {
+        "*": lambda a, b: a * b,
+        "+": lambda a, b: a + b,
+        "-": lambda a, b: a - b,
+        "<<": lambda a, b: a << (b & 63),
+        ">>": lambda a, b: a >> (b & 63),
+        "<": lambda a, b: int(a < b),
+        "<=": lambda a, b: int(a <= b),
+        ">": lambda a, b: int(a > b),
+        ">=": lambda a, b: int(a >= b),
+        "==": lambda a, b: int(a == b),
+        "!=": lambda a, b: int(a != b),
+        "&": lambda a, b: a & b,
+        "^": lambda a, b: a ^ b,
+        "|": lambda a, b: a | b,
+        "&&": lambda a, b: int(bool(a) and bool(b)),
+        "||": lambda a, b: int(bool(a) or bool(b)),
+    }
+    function = simple.get(op)
+    if function is None:
+        raise _error(f"unknown operator `{op}'", node.span, scope.file)
+    return function(left, right) & _MASK64
+
+
+def _first_unknown(*values: Value) -> Unknown | None:
+    for value in values:
+        if isinstance(value, Unknown):
+            return value
+    return None
+
+
+def _eval(expr: ast.Expr, scope: Scope) -> Value:
+    """Evaluate `expr`; every operand is evaluated, as ld folds them all."""
+    if isinstance(expr, ast.Number):
+        return expr.value & _MASK64
+    if isinstance(expr, ast.Symbol):
+        if expr.name == ".":
+            return scope.dot
+        return scope.symbol(expr.name)
+    if isinstance(expr, ast.String):
+        raise _error(f"string \"{expr.value}\" used as a number", expr.span, scope.file)
+    if isinstance(expr, ast.UnaryOp):
+        operand = _eval(expr.operand, scope)
+        if isinstance(operand, Unknown):
+            return operand
+        if expr.op == "-":
+            return -operand & _MASK64
+        if expr.op == "~":
+            return ~operand & _MASK64
+        if expr.op == "!":
+            return int(operand == 0)
+        return operand
+    if isinstance(expr, ast.BinaryOp):
+        left = _eval(expr.left, scope)
+        right = _eval(expr.right, scope)
+        if isinstance(left, int) and isinstance(right, int):
+            return _binary(expr.op, left, right, expr, scope)
+        # A known operand can decide the result alone: that is exact, not a guess.
+        if expr.op == "&&" and 0 in (left, right):
+            return 0
+        if expr.op == "||" and any(isinstance(v, int) and v != 0 for v in (left, right)):
+            return 1
+        unknown = _first_unknown(left, right)
+        assert unknown is not None
+        return unknown
+    if isinstance(expr, ast.Conditional):
+        condition = _eval(expr.condition, scope)
+        then = _eval(expr.then, scope)
+        otherwise = _eval(expr.otherwise, scope)
+        if isinstance(condition, Unknown):
+            return then if then == otherwise else condition
+        return then if condition else otherwise
+    return _call(expr, scope)
+
+
+def _call(call: ast.Call, scope: Scope) -> Value:
+    name = call.function
+    args = call.args
+
+    def arg_name(index: int) -> str:
+        node = args[index]
+        if isinstance(node, ast.Symbol):
+            return node.name
+        if isinstance(node, ast.String):
+            return node.value
+        raise _error(f"{name}() expects a name here", call.span, scope.file)
+
+    if name in ("ORIGIN", "LENGTH"):
+        region = arg_name(0)
+        return scope.origin(region, call) if name == "ORIGIN" else scope.length(region, call)
+    if name == "DEFINED":
+        return scope.defined(arg_name(0))
+    if name == "CONSTANT":
+        constant = arg_name(0)
+        if constant not in ("MAXPAGESIZE", "COMMONPAGESIZE"):
+            raise _error(f"unknown constant `{constant}' referenced in expression",
+                         call.span, scope.file)
+        if scope.target is None:
+            return Unknown(f"CONSTANT({constant}) depends on the target (pass a LinkerTarget)")
+        if constant == "MAXPAGESIZE":
+            return scope.target.max_page_size
+        return scope.target.common_page_size
+    if name == "SIZEOF_HEADERS":
+        return Unknown("SIZEOF_HEADERS depends on the program headers the link creates")
+    if name in ("ADDR", "SIZEOF", "LOADADDR", "ALIGNOF"):
+        return Unknown(f"{name}({arg_name(0)}) is known only after placing sections")
+    if name == "SEGMENT_START":
+        # Without -Ttext/-Tdata/-Tbss/-Ttext-segment ld returns the default.
+        return _eval(args[1], scope)
+    if name.startswith("DATA_SEGMENT_") or name == "NEXT":
+        for arg in args:
+            _eval(arg, scope)
+        return Unknown(f"{name}() is known only after placing sections")
+    values = [_eval(arg, scope) for arg in args if not isinstance(arg, ast.String)]
+    unknown = _first_unknown(*values)
+    if name == "ASSERT":
+        condition = values[0]
+        if condition == 0:
+            message = args[1].value if isinstance(args[1], ast.String) else ""
+            raise _error(f"assertion failed: {message}", call.span, scope.file)
+        return condition
+    if name in ("ALIGN", "BLOCK") and len(values) == 1:
+        values = [scope.dot, values[0]]
+        unknown = _first_unknown(*values)
+    if unknown is not None:
+        return unknown
+    numbers = [v for v in values if isinstance(v, int)]
+    if name in ("ALIGN", "BLOCK"):
+        value, align = numbers
+        # ld's align_n: round up to a multiple, not only to powers of two.
+        return value if align <= 1 else ((value + align - 1) // align * align) & _MASK64
+    if name == "ABSOLUTE":
+        return numbers[0]
+    if name == "MAX":
+        return max(numbers)
+    if name == "MIN":
+        return min(numbers)
+    if name == "LOG2CEIL":
+        return max(numbers[0] - 1, 0).bit_length()
+    raise _error(f"unknown function {name}()", call.span, scope.file)
+
+
+# --- Scripts ------------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class _Definition:
+    """One assignment in script order, with whether it can be evaluated before a link."""
+
+    statement: ast.Assignment
+    in_sections: bool  # inside SECTIONS (outside any output section): `.` is unknown
+    before_sections: bool  # at top level before the first SECTIONS block: `.` is 0
+
+
+def _definitions(script: ast.Script) -> tuple[_Definition, ...]:
+    result: list[_Definition] = []
+    seen_sections = False
+    for command in script.commands:
+        if isinstance(command, ast.Assignment):
+            result.append(_Definition(command, False, not seen_sections))
+        elif isinstance(command, ast.Sections):
+            seen_sections = True
+            result.extend(
+                _Definition(statement, True, False)
+                for statement in command.commands
+                if isinstance(statement, ast.Assignment)
+            )
+    return tuple(result)
+
+
+_COMPOUND: Final[Mapping[str, str]] = {
+    "+=": "+", "-=": "-", "*=": "*", "/=": "/", "<<=": "<<", ">>=": ">>", "&=": "&", "|=": "|",
+}
+_DOT_IN_SECTIONS: Final = Unknown("the location counter `.' inside SECTIONS needs a link")
+_MAX_PASSES: Final = 16
+
+
+class _ScriptEvaluator:
+    """Runs a script's assignments to a fixed point, then its MEMORY regions."""
+
+    def __init__(
+        self,
+        script: ast.Script,
+        target: LinkerTarget | None,
+        defsyms: Mapping[str, int],
+        open_world: bool,
+    ) -> None:
+        self.script = script
+        self.target = target
+        self.defsyms = dict(defsyms)
+        self.open_world = open_world
+        self.file = script.span.file if script.span is not None else "<script>"
+        self.definitions = _definitions(script)
+        self.values: dict[str, Value] = {}
+        self.declarations = self._declarations()
+        self.aliases = self._aliases()
+        self.regions: dict[str, tuple[Value, Value]] = {}
+        self.resolving: set[str] = set()
+        self._run_assignments()
+
+    # symbols
+
+    def _defined_before(self, index: int) -> Callable[[str], Value]:
+        earlier = {
+            d.statement.target for d in self.definitions[:index] if d.statement.target != "."
+        }
+
+        def defined(name: str) -> Value:
+            if name in earlier or name in self.defsyms:
+                return 1
+            if self.open_world:
+                return Unknown(f"DEFINED({name}): an input file may define `{name}'")
+            return 0
+
+        return defined
+
+    def _symbol(self, name: str) -> Value:
+        if name in self.values:
+            return self.values[name]
+        if name in self.defsyms:
+            return self.defsyms[name] & _MASK64
+        if any(d.statement.target == name for d in self.definitions):
+            raise _NotYet(name)
+        return Unknown(f"symbol `{name}' is not defined by the script")
+
+    def _scope(self, index: int, dot: Value) -> Scope:
+        return Scope(self._symbol, self._defined_before(index), self._origin, self._length,
+                     dot, self.target, self.file)
+
+    def _run_assignments(self) -> None:
+        skipped = self._overridden_provides()
+        for _ in range(_MAX_PASSES):
+            before = dict(self.values)
+            for index, definition in enumerate(self.definitions):
+                statement = definition.statement
+                if statement.target == "." or (
+                    statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
+                    and statement.target in skipped
+                ):
+                    continue
+                dot: Value = 0 if definition.before_sections else _DOT_IN_SECTIONS
+                scope = self._scope(index, dot)
+                try:
+                    value = _eval(statement.expr, scope)
+                    if statement.op != "=":
+                        current = self._symbol(statement.target)
+                        value = _combine(statement, current, value, scope)
+                except _NotYet:
+                    continue
+                if isinstance(value, int) and self.target is not None:
+                    value &= self.target.mask
+                self.values[statement.target] = value
+            if self.values == before:
+                break
+
+    def _overridden_provides(self) -> set[str]:
+        """Symbols whose PROVIDE is void because a plain assignment or --defsym defines them."""
+        plain = {d.statement.target for d in self.definitions if d.statement.provide in
+                 (None, "HIDDEN")}
+        plain |= set(self.defsyms)
+        skip = {d.statement.target for d in self.definitions
+                if d.statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
+                and d.statement.target in plain}
+        return skip
+
+    def symbols(self) -> EvaluatedSymbols:
+        skip = self._overridden_provides()
+        records: dict[str, SymbolValue] = {}
+        for definition in self.definitions:
+            statement = definition.statement
+            name = statement.target
+            if name == "." or (statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
+                                and name in skip):
+                continue
+            value = self.values.get(name)
+            if value is None:
+                value = Unknown(f"`{name}' depends on symbols no assignment defines")
+            records[name] = SymbolValue(
+                name, value,
+                provided=statement.provide in ("PROVIDE", "PROVIDE_HIDDEN"),
+                hidden=statement.provide in ("HIDDEN", "PROVIDE_HIDDEN"),
+                span=statement.span,
+            )
+        return EvaluatedSymbols(tuple(records.values()))
+
+    # regions
+
+    def _declarations(self) -> dict[str, tuple[int, ast.MemoryRegionDecl]]:
+        found: dict[str, tuple[int, ast.MemoryRegionDecl]] = {}
+        for command in self.script.commands:
+            if not isinstance(command, ast.Memory):
+                continue
+            for region in command.regions:
+                if region.name in found:
+                    # GNU ld only warns and keeps the later one; two declarations of one
+                    # region are a mistake that changes the memory map silently.
+                    raise _error(f"redeclaration of memory region `{region.name}'",
+                                 region.span, self.file)
+                found[region.name] = (len(found), region)
+        return found
+
+    def _aliases(self) -> dict[str, str]:
+        aliases: dict[str, str] = {}
+        for command in self.script.commands:
+            if isinstance(command, ast.RegionAlias):
+                if command.region not in self.declarations and command.region not in aliases:
+                    raise _error(
+                        f"memory region `{command.region}' for alias `{command.alias}' "
+                        "does not exist", command.span, self.file)
+                aliases[command.alias] = aliases.get(command.region, command.region)
+        return aliases
+
+    def _region(self, name: str, call: ast.Call | None) -> tuple[Value, Value]:
+        real = self.aliases.get(name, name)
+        if real in self.regions:
+            return self.regions[real]
+        if real not in self.declarations:
+            span = call.span if call is not None else None
+            raise _error(f"memory region `{name}' is not declared", span, self.file)
+        if real in self.resolving:
+            span = call.span if call is not None else None
+            raise _error(f"memory region `{real}' depends on its own ORIGIN or LENGTH",
+                         span, self.file)
+        self.resolving.add(real)
+        _, decl = self.declarations[real]
+        scope = self._memory_scope()
+        origin = self._bounded(_eval(decl.origin, scope))
+        length = self._bounded(_eval(decl.length, scope))
+        self.resolving.discard(real)
+        self.regions[real] = (origin, length)
+        return origin, length
+
+    def _bounded(self, value: Value) -> Value:
+        if isinstance(value, int) and self.target is not None:
+            return value & self.target.mask
+        return value
+
+    def _memory_scope(self) -> Scope:
+        def symbol(name: str) -> Value:
+            try:
+                return self._symbol(name)
+            except _NotYet:
+                return Unknown(f"`{name}' depends on symbols no assignment defines")
+
+        return Scope(symbol, self._defined_before(len(self.definitions)), self._origin,
+                     self._length, 0, self.target, self.file)
+
+    def _check_order(self, name: str, call: ast.Call) -> None:
+        real = self.aliases.get(name, name)
+        current = [r for r in self.resolving]
+        if real in self.declarations and current:
+            here = self.declarations[current[-1]][0]
+            if self.declarations[real][0] > here:
+                raise _error(
+                    f"memory region `{name}' is used before its declaration "
+                    "(GNU ld reads it as 0 there)", call.span, self.file)
+
+    def _origin(self, name: str, call: ast.Call) -> Value:
+        self._check_order(name, call)
+        return self._region(name, call)[0]
+
+    def _length(self, name: str, call: ast.Call) -> Value:
+        self._check_order(name, call)
+        return self._region(name, call)[1]
+
+    def memory(self) -> tuple[EvaluatedRegion, ...]:
+        result = []
+        for name, (_, decl) in self.declarations.items():
+            origin, length = self._region(name, None)
+            allowed, denied = region_flags(decl.attributes)
+            result.append(EvaluatedRegion(
+                name=name, origin=origin, length=length,
+                attributes=format_flags(allowed, denied),
+                allowed=allowed, denied=denied,
+                aliases=tuple(a for a, r in self.aliases.items() if r == name),
+                span=decl.span,
+            ))
+        return tuple(result)
+
+
+def _combine(statement: ast.Assignment, current: Value, value: Value, scope: Scope) -> Value:
+    op = _COMPOUND[statement.op]
+    if isinstance(current, Unknown):
+        return current
+    if isinstance(value, Unknown):
+        return value
+    node = ast.BinaryOp(op, ast.Number(current, str(current)), ast.Number(value, str(value)),
+                        span=statement.span)
+    return _binary(op, current, value, node, scope)
+
+
+def region_flags(attributes: str | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The (allowed, denied) ld flag letters of a MEMORY attribute string.
+
+    ld's grammar reads ``!`` as "the following letters are denied" (``r!w`` allows r,
+    denies w; ``!r!w`` denies both). ``I`` and ``L`` are the same flag, printed ``l``.
+    """
+    allowed: set[str] = set()
+    denied: set[str] = set()
+    target = allowed
+    for char in attributes or "":
+        if char == "!":
+            target = denied
+            continue
+        flag = _FLAG_OF.get(char.lower())
+        if flag is None:
+            raise ValueError(f"invalid character {char!r} in memory attributes")
+        target.add(flag)
+    return frozenset(allowed), frozenset(denied)
+
+
+def format_flags(allowed: frozenset[str], denied: frozenset[str]) -> str:
+    """Attributes as ld's map file prints them: ``axrwl`` order, ``!`` before denied."""
+    text = "".join(f for f in _FLAG_ORDER if f in allowed)
+    if denied:
+        text += "!" + "".join(f for f in _FLAG_ORDER if f in denied)
+    return text
+
+
+def evaluate_memory(
+    script: ast.Script,
+    *,
+    target: LinkerTarget | None = None,
+    defsyms: Mapping[str, int] | None = None,
+    open_world: bool = False,
+) -> tuple[EvaluatedRegion, ...]:
+    """The MEMORY regions of `script`, in declaration order, evaluated as ld does.
+
+    `defsyms` are ``--defsym`` values. `target` sets the address width and CONSTANT()
+    values (see `LINKER_TARGETS`, `target_for_script`). INCLUDEs must be resolved first
+    (`placer.script.includes.load_script` does). Raises `ScriptError` for a redeclared or
+    undeclared region, a region used before its declaration, or an ld arithmetic error.
+    """
+    evaluator = _ScriptEvaluator(script, target, defsyms or {}, open_world)
+    return evaluator.memory()
+
+
+def evaluate_symbols(
+    script: ast.Script,
+    *,
+    target: LinkerTarget | None = None,
+    defsyms: Mapping[str, int] | None = None,
+    open_world: bool = False,
+) -> EvaluatedSymbols:
+    """Values of the symbols `script` assigns at top level and directly inside SECTIONS.
+
+    Assignments inside output sections are not included: their values are relative to a
+    section placed by the link. A symbol the script assigns from something only the link
+    knows has an `Unknown` value saying what.
+    """
+    evaluator = _ScriptEvaluator(script, target, defsyms or {}, open_world)
+    return evaluator.symbols()
+
+
+def target_for_script(script: ast.Script) -> LinkerTarget | None:
+    """The `LinkerTarget` that the script's ``OUTPUT_FORMAT``/``OUTPUT_ARCH`` names, if any."""
+    for statement in script.commands:
+        if isinstance(statement, ast.Command) and statement.name in ("OUTPUT_FORMAT",
+                                                                     "OUTPUT_ARCH"):
+            for arg in statement.args:
+                found = target_for_bfd_name(arg)
+                if found is not None:
+                    return found
+    return None
+
+
+def target_for_bfd_name(name: str) -> LinkerTarget | None:
+    """The `LinkerTarget` of a BFD target or architecture name (``elf32-littlearm``)."""
+    lowered = name.lower()
+    for key, needle in (("arm", "arm"), ("riscv", "riscv"), ("arc", "arc"),
+                        ("xtensa", "xtensa"), ("x86", "x86-64"), ("x86", "x86_64"),
+                        ("x86", "i386:x86-64")):
+        if needle in lowered:
+            found = LINKER_TARGETS[key]
+            if key == "riscv" and "elf32" in lowered:
+                return attrs.evolve(found, name="elf32lriscv", address_bits=32)
+            return found
+    return None
