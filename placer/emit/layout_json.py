@@ -15,7 +15,7 @@ import json
 import types
 import typing
 from pathlib import Path, PurePath
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -129,7 +129,7 @@ def _encode(value: object) -> JsonValue:
 
 def _encode_fields(instance: object, skip: frozenset[str] = frozenset()) -> dict[str, JsonValue]:
     out: dict[str, JsonValue] = {}
-    for field in attrs.fields(type(instance)):
+    for field in attrs.fields(cast(Any, type(instance))):
         if field.name in skip:
             continue
         value = getattr(instance, field.name)
@@ -199,7 +199,7 @@ class _Decoder:
         data = self.mapping(value, key)
         extra = extra or {}
         hints = _hints(cls)
-        fields = [f for f in attrs.fields(cls) if f.name not in extra]  # type: ignore[misc]
+        fields = [f for f in attrs.fields(cast(Any, cls)) if f.name not in extra]
         known = {f.name for f in fields}
         derived = {f"{name}_hex" for name in known & _ADDRESS_FIELDS}
         self.no_unknown_keys(data, known | derived, key)
