@@ -26,7 +26,9 @@ USER_TEST = textwrap.dedent(
 )
 
 
-def _run_pytest(folder: Path, *args: str, block_syrupy: bool = False) -> subprocess.CompletedProcess[str]:
+def _run_pytest(
+    folder: Path, *args: str, block_syrupy: bool = False
+) -> subprocess.CompletedProcess[str]:
     blocker = "import sys; sys.modules['syrupy'] = None; " if block_syrupy else ""
     code = f"{blocker}import pytest, sys; sys.exit(pytest.main(sys.argv[1:]))"
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(ROOT)}
