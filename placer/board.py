@@ -40,6 +40,9 @@ class MpuKind(enum.Enum):
     ARC_MPU = "arc-mpu"
     XTENSA_MPU = "xtensa-mpu"
     RISCV_PMP = "riscv-pmp"
+    #: NXP's system MPU (Kinetis SYSMPU, ``CONFIG_NXP_MPU``): not ``CONFIG_ARM_MPU``, so
+    #: LLEXT has no rounding rule for it under user mode.
+    NXP_MPU = "nxp-mpu"
 
 
 @attrs.frozen(slots=True)
@@ -50,6 +53,9 @@ class MemoryRegion:
     says whether the CPU can write it while extensions are loaded (ICCM written through
     the data bus qualifies; flash does not). `retained` marks memory that keeps its
     contents across reset; `volatile` marks memory that is not there at boot.
+    `alias_of` names another region that is the same physical memory seen at other
+    addresses (ESP32's IRAM and DRAM views of one SRAM): address ``a`` here is address
+    ``a + alias_offset`` there, so bytes used through one view are used in both.
     """
 
     name: str
@@ -60,6 +66,8 @@ class MemoryRegion:
     writable_at_load: bool = True
     retained: bool = False
     volatile: bool = False
+    alias_of: str | None = None
+    alias_offset: int = 0
 
     @property
     def end(self) -> int:
@@ -176,6 +184,32 @@ class Board:
     def pointer_size(self) -> int:
         """``sizeof(void *)`` on the target, in bytes."""
         return self.elf_class // 8
+
+    def used_in(self, name: str) -> tuple[UsedRange, ...]:
+        """Every used range that occupies region `name`, sorted by start.
+
+        Includes ranges used through an alias of the same memory (`MemoryRegion.alias_of`),
+        translated to this region's addresses and clipped to it.
+        """
+        region = self.region(name)
+        found = [u for u in self.used if u.region == name]
+        for other in self.regions:
+            offset: int | None = None
+            if other.name != name and other.alias_of == name:
+                offset = other.alias_offset  # other's a -> a + offset here
+            elif other.name != name and region.alias_of == other.name:
+                offset = -region.alias_offset  # other's a -> a - offset here
+            if offset is None:
+                continue
+            for used in self.used:
+                if used.region != other.name:
+                    continue
+                start = max(used.start + offset, region.origin)
+                end = min(used.end + offset, region.end)
+                if start < end:
+                    found.append(UsedRange(region=name, start=start, size=end - start,
+                                           what=f"{used.what} (through {other.name})"))
+        return tuple(sorted(found, key=lambda u: (u.start, u.size, u.what)))
 
     def region(self, name: str) -> MemoryRegion:
         """The region called `name`; raises `KeyError` when the board has none."""

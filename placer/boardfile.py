@@ -53,7 +53,7 @@ _TOP_KEYS = frozenset({
 })
 _REGION_KEYS = frozenset({
     "name", "origin", "length", "attributes", "bus", "writable_at_load", "retained",
-    "volatile",
+    "volatile", "alias_of", "alias_offset",
 })
 _MPU_KEYS = frozenset({"kind", "requires_power_of_two", "granule", "version"})
 _USED_KEYS = frozenset({"region", "start", "size", "what"})
@@ -215,10 +215,24 @@ def _read_region(reader: _Reader, data: Mapping[str, Any], index: int) -> Memory
     writable = reader.get(data, "writable_at_load", bool, table, index)
     retained = reader.get(data, "retained", bool, table, index)
     volatile = reader.get(data, "volatile", bool, table, index)
+    alias_of = reader.get(data, "alias_of", str, table, index)
+    offset_value = reader.get(data, "alias_offset", (int, str), table, index)
+    offset = 0
+    if offset_value is not None:
+        text = str(offset_value).strip()
+        negative = text.startswith("-")
+        try:
+            offset = parse_size(text.lstrip("-"))
+        except ValueError as exc:
+            raise reader.fail(f"'alias_offset': {exc}", table, index, "alias_offset") from None
+        offset = -offset if negative else offset
+        if alias_of is None:
+            raise reader.fail("'alias_offset' needs 'alias_of'", table, index, "alias_offset")
     return MemoryRegion(
         name=name, origin=origin, length=length, attributes=attributes, bus=bus,
         writable_at_load=("w" in attributes) if writable is None else writable,
-        retained=bool(retained), volatile=bool(volatile),
+        retained=bool(retained), volatile=bool(volatile), alias_of=alias_of,
+        alias_offset=offset,
     )
 
 
@@ -281,7 +295,7 @@ def image_used_ranges(board: Board, image: ImageSizes) -> tuple[UsedRange, ...]:
     """The ranges an image of these section sizes occupies, in the base script's order.
 
     Code regions: `text` then `rodata` from the start of `image.text_region` (default: the
-    flash region when the board is XIP, else the noinit region), rodata in
+    flash region, Zephyr's ROMABLE_REGION, else the noinit region), rodata in
     `image.rodata_region` when given. RAM: `data`, `bss`, `noinit` from the start of the
     noinit region, after text and rodata when those share it. The load image of `data` follows
     rodata in `image.data_load_region` (default: the flash region on XIP boards; none when
@@ -289,7 +303,7 @@ def image_used_ranges(board: Board, image: ImageSizes) -> tuple[UsedRange, ...]:
     sections take no range.
     """
     ram = board.noinit_region
-    code_default = board.flash_region if board.xip and board.flash_region else ram
+    code_default = board.flash_region or ram
     text_region = image.text_region or code_default
     rodata_region = image.rodata_region or text_region
     load_region = image.data_load_region
@@ -320,6 +334,11 @@ def _check_consistency(reader: _Reader, board: Board) -> None:
         if names.count(region.name) > 1:
             raise reader.fail(f"region {region.name} is defined twice", "region", index,
                               "name")
+        if region.alias_of is not None and (region.alias_of not in names
+                                            or region.alias_of == region.name):
+            raise reader.fail(f"region {region.name} is an alias of {region.alias_of}, which "
+                              f"is not another region of the board", "region", index,
+                              "alias_of")
         if region.end > (1 << board.elf_class):
             raise reader.fail(
                 f"region {region.name} ends at {region.end:#x}, beyond the "
@@ -353,8 +372,8 @@ def _check_consistency(reader: _Reader, board: Board) -> None:
                 "used" if index < _explicit_used_count(board) else "image", index,
                 "start" if index < _explicit_used_count(board) else None)
         by_region.setdefault(used.region, []).append(used)
-    for ranges in by_region.values():
-        ordered = sorted(ranges, key=lambda u: u.start)
+    for name in by_region:
+        ordered = sorted(board.used_in(name), key=lambda u: u.start)
         for first, second in itertools.pairwise(ordered):
             if second.start < first.end:
                 raise reader.fail(f"used ranges '{first.what}' and '{second.what}' overlap in "
@@ -543,6 +562,10 @@ def board_to_toml(board: Board, base_dir: Path | None = None) -> str:
                 f"origin = {_q(f'{region.origin:#x}')}", f"length = {_v(region.length)}",
                 f"attributes = {_q(attributes)}", f"bus = {_q(region.bus.value)}",
                 f"writable_at_load = {_b(region.writable_at_load)}"]
+        if region.alias_of is not None:
+            sign = "-" if region.alias_offset < 0 else ""
+            out += [f"alias_of = {_q(region.alias_of)}",
+                    f"alias_offset = {_q(f'{sign}{abs(region.alias_offset):#x}')}"]
         if region.retained:
             out.append("retained = true")
         if region.volatile:

@@ -19,6 +19,8 @@ PREFIXES: dict[str, tuple[str, str]] = {
     "arc": ("arc-linux-gnu-", "gcc-arc-linux-gnu"),
     "xtensa": ("xtensa-lx106-elf-", "gcc-xtensa-lx106"),
     "x86": ("", "gcc"),
+    # Debian has no bare-metal aarch64 gcc; binutils is enough to link the arm64 scripts.
+    "arm64": ("aarch64-linux-gnu-", "binutils-aarch64-linux-gnu"),
 }
 
 

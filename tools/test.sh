@@ -9,6 +9,7 @@ cross_packages=(
   binutils-riscv64-unknown-elf gcc-riscv64-unknown-elf
   binutils-arc-linux-gnu gcc-arc-linux-gnu
   binutils-xtensa-lx106 gcc-xtensa-lx106
+  binutils-aarch64-linux-gnu
   gcc binutils
 )
 missing=()
