@@ -1,1 +1,154 @@
-"""The integrated loader: read, place, link and fit extensions as Zephyr does."""
+"""The integrated loader: read, place, link and fit extensions as Zephyr does.
+
+`verify` is the library entry point: it reads every extension file (validating it as
+``llext_load`` does), orders the extensions by their dependencies, loads them one after
+the other into the simulated heaps of a layout, links each at the addresses the heaps
+gave it, and reports per extension and in total. When a heap is too small it also says
+how much larger it must be, from the exact simulator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from placer.errors import ExtensionError
+from placer.layout import Layout
+from placer.llext.elf import ExtensionElf, read_extension
+from placer.llext.loader import BuiltinLookup, ExtensionLoad, Loader, LoadOptions, Storage
+from placer.llext.metadata import MetadataSizes, estimated_sizes, region_count, sizes_from_dwarf
+from placer.llext.minheap import minimum_heaps
+from placer.llext.report import HeapTotal, Report
+from placer.llext.symbols import (
+    ExportTable,
+    ExtensionInterface,
+    SymbolResolver,
+    exported_names,
+    imported_names,
+    load_order,
+    read_exports_elf,
+    read_exports_list,
+)
+from placer.target import Target
+
+__all__ = ["Report", "Storage", "extension_name", "verify"]
+
+#: ``LLEXT_MAX_NAME_LEN``: Zephyr keeps this many characters of an extension's name.
+MAX_NAME_LEN = 15
+
+
+def extension_name(path: str | os.PathLike[str]) -> str:
+    """The name an extension is loaded under: its file stem, cut to 15 characters."""
+    return Path(path).stem[:MAX_NAME_LEN]
+
+
+def verify(
+    layout: Layout,
+    extensions: Sequence[str | os.PathLike[str]],
+    *,
+    exports: str | os.PathLike[str] | None = None,
+    exports_list: str | os.PathLike[str] | None = None,
+    order: Sequence[str] | None = None,
+    storage: str | Storage = "writable",
+    buffer_address: int = 0,
+    min_heap: bool = False,
+) -> Report:
+    """Load `extensions` into `layout`'s heaps as Zephyr would, and report.
+
+    `exports` is a built ``zephyr.elf`` (its export table, and ``sizeof(struct llext)``
+    from its DWARF); `exports_list` a plain list of exported names instead. `order` gives
+    the load order by extension name (file stem); by default dependencies decide it.
+    `storage` is the buffer loader's storage type and `buffer_address` where its buffer
+    sits. `min_heap` also searches the smallest heap sizes (always done when a heap is too
+    small). Files Zephyr would refuse are reported, not raised; a dependency cycle raises
+    `ExtensionError`.
+    """
+    target = layout.target
+    store = storage if isinstance(storage, Storage) else Storage(storage)
+    options = LoadOptions(storage=store, buffer_address=buffer_address)
+    sizes, table, notes = _symbols_and_sizes(target, exports, exports_list)
+    builtin = _builtin_lookup(table)
+    read: list[tuple[str, ExtensionElf]] = []
+    unreadable: dict[str, ExtensionError] = {}
+    paths: dict[str, str] = {}
+    for path in extensions:
+        name = extension_name(path)
+        if name in paths:
+            raise ExtensionError(f"two extensions are named '{name}' (also {paths[name]})",
+                                 os.fspath(path), "EEXIST")
+        paths[name] = os.fspath(path)
+        try:
+            read.append((name, read_extension(path, target)))
+        except ExtensionError as exc:
+            unreadable[name] = exc
+    sequence = _order(read, order, table, import_all=target.config.import_all_globals)
+    loader = Loader(layout, options=options, sizes=sizes, builtin=builtin)
+    by_name = dict(read)
+    loads = []
+    for name in sequence:
+        loads.append(loader.load(by_name[name], name))
+    for name, error in unreadable.items():
+        loads.append(ExtensionLoad(name=name, path=paths[name], error=error, regions=(),
+                                   allocations=(), usage=(), alloc_size=0, unresolved=(),
+                                   relocation_problems=(), exports=(), dependencies=()))
+    usage = loader.usage()
+    totals = tuple(HeapTotal(heap=p.section, address=p.address, size=p.size,
+                             capacity=usage[p.section][2], final=usage[p.section][0],
+                             peak=usage[p.section][1]) for p in layout.heaps)
+    short = any(load.error is not None and load.error.errno == "ENOMEM" for load in loads)
+    minimum = None
+    if min_heap or short:
+        minimum = minimum_heaps(layout, [(n, by_name[n]) for n in sequence],
+                                options=options, sizes=sizes, builtin=builtin)
+    return Report(loads=tuple(loads), heaps=totals, order=tuple(sequence),
+                  metadata_source=sizes.source, minimum=minimum, notes=tuple(notes))
+
+
+def _symbols_and_sizes(
+    target: Target, exports: str | os.PathLike[str] | None,
+    exports_list: str | os.PathLike[str] | None,
+) -> tuple[MetadataSizes, ExportTable | None, list[str]]:
+    cfg = target.config
+    notes: list[str] = []
+    sizes: MetadataSizes | None = None
+    table = None
+    if exports is not None:
+        sizes = sizes_from_dwarf(exports)
+        if sizes is None:
+            notes.append(f"{os.fspath(exports)} has no DWARF for struct llext: "
+                         "sizeof(struct llext) estimated from the options")
+        table = read_exports_elf(exports, by_slid=cfg.export_builtins_by_slid or None)
+    elif exports_list is not None:
+        table = read_exports_list(exports_list, target.pointer_size,
+                                          cfg.export_symbol_groups,
+                                          by_slid=cfg.export_builtins_by_slid)
+    else:
+        notes.append("no export table given (--exports or --exports-list): every undefined "
+                     "symbol is unresolved")
+    if sizes is None:
+        sizes = estimated_sizes(
+            target.pointer_size,
+            regions=region_count(rodata_no_reloc=cfg.rodata_no_reloc, veneers=cfg.veneers),
+            userspace=cfg.userspace, memblk=cfg.heap_backend.value == "memblk")
+    return sizes, table, notes
+
+
+def _builtin_lookup(table: ExportTable | None) -> BuiltinLookup | None:
+    return SymbolResolver(table).builtin if table is not None else None
+
+
+def _order(read: list[tuple[str, ExtensionElf]], order: Sequence[str] | None,
+           table: ExportTable | None, *, import_all: bool) -> list[str]:
+    names = [name for name, _ in read]
+    if order:
+        unknown = [n for n in order if n not in names]
+        if unknown:
+            raise ExtensionError(f"--order names {', '.join(unknown)}, which is not among the "
+                                 f"extensions given ({', '.join(names)})", unknown[0], "ENOENT")
+        rest = [n for n in names if n not in order]
+        return [n for n in order if n in names] + rest
+    interfaces = [ExtensionInterface(name=name, imports=imported_names(ext),
+                                     exports=exported_names(ext, import_all))
+                  for name, ext in read]
+    return list(load_order(interfaces, names, table))

@@ -7,7 +7,16 @@ later stages never touch pyelftools.
 
 from __future__ import annotations
 
+import os
+import struct
+
 import attrs
+from elftools.common.exceptions import ELFError
+from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE
+
+from placer.board import Arch
+from placer.errors import ExtensionError
+from placer.target import Target
 
 
 @attrs.frozen(slots=True)
@@ -88,3 +97,271 @@ class ExtensionElf:
         if section.type == 8:  # SHT_NOBITS
             return b""
         return self.data[section.offset : section.offset + section.size]
+
+
+# -- reading and validating (llext-facts §4) ---------------------------------------------
+
+ET_REL = 1
+ET_DYN = 3
+SHT_NULL = 0
+SHT_PROGBITS = 1
+SHT_SYMTAB = 2
+SHT_STRTAB = 3
+SHT_RELA = 4
+SHT_NOBITS = 8
+SHT_REL = 9
+SHT_DYNSYM = 11
+SHT_INIT_ARRAY = 14
+SHT_FINI_ARRAY = 15
+SHT_PREINIT_ARRAY = 16
+SHF_WRITE = 0x1
+SHF_ALLOC = 0x2
+SHF_EXECINSTR = 0x4
+SHF_TLS = 0x400
+STB_GLOBAL = 1
+STT_OBJECT = 1
+STT_FUNC = 2
+SHN_UNDEF = 0
+
+#: ``e_machine`` values the loader accepts per architecture; Xtensa is not checked (§4).
+_MACHINES: dict[str, tuple[int, ...]] = {
+    "arm": (40,),
+    "arm64": (183,),
+    "riscv": (243,),
+    "x86-32": (3,),
+    "x86-64": (62,),
+    "arc": (93, 195, 253, 255),
+}
+
+_MACHINE_NAMES = {number: name for name, number in ENUM_E_MACHINE.items()
+                  if isinstance(number, int)}
+_TYPE_NAMES = {number: name for name, number in ENUM_E_TYPE.items() if isinstance(number, int)}
+
+
+@attrs.frozen(slots=True)
+class ElfExpectation:
+    """What the target's loader checks the header against: its class, byte order and the
+    machine numbers it accepts (empty: not checked, as on Xtensa)."""
+
+    elf_class: int
+    little_endian: bool
+    machines: tuple[int, ...]
+    arch_label: str
+
+    @classmethod
+    def for_target(cls, target: Target) -> ElfExpectation:
+        """The expectation for a resolved board and configuration."""
+        cfg, board = target.config, target.board
+        is64 = cfg.is_64bit if cfg.is_64bit is not None else board.elf_class == 64
+        big = cfg.big_endian if cfg.big_endian is not None else board.endianness == "big"
+        arch = board.arch.value
+        if board.arch is Arch.X86:
+            arch = "x86-64" if is64 else "x86-32"
+        return cls(elf_class=64 if is64 else 32, little_endian=not big,
+                   machines=_MACHINES.get(arch, ()), arch_label=arch)
+
+
+def read_extension(path: str | os.PathLike[str], target: Target | None = None) -> ExtensionElf:
+    """Read and validate an extension file as Zephyr's ``llext_load`` does (§4).
+
+    Every failure raises `ExtensionError` naming the file, the section or symbol and the
+    errno Zephyr returns. With `target`, the header is also checked against the build's
+    class, byte order and machine. The file is read once into memory and every offset is
+    checked against its size before use, so a truncated or corrupt file fails in bounded
+    time and memory.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as stream:
+            data = stream.read()
+    except OSError as exc:
+        raise ExtensionError(f"cannot read the file: {exc.strerror}", name, "ENOENT") from exc
+    expect = ElfExpectation.for_target(target) if target is not None else None
+    return parse_extension(data, name, expect)
+
+
+def parse_extension(data: bytes, name: str, expect: ElfExpectation | None = None
+                    ) -> ExtensionElf:
+    """`read_extension` on bytes already in memory; `name` labels the errors."""
+    try:
+        return _Reader(data, name, expect).read()
+    except ExtensionError:
+        raise
+    except (ELFError, struct.error, ValueError, IndexError, KeyError, UnicodeError) as exc:
+        # A corrupt file the checks above missed: still a clean error, never a traceback.
+        raise ExtensionError(f"corrupt ELF file: {exc}", name, "ENOEXEC") from exc
+
+
+class _Reader:
+    """One pass over the file, in the order Zephyr's loader checks it."""
+
+    def __init__(self, data: bytes, name: str, expect: ElfExpectation | None) -> None:
+        self.data = data
+        self.name = name
+        self.expect = expect
+        self.order = "<"
+        self.is64 = False
+
+    def fail(self, message: str, errno: str = "ENOEXEC", section: str | None = None,
+             symbol: str | None = None) -> ExtensionError:
+        return ExtensionError(message, self.name, errno, section=section, symbol=symbol)
+
+    def read(self) -> ExtensionElf:
+        data = self.data
+        if len(data) < 16:
+            raise self.fail(f"file is {len(data)} bytes, too short for an ELF header", "EINVAL")
+        if data[:4] != b"\x7fELF":
+            raise self.fail(f"not an ELF file: magic is {data[:4].hex(' ')}, "
+                            "expected 7f 45 4c 46")
+        ei_class, ei_data = data[4], data[5]
+        if ei_data not in (1, 2):
+            raise self.fail(f"invalid EI_DATA {ei_data}")
+        little = ei_data == 1
+        if ei_class not in (1, 2):
+            raise self.fail(f"invalid EI_CLASS {ei_class}")
+        self.is64 = ei_class == 2
+        self.order = "<" if little else ">"
+        expect = self.expect
+        if expect is not None and little != expect.little_endian:
+            raise self.fail(
+                f"{'little' if little else 'big'}-endian ELF, but the target is "
+                f"{'little' if expect.little_endian else 'big'}-endian")
+        elf_class = 64 if self.is64 else 32
+        if expect is not None and elf_class != expect.elf_class:
+            raise self.fail(f"ELFCLASS{elf_class} file, but the target is "
+                            f"{expect.elf_class}-bit (needs ELFCLASS{expect.elf_class})")
+        header_size = 64 if self.is64 else 52
+        if len(data) < header_size:
+            raise self.fail(f"file is {len(data)} bytes, too short for an ELF header",
+                            "EINVAL")
+        if self.is64:
+            (e_type, e_machine, _v, _entry, _phoff, e_shoff, _flags, _ehsize, _phentsize,
+             _phnum, e_shentsize, e_shnum, e_shstrndx) = struct.unpack_from(
+                self.order + "HHIQQQIHHHHHH", data, 16)
+        else:
+            (e_type, e_machine, _v, _entry, _phoff, e_shoff, _flags, _ehsize, _phentsize,
+             _phnum, e_shentsize, e_shnum, e_shstrndx) = struct.unpack_from(
+                self.order + "HHIIIIIHHHHHH", data, 16)
+        if expect is not None and expect.machines and e_machine not in expect.machines:
+            wanted = " or ".join(f"{_MACHINE_NAMES.get(m, m)} ({m})" for m in expect.machines)
+            raise self.fail(f"e_machine is {_MACHINE_NAMES.get(e_machine, 'unknown')} "
+                            f"({e_machine}), but a {expect.arch_label} target needs {wanted}")
+        if e_type not in (ET_REL, ET_DYN):
+            raise self.fail(f"ELF type {_TYPE_NAMES.get(e_type, e_type)} ({e_type}) cannot be "
+                            "loaded: an extension must be ET_REL or ET_DYN")
+        shdr_size = 64 if self.is64 else 40
+        if e_shentsize != shdr_size:
+            raise self.fail(f"e_shentsize is {e_shentsize}, expected "
+                            f"sizeof(Elf{elf_class}_Shdr) = {shdr_size}")
+        if e_shoff + e_shnum * shdr_size > len(data):
+            raise self.fail(f"section header table ({e_shnum} headers at {e_shoff:#x}) "
+                            f"extends past the end of the {len(data)}-byte file", "EINVAL")
+        headers = [self._section_header(e_shoff + i * shdr_size) for i in range(e_shnum)]
+        for index, h in enumerate(headers):
+            if h[1] != SHT_NOBITS and h[4] + h[5] > len(data):
+                raise self.fail(f"section {index} (offset {h[4]:#x}, size {h[5]:#x}) extends "
+                                f"past the end of the {len(data)}-byte file", "EINVAL")
+        if e_shstrndx >= e_shnum or headers[e_shstrndx][1] != SHT_STRTAB:
+            raise self.fail("Some sections are missing or present multiple times! "
+                            f"(section name table e_shstrndx={e_shstrndx} is not a "
+                            "SHT_STRTAB section)")
+        shstr = headers[e_shstrndx]
+        sections = tuple(
+            ElfSection(index=i, name=self._string(shstr, h[0], f"section {i} name"),
+                       type=h[1], flags=h[2], addr=h[3], offset=h[4], size=h[5], link=h[6],
+                       info=h[7], addralign=h[8], entsize=h[9])
+            for i, h in enumerate(headers))
+        symtab_index, strtab_index = self._tables(sections, e_type)
+        symtab = sections[symtab_index]
+        symbols = self._symbols(symtab, headers[strtab_index])
+        relocations = tuple(self._relocations(s, sections) for s in sections
+                            if s.type in (SHT_REL, SHT_RELA))
+        return ExtensionElf(
+            path=self.name, elf_class=elf_class, little_endian=little, machine=e_machine,
+            e_type=e_type, shstrndx=e_shstrndx, sections=sections, symbols=symbols,
+            symtab_index=symtab_index, strtab_index=strtab_index,
+            relocation_sections=relocations, data=bytes(data))
+
+    def _section_header(self, at: int) -> tuple[int, ...]:
+        if self.is64:
+            return struct.unpack_from(self.order + "IIQQQQIIQQ", self.data, at)
+        return struct.unpack_from(self.order + "IIIIIIIIII", self.data, at)
+
+    def _string(self, table: tuple[int, ...], offset: int, what: str) -> str:
+        size, start = table[5], table[4]
+        if offset >= size:
+            raise self.fail(f"{what} is out of the string table bounds "
+                            f"(offset {offset:#x} >= size {size:#x})")
+        end = self.data.find(b"\0", start + offset, start + size)
+        if end < 0:
+            end = start + size
+        return self.data[start + offset:end].decode("utf-8", "replace")
+
+    def _tables(self, sections: tuple[ElfSection, ...], e_type: int) -> tuple[int, int]:
+        wanted = SHT_SYMTAB if e_type == ET_REL else SHT_DYNSYM
+        kind = "SHT_SYMTAB" if wanted == SHT_SYMTAB else "SHT_DYNSYM"
+        found = [s.index for s in sections if s.type == wanted]
+        if len(found) != 1:
+            state = "missing" if not found else f"present {len(found)} times"
+            raise self.fail(f"Some sections are missing or present multiple times! "
+                            f"(symbol table {kind} is {state}"
+                            + ("; the file may be stripped)" if not found else ")"))
+        symtab = sections[found[0]]
+        if symtab.link >= len(sections) or sections[symtab.link].type != SHT_STRTAB:
+            raise self.fail("Some sections are missing or present multiple times! "
+                            f"(string table sh_link={symtab.link} of {symtab.name} is not a "
+                            "SHT_STRTAB section)", section=symtab.name)
+        entsize = 24 if self.is64 else 16
+        bits = 64 if self.is64 else 32
+        if symtab.entsize != entsize or symtab.size % entsize:
+            raise self.fail(f"symbol table entry size {symtab.entsize} or size "
+                            f"{symtab.size} does not match sizeof(Elf{bits}_Sym) = {entsize}",
+                            section=symtab.name)
+        return symtab.index, symtab.link
+
+    def _symbols(self, symtab: ElfSection, strtab: tuple[int, ...]) -> tuple[ElfSymbol, ...]:
+        out = []
+        fmt = self.order + ("IBBHQQ" if self.is64 else "IIIBBH")
+        entsize = symtab.entsize
+        for i in range(symtab.size // entsize):
+            at = symtab.offset + i * entsize
+            if self.is64:
+                st_name, info, _other, shndx, value, size = struct.unpack_from(fmt, self.data, at)
+            else:
+                st_name, value, size, info, _other, shndx = struct.unpack_from(fmt, self.data, at)
+            name = self._string(strtab, st_name, f"symbol {i} name") if st_name else ""
+            out.append(ElfSymbol(index=i, name=name, value=value, size=size, type=info & 0xF,
+                                 bind=info >> 4, shndx=shndx))
+        return tuple(out)
+
+    def _relocations(self, rsec: ElfSection, sections: tuple[ElfSection, ...]
+                     ) -> RelocationSection:
+        is_rela = rsec.type == SHT_RELA
+        bits = 64 if self.is64 else 32
+        entsize = {(True, True): 24, (True, False): 16, (False, True): 12,
+                   (False, False): 8}[(self.is64, is_rela)]
+        kind = "Rela" if is_rela else "Rel"
+        if rsec.entsize != entsize or rsec.size % entsize:
+            raise self.fail(f"relocation entry size {rsec.entsize} or size {rsec.size} does "
+                            f"not match sizeof(Elf{bits}_{kind}) = {entsize}",
+                            section=rsec.name)
+        if rsec.info >= len(sections):
+            raise self.fail(f"relocation target sh_info={rsec.info} is not a section "
+                            f"(e_shnum={len(sections)})", section=rsec.name)
+        entries = []
+        for i in range(rsec.size // entsize):
+            at = rsec.offset + i * entsize
+            addend: int | None = None
+            if self.is64:
+                offset, info = struct.unpack_from(self.order + "QQ", self.data, at)
+                if is_rela:
+                    addend = struct.unpack_from(self.order + "q", self.data, at + 16)[0]
+                sym, rtype = info >> 32, info & 0xFFFFFFFF
+            else:
+                offset, info = struct.unpack_from(self.order + "II", self.data, at)
+                if is_rela:
+                    addend = struct.unpack_from(self.order + "i", self.data, at + 8)[0]
+                sym, rtype = info >> 8, info & 0xFF
+            entries.append(Relocation(offset=offset, type=rtype, symbol=sym, addend=addend))
+        return RelocationSection(index=rsec.index, name=rsec.name, target=rsec.info,
+                                 is_rela=is_rela, entries=tuple(entries))

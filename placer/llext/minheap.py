@@ -1,0 +1,122 @@
+"""The smallest heap sizes at which a sequence of extensions loads (issue 6, item 6).
+
+Fit is not monotonic in area (the allocator's buckets and aligned over-allocation see to
+that), so the search runs the exact simulator at each candidate size, in the steps Kconfig
+allows: whole KiB for the k_heap sizes, whole KiB that are also whole blocks for memblk
+pools. Each heap is searched with the others made large, since a heap's allocation
+sequence does not depend on the other heaps' sizes once every allocation succeeds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import attrs
+
+from placer.config import HeapBackend
+from placer.layout import Layout
+from placer.llext.elf import ExtensionElf
+from placer.llext.loader import BuiltinLookup, Loader, LoadOptions
+from placer.llext.metadata import MetadataSizes
+from placer.target import z_heap_min_size
+
+#: Kconfig option that sizes each heap section.
+KCONFIG_OPTION = {
+    ".llext_heap": "LLEXT_HEAP_SIZE",
+    ".llext_instr_heap": "LLEXT_INSTR_HEAP_SIZE",
+    ".llext_data_heap": "LLEXT_DATA_HEAP_SIZE",
+    ".llext_metadata_heap": "LLEXT_METADATA_HEAP_SIZE",
+    ".llext_ext_heap": "LLEXT_EXT_HEAP_SIZE",
+}
+#: The search gives up above this many KiB per heap.
+LIMIT_KIB = 64 * 1024
+_LARGE = LIMIT_KIB * 1024
+
+
+@attrs.frozen(slots=True)
+class HeapMinimum:
+    """The smallest workable size of one heap: in KiB as Kconfig takes it, and in bytes
+    as the buffer ends up. `current` is the layout's size; `shortfall` how much more the
+    layout needs (0 when it already fits)."""
+
+    heap: str
+    option: str
+    kib: int
+    size: int
+    current: int
+
+    @property
+    def shortfall(self) -> int:
+        return max(self.size - self.current, 0)
+
+    @property
+    def kconfig_line(self) -> str:
+        return f"CONFIG_{self.option}={self.kib}"
+
+
+@attrs.frozen(slots=True)
+class MinimumHeaps:
+    """Every heap's minimum, or why there is none (`blocked_by`: an extension that fails
+    for a reason no heap size fixes)."""
+
+    heaps: tuple[HeapMinimum, ...]
+    blocked_by: str | None = None
+
+    @property
+    def kconfig(self) -> tuple[str, ...]:
+        return tuple(h.kconfig_line for h in self.heaps)
+
+
+def minimum_heaps(layout: Layout, extensions: Sequence[tuple[str, ExtensionElf]], *,
+                  options: LoadOptions | None = None, sizes: MetadataSizes | None = None,
+                  builtin: BuiltinLookup | None = None) -> MinimumHeaps:
+    """The smallest heap sizes at which every extension of `extensions` loads, in order."""
+    opts = attrs.evolve(options if options is not None else LoadOptions(), link=False)
+    large = {h.section: _size_for(layout, h.section, _LARGE // 1024) for h in layout.heaps}
+    ok, failure, peaks = _run(layout, extensions, opts, sizes, builtin, large)
+    if not ok:
+        return MinimumHeaps(heaps=(), blocked_by=failure)
+    found = []
+    for placed in layout.heaps:
+        section = placed.section
+        step = _step_kib(layout, section)
+        kib = max(step, math.ceil(peaks[section] / 1024 / step) * step)
+        while kib <= LIMIT_KIB:
+            trial = dict(large)
+            trial[section] = _size_for(layout, section, kib)
+            if _run(layout, extensions, opts, sizes, builtin, trial)[0]:
+                break
+            kib += step
+        found.append(HeapMinimum(heap=section, option=KCONFIG_OPTION.get(section, section),
+                                 kib=kib, size=_size_for(layout, section, kib),
+                                 current=placed.size))
+    return MinimumHeaps(heaps=tuple(found))
+
+
+def _run(layout: Layout, extensions: Sequence[tuple[str, ExtensionElf]],
+         options: LoadOptions, sizes: MetadataSizes | None, builtin: BuiltinLookup | None,
+         heap_sizes: dict[str, int]) -> tuple[bool, str | None, dict[str, int]]:
+    loader = Loader(layout, options=options, sizes=sizes, builtin=builtin,
+                    heap_sizes=heap_sizes)
+    for name, ext in extensions:
+        result = loader.load(ext, name)
+        if result.error is not None and result.error.errno != "ENOMEM":
+            return False, f"{name}: {result.error}", {}
+        if result.error is not None:
+            return False, f"{name}: {result.error}", {}
+    return True, None, {h.name: h.peak_overall for h in loader.heaps}
+
+
+def _step_kib(layout: Layout, section: str) -> int:
+    heap = layout.heap(section).heap
+    if heap.backend is HeapBackend.MEMBLK and heap.block_size:
+        return max(math.lcm(1024, heap.block_size) // 1024, 1)
+    return 1
+
+
+def _size_for(layout: Layout, section: str, kib: int) -> int:
+    heap = layout.heap(section).heap
+    if heap.backend is HeapBackend.MEMBLK:
+        return kib * 1024
+    return max(kib * 1024, z_heap_min_size(layout.target.pointer_size))

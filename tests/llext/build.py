@@ -1,0 +1,97 @@
+"""Build test extensions with Debian's cross compilers and Zephyr's LLEXT flags (§6.7).
+
+Shared by the loader and the relocation tests. `build_extension` compiles C source for one
+architecture once per session (cached by content in a temporary directory) the way
+``add_llext_target`` would: ELF_OBJECT on ARM/x86/ARC (a single ``-c``), ELF_RELOCATABLE
+(``-r`` partial link) on RISC-V, and Xtensa's objects without ``.xt.*`` sections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import attrs
+import pytest
+
+from tests.toolchains import tool
+
+#: Compiler flags per test architecture: Zephyr's LLEXT additions plus a CPU choice.
+FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # key: (toolchain family, flags)
+    "arm": ("arm", ("-mcpu=cortex-m4", "-mthumb", "-mlong-calls", "-mfloat-abi=soft")),
+    "arm-m0": ("arm", ("-mcpu=cortex-m0", "-mthumb", "-mlong-calls")),
+    "riscv32": ("riscv", ("-march=rv32imac_zicsr", "-mabi=ilp32", "-mno-relax",
+                          "-msmall-data-limit=0")),
+    "riscv64": ("riscv", ("-march=rv64imac_zicsr", "-mabi=lp64", "-mcmodel=medany",
+                          "-mno-relax", "-msmall-data-limit=0")),
+    "x86-64": ("x86", ("-m64", "-mcmodel=small", "-fno-pic", "-fno-pie")),
+    "arc": ("arc", ("-mcpu=em4",)),
+    "xtensa": ("xtensa", ("-mlongcalls", "-ffreestanding")),
+}
+#: Flags every LLEXT build has (``-fno-pic``/``-ffunction-sections`` are removed by Zephyr).
+COMMON = ("-O2", "-ffreestanding", "-nostdlib", "-fno-common", "-fno-stack-protector",
+          "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-g0")
+
+
+@attrs.frozen(slots=True)
+class Built:
+    """A compiled extension: its path and the architecture key it was built for."""
+
+    path: Path
+    arch: str
+
+
+def build_extension(directory: Path, arch: str, name: str, source: str,
+                    extra_flags: tuple[str, ...] = (), partial_link: bool | None = None,
+                    ) -> Built:
+    """Compile `source` for `arch` into ``directory/<name>-<hash>.llext`` (cached).
+
+    `partial_link` forces (or avoids) the ``-r`` ELF_RELOCATABLE step; by default RISC-V
+    uses it, as its Kconfig default does.
+    """
+    family, flags = FLAGS[arch]
+    relocatable = partial_link if partial_link is not None else family == "riscv"
+    key = hashlib.sha256(
+        "\0".join((arch, source, *extra_flags, str(relocatable))).encode()).hexdigest()[:12]
+    out = directory / f"{name}-{arch}-{key}.llext"
+    if out.exists():
+        return Built(out, arch)
+    gcc = tool(family, "gcc")
+    src = directory / f"{name}-{arch}-{key}.c"
+    src.write_text(source)
+    obj = directory / f"{name}-{arch}-{key}.o"
+    _run([gcc, *COMMON, *flags, *extra_flags, "-c", str(src), "-o", str(obj)])
+    if relocatable:
+        _run([tool(family, "ld"), "-r", str(obj), "-o", str(obj) + ".r"])
+        obj = Path(str(obj) + ".r")
+    if family == "xtensa":
+        _run([tool(family, "objcopy"), "--remove-section=.xt.*", str(obj)])
+    obj.replace(out)
+    return Built(out, arch)
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed:\n{done.stderr}")
+
+
+#: A small extension: text, data, rodata, bss, one import (printk), one export.
+HELLO = r"""
+struct llext_const_symbol { const char *name; const void *addr; };
+extern int printk(const char *fmt, ...);
+int counter;
+int data_var = 5;
+static const char message[] = "hello %d\n";
+int hello_start(void)
+{
+    counter++;
+    printk(message, data_var + counter);
+    return counter;
+}
+static const char hello_start_name[] = "hello_start";
+const struct llext_const_symbol __llext_sym_hello_start
+    __attribute__((section(".exported_sym"), used)) = { hello_start_name, hello_start };
+"""
