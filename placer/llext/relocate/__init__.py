@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Mapping
+from typing import Literal
 
 import attrs
 
@@ -130,20 +131,20 @@ class Linker:
         self.problems: list[RelocationProblem] = []
         self.pointer_size = 8 if ext.elf_class == 64 else 4
         self.address_mask = (1 << (8 * self.pointer_size)) - 1
-        self._order = "little" if ext.little_endian else "big"
+        self._order: Literal["little", "big"] = "little" if ext.little_endian else "big"
 
     # -- bytes -------------------------------------------------------------------------
 
     def read(self, site: Site, size: int, delta: int = 0) -> int:
         """The unsigned `size`-byte field at the site (+`delta`), in the file's byte order."""
         start = site.offset + delta
-        return int.from_bytes(site.image[start : start + size], self._order)  # type: ignore[arg-type]
+        return int.from_bytes(site.image[start : start + size], self._order)
 
     def write(self, site: Site, size: int, value: int, delta: int = 0) -> None:
         """Store the low `size` bytes of `value` at the site (+`delta`), as a C store would."""
         start = site.offset + delta
         mask = (1 << (8 * size)) - 1
-        site.image[start : start + size] = (value & mask).to_bytes(size, self._order)  # type: ignore[arg-type]
+        site.image[start : start + size] = (value & mask).to_bytes(size, self._order)
 
     def fits(self, site: Site, size: int, delta: int = 0) -> bool:
         """Whether `size` bytes at the site (+`delta`) lie inside the loaded section."""

@@ -230,6 +230,23 @@ def _slot0_op(linker: Linker, site: Site) -> None:
         if not CALL_RANGE[0] <= value <= CALL_RANGE[1]:
             linker.warning(site, "call target out of reach (18-bit word offset); Zephyr does "
                            "not check it", value=value, allowed=CALL_RANGE)
-    else:
+    elif _stale(linker, site, sym, b0, b1, b2, value):
         linker.warning(site, f"Zephyr leaves this instruction ({b2:02x}{b1:02x}{b0:02x}) "
-                       "unpatched: not an unrelocated L32R or CALLn")
+                       "unpatched, but it refers to another section: the assembler's "
+                       "offset is wrong once the sections move apart")
+
+
+def _stale(
+    linker: Linker, site: Site, sym: ElfSymbol, b0: int, b1: int, b2: int, value: int
+) -> bool:
+    """Whether an instruction Zephyr skips holds a value a correct link would change.
+
+    The assembler resolves references inside one section itself (Zephyr relies on that);
+    an L32R or CALLn whose field differs from the linked value, or any other instruction
+    reaching into another section, is left wrong.
+    """
+    if b0 & 0xF == 1:
+        return (b1 | b2 << 8) != value & 0xFFFF
+    if b0 & 0xF == 5:
+        return ((b0 >> 6) | b1 << 2 | b2 << 10) != value & 0x3FFFF
+    return sym.shndx != site.section.index

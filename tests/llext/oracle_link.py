@@ -1,0 +1,140 @@
+"""GNU ld as the relocation oracle: place an extension's sections, link it the same way.
+
+`place` puts each loaded section at an address the way the loader groups them into
+regions; `gnu_ld_images` links the same object with GNU ld so that every section lands at
+exactly that address, the exports defined with ``--defsym``. The bytes ld produces are what
+a correct link gives, to compare with what placer's relocation writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from placer.llext.elf import ExtensionElf
+from tests.toolchains import tool
+
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 0x1, 0x2, 0x4
+SHT_NOBITS = 8
+
+#: Extra ld options per build key: the emulation, and no relaxation (ld would rewrite code).
+LD_FLAGS: dict[str, tuple[str, ...]] = {
+    "riscv32": ("-m", "elf32lriscv", "--no-relax"),
+    "riscv64": ("-m", "elf64lriscv", "--no-relax"),
+    "xtensa": ("--no-relax",),
+}
+
+
+def partial_link(family: str, key: str, obj: Path) -> Path:
+    """``ld -r`` of `obj` (ELF_RELOCATABLE), with the emulation the build key needs."""
+    emulation = LD_FLAGS.get(key, ())[:2] if key.startswith("riscv") else ()
+    out = obj.with_suffix(".r.o")
+    if not out.exists():
+        _run([tool(family, "ld"), "-r", *emulation, str(obj), "-o", str(out)])
+    return out
+
+
+@attrs.frozen(slots=True)
+class Placement:
+    """Where each loaded section went, and its loaded (writable) bytes."""
+
+    load_address: dict[int, int]
+    images: dict[int, bytearray]
+
+
+def region_of(flags: int, type_: int) -> str:
+    """The loader's region for a section: text, rodata, data or bss (llext-facts §3.3)."""
+    if type_ == SHT_NOBITS:
+        return "bss"
+    if flags & SHF_EXECINSTR:
+        return "text"
+    if flags & SHF_WRITE:
+        return "data"
+    return "rodata"
+
+
+def place(ext: ExtensionElf, bases: Mapping[str, int]) -> Placement:
+    """Lay the non-empty ALLOC sections out region by region from `bases`, in section
+    order, each at its alignment, as the loader packs a region."""
+    cursor = dict(bases)
+    load_address: dict[int, int] = {}
+    images: dict[int, bytearray] = {}
+    for section in ext.sections:
+        if not section.flags & SHF_ALLOC or section.size == 0:
+            continue
+        region = region_of(section.flags, section.type)
+        align = max(section.addralign, 1)
+        address = -(-cursor[region] // align) * align
+        load_address[section.index] = address
+        cursor[region] = address + section.size
+        images[section.index] = bytearray(ext.section_bytes(section).ljust(section.size, b"\0"))
+    return Placement(load_address, images)
+
+
+def place_in_file_order(ext: ExtensionElf, text_base: int, bss_base: int) -> Placement:
+    """Every PROGBITS section at its file distance from the first text section, as an
+    extension used in place from writable storage sits: what Xtensa's linking assumes."""
+    text = min((s for s in ext.sections if s.flags & SHF_ALLOC and s.flags & SHF_EXECINSTR
+                and s.size), key=lambda s: s.offset)
+    load_address: dict[int, int] = {}
+    images: dict[int, bytearray] = {}
+    for section in ext.sections:
+        if not section.flags & SHF_ALLOC or section.size == 0:
+            continue
+        if section.type == SHT_NOBITS:
+            load_address[section.index] = bss_base
+            images[section.index] = bytearray(section.size)
+            bss_base += -(-section.size // 8) * 8
+        else:
+            load_address[section.index] = text_base + section.offset - text.offset
+            images[section.index] = bytearray(ext.section_bytes(section))
+    return Placement(load_address, images)
+
+
+def gnu_ld_images(
+    family: str,
+    key: str,
+    obj: Path,
+    ext: ExtensionElf,
+    load_address: Mapping[int, int],
+    exports: Mapping[str, int],
+) -> dict[int, bytes]:
+    """Link `obj` with GNU ld, each loaded section alone in an output section at its
+    address from `load_address`, the exports given with ``--defsym``; return each loaded
+    PROGBITS section's linked bytes by section index."""
+    lines = ["SECTIONS", "{"]
+    for index, address in sorted(load_address.items()):
+        name = ext.sections[index].name
+        lines.append(f"  .placer_{index} {address:#x} : {{ KEEP(*({name})) }}")
+    lines.append("  /DISCARD/ : { *(.comment) *(.note.GNU-stack) }")
+    lines.append("}")
+    text = "\n".join(lines) + "\n"
+    digest = hashlib.sha256((text + repr(sorted(exports.items()))).encode()).hexdigest()[:12]
+    script = obj.parent / f"{obj.stem}-oracle-{digest}.ld"
+    script.write_text(text)
+    out = script.with_suffix(".elf")
+    defsyms = [f"--defsym={name}={address:#x}" for name, address in sorted(exports.items())]
+    command = [tool(family, "ld"), *LD_FLAGS.get(key, ()), "-e", "0",
+               "--unresolved-symbols=report-all", "-T", str(script), *defsyms, str(obj),
+               "-o", str(out)]
+    _run(command)
+    linked: dict[int, bytes] = {}
+    with out.open("rb") as stream:
+        elf = ELFFile(stream)
+        for index in load_address:
+            section = elf.get_section_by_name(f".placer_{index}")
+            if section is not None and section["sh_type"] != "SHT_NOBITS":
+                linked[index] = section.data()
+    return linked
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed:\n{done.stderr}")
