@@ -7,7 +7,6 @@ offending key (``file:line: error: message``), so a typo never passes silently.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import re
@@ -432,7 +431,7 @@ def parse_board(text: str, file: str = "<board>", base_dir: Path | None = None) 
     base = reader.get(data, "base_script", str)
     base_path: Path | None = None
     if base is not None:
-        base_path = (base_dir / base) if base_dir is not None else Path(base)
+        base_path = ((base_dir / base) if base_dir is not None else Path(base)).resolve()
     image_table = reader.get(data, "image", dict)
     board = Board(
         name=name, arch=arch, cpu=cpu, regions=regions,
@@ -542,9 +541,9 @@ def board_to_toml(board: Board, base_dir: Path | None = None) -> str:
         out.append(f"flash_region = {_q(board.flash_region)}")
     if board.base_script is not None:
         script = board.base_script
-        if base_dir is not None:
-            with contextlib.suppress(ValueError):
-                script = Path(os.path.relpath(script, base_dir))
+        # Relative when the script sits beside the board file, so the pair can move.
+        if base_dir is not None and script.resolve().is_relative_to(base_dir.resolve()):
+            script = script.resolve().relative_to(base_dir.resolve())
         out.append(f"base_script = {_q(script.as_posix())}")
     if board.preferred_regions:
         out.append(f"preferred_regions = [{', '.join(_q(r) for r in board.preferred_regions)}]")
