@@ -74,11 +74,18 @@ class DynamicBuffer:
 @attrs.frozen(slots=True)
 class UsableAllocation:
     """Under user mode with a power-of-two MPU: the largest extension region a heap can
-    serve from its chosen base, after the allocator's header and power-of-two alignment."""
+    serve from its chosen base, after the allocator's header and power-of-two alignment.
+
+    `base_alignment` is the modulus the solver placed the heap's base for (the heap's own
+    alignment, or the block size when it moved the base so that the first block needs no
+    split-off fragment); `count` is how many blocks of `largest_region` bytes a fresh heap
+    serves one after another from that base.
+    """
 
     section: str
     base_alignment: int
     largest_region: int
+    count: int = 1
 
 
 @attrs.frozen(slots=True)

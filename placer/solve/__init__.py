@@ -1,0 +1,12 @@
+"""The placement solver: every LLEXT heap section placed exactly, or a precise reason why not.
+
+``place(board, config)`` returns a `placer.layout.Layout`. The objective is stated in
+`placer.solve.core`; the exact search and its complexity in `placer.solve.search`.
+"""
+
+from __future__ import annotations
+
+from placer.solve.core import SIZE_OPTION, Pin, kconfig_lines, place
+from placer.solve.default import Order
+
+__all__ = ["SIZE_OPTION", "Order", "Pin", "kconfig_lines", "place"]

@@ -1,0 +1,547 @@
+"""`place`: every LLEXT heap section of a target placed, or a precise reason why not.
+
+The objective, in order: the Zephyr default placement when it fits and nothing asks
+otherwise (the heaps go where Zephyr's own scripts put them); else, over all placements in
+free gaps: least total padding, then the board's preferred regions, then the lowest
+addresses (sum). Ties are broken by a fixed search order, so the result is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from placer.board import Board, UsedRange
+from placer.config import HeapBackend, LlextConfig
+from placer.errors import Infeasible
+from placer.layout import (
+    DynamicBuffer,
+    Layout,
+    PlacedHeap,
+    Placement,
+    RegionSpace,
+    UsableAllocation,
+)
+from placer.solve import search, usable
+from placer.solve.default import DefaultSlot, Order, default_placement, node_name
+from placer.solve.space import (
+    covered,
+    exclusion,
+    free_gaps,
+    largest_aligned_gap,
+    preference_rank,
+    used_intervals,
+)
+from placer.target import HeapRole, HeapSection, Rounding, Target, resolve, z_heap_min_size
+
+KIB = 1024
+
+#: Kconfig option (without ``CONFIG_``) that sizes each heap role, in KiB.
+SIZE_OPTION = {
+    HeapRole.SHARED: "LLEXT_HEAP_SIZE",
+    HeapRole.EXT: "LLEXT_EXT_HEAP_SIZE",
+    HeapRole.METADATA: "LLEXT_METADATA_HEAP_SIZE",
+    HeapRole.INSTR: "LLEXT_INSTR_HEAP_SIZE",
+    HeapRole.DATA: "LLEXT_DATA_HEAP_SIZE",
+}
+_CONFIG_FIELD = {
+    HeapRole.SHARED: "heap_size",
+    HeapRole.EXT: "ext_heap_size",
+    HeapRole.METADATA: "metadata_heap_size",
+    HeapRole.INSTR: "instr_heap_size",
+    HeapRole.DATA: "data_heap_size",
+}
+#: Heaps that hold extension regions (the metadata heap holds only loader bookkeeping).
+REGION_ROLES = frozenset({HeapRole.SHARED, HeapRole.EXT, HeapRole.INSTR, HeapRole.DATA})
+
+
+@attrs.frozen(slots=True)
+class Pin:
+    """The user's pin: `section` goes in `region`, or at `address` (or both)."""
+
+    section: str
+    region: str | None = None
+    address: int | None = None
+
+
+@attrs.frozen(slots=True)
+class _Problem:
+    """What `place` solves: the target, its heaps and everything that constrains them."""
+
+    target: Target
+    heaps: tuple[HeapSection, ...]
+    used: tuple[UsedRange, ...]
+    pins: tuple[Pin, ...]
+    orders: tuple[Order, ...]
+    residues: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)
+    extra: Mapping[str, int] = attrs.field(factory=dict)
+
+    @property
+    def board(self) -> Board:
+        return self.target.board
+
+
+@attrs.frozen(slots=True)
+class _Placed:
+    heaps: tuple[PlacedHeap, ...]
+    occupied: Mapping[str, tuple[tuple[int, int], ...]]
+    warnings: tuple[str, ...] = ()
+
+
+def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
+          used: Sequence[UsedRange] | None = None, reserve: int = 0, maximize: bool = False,
+          orders: Sequence[Order] = ()) -> Layout:
+    """Place every heap section `config` defines on `board`; raises `Infeasible`.
+
+    `used` replaces the board's used ranges (e.g. from a built ``zephyr.elf``). `pins` fix
+    a heap to a region or an address. `orders` add ordering constraints. With `maximize`,
+    the heaps that hold extension regions grow to the largest size that fits (whole KiB,
+    whole memblk blocks), keeping `reserve` bytes free after each.
+    """
+    target = resolve(board, config)
+    used_ranges = tuple(board.used if used is None else used)
+    if config.llext and config.heap_dynamic:
+        return _dynamic_layout(target, used_ranges)
+    problem = _Problem(target, target.heap_sections(), used_ranges, tuple(pins), tuple(orders))
+    _check_pins(problem)
+    if maximize:
+        problem = _maximize(problem, reserve)
+    elif reserve:
+        problem = attrs.evolve(problem, extra={h.section: reserve for h in problem.heaps
+                                               if h.role in REGION_ROLES})
+    placed = _solve(problem)
+    placed, usable_list, notes = _pay_off_alignment(problem, placed)
+    return Layout(
+        target=problem.target,
+        heaps=placed.heaps,
+        regions=_region_space(problem, placed),
+        usable=usable_list,
+        warnings=placed.warnings + notes,
+    )
+
+
+def kconfig_lines(layout: Layout) -> tuple[str, ...]:
+    """The Kconfig values that give the layout's heap sizes (``CONFIG_LLEXT_HEAP_SIZE=52``)."""
+    config = layout.target.config
+    lines: list[str] = []
+    for placed in layout.heaps:
+        role = placed.heap.role
+        lines.append(f"CONFIG_{SIZE_OPTION[role]}={getattr(config, _CONFIG_FIELD[role])}")
+    if any(h.heap.backend is HeapBackend.MEMBLK for h in layout.heaps):
+        lines.append(f"CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE={config.heap_memblk_block_size}")
+    if any(h.placement is Placement.OUTPUT_SECTION for h in layout.heaps):
+        lines.append("CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y")
+    return tuple(lines)
+
+
+# --- solving ---------------------------------------------------------------------------
+
+
+def _solve(problem: _Problem) -> _Placed:
+    config = problem.target.config
+    default = default_placement(problem.target, problem.heaps, problem.used, problem.orders,
+                                problem.residues, problem.extra)
+    reason = default.problem
+    if reason is None:
+        reason = _default_conflict(problem, default.slots)
+    if reason is None and not config.custom_heap_placement:
+        heaps = tuple(PlacedHeap(s.heap, s.region, s.address, s.padding, s.placement,
+                                 pinned=_pinned(problem, s.heap.section))
+                      for s in default.slots)
+        return _Placed(heaps, default.occupied)
+    solution = _search(problem, problem.heaps)
+    if solution is None:
+        raise _explain(problem)
+    warnings: tuple[str, ...] = ()
+    if not config.custom_heap_placement:
+        warnings = (f"Zephyr's default heap placement does not apply ({reason}): the heaps "
+                    "are placed as their own output sections, which needs "
+                    "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y and placer's linker script",)
+    return attrs.evolve(solution, warnings=warnings)
+
+
+def _pinned(problem: _Problem, section: str) -> bool:
+    return any(p.section == section for p in problem.pins)
+
+
+def _default_conflict(problem: _Problem, slots: Sequence[DefaultSlot]) -> str | None:
+    """Why the default placement misses a pin or an eligibility rule, or None."""
+    board = problem.board
+    for slot in slots:
+        why = exclusion(board, slot.heap, board.region(slot.region))
+        if why is not None:
+            return f"{slot.heap.section} would go in {slot.region}, which is {why}"
+        for pin in problem.pins:
+            if pin.section != slot.heap.section:
+                continue
+            if pin.region is not None and pin.region != slot.region:
+                return f"{pin.section} is pinned to {pin.region}"
+            if pin.address is not None and pin.address != slot.address:
+                return f"{pin.section} is pinned to {pin.address:#x}"
+    return None
+
+
+def _slots(problem: _Problem, fixed: Sequence[tuple[HeapSection, str, int]]) \
+        -> list[search.Slot]:
+    board = problem.board
+    slots: list[search.Slot] = []
+    for region in board.regions:
+        occupied = used_intervals(region.name, problem.used)
+        occupied += [(address, address + heap.size + problem.extra.get(heap.section, 0))
+                     for heap, where, address in fixed if where == region.name]
+        rank = preference_rank(board, region.name)
+        for start, end in free_gaps(region, occupied):
+            slots.append(search.Slot(region.name, start, end, rank))
+    return slots
+
+
+def _address_pins(problem: _Problem) -> list[tuple[HeapSection, str, int]]:
+    fixed: list[tuple[HeapSection, str, int]] = []
+    for heap in problem.heaps:
+        for pin in problem.pins:
+            if pin.section == heap.section and pin.address is not None:
+                fixed.append((heap, _region_at(problem.board, pin.address) or "", pin.address))
+    return fixed
+
+
+def _search(problem: _Problem, heaps: Sequence[HeapSection]) -> _Placed | None:
+    """The optimal placement of `heaps` in free gaps (address pins fixed), or None."""
+    board = problem.board
+    fixed = [f for f in _address_pins(problem) if f[0] in heaps]
+    slots = _slots(problem, fixed)
+    free = [h for h in heaps if all(h is not f[0] for f in fixed)]
+    items: list[search.Item] = []
+    for heap in free:
+        regions = {r.name for r in board.regions if exclusion(board, heap, r) is None}
+        for pin in problem.pins:
+            if pin.section == heap.section and pin.region is not None:
+                regions &= {pin.region}
+        modulus, residue = problem.residues.get(heap.section, (heap.align, 0))
+        items.append(search.Item(
+            name=heap.section,
+            size=heap.size + problem.extra.get(heap.section, 0),
+            align=modulus, residue=residue,
+            slots=tuple(n for n, s in enumerate(slots) if s.region in regions),
+            floors=_floors(problem, heap.section)))
+    index = {h.section: n for n, h in enumerate(free)}
+    after = [(index[o.after], index[o.section]) for o in problem.orders
+             if o.after in index and o.section in index]
+    solution = search.solve(items, slots, after)
+    if solution is None:
+        return None
+    placed: dict[str, PlacedHeap] = {}
+    for heap, home, address in fixed:
+        placed[heap.section] = PlacedHeap(heap, home, address, 0, Placement.OUTPUT_SECTION,
+                                          pinned=True)
+    for assignment in solution.assignments:
+        heap = free[assignment.item]
+        slot = slots[assignment.slot]
+        placed[heap.section] = PlacedHeap(heap, slot.region, assignment.address,
+                                          assignment.padding, Placement.OUTPUT_SECTION,
+                                          pinned=_pinned(problem, heap.section))
+    ordered = tuple(placed[h.section] for h in heaps)
+    occupied: dict[str, tuple[tuple[int, int], ...]] = {}
+    for region in board.regions:
+        spans = used_intervals(region.name, problem.used)
+        spans += [(p.address, p.end) for p in ordered if p.region == region.name]
+        occupied[region.name] = tuple(sorted(spans))
+    return _Placed(ordered, occupied)
+
+
+def _floors(problem: _Problem, section: str) -> tuple[tuple[str, int], ...]:
+    floors: dict[str, int] = {}
+    for order in problem.orders:
+        if order.section != section:
+            continue
+        for u in problem.used:
+            if node_name(u) == order.after:
+                floors[u.region] = max(floors.get(u.region, 0), u.end)
+    return tuple(sorted(floors.items()))
+
+
+def _region_at(board: Board, address: int) -> str | None:
+    for region in board.regions:
+        if region.contains(address):
+            return region.name
+    return None
+
+
+# --- pins ------------------------------------------------------------------------------
+
+
+def _check_pins(problem: _Problem) -> None:
+    board = problem.board
+    sections = {h.section: h for h in problem.heaps}
+    names = ", ".join(r.name for r in board.regions)
+    claimed: list[tuple[str, int, int]] = []
+    for pin in problem.pins:
+        heap = sections.get(pin.section)
+        if heap is None:
+            have = ", ".join(sections) or "none"
+            raise Infeasible(pin.section, "pinned, but this configuration has no such heap "
+                             f"section (heap sections: {have})")
+        if pin.region is not None:
+            try:
+                region = board.region(pin.region)
+            except KeyError:
+                raise Infeasible(pin.section, f"pinned to region {pin.region}, which board "
+                                 f"{board.name} does not have (regions: {names})") from None
+            why = exclusion(board, heap, region)
+            if why is not None:
+                raise Infeasible(pin.section, f"pinned to region {pin.region}, which is {why}")
+        if pin.address is None:
+            continue
+        address, end = pin.address, pin.address + heap.size
+        if address % heap.align:
+            raise Infeasible(pin.section, f"pinned to {address:#x}, which is not aligned "
+                             f"to {heap.align}")
+        where = _region_at(board, address)
+        if where is None:
+            raise Infeasible(pin.section, f"pinned to {address:#x}, which is in no region "
+                             f"of board {board.name} (regions: {names})")
+        if pin.region is not None and pin.region != where:
+            raise Infeasible(pin.section, f"pinned to {address:#x} in region {pin.region}, "
+                             f"but that address is in {where}")
+        home = board.region(where)
+        why = exclusion(board, heap, home)
+        if why is not None:
+            raise Infeasible(pin.section, f"pinned to {address:#x} in {where}, which is {why}")
+        if end > home.end:
+            raise Infeasible(pin.section, f"pinned to {address:#x}: {heap.size} bytes end at "
+                             f"{end:#x}, past the end of {where} at {home.end:#x}")
+        for u in sorted(problem.used, key=lambda u: u.start):
+            if u.region == where and u.start < end and address < u.end:
+                raise Infeasible(pin.section, f"pinned to {address:#x}: [{address:#x}, "
+                                 f"{end:#x}) overlaps {u.what} [{u.start:#x}, {u.end:#x}) "
+                                 f"in {where}")
+        for other, start, stop in claimed:
+            if start < end and address < stop:
+                raise Infeasible(pin.section, f"pinned to {address:#x}: [{address:#x}, "
+                                 f"{end:#x}) overlaps {other} pinned at [{start:#x}, "
+                                 f"{stop:#x})")
+        claimed.append((pin.section, address, end))
+
+
+# --- explaining infeasibility ----------------------------------------------------------
+
+
+def _explain(problem: _Problem) -> Infeasible:
+    """The binding constraint: the first heap (declaration order) that cannot join the
+    heaps before it, with every region's free space and the largest size that would fit."""
+    heaps = problem.heaps
+    before: _Placed | None = _Placed((), {})
+    binding = heaps[-1]
+    for count in range(1, len(heaps) + 1):
+        attempt = _search(problem, heaps[:count])
+        if attempt is None:
+            binding = heaps[count - 1]
+            break
+        before = attempt
+    others = heaps[: heaps.index(binding)]
+    board = problem.board
+    size = binding.size + problem.extra.get(binding.section, 0)
+    modulus, _ = problem.residues.get(binding.section, (binding.align, 0))
+    pinned = [p for p in problem.pins if p.section == binding.section]
+    where = ""
+    if pinned and pinned[0].region is not None:
+        where = f" in {pinned[0].region} (pinned)"
+    if pinned and pinned[0].address is not None:
+        where = f" at {pinned[0].address:#x} (pinned)"
+    beside = f" beside {', '.join(h.section for h in others)}" if others else ""
+    constraint = f"{size} bytes aligned to {modulus} do not fit{where}{beside}"
+    details: list[str] = []
+    assert before is not None
+    for region in board.regions:
+        why = exclusion(board, binding, region)
+        if why is not None:
+            details.append(f"{region.name}: excluded: {why}")
+            continue
+        occupied = list(used_intervals(region.name, problem.used))
+        occupied += [(p.address, p.end + problem.extra.get(p.section, 0))
+                     for p in before.heaps if p.region == region.name]
+        gaps = free_gaps(region, occupied)
+        free = sum(end - start for start, end in gaps)
+        gap, at = largest_aligned_gap(gaps, modulus)
+        text = f"{region.name}: {free} bytes free, largest gap aligned to {modulus}: {gap} bytes"
+        details.append(text + (f" at {at:#x}" if gap else ""))
+    largest = _largest_fit(problem, others, binding)
+    details.append(f"largest size that would fit: {largest} bytes")
+    return Infeasible(binding.section, constraint, tuple(details), largest_fit=largest)
+
+
+def _largest_fit(problem: _Problem, others: Sequence[HeapSection], heap: HeapSection) -> int:
+    low, high = 0, max((r.length for r in problem.board.regions), default=0)
+    while low < high:
+        middle = (low + high + 1) // 2
+        trial = attrs.evolve(heap, size=middle)
+        shrunk = attrs.evolve(problem, heaps=(*others, trial))
+        if _search(shrunk, shrunk.heaps) is not None:
+            low = middle
+        else:
+            high = middle - 1
+    return max(low - problem.extra.get(heap.section, 0), 0)
+
+
+# --- maximize --------------------------------------------------------------------------
+
+
+def _maximize(problem: _Problem, reserve: int) -> _Problem:
+    """Grow each region-holding heap, in declaration order, to the largest whole-KiB size
+    (whole memblk blocks) that still fits with `reserve` bytes free after it."""
+    extra = {h.section: reserve for h in problem.heaps if h.role in REGION_ROLES}
+    problem = attrs.evolve(problem, extra=extra)
+    for heap in problem.heaps:
+        if heap.role not in REGION_ROLES:
+            continue
+        config = problem.target.config
+        step = 1
+        if heap.backend is HeapBackend.MEMBLK:
+            block = config.heap_memblk_block_size
+            step = math.lcm(KIB, block) // KIB if block > 0 else 1
+        field = _CONFIG_FIELD[heap.role]
+        high = max(r.length for r in problem.board.regions) // (KIB * step)
+        low = 0
+        while low < high:
+            middle = (low + high + 1) // 2
+            if _fits(_resized(problem, field, middle * step)):
+                low = middle
+            else:
+                high = middle - 1
+        if low == 0:
+            _solve(_resized(problem, field, step))  # raises the precise reason
+        problem = _resized(problem, field, low * step)
+    return problem
+
+
+def _resized(problem: _Problem, field: str, kib: int) -> _Problem:
+    sizes: dict[str, Any] = {field: kib}
+    config = attrs.evolve(problem.target.config, **sizes)
+    target = resolve(problem.board, config)
+    return attrs.evolve(problem, target=target, heaps=target.heap_sections())
+
+
+def _fits(problem: _Problem) -> bool:
+    try:
+        _solve(problem)
+    except Infeasible:
+        return False
+    return True
+
+
+# --- alignment that pays off -----------------------------------------------------------
+
+
+def _pay_off_alignment(problem: _Problem, placed: _Placed) \
+        -> tuple[_Placed, tuple[UsableAllocation, ...], tuple[str, ...]]:
+    """Under a power-of-two MPU, move each k_heap to the base that serves the most of its
+    largest extension regions, when the space allows; report what each heap serves."""
+    target = problem.target
+    if target.rounding is not Rounding.POWER_OF_TWO:
+        return placed, (), ()
+    notes: list[str] = []
+    for p in placed.heaps:
+        heap = p.heap
+        if heap.role not in REGION_ROLES or heap.backend is not HeapBackend.K_HEAP:
+            continue
+        if any(pin.section == heap.section and pin.address is not None for pin in problem.pins):
+            continue
+        shape = usable.heap_shape(heap.size, target.pointer_size, target.config)
+        block = usable.largest_block(shape, target.rounding_granule)
+        if block <= heap.align:
+            continue
+        now = usable.blocks_served(p.address, shape, block)
+        residue = usable.aligned_residue(shape, block)
+        best = usable.blocks_served(residue, shape, block)
+        if best <= now:
+            continue
+        residues = {**problem.residues, heap.section: (block, residue)}
+        trial = attrs.evolve(problem, residues=residues)
+        try:
+            moved = _solve(trial)
+        except Infeasible:
+            continue
+        problem = trial
+        placed = attrs.evolve(moved, warnings=placed.warnings)
+        mp = next(h for h in moved.heaps if h.section == heap.section)
+        notes.append(f"{heap.section}: placed at {mp.address:#x} so its first {block}-byte "
+                     f"extension region needs no split-off fragment: serves {best} such "
+                     f"regions instead of {now}")
+    usable_list: list[UsableAllocation] = []
+    for p in placed.heaps:
+        heap = p.heap
+        if heap.role not in REGION_ROLES:
+            continue
+        if heap.backend is HeapBackend.MEMBLK:
+            block_size = heap.block_size or 0
+            largest = block_size if block_size >= target.rounding_granule else 0
+            count = heap.size // block_size if largest else 0
+            usable_list.append(UsableAllocation(heap.section, heap.align, largest, count))
+            continue
+        shape = usable.heap_shape(heap.size, target.pointer_size, target.config)
+        block = usable.largest_block(shape, target.rounding_granule)
+        count = usable.blocks_served(p.address, shape, block)
+        modulus, _ = problem.residues.get(heap.section, (heap.align, 0))
+        usable_list.append(UsableAllocation(heap.section, modulus, block, count))
+    return placed, tuple(usable_list), tuple(notes)
+
+
+# --- the result's region table and dynamic heaps ---------------------------------------
+
+
+def _region_space(problem: _Problem, placed: _Placed) -> tuple[RegionSpace, ...]:
+    out: list[RegionSpace] = []
+    for region in problem.board.regions:
+        before = used_intervals(region.name, problem.used)
+        after = list(placed.occupied.get(region.name, tuple(before)))
+        used_before = covered(before)
+        gaps = free_gaps(region, after)
+        largest = max((end - start for start, end in gaps), default=0)
+        out.append(RegionSpace(
+            region=region.name, origin=region.origin, length=region.length,
+            used_before=used_before, free_before=region.length - used_before,
+            free_after=region.length - covered(after), largest_gap_after=largest))
+    return tuple(out)
+
+
+def _dynamic_layout(target: Target, used: tuple[UsedRange, ...]) -> Layout:
+    """``LLEXT_HEAP_DYNAMIC``: no heap sections; what the application's buffers need."""
+    board = target.board
+    minimum = z_heap_min_size(target.pointer_size)
+    roles = [HeapRole.INSTR, HeapRole.DATA] if target.harvard else [HeapRole.SHARED]
+    call = "llext_heap_init_harvard" if target.harvard else "llext_heap_init"
+    buffers: list[DynamicBuffer] = []
+    for role in roles:
+        probe = HeapSection(section="", symbol="", role=role, backend=HeapBackend.K_HEAP,
+                            size=minimum, align=8)
+        regions = tuple(r.name for r in board.regions
+                        if _dynamic_ok(board, probe, r.name))
+        shape = usable.heap_shape(minimum, target.pointer_size, target.config)
+        overhead = minimum - shape.free_bytes
+        note = (f"sys_heap keeps {overhead} bytes of a {minimum}-byte buffer for itself "
+                f"(chunk 0, end marker); every allocation adds a "
+                f"{shape.header}-byte header and rounds to 8")
+        if target.rounding is Rounding.POWER_OF_TWO:
+            note += ("; under the power-of-two MPU a block of A bytes needs about 2A free "
+                     "bytes")
+        buffers.append(DynamicBuffer(role=role, init_call=call, minimum_size=minimum,
+                                     align=8, regions=regions, note=note))
+    spaces = tuple(
+        RegionSpace(region=r.name, origin=r.origin, length=r.length,
+                    used_before=covered(used_intervals(r.name, used)),
+                    free_before=r.length - covered(used_intervals(r.name, used)),
+                    free_after=r.length - covered(used_intervals(r.name, used)),
+                    largest_gap_after=max((e - s for s, e in
+                                           free_gaps(r, used_intervals(r.name, used))),
+                                          default=0))
+        for r in board.regions)
+    return Layout(target=target, heaps=(), regions=spaces, dynamic=tuple(buffers))
+
+
+def _dynamic_ok(board: Board, probe: HeapSection, region: str) -> bool:
+    # The application's buffer may live in memory that appears after boot (volatile):
+    # llext_heap_init runs when the application decides.
+    r = board.region(region)
+    return exclusion(board, probe, attrs.evolve(r, volatile=False)) is None

@@ -1,0 +1,197 @@
+"""Zephyr's own placement of the heaps, driven by an ordering graph (facts §7).
+
+Without ``CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT`` the linker puts the heaps where Zephyr's
+scripts name them: non-Harvard heaps (and the memblk metadata heap) inside the NOLOAD
+``.noinit`` output section of the noinit region, after ``.noinit``'s own input sections; on
+Harvard ARC the instruction heap inside ``.rodata`` in ICCM and the data heap inside
+``.data`` in DCCM. Sections that follow the insertion point in that region move up.
+
+The order inside each region is a graph (networkx): consecutive used ranges, anchor ->
+heap, heap -> next heap of the same output section, plus the caller's ``Order``
+constraints. A cycle is an error that names it; otherwise each region's sequence is the
+topological order that keeps every section as early as its predecessors allow.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+import attrs
+import networkx as nx
+
+from placer.board import UsedRange
+from placer.errors import Infeasible
+from placer.layout import Placement
+from placer.solve.search import first_address
+from placer.target import HeapRole, HeapSection, Target
+
+#: Later sections pushed up by an inserted heap keep this alignment (Zephyr's sections
+#: start 4- or 8-aligned); exact positions are what GNU ld says (see the emit oracle).
+SHIFT_ALIGN = 8
+
+
+@attrs.frozen(slots=True)
+class Order:
+    """An ordering constraint: `section` lies above `after` when both share a region."""
+
+    section: str
+    after: str
+
+
+@attrs.frozen(slots=True)
+class Anchor:
+    """Where Zephyr's script inserts a heap: after used range `after` in `region`."""
+
+    region: str
+    after: str | None
+    placement: Placement
+
+
+@attrs.frozen(slots=True)
+class DefaultSlot:
+    """One heap placed the default way."""
+
+    heap: HeapSection
+    region: str
+    address: int
+    padding: int
+    placement: Placement
+
+
+@attrs.frozen(slots=True)
+class DefaultResult:
+    """The default placement, or the reason it does not fit (`problem`)."""
+
+    slots: tuple[DefaultSlot, ...]
+    occupied: Mapping[str, tuple[tuple[int, int], ...]]
+    problem: str | None = None
+
+
+def node_name(used: UsedRange) -> str:
+    """The graph node of a used range: its name with a leading dot (``.bss``)."""
+    what = used.what.strip()
+    return what if what.startswith(".") else "." + what
+
+
+def anchor(target: Target, heap: HeapSection, used: Sequence[UsedRange]) -> Anchor:
+    """Where Zephyr's linker script puts `heap` by default."""
+    board = target.board
+    if target.harvard and heap.role is HeapRole.INSTR:
+        region = _region_of(used, ".rodata", board.flash_region or board.noinit_region)
+        return Anchor(region, _named(used, region, ".rodata"), Placement.IN_RODATA)
+    if target.harvard and heap.role is HeapRole.DATA:
+        region = board.noinit_region
+        return Anchor(region, _named(used, region, ".data"), Placement.IN_DATA)
+    region = board.noinit_region
+    after = _named(used, region, ".noinit")
+    if after is None:
+        inside = sorted((u for u in used if u.region == region), key=lambda u: (u.end, u.start))
+        after = node_name(inside[-1]) if inside else None
+    return Anchor(region, after, Placement.NOINIT)
+
+
+def _region_of(used: Sequence[UsedRange], name: str, fallback: str) -> str:
+    for u in used:
+        if node_name(u) == name:
+            return u.region
+    return fallback
+
+
+def _named(used: Sequence[UsedRange], region: str, name: str) -> str | None:
+    for u in used:
+        if u.region == region and node_name(u) == name:
+            return name
+    return None
+
+
+def order_graph(target: Target, heaps: Sequence[HeapSection], used: Sequence[UsedRange],
+                orders: Sequence[Order]) -> nx.DiGraph:
+    """The ordering graph; raises `Infeasible` naming a cycle or an unknown section."""
+    graph = nx.DiGraph()
+    by_region: dict[str, list[UsedRange]] = {}
+    for u in used:
+        by_region.setdefault(u.region, []).append(u)
+        graph.add_node(node_name(u), region=u.region)
+    for ranges in by_region.values():
+        ranges.sort(key=lambda u: (u.start, u.end))
+        for lower, upper in itertools.pairwise(ranges):
+            graph.add_edge(node_name(lower), node_name(upper))
+    previous: dict[tuple[str, str | None], str] = {}
+    for heap in heaps:
+        where = anchor(target, heap, used)
+        graph.add_node(heap.section, region=where.region)
+        key = (where.region, where.after)
+        before = previous.get(key, where.after)
+        if before is not None:
+            graph.add_edge(before, heap.section)
+        previous[key] = heap.section
+    for order in orders:
+        for name in (order.section, order.after):
+            if name not in graph:
+                known = ", ".join(sorted(graph.nodes))
+                raise Infeasible(order.section, f"ordering constraint names {name}, which is "
+                                 f"neither a heap section nor a used range (known: {known})")
+        graph.add_edge(order.after, order.section)
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return graph
+    names = [edge[0] for edge in cycle] + [cycle[0][0]]
+    heap_names = {heap.section for heap in heaps}
+    first = next((n for n in names if n in heap_names), names[0])
+    raise Infeasible(first, "ordering constraints form a cycle: " + " -> ".join(names))
+
+
+def default_placement(target: Target, heaps: Sequence[HeapSection], used: Sequence[UsedRange],
+                      orders: Sequence[Order], residues: Mapping[str, tuple[int, int]],
+                      extra: Mapping[str, int]) -> DefaultResult:
+    """Place `heaps` the way Zephyr's scripts do; `residues` maps a section to the
+    ``(modulus, residue)`` its address must have, `extra` to bytes kept free after it."""
+    board = target.board
+    graph = order_graph(target, heaps, used, orders)
+    anchors = {heap.section: anchor(target, heap, used) for heap in heaps}
+    slots: list[DefaultSlot] = []
+    occupied: dict[str, tuple[tuple[int, int], ...]] = {}
+    problems: list[str] = []
+    regions = sorted({a.region for a in anchors.values()},
+                     key=lambda name: [r.name for r in board.regions].index(name))
+    for region_name in regions:
+        region = board.region(region_name)
+        mine = [h for h in heaps if anchors[h.section].region == region_name]
+        ranges = [u for u in used if u.region == region_name]
+        ends = {node_name(u): u.end for u in ranges}
+        keys: dict[str, tuple[int, int, int]] = {}
+        for u in ranges:
+            keys[node_name(u)] = (u.start, 1, 0)
+        for index, heap in enumerate(mine):
+            after = anchors[heap.section].after
+            keys[heap.section] = (ends[after] if after else region.origin, 0, index)
+        sub = graph.subgraph(keys)
+        sequence = list(nx.lexicographical_topological_sort(sub, key=lambda n: keys[n]))
+        by_name = {node_name(u): u for u in ranges}
+        heap_by_name = {h.section: h for h in mine}
+        cursor = region.origin
+        spans: list[tuple[int, int]] = []
+        for name in sequence:
+            if name in by_name:
+                u = by_name[name]
+                start = u.start if cursor <= u.start else first_address(cursor, SHIFT_ALIGN, 0)
+                spans.append((start, start + u.size))
+                cursor = max(cursor, start + u.size)
+                continue
+            heap = heap_by_name[name]
+            modulus, residue = residues.get(heap.section, (heap.align, 0))
+            address = first_address(cursor, modulus, residue)
+            end = address + heap.size + extra.get(heap.section, 0)
+            slots.append(DefaultSlot(heap, region_name, address, address - cursor,
+                                     anchors[heap.section].placement))
+            spans.append((address, address + heap.size))
+            cursor = end
+        if cursor > region.end:
+            problems.append(f"{region_name} would need {cursor - region.origin} bytes, it has "
+                            f"{region.length}")
+        occupied[region_name] = tuple(sorted(spans))
+    order = {h.section: n for n, h in enumerate(heaps)}
+    slots.sort(key=lambda s: order[s.heap.section])
+    return DefaultResult(tuple(slots), occupied, "; ".join(problems) or None)
