@@ -21,6 +21,7 @@ from placer.errors import (
     PlacerError,
     ScriptError,
 )
+from placer.solve import Order, Pin, place
 
 __version__ = "0.1.0"
 
@@ -30,10 +31,13 @@ __all__ = [
     "ConfigError",
     "ExtensionError",
     "Infeasible",
+    "Order",
+    "Pin",
     "PlacerError",
     "ScriptError",
     "__version__",
     "list_boards",
     "load_board",
+    "place",
     "write_board",
 ]
