@@ -21,6 +21,7 @@ from placer.errors import (
     PlacerError,
     ScriptError,
 )
+from placer.llext import verify
 from placer.solve import Order, Pin, place
 
 __version__ = "0.1.0"
@@ -39,5 +40,6 @@ __all__ = [
     "list_boards",
     "load_board",
     "place",
+    "verify",
     "write_board",
 ]

@@ -245,7 +245,8 @@ class _Reader:
         if expect is not None and expect.machines and e_machine not in expect.machines:
             wanted = " or ".join(f"{_MACHINE_NAMES.get(m, m)} ({m})" for m in expect.machines)
             raise self.fail(f"e_machine is {_MACHINE_NAMES.get(e_machine, 'unknown')} "
-                            f"({e_machine}), but a {expect.arch_label} target needs {wanted}")
+                            f"({e_machine}): built for another architecture; the "
+                            f"{expect.arch_label} target accepts {wanted}")
         if e_type not in (ET_REL, ET_DYN):
             raise self.fail(f"ELF type {_TYPE_NAMES.get(e_type, e_type)} ({e_type}) cannot be "
                             "loaded: an extension must be ET_REL or ET_DYN")

@@ -30,6 +30,8 @@ FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "arc": ("arc", ("-mcpu=em4",)),
     "xtensa": ("xtensa", ("-mlongcalls", "-ffreestanding")),
 }
+#: Extra ``ld -r`` options where the linker's default emulation differs from the target.
+LD_FLAGS: dict[str, tuple[str, ...]] = {"riscv32": ("-m", "elf32lriscv")}
 #: Flags every LLEXT build has (``-fno-pic``/``-ffunction-sections`` are removed by Zephyr).
 COMMON = ("-O2", "-ffreestanding", "-nostdlib", "-fno-common", "-fno-stack-protector",
           "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-g0")
@@ -64,7 +66,8 @@ def build_extension(directory: Path, arch: str, name: str, source: str,
     obj = directory / f"{name}-{arch}-{key}.o"
     _run([gcc, *COMMON, *flags, *extra_flags, "-c", str(src), "-o", str(obj)])
     if relocatable:
-        _run([tool(family, "ld"), "-r", str(obj), "-o", str(obj) + ".r"])
+        _run([tool(family, "ld"), *LD_FLAGS.get(arch, ()), "-r", str(obj), "-o",
+              str(obj) + ".r"])
         obj = Path(str(obj) + ".r")
     if family == "xtensa":
         _run([tool(family, "objcopy"), "--remove-section=.xt.*", str(obj)])

@@ -1,0 +1,120 @@
+"""``placer verify EXT...``: load extensions as Zephyr would, before flashing.
+
+Prints a table per extension (regions, heap bytes per heap, unresolved symbols, relocation
+problems) and a verdict; exits 1 when any extension would fail to load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from placer.errors import ConfigError
+from placer.layout import Layout
+from placer.llext import Storage, verify
+from placer.llext.report import Report
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``verify`` subcommand."""
+    parser = subparsers.add_parser(
+        "verify",
+        help="check that extensions load and fit, as Zephyr's loader would",
+        description="Load each extension into the simulated LLEXT heaps of a layout, step "
+        "by step as llext_load does, link it at the addresses the heaps give it, and report "
+        "regions, heap bytes, unresolved symbols and relocation problems. Exit status: 0 "
+        "all load, 1 one would fail, 2 usage error.",
+    )
+    parser.add_argument("extensions", nargs="+", type=Path, metavar="EXT",
+                        help="extension ELF files (.llext)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--layout", type=Path, help="a layout JSON written by `placer place`")
+    where.add_argument("--board", help="place the heaps for this board first (with --config)")
+    parser.add_argument("--config", type=Path, action="append", default=[],
+                        help="Kconfig file(s) (.config, prj.conf) for --board")
+    symbols = parser.add_mutually_exclusive_group()
+    symbols.add_argument("--exports", type=Path, metavar="zephyr.elf",
+                         help="the built image: its export table and sizeof(struct llext)")
+    symbols.add_argument("--exports-list", type=Path, metavar="FILE",
+                         help="exported symbols, one 'name [address] [GROUP]' a line")
+    parser.add_argument("--order", help="load order: extension names (file stems), "
+                        "comma-separated; by default dependencies decide")
+    parser.add_argument("--storage", choices=[s.value for s in Storage], default="writable",
+                        help="the buffer loader's storage type (default: writable)")
+    parser.add_argument("--buffer-address", type=lambda text: int(text, 0), default=0,
+                        help="address of the buffer holding each ELF (default 0: in-place "
+                        "addresses are offsets into the buffer)")
+    parser.add_argument("--min-heap", action="store_true",
+                        help="also find the smallest heap sizes at which all extensions load")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--dump-image", type=Path, metavar="DIR",
+                        help="write each loaded region's bytes and address into DIR")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify, print the report; 0 when every extension loads, 1 otherwise."""
+    if args.board is not None and not args.config:
+        print("placer verify: error: --board needs --config FILE", file=sys.stderr)
+        return 2
+    layout = _layout(args)
+    order = [name.strip() for name in args.order.split(",") if name.strip()] \
+        if args.order else None
+    report = verify(layout, args.extensions, exports=args.exports,
+                    exports_list=args.exports_list, order=order, storage=args.storage,
+                    buffer_address=args.buffer_address, min_heap=args.min_heap)
+    if args.dump_image is not None:
+        dump_image(report, args.dump_image)
+    sys.stdout.write(report.to_json() if args.json else report.render_text())
+    return 0 if report.ok else 1
+
+
+def _layout(args: argparse.Namespace) -> Layout:
+    if args.layout is not None:
+        from placer.emit.layout_json import loads
+
+        try:
+            text = args.layout.read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(("layout",), f"cannot read {args.layout}: {exc}") from None
+        return loads(text, file=str(args.layout))
+    placer: Any = import_module("placer")
+    board = placer.load_board(args.board)
+    config = placer.read_config(*[str(path) for path in args.config])
+    layout: Layout = placer.place(board, config)
+    return layout
+
+
+def dump_image(report: Report, directory: Path) -> None:
+    """Write ``DIR/<extension>/<REGION>.bin`` per loaded region and ``DIR/<extension>/
+    regions.txt`` listing region, address, size and file; each file appears whole or not
+    at all."""
+    for load in report.loads:
+        if not load.regions:
+            continue
+        folder = directory / load.name
+        folder.mkdir(parents=True, exist_ok=True)
+        index = []
+        for region in load.regions:
+            name = f"{region.mem.name.lower()}.bin"
+            _write_atomic(folder / name, region.data)
+            where = region.heap if region.heap is not None else "in-place"
+            index.append(f"{region.mem.name} {region.address:#010x} {len(region.data)} "
+                         f"{where} {name}\n")
+        _write_atomic(folder / "regions.txt", "".join(index).encode())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
