@@ -68,11 +68,13 @@ class RelocationProblem:
     allowed: tuple[int, int] | None = None
 
     def __str__(self) -> str:
-        where = f"{self.section}+{self.offset:#x}"
-        text = f"{self.severity.value}: {where}: {self.type_name}"
-        if self.symbol:
-            text += f" against '{self.symbol}'"
-        text += f": {self.message}"
+        if not self.type_name:  # about a whole relocation section
+            text = f"{self.severity.value}: {self.relocation or self.section}: {self.message}"
+        else:
+            text = f"{self.severity.value}: {self.section}+{self.offset:#x}: {self.type_name}"
+            if self.symbol:
+                text += f" against '{self.symbol}'"
+            text += f": {self.message}"
         if self.allowed is not None:
             text += f" (allowed {self.allowed[0]:#x}..{self.allowed[1]:#x})"
         if self.errno is not None:
