@@ -7,8 +7,7 @@ from collections.abc import Iterable, Sequence
 from placer.board import Board, Bus, MemoryRegion, UsedRange
 from placer.target import HeapRole, HeapSection
 
-#: Roles whose heap holds extension code (non-Harvard heaps serve everything).
-_CODE_ROLES = frozenset({HeapRole.SHARED, HeapRole.EXT, HeapRole.INSTR})
+#: Roles whose heap the loader writes through the data bus.
 _DATA_ROLES = frozenset({HeapRole.SHARED, HeapRole.EXT, HeapRole.DATA, HeapRole.METADATA})
 
 
@@ -16,9 +15,10 @@ def exclusion(board: Board, heap: HeapSection, region: MemoryRegion) -> str | No
     """Why `heap` may not go in `region`, in words, or None when it may.
 
     Static heaps are written by ``k_heap_init`` at boot and by the loader afterwards, so
-    the memory must be writable, writable while extensions load, and present at boot. A
-    heap that serves extension code needs executable memory on the instruction bus; one
-    that serves data (or metadata) needs the data bus.
+    the memory must be writable, writable while extensions load, and present at boot.
+    The Harvard instruction heap needs executable memory on the instruction bus; every
+    other heap is data memory to the loader, so it needs the data bus (a non-Harvard heap
+    goes where Zephyr's ``.noinit`` goes, and runs code from there).
     """
     if region.name in board.forbidden_regions:
         return "forbidden by the board"
@@ -30,11 +30,11 @@ def exclusion(board: Board, heap: HeapSection, region: MemoryRegion) -> str | No
         return "not writable at load time"
     if region.volatile:
         return "not present at boot (volatile)"
-    if heap.role in _CODE_ROLES:
+    if heap.role is HeapRole.INSTR:
         if region.bus is Bus.DATA:
             return "not on the instruction bus"
         if not region.executable:
-            return f"not executable (attributes {_attrs(region)}), and {heap.section} holds code"
+            return f"not executable (attributes {_attrs(region)})"
     if heap.role in _DATA_ROLES and region.bus is Bus.INSTRUCTION:
         return "not on the data bus"
     return None

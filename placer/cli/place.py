@@ -1,0 +1,209 @@
+"""``placer place``: solve where the LLEXT heaps go, print the layout, write the artefacts.
+
+With no arguments at all (``placer`` alone) it places the heaps of the default board with
+Zephyr's default LLEXT configuration, prints the table and writes every artefact to
+``placer-out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from placer.board import Board, UsedRange
+from placer.boardfile import DEFAULT_BOARD, load_board, parse_size
+from placer.config import LlextConfig
+from placer.errors import ConfigError
+from placer.layout import Layout
+from placer.solve import Pin, kconfig_lines, place
+
+#: Artefact kinds `placer.emit.write_artifacts` knows.
+KINDS = ("script", "fragment", "kconfig", "json", "svg")
+DEFAULT_OUT = Path("placer-out")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``place`` subcommand."""
+    parser = subparsers.add_parser(
+        "place",
+        help="place the LLEXT heap sections of a board and configuration",
+        description="Place every LLEXT heap section: least padding, then the board's "
+        "preferred regions, then the lowest addresses; Zephyr's own placement (next to "
+        ".noinit) whenever it fits and nothing asks otherwise. Exit 1 when no placement "
+        "exists, with the binding constraint and its numbers.",
+    )
+    parser.add_argument("--board", metavar="NAME|PATH",
+                        help=f"shipped board name or board file (default {DEFAULT_BOARD})")
+    parser.add_argument("--config", metavar="FILE", action="append", default=[],
+                        help=".config / prj.conf / fragment; later files win (repeatable)")
+    parser.add_argument("--elf", metavar="zephyr.elf", type=Path,
+                        help="take the used ranges from a built image instead of the board")
+    parser.add_argument("--pin", metavar="SECTION=REGION|ADDR", action="append", default=[],
+                        help="pin a heap section to a region or an address (repeatable)")
+    parser.add_argument("--maximize", action="store_true",
+                        help="grow the heaps to the largest size the board allows")
+    parser.add_argument("--reserve", metavar="N", help="bytes to keep free after each "
+                        "grown heap, e.g. 4K (with --maximize)")
+    parser.add_argument("--json", action="store_true", help="print the layout JSON")
+    parser.add_argument("-o", "--out", metavar="DIR", type=Path,
+                        help="write the artefacts to DIR")
+    parser.add_argument("--emit", metavar="KINDS",
+                        help=f"artefacts to write, comma-separated from {','.join(KINDS)} "
+                        "(default: all that apply)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Solve, print, write; returns the exit status."""
+    try:
+        pins = tuple(parse_pin(text) for text in args.pin)
+        reserve = _size("--reserve", args.reserve) if args.reserve is not None else 0
+        kinds = _kinds(args.emit)
+    except ValueError as exc:
+        print(f"placer place: error: {exc}", file=sys.stderr)
+        return 2
+    board = load_board(args.board or DEFAULT_BOARD)
+    config = _read_config(args.config)
+    used = _used_from_elf(args.elf, board) if args.elf is not None else None
+    layout = place(board, config, pins=pins, used=used, reserve=reserve,
+                   maximize=args.maximize)
+    if args.json:
+        from placer.emit import layout_json
+
+        sys.stdout.write(layout_json.dumps(layout))
+    else:
+        sys.stdout.write(format_layout(layout))
+        if args.maximize:
+            sys.stdout.write("\nKconfig for this layout:\n")
+            for line in kconfig_lines(layout):
+                sys.stdout.write(f"  {line}\n")
+    out = args.out
+    if out is None and (kinds is not None or _no_options(args)):
+        out = DEFAULT_OUT
+    if out is not None:
+        try:
+            from placer.emit import write_artifacts
+        except ImportError:
+            print("placer place: error: this placer cannot write artefacts (placer.emit "
+                  "is missing)", file=sys.stderr)
+            return 1
+        written = write_artifacts(layout, out, kinds)
+        stream = sys.stderr if args.json else sys.stdout
+        for path in written:
+            print(f"wrote {path}", file=stream)
+    return 0
+
+
+def parse_pin(text: str) -> Pin:
+    """``SECTION=REGION`` or ``SECTION=ADDRESS`` (an integer, ``0x...``) as a `Pin`."""
+    section, sep, target = text.partition("=")
+    section, target = section.strip(), target.strip()
+    if not sep or not section or not target:
+        raise ValueError(f"--pin {text!r}: expected SECTION=REGION or SECTION=ADDRESS")
+    if target[0].isdigit():
+        try:
+            return Pin(section, address=int(target, 0))
+        except ValueError:
+            raise ValueError(f"--pin {text!r}: {target!r} is not an address") from None
+    return Pin(section, region=target)
+
+
+def _size(option: str, text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise ValueError(f"{option}: {exc}") from None
+
+
+def _kinds(text: str | None) -> frozenset[str] | None:
+    if text is None:
+        return None
+    kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
+    unknown = sorted(kinds - set(KINDS))
+    if unknown or not kinds:
+        raise ValueError(f"--emit: unknown kind {', '.join(unknown) or '(none)'} "
+                         f"(kinds: {','.join(KINDS)})")
+    return kinds
+
+
+def _no_options(args: argparse.Namespace) -> bool:
+    return (args.board is None and not args.config and args.elf is None and not args.pin
+            and not args.maximize and args.reserve is None and not args.json)
+
+
+def _read_config(paths: Sequence[str]) -> LlextConfig:
+    if not paths:
+        return LlextConfig()
+    from placer import config as config_module
+
+    reader = getattr(config_module, "read_config", None)
+    if reader is None:
+        raise ConfigError(("LLEXT",), "this placer cannot read configuration files yet")
+    config = reader(*paths)
+    assert isinstance(config, LlextConfig)
+    return config
+
+
+def _used_from_elf(path: Path, board: Board) -> tuple[UsedRange, ...]:
+    from placer.importers import elf as elf_importer
+
+    used = elf_importer.used_ranges(path, board)
+    return tuple(used)
+
+
+# --- the readable table ----------------------------------------------------------------
+
+
+def format_layout(layout: Layout) -> str:
+    """The layout as aligned text tables: target, heaps, regions, notes."""
+    target = layout.target
+    board, config = target.board, target.config
+    mode = "dynamic" if config.heap_dynamic else config.heap_backend.value
+    if target.harvard:
+        mode += ", Harvard"
+    if config.userspace:
+        mode += f", user mode ({target.rounding.value} rounding)"
+    if target.mmu:
+        mode += f", MMU {target.page_size}-byte pages"
+    lines = [f"board {board.name} ({board.arch.value} {board.cpu}): {mode}", ""]
+    if layout.heaps:
+        rows = [("heap section", "region", "address", "size", "align", "padding", "placement")]
+        for p in layout.heaps:
+            rows.append((p.section + (" (pinned)" if p.pinned else ""), p.region,
+                         f"{p.address:#010x}", str(p.size), str(p.heap.align), str(p.padding),
+                         p.placement.value))
+        lines += _table(rows, numeric={3, 4, 5})
+        lines.append("")
+    for d in layout.dynamic:
+        lines.append(f"dynamic {d.role.value} heap: the application calls {d.init_call}() "
+                     f"with a buffer of at least {d.minimum_size} bytes, aligned to "
+                     f"{d.align}, in {', '.join(d.regions) or 'no suitable region'}")
+        lines.append(f"  {d.note}")
+    if layout.dynamic:
+        lines.append("")
+    rows = [("region", "origin", "length", "used", "free before", "free after", "largest gap")]
+    for r in layout.regions:
+        rows.append((r.region, f"{r.origin:#010x}", str(r.length), str(r.used_before),
+                     str(r.free_before), str(r.free_after), str(r.largest_gap_after)))
+    lines += _table(rows, numeric={2, 3, 4, 5, 6})
+    for u in layout.usable:
+        lines.append("")
+        lines.append(f"{u.section}: largest extension region {u.largest_region} bytes, "
+                     f"{u.count} of them from a base aligned for {u.base_alignment}")
+    if layout.warnings:
+        lines.append("")
+        lines += [f"note: {w}" for w in layout.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: Sequence[tuple[str, ...]], numeric: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for row in rows:
+        cells = [cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+                 for i, cell in enumerate(row)]
+        out.append("  ".join(cells).rstrip())
+    return out
+
