@@ -98,7 +98,7 @@ class ConfigError(PlacerError):
         self.where = where
         names = ", ".join(f"CONFIG_{o}" for o in options)
         text = f"{where}: " if where else ""
-        text += f"error: {names}: {rule}"
+        text += f"error: {names}: {rule}" if names else f"error: {rule}"
         if fix:
             text += f"\n  fix: {fix}"
         super().__init__(text)
