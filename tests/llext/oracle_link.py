@@ -1,9 +1,11 @@
-"""GNU ld as the relocation oracle: place an extension's sections, link it the same way.
+"""GNU ld as the relocation oracle: build an extension, place its sections, link it alike.
 
-`place` puts each loaded section at an address the way the loader groups them into
-regions; `gnu_ld_images` links the same object with GNU ld so that every section lands at
-exactly that address, the exports defined with ``--defsym``. The bytes ld produces are what
-a correct link gives, to compare with what placer's relocation writes.
+`compile_extension` builds C source with Zephyr's LLEXT flags (llext-facts §6.7) as the
+extension kind Zephyr uses for the architecture, cached in a directory. `place` puts each
+loaded section at an address the way the loader groups them into regions;
+`gnu_ld_images` links the same object with GNU ld so that every section lands at exactly
+that address, the exports defined with ``--defsym``. The bytes ld produces are what a
+correct link gives, to compare with what placer's relocation writes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,48 @@ from tests.toolchains import tool
 
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 0x1, 0x2, 0x4
 SHT_NOBITS = 8
+
+#: Compiler family and flags per build key: Zephyr's LLEXT additions and a CPU choice.
+TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # ELF_OBJECT, ARM's default kind: one source compiled with -mlong-calls -mthumb.
+    "arm": ("arm", ("-mlong-calls", "-mthumb", "-mcpu=cortex-m3")),
+    # ELF_RELOCATABLE (RISC-V cannot use ELF_OBJECT); medlow gives HI20/LO12, medany PCREL.
+    "riscv32": ("riscv", ("-march=rv32imac_zicsr", "-mabi=ilp32", "-mcmodel=medlow",
+                          "-mno-relax", "-msmall-data-limit=0")),
+    "riscv64": ("riscv", ("-march=rv64imac_zicsr", "-mabi=lp64", "-mcmodel=medany",
+                          "-mno-relax", "-msmall-data-limit=0")),
+    # Small code model without PIC: every address must sit in the low 2 GiB.
+    "x86-64": ("x86", ("-m64", "-fno-pic", "-mcmodel=small")),
+    # em4_dmips has the multiplier; no millicode, so no libgcc register-save calls.
+    "arc": ("arc", ("-mcpu=em4_dmips", "-mno-millicode")),
+    # The non-PIC flavour, partially linked, .xt.* stripped (add_llext_target).
+    "xtensa": ("xtensa", ("-mlongcalls", "-mtext-section-literals")),
+}
+COMMON = ("-ffreestanding", "-nostdlib", "-fno-common", "-Os", "-fno-stack-protector",
+          "-fno-asynchronous-unwind-tables", "-g0", "-c")
+PARTIALLY_LINKED = frozenset({"riscv32", "riscv64", "xtensa"})
+
+
+def compile_extension(
+    directory: Path, key: str, source: str, extra_flags: tuple[str, ...] = ()
+) -> Path:
+    """The extension object Zephyr's build would make of `source` for `key` (cached)."""
+    family, flags = TARGETS[key]
+    digest = hashlib.sha256("\0".join((key, source, *extra_flags)).encode()).hexdigest()[:12]
+    out = directory / f"{key}-{digest}.llext"
+    if out.exists():
+        return out
+    c_file = directory / f"{key}-{digest}.c"
+    c_file.write_text(source)
+    obj = directory / f"{key}-{digest}.o"
+    _run([tool(family, "gcc"), *COMMON, *flags, *extra_flags, str(c_file), "-o", str(obj)])
+    if key in PARTIALLY_LINKED:
+        obj = partial_link(family, key, obj)
+    if family == "xtensa":
+        _run([tool(family, "objcopy"), "--remove-section=.xt.*", str(obj)])
+    obj.replace(out)
+    return out
+
 
 #: Extra ld options per build key: the emulation, and no relaxation (ld would rewrite code).
 LD_FLAGS: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,323 @@
+"""placer's relocation against GNU ld, on real extensions built with Zephyr's LLEXT flags.
+
+Each extension is compiled once per session with Debian's cross compiler, its sections are
+placed as the loader would put them into regions, and placer relocates them. GNU ld links
+the same object with every section at the same address and the exports defined with
+``--defsym``: every loaded section must come out byte-identical. Where Zephyr differs from
+a correct link on purpose (ARC's doubled addend, Xtensa's text-relative patching) the test
+pins Zephyr's result and the warning that explains it.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from placer.board import Arch
+from placer.llext.elf import ExtensionElf, read_extension
+from placer.llext.relocate import RelocationProblem, Severity, apply_relocations, first_error
+from placer.llext.symbols import ExportedSymbol, ExportTable, SymbolResolver
+from tests.llext.oracle_link import (
+    TARGETS,
+    Placement,
+    compile_extension,
+    gnu_ld_images,
+    place,
+    place_in_file_order,
+)
+
+ARCH = {"arm": Arch.ARM, "riscv": Arch.RISCV, "x86": Arch.X86, "arc": Arch.ARC,
+        "xtensa": Arch.XTENSA}
+
+#: Imports, data pointers, rodata strings, bss, a static call into another text section,
+#: and a switch that compilers turn into a jump table.
+EXTENSION = r"""
+typedef __SIZE_TYPE__ size_t;
+extern int printk(const char *fmt, ...);
+extern void *memcpy(void *dst, const void *src, size_t n);
+extern int shared_counter;
+
+static int counter;
+static char buffer[16];
+int table[4] = {1, 2, 3, 4};
+int *data_ptr = &table[2];
+const char *str_ptr = "world";
+static const char greeting[] = "hello";
+
+__attribute__((noinline, section(".text.helpers")))
+static int helper(int x)
+{
+	return x * 3 + table[x & 3];
+}
+
+__attribute__((noinline))
+int dispatch(int op, int a, int b)
+{
+	switch (op) {
+	case 0: return a + b;
+	case 1: return a - b;
+	case 2: return a * b;
+	case 3: return a ^ b;
+	case 4: return a | b;
+	case 5: return a & b;
+	case 6: return a << b;
+	case 7: return helper(a) + b;
+	default: return -1;
+	}
+}
+
+int start(void)
+{
+	counter++;
+	shared_counter += counter;
+	memcpy(buffer, greeting, sizeof(greeting));
+	printk("%s %s %d %d\n", buffer, str_ptr, helper(counter), dispatch(counter, 3, 4));
+	return *data_ptr;
+}
+"""
+
+EXPORTS = {"printk": 0x1001, "memcpy": 0x2001, "shared_counter": 0x2000_0100}
+REGIONS = {"text": 0x1_0000, "rodata": 0x1_8000, "data": 0x2000_0000, "bss": 0x2000_1000}
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("oracle")
+
+
+def _table(ext: ExtensionElf, exports: dict[str, int]) -> ExportTable:
+    return ExportTable(
+        symbols=tuple(ExportedSymbol(name, address) for name, address in exports.items()),
+        by_slid=False, pointer_size=8 if ext.elf_class == 64 else 4)
+
+
+def _link(
+    key: str, ext: ExtensionElf, placement: Placement, exports: dict[str, int] = EXPORTS
+) -> tuple[RelocationProblem, ...]:
+    family = TARGETS[key][0]
+    return apply_relocations(ext, ARCH[family], placement.load_address, placement.images,
+                             SymbolResolver(_table(ext, exports)))
+
+
+def _placement(key: str, ext: ExtensionElf) -> Placement:
+    if key == "xtensa":
+        # Zephyr's Xtensa linking patches at file distance from TEXT: use it in place.
+        return place_in_file_order(ext, 0x4010_0000, 0x3FFE_8000)
+    return place(ext, REGIONS)
+
+
+def _differences(
+    key: str, path: Path, ext: ExtensionElf, placement: Placement, exports: dict[str, int]
+) -> dict[str, list[int]]:
+    linked = gnu_ld_images(TARGETS[key][0], key, path, ext, placement.load_address, exports)
+    assert linked, "GNU ld produced no loaded section to compare"
+    out: dict[str, list[int]] = {}
+    for index, expected in linked.items():
+        ours = bytes(placement.images[index])
+        assert len(ours) == len(expected)
+        out[ext.sections[index].name] = [i for i in range(len(ours)) if ours[i] != expected[i]]
+    return out
+
+
+@pytest.mark.toolchain("all")
+@pytest.mark.parametrize("key", ["arm", "riscv32", "riscv64", "x86-64", "arc", "xtensa"])
+def test_relocated_sections_are_byte_identical_to_gnu_ld(build_dir: Path, key: str) -> None:
+    path = compile_extension(build_dir, key, EXTENSION)
+    ext = read_extension(path)
+    placement = _placement(key, ext)
+    problems = _link(key, ext, placement)
+    assert problems == ()
+    differences = _differences(key, path, ext, placement, EXPORTS)
+    assert {".text", ".data", ".text.helpers"} <= differences.keys()
+    assert differences == {name: [] for name in differences}
+
+
+#: Three distinct page-aligned region bases below 1 GiB (each region here is < 4 KiB).
+_BASES = st.lists(st.integers(min_value=0x10, max_value=0x3FFFF), min_size=3, max_size=3,
+                  unique=True).map(lambda pages: [page * 0x1000 for page in pages])
+
+
+@pytest.mark.toolchain("all")
+@pytest.mark.parametrize("key", ["arm", "riscv64"])
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bases=_BASES)
+def test_any_region_placement_links_like_gnu_ld(
+    build_dir: Path, key: str, bases: list[int]
+) -> None:
+    path = compile_extension(build_dir, key, EXTENSION)
+    ext = read_extension(path)
+    text, rodata, data = bases
+    placement = place(ext, {"text": text, "rodata": rodata, "data": data,
+                            "bss": 0x4000_0000})
+    assert _link(key, ext, placement) == ()
+    differences = _differences(key, path, ext, placement, EXPORTS)
+    assert differences == {name: [] for name in differences}
+
+
+# -- where Zephyr differs from ld on purpose ------------------------------------------------
+
+ARC_BRANCH_WITH_ADDEND = r"""
+extern int printk(const char *fmt, ...);
+void jump_into(void) { __asm__ volatile ("bl printk+8"); }
+"""
+
+
+@pytest.mark.toolchain("arc")
+def test_arc_branch_with_addend_lands_where_zephyr_puts_it(build_dir: Path) -> None:
+    path = compile_extension(build_dir, "arc", ARC_BRANCH_WITH_ADDEND)
+    ext = read_extension(path)
+    placement = place(ext, REGIONS)
+    problems = _link("arc", ext, placement)
+    assert [(p.severity, p.type_name) for p in problems] == [
+        (Severity.WARNING, "R_ARC_S25W_PCREL")]
+    assert "adds the addend (8) twice" in problems[0].message
+    text = next(s for s in ext.sections if s.name == ".text")
+    linked = gnu_ld_images("arc", "arc", path, ext, placement.load_address, EXPORTS)
+    pcl = placement.load_address[text.index] & ~3
+    ours = _arc_s25w(placement.images[text.index])
+    theirs = _arc_s25w(bytearray(linked[text.index]))
+    # Word-scaled: the displacement is rounded down to a multiple of 4.
+    assert theirs == (EXPORTS["printk"] + 8 - pcl) & ~3
+    assert ours == (EXPORTS["printk"] + 16 - pcl) & ~3  # Zephyr's result, pinned
+
+
+def _arc_s25w(code: bytearray) -> int:
+    word = struct.unpack_from("<I", code, 0)[0]
+    insn = ((word >> 16) | (word << 16)) & 0xFFFFFFFF
+    words = ((insn >> 18) & 0x1FF) | (((insn >> 6) & 0x3FF) << 9) | ((insn & 0xF) << 19)
+    # The field also has a sign bit (bit 4 of the last nibble) that Zephyr writes too.
+    value = words * 4
+    return value - (1 << 25) if value & (1 << 24) else value
+
+
+@pytest.mark.toolchain("xtensa")
+def test_xtensa_data_loaded_away_from_text_is_patched_at_the_wrong_place(
+    build_dir: Path,
+) -> None:
+    path = compile_extension(build_dir, "xtensa", EXTENSION)
+    ext = read_extension(path)
+    placement = place(ext, {"text": 0x4010_0000, "rodata": 0x3FFE_0000,
+                            "data": 0x3FFE_8000, "bss": 0x3FFF_0000})
+    problems = _link("xtensa", ext, placement)
+    assert problems and all(p.severity is Severity.WARNING for p in problems)
+    assert {p.section for p in problems} == {".data", ".rodata"}
+    assert all("at the file distance from TEXT" in p.message or "outside every loaded section"
+               in p.message for p in problems)
+
+
+@pytest.mark.toolchain("x86")
+def test_x86_64_data_above_4_gib_is_truncated_with_warnings(build_dir: Path) -> None:
+    path = compile_extension(build_dir, "x86-64", EXTENSION)
+    ext = read_extension(path)
+    placement = place(ext, {**REGIONS, "data": 0x1_0000_0000, "bss": 0x1_0000_1000})
+    problems = _link("x86-64", ext, placement)
+    assert problems and first_error(problems) is None
+    assert {p.type_name for p in problems} <= {"R_X86_64_32", "R_X86_64_32S", "R_X86_64_PC32"}
+    assert all(p.allowed is not None and not p.allowed[0] <= (p.value or 0) <= p.allowed[1]
+               for p in problems)
+
+
+# -- failures with Zephyr's errors -------------------------------------------------------------
+
+
+def _offset_of(ext: ExtensionElf, symbol: str) -> tuple[str, int, int]:
+    for rsec in ext.relocation_sections:
+        for entry in rsec.entries:
+            if ext.symbols[entry.symbol].name == symbol:
+                return ext.sections[rsec.target].name, entry.offset, entry.type
+    raise AssertionError(f"no relocation against {symbol}")
+
+
+@pytest.mark.toolchain("arm")
+def test_missing_export_fails_with_enodata(build_dir: Path) -> None:
+    path = compile_extension(build_dir, "arm", EXTENSION)
+    ext = read_extension(path)
+    exports = {k: v for k, v in EXPORTS.items() if k != "printk"}
+    problems = _link("arm", ext, place(ext, REGIONS), exports)
+    section, offset, _ = _offset_of(ext, "printk")
+    error = first_error(problems)
+    assert error is not None
+    assert str(error) == (
+        f"error: {section}+{offset:#x}: R_ARM_ABS32 against 'printk': undefined symbol "
+        "'printk' is not exported by the image or any loaded extension (Zephyr: -ENODATA)")
+    assert {p.symbol for p in problems} == {"printk"}
+
+
+DEVICE_USER = r"""
+struct device;
+extern const struct device __device_dts_ord_12;
+const struct device *get_uart(void) { return &__device_dts_ord_12; }
+"""
+
+
+@pytest.mark.toolchain("riscv")
+def test_missing_device_suggests_export_devices(build_dir: Path) -> None:
+    path = compile_extension(build_dir, "riscv32", DEVICE_USER)
+    ext = read_extension(path)
+    problems = _link("riscv32", ext, place(ext, REGIONS), {})
+    assert problems and all(p.errno == "ENODATA" for p in problems)
+    assert all(p.message == (
+        "undefined symbol '__device_dts_ord_12' is not exported by the image or any loaded "
+        "extension (a device object: enable CONFIG_LLEXT_EXPORT_DEVICES to export devices)")
+        for p in problems)
+
+
+RELAXED = r"""
+int sum3(const int *p, int n) { int s = 0; for (int i = 0; i < n; i++) s += p[i] * 3; return s; }
+int next(int x) { return x + 1; }
+"""
+
+
+@pytest.mark.toolchain("riscv")
+def test_riscv_built_with_relaxation_fails_on_align(build_dir: Path) -> None:
+    path = compile_extension(build_dir, "riscv32", RELAXED,
+                             ("-mrelax", "-O2", "-falign-functions=16", "-falign-loops=16"))
+    ext = read_extension(path)
+    problems = _link("riscv32", ext, place(ext, REGIONS), {})
+    error = first_error(problems)
+    assert error is not None
+    assert error.type_name == "R_RISCV_ALIGN"
+    assert error.errno == "ENOEXEC"
+    assert error.message.endswith(
+        "Alignment relocation is currently not supported (build with -mno-relax)")
+
+
+@pytest.mark.toolchain("arm")
+def test_thumb_call_to_a_section_16_mib_away_is_out_of_range(build_dir: Path) -> None:
+    # Without -mlong-calls the static call into .text.helpers is a BL.
+    path = compile_extension(build_dir, "arm", EXTENSION, ("-mno-long-calls",))
+    ext = read_extension(path)
+    placement = place(ext, REGIONS)
+    helpers = next(s for s in ext.sections if s.name == ".text.helpers")
+    placement.load_address[helpers.index] = REGIONS["text"] + 0x200_0000
+    problems = _link("arm", ext, placement)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    assert errors and {p.type_name for p in errors} == {"R_ARM_THM_CALL"}
+    assert all(p.allowed == (-0xFFFFFF, 0xFFFFFF) and p.errno == "ENOEXEC" for p in errors)
+    assert all(str(p).startswith("error: .text+") and "relocation out of range" in str(p)
+               for p in errors)
+
+
+@pytest.mark.toolchain("arm")
+def test_thumb_bl_to_an_export_beyond_16_mib_needs_long_calls(build_dir: Path) -> None:
+    path = compile_extension(build_dir, "arm", EXTENSION, ("-mno-long-calls",))
+    ext = read_extension(path)
+    far = {**EXPORTS, "printk": REGIONS["text"] + 0x100_0000 + 0x1001}
+    problems = _link("arm", ext, place(ext, REGIONS), far)
+    section, offset, kind = _offset_of(ext, "printk")
+    error = first_error(problems)
+    assert kind == 10  # R_ARM_THM_CALL
+    assert error is not None
+    assert error.symbol == "printk"
+    assert (error.section, error.offset) == (section, offset)
+    assert error.message.startswith("relocation out of range")
+    # The same object with printk in reach links exactly like ld.
+    placement = place(ext, REGIONS)
+    assert _link("arm", ext, placement) == ()
+    differences = _differences("arm", path, ext, placement, EXPORTS)
+    assert differences == {name: [] for name in differences}
