@@ -250,6 +250,10 @@ def _binary(op: str, left: int, right: int, node: ast.BinaryOp, scope: Scope) ->
             # ld's own words: "x.ld:1 / by zero".
             raise _error(f"{op} by zero", node.span, scope.file)
         a, b = _signed(left), _signed(right)
+        if a == -(1 << 63) and b == -1:
+            # The one signed division that overflows: ld itself dies of SIGFPE here.
+            raise _error(f"signed overflow in {op}: -0x8000000000000000 {op} -1 "
+                         "(GNU ld crashes on it)", node.span, scope.file)
         quotient = _c_divide(a, b)
         return (quotient if op == "/" else a - quotient * b) & _MASK64
     simple: dict[str, Callable[[int, int], int]] = {
@@ -381,8 +385,11 @@ def _call(call: ast.Call, scope: Scope) -> Value:
     numbers = [v for v in values if isinstance(v, int)]
     if name in ("ALIGN", "BLOCK"):
         value, align = numbers
-        # ld's align_n: round up to a multiple, not only to powers of two.
-        return value if align <= 1 else ((value + align - 1) // align * align) & _MASK64
+        # ld's align_n: round up to a multiple, not only to powers of two; the sum wraps
+        # at 64 bits first (ALIGN(2, -1) is 0 in ld).
+        if align <= 1:
+            return value
+        return ((value + align - 1) & _MASK64) // align * align & _MASK64
     if name == "ABSOLUTE":
         return numbers[0]
     if name == "MAX":
