@@ -21,6 +21,20 @@ from placer.errors import ConfigError, ScriptError
 #: The newest Zephyr behaviour placer models (llext-facts "S-newest").
 NEWEST_ZEPHYR = (4, 4)
 
+# Where Zephyr's behaviour changed, the first version (major, minor) that has the new one.
+# placer's version model counts everything llext-facts calls S-newest into 4.4 and the
+# 4.0-4.3 releases as "older"; a config selects the older behaviour with zephyr_version.
+#: PR #98811 (power of two only with MPU_REQUIRES_POWER_OF_TWO_ALIGNMENT) and PR #100964
+#: (MPU rounding only with USERSPACE). Before: any ARM/ARC MPU forced powers of two.
+MPU_ROUNDING_REWORK = (4, 4)
+#: PR #102428: the sys_mem_blocks (memblk) backend; PR #107277 relaxed its page assert.
+MEMBLK_BACKEND = (4, 4)
+#: PR #114099: Xtensa loads from read-only storage; before, STORAGE_WRITABLE defaulted to y.
+XTENSA_READONLY_STORAGE = (4, 4)
+#: Shared-library extensions on ARM/ARM64/RISC-V/x86/ARC (S-newest Kconfig); before, the
+#: docs said ET_DYN was "not currently supported on ARM" and only Xtensa built them.
+SHAREDLIB_EVERYWHERE = (4, 4)
+
 
 class HeapBackend(enum.Enum):
     """``LLEXT_HEAP_MANAGEMENT``: the allocator for extension regions."""

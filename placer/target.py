@@ -13,7 +13,14 @@ import enum
 import attrs
 
 from placer.board import Arch, Board, MpuKind
-from placer.config import HeapBackend, LlextConfig
+from placer.config import (
+    MPU_ROUNDING_REWORK,
+    SHAREDLIB_EVERYWHERE,
+    XTENSA_READONLY_STORAGE,
+    BinaryType,
+    HeapBackend,
+    LlextConfig,
+)
 
 
 class Rounding(enum.Enum):
@@ -77,6 +84,12 @@ class Target:
     page_size: int
     rounding: Rounding
     rounding_granule: int
+    #: ``LLEXT_STORAGE_WRITABLE`` after defaults: what ``LLEXT_BUF_LOADER()`` declares.
+    storage_writable: bool = False
+    #: ``LLEXT_BINARY_TYPE`` after the per-architecture default of the choice.
+    binary_type: BinaryType = BinaryType.ELF_OBJECT
+    #: ``LLEXT_BUILD_PIC`` after its default.
+    build_pic: bool = False
 
     @property
     def pointer_size(self) -> int:
@@ -118,17 +131,18 @@ class Target:
         block = cfg.heap_memblk_block_size
         metadata = _kheap(".llext_metadata_heap", "llext_metadata_heap", HeapRole.METADATA,
                           max(cfg.metadata_heap_size * kib, minimum), instr=False)
+        word = self.pointer_size
         if self.harvard:
             return (
                 _pool(".llext_instr_heap", "llext_instr_heap", HeapRole.INSTR,
-                      cfg.instr_heap_size * kib, block, instr=True),
+                      cfg.instr_heap_size * kib, block, instr=True, word=word),
                 _pool(".llext_data_heap", "llext_data_heap", HeapRole.DATA,
-                      cfg.data_heap_size * kib, block, instr=False),
+                      cfg.data_heap_size * kib, block, instr=False, word=word),
                 metadata,
             )
         return (
             _pool(".llext_ext_heap", "llext_ext_heap", HeapRole.EXT,
-                  cfg.ext_heap_size * kib, block, instr=False),
+                  cfg.ext_heap_size * kib, block, instr=False, word=word),
             metadata,
         )
 
@@ -143,12 +157,14 @@ def _kheap(section: str, symbol: str, role: HeapRole, size: int, instr: bool) ->
 
 
 def _pool(section: str, symbol: str, role: HeapRole, size: int, block: int,
-          instr: bool) -> HeapSection:
-    # SYS_MEM_BLOCKS_DEFINE: N = size / B whole blocks, buffer aligned to the block size.
+          instr: bool, word: int = 4) -> HeapSection:
+    # SYS_MEM_BLOCKS_DEFINE(name, B, N, B): N = size / B whole blocks; each block takes
+    # WB_UP(B) bytes (B rounded up to the word size) and the buffer is aligned to WB_UP(B).
     blocks = size // block if block > 0 else 0
+    stride = _round_up(max(block, 1), word)
     return HeapSection(
         section=section, symbol=symbol, role=role, backend=HeapBackend.MEMBLK,
-        size=blocks * block, align=max(block, 1), block_size=block,
+        size=blocks * stride, align=stride, block_size=block,
         needs_instruction_bus=instr, needs_data_bus=not instr,
     )
 
@@ -184,24 +200,73 @@ def resolve(board: Board, config: LlextConfig) -> Target:
     mmu = config.mmu if config.mmu is not None else board.mmu_page_size is not None
     page = llext_page_size(board, config)
     rounding, granule = _rounding(board, config, mmu, page)
+    binary = binary_type(board, config)
     return Target(board=board, config=config, harvard=harvard, mmu=mmu, page_size=page,
-                  rounding=rounding, rounding_granule=granule)
+                  rounding=rounding, rounding_granule=granule,
+                  storage_writable=storage_writable(board, config), binary_type=binary,
+                  build_pic=build_pic(board, config, binary))
+
+
+def architecture(board: Board, config: LlextConfig) -> Arch:
+    """The architecture: the configuration's arch symbol if it names one, else the board's."""
+    return Arch(config.arch) if config.arch is not None else board.arch
+
+
+def binary_type(board: Board, config: LlextConfig) -> BinaryType:
+    """``LLEXT_BINARY_TYPE``: the configured entry, else the choice's per-arch default.
+
+    ARM and ARM64 default to ELF_OBJECT, Xtensa to ELF_SHAREDLIB, RISC-V to
+    ELF_RELOCATABLE; elsewhere Kconfig takes the first visible entry, ELF_OBJECT.
+    """
+    if config.binary_type is not None:
+        return config.binary_type
+    arch = architecture(board, config)
+    if arch is Arch.XTENSA:
+        return BinaryType.ELF_SHAREDLIB
+    if arch is Arch.RISCV:
+        return BinaryType.ELF_RELOCATABLE
+    return BinaryType.ELF_OBJECT
+
+
+def build_pic(board: Board, config: LlextConfig, binary: BinaryType) -> bool:
+    """``LLEXT_BUILD_PIC``: default y for shared libraries where the option exists."""
+    arch = architecture(board, config)
+    exists = arch is Arch.XTENSA or (binary is BinaryType.ELF_SHAREDLIB
+                                     and config.zephyr_version >= SHAREDLIB_EVERYWHERE)
+    if not exists:
+        return False
+    if config.build_pic is not None:
+        return config.build_pic
+    return binary is BinaryType.ELF_SHAREDLIB
+
+
+def storage_writable(board: Board, config: LlextConfig) -> bool:
+    """``LLEXT_STORAGE_WRITABLE``: as set, else ``y if XTENSA`` before PR #114099."""
+    if config.storage_writable is not None:
+        return config.storage_writable
+    old = config.zephyr_version < XTENSA_READONLY_STORAGE
+    return old and architecture(board, config) is Arch.XTENSA
 
 
 def _rounding(board: Board, config: LlextConfig, mmu: bool, page: int) -> tuple[Rounding, int]:
     if mmu:
         return Rounding.PAGE, page
+    kind = board.mpu.kind
+    arm_mpu = config.arm_mpu if config.arm_mpu is not None else kind is MpuKind.ARM_MPU
+    arc_mpu = config.arc_mpu if config.arc_mpu is not None else kind is MpuKind.ARC_MPU
+    if config.zephyr_version < MPU_ROUNDING_REWORK:
+        # 4.0-4.3: any Arm or ARC MPU forced power-of-two regions, user mode or not.
+        if arm_mpu or arc_mpu:
+            return Rounding.POWER_OF_TWO, page
+        return Rounding.NONE, 1
     if not config.userspace:
         # PR #100964: without user mode no MPU region is ever made for an extension.
         return Rounding.NONE, 1
-    kind = board.mpu.kind
     pow2 = config.mpu_requires_power_of_two_alignment
     if pow2 is None:
         pow2 = board.mpu.requires_power_of_two
     if pow2:
         return Rounding.POWER_OF_TWO, page
-    arm_mpu = config.arm_mpu if config.arm_mpu is not None else kind is MpuKind.ARM_MPU
-    arc_mpu = config.arc_mpu if config.arc_mpu is not None else kind is MpuKind.ARC_MPU
     if arm_mpu or arc_mpu:
         return Rounding.PAGE, page
     pmp = config.riscv_pmp if config.riscv_pmp is not None else kind is MpuKind.RISCV_PMP
