@@ -47,16 +47,18 @@ class Built:
 
 def build_extension(directory: Path, arch: str, name: str, source: str,
                     extra_flags: tuple[str, ...] = (), partial_link: bool | None = None,
-                    ) -> Built:
+                    shared: bool = False) -> Built:
     """Compile `source` for `arch` into ``directory/<name>-<hash>.llext`` (cached).
 
     `partial_link` forces (or avoids) the ``-r`` ELF_RELOCATABLE step; by default RISC-V
-    uses it, as its Kconfig default does.
+    uses it, as its Kconfig default does. `shared` builds an ELF_SHAREDLIB (ET_DYN) with
+    ``-fPIC -shared`` instead.
     """
     family, flags = FLAGS[arch]
     relocatable = partial_link if partial_link is not None else family == "riscv"
     key = hashlib.sha256(
-        "\0".join((arch, source, *extra_flags, str(relocatable))).encode()).hexdigest()[:12]
+        "\0".join((arch, source, *extra_flags, str(relocatable), str(shared))).encode()
+    ).hexdigest()[:12]
     out = directory / f"{name}-{arch}-{key}.llext"
     if out.exists():
         return Built(out, arch)
@@ -64,6 +66,12 @@ def build_extension(directory: Path, arch: str, name: str, source: str,
     src = directory / f"{name}-{arch}-{key}.c"
     src.write_text(source)
     obj = directory / f"{name}-{arch}-{key}.o"
+    if shared:
+        pic = tuple(f for f in flags if f not in ("-fno-pic", "-fno-pie"))
+        _run([gcc, *COMMON, *pic, *extra_flags, "-fPIC", "-shared", "-nostartfiles",
+              str(src), "-o", str(obj)])
+        obj.replace(out)
+        return Built(out, arch)
     _run([gcc, *COMMON, *flags, *extra_flags, "-c", str(src), "-o", str(obj)])
     if relocatable:
         _run([tool(family, "ld"), *LD_FLAGS.get(arch, ()), "-r", str(obj), "-o",

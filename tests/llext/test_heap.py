@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -162,11 +164,11 @@ def test_chunks_tile_the_heap_and_allocations_never_overlap(
         live[mem] = (mem, mem + size)
     chunks = heap.chunks()
     assert sum(c.size for c in chunks) == heap.capacity
-    for left, right in zip(chunks, chunks[1:], strict=False):
+    for left, right in itertools.pairwise(chunks):
         assert left.address + left.size == right.address
         assert not (not left.used and not right.used)  # free neighbours always merge
     spans = sorted(live.values())
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end <= start
     for mem in list(live):
         heap.free(mem)

@@ -1,0 +1,110 @@
+"""Sections become regions as llext_map_sections groups them; the refusals are Zephyr's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from placer.errors import ExtensionError
+from placer.llext.elf import read_extension
+from placer.llext.regions import SHF_LLEXT_HAS_RELOCS, Mem, map_regions
+from tests.llext.build import HELLO, build_extension
+
+ALIGNED_TEXT = r"""
+int first(int x) { return x * 3; }
+__attribute__((section(".text.hot"), aligned(64))) int second(int x) { return x + 7; }
+"""
+
+INTERLEAVED = r"""
+int early(int x) { return x + 1; }
+int shared = 42;
+__attribute__((section(".text.late"))) int late(int x) { return x * shared; }
+"""
+
+WRITABLE_CODE = r"""
+int f(int x) { return x + 1; }
+__asm__(".section .text.wx,\"awx\",%progbits\n.word 0\n.previous");
+"""
+
+TWO_BSS = r"""
+int small_counter;
+int big_table[64];
+int touch(int i) { big_table[i] = i; return ++small_counter; }
+"""
+
+
+def test_hello_maps_each_kind_to_its_region(llext_dir: Path) -> None:
+    ext = read_extension(build_extension(llext_dir, "arm", "hello", HELLO).path)
+    regions = map_regions(ext)
+    kinds = [r.mem for r in regions.regions]
+    assert kinds == [Mem.TEXT, Mem.DATA, Mem.RODATA, Mem.BSS, Mem.EXPORT, Mem.SYMTAB,
+                     Mem.STRTAB, Mem.SHSTRTAB]
+    text = regions.region(Mem.TEXT)
+    assert text is not None and text.has_relocs and text.flags & SHF_LLEXT_HAS_RELOCS
+    rodata = regions.region(Mem.RODATA)
+    assert rodata is not None and not rodata.has_relocs
+    by_name = {ext.sections[s.section].name: s for s in regions.slots}
+    assert ".rel.text" not in by_name and ".comment" not in by_name
+    assert by_name[".text"].mem is Mem.TEXT
+
+
+def test_merged_region_spans_the_file_range_with_prepad(llext_dir: Path) -> None:
+    ext = read_extension(build_extension(llext_dir, "arm", "aligned", ALIGNED_TEXT).path)
+    text = map_regions(ext).region(Mem.TEXT)
+    assert text is not None
+    sections = {ext.sections[i].name: ext.sections[i] for i in text.sections}
+    assert set(sections) == {".text", ".text.hot"}
+    first, hot = sections[".text"], sections[".text.hot"]
+    assert text.align == 64
+    assert text.prepad == first.offset % 64
+    assert text.offset == first.offset - text.prepad
+    assert text.size == hot.offset + hot.size - text.offset
+    slot = map_regions(ext).slot(hot.index)
+    assert slot is not None and slot.offset == hot.offset - text.offset
+
+
+def test_interleaved_sections_make_regions_overlap(llext_dir: Path) -> None:
+    ext = read_extension(build_extension(llext_dir, "arm", "interleaved", INTERLEAVED).path)
+    with pytest.raises(ExtensionError) as caught:
+        map_regions(ext)
+    error = caught.value
+    assert error.errno == "ENOEXEC"
+    assert error.message.startswith("Region TEXT ELF file range (0x")
+    assert "overlaps with DATA (0x" in error.message
+    assert "sections .text, .text.late, .data are interleaved" in error.message
+
+
+def test_merging_sections_with_different_flags_is_refused(llext_dir: Path) -> None:
+    ext = read_extension(build_extension(llext_dir, "arm", "wx", WRITABLE_CODE).path)
+    with pytest.raises(ExtensionError) as caught:
+        map_regions(ext)
+    assert caught.value.errno == "ENOEXEC" and caught.value.section == ".text.wx"
+    assert caught.value.message == (
+        "Unsupported section flags 0x7 for section .text.wx: region TEXT already holds "
+        ".text with flags 0x6")
+
+
+def test_a_second_nobits_section_is_not_supported(llext_dir: Path) -> None:
+    # Without -msmall-data-limit=0 GCC puts small variables in .sbss next to .bss.
+    built = build_extension(llext_dir, "riscv32", "twobss", TWO_BSS,
+                            extra_flags=("-msmall-data-limit=8",))
+    ext = read_extension(built.path)
+    with pytest.raises(ExtensionError) as caught:
+        map_regions(ext)
+    assert str(caught.value) == (
+        f"{built.path}: section .bss: error: Multiple SHT_NOBITS sections are not supported:"
+        " .bss after .sbss (build with -msmall-data-limit=0 on RISC-V, or merge them in a "
+        "linker script) (Zephyr: -ENOTSUP)")
+
+
+def test_zephyr_riscv_flags_keep_a_single_bss(llext_dir: Path) -> None:
+    ext = read_extension(build_extension(llext_dir, "riscv32", "twobss", TWO_BSS).path)
+    bss = map_regions(ext).region(Mem.BSS)
+    assert bss is not None and bss.size >= 64 * 4 + 4
+
+
+def test_veneer_region_is_sized_per_thumb_call(llext_dir: Path) -> None:
+    ext = read_extension(build_extension(llext_dir, "arm", "hello", HELLO).path)
+    veneer = map_regions(ext, veneer_bytes=8).region(Mem.VENEER)
+    assert veneer is not None and veneer.is_exec and veneer.is_nobits and veneer.align == 4
