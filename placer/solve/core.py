@@ -442,7 +442,8 @@ def _pay_off_alignment(problem: _Problem, placed: _Placed) \
     if target.rounding is not Rounding.POWER_OF_TWO:
         return placed, (), ()
     notes: list[str] = []
-    for p in placed.heaps:
+    for section in [h.section for h in placed.heaps]:
+        p = next(h for h in placed.heaps if h.section == section)
         heap = p.heap
         if heap.role not in REGION_ROLES or heap.backend is not HeapBackend.K_HEAP:
             continue
@@ -463,6 +464,9 @@ def _pay_off_alignment(problem: _Problem, placed: _Placed) \
             moved = _solve(trial)
         except Infeasible:
             continue
+        if [(h.region, h.placement) for h in moved.heaps] != \
+                [(h.region, h.placement) for h in placed.heaps]:
+            continue  # the space does not allow it where the heaps are
         problem = trial
         placed = attrs.evolve(moved, warnings=placed.warnings)
         mp = next(h for h in moved.heaps if h.section == heap.section)
