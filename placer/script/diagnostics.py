@@ -1,0 +1,352 @@
+"""Plain-words diagnostics for linker scripts.
+
+Lark reports "unexpected token X, expected one of ..."; ld reports "syntax error". This
+module turns the parser's context into the message a firmware engineer needs: a missing
+``;`` after an assignment, ``x=1+2`` read as one name, an unterminated comment or string,
+an unbalanced brace, an unknown command, an MRI script. It also holds the semantic checks
+that run after a successful parse (``> REGION`` naming no declared region).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lark import Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from placer.errors import ScriptError, SourceSpan
+from placer.script import ast
+
+
+class ScriptProblem(Exception):
+    """A semantic problem found while building the tree, before its source line is known."""
+
+    def __init__(self, message: str, where: SourceSpan | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+
+def error_at(message: str, file: str, text: str, line: int, column: int) -> ScriptError:
+    """A `ScriptError` at `line`:`column` of `text`, with that source line for the caret."""
+    lines = text.splitlines()
+    source = lines[line - 1] if 0 < line <= len(lines) else None
+    return ScriptError(message, file, max(line, 1), max(column, 1), source)
+
+
+# --- lexical scan for unclosed things ---------------------------------------------------
+
+_SCAN = re.compile(r'/\*|\*/|"|#|\{|\}|\n')
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _scan(text: str) -> tuple[str, int] | None:
+    """The first unclosed comment or string, or unbalanced brace: (what, offset)."""
+    opens: list[int] = []
+    position = 0
+    while True:
+        match = _SCAN.search(text, position)
+        if match is None:
+            break
+        token, start = match.group(), match.start()
+        if token == "/*":
+            end = text.find("*/", start + 2)
+            if end < 0:
+                return ("comment", start)
+            position = end + 2
+        elif token == '"':
+            end = text.find('"', start + 1)
+            if end < 0:
+                return ("string", start)
+            position = end + 1
+        elif token == "#":
+            end = text.find("\n", start)
+            position = len(text) if end < 0 else end
+        elif token == "{":
+            opens.append(start)
+            position = start + 1
+        elif token == "}":
+            if not opens:
+                return ("close", start)
+            opens.pop()
+            position = start + 1
+        else:
+            position = start + 1
+    if opens:
+        return ("open", opens[-1])
+    return None
+
+
+# --- turning Lark errors into messages ---------------------------------------------------
+
+_FRIENDLY = {
+    "NAME": "a name",
+    "SYMBOL": "a symbol",
+    "NUMBER": "a number",
+    "WILDNAME": "a file or section pattern",
+    "QSTRING": "a quoted string",
+    "FILENAME": "a file name",
+    "LNAME": "-lname",
+    "VTAG": "a version tag",
+    "VIDENT": "a symbol pattern",
+    "$END": "end of file",
+}
+
+_ASSIGN_TERMINALS = {"EQUAL", "PLUSEQUAL", "MINUSEQUAL"}
+_ONE_NAME = re.compile(r"^([_a-zA-Z.$][_a-zA-Z0-9.$]*)\s*(<<=|>>=|[-+*/&|]?=)(.+)$")
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    return f"`{token}`"
+
+
+def _expected_words(expected: set[str], literals: dict[str, str]) -> str:
+    words = sorted({_FRIENDLY.get(name) or f"`{literals.get(name, name)}`" for name in expected})
+    if not words or len(words) > 8:
+        return ""
+    if len(words) == 1:
+        return f"; expected {words[0]}"
+    return "; expected " + ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def one_name_hint(name: str) -> str | None:
+    """If `name` is an assignment written without spaces (``x=1+2``), say so."""
+    match = _ONE_NAME.match(name)
+    if match is None:
+        return None
+    target, op, rest = match.groups()
+    return (
+        f"`{name}` is read as one name: here GNU ld counts `=`, `+`, `-` and `,` as "
+        f"name characters; write spaces around the operator: `{target} {op} {rest}`"
+    )
+
+
+def check_wild_names(name: str, span: SourceSpan | None) -> None:
+    """Reject an input-section pattern that is really an assignment without spaces.
+
+    GNU ld reads ``.=ALIGN(4);`` inside an output section as the file name
+    ``.=ALIGN`` and fails at link time ("cannot find"); placer says why at parse time.
+    """
+    if "=" not in name:
+        return
+    hint = one_name_hint(name)
+    if hint is not None:
+        raise ScriptProblem(hint, span)
+
+
+def describe_lark_error(
+    error: UnexpectedInput, file: str, text: str, literals: dict[str, str]
+) -> ScriptError:
+    """The plain-words `ScriptError` for a Lark parse error on `text`."""
+    unclosed = _scan(text)
+    if unclosed is not None:
+        what, offset = unclosed
+        line, column = _line_col(text, offset)
+        error_line = getattr(error, "line", None) or 0
+        if what == "comment":
+            return error_at(
+                "unterminated comment: `/*` has no closing `*/`", file, text, line, column
+            )
+        if what == "string":
+            return error_at(
+                'unterminated string: `"` has no closing quote', file, text, line, column
+            )
+        if what == "close" and (error_line >= line or error_line <= 0):
+            return error_at("unbalanced braces: this `}` closes nothing", file, text, line, column)
+        if what == "open" and (
+            isinstance(error, UnexpectedEOF)
+            or (isinstance(error, UnexpectedToken) and error.token.type == "$END")
+        ):
+            return error_at("unbalanced braces: this `{` is never closed", file, text, line, column)
+
+    if isinstance(error, UnexpectedCharacters):
+        position = error.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
+        return error_at(f"unexpected character `{char}`", file, text, error.line, error.column)
+
+    if isinstance(error, UnexpectedEOF):
+        return error_at("unexpected end of file", file, text, *_line_col(text, len(text)))
+
+    assert isinstance(error, UnexpectedToken)
+    token: Token = error.token
+    expected: set[str] = set(error.expected or ())
+    history: list[Token] = list(getattr(error, "token_history", None) or [])
+    previous = history[-1] if history else None
+
+    for candidate in (previous, token):
+        if candidate is not None and candidate.type in ("NAME", "WILDNAME"):
+            hint = one_name_hint(str(candidate))
+            if hint is not None:
+                return error_at(hint, file, text, candidate.line or 1, candidate.column or 1)
+
+    if token.type == "$END":
+        line, column = _line_col(text, len(text))
+        return error_at(
+            "unexpected end of file" + _expected_words(expected, literals),
+            file,
+            text,
+            line,
+            column,
+        )
+
+    if "SEMICOLON" in expected and token.type not in ("SEMICOLON", "COMMA"):
+        where = previous or token
+        line = where.end_line or where.line or 1
+        column = where.end_column or where.column or 1
+        if "PLUS" in expected:
+            message = "missing `;` after the assignment"
+        else:
+            message = "missing `;` after this statement"
+        return error_at(message, file, text, line, column)
+
+    if (
+        previous is not None
+        and previous.type == "NAME"
+        and expected & _ASSIGN_TERMINALS
+        and "COLON" in expected
+        and token.type == "LBRACE"
+    ):
+        return error_at(
+            f"missing `:` between output section `{previous}` and `{{`",
+            file,
+            text,
+            token.line or 1,
+            token.column or 1,
+        )
+
+    if (
+        previous is not None
+        and previous.type == "NAME"
+        and expected & _ASSIGN_TERMINALS
+        and token.type in ("LPAR", "SEMICOLON", "NAME", "QSTRING", "LBRACE")
+    ):
+        return error_at(
+            f"unknown command `{previous}`",
+            file,
+            text,
+            previous.line or 1,
+            previous.column or 1,
+        )
+
+    if token.type == "RBRACE" and "RBRACE" not in expected:
+        return error_at(
+            "unexpected `}`" + _expected_words(expected, literals),
+            file,
+            text,
+            token.line or 1,
+            token.column or 1,
+        )
+
+    return error_at(
+        f"syntax error: unexpected {_describe_token(token)}" + _expected_words(expected, literals),
+        file,
+        text,
+        token.line or 1,
+        token.column or 1,
+    )
+
+
+# --- MRI scripts ----------------------------------------------------------------------
+
+_MRI_WORDS = frozenset(
+    {
+        "SECT",
+        "ORDER",
+        "PUBLIC",
+        "ALIAS",
+        "BASE",
+        "TRUNCATE",
+        "LOAD",
+        "NAME",
+        "FORMAT",
+        "CASE",
+        "START",
+        "LIST",
+        "END",
+        "CHIP",
+        "ABSOLUTE",
+        "ALIGNMOD",
+    }
+)
+
+
+def _first_mri_line(text: str) -> tuple[int, int] | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "*;#":
+            continue
+        word = re.match(r"[A-Za-z]+", stripped)
+        if word is None:
+            return None
+        rest = stripped[word.end() :].lstrip()
+        if word.group().upper() in _MRI_WORDS and not rest.startswith(("(", "=", "{")):
+            return number, line.index(stripped[0]) + 1
+        return None
+    return None
+
+
+def looks_like_mri(text: str) -> bool:
+    """Whether `text` starts like an MRI-format script (``SECT .text 0x1000``...)."""
+    return _first_mri_line(text) is not None
+
+
+def mri_error(file: str, text: str) -> ScriptError:
+    """The error for an MRI script: out of scope, said in those words."""
+    line, column = _first_mri_line(text) or (1, 1)
+    return error_at(
+        "this is an MRI-format linker script (`ld -c`); placer reads only GNU ld "
+        "command-language scripts",
+        file,
+        text,
+        line,
+        column,
+    )
+
+
+# --- semantic checks ------------------------------------------------------------------
+
+
+def _region_users(node: Any) -> list[tuple[str, str, SourceSpan | None]]:
+    users: list[tuple[str, str, SourceSpan | None]] = []
+    for statement in ast.iter_statements(node):
+        if isinstance(statement, ast.OutputSection | ast.Overlay):
+            name = statement.name if isinstance(statement, ast.OutputSection) else "OVERLAY"
+            for region in (statement.region, statement.lma_region):
+                if region is not None:
+                    users.append((name, region, statement.span))
+    return users
+
+
+def check_regions(script: ast.Script, file: str, text: str) -> None:
+    """Every ``> REGION`` and ``AT> REGION`` must name a declared region or alias.
+
+    GNU ld only warns and then places the section in the default region; placer makes it
+    an error. Skipped when a MEMORY block INCLUDEs another file (its regions are unknown
+    here).
+    """
+    declared: set[str] = set()
+    for statement in ast.iter_statements(script):
+        if isinstance(statement, ast.Memory):
+            if any(isinstance(c, ast.Include) for c in statement.commands):
+                return
+            declared.update(r.name for r in statement.regions)
+        elif isinstance(statement, ast.RegionAlias):
+            declared.add(statement.alias)
+    for section, region, span in _region_users(script):
+        if region not in declared:
+            line, column = (span.line, span.column) if span else (1, 1)
+            raise error_at(
+                f"output section `{section}` goes to memory region `{region}`, which no "
+                "MEMORY block declares (GNU ld only warns; placer treats it as an error)",
+                file,
+                text,
+                line,
+                column,
+            )

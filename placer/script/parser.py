@@ -1,0 +1,748 @@
+"""Parse GNU linker scripts and fragments into the typed AST of `placer.script.ast`.
+
+The grammar is ``grammar/ld.lark`` (Lark, LALR(1), contextual lexer), built once per
+process. The tree is built by a transformer that Lark runs while it parses, so no
+intermediate parse tree exists.
+
+Deliberate choices about ld's lexer quirks (binutils 2.40 ``ldlex.l``):
+
+* Names are lexed as ld lexes them in each state. In SCRIPT state (top level, SECTIONS)
+  ``=``, ``+``, ``-`` and ``,`` are file-name characters, so ``x=1+2;`` is one name and a
+  syntax error, as in ld; placer says so in plain words. In WILD state (inside an output
+  section) ``.=ALIGN(4);`` is one file name to ld ("cannot find .=ALIGN" at link time);
+  placer rejects it at parse time with the same explanation.
+* In expressions ``-`` splits names but ``/`` does not (``a/b`` is one symbol), and a run
+  of hex digits with a base suffix is a number (``add`` is 0xad read as decimal = 0),
+  exactly as ld.
+* ``/* */`` comments and ``#`` line comments are skipped in every state; ``//`` is not a
+  comment. Strings (``"..."``) may span lines; quotes only group, they never change the
+  name (ld strips them in every state).
+* A comment on its own line(s) between statements of the script, MEMORY, SECTIONS, an
+  output or overlay section, or PHDRS becomes a `Comment` node. Every other comment (at
+  the end of a line of code, inside a statement, inside OVERLAY headers or VERSION) is
+  dropped.
+* Stray ``;`` (top level, output sections) are dropped: they mean nothing to ld.
+* MRI scripts (``ld -c``) are out of scope and rejected with a message that says so.
+* ``REVERSE`` (binutils 2.42) is accepted in section patterns; ``ASCIZ``/``ASCII``/CRC
+  commands (post-2.40) are not keywords, so they read as file names as in 2.40.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import attrs
+from lark import Lark, Token, Transformer
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
+from placer._resources import data_dir
+from placer.errors import ScriptError, SourceSpan
+from placer.script import ast
+from placer.script.ast import FragmentKind
+from placer.script.diagnostics import (
+    ScriptProblem,
+    check_regions,
+    check_wild_names,
+    describe_lark_error,
+    error_at,
+    looks_like_mri,
+    mri_error,
+)
+from placer.script.numbers import decode_number
+
+_START = {
+    FragmentKind.SCRIPT: "script",
+    FragmentKind.SECTIONS_BODY: "sections_body",
+    FragmentKind.OUTPUT_SECTION_BODY: "output_section_body",
+}
+
+_Container = TypeVar("_Container")
+
+_PHDR_TYPES = frozenset(
+    {
+        "PT_NULL",
+        "PT_LOAD",
+        "PT_DYNAMIC",
+        "PT_INTERP",
+        "PT_NOTE",
+        "PT_SHLIB",
+        "PT_PHDR",
+        "PT_TLS",
+        "PT_GNU_EH_FRAME",
+        "PT_GNU_STACK",
+        "PT_GNU_RELRO",
+        "PT_GNU_PROPERTY",
+    }
+)
+
+
+def _text(token: Token) -> str:
+    """The name a token stands for: quotes stripped, as ld does in every state."""
+    value = str(token)
+    if token.type == "QSTRING":
+        return value[1:-1]
+    return value
+
+
+class _Builder(Transformer[Token, Any]):
+    """Builds AST nodes from Lark's callbacks (all tokens kept: they carry positions)."""
+
+    def __init__(self) -> None:
+        super().__init__(visit_tokens=False)
+        self.file = "<string>"
+        #: id(container) -> position of its ``{`` and ``}``: where comments may attach.
+        self.bodies: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {}
+        self.comments: list[Token] = []
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _span(self, first: Any) -> SourceSpan | None:
+        if isinstance(first, Token):
+            return SourceSpan(self.file, first.line or 0, first.column or 0)
+        span = getattr(first, "span", None)
+        if isinstance(span, SourceSpan):
+            return span
+        if isinstance(first, tuple) and first and isinstance(first[-1], SourceSpan):
+            return first[-1]
+        return None
+
+    def _body(self, node: _Container, open_brace: Token, close_brace: Token) -> _Container:
+        self.bodies[id(node)] = (
+            (open_brace.line or 0, open_brace.column or 0),
+            (close_brace.line or 0, close_brace.column or 0),
+        )
+        return node
+
+    @staticmethod
+    def _statements(items: list[Any]) -> tuple[Any, ...]:
+        return tuple(i for i in items if i is not None and not isinstance(i, Token))
+
+    # --- roots --------------------------------------------------------------------------
+
+    def script(self, c: list[Any]) -> tuple[Any, ...]:
+        return self._statements(c)
+
+    sections_body = script
+    output_section_body = script
+
+    def empty(self, c: list[Any]) -> None:
+        return None
+
+    # --- top level ----------------------------------------------------------------------
+
+    def cmd_1(self, c: list[Any]) -> ast.Command:
+        args = tuple(_text(t) for t in c[1:] if t.type in ("NAME", "QSTRING"))
+        return ast.Command(str(c[0]), args, span=self._span(c[0]))
+
+    def cmd_entry(self, c: list[Any]) -> ast.Command:
+        return ast.Command("ENTRY", (_text(c[2]),), span=self._span(c[0]))
+
+    def cmd_list(self, c: list[Any]) -> ast.Command:
+        names: tuple[str, ...] = c[2] if isinstance(c[2], tuple) else ()
+        return ast.Command(str(c[0]), names, span=self._span(c[0]))
+
+    def _name_list(self, c: list[Any]) -> tuple[str, ...]:
+        if isinstance(c[0], tuple):
+            return (*c[0], _text(c[-1]))
+        return (_text(c[0]),)
+
+    hll_names = _name_list
+    nocrossref_names = _name_list
+    extern_names = _name_list
+
+    def insert(self, c: list[Any]) -> ast.Insert:
+        return ast.Insert(str(c[1]), _text(c[2]), span=self._span(c[0]))
+
+    def region_alias(self, c: list[Any]) -> ast.RegionAlias:
+        return ast.RegionAlias(_text(c[2]), _text(c[4]), span=self._span(c[0]))
+
+    def include(self, c: list[Any]) -> ast.Include:
+        return ast.Include(_text(c[1]), span=self._span(c[0]))
+
+    def input_cmd(self, c: list[Any]) -> ast.Input:
+        return ast.Input(str(c[0]), tuple(c[2]), span=self._span(c[0]))
+
+    def input_list(self, c: list[Any]) -> list[Any]:
+        if isinstance(c[0], list):
+            return [*c[0], c[-1]]
+        return [c[0]]
+
+    def input_file(self, c: list[Any]) -> ast.InputFile:
+        token = c[0]
+        if token.type == "LNAME":
+            return ast.InputFile(str(token)[2:], library=True, span=self._span(token))
+        return ast.InputFile(_text(token), span=self._span(token))
+
+    def as_needed(self, c: list[Any]) -> ast.AsNeeded:
+        return ast.AsNeeded(tuple(c[2]), span=self._span(c[0]))
+
+    def statement_anywhere(self, c: list[Any]) -> Any:
+        return c[0]
+
+    os_stmt = statement_anywhere
+
+    def assert_stmt(self, c: list[Any]) -> ast.Assert:
+        return ast.Assert(c[2], _text(c[4]), span=self._span(c[0]))
+
+    def assignment(self, c: list[Any]) -> ast.Assignment:
+        return ast.Assignment(_text(c[0]), str(c[1]), c[2], span=self._span(c[0]))
+
+    def provide(self, c: list[Any]) -> ast.Assignment:
+        return ast.Assignment(_text(c[2]), "=", c[4], str(c[0]), span=self._span(c[0]))
+
+    # --- MEMORY -------------------------------------------------------------------------
+
+    def memory(self, c: list[Any]) -> ast.Memory:
+        items = c[2] if isinstance(c[2], list) else []
+        return self._body(ast.Memory(tuple(items), span=self._span(c[0])), c[1], c[-1])
+
+    def memory_list(self, c: list[Any]) -> list[Any]:
+        if isinstance(c[0], list):
+            return [*c[0], c[-1]]
+        return [c[0]]
+
+    def memory_region(self, c: list[Any]) -> ast.MemoryRegionDecl:
+        attributes = c[1] if isinstance(c[1], str) and not isinstance(c[1], Token) else None
+        colon = next(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "COLON")
+        return ast.MemoryRegionDecl(
+            _text(c[0]), attributes, c[colon + 3], c[-1], span=self._span(c[0])
+        )
+
+    def memory_attrs(self, c: list[Any]) -> str:
+        return "".join(c[1:-1])
+
+    def memory_attr(self, c: list[Any]) -> str:
+        return "".join(str(t) for t in c)
+
+    # --- SECTIONS -----------------------------------------------------------------------
+
+    def sections(self, c: list[Any]) -> ast.Sections:
+        node = ast.Sections(self._statements(c[2:-1]), span=self._span(c[0]))
+        return self._body(node, c[1], c[-1])
+
+    def output_section(self, c: list[Any]) -> ast.OutputSection:
+        fields: dict[str, Any] = {}
+        open_index = next(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "LBRACE")
+        close_index = max(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "RBRACE")
+        for item in c[1:open_index]:
+            if isinstance(item, tuple):
+                fields.update(item[0])
+        for item in c[close_index + 1 :]:
+            if isinstance(item, tuple):
+                fields.update(item[0])
+        node = ast.OutputSection(
+            _text(c[0]),
+            self._statements(c[open_index + 1 : close_index]),
+            span=self._span(c[0]),
+            **fields,
+        )
+        return self._body(node, c[open_index], c[close_index])
+
+    def section_address(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"address": c[0]},)
+
+    def type_empty(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({},)
+
+    def type_plain(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"type": str(c[1])},)
+
+    def type_readonly(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"type": "READONLY"},)
+
+    def type_readonly_value(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"type": "READONLY", "type_value": c[5]},)
+
+    def type_value(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"type": "TYPE", "type_value": c[3]},)
+
+    def section_at(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"lma": c[2]},)
+
+    def section_align(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"align": c[2]},)
+
+    def align_with_input(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"align_with_input": True},)
+
+    def section_subalign(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"subalign": c[2]},)
+
+    def section_constraint(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"constraint": str(c[0])},)
+
+    def section_tail(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        fields: dict[str, Any] = {}
+        phdrs: list[str] = []
+        for item in c:
+            key, value = item
+            if key == "phdr":
+                phdrs.append(value)
+            else:
+                fields[key] = value
+        if phdrs:
+            fields["phdrs"] = tuple(phdrs)
+        return (fields,)
+
+    def region(self, c: list[Any]) -> tuple[str, str]:
+        return ("region", _text(c[1]))
+
+    def lma_region(self, c: list[Any]) -> tuple[str, str]:
+        return ("lma_region", _text(c[2]))
+
+    def phdr_ref(self, c: list[Any]) -> tuple[str, str]:
+        return ("phdr", _text(c[1]))
+
+    def fill(self, c: list[Any]) -> tuple[str, Any]:
+        return ("fill", c[1])
+
+    def overlay(self, c: list[Any]) -> ast.Overlay:
+        fields: dict[str, Any] = {}
+        if not (isinstance(c[1], Token) and c[1].type == "COLON"):
+            fields["address"] = c[1]
+        open_index = next(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "LBRACE")
+        close_index = max(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "RBRACE")
+        for item in c[2:open_index]:
+            if isinstance(item, tuple):
+                fields.update(item[0])
+        for item in c[close_index + 1 :]:
+            if isinstance(item, tuple):
+                fields.update(item[0])
+        sections = tuple(c[open_index + 1 : close_index])
+        node = ast.Overlay(sections, span=self._span(c[0]), **fields)
+        return self._body(node, c[open_index], c[close_index])
+
+    def overlay_nocrossrefs(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        return ({"nocrossrefs": True},)
+
+    def overlay_section(self, c: list[Any]) -> ast.OverlaySection:
+        close_index = max(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "RBRACE")
+        fields: dict[str, Any] = {}
+        phdrs = [
+            v for k, v in (x for x in c[close_index + 1 :] if isinstance(x, tuple)) if k == "phdr"
+        ]
+        for item in c[close_index + 1 :]:
+            if isinstance(item, tuple) and item[0] == "fill":
+                fields["fill"] = item[1]
+        node = ast.OverlaySection(
+            _text(c[0]),
+            self._statements(c[2:close_index]),
+            phdrs=tuple(phdrs),
+            span=self._span(c[0]),
+            **fields,
+        )
+        return self._body(node, c[1], c[close_index])
+
+    # --- output-section body ------------------------------------------------------------
+
+    def keyword_stmt(self, c: list[Any]) -> ast.Command:
+        return ast.Command(str(c[0]), span=self._span(c[0]))
+
+    def sort_constructors(self, c: list[Any]) -> ast.Command:
+        return ast.Command(str(c[0]), ("CONSTRUCTORS",), span=self._span(c[0]))
+
+    def data_command(self, c: list[Any]) -> ast.DataCommand:
+        return ast.DataCommand(str(c[0]), c[2], span=self._span(c[0]))
+
+    def fill_command(self, c: list[Any]) -> ast.Fill:
+        return ast.Fill(c[2], span=self._span(c[0]))
+
+    def input_section_spec(self, c: list[Any]) -> ast.InputSectionDescription:
+        return cast(ast.InputSectionDescription, c[0])
+
+    def keep(self, c: list[Any]) -> ast.InputSectionDescription:
+        inner: ast.InputSectionDescription = c[2]
+        return attrs.evolve(inner, keep=True, span=self._span(c[0]))
+
+    def _flags_and_rest(self, c: list[Any]) -> tuple[tuple[str, ...] | None, list[Any]]:
+        if isinstance(c[0], tuple) and c[0] and c[0][0] == "flags":
+            return c[0][1], c[1:]
+        return None, c
+
+    def bare_file(self, c: list[Any]) -> ast.InputSectionDescription:
+        flags, rest = self._flags_and_rest(c)
+        token = rest[0]
+        if token.type == "WILDNAME":
+            check_wild_names(str(token), self._span(token))
+        pattern = ast.Pattern(_text(token), span=self._span(token))
+        return ast.InputSectionDescription(pattern, None, flags=flags, span=self._span(c[0]))
+
+    def mri_sections(self, c: list[Any]) -> ast.InputSectionDescription:
+        flags, rest = self._flags_and_rest(c)
+        return ast.InputSectionDescription(None, tuple(rest[1]), flags=flags, span=self._span(c[0]))
+
+    def file_sections(self, c: list[Any]) -> ast.InputSectionDescription:
+        flags, rest = self._flags_and_rest(c)
+        return ast.InputSectionDescription(
+            rest[0], tuple(rest[2]), flags=flags, span=self._span(c[0])
+        )
+
+    def input_flags(self, c: list[Any]) -> tuple[str, tuple[str, ...], SourceSpan | None]:
+        return ("flags", tuple(c[2]), self._span(c[0]))
+
+    def flag_list(self, c: list[Any]) -> list[str]:
+        if isinstance(c[0], list):
+            return [*c[0], _text(c[2])]
+        return [_text(c[0])]
+
+    def file_spec(self, c: list[Any]) -> Any:
+        return c[0]
+
+    section_spec = file_spec
+    wild_reverse = file_spec
+
+    def _sorted(self, c: list[Any]) -> ast.SortedPattern:
+        sorts = [str(t) for t in c if isinstance(t, Token) and t.type not in ("LPAR", "RPAR")]
+        inner = next(x for x in c if isinstance(x, ast.Pattern | ast.SortedPattern))
+        if isinstance(inner, ast.SortedPattern):
+            return ast.SortedPattern((*sorts, *inner.sorts), inner.pattern, span=self._span(c[0]))
+        return ast.SortedPattern(tuple(sorts), inner, span=self._span(c[0]))
+
+    sorted_1 = _sorted
+    sorted_none = _sorted
+    sorted_align = _sorted
+    sorted_init = _sorted
+    sorted_2 = _sorted
+    sorted_name_align = _sorted
+    sorted_align_name = _sorted
+    sorted_align_align = _sorted
+    reversed = _sorted
+
+    def section_list(self, c: list[Any]) -> list[Any]:
+        return c
+
+    def wild_exclude(self, c: list[Any]) -> ast.Pattern:
+        check_wild_names(str(c[0]), self._span(c[0]))
+        return ast.Pattern(_text(c[0]), span=self._span(c[0]))
+
+    def excluded(self, c: list[Any]) -> ast.Pattern:
+        return ast.Pattern(_text(c[4]), tuple(c[2]), span=self._span(c[0]))
+
+    def exclude_list(self, c: list[Any]) -> list[str]:
+        return [_text(t) for t in c]
+
+    # --- PHDRS and VERSION --------------------------------------------------------------
+
+    def phdrs(self, c: list[Any]) -> ast.Phdrs:
+        node = ast.Phdrs(tuple(c[2:-1]), span=self._span(c[0]))
+        return self._body(node, c[1], c[-1])
+
+    def phdr(self, c: list[Any]) -> ast.PhdrDecl:
+        type_ = c[1]
+        if isinstance(type_, ast.Symbol) and type_.name not in _PHDR_TYPES:
+            raise ScriptProblem(
+                f"unknown program header type `{type_.name}` (try an integer literal)",
+                type_.span,
+            )
+        fields: dict[str, Any] = {}
+        for qualifier in c[2:-1]:
+            kind, name, value, where = qualifier
+            if kind == "at":
+                fields["at"] = value
+            elif name == "FILEHDR" and value is None:
+                fields["filehdr"] = True
+            elif name == "PHDRS" and value is None:
+                fields["phdrs"] = True
+            elif name == "FLAGS" and value is not None:
+                fields["flags"] = value
+            else:
+                raise ScriptProblem(f"PHDRS syntax error at `{name}`", self._span(where))
+        return ast.PhdrDecl(_text(c[0]), type_, span=self._span(c[0]), **fields)
+
+    def phdr_flag(self, c: list[Any]) -> tuple[str, str, None, Token]:
+        return ("name", str(c[0]), None, c[0])
+
+    def phdr_value(self, c: list[Any]) -> tuple[str, str, Any, Token]:
+        return ("name", str(c[0]), c[2], c[0])
+
+    def phdr_at(self, c: list[Any]) -> tuple[str, str, Any, Token]:
+        return ("at", "AT", c[2], c[0])
+
+    def version(self, c: list[Any]) -> ast.Version:
+        return ast.Version(tuple(c[2:-1]), span=self._span(c[0]))
+
+    def vers_anonymous(self, c: list[Any]) -> ast.VersionNode:
+        globals_, locals_ = c[1]
+        return ast.VersionNode(None, globals_, locals_, span=self._span(c[0]))
+
+    def vers_tagged(self, c: list[Any]) -> ast.VersionNode:
+        globals_, locals_ = c[2]
+        dependencies = tuple(str(t) for t in c[4:-1])
+        return ast.VersionNode(str(c[0]), globals_, locals_, dependencies, span=self._span(c[0]))
+
+    def vers_empty(self, c: list[Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        return ((), ())
+
+    def vers_global(self, c: list[Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        defns = next(x for x in c if isinstance(x, list))
+        return (tuple(defns), ())
+
+    def vers_local(self, c: list[Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        defns = next(x for x in c if isinstance(x, list))
+        return ((), tuple(defns))
+
+    def vers_both(self, c: list[Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        lists = [x for x in c if isinstance(x, list)]
+        return (tuple(lists[0]), tuple(lists[1]))
+
+    def vers_defns(self, c: list[Any]) -> list[Any]:
+        if isinstance(c[0], list):
+            return [*c[0], c[-1]]
+        return [c[0]]
+
+    def vers_symbol(self, c: list[Any]) -> ast.VersionSymbol:
+        token = c[0]
+        return ast.VersionSymbol(
+            _text(token), literal=token.type == "QSTRING", span=self._span(token)
+        )
+
+    def vers_extern(self, c: list[Any]) -> ast.VersionExtern:
+        symbols = next(x for x in c if isinstance(x, list))
+        for symbol in symbols:
+            if isinstance(symbol, ast.VersionExtern):
+                raise ScriptProblem("`extern` blocks do not nest", symbol.span)
+        return ast.VersionExtern(_text(c[1]), tuple(symbols), span=self._span(c[0]))
+
+    # --- expressions --------------------------------------------------------------------
+
+    def number(self, c: list[Any]) -> ast.Number:
+        text = str(c[0])
+        return ast.Number(decode_number(text), text, span=self._span(c[0]))
+
+    def symbol(self, c: list[Any]) -> ast.Symbol:
+        return ast.Symbol(_text(c[0]), span=self._span(c[0]))
+
+    def paren(self, c: list[Any]) -> Any:
+        return c[1]
+
+    def call(self, c: list[Any]) -> ast.Call:
+        args = tuple(x for x in c[2:-1] if not isinstance(x, Token))
+        return ast.Call(str(c[0]), args, span=self._span(c[0]))
+
+    def call_name(self, c: list[Any]) -> ast.Call:
+        arg = ast.Symbol(_text(c[2]), span=self._span(c[2]))
+        return ast.Call(str(c[0]), (arg,), span=self._span(c[0]))
+
+    def call_segment_start(self, c: list[Any]) -> ast.Call:
+        segment = ast.String(_text(c[2]), span=self._span(c[2]))
+        return ast.Call("SEGMENT_START", (segment, c[4]), span=self._span(c[0]))
+
+    def call_assert(self, c: list[Any]) -> ast.Call:
+        message = ast.String(_text(c[4]), span=self._span(c[4]))
+        return ast.Call("ASSERT", (c[2], message), span=self._span(c[0]))
+
+    def sizeof_headers(self, c: list[Any]) -> ast.Call:
+        return ast.Call("SIZEOF_HEADERS", (), span=self._span(c[0]))
+
+    def binary(self, c: list[Any]) -> ast.BinaryOp:
+        return ast.BinaryOp(str(c[1]), c[0], c[2], span=c[0].span)
+
+    def unary(self, c: list[Any]) -> ast.UnaryOp:
+        return ast.UnaryOp(str(c[0]), c[1], span=self._span(c[0]))
+
+    def conditional(self, c: list[Any]) -> ast.Conditional:
+        return ast.Conditional(c[0], c[2], c[4], span=c[0].span)
+
+
+@attrs.frozen(slots=True)
+class _Engine:
+    lark: Lark
+    builder: _Builder
+    lock: threading.Lock
+    literals: dict[str, str]
+
+
+@functools.cache
+def _engine() -> _Engine:
+    """The Lark parser, built once per process (and cached on disk by Lark)."""
+    builder = _Builder()
+    grammar = (data_dir("grammar") / "ld.lark").read_text(encoding="utf-8")
+
+    def keep_comment(token: Token) -> Token:
+        builder.comments.append(token)
+        return token
+
+    lark = Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        start=list(_START.values()),
+        keep_all_tokens=True,
+        transformer=builder,
+        lexer_callbacks={"COMMENT": keep_comment, "LINE_COMMENT": keep_comment},
+        cache=_cache_path(grammar),
+    )
+    literals = {t.name: str(t.pattern.value) for t in lark.terminals if t.pattern.type == "str"}
+    return _Engine(lark, builder, threading.Lock(), literals)
+
+
+def _cache_path(grammar: str) -> str | bool:
+    """A per-user cache file for the compiled parser tables, or no cache if unwritable."""
+    import hashlib
+    import os
+    import tempfile
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "placer"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=folder, delete=True)  # noqa: SIM115
+        probe.close()
+    except OSError:
+        return False
+    digest = hashlib.sha256(grammar.encode()).hexdigest()[:16]
+    return str(folder / f"ld-lark-{digest}.cache")
+
+
+def parse(
+    text: str,
+    *,
+    file: str = "<string>",
+    kind: FragmentKind | None = None,
+    check_memory_regions: bool | None = None,
+) -> ast.Script:
+    """Parse linker-script text into a `Script`.
+
+    `kind` says what the text is (a whole script, a SECTIONS body, or an output-section
+    body such as Zephyr's ``noinit.ld``); with ``None`` it is detected: the first kind
+    that parses, in that order, wins, and if none does the error of the kind that read
+    furthest is reported. The result's `kind` says which was used; its `commands` are
+    the statements of that kind.
+
+    `check_memory_regions`: report ``> REGION`` / ``AT> REGION`` naming a region no
+    MEMORY block declares (GNU ld only warns). ``None`` checks when the text has a
+    MEMORY block of its own.
+
+    Raises `ScriptError` (``file:line:col: error: ...``) for any text ld would reject,
+    and never any other exception.
+    """
+    if kind is not None:
+        script = _parse_kind(text, file, kind)
+    else:
+        failures: list[ScriptError] = []
+        for candidate in FragmentKind:
+            try:
+                script = _parse_kind(text, file, candidate)
+                break
+            except ScriptError as error:
+                failures.append(error)
+        else:
+            raise max(failures, key=lambda e: (e.line, e.column))
+    has_memory = any(isinstance(c, ast.Memory) for c in script.commands)
+    if check_memory_regions or (check_memory_regions is None and has_memory):
+        check_regions(script, file, text)
+    return script
+
+
+def parse_file(
+    path: str | Path,
+    *,
+    kind: FragmentKind | None = None,
+    check_memory_regions: bool | None = None,
+) -> ast.Script:
+    """Read and parse the linker script at `path` (see `parse`)."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise ScriptError(f"cannot read: {exc.strerror or exc}", name, 0, 0) from None
+    return parse(text, file=name, kind=kind, check_memory_regions=check_memory_regions)
+
+
+def _parse_kind(text: str, file: str, kind: FragmentKind) -> ast.Script:
+    engine = _engine()
+    with engine.lock:
+        builder = engine.builder
+        builder.file = file
+        builder.bodies = {}
+        builder.comments = []
+        try:
+            commands = cast(tuple[Any, ...], engine.lark.parse(text, start=_START[kind]))
+        except ScriptProblem as error:
+            where = error.where
+            line, column = (where.line, where.column) if where else (1, 1)
+            raise error_at(error.message, file, text, line, column) from None
+        except ScriptError:
+            raise
+        except (UnexpectedToken, UnexpectedCharacters, UnexpectedEOF) as error:
+            if kind is FragmentKind.SCRIPT and looks_like_mri(text):
+                raise mri_error(file, text) from None
+            raise describe_lark_error(error, file, text, engine.literals) from None
+        except (LarkError, RecursionError, ValueError) as error:
+            raise ScriptError(f"cannot parse: {error}", file, 1, 1) from None
+        script = ast.Script(commands, kind, span=SourceSpan(file, 1, 1))
+        if builder.comments:
+            script = _attach_comments(script, builder, text)
+        builder.bodies = {}
+        builder.comments = []
+    return script
+
+
+# --- comments ---------------------------------------------------------------------------
+
+
+def _own_line(token: Token, text: str) -> bool:
+    start = token.start_pos or 0
+    end = token.end_pos or start
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    if line_end < 0:
+        line_end = len(text)
+    return not text[line_start:start].strip() and not text[end:line_end].strip()
+
+
+def _attach_comments(script: ast.Script, builder: _Builder, text: str) -> ast.Script:
+    comments = [
+        (
+            (t.line or 0, t.column or 0),
+            ast.Comment(
+                str(t).rstrip("\n"), span=SourceSpan(builder.file, t.line or 0, t.column or 0)
+            ),
+        )
+        for t in builder.comments
+        if _own_line(t, text)
+    ]
+    if not comments:
+        return script
+    return _attach(script, comments, builder.bodies)  # type: ignore[no-any-return]
+
+
+_ACCEPTS_COMMENTS: dict[type, str] = {
+    ast.Script: "commands",
+    ast.Memory: "commands",
+    ast.Sections: "commands",
+    ast.OutputSection: "commands",
+    ast.OverlaySection: "commands",
+    ast.Phdrs: "headers",
+}
+
+
+def _attach(
+    node: Any,
+    comments: list[tuple[tuple[int, int], ast.Comment]],
+    bodies: dict[int, tuple[tuple[int, int], tuple[int, int]]],
+) -> Any:
+    field = _ACCEPTS_COMMENTS.get(type(node))
+    children: tuple[Any, ...] = getattr(node, field) if field else node.sections
+    result: list[Any] = []
+    pending = list(comments)
+    for child in children:
+        body = bodies.get(id(child))
+        if body is not None:
+            inside = [c for c in pending if body[0] < c[0] < body[1]]
+            if inside:
+                pending = [c for c in pending if not body[0] < c[0] < body[1]]
+                child = _attach(child, inside, bodies)
+        start = (child.span.line, child.span.column) if child.span else (0, 0)
+        while pending and pending[0][0] < start:
+            if field:
+                result.append(pending[0][1])
+            pending.pop(0)
+        result.append(child)
+    if field:
+        result.extend(c for _, c in pending)
+        return attrs.evolve(node, **{field: tuple(result)})
+    return attrs.evolve(node, sections=tuple(result))
