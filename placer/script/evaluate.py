@@ -82,12 +82,7 @@ LINKER_TARGETS: Final[Mapping[str, LinkerTarget]] = {
 #: (``lang_map_flags``): ALLOC, CODE, READONLY, DATA, LOAD.
 _FLAG_ORDER: Final = "axrwl"
 _FLAG_OF: Final[Mapping[str, str]] = {
-    "a": "a",
-    "x": "x",
-    "r": "r",
-    "w": "w",
-    "l": "l",
-    "i": "l",
+    "a": "a", "x": "x", "r": "r", "w": "w", "l": "l", "i": "l",
 }
 
 
@@ -257,11 +252,8 @@ def _binary(op: str, left: int, right: int, node: ast.BinaryOp, scope: Scope) ->
         a, b = _signed(left), _signed(right)
         if a == -(1 << 63) and b == -1:
             # The one signed division that overflows: ld itself dies of SIGFPE here.
-            raise _error(
-                f"signed overflow in {op}: -0x8000000000000000 {op} -1 (GNU ld crashes on it)",
-                node.span,
-                scope.file,
-            )
+            raise _error(f"signed overflow in {op}: -0x8000000000000000 {op} -1 "
+                         "(GNU ld crashes on it)", node.span, scope.file)
         quotient = _c_divide(a, b)
         return (quotient if op == "/" else a - quotient * b) & _MASK64
     simple: dict[str, Callable[[int, int], int]] = {
@@ -304,7 +296,7 @@ def _eval(expr: ast.Expr, scope: Scope) -> Value:
             return scope.dot
         return scope.symbol(expr.name)
     if isinstance(expr, ast.String):
-        raise _error(f'string "{expr.value}" used as a number', expr.span, scope.file)
+        raise _error(f"string \"{expr.value}\" used as a number", expr.span, scope.file)
     if isinstance(expr, ast.UnaryOp):
         operand = _eval(expr.operand, scope)
         if isinstance(operand, Unknown):
@@ -359,9 +351,8 @@ def _call(call: ast.Call, scope: Scope) -> Value:
     if name == "CONSTANT":
         constant = arg_name(0)
         if constant not in ("MAXPAGESIZE", "COMMONPAGESIZE"):
-            raise _error(
-                f"unknown constant `{constant}' referenced in expression", call.span, scope.file
-            )
+            raise _error(f"unknown constant `{constant}' referenced in expression",
+                         call.span, scope.file)
         if scope.target is None:
             return Unknown(f"CONSTANT({constant}) depends on the target (pass a LinkerTarget)")
         if constant == "MAXPAGESIZE":
@@ -439,14 +430,7 @@ def _definitions(script: ast.Script) -> tuple[_Definition, ...]:
 
 
 _COMPOUND: Final[Mapping[str, str]] = {
-    "+=": "+",
-    "-=": "-",
-    "*=": "*",
-    "/=": "/",
-    "<<=": "<<",
-    ">>=": ">>",
-    "&=": "&",
-    "|=": "|",
+    "+=": "+", "-=": "-", "*=": "*", "/=": "/", "<<=": "<<", ">>=": ">>", "&=": "&", "|=": "|",
 }
 _DOT_IN_SECTIONS: Final = Unknown("the location counter `.' inside SECTIONS needs a link")
 _MAX_PASSES: Final = 16
@@ -501,15 +485,8 @@ class _ScriptEvaluator:
         return Unknown(f"symbol `{name}' is not defined by the script")
 
     def _scope(self, index: int, dot: Value) -> Scope:
-        return Scope(
-            self._symbol,
-            self._defined_before(index),
-            self._origin,
-            self._length,
-            dot,
-            self.target,
-            self.file,
-        )
+        return Scope(self._symbol, self._defined_before(index), self._origin, self._length,
+                     dot, self.target, self.file)
 
     def _run_assignments(self) -> None:
         skipped = self._overridden_provides()
@@ -539,15 +516,12 @@ class _ScriptEvaluator:
 
     def _overridden_provides(self) -> set[str]:
         """Symbols whose PROVIDE is void because a plain assignment or --defsym defines them."""
-        plain = {
-            d.statement.target for d in self.definitions if d.statement.provide in (None, "HIDDEN")
-        }
+        plain = {d.statement.target for d in self.definitions if d.statement.provide in
+                 (None, "HIDDEN")}
         plain |= set(self.defsyms)
-        skip = {
-            d.statement.target
-            for d in self.definitions
-            if d.statement.provide in ("PROVIDE", "PROVIDE_HIDDEN") and d.statement.target in plain
-        }
+        skip = {d.statement.target for d in self.definitions
+                if d.statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
+                and d.statement.target in plain}
         return skip
 
     def symbols(self) -> EvaluatedSymbols:
@@ -556,14 +530,14 @@ class _ScriptEvaluator:
         for definition in self.definitions:
             statement = definition.statement
             name = statement.target
-            if name == "." or (statement.provide in ("PROVIDE", "PROVIDE_HIDDEN") and name in skip):
+            if name == "." or (statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
+                                and name in skip):
                 continue
             value = self.values.get(name)
             if value is None:
                 value = Unknown(f"`{name}' depends on symbols no assignment defines")
             records[name] = SymbolValue(
-                name,
-                value,
+                name, value,
                 provided=statement.provide in ("PROVIDE", "PROVIDE_HIDDEN"),
                 hidden=statement.provide in ("HIDDEN", "PROVIDE_HIDDEN"),
                 span=statement.span,
@@ -581,9 +555,8 @@ class _ScriptEvaluator:
                 if region.name in found:
                     # GNU ld only warns and keeps the later one; two declarations of one
                     # region are a mistake that changes the memory map silently.
-                    raise _error(
-                        f"redeclaration of memory region `{region.name}'", region.span, self.file
-                    )
+                    raise _error(f"redeclaration of memory region `{region.name}'",
+                                 region.span, self.file)
                 found[region.name] = (len(found), region)
         return found
 
@@ -594,10 +567,7 @@ class _ScriptEvaluator:
                 if command.region not in self.declarations and command.region not in aliases:
                     raise _error(
                         f"memory region `{command.region}' for alias `{command.alias}' "
-                        "does not exist",
-                        command.span,
-                        self.file,
-                    )
+                        "does not exist", command.span, self.file)
                 aliases[command.alias] = aliases.get(command.region, command.region)
         return aliases
 
@@ -610,9 +580,8 @@ class _ScriptEvaluator:
             raise _error(f"memory region `{name}' is not declared", span, self.file)
         if real in self.resolving:
             span = call.span if call is not None else None
-            raise _error(
-                f"memory region `{real}' depends on its own ORIGIN or LENGTH", span, self.file
-            )
+            raise _error(f"memory region `{real}' depends on its own ORIGIN or LENGTH",
+                         span, self.file)
         self.resolving.add(real)
         _, decl = self.declarations[real]
         scope = self._memory_scope()
@@ -634,15 +603,8 @@ class _ScriptEvaluator:
             except _NotYet:
                 return Unknown(f"`{name}' depends on symbols no assignment defines")
 
-        return Scope(
-            symbol,
-            self._defined_before(len(self.definitions)),
-            self._origin,
-            self._length,
-            0,
-            self.target,
-            self.file,
-        )
+        return Scope(symbol, self._defined_before(len(self.definitions)), self._origin,
+                     self._length, 0, self.target, self.file)
 
     def _check_order(self, name: str, call: ast.Call) -> None:
         real = self.aliases.get(name, name)
@@ -652,10 +614,7 @@ class _ScriptEvaluator:
             if self.declarations[real][0] > here:
                 raise _error(
                     f"memory region `{name}' is used before its declaration "
-                    "(GNU ld reads it as 0 there)",
-                    call.span,
-                    self.file,
-                )
+                    "(GNU ld reads it as 0 there)", call.span, self.file)
 
     def _origin(self, name: str, call: ast.Call) -> Value:
         self._check_order(name, call)
@@ -670,18 +629,13 @@ class _ScriptEvaluator:
         for name, (_, decl) in self.declarations.items():
             origin, length = self._region(name, None)
             allowed, denied = region_flags(decl.attributes)
-            result.append(
-                EvaluatedRegion(
-                    name=name,
-                    origin=origin,
-                    length=length,
-                    attributes=format_flags(allowed, denied),
-                    allowed=allowed,
-                    denied=denied,
-                    aliases=tuple(a for a, r in self.aliases.items() if r == name),
-                    span=decl.span,
-                )
-            )
+            result.append(EvaluatedRegion(
+                name=name, origin=origin, length=length,
+                attributes=format_flags(allowed, denied),
+                allowed=allowed, denied=denied,
+                aliases=tuple(a for a, r in self.aliases.items() if r == name),
+                span=decl.span,
+            ))
         return tuple(result)
 
 
@@ -691,9 +645,8 @@ def _combine(statement: ast.Assignment, current: Value, value: Value, scope: Sco
         return current
     if isinstance(value, Unknown):
         return value
-    node = ast.BinaryOp(
-        op, ast.Number(current, str(current)), ast.Number(value, str(value)), span=statement.span
-    )
+    node = ast.BinaryOp(op, ast.Number(current, str(current)), ast.Number(value, str(value)),
+                        span=statement.span)
     return _binary(op, current, value, node, scope)
 
 
@@ -763,10 +716,8 @@ def evaluate_symbols(
 def target_for_script(script: ast.Script) -> LinkerTarget | None:
     """The `LinkerTarget` that the script's ``OUTPUT_FORMAT``/``OUTPUT_ARCH`` names, if any."""
     for statement in script.commands:
-        if isinstance(statement, ast.Command) and statement.name in (
-            "OUTPUT_FORMAT",
-            "OUTPUT_ARCH",
-        ):
+        if isinstance(statement, ast.Command) and statement.name in ("OUTPUT_FORMAT",
+                                                                     "OUTPUT_ARCH"):
             for arg in statement.args:
                 found = target_for_bfd_name(arg)
                 if found is not None:
@@ -777,15 +728,9 @@ def target_for_script(script: ast.Script) -> LinkerTarget | None:
 def target_for_bfd_name(name: str) -> LinkerTarget | None:
     """The `LinkerTarget` of a BFD target or architecture name (``elf32-littlearm``)."""
     lowered = name.lower()
-    for key, needle in (
-        ("arm", "arm"),
-        ("riscv", "riscv"),
-        ("arc", "arc"),
-        ("xtensa", "xtensa"),
-        ("x86", "x86-64"),
-        ("x86", "x86_64"),
-        ("x86", "i386:x86-64"),
-    ):
+    for key, needle in (("arm", "arm"), ("riscv", "riscv"), ("arc", "arc"),
+                        ("xtensa", "xtensa"), ("x86", "x86-64"), ("x86", "x86_64"),
+                        ("x86", "i386:x86-64")):
         if needle in lowered:
             found = LINKER_TARGETS[key]
             if key == "riscv" and "elf32" in lowered:

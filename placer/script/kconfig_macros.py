@@ -53,10 +53,7 @@ def parse_kconfig(text: str, file: str) -> tuple[Macro, ...]:
             column = raw.index(line[0]) + 1
             raise ScriptError(
                 "expected `CONFIG_NAME=value`, a `#` comment or a blank line",
-                file,
-                number,
-                column,
-                source_line=raw,
+                file, number, column, source_line=raw,
             )
         name, value = match.group(1), match.group(2)
         column = raw.index("=") + 2
@@ -72,10 +69,7 @@ def parse_kconfig(text: str, file: str) -> tuple[Macro, ...]:
         else:
             raise ScriptError(
                 f"value of {name} is not y, n, m, a number or a quoted string: {value!r}",
-                file,
-                number,
-                column,
-                source_line=raw,
+                file, number, column, source_line=raw,
             )
     return tuple(Macro(name, value) for name, value in values.items() if value is not None)
 

@@ -116,12 +116,8 @@ def preprocess_file(
     except OSError as exc:
         raise ScriptError(f"cannot read linker script: {exc.strerror}", str(path), 1, 1) from exc
     return preprocess_text(
-        text,
-        str(path),
-        include_dirs=include_dirs,
-        defines=defines,
-        config_files=config_files,
-        cpp=cpp,
+        text, str(path), include_dirs=include_dirs, defines=defines,
+        config_files=config_files, cpp=cpp,
     )
 
 
@@ -152,12 +148,8 @@ def remap_error(error: ScriptError, preprocessed: PreprocessedText) -> ScriptErr
     original = preprocessed.source_line(LineOrigin(span.file, span.line))
     note = f"at line {error.line}, column {error.column} of the preprocessed text"
     return ScriptError(
-        error.message,
-        span.file,
-        span.line,
-        span.column,
-        source_line=original,
-        notes=(*error.notes, note),
+        error.message, span.file, span.line, span.column,
+        source_line=original, notes=(*error.notes, note),
     )
 
 
@@ -222,19 +214,13 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
         column = self._column(anchor)
         if is_malformed:
             raise ScriptError(
-                '#include expects "FILE" or <FILE>',
-                file,
-                line,
-                column,
+                "#include expects \"FILE\" or <FILE>", file, line, column,
                 source_line=self._line(file, line),
             )
         searched = ", ".join(self.path) if self.path else "none"
         raise ScriptError(
             f"{includepath}: No such file or directory",
-            file,
-            line,
-            column,
-            source_line=self._line(file, line),
+            file, line, column, source_line=self._line(file, line),
             notes=(f"include folders searched (-I): {searched}",),
         )
 
@@ -244,10 +230,7 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
         text = "".join(tok.value for tok in toks).strip()
         if directive.value == "error":
             raise ScriptError(
-                f"#error {text}",
-                directive.source,
-                directive.lineno,
-                self._column(directive),
+                f"#error {text}", directive.source, directive.lineno, self._column(directive),
                 source_line=self._line(directive.source, directive.lineno),
             )
         if directive.value == "warning":
@@ -278,7 +261,7 @@ def _relative(path: str) -> str:
     """The path the way pcpp names token sources: relative to the working folder if inside."""
     absolute = os.path.abspath(path)
     cwd = os.path.abspath("") + os.sep
-    return absolute[len(cwd) :] if absolute.startswith(cwd) else absolute
+    return absolute[len(cwd):] if absolute.startswith(cwd) else absolute
 
 
 def _run_pcpp(
@@ -362,7 +345,8 @@ def _run_cpp(
         try:
             result = subprocess.run(command, capture_output=True, text=True, check=False)
         except OSError as exc:
-            raise ScriptError(f"cannot run preprocessor {cpp}: {exc.strerror}", file, 1, 1) from exc
+            raise ScriptError(f"cannot run preprocessor {cpp}: {exc.strerror}", file, 1, 1) \
+                from exc
         rename = {str(source): file}
     if result.returncode != 0:
         raise _cpp_error(result.stderr, rename, cpp)
