@@ -31,7 +31,7 @@ from typing import Literal
 import attrs
 import networkx as nx
 
-from placer.errors import ConfigError, ExtensionError
+from placer.errors import ConfigError, ExtensionError, ScriptError
 from placer.llext.elf import ElfSection, ElfSymbol, ExtensionElf
 
 #: Section flag ``llext_prepare_exptab.py`` sets once entries hold SLIDs (SHF_MASKOS bit).
@@ -127,19 +127,21 @@ def exports_from_list(
             continue
         fields = line.split()
         if len(fields) > 3:
-            raise ConfigError(("exports-list",), f"too many fields in '{line}': expected "
-                              "'name [address] [GROUP]'", where=f"{source}:{number}")
+            raise _list_error("too many fields: expected 'name [address] [GROUP]'",
+                              source, number, raw, fields[3])
         name, address, group = fields[0], None, DEFAULT_GROUP
         rest = fields[1:]
         if rest and _is_number(rest[0]):
             address = int(rest[0], 0)
             rest = rest[1:]
+        if len(rest) > 1:
+            raise _list_error(f"unexpected '{rest[1]}' after group '{rest[0]}' (the "
+                              "address comes before the group)", source, number, raw, rest[1])
         if rest:
             group = rest[0]
             if _is_number(group) or not group.replace("_", "").isalnum():
-                raise ConfigError(("exports-list",), f"'{group}' is not a group name "
-                                  "(the address comes before the group)",
-                                  where=f"{source}:{number}")
+                raise _list_error(f"'{group}' is not a group name", source, number, raw,
+                                  group)
         entry = ExportedSymbol(name=name, address=address, group=group,
                                slid=slid(name, pointer_size) if by_slid else None)
         (kept if group in groups else discarded).append(entry)
@@ -159,7 +161,7 @@ def read_exports_list(
         with open(name, encoding="utf-8") as stream:
             text = stream.read()
     except (OSError, UnicodeError) as exc:
-        raise ConfigError(("exports-list",), f"cannot read {name}: {exc}") from exc
+        raise ScriptError(f"cannot read the export list: {exc}", name, 1, 1) from exc
     return exports_from_list(text, name, pointer_size, groups, by_slid)
 
 
@@ -211,6 +213,11 @@ def read_exports_elf(path: str | os.PathLike[str], by_slid: bool | None = None) 
         check_slid_collisions((e.name for e in entries if e.name), pointer_size, name)
     return ExportTable(symbols=tuple(entries), by_slid=slid_mode, pointer_size=pointer_size,
                        source=name)
+
+
+def _list_error(message: str, source: str, number: int, raw: str, token: str) -> ScriptError:
+    column = raw.find(token) + 1
+    return ScriptError(message, source, number, max(column, 1), source_line=raw)
 
 
 def _is_number(text: str) -> bool:
