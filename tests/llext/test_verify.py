@@ -1,0 +1,156 @@
+"""`placer.verify` and ``placer verify``: a verdict, heap totals, and the minimum heaps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import placer
+from placer.cli import main
+from placer.config import LlextConfig
+from placer.emit.layout_json import dumps
+from placer.llext import verify
+from tests.llext.build import HELLO, build_extension
+from tests.llext.targets import layout_for
+
+LIB = r"""
+struct llext_const_symbol { const char *name; const void *addr; };
+extern int printk(const char *fmt, ...);
+int lib_add(int a, int b) { printk("add\n"); return a + b; }
+static const char name[] = "lib_add";
+const struct llext_const_symbol export_lib_add
+    __attribute__((section(".exported_sym"), used)) = { name, lib_add };
+"""
+APP = r"""
+extern int lib_add(int, int);
+int app_main(void) { return lib_add(2, 3); }
+"""
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("exports") / "exports.txt"
+    path.write_text("printk 0x08001000 UNASSIGNED\nmemcpy 0x08002000 LIBC\n")
+    return path
+
+
+def test_verify_is_the_library_entry_point(llext_dir: Path, exports: Path) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    report = placer.verify(layout_for("arm"), [ext], exports_list=exports)
+    assert report.ok
+    assert report.verdict() == "OK: all 1 extension(s) load"
+    (heap,) = report.heaps
+    assert heap.heap == ".llext_heap" and heap.final == report.loads[0].usage[0].after
+    assert report.metadata_source == "estimate"
+
+
+def test_dependencies_decide_the_load_order(llext_dir: Path, exports: Path) -> None:
+    app = build_extension(llext_dir, "arm", "app", APP).path
+    lib = build_extension(llext_dir, "arm", "lib", LIB).path
+    report = verify(layout_for("arm"), [app, lib], exports_list=exports,
+                    storage="temporary")
+    assert report.order == (lib.stem[:15], app.stem[:15])
+    assert report.ok, report.render_text()
+    assert report.loads[1].dependencies == (lib.stem[:15],)
+
+
+def test_a_missing_export_fails_with_enodata(llext_dir: Path) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    report = verify(layout_for("arm"), [ext])
+    load = report.loads[0]
+    assert not report.ok and load.unresolved == ("printk",)
+    assert load.error is not None and load.error.errno == "ENODATA"
+    assert report.notes == ("no export table given (--exports or --exports-list): every "
+                            "undefined symbol is unresolved",)
+
+
+def test_heap_too_small_says_how_much_more_is_needed(llext_dir: Path, exports: Path) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    layout = layout_for("arm", LlextConfig(heap_size=1))
+    report = verify(layout, [ext, build_extension(llext_dir, "arm", "lib", LIB).path],
+                    exports_list=exports, storage="temporary")
+    assert not report.ok
+    assert report.minimum is not None and report.minimum.blocked_by is None
+    (minimum,) = report.minimum.heaps
+    assert minimum.option == "LLEXT_HEAP_SIZE" and minimum.current == 1024
+    assert minimum.shortfall == minimum.size - 1024 > 0
+    assert f"CONFIG_LLEXT_HEAP_SIZE={minimum.kib}" in report.render_text()
+    # The search is exact: one KiB less does not load, the minimum does.
+    fits = verify(layout_for("arm", LlextConfig(heap_size=minimum.kib)),
+                  [ext, build_extension(llext_dir, "arm", "lib", LIB).path],
+                  exports_list=exports, storage="temporary")
+    assert fits.ok
+    short = verify(layout_for("arm", LlextConfig(heap_size=minimum.kib - 1)),
+                   [ext, build_extension(llext_dir, "arm", "lib", LIB).path],
+                   exports_list=exports, storage="temporary")
+    assert not short.ok
+    assert [load.error.errno for load in short.loads if load.error is not None] == ["ENOMEM"]
+
+
+def test_harvard_minimum_is_found_per_heap(llext_dir: Path, exports: Path) -> None:
+    ext = build_extension(llext_dir, "arc", "hello", HELLO).path
+    report = verify(layout_for("arc"), [ext], exports_list=exports, storage="temporary",
+                    min_heap=True)
+    assert report.minimum is not None
+    assert report.minimum.kconfig == ("CONFIG_LLEXT_INSTR_HEAP_SIZE=1",
+                                      "CONFIG_LLEXT_DATA_HEAP_SIZE=1")
+
+
+def test_cli_prints_a_table_and_exits_0(llext_dir: Path, exports: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    layout = tmp_path / "layout.json"
+    layout.write_text(dumps(layout_for("arm")))
+    status = main(["verify", str(ext), "--layout", str(layout), "--exports-list",
+                   str(exports), "--storage", "temporary"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "\n  TEXT   " in out
+    assert "unresolved symbols: none" in out
+    assert out.rstrip().endswith("OK: all 1 extension(s) load")
+
+
+def test_cli_exits_1_when_an_extension_would_not_load(
+        llext_dir: Path, exports: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = build_extension(llext_dir, "riscv32", "hello", HELLO).path
+    layout = tmp_path / "layout.json"
+    layout.write_text(dumps(layout_for("arm")))
+    status = main(["verify", str(wrong), "--layout", str(layout), "--exports-list",
+                   str(exports), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 1 and report["ok"] is False
+    assert report["extensions"][0]["error"]["errno"] == "ENOEXEC"
+
+
+def test_cli_dump_image_writes_each_region(llext_dir: Path, exports: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    layout = tmp_path / "layout.json"
+    layout.write_text(dumps(layout_for("arm")))
+    out_dir = tmp_path / "image"
+    status = main(["verify", str(ext), "--layout", str(layout), "--exports-list",
+                   str(exports), "--storage", "temporary", "--dump-image", str(out_dir)])
+    capsys.readouterr()
+    assert status == 0
+    folder = out_dir / ext.stem[:15]
+    index = (folder / "regions.txt").read_text().splitlines()
+    assert index[0].startswith("TEXT 0x2000") and index[0].endswith(" .llext_heap text.bin")
+    size = int(index[0].split()[2])
+    assert (folder / "text.bin").stat().st_size == size
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_cli_board_without_config_is_a_usage_error(
+        llext_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    assert main(["verify", str(ext), "--board", "qemu_cortex_m3"]) == 2
+    assert "--board needs --config FILE" in capsys.readouterr().err
+
+
+def test_report_json_is_deterministic(llext_dir: Path, exports: Path) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    first = verify(layout_for("arm"), [ext], exports_list=exports).to_json()
+    assert verify(layout_for("arm"), [ext], exports_list=exports).to_json() == first
