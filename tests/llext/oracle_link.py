@@ -36,6 +36,8 @@ TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
                           "-mno-relax", "-msmall-data-limit=0")),
     # Small code model without PIC: every address must sit in the low 2 GiB.
     "x86-64": ("x86", ("-m64", "-fno-pic", "-mcmodel=small")),
+    # IA-32: REL entries, the addend in place.
+    "x86-32": ("x86", ("-m32", "-fno-pic")),
     # em4_dmips has the multiplier; no millicode, so no libgcc register-save calls.
     "arc": ("arc", ("-mcpu=em4_dmips", "-mno-millicode")),
     # The non-PIC flavour, partially linked, .xt.* stripped (add_llext_target).
@@ -72,6 +74,7 @@ LD_FLAGS: dict[str, tuple[str, ...]] = {
     "riscv32": ("-m", "elf32lriscv", "--no-relax"),
     "riscv64": ("-m", "elf64lriscv", "--no-relax"),
     "xtensa": ("--no-relax",),
+    "x86-32": ("-m", "elf_i386"),
 }
 
 

@@ -124,7 +124,8 @@ def _differences(
 
 
 @pytest.mark.toolchain("all")
-@pytest.mark.parametrize("key", ["arm", "riscv32", "riscv64", "x86-64", "arc", "xtensa"])
+@pytest.mark.parametrize(
+    "key", ["arm", "riscv32", "riscv64", "x86-64", "x86-32", "arc", "xtensa"])
 def test_relocated_sections_are_byte_identical_to_gnu_ld(build_dir: Path, key: str) -> None:
     path = compile_extension(build_dir, key, EXTENSION)
     ext = read_extension(path)

@@ -397,3 +397,29 @@ def test_xtensa_missing_global_is_enoent() -> None:
     _, problems = _xtensa(_u32(0), (Relocation(0, 1, 2, 0),), _XSYMS, {})
     assert str(problems[0]) == ("error: .text+0x0: R_XTENSA_32 against 'printk': PLT: cannot "
                                 "find symbol 'printk' (Zephyr: -ENOENT)")
+
+
+# -- properties ------------------------------------------------------------------------------
+
+
+@given(st.integers(min_value=1, max_value=0x7FFF_FFFF))
+def test_riscv_hi20_lo12_pair_rebuilds_the_address(address: int) -> None:
+    lui, _ = _apply(Arch.RISCV, _u32(0x00000537), 26, address)  # lui a0, 0
+    addi, _ = _apply(Arch.RISCV, _u32(0x00050513), 27, address)  # addi a0, a0, 0
+    upper = struct.unpack("<I", lui)[0] & 0xFFFFF000
+    lower = struct.unpack("<I", addi)[0] >> 20
+    lower -= 0x1000 if lower & 0x800 else 0
+    assert (upper + lower) & 0xFFFFFFFF == address
+
+
+@given(st.integers(min_value=1, max_value=0xFFFF_FFFF))
+def test_thumb_movw_movt_pair_rebuilds_the_address(address: int) -> None:
+    low, _ = _apply(Arch.ARM, _thumb_bl(0xF240, 0x0000), 47, address, rela=False)
+    high, _ = _apply(Arch.ARM, _thumb_bl(0xF2C0, 0x0000), 48, address, rela=False)
+
+    def imm16(code: bytes) -> int:
+        upper, lower = struct.unpack("<HH", code)
+        return ((upper & 0xF) << 12) | (((upper >> 10) & 1) << 11) | (
+            ((lower >> 12) & 0x7) << 8) | (lower & 0xFF)
+
+    assert (imm16(high) << 16) | imm16(low) == address
