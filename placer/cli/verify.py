@@ -10,9 +10,7 @@ import argparse
 import os
 import sys
 import tempfile
-from importlib import import_module
 from pathlib import Path
-from typing import Any
 
 from placer.errors import ConfigError
 from placer.layout import Layout
@@ -83,11 +81,14 @@ def _layout(args: argparse.Namespace) -> Layout:
         except (OSError, UnicodeError) as exc:
             raise ConfigError(("layout",), f"cannot read {args.layout}: {exc}") from None
         return loads(text, file=str(args.layout))
-    placer: Any = import_module("placer")
-    board = placer.load_board(args.board)
-    config = placer.read_config(*[str(path) for path in args.config])
-    layout: Layout = placer.place(board, config)
-    return layout
+    # Imported here: placing is another stage, needed only without --layout.
+    from placer.boardfile import load_board
+    from placer.config import read_config
+    from placer.solve import place
+
+    board = load_board(args.board)
+    config = read_config(*args.config)
+    return place(board, config)
 
 
 def dump_image(report: Report, directory: Path) -> None:

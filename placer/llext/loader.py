@@ -40,6 +40,7 @@ from placer.llext.regions import (
     map_regions,
     veneer_stub_bytes,
 )
+from placer.llext.relocate import RelocationProblem, apply_relocations, first_error
 from placer.target import HeapRole, Rounding, Target
 
 #: ``LLEXT_MAX_DEPENDENCIES``.
@@ -138,7 +139,7 @@ class ExtensionLoad:
     usage: tuple[HeapUsage, ...]
     alloc_size: int
     unresolved: tuple[str, ...]
-    relocation_problems: tuple[object, ...]
+    relocation_problems: tuple[RelocationProblem, ...]
     exports: tuple[tuple[str, int], ...]
     dependencies: tuple[str, ...]
     notes: tuple[str, ...] = ()
@@ -370,7 +371,7 @@ class _LoadRun:
         self.alloc_size = 0
         self.notes: list[str] = []
         self.unresolved: list[str] = []
-        self.problems: tuple[object, ...] = ()
+        self.problems: tuple[RelocationProblem, ...] = ()
         self.exports: list[tuple[str, int]] = []
         self.dependencies: list[str] = []
         self.map: RegionMap | None = None
@@ -463,8 +464,9 @@ class _LoadRun:
         if loader.options.link:
             self.link()
         export = self.map.region(Mem.EXPORT)
+        # Zephyr divides the region's size (prepad included) by sizeof(struct llext_symbol).
         count = len(globals_) if cfg.import_all_globals else (
-            export.size - export.prepad if export is not None else 0) // sizes.symbol
+            export.size if export is not None else 0) // sizes.symbol
         if count:
             self.alloc(meta, "export table", count * sizes.symbol, 0, persistent=True)
         self.collect_exports(globals_)
@@ -570,11 +572,6 @@ class _LoadRun:
         return data
 
     def link(self) -> None:
-        try:
-            from placer.llext.relocate import apply_relocations, first_error
-        except ImportError:  # pragma: no cover - the engine ships with placer
-            self.notes.append("relocation engine not available: extension not linked")
-            return
         assert self.map is not None
         ext = self.ext
         load_address: dict[int, int] = {}
@@ -597,19 +594,16 @@ class _LoadRun:
                 providers[symbol.name] = provider
             return address
 
-        builtin = self.loader.builtin
-        try:
-            problems = apply_relocations(ext, self.loader.target.board.arch, load_address,
-                                         images, resolve, builtin)
-        except ImportError:  # pragma: no cover - an architecture module missing
-            self.notes.append("relocation engine not available: extension not linked")
-            return
+        problems = apply_relocations(ext, self.loader.target.board.arch, load_address, images,
+                                     resolve, self.loader.builtin)
         for slot in self.map.slots:
             if slot.section in images:
                 data = images[slot.section]
                 self.images[slot.mem][slot.offset:slot.offset + len(data)] = data
         self.problems = problems
-        self.unresolved = sorted({p.symbol for p in problems if p.errno == "ENODATA"})
+        # ENODATA from the common lookup, ENOENT from Xtensa's own (§5.2).
+        self.unresolved = sorted({p.symbol for p in problems
+                                  if p.errno in ("ENODATA", "ENOENT") and p.symbol})
         for dep in providers.values():
             if dep not in self.dependencies and len(self.dependencies) < MAX_DEPENDENCIES:
                 self.dependencies.append(dep)

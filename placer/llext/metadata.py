@@ -107,7 +107,11 @@ def sizes_from_dwarf(zephyr_elf: str | os.PathLike[str]) -> MetadataSizes | None
 def _struct_sizes(elf: ELFFile, names: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     dwarf = elf.get_dwarf_info()
-    for cu in dwarf.iter_CUs():
+    units = list(dwarf.iter_CUs())
+    # The loader's own sources define these structures: look there first, so a large
+    # image is not walked DIE by DIE.
+    units.sort(key=lambda cu: b"llext" not in _unit_name(cu))
+    for cu in units:
         for die in cu.iter_DIEs():
             if die.tag != "DW_TAG_structure_type":
                 continue
@@ -121,6 +125,12 @@ def _struct_sizes(elf: ELFFile, names: set[str]) -> dict[str, int]:
         if len(found) == len(names):
             break
     return found
+
+
+def _unit_name(cu: object) -> bytes:
+    top = cu.get_top_DIE()  # type: ignore[attr-defined]
+    attr = top.attributes.get("DW_AT_name")
+    return attr.value if attr is not None and isinstance(attr.value, bytes) else b""
 
 
 def _align(value: int, align: int) -> int:
