@@ -13,6 +13,7 @@ The library surface a build system calls::
 from __future__ import annotations
 
 from placer.boardfile import DEFAULT_BOARD, list_boards, load_board, write_board
+from placer.config import LlextConfig, check_config, read_config
 from placer.errors import (
     BoardError,
     ConfigError,
@@ -32,14 +33,17 @@ __all__ = [
     "ConfigError",
     "ExtensionError",
     "Infeasible",
+    "LlextConfig",
     "Order",
     "Pin",
     "PlacerError",
     "ScriptError",
     "__version__",
+    "check_config",
     "list_boards",
     "load_board",
     "place",
+    "read_config",
     "verify",
     "write_board",
 ]

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from placer.errors import ConfigError, ScriptError
+
+if TYPE_CHECKING:
+    from placer.board import Board
 
 #: The newest Zephyr behaviour placer models (llext-facts "S-newest").
 NEWEST_ZEPHYR = (4, 4)
@@ -395,3 +399,12 @@ def config_from_settings(settings: Mapping[str, _Setting], warnings: list[str],
         zephyr_version=zephyr_version, set_by=tuple(set_by), warnings=tuple(warnings),
         **values,  # type: ignore[arg-type]
     )
+
+
+def check_config(config: LlextConfig, board: Board, *,
+                 symbol_groups_used: Iterable[str] = ()) -> tuple[str, ...]:
+    """Check `config` against `board`: the warnings, or `ConfigViolations` listing every rule
+    broken (each a `ConfigError` with options, rule and fix). See `placer.rules`."""
+    from placer.rules import check_config as check  # rules need the target: import late
+
+    return check(config, board, symbol_groups_used=symbol_groups_used)

@@ -1,0 +1,397 @@
+"""LLEXT's configuration rules, checked against a board: what Zephyr would refuse or ignore.
+
+Every violation is a `ConfigError` naming the option(s), the rule Zephyr enforces (a
+Kconfig dependency, a BUILD_ASSERT, a loader return code) and a fix. `check_config`
+collects all of them and raises one `ConfigViolations` listing each, so a user fixes a
+configuration in one pass; the warnings (options that are set but have no effect, choices
+that work but cost) come back as strings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import attrs
+
+from placer.board import Arch, Board, Bus, MemoryRegion, MpuKind
+from placer.config import (
+    BUILTIN_SYMBOL_GROUPS,
+    MEMBLK_BACKEND,
+    NEWEST_ZEPHYR,
+    SHAREDLIB_EVERYWHERE,
+    BinaryType,
+    HeapBackend,
+    LlextConfig,
+    option,
+)
+from placer.errors import ConfigError
+from placer.target import HeapRole, HeapSection, Rounding, Target, architecture, resolve
+
+
+class ConfigViolations(ConfigError):
+    """Several rule violations at once; `violations` holds each as its own `ConfigError`.
+
+    `options`, `rule`, `fix` and `where` are the first violation's; ``str()`` lists all.
+    """
+
+    def __init__(self, violations: tuple[ConfigError, ...], warnings: tuple[str, ...] = ()
+                 ) -> None:
+        first = violations[0]
+        super().__init__(first.options, first.rule, first.fix, first.where)
+        self.violations = violations
+        self.warnings = warnings
+        self.args = ("\n".join(str(v) for v in violations),)
+
+
+@attrs.frozen(slots=True)
+class ConfigReport:
+    """What checking a configuration against a board found."""
+
+    violations: tuple[ConfigError, ...]
+    warnings: tuple[str, ...]
+
+
+#: The Kconfig option that sizes each heap.
+SIZE_OPTION = {
+    HeapRole.SHARED: "LLEXT_HEAP_SIZE",
+    HeapRole.EXT: "LLEXT_EXT_HEAP_SIZE",
+    HeapRole.METADATA: "LLEXT_METADATA_HEAP_SIZE",
+    HeapRole.INSTR: "LLEXT_INSTR_HEAP_SIZE",
+    HeapRole.DATA: "LLEXT_DATA_HEAP_SIZE",
+}
+
+_BASELINE_CPUS = frozenset({"cortex-m0", "cortex-m0+", "cortex-m0plus", "cortex-m1",
+                            "cortex-m23"})
+_ARCV3_CPUS = frozenset({"hs5x", "hs6x", "archs5x", "archs6x"})
+
+
+def check_config(config: LlextConfig, board: Board, *,
+                 symbol_groups_used: Iterable[str] = ()) -> tuple[str, ...]:
+    """Check `config` on `board`; return the warnings, raise `ConfigViolations` if broken.
+
+    `symbol_groups_used` names the groups the application's C code exports symbols into
+    (``EXPORT_GROUP_SYMBOL(G, ...)``), which each need a Kconfig symbol.
+    """
+    report = review_config(config, board, symbol_groups_used=symbol_groups_used)
+    if report.violations:
+        raise ConfigViolations(report.violations, report.warnings)
+    return report.warnings
+
+
+def review_config(config: LlextConfig, board: Board, *,
+                  symbol_groups_used: Iterable[str] = ()) -> ConfigReport:
+    """Every violation and warning of `config` on `board`, without raising."""
+    target = resolve(board, config)
+    checker = _Checker(config, board, target)
+    checker.run(frozenset(symbol_groups_used))
+    return ConfigReport(tuple(checker.violations), tuple(config.warnings) +
+                        tuple(checker.warnings))
+
+
+class _Checker:
+    def __init__(self, config: LlextConfig, board: Board, target: Target) -> None:
+        self.config = config
+        self.board = board
+        self.target = target
+        self.arch = architecture(board, config)
+        self.violations: list[ConfigError] = []
+        self.warnings: list[str] = []
+
+    def fail(self, options: tuple[str, ...], rule: str, fix: str) -> None:
+        where = next((w for o in options if (w := self.config.where(o)) is not None), None)
+        self.violations.append(ConfigError(options, rule, fix, where))
+
+    def warn(self, option: str | None, message: str) -> None:
+        where = self.config.where(option) if option is not None else None
+        prefix = f"{where}: " if where else ""
+        self.warnings.append(f"{prefix}warning: {message}")
+
+    def run(self, groups_used: frozenset[str]) -> None:
+        cfg = self.config
+        if not cfg.llext:
+            set_llext = [n for n, _ in cfg.set_by if n.startswith("LLEXT_")]
+            if set_llext:
+                self.warn(set_llext[0], f"CONFIG_{set_llext[0]} has no effect: CONFIG_LLEXT "
+                          "is not set")
+            return
+        self.heap_backend()
+        self.memblk_pools()
+        self.harvard_heaps()
+        self.binary_type()
+        self.slid()
+        self.symbol_groups(groups_used)
+        self.sys_heap()
+        self.heap_fits()
+        self.user_mode()
+        self.visibility()
+
+    # -- heaps ---------------------------------------------------------------------------
+
+    def heap_backend(self) -> None:
+        cfg = self.config
+        if cfg.heap_backend is not HeapBackend.MEMBLK:
+            return
+        if cfg.zephyr_version < MEMBLK_BACKEND:
+            self.fail(("LLEXT_HEAP_MEMBLK",),
+                      f"Zephyr {_version(cfg.zephyr_version)} has no memblk backend (added "
+                      "in 4.4 by PR #102428)",
+                      "use CONFIG_LLEXT_HEAP_K_HEAP=y, or model Zephyr 4.4")
+        if cfg.heap_dynamic:
+            self.fail(("LLEXT_HEAP_MEMBLK", "LLEXT_HEAP_DYNAMIC"),
+                      "the memblk backend has no dynamic heap (LLEXT_HEAP_MEMBLK depends on "
+                      "!LLEXT_HEAP_DYNAMIC)",
+                      "drop CONFIG_LLEXT_HEAP_DYNAMIC, or use CONFIG_LLEXT_HEAP_K_HEAP=y with "
+                      "the dynamic heap")
+
+    def memblk_pools(self) -> None:
+        cfg = self.config
+        if cfg.heap_backend is not HeapBackend.MEMBLK or cfg.heap_dynamic:
+            return
+        block = cfg.heap_memblk_block_size
+        name = "LLEXT_HEAP_MEMBLK_BLOCK_SIZE"
+        if block <= 0:
+            self.fail((name,), "the block size is 0", "use a power of two such as 32")
+            return
+        if block & (block - 1):
+            lower = 1 << (block.bit_length() - 1)
+            self.fail((name,), f"the block size {block} is not a power of two (sys_mem_blocks "
+                      "shifts by ilog2 of it)", f"use {lower} or {lower * 2}")
+        page = self.target.page_size
+        why = self.page_rule()
+        if why is not None and block % page:
+            self.fail((name,), f"the block size {block} is not a multiple of LLEXT_PAGE_SIZE "
+                      f"{page} ({why}; BUILD_ASSERT in llext_memblk.c)",
+                      f"use a block size of {page} or a multiple of it")
+        pools = ((("LLEXT_INSTR_HEAP_SIZE", cfg.instr_heap_size),
+                  ("LLEXT_DATA_HEAP_SIZE", cfg.data_heap_size))
+                 if self.target.harvard else (("LLEXT_EXT_HEAP_SIZE", cfg.ext_heap_size),))
+        for size_name, kib in pools:
+            size = kib * 1024
+            if size % block:
+                step = block // math.gcd(block, 1024)
+                suggestion = -(-kib // step) * step
+                self.fail((size_name, name),
+                          f"the pool of {kib} KiB ({size} bytes) is not a whole number of "
+                          f"{block}-byte blocks (BUILD_ASSERT in llext_memblk.c)",
+                          f"set CONFIG_{size_name} to a multiple of {step} KiB (e.g. "
+                          f"{suggestion}), or use a block size that divides {size}")
+            elif size == 0:
+                self.fail((size_name,), "the pool has no blocks, so no region can load",
+                          f"set CONFIG_{size_name} to the KiB your extensions need")
+        if self.target.rounding is Rounding.POWER_OF_TWO:
+            self.warn(name, f"with user mode and a power-of-two MPU every region is rounded "
+                      f"to a power of two of at least {page} bytes and aligned to it; a block "
+                      f"size of {block} fails every region whose rounded size exceeds it")
+
+    def page_rule(self) -> str | None:
+        """Why ``B % LLEXT_PAGE_SIZE == 0`` applies (PR #107277: only with an MMU or MPU)."""
+        if self.target.mmu:
+            return "the MMU"
+        kind = self.board.mpu.kind
+        cfg = self.config
+        mpu = {MpuKind.ARM_MPU: cfg.arm_mpu, MpuKind.ARC_MPU: cfg.arc_mpu,
+               MpuKind.XTENSA_MPU: cfg.xtensa_mpu, MpuKind.NXP_MPU: None}
+        if kind in mpu and mpu[kind] is not False:
+            return "an MPU"
+        if cfg.arm_mpu or cfg.arc_mpu or cfg.xtensa_mpu:
+            return "an MPU"
+        return None
+
+    def harvard_heaps(self) -> None:
+        cfg = self.config
+        if not self.target.harvard or cfg.heap_dynamic:
+            return
+        for name, kib, what, default in (
+            ("LLEXT_INSTR_HEAP_SIZE", cfg.instr_heap_size, "instruction", 4),
+            ("LLEXT_DATA_HEAP_SIZE", cfg.data_heap_size, "data", 8),
+        ):
+            if kib == 0:
+                served = ("no executable region can load" if what == "instruction"
+                          else "no data region or metadata can load")
+                self.fail((name,), f"a Harvard build needs an {what} heap, and with 0 KiB "
+                          f"{served}",
+                          f"set CONFIG_{name} to the KiB your extensions need (Zephyr's "
+                          f"default is {default})")
+
+    def heap_fits(self) -> None:
+        for heap in self.target.heap_sections():
+            option_name = SIZE_OPTION[heap.role]
+            candidates = [r for r in self.board.regions if self.can_hold(heap, r)]
+            if not candidates:
+                bus = "instruction" if heap.needs_instruction_bus else "data"
+                self.fail((option_name,), f"no region of board {self.board.name} can hold "
+                          f"{heap.section}: it needs {bus}-bus memory that is writable at "
+                          "load time",
+                          "add such a region to the board, or use a dynamic heap")
+                continue
+            free = {r.name: r.length - sum(u.size for u in self.board.used_in(r.name))
+                    for r in candidates}
+            best = max(candidates, key=lambda r: (free[r.name], r.name))
+            if heap.size > free[best.name]:
+                self.fail((option_name,),
+                          f"{heap.section} needs {heap.size} bytes but no region that can hold "
+                          f"it has that much free: the largest, {best.name}, has "
+                          f"{free[best.name]} of {best.length} bytes free",
+                          f"set CONFIG_{option_name} to at most {free[best.name] // 1024} "
+                          "(KiB), or free memory in the image")
+
+    def can_hold(self, heap: HeapSection, region: MemoryRegion) -> bool:
+        if region.name in self.board.forbidden_regions or not region.writable_at_load:
+            return False
+        if heap.needs_instruction_bus and region.bus is Bus.DATA:
+            return False
+        return not (heap.needs_data_bus and region.bus is Bus.INSTRUCTION)
+
+    # -- ELF kinds, symbols --------------------------------------------------------------
+
+    def binary_type(self) -> None:
+        cfg = self.config
+        binary = self.target.binary_type
+        if binary is BinaryType.ELF_OBJECT and self.arch is Arch.RISCV:
+            self.fail(("LLEXT_TYPE_ELF_OBJECT",),
+                      "RISC-V extensions cannot be single-compile objects "
+                      "(LLEXT_TYPE_ELF_OBJECT depends on !RISCV)",
+                      "use CONFIG_LLEXT_TYPE_ELF_RELOCATABLE=y, the RISC-V default")
+        if binary is not BinaryType.ELF_SHAREDLIB:
+            return
+        name = "LLEXT_TYPE_ELF_SHAREDLIB"
+        fix = "use CONFIG_LLEXT_TYPE_ELF_RELOCATABLE=y"
+        if cfg.zephyr_version < SHAREDLIB_EVERYWHERE:
+            if self.arch in (Arch.ARM, Arch.ARM64):
+                self.fail((name,), f"Zephyr {_version(cfg.zephyr_version)} does not support "
+                          "shared-library extensions on ARM", fix)
+            return
+        cpu = self.board.cpu.lower()
+        baseline = cfg.armv6_m_armv8_m_baseline
+        if baseline is None:
+            baseline = cpu in _BASELINE_CPUS
+        arcv3 = cfg.isa_arcv3 if cfg.isa_arcv3 is not None else cpu in _ARCV3_CPUS
+        what = None
+        if self.arch is Arch.ARM and baseline:
+            what = "ARMv6-M/ARMv8-M Baseline (Thumb-1) cores"
+        elif self.arch is Arch.ARC and arcv3:
+            what = "ARCv3 cores"
+        if what is not None:
+            self.fail((name,), f"shared-library extensions are not supported on {what} "
+                      f"(LLEXT_TYPE_ELF_SHAREDLIB depends on {option(name).depends})", fix)
+        if self.arch is Arch.RISCV:
+            self.warn(name, "RISC-V shared-library extensions must be linked with lld")
+
+    def slid(self) -> None:
+        cfg = self.config
+        if not (cfg.export_builtins_by_slid and cfg.edk):
+            return
+        if cfg.where("LLEXT_EDK") is not None:
+            self.fail(("LLEXT_EXPORT_BUILTINS_BY_SLID", "LLEXT_EDK"),
+                      "SLID linking is not compatible with the LLEXT EDK",
+                      "set CONFIG_LLEXT_EDK=n, or drop CONFIG_LLEXT_EXPORT_BUILTINS_BY_SLID")
+        else:
+            self.warn("LLEXT_EXPORT_BUILTINS_BY_SLID",
+                      "CONFIG_LLEXT_EDK defaults to y, but SLID linking is not compatible "
+                      "with the LLEXT EDK: set CONFIG_LLEXT_EDK=n")
+
+    def symbol_groups(self, used: frozenset[str]) -> None:
+        cfg = self.config
+        known = cfg.declared_symbol_groups | BUILTIN_SYMBOL_GROUPS
+        for group in sorted(cfg.declared_symbol_groups | cfg.export_symbol_groups | used):
+            if group != group.upper():
+                self.fail((f"LLEXT_EXPORT_SYMBOL_GROUP_{group}",),
+                          f"symbol group '{group}' is not all upper case (group names must "
+                          "be)",
+                          f"rename the group to {group.upper()} in EXPORT_GROUP_SYMBOL() and "
+                          "in its Kconfig symbol")
+        for group in sorted(used):
+            symbol = f"LLEXT_EXPORT_SYMBOL_GROUP_{group}"
+            if group not in known:
+                self.fail((symbol,), f"symbols are exported in group {group}, but no Kconfig "
+                          f"symbol {symbol} exists",
+                          f"add 'config {symbol}' (bool) to a Kconfig file and set it")
+            elif group not in cfg.export_symbol_groups:
+                self.warn(symbol, f"symbols exported in group {group} are left out of the "
+                          f"export table: CONFIG_{symbol} is not set")
+
+    def sys_heap(self) -> None:
+        cfg = self.config
+        if cfg.sys_heap_big_only and cfg.sys_heap_small_only:
+            self.fail(("SYS_HEAP_BIG_ONLY", "SYS_HEAP_SMALL_ONLY"),
+                      "the sys_heap chunk size choice takes one entry",
+                      "keep one of them")
+
+    def user_mode(self) -> None:
+        if self.target.rounding is not Rounding.UNSUPPORTED:
+            return
+        kind = self.board.mpu.kind
+        hardware = "no MPU" if kind is MpuKind.NONE else f"the {kind.value}"
+        self.fail(("USERSPACE",),
+                  f"with user mode, Zephyr's loader has no MMU/MPU/PMP alignment rule for "
+                  f"{hardware} of {self.board.name}: every extension load fails with -ENOTSUP",
+                  "disable CONFIG_USERSPACE, or use a board with an Arm or ARC MPU, a RISC-V "
+                  "PMP or an MMU")
+
+    # -- options that are set but do not exist in this configuration ----------------------
+
+    def visibility(self) -> None:
+        for name, _ in self.config.set_by:
+            reason = self.invisible(name)
+            if reason is None:
+                continue
+            spec = option(name)
+            self.warn(name, f"CONFIG_{name} has no effect: it exists only when "
+                      f"{spec.depends}, and {reason}")
+
+    def invisible(self, name: str) -> str | None:
+        cfg, target = self.config, self.target
+        memblk = cfg.heap_backend is HeapBackend.MEMBLK
+        harvard = "HARVARD=y" + ("" if cfg.harvard is not None else
+                                 f" (board {self.board.name})")
+        not_harvard = "HARVARD is not set" + ("" if cfg.harvard is not None else
+                                              f" (board {self.board.name})")
+        dynamic = "LLEXT_HEAP_DYNAMIC=y"
+        if name == "LLEXT_HEAP_SIZE":
+            return (dynamic if cfg.heap_dynamic else harvard if target.harvard
+                    else "LLEXT_HEAP_MEMBLK=y" if memblk else None)
+        if name in ("LLEXT_METADATA_HEAP_SIZE", "LLEXT_HEAP_MEMBLK_BLOCK_SIZE"):
+            return None if memblk else "LLEXT_HEAP_MEMBLK is not set"
+        if name == "LLEXT_EXT_HEAP_SIZE":
+            return ("LLEXT_HEAP_MEMBLK is not set" if not memblk
+                    else harvard if target.harvard else None)
+        if name in ("LLEXT_INSTR_HEAP_SIZE", "LLEXT_DATA_HEAP_SIZE"):
+            return (dynamic if cfg.heap_dynamic else None if target.harvard else not_harvard)
+        if name == "LLEXT_SHELL_MAX_SIZE":
+            return None if cfg.llext_shell else "LLEXT_SHELL is not set"
+        if name == "LLEXT_BUILD_PIC":
+            newest = cfg.zephyr_version >= SHAREDLIB_EVERYWHERE
+            shared = target.binary_type is BinaryType.ELF_SHAREDLIB and newest
+            return (None if self.arch is Arch.XTENSA or shared
+                    else "this build is neither Xtensa nor LLEXT_TYPE_ELF_SHAREDLIB")
+        if name == "LLEXT_RODATA_NO_RELOC":
+            if target.mmu:
+                return "MMU=y"
+            if cfg.userspace:
+                return "USERSPACE=y"
+            if target.build_pic and self.arch is not Arch.XTENSA:
+                return "LLEXT_BUILD_PIC=y"
+            return None
+        if name == "LLEXT_VENEERS":
+            return None if self.arch is Arch.ARM else "only ARM has ARCH_HAS_LLEXT_VENEERS"
+        if name == "LLEXT_EXPORT_DEV_IDS_BY_HASH":
+            return (None if "DEVICE" in cfg.export_symbol_groups
+                    else "LLEXT_EXPORT_SYMBOL_GROUP_DEVICE is not set")
+        if name == "MMU_PAGE_SIZE":
+            return None if target.mmu else "MMU is not set"
+        if name == "PMP_GRANULARITY":
+            pmp = cfg.riscv_pmp if cfg.riscv_pmp is not None else (
+                self.board.mpu.kind is MpuKind.RISCV_PMP)
+            return None if pmp else "RISCV_PMP is not set"
+        if name == "ARC_MPU_VER":
+            return None if self.arch is Arch.ARC else f"the architecture is {self.arch.value}"
+        return None
+
+
+def _version(version: tuple[int, int]) -> str:
+    return ".".join(str(part) for part in version)
+
+
+__all__ = ["NEWEST_ZEPHYR", "SIZE_OPTION", "ConfigReport", "ConfigViolations", "check_config",
+           "review_config"]

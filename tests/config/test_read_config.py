@@ -1,0 +1,144 @@
+"""Reading .config, prj.conf and fragments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import placer
+from placer.config import OPTIONS, BinaryType, HeapBackend, LlextConfig, option, read_config
+from placer.errors import ConfigError, ScriptError
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_no_file_gives_zephyr_defaults() -> None:
+    config = read_config()
+    assert config == LlextConfig()
+    assert (config.heap_size, config.metadata_heap_size, config.ext_heap_size) == (8, 4, 16)
+    assert (config.instr_heap_size, config.data_heap_size) == (4, 8)
+    assert config.heap_memblk_block_size == 32
+    assert config.export_symbol_groups == {"UNASSIGNED", "SYSCALL", "LIBC"}
+
+
+def test_later_files_win_and_set_by_points_at_the_winner(tmp_path: Path) -> None:
+    dotconfig = write(tmp_path, ".config", "CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_SIZE=16\n")
+    fragment = write(tmp_path, "llext.conf", "# a fragment\nCONFIG_LLEXT_HEAP_SIZE=48\n")
+    config = read_config(dotconfig, fragment)
+    assert config.heap_size == 48
+    assert config.where("LLEXT_HEAP_SIZE") == f"{fragment}:2"
+    assert config.where("LLEXT") == f"{dotconfig}:1"
+
+
+def test_not_set_comment_turns_a_bool_off(tmp_path: Path) -> None:
+    path = write(tmp_path, ".config", "# CONFIG_LLEXT_EDK is not set\n"
+                 "# CONFIG_LLEXT_EXPORT_DEFAULT_GROUPS is not set\n")
+    config = read_config(path)
+    assert config.edk is False
+    assert config.export_symbol_groups == frozenset()
+
+
+def test_choices_strings_hex_and_ints(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", "\n".join([
+        "CONFIG_LLEXT_HEAP_MEMBLK=y",
+        "CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE=0x100",
+        "CONFIG_LLEXT_TYPE_ELF_SHAREDLIB=y",
+        "CONFIG_MMU_PAGE_SIZE=0x4000",
+        'CONFIG_BOARD="qemu_x86"',
+        "CONFIG_ARM=y",
+        "CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_SENSORS=y",
+        "# CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_LIBC is not set",
+    ]) + "\n")
+    config = read_config(path)
+    assert config.heap_backend is HeapBackend.MEMBLK
+    assert config.heap_memblk_block_size == 256
+    assert config.binary_type is BinaryType.ELF_SHAREDLIB
+    assert config.mmu_page_size == 0x4000
+    assert config.arch == "arm"
+    assert config.export_symbol_groups == {"UNASSIGNED", "SYSCALL", "SENSORS"}
+    assert config.declared_symbol_groups == {"SENSORS", "LIBC"}
+
+
+def test_old_memblk_symbol_name_is_understood(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_SYS_MEM_BLOCKS=y\n")
+    assert read_config(path).heap_backend is HeapBackend.MEMBLK
+
+
+def test_malformed_line_is_a_script_error_with_its_place(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", "CONFIG_LLEXT=y\n  LLEXT_HEAP_SIZE=8\n")
+    with pytest.raises(ScriptError) as caught:
+        read_config(path)
+    assert str(caught.value) == (
+        f"{path}:2:3: error: expected CONFIG_NAME=value, '# CONFIG_NAME is not set' or a "
+        "comment\n  LLEXT_HEAP_SIZE=8\n  ^")
+
+
+def test_unterminated_string(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", 'CONFIG_BOARD="qemu\n')
+    with pytest.raises(ScriptError) as caught:
+        read_config(path)
+    assert str(caught.value).startswith(f"{path}:1:14: error: unterminated string value")
+
+
+def test_wrong_value_type_names_option_and_place(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_SIZE=big\n")
+    with pytest.raises(ConfigError) as caught:
+        read_config(path)
+    assert str(caught.value) == (f"{path}:1: error: CONFIG_LLEXT_HEAP_SIZE: 'big' is not an "
+                                 "int value\n  fix: write a number such as 8 or 0x1000")
+
+
+def test_bool_with_a_number_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_DYNAMIC=1\n")
+    with pytest.raises(ConfigError) as caught:
+        read_config(path)
+    assert str(caught.value) == (f"{path}:1: error: CONFIG_LLEXT_HEAP_DYNAMIC: '1' is not a "
+                                 "bool value\n  fix: write y or n")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        read_config(tmp_path / "absent.conf")
+    assert str(caught.value) == (f"{tmp_path / 'absent.conf'}: error: cannot read "
+                                 "configuration file: No such file or directory")
+
+
+def test_reassignment_in_one_file_warns(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_SIZE=8\nCONFIG_LLEXT_HEAP_SIZE=12\n")
+    config = read_config(path)
+    assert config.heap_size == 12
+    assert config.warnings == (f"{path}:2: warning: CONFIG_LLEXT_HEAP_SIZE set again (was "
+                               "'8' at line 1); the last value wins",)
+
+
+def test_every_heap_option_has_its_unit() -> None:
+    for spec in OPTIONS:
+        if spec.name.endswith("_HEAP_SIZE"):
+            assert spec.unit == "KiB", spec.name
+    assert option("LLEXT_HEAP_MEMBLK_BLOCK_SIZE").unit == "bytes"
+    assert option("LLEXT_HEAP_SIZE").depends == (
+        "!LLEXT_HEAP_DYNAMIC && !HARVARD && !LLEXT_HEAP_MEMBLK")
+
+
+def test_read_config_is_exported_from_placer() -> None:
+    assert placer.read_config is read_config
+
+
+@given(st.integers(min_value=0, max_value=1 << 20), st.integers(min_value=0, max_value=1 << 20))
+def test_last_assignment_wins_for_any_values(first: int, second: int) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        a = Path(directory) / "a.conf"
+        b = Path(directory) / "b.conf"
+        a.write_text(f"CONFIG_LLEXT_DATA_HEAP_SIZE={first}\n")
+        b.write_text(f"CONFIG_LLEXT_DATA_HEAP_SIZE={second}\n")
+        assert read_config(a, b).data_heap_size == second
+        assert read_config(b, a).data_heap_size == first
