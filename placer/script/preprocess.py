@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import io
 import os
 import re
@@ -67,6 +68,13 @@ class PreprocessedText:
     line_map: tuple[LineOrigin, ...]
     sources: Mapping[str, str] = attrs.field(factory=lambda: types.MappingProxyType({}))
     warnings: tuple[str, ...] = ()
+    _output_lines: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+    _source_lines: dict[str, list[str]] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Spans are remapped one by one: split the texts once, not once per span.
+        object.__setattr__(self, "_output_lines", tuple(self.text.split("\n")))
+        object.__setattr__(self, "_source_lines", {})
 
     def origin(self, line: int, column: int) -> SourceSpan:
         """The original file, line and column of output position (`line`, `column`)."""
@@ -74,7 +82,7 @@ class PreprocessedText:
             last = self.line_map[-1] if self.line_map else LineOrigin("<empty>", 1)
             return SourceSpan(last.file, last.line, 1)
         where = self.line_map[line - 1]
-        output_lines = self.text.split("\n")
+        output_lines = self._output_lines
         output_line = output_lines[line - 1] if line - 1 < len(output_lines) else ""
         original = self.source_line(where)
         mapped = column if original is None else _map_column(output_line, original, column)
@@ -82,10 +90,12 @@ class PreprocessedText:
 
     def source_line(self, where: LineOrigin) -> str | None:
         """The text of the original line `where`, if the file was read."""
-        text = self.sources.get(where.file)
-        if text is None:
-            return None
-        lines = text.splitlines()
+        lines = self._source_lines.get(where.file)
+        if lines is None:
+            text = self.sources.get(where.file)
+            if text is None:
+                return None
+            lines = self._source_lines[where.file] = text.splitlines()
         return lines[where.line - 1] if 0 < where.line <= len(lines) else None
 
 
@@ -156,9 +166,8 @@ def remap_error(error: ScriptError, preprocessed: PreprocessedText) -> ScriptErr
 def _map_column(output_line: str, original: str, column: int) -> int:
     """Column in `original` of `column` in `output_line`, through their common text."""
     index = column - 1
-    matcher = difflib.SequenceMatcher(None, output_line, original, autojunk=False)
     best = 1
-    for out_start, in_start, size in matcher.get_matching_blocks():
+    for out_start, in_start, size in _matching_blocks(output_line, original):
         if size == 0:
             continue
         if out_start <= index < out_start + size:
@@ -167,6 +176,14 @@ def _map_column(output_line: str, original: str, column: int) -> int:
             # Inside a macro expansion: point at the start of the text it replaced.
             best = in_start + size + 1
     return min(best, len(original) + 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matching_blocks(output_line: str, original: str) -> tuple[tuple[int, int, int], ...]:
+    """Runs of text common to an output line and its original line (cached: every span
+    of a line asks for the same pair)."""
+    matcher = difflib.SequenceMatcher(None, output_line, original, autojunk=False)
+    return tuple((a, b, size) for a, b, size in matcher.get_matching_blocks())
 
 
 # --- pcpp --------------------------------------------------------------------------------

@@ -1,0 +1,323 @@
+"""Resolve ld's ``INCLUDE file`` and load a script in one call.
+
+Where GNU ld looks (measured with ld 2.40, ``tests/script/test_includes.py`` re-checks it):
+the name as given (relative to the current working folder), then each ``-L`` folder in
+command-line order, then each ``SEARCH_DIR`` met in the scripts *before* the INCLUDE. ld
+does **not** look in the including script's folder; placer does the same, and when the
+file sits there says so in the error. An absolute name is only opened as is.
+
+An INCLUDE is valid at top level, inside MEMORY, inside SECTIONS and inside an output
+section; the included file is parsed as what its position implies and spliced in place.
+Its statements keep spans that name the included file. ld allows 10 files open at once
+(``MAX_INCLUDE_DEPTH``: the script given with ``-T`` and 9 nested INCLUDEs) and rejects a
+file that includes itself directly or through others ("appears multiple times"); placer
+reports both with the chain of files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+import networkx as nx
+
+from placer.errors import ScriptError, SourceSpan
+from placer.script import ast
+from placer.script.diagnostics import check_regions
+from placer.script.kconfig_macros import Macro
+from placer.script.parser import parse
+from placer.script.preprocess import (
+    PreprocessedText,
+    needs_preprocessing,
+    preprocess_text,
+    remap_error,
+)
+
+#: ``ld/ldlex.h``: files open at once, the top script included.
+MAX_INCLUDE_DEPTH: Final = 10
+
+#: How the body of a MEMORY block is parsed: wrapped on its first line so that line
+#: numbers stay those of the file; columns on that line are shifted back by its length.
+_MEMORY_OPEN: Final = "MEMORY { "
+
+
+def load_script(
+    path: str | Path,
+    *,
+    include_dirs: Sequence[str | Path] = (),
+    library_dirs: Sequence[str | Path] = (),
+    defines: Mapping[str, str] | Iterable[Macro] = (),
+    config_files: Sequence[str | Path] = (),
+    preprocess: bool | str | None = None,
+    kind: ast.FragmentKind | None = None,
+) -> ast.Script:
+    """Read, preprocess, parse and resolve the INCLUDEs of the linker script at `path`.
+
+    `preprocess`: ``None`` preprocesses when the file has C preprocessor directives,
+    ``True`` always (pcpp), ``False`` never, a string names a compiler driver to use as
+    Zephyr does (``arm-none-eabi-gcc``). `include_dirs` (``-I``), `defines` (``-D``) and
+    `config_files` (Kconfig ``.config`` values as macros) feed the preprocessor;
+    `library_dirs` (``-L``) are where INCLUDE looks. Every error is a `ScriptError` at
+    the original file, line and column.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise ScriptError(f"cannot read linker script: {exc.strerror}", str(path), 1, 1) \
+            from None
+    macros = _macros(defines)
+    use_cpp = preprocess if preprocess is not None else needs_preprocessing(text)
+    preprocessed: PreprocessedText | None = None
+    if use_cpp is not False:
+        preprocessed = preprocess_text(
+            text, str(path), include_dirs=include_dirs, defines=macros,
+            config_files=config_files, cpp=use_cpp if isinstance(use_cpp, str) else None,
+        )
+        text = preprocessed.text
+    try:
+        script = parse(text, file=str(path), kind=kind, check_memory_regions=False)
+    except ScriptError as error:
+        if preprocessed is None:
+            raise
+        raise remap_error(error, preprocessed) from None
+    if preprocessed is not None:
+        script = _remap_spans(script, preprocessed)
+    resolver = _Resolver(tuple(Path(d) for d in library_dirs))
+    sources = {str(path): text if preprocessed is None else preprocessed.text}
+    if preprocessed is not None:
+        sources = dict(preprocessed.sources)
+    resolved = resolver.resolve(script, str(path))
+    sources.update(resolver.sources)
+    _check_regions(resolved, sources)
+    return resolved
+
+
+def resolve_includes(
+    script: ast.Script, file: str, *, library_dirs: Sequence[str | Path] = ()
+) -> ast.Script:
+    """`script` (parsed from `file`) with every INCLUDE replaced by the included statements."""
+    return _Resolver(tuple(Path(d) for d in library_dirs)).resolve(script, file)
+
+
+def _macros(defines: Mapping[str, str] | Iterable[Macro]) -> tuple[Macro, ...]:
+    if isinstance(defines, Mapping):
+        return tuple(Macro(name, value) for name, value in defines.items())
+    return tuple(defines)
+
+
+class _Resolver:
+    """Walks a script in ld's order, expanding INCLUDEs and tracking SEARCH_DIRs."""
+
+    def __init__(self, library_dirs: tuple[Path, ...]) -> None:
+        self.library_dirs = library_dirs
+        self.search_dirs: list[Path] = []
+        self.graph: nx.DiGraph[str] = nx.DiGraph()
+        self.stack: list[str] = []
+        self.sources: dict[str, str] = {}
+
+    def resolve(self, script: ast.Script, file: str) -> ast.Script:
+        key = _key(file)
+        self.graph.add_node(key, name=file)
+        self.stack.append(key)
+        try:
+            return ast.with_commands(script, self._commands(script.commands, script.kind))
+        finally:
+            self.stack.pop()
+
+    def _commands(self, commands: tuple[Any, ...], kind: ast.FragmentKind | str) -> tuple[Any, ...]:
+        result: list[Any] = []
+        for command in commands:
+            if isinstance(command, ast.Include):
+                result.extend(self._include(command, kind))
+                continue
+            if isinstance(command, ast.Command) and command.name == "SEARCH_DIR":
+                self.search_dirs.extend(Path(a) for a in command.args)
+            if isinstance(command, ast.Memory):
+                command = ast.with_commands(command, self._commands(command.commands, "memory"))
+            elif isinstance(command, ast.Sections):
+                command = ast.with_commands(
+                    command, self._commands(command.commands, ast.FragmentKind.SECTIONS_BODY))
+            elif isinstance(command, ast.OutputSection | ast.OverlaySection):
+                command = ast.with_commands(
+                    command,
+                    self._commands(command.commands, ast.FragmentKind.OUTPUT_SECTION_BODY))
+            elif isinstance(command, ast.Overlay):
+                command = ast.with_commands(
+                    command, self._commands(command.sections, "overlay"))
+            result.append(command)
+        return tuple(result)
+
+    def _include(self, include: ast.Include, kind: ast.FragmentKind | str) -> tuple[Any, ...]:
+        found = self._find(include)
+        key = _key(str(found))
+        includer = self.stack[-1]
+        self.graph.add_node(key, name=str(found))
+        self.graph.add_edge(includer, key)
+        if key in self.stack:
+            raise self._cycle_error(include, key)
+        if len(self.stack) >= MAX_INCLUDE_DEPTH:
+            chain = " -> ".join(self.graph.nodes[k]["name"] for k in [*self.stack, key])
+            raise _located(
+                f"INCLUDE nested too deeply: more than {MAX_INCLUDE_DEPTH} files open "
+                f"(GNU ld's MAX_INCLUDE_DEPTH): {chain}", include.span)
+        try:
+            text = found.read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError as exc:
+            raise _located(f"cannot read linker script file {found}: {exc.strerror}",
+                           include.span) from None
+        self.sources[str(found)] = text
+        fragment = _parse_included(text, str(found), kind)
+        self.stack.append(key)
+        try:
+            return self._commands(fragment, kind)
+        finally:
+            self.stack.pop()
+
+    def _cycle_error(self, include: ast.Include, key: str) -> ScriptError:
+        cycle = nx.find_cycle(self.graph, source=key)
+        names = [self.graph.nodes[edge[0]]["name"] for edge in cycle]
+        names.append(self.graph.nodes[cycle[-1][1]]["name"])
+        return _located(
+            f"INCLUDE cycle: {' -> '.join(names)} (GNU ld: linker script file "
+            f"'{self.graph.nodes[key]['name']}' appears multiple times)", include.span)
+
+    def _find(self, include: ast.Include) -> Path:
+        name = Path(include.path)
+        if name.is_absolute():
+            candidates = [name]
+        else:
+            candidates = [name, *(d / name for d in (*self.library_dirs, *self.search_dirs))]
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate
+        notes: list[str] = []
+        searched = [str(d) for d in (*self.library_dirs, *self.search_dirs)]
+        if not name.is_absolute():
+            notes.append("searched: the current folder"
+                         + "".join(f", {d}" for d in searched)
+                         + " (-L folders, then SEARCH_DIRs read before this INCLUDE)")
+            includer = self.graph.nodes[self.stack[-1]]["name"]
+            beside = Path(includer).parent / name
+            if beside.is_file():
+                notes.append(
+                    f"{beside} exists next to the including script, but GNU ld does not "
+                    f"look there: add -L {Path(includer).parent}")
+        raise _located(f"cannot open linker script file {include.path}: "
+                       "No such file or directory", include.span, tuple(notes))
+
+
+def _key(file: str) -> str:
+    return os.path.realpath(file)
+
+
+def _located(message: str, span: SourceSpan | None,
+             notes: tuple[str, ...] = ()) -> ScriptError:
+    if span is None:
+        return ScriptError(message, "<script>", 1, 1, notes=notes)
+    return ScriptError(message, span.file, span.line, span.column,
+                       source_line=_line_of(span), notes=notes)
+
+
+def _line_of(span: SourceSpan) -> str | None:
+    try:
+        lines = Path(span.file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return lines[span.line - 1] if 0 < span.line <= len(lines) else None
+
+
+def _parse_included(text: str, file: str, kind: ast.FragmentKind | str) -> tuple[Any, ...]:
+    """The statements of an included file, parsed as what its INCLUDE's position implies."""
+    if kind == "memory":
+        try:
+            wrapped = parse(_MEMORY_OPEN + text + "\n}", file=file,
+                            kind=ast.FragmentKind.SCRIPT, check_memory_regions=False)
+        except ScriptError as error:
+            column = error.column - len(_MEMORY_OPEN) if error.line == 1 else error.column
+            raise ScriptError(error.message, file, error.line, max(column, 1),
+                              source_line=_nth_line(text, error.line), notes=error.notes) \
+                from None
+        (memory,) = [c for c in wrapped.commands if isinstance(c, ast.Memory)]
+        return _shift_first_line(memory.commands, len(_MEMORY_OPEN))
+    if kind == "overlay":
+        raise ScriptError("INCLUDE is not allowed between the sections of an OVERLAY",
+                          file, 1, 1)
+    assert isinstance(kind, ast.FragmentKind)
+    return parse(text, file=file, kind=kind, check_memory_regions=False).commands
+
+
+def _nth_line(text: str, line: int) -> str | None:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def _shift_first_line(nodes: tuple[Any, ...], width: int) -> tuple[Any, ...]:
+    def shift(span: SourceSpan) -> SourceSpan:
+        if span.line != 1:
+            return span
+        end = span.end_column
+        if span.end_line == 1 and end is not None:
+            end -= width
+        return attrs.evolve(span, column=span.column - width, end_column=end)
+
+    return tuple(map_spans(node, shift) for node in nodes)
+
+
+def map_spans(node: Any, change: Any) -> Any:
+    """A copy of AST `node` with `change(span)` applied to every node's span."""
+    if isinstance(node, tuple):
+        return tuple(map_spans(item, change) for item in node)
+    if not attrs.has(type(node)) or isinstance(node, SourceSpan):
+        return node
+    updates: dict[str, Any] = {}
+    for field in attrs.fields(type(node)):
+        value = getattr(node, field.name)
+        if field.name == "span":
+            if value is not None:
+                updates["span"] = change(value)
+        elif isinstance(value, tuple) or attrs.has(type(value)):
+            new = map_spans(value, change)
+            if new is not value:
+                updates[field.name] = new
+    return attrs.evolve(node, **updates) if updates else node
+
+
+def _remap_spans(script: ast.Script, preprocessed: PreprocessedText) -> ast.Script:
+    """Spans of a script parsed from preprocessed text, moved to the original files."""
+
+    def change(span: SourceSpan) -> SourceSpan:
+        start = preprocessed.origin(span.line, span.column)
+        if span.end_line is None or span.end_column is None:
+            return start
+        end = preprocessed.origin(span.end_line, span.end_column)
+        if end.file != start.file:
+            return start
+        return attrs.evolve(start, end_line=end.line, end_column=end.column)
+
+    result = map_spans(script, change)
+    assert isinstance(result, ast.Script)
+    return result
+
+
+def _check_regions(script: ast.Script, sources: Mapping[str, str]) -> None:
+    """``> REGION`` naming no declared region, checked once every INCLUDE is spliced in.
+
+    The parser's own check sees one file; regions and aliases may come from another.
+    Each file's output sections are checked with that file's text, so the message
+    quotes the right line.
+    """
+    declared = tuple(c for c in ast.iter_statements(script)
+                     if isinstance(c, ast.Memory | ast.RegionAlias))
+    if not any(isinstance(c, ast.Memory) for c in declared):
+        return
+    by_file: dict[str, list[Any]] = {}
+    for statement in ast.iter_statements(script):
+        if isinstance(statement, ast.OutputSection | ast.Overlay) and statement.span:
+            by_file.setdefault(statement.span.file, []).append(statement)
+    for file, sections in by_file.items():
+        probe = ast.Script((*declared, ast.Sections(tuple(sections))))
+        check_regions(probe, file, sources.get(file, ""))
