@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from placer.emit.layout_json import dumps
 from placer.llext import verify
 from tests.llext.build import HELLO, build_extension
 from tests.llext.targets import layout_for
+from tests.toolchains import tool
 
 LIB = r"""
 struct llext_const_symbol { const char *name; const void *addr; };
@@ -76,7 +78,8 @@ def test_heap_too_small_says_how_much_more_is_needed(llext_dir: Path, exports: P
     (minimum,) = report.minimum.heaps
     assert minimum.option == "LLEXT_HEAP_SIZE" and minimum.current == 1024
     assert minimum.shortfall == minimum.size - 1024 > 0
-    assert f"CONFIG_LLEXT_HEAP_SIZE={minimum.kib}" in report.render_text()
+    assert (f"  CONFIG_LLEXT_HEAP_SIZE={minimum.kib}  ({minimum.size} bytes, "
+            f"{minimum.size - 1024} bytes more than now)") in report.render_text()
     # The search is exact: one KiB less does not load, the minimum does.
     fits = verify(layout_for("arm", LlextConfig(heap_size=minimum.kib)),
                   [ext, build_extension(llext_dir, "arm", "lib", LIB).path],
@@ -154,3 +157,32 @@ def test_report_json_is_deterministic(llext_dir: Path, exports: Path) -> None:
     ext = build_extension(llext_dir, "arm", "hello", HELLO).path
     first = verify(layout_for("arm"), [ext], exports_list=exports).to_json()
     assert verify(layout_for("arm"), [ext], exports_list=exports).to_json() == first
+
+
+IMAGE = r"""
+struct llext { char name[16]; void *mem[11]; unsigned int counts[36]; };
+struct llext the_llext;
+struct llext_const_symbol { const char *name; const void *addr; };
+int printk(const char *fmt, ...) { (void)fmt; return 0; }
+static const char printk_name[] = "printk";
+const struct llext_const_symbol export_printk
+    __attribute__((section("llext_const_symbol_area"), used)) = { printk_name, printk };
+"""
+
+
+def test_a_built_image_gives_exports_and_sizeof_struct_llext(
+        llext_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "image.c"
+    source.write_text(IMAGE)
+    obj = tmp_path / "image.o"
+    image = tmp_path / "zephyr.elf"
+    subprocess.run([tool("arm", "gcc"), "-g", "-mthumb", "-mcpu=cortex-m4", "-c",
+                    str(source), "-o", str(obj)], check=True)
+    subprocess.run([tool("arm", "ld"), "-e", "printk", "-Ttext=0x08000000", str(obj), "-o",
+                    str(image)], check=True)
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    report = verify(layout_for("arm"), [ext], exports=image, storage="temporary")
+    assert report.ok, report.render_text()
+    assert report.metadata_source == f"DWARF of {image}"
+    first = report.loads[0].allocations[0]
+    assert (first.what, first.requested) == ("struct llext", 16 + 11 * 4 + 36 * 4)
