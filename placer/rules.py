@@ -146,7 +146,8 @@ class _Checker:
 
     def memblk_pools(self) -> None:
         cfg = self.config
-        if cfg.heap_backend is not HeapBackend.MEMBLK or cfg.heap_dynamic:
+        if (cfg.heap_backend is not HeapBackend.MEMBLK or cfg.heap_dynamic
+                or cfg.zephyr_version < MEMBLK_BACKEND):
             return
         block = cfg.heap_memblk_block_size
         name = "LLEXT_HEAP_MEMBLK_BLOCK_SIZE"
@@ -181,8 +182,9 @@ class _Checker:
                           f"set CONFIG_{size_name} to the KiB your extensions need")
         if self.target.rounding is Rounding.POWER_OF_TWO:
             self.warn(name, f"with user mode and a power-of-two MPU every region is rounded "
-                      f"to a power of two of at least {page} bytes and aligned to it; a block "
-                      f"size of {block} fails every region whose rounded size exceeds it")
+                      f"to a power of two of at least {page} bytes and aligned to it; memblk "
+                      f"fails the allocation of any region aligned beyond the block size "
+                      f"{block}")
 
     def page_rule(self) -> str | None:
         """Why ``B % LLEXT_PAGE_SIZE == 0`` applies (PR #107277: only with an MMU or MPU)."""
@@ -202,15 +204,14 @@ class _Checker:
         cfg = self.config
         if not self.target.harvard or cfg.heap_dynamic:
             return
-        for name, kib, what, default in (
-            ("LLEXT_INSTR_HEAP_SIZE", cfg.instr_heap_size, "instruction", 4),
-            ("LLEXT_DATA_HEAP_SIZE", cfg.data_heap_size, "data", 8),
+        for name, kib, what, served, default in (
+            ("LLEXT_INSTR_HEAP_SIZE", cfg.instr_heap_size, "an instruction heap",
+             "no executable region can load", 4),
+            ("LLEXT_DATA_HEAP_SIZE", cfg.data_heap_size, "a data heap",
+             "no data region or metadata can load", 8),
         ):
             if kib == 0:
-                served = ("no executable region can load" if what == "instruction"
-                          else "no data region or metadata can load")
-                self.fail((name,), f"a Harvard build needs an {what} heap, and with 0 KiB "
-                          f"{served}",
+                self.fail((name,), f"a Harvard build needs {what}, and with 0 KiB {served}",
                           f"set CONFIG_{name} to the KiB your extensions need (Zephyr's "
                           f"default is {default})")
 

@@ -1,0 +1,246 @@
+"""Each LLEXT configuration rule, with its exact message (options, rule, fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+import placer
+from placer.config import BinaryType, HeapBackend, LlextConfig, check_config
+from placer.errors import ConfigError
+from placer.rules import ConfigViolations, review_config
+
+
+def violations(board: str, config: LlextConfig, **kwargs: object) -> list[str]:
+    report = review_config(config, placer.load_board(board), **kwargs)  # type: ignore[arg-type]
+    return [str(v) for v in report.violations]
+
+
+def warnings(board: str, config: LlextConfig) -> list[str]:
+    return list(review_config(config, placer.load_board(board)).warnings)
+
+
+@pytest.mark.parametrize("board", placer.list_boards())
+def test_zephyr_defaults_are_clean_on_every_shipped_board(board: str) -> None:
+    assert check_config(LlextConfig(), placer.load_board(board)) == ()
+
+
+def test_memblk_cannot_be_dynamic() -> None:
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_dynamic=True,
+                         set_by=(("LLEXT_HEAP_DYNAMIC", "prj.conf:2"),))
+    assert violations("qemu_cortex_m3", config) == [
+        "prj.conf:2: error: CONFIG_LLEXT_HEAP_MEMBLK, CONFIG_LLEXT_HEAP_DYNAMIC: the memblk "
+        "backend has no dynamic heap (LLEXT_HEAP_MEMBLK depends on !LLEXT_HEAP_DYNAMIC)\n"
+        "  fix: drop CONFIG_LLEXT_HEAP_DYNAMIC, or use CONFIG_LLEXT_HEAP_K_HEAP=y with the "
+        "dynamic heap"]
+
+
+def test_pool_must_be_whole_blocks_and_block_a_power_of_two() -> None:
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=96)
+    assert violations("qemu_cortex_m3", config) == [
+        "error: CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE: the block size 96 is not a power of two "
+        "(sys_mem_blocks shifts by ilog2 of it)\n  fix: use 64 or 128",
+        "error: CONFIG_LLEXT_EXT_HEAP_SIZE, CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE: the pool of "
+        "16 KiB (16384 bytes) is not a whole number of 96-byte blocks (BUILD_ASSERT in "
+        "llext_memblk.c)\n  fix: set CONFIG_LLEXT_EXT_HEAP_SIZE to a multiple of 3 KiB (e.g. "
+        "18), or use a block size that divides 16384",
+    ]
+
+
+def test_harvard_pools_are_checked_each() -> None:
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=4096,
+                         instr_heap_size=6, data_heap_size=8)
+    assert violations("nsim_em", config) == [
+        "error: CONFIG_LLEXT_INSTR_HEAP_SIZE, CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE: the pool of "
+        "6 KiB (6144 bytes) is not a whole number of 4096-byte blocks (BUILD_ASSERT in "
+        "llext_memblk.c)\n  fix: set CONFIG_LLEXT_INSTR_HEAP_SIZE to a multiple of 4 KiB (e.g. "
+        "8), or use a block size that divides 6144"]
+
+
+def test_block_size_must_be_a_page_multiple_with_an_mmu() -> None:
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=1024)
+    assert violations("qemu_x86", config) == [
+        "error: CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE: the block size 1024 is not a multiple of "
+        "LLEXT_PAGE_SIZE 4096 (the MMU; BUILD_ASSERT in llext_memblk.c)\n"
+        "  fix: use a block size of 4096 or a multiple of it"]
+
+
+def test_block_size_must_be_a_multiple_of_arc_mpu_v2_page() -> None:
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=1024)
+    assert violations("nsim_em", config) == [
+        "error: CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE: the block size 1024 is not a multiple of "
+        "LLEXT_PAGE_SIZE 2048 (an MPU; BUILD_ASSERT in llext_memblk.c)\n"
+        "  fix: use a block size of 2048 or a multiple of it"]
+
+
+def test_page_multiple_does_not_apply_without_mmu_or_mpu_since_pr_107277() -> None:
+    # qemu_riscv32 has a PMP, which is not CONFIG_MPU: a 16-byte block is fine.
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=16)
+    assert violations("qemu_riscv32", config) == []
+
+
+def test_memblk_does_not_exist_before_zephyr_4_4() -> None:
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, zephyr_version=(4, 3))
+    assert violations("qemu_cortex_m3", config) == [
+        "error: CONFIG_LLEXT_HEAP_MEMBLK: Zephyr 4.3 has no memblk backend (added in 4.4 by "
+        "PR #102428)\n  fix: use CONFIG_LLEXT_HEAP_K_HEAP=y, or model Zephyr 4.4"]
+
+
+def test_slid_with_the_edk() -> None:
+    config = LlextConfig(export_builtins_by_slid=True, edk=True,
+                         set_by=(("LLEXT_EDK", "prj.conf:4"),))
+    assert violations("qemu_cortex_m3", config) == [
+        "prj.conf:4: error: CONFIG_LLEXT_EXPORT_BUILTINS_BY_SLID, CONFIG_LLEXT_EDK: SLID "
+        "linking is not compatible with the LLEXT EDK\n  fix: set CONFIG_LLEXT_EDK=n, or drop "
+        "CONFIG_LLEXT_EXPORT_BUILTINS_BY_SLID"]
+
+
+def test_slid_with_the_default_edk_only_warns() -> None:
+    config = LlextConfig(export_builtins_by_slid=True,
+                         set_by=(("LLEXT_EXPORT_BUILTINS_BY_SLID", "prj.conf:1"),))
+    assert warnings("qemu_cortex_m3", config) == [
+        "prj.conf:1: warning: CONFIG_LLEXT_EDK defaults to y, but SLID linking is not "
+        "compatible with the LLEXT EDK: set CONFIG_LLEXT_EDK=n"]
+
+
+def test_elf_object_on_riscv() -> None:
+    config = LlextConfig(binary_type=BinaryType.ELF_OBJECT)
+    assert violations("qemu_riscv32", config) == [
+        "error: CONFIG_LLEXT_TYPE_ELF_OBJECT: RISC-V extensions cannot be single-compile "
+        "objects (LLEXT_TYPE_ELF_OBJECT depends on !RISCV)\n"
+        "  fix: use CONFIG_LLEXT_TYPE_ELF_RELOCATABLE=y, the RISC-V default"]
+
+
+def test_shared_libraries_not_on_thumb1_cores() -> None:
+    config = LlextConfig(binary_type=BinaryType.ELF_SHAREDLIB, armv6_m_armv8_m_baseline=True)
+    assert violations("qemu_cortex_m3", config) == [
+        "error: CONFIG_LLEXT_TYPE_ELF_SHAREDLIB: shared-library extensions are not supported "
+        "on ARMv6-M/ARMv8-M Baseline (Thumb-1) cores (LLEXT_TYPE_ELF_SHAREDLIB depends on "
+        "(ARM && !ARMV6_M_ARMV8_M_BASELINE) || ARM64 || RISCV || X86 || (ARC && !ISA_ARCV3) "
+        "|| XTENSA)\n  fix: use CONFIG_LLEXT_TYPE_ELF_RELOCATABLE=y"]
+
+
+def test_shared_libraries_allowed_on_cortex_m3_now_but_not_in_4_3() -> None:
+    config = LlextConfig(binary_type=BinaryType.ELF_SHAREDLIB)
+    assert violations("qemu_cortex_m3", config) == []
+    old = LlextConfig(binary_type=BinaryType.ELF_SHAREDLIB, zephyr_version=(4, 3))
+    assert violations("qemu_cortex_m3", old) == [
+        "error: CONFIG_LLEXT_TYPE_ELF_SHAREDLIB: Zephyr 4.3 does not support shared-library "
+        "extensions on ARM\n  fix: use CONFIG_LLEXT_TYPE_ELF_RELOCATABLE=y"]
+
+
+def test_shared_libraries_on_riscv_warn_about_lld() -> None:
+    config = LlextConfig(binary_type=BinaryType.ELF_SHAREDLIB)
+    assert warnings("qemu_riscv32", config) == [
+        "warning: RISC-V shared-library extensions must be linked with lld"]
+
+
+def test_harvard_without_an_instruction_heap() -> None:
+    config = LlextConfig(instr_heap_size=0)
+    assert violations("nsim_em", config) == [
+        "error: CONFIG_LLEXT_INSTR_HEAP_SIZE: a Harvard build needs an instruction heap, and "
+        "with 0 KiB no executable region can load\n  fix: set CONFIG_LLEXT_INSTR_HEAP_SIZE "
+        "to the KiB your extensions need (Zephyr's default is 4)"]
+
+
+def test_harvard_without_a_data_heap() -> None:
+    config = LlextConfig(data_heap_size=0)
+    assert violations("nsim_em", config) == [
+        "error: CONFIG_LLEXT_DATA_HEAP_SIZE: a Harvard build needs a data heap, and with 0 KiB "
+        "no data region or metadata can load\n  fix: set CONFIG_LLEXT_DATA_HEAP_SIZE to the "
+        "KiB your extensions need (Zephyr's default is 8)"]
+
+
+def test_symbol_group_must_be_upper_case() -> None:
+    config = LlextConfig(declared_symbol_groups=frozenset({"sensors"}),
+                         export_symbol_groups=frozenset({"sensors", "LIBC"}))
+    assert violations("qemu_cortex_m3", config) == [
+        "error: CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_sensors: symbol group 'sensors' is not all "
+        "upper case (group names must be)\n  fix: rename the group to SENSORS in "
+        "EXPORT_GROUP_SYMBOL() and in its Kconfig symbol"]
+
+
+def test_used_symbol_group_needs_its_kconfig_symbol() -> None:
+    assert violations("qemu_cortex_m3", LlextConfig(), symbol_groups_used={"MOTOR"}) == [
+        "error: CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_MOTOR: symbols are exported in group MOTOR, "
+        "but no Kconfig symbol LLEXT_EXPORT_SYMBOL_GROUP_MOTOR exists\n  fix: add 'config "
+        "LLEXT_EXPORT_SYMBOL_GROUP_MOTOR' (bool) to a Kconfig file and set it"]
+
+
+def test_used_but_disabled_group_warns() -> None:
+    report = review_config(LlextConfig(), placer.load_board("qemu_cortex_m3"),
+                           symbol_groups_used={"DEVICE"})
+    assert report.warnings == (
+        "warning: symbols exported in group DEVICE are left out of the export table: "
+        "CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_DEVICE is not set",)
+
+
+def test_heap_larger_than_any_region_that_can_hold_it() -> None:
+    config = LlextConfig(heap_size=64)
+    assert violations("qemu_cortex_m3", config) == [
+        "error: CONFIG_LLEXT_HEAP_SIZE: .llext_heap needs 65536 bytes but no region that can "
+        "hold it has that much free: the largest, RAM, has 50176 of 65536 bytes free\n"
+        "  fix: set CONFIG_LLEXT_HEAP_SIZE to at most 49 (KiB), or free memory in the image"]
+
+
+def test_instruction_heap_only_counts_instruction_memory() -> None:
+    # nsim_em's ICCM has 1M - 40K free; DCCM has more, but cannot hold code.
+    config = LlextConfig(instr_heap_size=1000)
+    assert violations("nsim_em", config) == [
+        "error: CONFIG_LLEXT_INSTR_HEAP_SIZE: .llext_instr_heap needs 1024000 bytes but no "
+        "region that can hold it has that much free: the largest, ICCM, has 1007616 of "
+        "1048576 bytes free\n  fix: set CONFIG_LLEXT_INSTR_HEAP_SIZE to at most 984 (KiB), or "
+        "free memory in the image"]
+
+
+def test_user_mode_without_a_rounding_rule_is_enotsup() -> None:
+    assert violations("frdm_k64f", LlextConfig(userspace=True)) == [
+        "error: CONFIG_USERSPACE: with user mode, Zephyr's loader has no MMU/MPU/PMP alignment "
+        "rule for the nxp-mpu of frdm_k64f: every extension load fails with -ENOTSUP\n"
+        "  fix: disable CONFIG_USERSPACE, or use a board with an Arm or ARC MPU, a RISC-V PMP "
+        "or an MMU"]
+
+
+def test_sys_heap_choice_takes_one_entry() -> None:
+    config = LlextConfig(sys_heap_big_only=True, sys_heap_small_only=True)
+    assert violations("qemu_cortex_m3", config) == [
+        "error: CONFIG_SYS_HEAP_BIG_ONLY, CONFIG_SYS_HEAP_SMALL_ONLY: the sys_heap chunk size "
+        "choice takes one entry\n  fix: keep one of them"]
+
+
+def test_invisible_option_warns_and_names_why() -> None:
+    config = LlextConfig(heap_size=16, set_by=(("LLEXT_HEAP_SIZE", "prj.conf:3"),))
+    assert warnings("nsim_em", config) == [
+        "prj.conf:3: warning: CONFIG_LLEXT_HEAP_SIZE has no effect: it exists only when "
+        "!LLEXT_HEAP_DYNAMIC && !HARVARD && !LLEXT_HEAP_MEMBLK, and HARVARD=y (board nsim_em)"]
+
+
+def test_rodata_no_reloc_has_no_effect_with_an_mmu() -> None:
+    config = LlextConfig(rodata_no_reloc=True, set_by=(("LLEXT_RODATA_NO_RELOC", "a:1"),))
+    assert warnings("qemu_x86", config) == [
+        "a:1: warning: CONFIG_LLEXT_RODATA_NO_RELOC has no effect: it exists only when !MMU && "
+        "!USERSPACE && (!LLEXT_BUILD_PIC || XTENSA), and MMU=y"]
+
+
+def test_memblk_with_power_of_two_mpu_warns_about_alignment() -> None:
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, userspace=True)
+    assert warnings("qemu_cortex_m3", config) == [
+        "warning: with user mode and a power-of-two MPU every region is rounded to a power of "
+        "two of at least 32 bytes and aligned to it; memblk fails the allocation of any "
+        "region aligned beyond the block size 32"]
+
+
+def test_all_violations_come_in_one_error() -> None:
+    config = LlextConfig(sys_heap_big_only=True, sys_heap_small_only=True, heap_size=64)
+    with pytest.raises(ConfigViolations) as caught:
+        check_config(config, placer.load_board("qemu_cortex_m3"))
+    error = caught.value
+    assert isinstance(error, ConfigError)
+    assert len(error.violations) == 2
+    assert error.options == ("SYS_HEAP_BIG_ONLY", "SYS_HEAP_SMALL_ONLY")
+    assert str(error) == "\n".join(str(v) for v in error.violations)
+
+
+def test_llext_off_warns_about_llext_options() -> None:
+    config = LlextConfig(llext=False, set_by=(("LLEXT_HEAP_SIZE", "p:1"),))
+    assert warnings("qemu_cortex_m3", config) == [
+        "p:1: warning: CONFIG_LLEXT_HEAP_SIZE has no effect: CONFIG_LLEXT is not set"]
