@@ -147,6 +147,7 @@ class ExtensionLoad:
 
     @property
     def ok(self) -> bool:
+        """Whether the extension loaded."""
         return self.error is None
 
 
@@ -417,6 +418,7 @@ class _LoadRun:
     # -- the pipeline -------------------------------------------------------------------
 
     def steps(self) -> None:
+        """``llext_load`` and ``do_llext_load`` from struct llext to the export table."""
         loader, ext, sizes = self.loader, self.ext, self.loader.sizes
         meta = loader.metadata_heap
         self.alloc(meta, "struct llext", sizes.llext, 0, persistent=True)
@@ -479,6 +481,8 @@ class _LoadRun:
                       addr=s.addr, align=s.addralign, prepad=0, sections=(index,))
 
     def prepare_image(self) -> None:
+        """``llext_prepare_et_dyn_image``: one instruction-heap block for every program
+        region of an ET_DYN file, each at its link offset from the lowest one."""
         loader = self.loader
         assert self.map is not None
         if loader.target.harvard:
@@ -511,6 +515,8 @@ class _LoadRun:
             self.images[r.mem] = self._region_bytes(r)
 
     def copy_region(self, region: Region) -> None:
+        """``llext_copy_region``: use the region in place when the storage allows it,
+        else allocate it (rounded for MMU/MPU/PMP, whole blocks for memblk)."""
         loader, target = self.loader, self.loader.target
         if region.size == 0 or region.mem in self.region_at:
             return
@@ -572,6 +578,8 @@ class _LoadRun:
         return data
 
     def link(self) -> None:
+        """``llext_link``: relocate every loaded section at its address; the first error
+        fails the load, as in Zephyr."""
         assert self.map is not None
         ext = self.ext
         load_address: dict[int, int] = {}
@@ -655,6 +663,7 @@ class _LoadRun:
         return ""
 
     def cleanup(self, ok: bool) -> None:
+        """The exit path of ``do_llext_load`` (and ``llext_load``'s on failure)."""
         options = self.loader.options
         # do_llext_load's exit path: the section map, then the symbol table (each unless
         # kept), then on failure the regions and the export table; llext_load then frees

@@ -31,7 +31,8 @@ KCONFIG_OPTION = {
 }
 #: The search gives up above this many KiB per heap.
 LIMIT_KIB = 64 * 1024
-_LARGE = LIMIT_KIB * 1024
+#: The largest heap (in KiB) whose chunk count still fits a small heap's 15-bit fields.
+_SMALL_KIB = 255
 
 
 @attrs.frozen(slots=True)
@@ -48,10 +49,12 @@ class HeapMinimum:
 
     @property
     def shortfall(self) -> int:
+        """Bytes the layout's heap lacks (0 when it is big enough)."""
         return max(self.size - self.current, 0)
 
     @property
     def kconfig_line(self) -> str:
+        """The ``CONFIG_...=KiB`` line that gives this size."""
         return f"CONFIG_{self.option}={self.kib}"
 
 
@@ -65,6 +68,7 @@ class MinimumHeaps:
 
     @property
     def kconfig(self) -> tuple[str, ...]:
+        """Every heap's Kconfig line, in the layout's heap order."""
         return tuple(h.kconfig_line for h in self.heaps)
 
 
@@ -73,8 +77,14 @@ def minimum_heaps(layout: Layout, extensions: Sequence[tuple[str, ExtensionElf]]
                   builtin: BuiltinLookup | None = None) -> MinimumHeaps:
     """The smallest heap sizes at which every extension of `extensions` loads, in order."""
     opts = attrs.evolve(options if options is not None else LoadOptions(), link=False)
-    large = {h.section: _size_for(layout, h.section, _LARGE // 1024) for h in layout.heaps}
-    ok, failure, peaks = _run(layout, extensions, opts, sizes, builtin, large)
+    # Search with the other heaps roomy. The largest small heap keeps 4-byte headers, so
+    # its peak is a true lower bound for small sizes; beyond it, a big roomy heap.
+    for roomy_kib in (_SMALL_KIB, LIMIT_KIB):
+        large = {h.section: _size_for(layout, h.section, _fit_step(layout, h.section, roomy_kib))
+                 for h in layout.heaps}
+        ok, failure, peaks = _run(layout, extensions, opts, sizes, builtin, large)
+        if ok:
+            break
     if not ok:
         return MinimumHeaps(heaps=(), blocked_by=failure)
     found = []
@@ -101,8 +111,6 @@ def _run(layout: Layout, extensions: Sequence[tuple[str, ExtensionElf]],
                     heap_sizes=heap_sizes)
     for name, ext in extensions:
         result = loader.load(ext, name)
-        if result.error is not None and result.error.errno != "ENOMEM":
-            return False, f"{name}: {result.error}", {}
         if result.error is not None:
             return False, f"{name}: {result.error}", {}
     return True, None, {h.name: h.peak_overall for h in loader.heaps}
@@ -113,6 +121,11 @@ def _step_kib(layout: Layout, section: str) -> int:
     if heap.backend is HeapBackend.MEMBLK and heap.block_size:
         return max(math.lcm(1024, heap.block_size) // 1024, 1)
     return 1
+
+
+def _fit_step(layout: Layout, section: str, kib: int) -> int:
+    step = _step_kib(layout, section)
+    return max(kib // step * step, step)
 
 
 def _size_for(layout: Layout, section: str, kib: int) -> int:

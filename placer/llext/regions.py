@@ -92,18 +92,22 @@ class Region:
 
     @property
     def is_alloc(self) -> bool:
+        """Whether the region occupies memory at run time (``SHF_ALLOC``)."""
         return bool(self.flags & SHF_ALLOC)
 
     @property
     def is_exec(self) -> bool:
+        """Whether it holds code (``SHF_EXECINSTR``): it goes to the instruction heap."""
         return bool(self.flags & SHF_EXECINSTR)
 
     @property
     def is_nobits(self) -> bool:
+        """Whether it has no file bytes (``SHT_NOBITS``): zero-filled, never in place."""
         return self.type == SHT_NOBITS
 
     @property
     def has_relocs(self) -> bool:
+        """Whether a relocation section patches it: persistent storage must copy it."""
         return bool(self.flags & SHF_LLEXT_HAS_RELOCS)
 
 

@@ -131,6 +131,8 @@ class Linker:
         self.resolve = resolve
         self.resolve_builtin = resolve_builtin
         self.problems: list[RelocationProblem] = []
+        # Per relocation section, its entries by (type, r_offset): the first of each wins.
+        self._by_offset: dict[int, dict[tuple[int, int], Relocation]] = {}
         self.pointer_size = 8 if ext.elf_class == 64 else 4
         self.address_mask = (1 << (8 * self.pointer_size)) - 1
         self._order: Literal["little", "big"] = "little" if ext.little_endian else "big"
@@ -208,6 +210,16 @@ class Linker:
             if entry is not None else "",
             errno=errno, message=message, relocation=rsec.name,
         ))
+
+    def entry_at(self, rsec: RelocationSection, type_: int, offset: int) -> Relocation | None:
+        """The first entry of `rsec` of type `type_` at `offset` (an index built once)."""
+        index = self._by_offset.get(rsec.index)
+        if index is None:
+            index = {}
+            for entry in rsec.entries:
+                index.setdefault((entry.type, entry.offset), entry)
+            self._by_offset[rsec.index] = index
+        return index.get((type_, offset))
 
     # -- symbols -----------------------------------------------------------------------
 

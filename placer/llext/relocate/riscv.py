@@ -9,7 +9,6 @@ store (the field is written, then the error returned). Both are reproduced. A
 
 from __future__ import annotations
 
-from placer.llext.elf import Relocation
 from placer.llext.relocate import Linker, Site, signed
 
 NAMES: dict[int, str] = {
@@ -178,9 +177,7 @@ def _pcrel_hi20_value(linker: Linker, site: Site) -> int | None:
     label = site.symbol
     if label is None:
         return None
-    entries = site.relocation.entries
-    match: Relocation | None = next(
-        (e for e in entries if e.type == PCREL_HI20 and e.offset == label.value), None)
+    match = linker.entry_at(site.relocation, PCREL_HI20, label.value)
     if match is None:
         return None
     s, errno, _ = linker.lookup(match)
