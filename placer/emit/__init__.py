@@ -1,0 +1,149 @@
+"""Turn a `Layout` into the files a build consumes: one module per format.
+
+========== ======================= ==============================================
+kind       file(s)                 module
+========== ======================= ==============================================
+script     ``linker.ld``           `linker_script`: base script + heaps + ASSERTs
+fragment   ``noinit.ld``,          `noinit_fragment`: Zephyr's noinit snippet, its
+           ``noinit.cmake``,       CMake line and, when the board script lacks the
+           ``linker-snippets.ld``  ``snippets-noinit.ld`` include, the script with it
+kconfig    ``llext.conf``          `kconfig`: the options that build these heaps
+json       ``layout.json``         `layout_json`: the versioned layout, for CI
+svg        ``memory-map.svg``      `svg`: the memory map picture
+========== ======================= ==============================================
+
+`write_artifacts` writes them atomically: every file is produced in memory first, written
+into a temporary folder beside the output folder, then moved into place with
+``os.replace``. If anything fails before the moves (bad layout, unreadable base script,
+full disk), the output folder is left exactly as it was; each file that is replaced is
+replaced whole, never half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from placer.emit import layout_json
+from placer.emit.kconfig import kconfig_fragment
+from placer.emit.linker_script import linker_script
+from placer.emit.noinit_fragment import Fragment, noinit_fragment
+from placer.emit.svg import render_svg
+from placer.errors import PlacerError
+from placer.layout import Layout, Placement
+from placer.script import ast
+
+#: Every artefact kind, in the order files are written and returned.
+KINDS: tuple[str, ...] = ("script", "fragment", "kconfig", "json", "svg")
+
+SCRIPT_FILE = "linker.ld"
+FRAGMENT_FILE = "noinit.ld"
+CMAKE_FILE = "noinit.cmake"
+SNIPPETS_SCRIPT_FILE = "linker-snippets.ld"
+KCONFIG_FILE = "llext.conf"
+JSON_FILE = "layout.json"
+SVG_FILE = "memory-map.svg"
+
+__all__ = [
+    "KINDS",
+    "Fragment",
+    "applicable_kinds",
+    "kconfig_fragment",
+    "layout_json",
+    "linker_script",
+    "needs_custom_script",
+    "noinit_fragment",
+    "render_svg",
+    "write_artifacts",
+]
+
+
+def needs_custom_script(layout: Layout) -> bool:
+    """Whether Zephyr's default placement (``.noinit`` of the RAM region) cannot give this
+    layout, so the build must use the custom script."""
+    board = layout.target.board
+    return any(
+        placed.placement is Placement.OUTPUT_SECTION
+        or (placed.placement is Placement.NOINIT and placed.region != board.noinit_region)
+        for placed in layout.heaps
+    )
+
+
+def applicable_kinds(layout: Layout) -> frozenset[str]:
+    """The kinds written by default: a script when there is a base script to edit, a
+    fragment when a heap sits in ``.noinit``, and always Kconfig, JSON and SVG."""
+    kinds = {"kconfig", "json", "svg"}
+    if layout.target.board.base_script is not None:
+        kinds.add("script")
+    if any(placed.placement is Placement.NOINIT for placed in layout.heaps):
+        kinds.add("fragment")
+    return frozenset(kinds)
+
+
+def render_artifacts(
+    layout: Layout, kinds: frozenset[str] | None = None, *, base: ast.Script | None = None
+) -> dict[str, str]:
+    """File name → text of every chosen artefact, in `KINDS` order, without touching disk."""
+    chosen = applicable_kinds(layout) if kinds is None else kinds
+    unknown = sorted(chosen - set(KINDS))
+    if unknown:
+        raise PlacerError(
+            f"error: unknown artefact kind {', '.join(unknown)}: choose from {', '.join(KINDS)}"
+        )
+    files: dict[str, str] = {}
+    custom = SCRIPT_FILE if "script" in chosen and needs_custom_script(layout) else None
+    if "script" in chosen:
+        files[SCRIPT_FILE] = linker_script(layout, base)
+    if "fragment" in chosen:
+        fragment = noinit_fragment(layout, base)
+        if not fragment.sections:
+            raise PlacerError(
+                "error: the noinit.ld fragment does not apply: no heap of this layout is "
+                "placed in .noinit (Harvard, dynamic or output-section placement)"
+            )
+        files[FRAGMENT_FILE] = fragment.text
+        files[CMAKE_FILE] = fragment.cmake_line + "\n"
+        if fragment.script_with_include is not None:
+            files[SNIPPETS_SCRIPT_FILE] = fragment.script_with_include
+    if "kconfig" in chosen:
+        files[KCONFIG_FILE] = kconfig_fragment(layout, custom_script=custom)
+    if "json" in chosen:
+        files[JSON_FILE] = layout_json.dumps(layout)
+    if "svg" in chosen:
+        files[SVG_FILE] = render_svg(layout)
+    return files
+
+
+def write_artifacts(
+    layout: Layout,
+    out_dir: Path,
+    kinds: frozenset[str] | None = None,
+    *,
+    base: ast.Script | None = None,
+) -> tuple[Path, ...]:
+    """Write the chosen artefacts (default: `applicable_kinds`) into `out_dir` atomically
+    (see the module docs) and return their paths in `KINDS` order."""
+    files = render_artifacts(layout, kinds, base=base)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as exc:
+        raise PlacerError(f"{out_dir}: error: cannot create: {exc.strerror}") from None
+    try:
+        for name, text in files.items():
+            with open(staging / name, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        written = []
+        for name in files:
+            os.replace(staging / name, out_dir / name)
+            written.append(out_dir / name)
+    except OSError as exc:
+        raise PlacerError(f"{out_dir}: error: cannot write: {exc.strerror}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return tuple(written)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import math
+import textwrap
 import xml.etree.ElementTree as ET
 
 import attrs
@@ -113,7 +114,9 @@ def render_svg(layout: Layout) -> str:
     width = max(width, 760)
     title_height = 46
     row_heights = [_HEAD + math.ceil(max(c.height for c in row)) + 30 for row in rows] or [40]
-    notes = _notes(layout)
+    notes = [line for note in _notes(layout)
+             for line in textwrap.wrap(note, _note_columns(len(columns)),
+                                       subsequent_indent="    ")]
     height = (title_height + sum(row_heights) + _LEGEND_HEIGHT + _LABEL_LINE * len(notes)
               + _MARGIN * 2)
 
@@ -285,8 +288,8 @@ def _label_lines(item: _Drawn) -> list[str]:
     size = _size(segment.size)
     if item.broken:
         size += " (not to scale)"
-    if item.height < _LABEL_LINE * 2 + 4 and segment.kind is not SegmentKind.HEAP:
-        return [f"{segment.name} · {span} · {size}"]
+    if item.height < _LABEL_LINE * 3 and segment.kind is not SegmentKind.HEAP:
+        return [f"{segment.name} · {size}", span]
     return [segment.name, span, size]
 
 
@@ -339,6 +342,13 @@ def _notes(layout: Layout) -> list[str]:
     ]
     notes += [f"warning: {w}" for w in layout.warnings]
     return notes
+
+
+def _note_columns(regions: int) -> int:
+    # Characters per line of a note, for 12 px text (about 7 px a character, rounded safe).
+    width = _MARGIN * 2 + (_COLUMN_WIDTH + _LABEL_WIDTH + _REGION_GAP) * min(
+        max(regions, 1), _COLUMNS_PER_ROW)
+    return max(int(width / 7.0) - 4, 60)
 
 
 def _subtitle(layout: Layout) -> str:

@@ -1,0 +1,203 @@
+"""GNU ld is the oracle: the emitted script and the noinit.ld fragment put every heap where
+the layout JSON says, for every shipped board and mode; where placer says a configuration
+does not fit, GNU ld refuses it too.
+
+Each case assembles one program (image filler of the board's sizes plus the heap buffers,
+see `tests.emit.oracle`) and links it twice: with the emitted custom script, and with the
+board's base script plus the preprocessed ``noinit.ld`` spliced into ``.noinit`` (the way
+Zephyr's ``snippets-noinit.ld`` does). Addresses and sizes are read back with pyelftools
+and compared with the layout as read back from its JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import pytest
+
+import placer
+from placer.board import Board, Bus
+from placer.config import HeapBackend, LlextConfig
+from placer.emit import layout_json
+from placer.emit.linker_script import edit_script, heap_symbols, linker_script
+from placer.emit.noinit_fragment import insert_fragment, noinit_fragment
+from placer.errors import Infeasible
+from placer.layout import Layout, PlacedHeap, Placement
+from placer.script import FragmentKind, ast, parse, print_script
+from placer.script.kconfig_macros import Macro
+from placer.script.preprocess import preprocess_text
+from placer.solve import Pin
+from placer.target import resolve
+from tests.emit.oracle import assemble, link, program, read_heaps
+
+BOARDS = placer.list_boards()
+MODES = ("k_heap", "memblk", "user-mode", "pinned")
+
+
+def config_for(board: Board, mode: str) -> LlextConfig:
+    """The configuration of a mode (Harvard boards are Harvard in every mode)."""
+    if mode == "memblk":
+        # The block size must be a multiple of LLEXT_PAGE_SIZE (2 KiB on ARC MPU v2).
+        block = max(32, resolve(board, LlextConfig()).page_size)
+        return LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=block)
+    if mode == "user-mode":
+        return LlextConfig(userspace=True)
+    return LlextConfig()
+
+
+def other_ram(board: Board) -> str | None:
+    """A writable data region other than the one holding .noinit, for a pinned heap."""
+    for region in board.regions:
+        if (region.name != board.noinit_region and region.writable and region.bus is not
+                Bus.INSTRUCTION and region.name != board.flash_region):
+            return region.name
+    return None
+
+
+def cases() -> list[tuple[str, str]]:
+    out = []
+    for name in BOARDS:
+        board = placer.load_board(name)
+        for mode in MODES:
+            if mode == "pinned" and (board.harvard or other_ram(board) is None):
+                continue
+            out.append((name, mode))
+    return out
+
+
+def layout_for(board: Board, mode: str) -> Layout:
+    pins = ()
+    if mode == "pinned":
+        region = other_ram(board)
+        assert region is not None
+        pins = (Pin(".llext_heap", region=region),)
+    return placer.place(board, config_for(board, mode), pins=pins)
+
+
+def fragment_script(layout: Layout) -> str:
+    """The base script with Zephyr's placement: heaps placed in .noinit come from the
+    preprocessed noinit.ld; ARC Harvard heaps go inside rodata/data as the arch script
+    puts them (without placer's ASSERTs: this is Zephyr's own placement)."""
+    others = tuple(h for h in layout.heaps if h.placement is not Placement.NOINIT)
+    base = edit_script(attrs.evolve(layout, heaps=others))
+    base = ast.with_commands(base, tuple(c for c in base.commands
+                                         if not isinstance(c, ast.Assert)))
+    fragment = noinit_fragment(layout)
+    text = preprocess_text(fragment.text, "noinit.ld", defines=(Macro("CONFIG_LLEXT", "1"),))
+    body = parse(text.text, file="noinit.ld", kind=FragmentKind.OUTPUT_SECTION_BODY)
+    return print_script(insert_fragment(base, body))
+
+
+@pytest.mark.parametrize(("name", "mode"), cases())
+def test_gnu_ld_puts_every_heap_where_the_layout_json_says(
+    name: str, mode: str, tmp_path: Path
+) -> None:
+    board = placer.load_board(name)
+    try:
+        layout = layout_for(board, mode)
+    except Infeasible:
+        # placer refuses: Zephyr's own placement of the same heaps must overflow in ld.
+        heaps = resolve(board, config_for(board, mode)).heap_sections()
+        obj = assemble(board, program(board, heaps, nobits=True), tmp_path)
+        result = link(board, obj, _default_placement(board, config_for(board, mode)),
+                      tmp_path, "refused")
+        assert result.returncode != 0
+        assert "overflowed by" in result.stderr or "will not fit in region" in result.stderr
+        return
+    expected = layout_json.loads(layout_json.dumps(layout))
+    want = {h.section: (h.address, h.size) for h in expected.heaps}
+    heaps = tuple(h.heap for h in expected.heaps)
+    obj = assemble(board, program(board, heaps), tmp_path)
+
+    custom = link(board, obj, linker_script(layout), tmp_path, "custom")
+    assert custom.returncode == 0, custom.stderr
+    linked = read_heaps(tmp_path / "custom.elf", heaps)
+    assert linked.heaps == want
+    for placed in expected.heaps:
+        start, end = heap_symbols(placed)
+        assert (linked.symbols[start], linked.symbols[end]) == (placed.address, placed.end)
+
+    if any(h.placement is Placement.NOINIT for h in layout.heaps) and mode != "pinned":
+        default = link(board, obj, fragment_script(layout), tmp_path, "fragment")
+        assert default.returncode == 0, default.stderr
+        assert read_heaps(tmp_path / "fragment.elf", heaps).heaps == want
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_custom_script_asserts_refuse_an_image_that_grew(name: str, tmp_path: Path) -> None:
+    board = placer.load_board(name)
+    layout = layout_for(board, "k_heap")
+    image = board.image
+    assert image is not None
+    # 64 more bytes in every section that can precede a heap: each heap would move.
+    grown = attrs.evolve(board, image=attrs.evolve(
+        image, rodata=image.rodata + 64, data=image.data + 64, bss=image.bss + 64,
+        noinit=image.noinit + 64))
+    heaps = tuple(h.heap for h in layout.heaps)
+    obj = assemble(grown, program(grown, heaps), tmp_path)
+    result = link(board, obj, linker_script(layout), tmp_path, "drifted")
+    assert result.returncode != 0
+    for placed in layout.heaps:
+        assert (f"placer: {placed.section} moved: the layout puts it at "
+                f"0x{placed.address:08x}") in result.stderr
+
+
+def _kib_option(board: Board) -> str:
+    return "data_heap_size" if board.harvard else "heap_size"
+
+
+def _fits(board: Board, kib: int) -> bool:
+    try:
+        placer.place(board, LlextConfig(**{_kib_option(board): kib}))
+    except Infeasible:
+        return False
+    return True
+
+
+def _largest_fit(board: Board) -> int:
+    low, high = 1, max(r.length for r in board.regions) // 1024 + 1
+    assert _fits(board, low) and not _fits(board, high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if _fits(board, middle) else (low, middle)
+    return low
+
+
+def _default_placement(board: Board, config: LlextConfig) -> str:
+    """The base script with Zephyr's default placement of the heaps of `config` (no
+    layout: the heaps go where Zephyr's scripts put them, whether they fit or not)."""
+    target = resolve(board, config)
+    placement = {".llext_instr_heap": Placement.IN_RODATA, ".llext_data_heap": Placement.IN_DATA}
+    heaps = tuple(
+        PlacedHeap(heap=h, address=0, padding=0,
+                   region=(board.flash_region or board.noinit_region)
+                   if h.section == ".llext_instr_heap" else board.noinit_region,
+                   placement=placement.get(h.section, Placement.NOINIT))
+        for h in target.heap_sections()
+    )
+    script = edit_script(Layout(target=target, heaps=heaps, regions=()))
+    return print_script(ast.with_commands(script, tuple(
+        c for c in script.commands if not isinstance(c, ast.Assert))))
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_gnu_ld_overflows_exactly_where_placer_says_infeasible(name: str, tmp_path: Path) -> None:
+    board = placer.load_board(name)
+    largest = _largest_fit(board)
+    config = LlextConfig(**{_kib_option(board): largest})
+    layout = placer.place(board, config)
+    heaps = tuple(h.heap for h in layout.heaps)
+    fits = link(board, assemble(board, program(board, heaps, nobits=True), tmp_path),
+                linker_script(layout), tmp_path, "largest")
+    assert fits.returncode == 0, fits.stderr
+
+    with pytest.raises(Infeasible):
+        placer.place(board, LlextConfig(**{_kib_option(board): largest + 1}))
+    over = resolve(board, LlextConfig(**{_kib_option(board): largest + 1})).heap_sections()
+    (tmp_path / "over").mkdir()
+    obj = assemble(board, program(board, over, nobits=True), tmp_path / "over")
+    script = _default_placement(board, LlextConfig(**{_kib_option(board): largest + 1}))
+    result = link(board, obj, script, tmp_path / "over", "over")
+    assert result.returncode != 0
+    assert "overflowed by" in result.stderr or "will not fit in region" in result.stderr
