@@ -55,8 +55,9 @@ def link(arch: str, script: str, folder: Path, extra: tuple[str, ...] = ()) -> L
     map_path = folder / "oracle.map"
     for stale in (output, map_path):
         stale.unlink(missing_ok=True)
-    command = [tool(arch, "ld"), "-T", str(script_path), *extra, str(empty_object(arch, folder)),
-               "-o", str(output), f"-Map={map_path}"]
+    # ld reads a -T script while it parses the command line: -L must come first.
+    command = [tool(arch, "ld"), *extra, "-T", str(script_path),
+               str(empty_object(arch, folder)), "-o", str(output), f"-Map={map_path}"]
     run = subprocess.run(command, capture_output=True, text=True, check=False)
     symbols: dict[str, int] = {}
     if run.returncode == 0 and output.exists():
