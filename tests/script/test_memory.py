@@ -81,7 +81,8 @@ def test_memory_equals_gnu_ld_memory_configuration(script: CorpusScript, tmp_pat
     assert printed[1:] == _ld_table((tmp_path / "oracle.map").read_text())
 
 
-@pytest.mark.parametrize(("script", "included"), INCLUDING_SCRIPTS, ids=lambda s: getattr(s, "id", s))
+@pytest.mark.parametrize(("script", "included"), INCLUDING_SCRIPTS,
+                         ids=lambda s: getattr(s, "id", s))
 def test_memory_of_a_script_that_includes_its_memory_equals_gnu_ld(
         script: CorpusScript, included: str, tmp_path: Path) -> None:
     user = tmp_path / "user"
