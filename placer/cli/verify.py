@@ -47,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--buffer-address", type=lambda text: int(text, 0), default=0,
                         help="address of the buffer holding each ELF (default 0: in-place "
                         "addresses are offsets into the buffer)")
+    parser.add_argument("--heap-buffer", type=_buffer, action="append", default=[],
+                        metavar="ADDRESS:SIZE",
+                        help="with CONFIG_LLEXT_HEAP_DYNAMIC: the buffer given to "
+                        "llext_heap_init (Harvard: instruction buffer, then data buffer)")
     parser.add_argument("--min-heap", action="store_true",
                         help="also find the smallest heap sizes at which all extensions load")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -65,11 +69,23 @@ def run(args: argparse.Namespace) -> int:
         if args.order else None
     report = verify(layout, args.extensions, exports=args.exports,
                     exports_list=args.exports_list, order=order, storage=args.storage,
-                    buffer_address=args.buffer_address, min_heap=args.min_heap)
+                    buffer_address=args.buffer_address, min_heap=args.min_heap,
+                    heap_buffers=args.heap_buffer)
     if args.dump_image is not None:
         dump_image(report, args.dump_image)
     sys.stdout.write(report.to_json() if args.json else report.render_text())
     return 0 if report.ok else 1
+
+
+def _buffer(text: str) -> tuple[int, int]:
+    address, sep, size = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError(text)
+        return int(address, 0), int(size, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not ADDRESS:SIZE (e.g. 0x20010000:16384)") from None
 
 
 def _layout(args: argparse.Namespace) -> Layout:

@@ -13,8 +13,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from placer.errors import ExtensionError
-from placer.layout import Layout
+import attrs
+
+from placer.config import HeapBackend
+from placer.errors import ConfigError, ExtensionError
+from placer.layout import Layout, PlacedHeap
 from placer.llext.elf import ExtensionElf, read_extension
 from placer.llext.loader import BuiltinLookup, ExtensionLoad, Loader, LoadOptions, Storage
 from placer.llext.metadata import MetadataSizes, estimated_sizes, region_count, sizes_from_dwarf
@@ -30,9 +33,9 @@ from placer.llext.symbols import (
     read_exports_elf,
     read_exports_list,
 )
-from placer.target import Target
+from placer.target import HeapRole, HeapSection, Target
 
-__all__ = ["Report", "Storage", "extension_name", "verify"]
+__all__ = ["Report", "Storage", "extension_name", "verify", "with_dynamic_buffers"]
 
 #: ``LLEXT_MAX_NAME_LEN``: Zephyr keeps this many characters of an extension's name.
 MAX_NAME_LEN = 15
@@ -53,6 +56,7 @@ def verify(
     storage: str | Storage = "writable",
     buffer_address: int = 0,
     min_heap: bool = False,
+    heap_buffers: Sequence[tuple[int, int]] = (),
 ) -> Report:
     """Load `extensions` into `layout`'s heaps as Zephyr would, and report.
 
@@ -61,9 +65,13 @@ def verify(
     the load order by extension name (file stem); by default dependencies decide it.
     `storage` is the buffer loader's storage type and `buffer_address` where its buffer
     sits. `min_heap` also searches the smallest heap sizes (always done when a heap is too
-    small). Files Zephyr would refuse are reported, not raised; a dependency cycle raises
+    small). With ``LLEXT_HEAP_DYNAMIC`` the layout has no heap sections: `heap_buffers`
+    gives the (address, size) of each buffer the application passes to
+    ``llext_heap_init`` (Harvard: the instruction buffer, then the data buffer). Files
+    Zephyr would refuse are reported, not raised; a dependency cycle raises
     `ExtensionError`.
     """
+    layout = with_dynamic_buffers(layout, heap_buffers)
     target = layout.target
     store = storage if isinstance(storage, Storage) else Storage(storage)
     options = LoadOptions(storage=store, buffer_address=buffer_address)
@@ -103,6 +111,38 @@ def verify(
                                 options=options, sizes=sizes, builtin=builtin)
     return Report(loads=tuple(loads), heaps=totals, order=tuple(sequence),
                   metadata_source=sizes.source, minimum=minimum, notes=tuple(notes))
+
+
+def with_dynamic_buffers(layout: Layout, buffers: Sequence[tuple[int, int]]) -> Layout:
+    """`layout` with the application's heap buffers placed, for ``LLEXT_HEAP_DYNAMIC``.
+
+    Raises `ConfigError` when a dynamic layout gets the wrong number of buffers, or a
+    static one gets any.
+    """
+    if not layout.dynamic:
+        if buffers:
+            raise ConfigError(("LLEXT_HEAP_DYNAMIC",), "heap buffers were given, but the "
+                              "layout has static heaps", fix="drop the heap buffers")
+        return layout
+    wanted = layout.dynamic
+    call = wanted[0].init_call
+    if len(buffers) != len(wanted):
+        roles = " and ".join(b.role.value for b in wanted)
+        raise ConfigError(("LLEXT_HEAP_DYNAMIC",), f"extensions load only after {call}(): "
+                          f"give the {roles} buffer{'s' if len(wanted) > 1 else ''} "
+                          "(address and size)", fix="pass --heap-buffer ADDRESS:SIZE")
+    placed = []
+    for spec, (address, size) in zip(wanted, buffers, strict=True):
+        if size < spec.minimum_size:
+            raise ConfigError(("LLEXT_HEAP_DYNAMIC",), f"the {spec.role.value} buffer of "
+                              f"{size} bytes is below the {spec.minimum_size}-byte minimum "
+                              f"{call}() accepts")
+        symbol = {HeapRole.INSTR: "llext_instr_heap", HeapRole.DATA: "llext_data_heap"}.get(
+            spec.role, "llext_heap")
+        heap = HeapSection(section=f"dynamic {symbol}", symbol=symbol, role=spec.role,
+                           backend=HeapBackend.K_HEAP, size=size, align=spec.align)
+        placed.append(PlacedHeap(heap=heap, region="dynamic", address=address, padding=0))
+    return attrs.evolve(layout, heaps=tuple(placed))
 
 
 def _symbols_and_sizes(

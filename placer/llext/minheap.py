@@ -54,7 +54,10 @@ class HeapMinimum:
 
     @property
     def kconfig_line(self) -> str:
-        """The ``CONFIG_...=KiB`` line that gives this size."""
+        """The ``CONFIG_...=KiB`` line that gives this size (for a dynamic heap: the
+        buffer size to pass at run time)."""
+        if not self.option:
+            return f"{self.heap}: a buffer of {self.size} bytes"
         return f"CONFIG_{self.option}={self.kib}"
 
 
@@ -98,7 +101,7 @@ def minimum_heaps(layout: Layout, extensions: Sequence[tuple[str, ExtensionElf]]
             if _run(layout, extensions, opts, sizes, builtin, trial)[0]:
                 break
             kib += step
-        found.append(HeapMinimum(heap=section, option=KCONFIG_OPTION.get(section, section),
+        found.append(HeapMinimum(heap=section, option=KCONFIG_OPTION.get(section, ""),
                                  kib=kib, size=_size_for(layout, section, kib),
                                  current=placed.size))
     return MinimumHeaps(heaps=tuple(found))

@@ -12,6 +12,7 @@ import placer
 from placer.cli import main
 from placer.config import LlextConfig
 from placer.emit.layout_json import dumps
+from placer.errors import ConfigError
 from placer.llext import verify
 from tests.llext.build import HELLO, build_extension
 from tests.llext.targets import layout_for
@@ -186,3 +187,27 @@ def test_a_built_image_gives_exports_and_sizeof_struct_llext(
     assert report.metadata_source == f"DWARF of {image}"
     first = report.loads[0].allocations[0]
     assert (first.what, first.requested) == ("struct llext", 16 + 11 * 4 + 36 * 4)
+
+
+def test_dynamic_heap_loads_into_the_buffer_given(llext_dir: Path, exports: Path,
+                                                  tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from placer.solve import place
+    from tests.llext.targets import BOARDS
+
+    layout = place(BOARDS["arm"], LlextConfig(heap_dynamic=True))
+    assert layout.heaps == () and layout.dynamic
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    with pytest.raises(ConfigError, match=r"extensions load only after llext_heap_init\(\): "
+                       r"give the shared buffer \(address and size\)"):
+        verify(layout, [ext], exports_list=exports)
+    report = verify(layout, [ext], exports_list=exports, storage="temporary",
+                    heap_buffers=[(0x2002_0000, 4096)])
+    assert report.ok, report.render_text()
+    (heap,) = report.heaps
+    assert (heap.heap, heap.address) == ("dynamic llext_heap", 0x2002_0000)
+    path = tmp_path / "dynamic.json"
+    path.write_text(dumps(layout))
+    assert main(["verify", str(ext), "--layout", str(path), "--exports-list", str(exports),
+                 "--heap-buffer", "0x20020000:4096", "--min-heap"]) == 0
+    assert "  dynamic llext_heap: a buffer of " in capsys.readouterr().out
