@@ -537,14 +537,69 @@ class _Builder(Transformer[Token, Any]):
     def sizeof_headers(self, c: list[Any]) -> ast.Call:
         return ast.Call("SIZEOF_HEADERS", (), span=self._span(c[0]))
 
-    def binary(self, c: list[Any]) -> ast.BinaryOp:
-        return ast.BinaryOp(str(c[1]), c[0], c[2], span=c[0].span)
+    def operation(self, c: list[Any]) -> Any:
+        if len(c) == 1:
+            return c[0]
+        if isinstance(c[0], _Chain):
+            c[0].extend((c[1], c[2]))
+            return c[0]
+        return _Chain(c)
+
+    def expr(self, c: list[Any]) -> Any:
+        first = _fold(c[0]) if isinstance(c[0], _Chain) else c[0]
+        if len(c) == 1:
+            return first
+        return ast.Conditional(first, c[2], c[4], span=first.span)
 
     def unary(self, c: list[Any]) -> ast.UnaryOp:
         return ast.UnaryOp(str(c[0]), c[1], span=self._span(c[0]))
 
-    def conditional(self, c: list[Any]) -> ast.Conditional:
-        return ast.Conditional(c[0], c[2], c[4], span=c[0].span)
+
+class _Chain(list[Any]):
+    """operand, operator, operand, ...: a binary-operator chain not yet folded."""
+
+
+_PRECEDENCE = {
+    "||": 1,
+    "&&": 2,
+    "|": 3,
+    "^": 4,
+    "&": 5,
+    "==": 6,
+    "!=": 6,
+    "<": 7,
+    "<=": 7,
+    ">": 7,
+    ">=": 7,
+    "<<": 8,
+    ">>": 8,
+    "+": 9,
+    "-": 9,
+    "*": 10,
+    "/": 10,
+    "%": 10,
+}
+
+
+def _fold(chain: list[Any]) -> Any:
+    """Fold ``a op b op c ...`` into a left-associative tree by C precedence."""
+    operands: list[Any] = [chain[0]]
+    operators: list[str] = []
+
+    def reduce() -> None:
+        right = operands.pop()
+        left = operands.pop()
+        operands.append(ast.BinaryOp(operators.pop(), left, right, span=left.span))
+
+    for index in range(1, len(chain), 2):
+        op = str(chain[index])
+        while operators and _PRECEDENCE[operators[-1]] >= _PRECEDENCE[op]:
+            reduce()
+        operators.append(op)
+        operands.append(chain[index + 1])
+    while operators:
+        reduce()
+    return operands[0]
 
 
 @attrs.frozen(slots=True)

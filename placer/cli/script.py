@@ -1,0 +1,167 @@
+"""``placer check`` and ``placer format``: the linker-script language on the command line.
+
+``check`` reads each script as ld would (C preprocessing when the file has directives or
+preprocessor options are given, INCLUDE resolution on ``-L`` folders) and reports every
+problem as ``file:line:col: error: ...``. ``format`` prints a script in placer's
+canonical layout, to stdout or in place (atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from placer.errors import PlacerError, ScriptError
+from placer.script import parse, print_script
+from placer.script.includes import load_script
+from placer.script.kconfig_macros import Macro
+from placer.script.preprocess import needs_preprocessing, preprocess_text, remap_error
+
+
+def _add_preprocessor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-I",
+        dest="include_dirs",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="#include search folder (repeatable)",
+    )
+    parser.add_argument(
+        "-D",
+        dest="defines",
+        metavar="NAME[=VALUE]",
+        action="append",
+        default=[],
+        help="define a preprocessor macro (repeatable)",
+    )
+    parser.add_argument(
+        "-L",
+        dest="library_dirs",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="INCLUDE search folder, as ld's -L (repeatable)",
+    )
+    parser.add_argument(
+        "--config",
+        dest="config_files",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="Kconfig .config whose values become macros",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``check`` and ``format`` subcommands."""
+    check = subparsers.add_parser(
+        "check",
+        help="check linker scripts for errors",
+        description="Parse each linker script (preprocessed, INCLUDEs resolved) and report "
+        "every problem. Exit 0 when all are clean, 1 when any has a problem, 2 on a usage "
+        "error such as a missing file.",
+    )
+    check.add_argument("files", metavar="FILE", nargs="+", type=Path)
+    _add_preprocessor_options(check)
+    check.set_defaults(handler=run_check)
+
+    fmt = subparsers.add_parser(
+        "format",
+        help="print a linker script in canonical layout",
+        description="Print FILE in placer's canonical layout (INCLUDEs are kept as "
+        "statements). With -i, rewrite FILE in place atomically.",
+    )
+    fmt.add_argument("file", metavar="FILE", type=Path)
+    fmt.add_argument("-i", "--in-place", action="store_true", help="rewrite FILE in place")
+    _add_preprocessor_options(fmt)
+    fmt.set_defaults(handler=run_format)
+
+    # ``placer memory`` (evaluated MEMORY regions) is registered here by the evaluator
+    # stage: add its parser below this line.
+
+
+def _defines(args: argparse.Namespace) -> dict[str, str]:
+    defines: dict[str, str] = {}
+    for item in args.defines:
+        name, _, value = item.partition("=")
+        defines[name] = value if "=" in item else "1"
+    return defines
+
+
+def _missing(paths: list[Path]) -> list[Path]:
+    return [p for p in paths if not p.is_file()]
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``placer check``: 0 clean, 1 problems, 2 usage error."""
+    missing = _missing(list(args.files) + [Path(c) for c in args.config_files])
+    if missing:
+        for path in missing:
+            print(f"placer check: error: no such file: {path}", file=sys.stderr)
+        return 2
+    problems = 0
+    for path in args.files:
+        try:
+            load_script(
+                path,
+                include_dirs=args.include_dirs,
+                library_dirs=args.library_dirs,
+                defines=_defines(args),
+                config_files=args.config_files,
+                preprocess=True if (args.defines or args.config_files) else None,
+            )
+        except PlacerError as error:
+            print(str(error), file=sys.stderr)
+            problems += 1
+    return 1 if problems else 0
+
+
+def _formatted(args: argparse.Namespace) -> str:
+    path: Path = args.file
+    text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    wants_cpp = bool(args.defines or args.config_files or args.include_dirs)
+    if not (wants_cpp or needs_preprocessing(text)):
+        return print_script(parse(text, file=str(path)))
+    preprocessed = preprocess_text(
+        text,
+        str(path),
+        include_dirs=args.include_dirs,
+        defines=_macros(args),
+        config_files=args.config_files,
+    )
+    try:
+        return print_script(parse(preprocessed.text, file=str(path)))
+    except ScriptError as error:
+        raise remap_error(error, preprocessed) from None
+
+
+def _macros(args: argparse.Namespace) -> tuple[Macro, ...]:
+    return tuple(Macro(name, value) for name, value in _defines(args).items())
+
+
+def run_format(args: argparse.Namespace) -> int:
+    """``placer format``: canonical text to stdout, or in place with ``-i``."""
+    missing = _missing([args.file] + [Path(c) for c in args.config_files])
+    if missing:
+        for absent in missing:
+            print(f"placer format: error: no such file: {absent}", file=sys.stderr)
+        return 2
+    text = _formatted(args)
+    if not args.in_place:
+        sys.stdout.write(text)
+        return 0
+    path: Path = args.file
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
+            out.write(text)
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return 0
