@@ -42,8 +42,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          help="exported symbols, one 'name [address] [GROUP]' a line")
     parser.add_argument("--order", help="load order: extension names (file stems), "
                         "comma-separated; by default dependencies decide")
-    parser.add_argument("--storage", choices=[s.value for s in Storage], default="writable",
-                        help="the buffer loader's storage type (default: writable)")
+    parser.add_argument("--storage", choices=[s.value for s in Storage], default=None,
+                        help="the buffer loader's storage type (default: as LLEXT_BUF_LOADER "
+                        "declares it: writable with CONFIG_LLEXT_STORAGE_WRITABLE=y, else "
+                        "persistent)")
     parser.add_argument("--buffer-address", type=lambda text: int(text, 0), default=0,
                         help="address of the buffer holding each ELF (default 0: in-place "
                         "addresses are offsets into the buffer)")

@@ -53,7 +53,7 @@ def verify(
     exports: str | os.PathLike[str] | None = None,
     exports_list: str | os.PathLike[str] | None = None,
     order: Sequence[str] | None = None,
-    storage: str | Storage = "writable",
+    storage: str | Storage | None = None,
     buffer_address: int = 0,
     min_heap: bool = False,
     heap_buffers: Sequence[tuple[int, int]] = (),
@@ -63,17 +63,22 @@ def verify(
     `exports` is a built ``zephyr.elf`` (its export table, and ``sizeof(struct llext)``
     from its DWARF); `exports_list` a plain list of exported names instead. `order` gives
     the load order by extension name (file stem); by default dependencies decide it.
-    `storage` is the buffer loader's storage type and `buffer_address` where its buffer
-    sits. `min_heap` also searches the smallest heap sizes (always done when a heap is too
-    small). With ``LLEXT_HEAP_DYNAMIC`` the layout has no heap sections: `heap_buffers`
-    gives the (address, size) of each buffer the application passes to
+    `storage` is the buffer loader's storage type (by default what ``LLEXT_BUF_LOADER``
+    declares: writable with ``CONFIG_LLEXT_STORAGE_WRITABLE``, else persistent) and
+    `buffer_address` where its buffer sits. `min_heap` also searches the smallest heap
+    sizes (always done when a heap is too small). With ``LLEXT_HEAP_DYNAMIC`` the layout
+    has no heap sections: `heap_buffers` gives the (address, size) of each buffer the
+    application passes to
     ``llext_heap_init`` (Harvard: the instruction buffer, then the data buffer). Files
     Zephyr would refuse are reported, not raised; a dependency cycle raises
     `ExtensionError`.
     """
     layout = with_dynamic_buffers(layout, heap_buffers)
     target = layout.target
-    store = storage if isinstance(storage, Storage) else Storage(storage)
+    if storage is None:
+        store = Storage.WRITABLE if target.config.storage_writable else Storage.PERSISTENT
+    else:
+        store = storage if isinstance(storage, Storage) else Storage(storage)
     options = LoadOptions(storage=store, buffer_address=buffer_address)
     sizes, table, notes = _symbols_and_sizes(target, exports, exports_list)
     builtin = _builtin_lookup(table)
@@ -110,7 +115,8 @@ def verify(
         minimum = minimum_heaps(layout, [(n, by_name[n]) for n in sequence],
                                 options=options, sizes=sizes, builtin=builtin)
     return Report(loads=tuple(loads), heaps=totals, order=tuple(sequence),
-                  metadata_source=sizes.source, minimum=minimum, notes=tuple(notes))
+                  metadata_source=sizes.source, minimum=minimum, notes=tuple(notes),
+                  storage=f"{store.value} (ELF buffer at {buffer_address:#x})")
 
 
 def with_dynamic_buffers(layout: Layout, buffers: Sequence[tuple[int, int]]) -> Layout:

@@ -38,6 +38,7 @@ class Report:
     metadata_source: str
     minimum: MinimumHeaps | None = None
     notes: tuple[str, ...] = ()
+    storage: str = ""
 
     @property
     def ok(self) -> bool:
@@ -102,6 +103,8 @@ class Report:
                     more = f", {m.shortfall} bytes more than now" if m.shortfall else ""
                     lines.append(f"  {m.kconfig_line}  ({m.size} bytes{more})")
         lines.append(f"metadata sizes: {self.metadata_source}")
+        if self.storage:
+            lines.append(f"storage: {self.storage}")
         lines.extend(f"note: {note}" for note in self.notes)
         lines.append(self.verdict())
         return "\n".join(lines) + "\n"
@@ -118,6 +121,7 @@ class Report:
             "verdict": self.verdict(),
             "order": list(self.order),
             "metadata_sizes": self.metadata_source,
+            "storage": self.storage,
             "extensions": [_load_dict(load) for load in self.loads],
             "heaps": [{"heap": h.heap, "address": h.address, "size": h.size,
                        "capacity": h.capacity, "peak": h.peak, "final": h.final}
