@@ -11,7 +11,8 @@ section; the included file is parsed as what its position implies and spliced in
 Its statements keep spans that name the included file. ld allows 10 files open at once
 (``MAX_INCLUDE_DEPTH``: the script given with ``-T`` and 9 nested INCLUDEs) and rejects a
 file that includes itself directly or through others ("appears multiple times"); placer
-reports both with the chain of files.
+reports both with the chain of files (ld names no chain: a cycle through the ``-T``
+script "appears multiple times", any other cycle is "nested too deeply").
 """
 
 from __future__ import annotations
@@ -181,9 +182,9 @@ class _Resolver:
         cycle = nx.find_cycle(self.graph, source=key)
         names = [self.graph.nodes[edge[0]]["name"] for edge in cycle]
         names.append(self.graph.nodes[cycle[-1][1]]["name"])
-        return _located(
-            f"INCLUDE cycle: {' -> '.join(names)} (GNU ld: linker script file "
-            f"'{self.graph.nodes[key]['name']}' appears multiple times)", include.span)
+        # GNU ld's words depend on where the cycle closes: "linker script file 'x'
+        # appears multiple times" through the -T script, else "includes nested too deeply".
+        return _located(f"INCLUDE cycle: {' -> '.join(names)}", include.span)
 
     def _find(self, include: ast.Include) -> Path:
         name = Path(include.path)
