@@ -1,0 +1,183 @@
+"""What a built image already uses, read from its ELF file (``zephyr.elf``).
+
+Each allocated section occupies its run address range, and, when it is loaded from
+elsewhere (initialised data copied from flash), its load address range too. The LLEXT
+heap buffers the image already has are found by their input-section names (when placer's
+script gave them output sections of their own) or by the buffer symbols Zephyr's heap
+macros define, and are reported apart: they are what placer places, not what is in its way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+from elftools.common.exceptions import ELFError
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+from placer.board import Board, UsedRange
+from placer.errors import BoardError
+
+#: Heap section -> the buffer symbols Zephyr defines for it (k_heap: ``kheap_<name>``;
+#: memblk pools: ``_k_mem_blocks_buf_<name>``, or the Harvard pools' own ``<name>_buf``).
+HEAP_SYMBOLS: dict[str, tuple[str, ...]] = {
+    ".llext_heap": ("kheap_llext_heap",),
+    ".llext_ext_heap": ("_k_mem_blocks_buf_llext_ext_heap",),
+    ".llext_metadata_heap": ("kheap_llext_metadata_heap",),
+    ".llext_instr_heap": ("kheap_llext_instr_heap", "llext_instr_heap_buf"),
+    ".llext_data_heap": ("kheap_llext_data_heap", "llext_data_heap_buf"),
+}
+
+
+@attrs.frozen(slots=True)
+class ElfHeap:
+    """An LLEXT heap buffer the image already has: where it is and how big."""
+
+    section: str
+    symbol: str
+    address: int
+    size: int
+    region: str | None
+
+
+@attrs.frozen(slots=True)
+class ElfImage:
+    """The memory a built image uses, per board region.
+
+    `used` excludes the LLEXT heap buffers (`heaps`); `outside` names the allocated
+    sections that lie in no region of the board (Zephyr's IDT_LIST data, for instance).
+    """
+
+    used: tuple[UsedRange, ...]
+    heaps: tuple[ElfHeap, ...]
+    outside: tuple[str, ...]
+
+
+def read_elf_image(path: str | Path, board: Board) -> ElfImage:
+    """The ranges of `board`'s regions that the image at `path` occupies.
+
+    Raises `BoardError` for a file that is not an ELF image, one whose class or machine
+    differs from the board's, or a section that straddles a region's end.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as stream:
+            elf = ELFFile(stream)
+            return _read(elf, str(path), board)
+    except OSError as exc:
+        raise BoardError(f"cannot read ELF file: {exc.strerror}", str(path)) from None
+    except ELFError as exc:
+        raise BoardError(f"not an ELF file: {exc}", str(path)) from None
+
+
+def board_with_elf(board: Board, path: str | Path) -> Board:
+    """`board` with its used ranges replaced by what the image at `path` uses."""
+    image = read_elf_image(path, board)
+    return attrs.evolve(board, used=image.used, image=None)
+
+
+def _read(elf: ELFFile, file: str, board: Board) -> ElfImage:
+    machine = elf.header["e_machine"]
+    number = machine if isinstance(machine, int) else _MACHINES.get(machine)
+    if elf.elfclass != board.elf_class or (number is not None and number != board.machine):
+        raise BoardError(f"the image is ELF{elf.elfclass} {machine}, but board {board.name} "
+                         f"is ELF{board.elf_class} machine {board.machine}", file)
+    heaps = _heaps(elf, board)
+    carved = [(h.address, h.address + h.size) for h in heaps]
+    used: list[UsedRange] = []
+    outside: list[str] = []
+    for name, start, size, is_load_image in _ranges(elf):
+        region = _region_of(board, start)
+        if region is None:
+            outside.append(name)
+            continue
+        if start + size > board.region(region).end:
+            raise BoardError(f"section {name} [{start:#x}, {start + size:#x}) runs past the end "
+                             f"of region {region}", file)
+        what = f"{name} load image" if is_load_image else name
+        for piece_start, piece_end in _subtract(start, start + size, carved):
+            used.append(UsedRange(region=region, start=piece_start,
+                                  size=piece_end - piece_start, what=what))
+    used.sort(key=lambda u: (board.regions.index(board.region(u.region)), u.start, u.what))
+    return ElfImage(used=tuple(used), heaps=heaps, outside=tuple(sorted(set(outside))))
+
+
+def _ranges(elf: ELFFile) -> Iterator[tuple[str, int, int, bool]]:
+    segments = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
+    for section in elf.iter_sections():
+        if not section["sh_flags"] & SH_FLAGS.SHF_ALLOC or section["sh_size"] == 0:
+            continue
+        if section["sh_flags"] & SH_FLAGS.SHF_TLS and section["sh_type"] == "SHT_NOBITS":
+            continue  # .tbss takes no memory of its own
+        address, size = section["sh_addr"], section["sh_size"]
+        yield section.name, address, size, False
+        if section["sh_type"] == "SHT_NOBITS":
+            continue
+        load = _load_address(segments, section)
+        if load is not None and load != address:
+            yield section.name, load, size, True
+
+
+def _load_address(segments: list[Any], section: Any) -> int | None:
+    offset = section["sh_offset"]
+    for segment in segments:
+        start = segment["p_offset"]
+        if start <= offset < start + segment["p_filesz"]:
+            return int(segment["p_paddr"] + (offset - start))
+    return None
+
+
+def _heaps(elf: ELFFile, board: Board) -> tuple[ElfHeap, ...]:
+    found: dict[str, ElfHeap] = {}
+    for section in elf.iter_sections():
+        if section.name in HEAP_SYMBOLS and section["sh_size"]:
+            found[section.name] = ElfHeap(section.name, section.name, section["sh_addr"],
+                                          section["sh_size"],
+                                          _region_of(board, section["sh_addr"]))
+    symtab = elf.get_section_by_name(".symtab")
+    if isinstance(symtab, SymbolTableSection):
+        by_name = {s.name: s for s in symtab.iter_symbols() if s.name}
+        for heap, symbols in HEAP_SYMBOLS.items():
+            if heap in found:
+                continue
+            for name in symbols:
+                symbol = by_name.get(name)
+                if symbol is not None and symbol["st_size"]:
+                    address = symbol["st_value"]
+                    found[heap] = ElfHeap(heap, name, address, symbol["st_size"],
+                                          _region_of(board, address))
+                    break
+    return tuple(sorted(found.values(), key=lambda h: h.address))
+
+
+def _region_of(board: Board, address: int) -> str | None:
+    for region in board.regions:
+        if region.contains(address):
+            return region.name
+    return None
+
+
+def _subtract(start: int, end: int, holes: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    pieces = [(start, end)]
+    for hole_start, hole_end in holes:
+        next_pieces = []
+        for a, b in pieces:
+            if hole_end <= a or b <= hole_start:
+                next_pieces.append((a, b))
+                continue
+            if a < hole_start:
+                next_pieces.append((a, hole_start))
+            if hole_end < b:
+                next_pieces.append((hole_end, b))
+        pieces = next_pieces
+    yield from pieces
+
+
+_MACHINES = {
+    "EM_ARM": 40, "EM_AARCH64": 183, "EM_RISCV": 243, "EM_386": 3, "EM_ARC_COMPACT2": 195,
+    "EM_XTENSA": 94, "EM_X86_64": 62, "EM_ARC_COMPACT": 93,
+}
