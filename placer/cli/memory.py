@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from placer.errors import ScriptError
@@ -59,14 +60,21 @@ def register_memory(subparsers: Any) -> None:
 
 
 def memory_command(args: argparse.Namespace) -> int:
-    """Run ``placer memory``."""
+    """Run ``placer memory``: 0 printed, 1 a problem in the script, 2 a missing file."""
+    missing = [f for f in (args.file, *args.config_files) if not Path(f).is_file()]
+    if missing:
+        for absent in missing:
+            print(f"placer memory: error: no such file: {absent}", file=sys.stderr)
+        return 2
+    # Preprocessor options mean the caller wants the preprocessor, directives or not.
+    wants_cpp = bool(args.defines or args.config_files or args.include_dirs)
     script = load_script(
         args.file,
         include_dirs=args.include_dirs,
         library_dirs=args.library_dirs,
         defines=[parse_define(d) for d in args.defines],
         config_files=args.config_files,
-        preprocess=args.cpp,
+        preprocess=args.cpp if args.cpp else (True if wants_cpp else None),
     )
     target = LINKER_TARGETS[args.arch] if args.arch else target_for_script(script)
     regions = evaluate_memory(script, target=target, defsyms=_defsyms(args.defsym))

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from placer.cli.memory import register_memory
 from placer.errors import PlacerError, ScriptError
 from placer.script import parse, print_script
 from placer.script.includes import load_script
@@ -82,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     # ``placer memory`` (evaluated MEMORY regions) is registered here by the evaluator
     # stage: add its parser below this line.
+    register_memory(subparsers)
 
 
 def _defines(args: argparse.Namespace) -> dict[str, str]:
