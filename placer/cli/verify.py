@@ -46,9 +46,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="the buffer loader's storage type (default: as LLEXT_BUF_LOADER "
                         "declares it: writable with CONFIG_LLEXT_STORAGE_WRITABLE=y, else "
                         "persistent)")
-    parser.add_argument("--buffer-address", type=lambda text: int(text, 0), default=0,
-                        help="address of the buffer holding each ELF (default 0: in-place "
-                        "addresses are offsets into the buffer)")
+    parser.add_argument("--buffer-address", type=lambda text: int(text, 0), default=None,
+                        help="address of the buffer holding each ELF (default: unknown; "
+                        "in-place addresses are then offsets into the buffer)")
     parser.add_argument("--heap-buffer", type=_buffer, action="append", default=[],
                         metavar="ADDRESS:SIZE",
                         help="with CONFIG_LLEXT_HEAP_DYNAMIC: the buffer given to "

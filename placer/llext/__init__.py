@@ -54,7 +54,7 @@ def verify(
     exports_list: str | os.PathLike[str] | None = None,
     order: Sequence[str] | None = None,
     storage: str | Storage | None = None,
-    buffer_address: int = 0,
+    buffer_address: int | None = None,
     min_heap: bool = False,
     heap_buffers: Sequence[tuple[int, int]] = (),
 ) -> Report:
@@ -116,7 +116,8 @@ def verify(
                                 options=options, sizes=sizes, builtin=builtin)
     return Report(loads=tuple(loads), heaps=totals, order=tuple(sequence),
                   metadata_source=sizes.source, minimum=minimum, notes=tuple(notes),
-                  storage=f"{store.value} (ELF buffer at {buffer_address:#x})")
+                  storage=f"{store.value} (ELF buffer at "
+                  f"{'an unknown address' if buffer_address is None else hex(buffer_address)})")
 
 
 def with_dynamic_buffers(layout: Layout, buffers: Sequence[tuple[int, int]]) -> Layout:

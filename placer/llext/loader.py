@@ -67,13 +67,15 @@ class LoadOptions:
 
     `peek` is whether the loader can hand out pointers into the file (the buffer loader
     can, for every storage type); `buffer_address` is where the buffer holding the ELF
-    sits, used for in-place regions and their alignment check. `keep_section_info` and
+    sits, used for in-place regions and their alignment check. When it is unknown (None)
+    in-place addresses are offsets into the buffer, the buffer is taken as aligned, and on
+    a Harvard target as data memory (where ELF buffers live). `keep_section_info` and
     `debug_symbols` mirror ``keep_section_info`` and ``CONFIG_LLEXT_LOG_LEVEL_DBG``.
     """
 
     storage: Storage = Storage.WRITABLE
     peek: bool = True
-    buffer_address: int = 0
+    buffer_address: int | None = None
     keep_section_info: bool = False
     debug_symbols: bool = False
     link: bool = True
@@ -531,7 +533,7 @@ class _LoadRun:
             storage is Storage.PERSISTENT and not region.flags & SHF_WRITE
             and not region.has_relocs)
         if reuse and not region.is_nobits and loader.options.peek:
-            address = loader.options.buffer_address + region.offset
+            address = (loader.options.buffer_address or 0) + region.offset
             aligned = align <= 1 or address % align == 0
             instr_ok = region.mem is not Mem.TEXT or self._is_instr_mem(address, size)
             if aligned and instr_ok:
@@ -564,9 +566,13 @@ class _LoadRun:
                             f"{self.loader.mem_count} memory blocks allocations", "ENOMEM")
 
     def _is_instr_mem(self, address: int, size: int) -> bool:
+        """``arch_is_instr_mem``: always true off Harvard; else inside an instruction-bus
+        region of the board."""
         target = self.loader.target
         if not target.harvard:
             return True
+        if self.loader.options.buffer_address is None:
+            return False
         return any(r.bus is Bus.INSTRUCTION and r.contains(address, size)
                    for r in target.board.regions)
 

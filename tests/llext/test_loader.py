@@ -282,3 +282,17 @@ def test_out_of_range_call_fails_the_load(llext_dir: Path) -> None:
 
 def test_options_evolve_keeps_link_flag() -> None:
     assert attrs.evolve(LoadOptions(), link=False).storage is Storage.WRITABLE
+
+
+def test_harvard_text_is_never_run_from_a_data_memory_buffer(llext_dir: Path) -> None:
+    loader = Loader(layout_for("arc"), builtin=builtin,
+                    options=LoadOptions(storage=Storage.WRITABLE, buffer_address=0x8002_0000))
+    result = loader.load(hello(llext_dir, "arc"), "hello")
+    assert result.ok, result.error
+    text = next(r for r in result.regions if r.mem is Mem.TEXT)
+    assert text.heap == ".llext_instr_heap"
+    assert any(note.startswith("region TEXT cannot be used in place at 0x8002")
+               and note.endswith("(not instruction memory): copied to the heap")
+               for note in result.notes)
+    data = next(r for r in result.regions if r.mem is Mem.DATA)
+    assert data.heap is None  # writable storage: data is used in place
