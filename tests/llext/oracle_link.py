@@ -69,6 +69,17 @@ def compile_extension(
     return out
 
 
+def assemble(directory: Path, family: str, source: str) -> Path:
+    """An extension object assembled from `source` with `family`'s GNU as (cached)."""
+    digest = hashlib.sha256(f"{family}\0{source}".encode()).hexdigest()[:12]
+    out = directory / f"{family}-{digest}.o"
+    if not out.exists():
+        s_file = directory / f"{family}-{digest}.s"
+        s_file.write_text(source)
+        _run([tool(family, "as"), str(s_file), "-o", str(out)])
+    return out
+
+
 #: Extra ld options per build key: the emulation, and no relaxation (ld would rewrite code).
 LD_FLAGS: dict[str, tuple[str, ...]] = {
     "riscv32": ("-m", "elf32lriscv", "--no-relax"),

@@ -24,6 +24,7 @@ from placer.llext.symbols import ExportedSymbol, ExportTable, SymbolResolver
 from tests.llext.oracle_link import (
     TARGETS,
     Placement,
+    assemble,
     compile_extension,
     gnu_ld_images,
     place,
@@ -322,3 +323,114 @@ def test_thumb_bl_to_an_export_beyond_16_mib_needs_long_calls(build_dir: Path) -
     assert _link("arm", ext, placement) == ()
     differences = _differences("arm", path, ext, placement, EXPORTS)
     assert differences == {name: [] for name in differences}
+
+
+# -- ARM64: no bare-metal gcc in Debian, so hand-written assembly through GNU as ------------
+
+ARM64_EXTENSION = """\
+    .text
+    .global start
+    .type start, %function
+start:
+    adrp x0, data_var
+    add  x0, x0, :lo12:data_var
+    ldr  x1, [x0, :lo12:data_var]
+    ldr  w2, [x0, :lo12:word_var]
+    ldrh w3, [x0, :lo12:half_var]
+    ldrb w4, [x0, :lo12:byte_var]
+    ldr  q0, [x0, :lo12:quad_var]
+    bl   printk
+    b    memcpy
+    cbz  x0, other
+    tbz  x0, #3, other
+    ldr  x5, literal
+    adr  x6, other
+    movz x7, #:abs_g3:printk
+    movk x7, #:abs_g2_nc:printk
+    movk x7, #:abs_g1_nc:printk
+    movk x7, #:abs_g0_nc:printk
+    movz x8, #:abs_g1:data_var
+    movk x8, #:abs_g0_nc:data_var
+    movz x9, #:abs_g0:small
+    adrp x10, :pg_hi21_nc:data_var
+    ret
+    .section .text.other,"ax"
+other:
+    ret
+    .align 3
+literal:
+    .quad 0
+    .data
+    .align 4
+data_var:
+    .quad printk
+    .quad start + 8
+    .word printk
+    .word other - .
+    .hword small
+    .hword other - .
+    .xword other - .
+word_var: .word 0
+half_var: .hword 0
+byte_var: .byte 0
+    .align 4
+quad_var: .quad 0, 0
+"""
+ARM64_EXPORTS = {"printk": 0x4000_1000, "memcpy": 0x4000_2000, "small": 0x1234}
+ARM64_REGIONS = {"text": 0x4010_0000, "rodata": 0x4010_4000, "data": 0x4010_6000,
+                 "bss": 0x4010_8000}
+
+
+@pytest.mark.toolchain("arm64")
+def test_arm64_relocations_are_byte_identical_to_gnu_ld(build_dir: Path) -> None:
+    path = assemble(build_dir, "arm64", ARM64_EXTENSION)
+    ext = read_extension(path)
+    kinds = {e.type for r in ext.relocation_sections for e in r.entries}
+    assert len(kinds) == 26  # every static type the assembly above produces
+    placement = place(ext, ARM64_REGIONS)
+    problems = apply_relocations(ext, Arch.ARM64, placement.load_address, placement.images,
+                                 SymbolResolver(_table(ext, ARM64_EXPORTS)))
+    assert problems == ()
+    linked = gnu_ld_images("arm64", "arm64", path, ext, placement.load_address, ARM64_EXPORTS)
+    assert {ext.sections[i].name for i in linked} == {".text", ".text.other", ".data"}
+    for index, expected in linked.items():
+        assert bytes(placement.images[index]) == expected, ext.sections[index].name
+
+
+@pytest.mark.toolchain("arm64")
+def test_arm64_prel16_to_text_a_mebibyte_away_is_refused(build_dir: Path) -> None:
+    ext = read_extension(assemble(build_dir, "arm64", ARM64_EXTENSION))
+    placement = place(ext, {**ARM64_REGIONS, "data": 0x4020_0000})
+    problems = apply_relocations(ext, Arch.ARM64, placement.load_address, placement.images,
+                                 SymbolResolver(_table(ext, ARM64_EXPORTS)))
+    assert [str(p) for p in problems] == [
+        "error: .data+0x1a: R_AARCH64_PREL16 against '.text.other': relocation out of range "
+        "(allowed -0x8000..0x7fff) (Zephyr: -ENOEXEC)"]
+
+
+ARM64_SIGNED_MOV = """\
+    .text
+    movz x0, #:abs_g0_s:negative
+    movz x1, #:abs_g0_s:positive
+"""
+
+
+@pytest.mark.toolchain("arm64")
+def test_arm64_signed_mov_picks_the_opposite_opcode_as_zephyr_does(build_dir: Path) -> None:
+    path = assemble(build_dir, "arm64", ARM64_SIGNED_MOV)
+    ext = read_extension(path)
+    exports = {"negative": -0x10 & 0xFFFF_FFFF_FFFF_FFFF, "positive": 0x10}
+    placement = place(ext, ARM64_REGIONS)
+    problems = apply_relocations(ext, Arch.ARM64, placement.load_address, placement.images,
+                                 SymbolResolver(_table(ext, exports)))
+    assert [p.type_name for p in problems] == ["R_AARCH64_MOVW_SABS_G0"] * 2
+    assert all(p.severity is Severity.WARNING and "a Zephyr defect" in p.message
+               for p in problems)
+    linked = gnu_ld_images("arm64", "arm64", path, ext, placement.load_address, exports)
+    text = next(s.index for s in ext.sections if s.name == ".text")
+    ours = struct.unpack("<II", placement.images[text])
+    theirs = struct.unpack("<II", linked[text])
+    # ld: MOVN x0, #0xf (= -0x10) and MOVZ x1, #0x10. Zephyr swaps the opcodes (opc bits
+    # 30..29) and keeps ld's immediates, so its x0 is 0xf and its x1 is ~0x10.
+    assert theirs == (0x9280_01E0, 0xD280_0201)
+    assert ours == (0xD280_01E0, 0x9280_0201)

@@ -192,7 +192,7 @@ class Linker:
     ) -> RelocationProblem:
         return RelocationProblem(
             severity=severity, section=site.section.name, offset=site.entry.offset,
-            symbol=site.symbol_name, type_name=self.type_name(site), errno=errno,
+            symbol=self.symbol_label(site.symbol), type_name=self.type_name(site), errno=errno,
             message=message, relocation=site.relocation.name, value=value, allowed=allowed,
         )
 
@@ -205,7 +205,7 @@ class Linker:
         self.problems.append(RelocationProblem(
             severity=Severity.ERROR, section=target,
             offset=entry.offset if entry is not None else 0,
-            symbol=symbol.name if symbol is not None else "",
+            symbol=self.symbol_label(symbol),
             type_name=relocation_type_name(self.arch, entry.type, self.pointer_size)
             if entry is not None else "",
             errno=errno, message=message, relocation=rsec.name,
@@ -222,6 +222,15 @@ class Linker:
         return index.get((type_, offset))
 
     # -- symbols -----------------------------------------------------------------------
+
+    def symbol_label(self, symbol: ElfSymbol | None) -> str:
+        """A symbol's name for messages; a section symbol is named after its section."""
+        if symbol is None:
+            return ""
+        if not symbol.name and symbol.type == STT_SECTION and symbol.shndx < len(
+                self.ext.sections):
+            return self.ext.sections[symbol.shndx].name
+        return symbol.name
 
     def symbol_of(self, entry: Relocation) -> ElfSymbol | None:
         if 0 < entry.symbol < len(self.ext.symbols):
