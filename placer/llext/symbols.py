@@ -356,6 +356,14 @@ def imported_names(ext: ExtensionElf) -> frozenset[str]:
     )
 
 
+def interface_of(
+    ext: ExtensionElf, name: str, import_all_globals: bool = False
+) -> ExtensionInterface:
+    """What `ext` (loaded under `name`) needs from other extensions and offers them."""
+    return ExtensionInterface(name=name, imports=imported_names(ext),
+                              exports=exported_names(ext, import_all_globals))
+
+
 def exported_names(ext: ExtensionElf, import_all_globals: bool = False) -> frozenset[str]:
     """The names the extension's ``exp_tab`` will hold once loaded.
 

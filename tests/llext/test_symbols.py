@@ -28,6 +28,7 @@ from placer.llext.symbols import (
     exports_from_list,
     exports_of_loaded,
     imported_names,
+    interface_of,
     load_order,
     read_exports_elf,
     slid,
@@ -248,6 +249,21 @@ def test_exported_sym_names_and_loaded_addresses(tmp_path: Path) -> None:
     loaded = exports_of_loaded(ext, "lib", placement.load_address, placement.images)
     lib_add = next(s for s in ext.symbols if s.name == "lib_add")
     assert loaded.exports == (("lib_add", placement.load_address[lib_add.shndx] + lib_add.value),)
+
+
+APP = r"""
+extern int lib_add(int a, int b);
+int app_main(void) { return lib_add(1, 2); }
+"""
+
+
+@pytest.mark.toolchain("riscv")
+def test_built_extensions_load_after_the_library_they_import_from(tmp_path: Path) -> None:
+    app = read_extension(compile_extension(tmp_path, "riscv32", APP))
+    lib = read_extension(compile_extension(tmp_path, "riscv32", LIBRARY))
+    interfaces = [interface_of(app, "app"), interface_of(lib, "lib")]
+    assert interfaces[0].imports == frozenset({"lib_add"})
+    assert load_order(interfaces, ["app", "lib"], _builtin(printk=0x1001)) == ("lib", "app")
 
 
 IMAGE = r"""
