@@ -33,6 +33,12 @@ _HOST_PATTERN = {
     Placement.IN_DATA: ".data",
 }
 
+#: Every LLEXT heap input section Zephyr defines (llext-facts §2.1).
+HEAP_SECTIONS = frozenset({
+    ".llext_heap", ".llext_ext_heap", ".llext_metadata_heap", ".llext_instr_heap",
+    ".llext_data_heap",
+})
+
 
 def linker_script(layout: Layout, base: ast.Script | None = None) -> str:
     """The board's base script (or `base`, e.g. a parsed Zephyr ``linker.cmd``) with the
@@ -43,7 +49,7 @@ def linker_script(layout: Layout, base: ast.Script | None = None) -> str:
 def edit_script(layout: Layout, base: ast.Script | None = None) -> ast.Script:
     """The edited AST behind `linker_script`."""
     script = base if base is not None else load_base_script(layout)
-    script = _without_heap_patterns(script, {placed.section for placed in layout.heaps})
+    script = _without_heap_patterns(script, HEAP_SECTIONS | {p.section for p in layout.heaps})
     appended: list[ast.OutputSection] = []
     # In address order: heaps that share an output section follow one another in it.
     for placed in sorted(layout.heaps, key=lambda h: (h.region, h.address)):
@@ -55,7 +61,7 @@ def edit_script(layout: Layout, base: ast.Script | None = None) -> ast.Script:
                     f"cannot place {placed.section} {placed.placement.value}: the linker "
                     f"script has no output section collecting {host_name} in region "
                     f"{placed.region}",
-                    _script_file(layout),
+                    _script_file(layout, base),
                 )
             appended.append(_output_section(placed))
             continue
@@ -238,9 +244,11 @@ def _plain(pattern: ast.Pattern | ast.SortedPattern) -> ast.Pattern:
     return pattern.pattern if isinstance(pattern, ast.SortedPattern) else pattern
 
 
-def _script_file(layout: Layout) -> str | None:
-    base = layout.target.board.base_script
-    return base.name if base is not None else None
+def _script_file(layout: Layout, base: ast.Script | None) -> str | None:
+    if base is not None:
+        return base.span.file if base.span is not None else None
+    script = layout.target.board.base_script
+    return script.name if script is not None else None
 
 
 def _number(value: int) -> ast.Number:
