@@ -226,7 +226,7 @@ def _names(description: ast.InputSectionDescription, pattern: str) -> bool:
     return False
 
 
-def _without_heap_patterns(script: ast.Script, heaps: set[str]) -> ast.Script:
+def _without_heap_patterns(script: ast.Script, heaps: frozenset[str]) -> ast.Script:
     # A base script that already collects a heap section (a Zephyr linker.cmd built without
     # LLEXT_CUSTOM_HEAP_PLACEMENT) would catch it before placer's own pattern does.
     for section in list(ast.iter_output_sections(script)):
