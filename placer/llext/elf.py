@@ -302,13 +302,14 @@ class _Reader:
         wanted = SHT_SYMTAB if e_type == ET_REL else SHT_DYNSYM
         kind = "SHT_SYMTAB" if wanted == SHT_SYMTAB else "SHT_DYNSYM"
         found = [s.index for s in sections if s.type == wanted]
-        if len(found) != 1:
-            state = "missing" if not found else f"present {len(found)} times"
-            raise self.fail(f"Some sections are missing or present multiple times! "
-                            f"(symbol table {kind} is {state}"
-                            + ("; the file may be stripped)" if not found else ")"))
-        symtab = sections[found[0]]
-        if symtab.link >= len(sections) or sections[symtab.link].type != SHT_STRTAB:
+        if not found:
+            raise self.fail(f"Some sections are missing or present multiple times! (symbol "
+                            f"table {kind} is missing; the file may be stripped)")
+        symtab = sections[found[-1]]  # as llext_find_tables: the last one wins
+        if symtab.link >= len(sections):
+            raise self.fail(f"String table index {symtab.link} out of bounds, section count "
+                            f"{len(sections)}", section=symtab.name)
+        if sections[symtab.link].type != SHT_STRTAB:
             raise self.fail("Some sections are missing or present multiple times! "
                             f"(string table sh_link={symtab.link} of {symtab.name} is not a "
                             "SHT_STRTAB section)", section=symtab.name)

@@ -453,10 +453,14 @@ class _LoadRun:
             if region.mem in (Mem.SHSTRTAB, Mem.STRTAB):
                 continue
             self.copy_region(region)
+        # llext_count_export_syms counts global functions and objects, defined or not;
+        # llext_copy_symbols then fills in only the defined ones.
+        counted = sum(1 for s in ext.symbols[1:] if s.type in (STT_FUNC, STT_OBJECT)
+                      and s.bind == STB_GLOBAL)
         globals_ = [s for s in ext.symbols[1:] if s.type in (STT_FUNC, STT_OBJECT)
                     and s.bind == STB_GLOBAL and s.shndx != SHN_UNDEF]
-        sym_bytes = len(globals_) * sizes.symbol
-        if not globals_:
+        sym_bytes = counted * sizes.symbol
+        if not counted:
             raise self.fail("the extension defines no global function or object symbol, so "
                             "its symbol table allocation is 0 bytes and fails", "ENOMEM")
         self.sym_tab = self.alloc(meta, "symbol table", sym_bytes, 0, persistent=False)
@@ -469,7 +473,7 @@ class _LoadRun:
             self.link()
         export = self.map.region(Mem.EXPORT)
         # Zephyr divides the region's size (prepad included) by sizeof(struct llext_symbol).
-        count = len(globals_) if cfg.import_all_globals else (
+        count = counted if cfg.import_all_globals else (
             export.size if export is not None else 0) // sizes.symbol
         if count:
             self.alloc(meta, "export table", count * sizes.symbol, 0, persistent=True)

@@ -286,12 +286,17 @@ def _finish(ext: ExtensionElf, d: _Draft) -> Region:
         raise ExtensionError(f"region {d.mem.name} alignment {align} is not a power of two",
                              ext.path, "ENOEXEC", section=ext.sections[d.sections[0]].name
                              if d.sections else None)
-    prepad = d.offset % align if align else 0
+    # Zephyr masks with (sh_addralign - 1) in size_t: an alignment of 0 wraps to all ones,
+    # so the whole offset becomes prepad.
+    mask = (align - 1) % (1 << ext.elf_class)
+    prepad = d.offset & mask
     addr = d.addr
-    if ext.e_type == ET_DYN and d.flags & SHF_ALLOC:
+    if ext.e_type == ET_DYN:
         if prepad > addr:
-            raise ExtensionError(f"region {d.mem.name} prepad {prepad} underflows its "
-                                 f"address {addr:#x}", ext.path, "ENOEXEC")
+            raise ExtensionError(f"Bad section alignment in region {d.mem.name}: prepad "
+                                 f"{prepad:#x} is above its address {addr:#x}", ext.path,
+                                 "ENOEXEC", section=ext.sections[d.sections[0]].name
+                                 if d.sections else None)
         addr -= prepad
     return Region(mem=d.mem, type=d.type, flags=d.flags, offset=d.offset - prepad,
                   size=d.size + prepad, addr=addr, align=align, prepad=prepad,
@@ -303,12 +308,13 @@ def _check_overlaps(ext: ExtensionElf, regions: tuple[Region, ...]) -> None:
         for y in regions[i + 1:]:
             if Mem.EXPORT in (x.mem, y.mem) or Mem.VENEER in (x.mem, y.mem):
                 continue
-            if {x.mem, y.mem} == {Mem.STRTAB, Mem.SHSTRTAB}:
-                continue  # clang may share one table for both
-            if Mem.BSS not in (x.mem, y.mem):
-                _check_pair(ext, x, y, x.offset, y.offset, "ELF file range")
             if ext.e_type == ET_DYN and x.is_alloc and y.is_alloc:
                 _check_pair(ext, x, y, x.addr, y.addr, "VMA range")
+            if Mem.BSS in (x.mem, y.mem):
+                continue  # no file bytes: only its VMA range can clash
+            if {x.mem, y.mem} == {Mem.STRTAB, Mem.SHSTRTAB}:
+                continue  # clang may share one table for both
+            _check_pair(ext, x, y, x.offset, y.offset, "ELF file range")
 
 
 def _check_pair(ext: ExtensionElf, x: Region, y: Region, x_base: int, y_base: int,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from placer.errors import ExtensionError
-from placer.llext.elf import read_extension
+from placer.llext.elf import parse_extension, read_extension
 from placer.llext.regions import SHF_LLEXT_HAS_RELOCS, Mem, map_regions
 from tests.llext.build import HELLO, build_extension
 
@@ -108,3 +108,20 @@ def test_veneer_region_is_sized_per_thumb_call(llext_dir: Path) -> None:
     ext = read_extension(build_extension(llext_dir, "arm", "hello", HELLO).path)
     veneer = map_regions(ext, veneer_bytes=8).region(Mem.VENEER)
     assert veneer is not None and veneer.is_exec and veneer.is_nobits and veneer.align == 4
+
+
+def test_zero_alignment_turns_the_whole_offset_into_prepad(llext_dir: Path) -> None:
+    # Zephyr computes prepad = sh_offset & (sh_addralign - 1) in size_t: with an alignment
+    # of 0 the mask is all ones and the region grows back to file offset 0.
+    path = build_extension(llext_dir, "arm", "hello", HELLO).path
+    ext = read_extension(path)
+    data = bytearray(ext.data)
+    shoff = int.from_bytes(data[32:36], "little")
+    at = shoff + ext.symtab_index * 40 + 32  # sh_addralign of .symtab
+    data[at:at + 4] = (0).to_bytes(4, "little")
+    patched = parse_extension(bytes(data), "align0.llext")
+    symtab = map_regions(patched).region(Mem.SYMTAB)
+    section = patched.sections[patched.symtab_index]
+    assert symtab is not None and symtab.align == 0
+    assert (symtab.prepad, symtab.offset) == (section.offset, 0)
+    assert symtab.size == section.offset + section.size
