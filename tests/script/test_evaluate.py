@@ -1,0 +1,113 @@
+"""The evaluator on parsed script text: number forms and real-world MEMORY idioms vs GNU ld."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from placer.script import ast
+from placer.script.evaluate import (
+    LINKER_TARGETS,
+    evaluate_memory,
+    evaluate_symbols,
+    target_for_bfd_name,
+    target_for_script,
+)
+from placer.script.parser import parse
+from tests.script.ld_oracle import link
+
+# Every number form of ld's lexer, with the value GNU ld 2.40 gives it.
+NUMBER_FORMS = [
+    ("0x10", 0x10), ("0X1F", 0x1F), ("010", 8), ("09", 0), ("0", 0), ("123", 123),
+    ("$1f", 0x1F), ("$10K", 0x4000), ("0x10K", 0x4000), ("0x2M", 0x200000), ("1K", 1024),
+    ("2M", 2 * 1024 * 1024), ("077K", 0o77 * 1024), ("0K", 0), ("1h", 1), ("1fh", 0x1F),
+    ("10o", 8), ("101b", 5), ("99d", 99), ("12b", 1), ("0xffffffffffffffff", 2**64 - 1),
+]
+
+# Past 64 bits ld's bfd_scan_vma calls strtoull, which saturates instead of wrapping.
+OVERFLOWING_FORMS = [
+    ("18446744073709551617", 2**64 - 1), ("0x10000000000000000", 2**64 - 1),
+    ("99999999999999999999K", (2**64 - 1) * 1024 % 2**64),
+]
+
+
+@pytest.mark.parametrize("arch", ["arm", "x86"])
+def test_number_forms_equal_gnu_ld(arch: str, tmp_path: Path) -> None:
+    text = "".join(f"s_{i} = {form};\n" for i, (form, _) in enumerate(NUMBER_FORMS))
+    result = link(arch, text, tmp_path)
+    assert result.returncode == 0, result.stderr
+    target = LINKER_TARGETS[arch]
+    symbols = evaluate_symbols(parse(text, file="numbers.ld"), target=target)
+    expected = {f"s_{i}": value & target.mask for i, (_, value) in enumerate(NUMBER_FORMS)}
+    assert {name: symbols[name] for name in symbols} == expected
+    assert {name: result.symbols[name] for name in expected} == expected
+
+
+@pytest.mark.xfail(strict=True, reason="placer/script/numbers.py (part A) wraps at 64 bits "
+                   "where ld saturates; reported, not fixed here")
+def test_overflowing_numbers_saturate_as_in_ld(tmp_path: Path) -> None:
+    text = "".join(f"s_{i} = {form};\n" for i, (form, _) in enumerate(OVERFLOWING_FORMS))
+    result = link("x86", text, tmp_path)
+    expected = {f"s_{i}": value for i, (_, value) in enumerate(OVERFLOWING_FORMS)}
+    assert {name: result.symbols[name] for name in expected} == expected
+    symbols = evaluate_symbols(parse(text, file="numbers.ld"))
+    assert {name: symbols[name] for name in symbols} == expected
+
+
+# picolibc's picolibc.ld shape: every bound can be overridden with --defsym or a symbol
+# defined before MEMORY, else a default applies.
+PICOLIBC_STYLE = """\
+__flash_size = 256K;
+MEMORY
+{
+    flash (rx!w) : ORIGIN = DEFINED(__flash) ? __flash : 0x10000000,
+                   LENGTH = DEFINED(__flash_size) ? __flash_size : 0x400000
+    ram (w!rx) : ORIGIN = DEFINED(__ram) ? __ram : 0x20000000,
+                 LENGTH = DEFINED(__ram_size) ? __ram_size : 0x200000
+    stack (w!rx) : ORIGIN = ORIGIN(ram) + LENGTH(ram) - __stack_size, LENGTH = __stack_size
+}
+PROVIDE(__stack_size = 4K);
+"""
+
+
+@pytest.mark.parametrize(
+    "defsyms",
+    [{}, {"__flash": 0x8000000}, {"__ram": 0x20010000, "__ram_size": 0x8000}],
+    ids=["defaults", "flash-moved", "ram-moved"],
+)
+def test_picolibc_style_memory_equals_gnu_ld(defsyms: dict[str, int], tmp_path: Path) -> None:
+    extra = tuple(arg for name, value in defsyms.items()
+                  for arg in ("--defsym", f"{name}={value:#x}"))
+    result = link("arm", PICOLIBC_STYLE, tmp_path, extra=extra)
+    assert result.regions, result.stderr
+    regions = evaluate_memory(parse(PICOLIBC_STYLE, file="picolibc.ld"),
+                              target=LINKER_TARGETS["arm"], defsyms=defsyms)
+    assert [(r.name, r.origin, r.length, r.attributes) for r in regions] == [
+        (r.name, r.origin, r.length, r.attributes) for r in result.regions]
+
+
+def test_region_spans_point_at_the_declaration() -> None:
+    regions = evaluate_memory(parse(PICOLIBC_STYLE, file="picolibc.ld"))
+    assert [(r.span.line, r.span.column) for r in regions if r.span] == [(4, 5), (6, 5), (8, 5)]
+
+
+@pytest.mark.parametrize(
+    ("name", "arch", "bits"),
+    [("elf32-littlearm", "arm", 32), ("elf64-littleriscv", "riscv", 64),
+     ("elf32-littleriscv", "riscv", 32), ("elf32-littlearc", "arc", 32),
+     ("elf32-xtensa-le", "xtensa", 32), ("elf64-x86-64", "x86", 64),
+     ("i386:x86-64", "x86", 64)],
+)
+def test_target_from_bfd_names(name: str, arch: str, bits: int) -> None:
+    target = target_for_bfd_name(name)
+    assert target is not None
+    assert target.address_bits == bits
+    assert target.max_page_size == LINKER_TARGETS[arch].max_page_size
+
+
+def test_target_from_the_scripts_output_format() -> None:
+    script = parse('OUTPUT_FORMAT("elf32-littlearm", "elf32-bigarm", "elf32-littlearm")\n'
+                   "x = CONSTANT(MAXPAGESIZE);\n", file="t.ld")
+    assert target_for_script(script) == LINKER_TARGETS["arm"]
+    assert target_for_script(ast.Script(())) is None
