@@ -1,0 +1,287 @@
+"""``placer boards``, ``placer board show|import`` and ``placer config check``.
+
+Thin: every fact comes from `placer.boardfile`, `placer.importers`, `placer.config` and
+`placer.rules`; this module only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+
+from placer.board import Arch, Board, MpuKind
+from placer.boardfile import (
+    DEFAULT_BOARD,
+    atomic_write,
+    board_to_toml,
+    list_boards,
+    load_board,
+)
+from placer.config import NEWEST_ZEPHYR, LlextConfig, read_config
+from placer.importers import board_from_dts, board_from_script, read_elf_image
+from placer.rules import review_config
+from placer.target import resolve
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``boards``, ``board`` and ``config`` subcommands."""
+    boards = subparsers.add_parser(
+        "boards", help="list the shipped boards",
+        description="List the boards shipped with placer: name, architecture, CPU, memory.")
+    boards.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    boards.set_defaults(handler=run_boards)
+
+    board = subparsers.add_parser("board", help="show or import a board",
+                                  description="Show a board's memory, or import one.")
+    board_sub = board.add_subparsers(dest="board_command", metavar="COMMAND")
+    show = board_sub.add_parser(
+        "show", help="a board's regions, attributes, buses and free space",
+        description="Print a board's regions with attributes, bus, used and free bytes, "
+        "and its memory protection facts.")
+    show.add_argument("name", nargs="?", default=DEFAULT_BOARD,
+                      help=f"shipped board name or board file (default: {DEFAULT_BOARD})")
+    show.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    show.set_defaults(handler=run_show)
+
+    imp = board_sub.add_parser(
+        "import", help="write a board file from a linker script, a zephyr.dts or zephyr.elf",
+        description="Build a board from what the build already has and write it as a board "
+        "file. --from-elf alone updates the used ranges of --board (or of the board "
+        "--from-script/--from-dts gives).")
+    source = imp.add_mutually_exclusive_group()
+    source.add_argument("--from-script", type=Path, metavar="FILE",
+                        help="a linker script (its MEMORY block; e.g. Zephyr's linker.cmd)")
+    source.add_argument("--from-dts", type=Path, metavar="FILE",
+                        help="zephyr.dts as the build writes it")
+    imp.add_argument("--from-elf", type=Path, metavar="FILE",
+                     help="zephyr.elf: the ranges the image already uses")
+    imp.add_argument("--board", help="the board --from-elf updates (name or board file)")
+    imp.add_argument("-o", "--output", type=Path, required=True, help="board file to write")
+    imp.add_argument("--name", help="board name (default: the input file's stem)")
+    imp.add_argument("--arch", choices=[a.value for a in Arch],
+                     help="architecture, when the input does not say")
+    imp.add_argument("--cpu", help="CPU core name")
+    imp.set_defaults(handler=run_import)
+
+    config = subparsers.add_parser("config", help="check an LLEXT configuration",
+                                   description="Check LLEXT Kconfig values against a board.")
+    config_sub = config.add_subparsers(dest="config_command", metavar="COMMAND")
+    check = config_sub.add_parser(
+        "check", help="check .config / prj.conf files against a board's LLEXT rules",
+        description="Read Kconfig files (later files win) and check every LLEXT rule on the "
+        "board. Exit status: 0 ok (warnings printed), 1 violations, 2 usage error.")
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                       help=".config, prj.conf or fragment files")
+    check.add_argument("--board", default=DEFAULT_BOARD,
+                       help=f"board name or board file (default: {DEFAULT_BOARD})")
+    check.add_argument("--zephyr-version", type=_version,
+                       default=NEWEST_ZEPHYR, metavar="MAJOR.MINOR",
+                       help="Zephyr version whose behaviour to model (default: "
+                       f"{NEWEST_ZEPHYR[0]}.{NEWEST_ZEPHYR[1]})")
+    check.add_argument("--group", action="append", default=[], metavar="NAME",
+                       help="a symbol group the application exports into (repeatable)")
+    check.set_defaults(handler=run_check)
+    for parser in (board, config):
+        parser.set_defaults(handler=_usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+    return handler
+
+
+def _version(text: str) -> tuple[int, int]:
+    parts = text.split(".")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected MAJOR.MINOR, not {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+# -- placer boards -------------------------------------------------------------------------
+
+
+def run_boards(args: argparse.Namespace) -> int:
+    """List the shipped boards."""
+    boards = [load_board(name) for name in list_boards()]
+    if args.json:
+        print(json.dumps([_board_summary(b) for b in boards], indent=2))
+        return 0
+    rows: list[tuple[str, ...]] = [("BOARD", "ARCH", "CPU", "MEMORY", "PROTECTION")]
+    for board in boards:
+        memory = ", ".join(f"{r.name} {_size(r.length)}" for r in board.regions)
+        rows.append((board.name + (" (default)" if board.name == DEFAULT_BOARD else ""),
+                     board.arch.value, board.cpu, memory, _protection(board)))
+    print(_table(rows))
+    return 0
+
+
+def _board_summary(board: Board) -> dict[str, object]:
+    return {
+        "name": board.name, "description": board.description, "arch": board.arch.value,
+        "cpu": board.cpu, "harvard": board.harvard, "mmu_page_size": board.mmu_page_size,
+        "mpu": {"kind": board.mpu.kind.value,
+                "requires_power_of_two": board.mpu.requires_power_of_two,
+                "granule": board.mpu.granule, "version": board.mpu.version},
+        "regions": [{"name": r.name, "origin": r.origin, "length": r.length}
+                    for r in board.regions],
+        "default": board.name == DEFAULT_BOARD,
+    }
+
+
+def _protection(board: Board) -> str:
+    parts = []
+    if board.mmu_page_size is not None:
+        parts.append(f"MMU {_size(board.mmu_page_size)} pages")
+    if board.mpu.kind is not MpuKind.NONE:
+        text = board.mpu.kind.value
+        if board.mpu.version is not None:
+            text += f" v{board.mpu.version}"
+        if board.mpu.kind is MpuKind.RISCV_PMP:
+            text += f" granularity {board.mpu.granule}"
+        elif board.mpu.requires_power_of_two:
+            text += " power-of-two"
+        parts.append(text)
+    if board.harvard:
+        parts.append("Harvard")
+    return ", ".join(parts) or "none"
+
+
+# -- placer board show ---------------------------------------------------------------------
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Print one board's regions and facts."""
+    board = load_board(args.name)
+    rows = []
+    for region in board.regions:
+        used = sum(u.size for u in board.used_in(region.name))
+        rows.append({
+            "region": region.name, "origin": region.origin, "end": region.end,
+            "length": region.length,
+            "attributes": "".join(c for c in "rwx" if c in region.attributes),
+            "bus": region.bus.value, "writable_at_load": region.writable_at_load,
+            "used": used, "free": region.length - used,
+            "notes": _notes(board, region.name),
+        })
+    if args.json:
+        print(json.dumps({**_board_summary(board), "regions": rows}, indent=2))
+        return 0
+    target = resolve(board, LlextConfig())
+    print(f"{board.name}: {board.description}")
+    print(f"arch {board.arch.value}, cpu {board.cpu}, ELF{board.elf_class} machine "
+          f"{board.machine}, {board.endianness} endian; protection: {_protection(board)}; "
+          f"LLEXT_PAGE_SIZE {target.page_size}")
+    if board.base_script is not None:
+        print(f"base script: {board.base_script}")
+    table: list[tuple[str, ...]] = [("REGION", "ORIGIN", "END", "SIZE", "ATTR", "BUS",
+                                     "LOAD-WRITABLE", "USED", "FREE", "NOTES")]
+    for row in rows:
+        table.append((str(row["region"]), f"{row['origin']:#010x}", f"{row['end']:#010x}",
+                      _size(int(str(row["length"]))), str(row["attributes"]), str(row["bus"]),
+                      "yes" if row["writable_at_load"] else "no", str(row["used"]),
+                      str(row["free"]), str(row["notes"])))
+    print(_table(table))
+    return 0
+
+
+def _notes(board: Board, name: str) -> str:
+    notes = []
+    if name == board.noinit_region:
+        notes.append(".noinit")
+    if name == board.flash_region:
+        notes.append("code")
+    if name in board.preferred_regions:
+        notes.append("preferred")
+    if name in board.forbidden_regions:
+        notes.append("no heaps")
+    region = board.region(name)
+    if region.retained:
+        notes.append("retained")
+    if region.volatile:
+        notes.append("volatile")
+    if region.alias_of is not None:
+        notes.append(f"alias of {region.alias_of}")
+    return ", ".join(notes)
+
+
+# -- placer board import -------------------------------------------------------------------
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Import a board and write it as a board file."""
+    arch = Arch(args.arch) if args.arch else None
+    board: Board
+    if args.from_script is not None:
+        board = board_from_script(args.from_script, name=args.name, arch=arch,
+                                  cpu=args.cpu or "unknown")
+    elif args.from_dts is not None:
+        board = board_from_dts(args.from_dts, name=args.name, arch=arch, cpu=args.cpu)
+    elif args.board is not None:
+        board = load_board(args.board)
+    else:
+        print("placer board import: error: give --from-script, --from-dts, or --from-elf with "
+              "--board", file=sys.stderr)
+        return 2
+    if args.from_elf is not None:
+        image = read_elf_image(args.from_elf, board)
+        board = attrs.evolve(board, used=image.used, image=None)
+        for heap in image.heaps:
+            print(f"note: the image already has {heap.section} ({heap.symbol}) at "
+                  f"{heap.address:#x}, {heap.size} bytes; left out of the used ranges",
+                  file=sys.stderr)
+        for section in image.outside:
+            print(f"note: section {section} is in no region of the board; ignored",
+                  file=sys.stderr)
+    output: Path = args.output
+    atomic_write(output, board_to_toml(board, output.parent.resolve()))
+    print(f"wrote {output}: {board.name}, {len(board.regions)} regions, "
+          f"{len(board.used)} used ranges")
+    return 0
+
+
+# -- placer config check -------------------------------------------------------------------
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check Kconfig files against a board; 0 ok, 1 on violations."""
+    board = load_board(args.board)
+    config = read_config(*args.files, zephyr_version=args.zephyr_version)
+    report = review_config(config, board, symbol_groups_used=args.group)
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
+    for violation in report.violations:
+        print(str(violation), file=sys.stderr)
+    if report.violations:
+        count = len(report.violations)
+        print(f"{count} violation{'s' if count > 1 else ''} of LLEXT's rules on {board.name}",
+              file=sys.stderr)
+        return 1
+    target = resolve(board, config)
+    heaps = ", ".join(f"{h.section} {h.size} bytes" for h in target.heap_sections())
+    print(f"ok: {board.name}, Zephyr {config.zephyr_version[0]}.{config.zephyr_version[1]}: "
+          f"{heaps or 'no static heap'}")
+    return 0
+
+
+# -- formatting ----------------------------------------------------------------------------
+
+
+def _size(value: int) -> str:
+    for unit, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if value >= scale and value % scale == 0:
+            return f"{value // scale}{unit}"
+    return str(value)
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+             .rstrip() for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,159 @@
+"""The board and config subcommands, run through placer's command-line entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import placer
+from placer.boardfile import read_board_file
+from placer.cli import main
+from tests.boards.link import image_program, link_assembly
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_boards_lists_every_shipped_board(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "boards")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["BOARD", "ARCH", "CPU", "MEMORY", "PROTECTION"]
+    assert len(lines) == 1 + len(placer.list_boards())
+    assert any(line.startswith("qemu_cortex_m3 (default)  arm") for line in lines)
+
+
+def test_boards_json(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "boards", "--json")
+    assert status == 0
+    boards = json.loads(out)
+    assert [b["name"] for b in boards] == list(placer.list_boards())
+    nsim = next(b for b in boards if b["name"] == "nsim_em")
+    assert nsim["harvard"] and nsim["mpu"] == {"kind": "arc-mpu", "requires_power_of_two": True,
+                                               "granule": 2048, "version": 2}
+
+
+def test_board_show_prints_regions_and_free_space(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "board", "show", "qemu_cortex_m3")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == ("qemu_cortex_m3: QEMU lm3s6965evb: TI LM3S6965, Cortex-M3, 256K flash, "
+                        "64K SRAM")
+    assert lines[1].endswith("protection: arm-mpu power-of-two; LLEXT_PAGE_SIZE 32")
+    assert lines[-2].split() == ["FLASH", "0x00000000", "0x00040000", "256K", "rx", "both",
+                                 "no", "25600", "236544", "code"]
+    assert lines[-1].split() == ["RAM", "0x20000000", "0x20010000", "64K", "rwx", "both",
+                                 "yes", "15360", "50176", ".noinit"]
+
+
+def test_board_show_json(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "board", "show", "esp32s3_devkitc", "--json")
+    assert status == 0
+    regions = {r["region"]: r for r in json.loads(out)["regions"]}
+    # DRAM use (data, bss, noinit: 44 KiB) shows through the IRAM alias, plus 24K of IRAM code.
+    assert regions["iram0_0_seg"]["used"] == 24 * 1024 + 44 * 1024
+    assert regions["dram0_0_seg"]["notes"] == ".noinit, alias of iram0_0_seg"
+
+
+def test_unknown_board_exits_1_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "board", "show", "no_such_board")
+    assert status == 1 and out == ""
+    assert err.startswith("error: unknown board 'no_such_board'")
+
+
+def test_board_import_from_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = placer.load_board("nsim_em").base_script
+    assert script is not None
+    output = tmp_path / "nsim.toml"
+    status, out, _ = run(capsys, "board", "import", "--from-script", str(script), "-o",
+                         str(output), "--name", "my_nsim", "--cpu", "arcem")
+    assert status == 0
+    assert out == f"wrote {output}: my_nsim, 2 regions, 0 used ranges\n"
+    board = read_board_file(output)
+    assert [r.name for r in board.regions] == ["ICCM", "DCCM"]
+    assert board.base_script == script.resolve()
+
+
+def test_board_import_from_elf_updates_a_board(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    board = placer.load_board("qemu_cortex_m3")
+    elf = link_assembly(board, image_program(board), tmp_path)
+    output = tmp_path / "built.toml"
+    status, out, _ = run(capsys, "board", "import", "--from-elf", str(elf), "--board",
+                         "qemu_cortex_m3", "-o", str(output))
+    assert status == 0 and out.endswith("6 used ranges\n")
+    assert [u.what for u in read_board_file(output).used] == [
+        "text", "rodata", "datas load image", "datas", "bss", ".noinit"]
+
+
+def test_board_import_needs_a_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "board", "import", "-o", str(tmp_path / "x.toml"))
+    assert status == 2
+    assert err == ("placer board import: error: give --from-script, --from-dts, or --from-elf "
+                   "with --board\n")
+    assert not (tmp_path / "x.toml").exists()
+
+
+def test_failed_import_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "zephyr.dts"
+    bad.write_text("/dts-v1/;\n/ { chosen { };\n")
+    output = tmp_path / "board.toml"
+    status, _, err = run(capsys, "board", "import", "--from-dts", str(bad), "-o", str(output))
+    assert status == 1 and "invalid devicetree" in err
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_config_check_ok_prints_the_heaps(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "prj.conf"
+    conf.write_text("CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_SIZE=16\n")
+    status, out, err = run(capsys, "config", "check", str(conf), "--board", "qemu_cortex_m3")
+    assert (status, err) == (0, "")
+    assert out == "ok: qemu_cortex_m3, Zephyr 4.4: .llext_heap 16384 bytes\n"
+
+
+def test_config_check_warns_but_passes(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "prj.conf"
+    conf.write_text("CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_SIZE=16\n")
+    status, out, err = run(capsys, "config", "check", str(conf), "--board", "nsim_em")
+    assert status == 0
+    assert err == (f"{conf}:2: warning: CONFIG_LLEXT_HEAP_SIZE has no effect: it exists only "
+                   "when !LLEXT_HEAP_DYNAMIC && !HARVARD && !LLEXT_HEAP_MEMBLK, and HARVARD=y "
+                   "(board nsim_em)\n")
+    assert out.startswith("ok: nsim_em")
+
+
+def test_config_check_violations_exit_1(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "prj.conf"
+    conf.write_text("CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_MEMBLK=y\nCONFIG_LLEXT_HEAP_DYNAMIC=y\n")
+    status, out, err = run(capsys, "config", "check", str(conf), "--board", "qemu_cortex_m3")
+    assert status == 1 and out == ""
+    assert err == (
+        f"{conf}:2: error: CONFIG_LLEXT_HEAP_MEMBLK, CONFIG_LLEXT_HEAP_DYNAMIC: the memblk "
+        "backend has no dynamic heap (LLEXT_HEAP_MEMBLK depends on !LLEXT_HEAP_DYNAMIC)\n"
+        "  fix: drop CONFIG_LLEXT_HEAP_DYNAMIC, or use CONFIG_LLEXT_HEAP_K_HEAP=y with the "
+        "dynamic heap\n1 violation of LLEXT's rules on qemu_cortex_m3\n")
+
+
+def test_config_check_models_an_older_zephyr(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "prj.conf"
+    conf.write_text("CONFIG_LLEXT_HEAP_MEMBLK=y\n")
+    status, _, err = run(capsys, "config", "check", str(conf), "--zephyr-version", "4.3")
+    assert status == 1
+    assert "Zephyr 4.3 has no memblk backend" in err
+
+
+def test_config_check_malformed_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "prj.conf"
+    conf.write_text("LLEXT=y\n")
+    status, _, err = run(capsys, "config", "check", str(conf))
+    assert status == 1
+    assert err.startswith(f"{conf}:1:1: error: expected CONFIG_NAME=value")
