@@ -228,8 +228,8 @@ def _unload_order(held: _Held) -> tuple[int, int]:
 
 
 def _failure_order(held: _Held) -> tuple[int, int]:
-    """A failed load: regions, ET_DYN image and export table first; then llext_load frees
-    the section headers and struct llext."""
+    """A failed load: regions, ET_DYN image and export table; then llext_load frees
+    struct llext (and leaks the section headers)."""
     return _order(held, headers_first=False)
 
 
@@ -690,6 +690,13 @@ class _LoadRun:
                 self.alloc_size -= len(self.ext.sections) * self.loader.sizes.sect_map_entry
         if not ok:
             for held in sorted(self.held, key=_failure_order):
+                if held.what == "section headers":
+                    # llext_load frees only struct llext after a failed do_llext_load:
+                    # headers read into the heap (a loader without peek) stay allocated.
+                    self.notes.append(f"Zephyr does not free the {held.heap.consumed[held.address]}"
+                                      f" bytes of section headers of a failed load: "
+                                      f"{held.heap.name} keeps them")
+                    continue
                 held.heap.free(held.address)
             self.held.clear()
 

@@ -296,3 +296,19 @@ def test_harvard_text_is_never_run_from_a_data_memory_buffer(llext_dir: Path) ->
                for note in result.notes)
     data = next(r for r in result.regions if r.mem is Mem.DATA)
     assert data.heap is None  # writable storage: data is used in place
+
+
+def test_a_loader_without_peek_reads_headers_into_the_heap_and_a_failure_leaks_them(
+        llext_dir: Path) -> None:
+    ext = hello(llext_dir)
+    ok = Loader(layout_for("arm"), builtin=builtin,
+                options=LoadOptions(storage=Storage.TEMPORARY, peek=False)).load(ext, "h")
+    headers = next(a for a in ok.allocations if a.what == "section headers")
+    assert headers.requested == len(ext.sections) * 40 and headers.persistent
+    failing = Loader(layout_for("arm", LlextConfig(heap_size=1)), builtin=builtin,
+                     options=LoadOptions(storage=Storage.TEMPORARY, peek=False))
+    result = failing.load(ext, "h")
+    assert result.error is not None and result.error.errno == "ENOMEM"
+    leaked = next(a for a in result.allocations if a.what == "section headers")
+    assert result.usage[0].after == leaked.consumed
+    assert any("does not free the" in note for note in result.notes)
