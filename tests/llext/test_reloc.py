@@ -423,3 +423,36 @@ def test_thumb_movw_movt_pair_rebuilds_the_address(address: int) -> None:
             ((lower >> 12) & 0x7) << 8) | (lower & 0xFF)
 
     assert (imm16(high) << 16) | imm16(low) == address
+
+
+_ENTRIES = st.lists(st.builds(
+    Relocation,
+    offset=st.integers(min_value=0, max_value=72),
+    type=st.one_of(st.integers(min_value=0, max_value=64),
+                   st.integers(min_value=256, max_value=300),
+                   st.sampled_from([549, 551, 1025, 1026, 1027])),
+    symbol=st.integers(min_value=0, max_value=4),
+    addend=st.integers(min_value=-(1 << 31), max_value=(1 << 31) - 1),
+), max_size=12)
+
+
+@given(arch=st.sampled_from(list(Arch)), code=st.binary(min_size=4, max_size=64),
+       entries=_ENTRIES, address=st.one_of(st.none(), st.integers(0, 0xFFFF_FFFF)),
+       elf_class=st.sampled_from([32, 64]))
+def test_any_relocation_is_applied_or_reported_never_raised(
+    arch: Arch, code: bytes, entries: list[Relocation], address: int | None, elf_class: int,
+) -> None:
+    syms = (
+        ElfSymbol(index=0, name="", value=0, size=0, type=0, bind=0, shndx=0),
+        ElfSymbol(index=1, name="target", value=0, size=0, type=0, bind=1, shndx=0),
+        ElfSymbol(index=2, name=".text", value=0, size=0, type=3, bind=0, shndx=TEXT),
+        ElfSymbol(index=3, name="local", value=8, size=4, type=2, bind=0, shndx=TEXT),
+    )
+    rela = arch is not Arch.ARM
+    ext = _ext(code, tuple(attrs.evolve(e, addend=e.addend if rela else None) for e in entries),
+               rela=rela, elf_class=elf_class, symbols=syms)
+    image = bytearray(code)
+    problems = apply_relocations(ext, arch, {TEXT: BASE}, {TEXT: image}, lambda _s: address)
+    assert len(image) == len(code)
+    assert all(isinstance(p, RelocationProblem) and str(p) for p in problems)
+    assert all((p.errno is None) == (p.severity is Severity.WARNING) for p in problems)
