@@ -270,6 +270,8 @@ class SymbolResolver:
 
     Call it with an undefined `ElfSymbol`: it returns the address or None. It records the
     extensions it took symbols from, as ``llext_dependency_add`` does. Used for one link.
+    On Xtensa pass `builtin` as ``resolve_builtin`` to `apply_relocations`: Zephyr searches
+    the extension's own globals between the built-in table and the other extensions.
     """
 
     def __init__(

@@ -292,6 +292,42 @@ def _image(tmp_path: Path) -> Path:
     return elf
 
 
+SLID_IMAGE = r"""
+struct llext_const_symbol { const char *name; const void *addr; };
+int printk(const char *fmt, ...) { return 0; }
+int k_sleep(int ms) { return ms; }
+#define EXPORT(x) \
+    static const char __name_##x[] __attribute__((section("llext_exports_strtab"))) = #x; \
+    const struct llext_const_symbol __export_##x \
+    __attribute__((section("llext_const_symbol_area"), used)) = { __name_##x, (const void *)x }
+EXPORT(printk);
+EXPORT(k_sleep);
+"""
+
+
+@pytest.mark.toolchain("arm")
+def test_unprepared_slid_image_names_come_from_the_exports_strtab(tmp_path: Path) -> None:
+    c_file = tmp_path / "image.c"
+    c_file.write_text(SLID_IMAGE)
+    obj = tmp_path / "image.o"
+    elf = tmp_path / "zephyr.elf"
+    subprocess.run([tool("arm", "gcc"), "-mthumb", "-mcpu=cortex-m3", "-Os", "-c",
+                    "-ffreestanding", str(c_file), "-o", str(obj)], check=True)
+    script = tmp_path / "image.ld"
+    # As include/zephyr/linker/llext-sections.ld: the names at address 0, not in the image.
+    script.write_text("SECTIONS { .text 0x1000 : { *(.text*) } .rodata : { *(.rodata*) }\n"
+                      "llext_const_symbol_area : { *(llext_const_symbol_area) }\n"
+                      "llext_exports_strtab 0 (COPY) : { *(llext_exports_strtab) } }\n")
+    subprocess.run([tool("arm", "ld"), "-T", str(script), "-e", "0", str(obj), "-o", str(elf)],
+                   check=True)
+    addresses = _symbol_addresses(elf)
+    table = read_exports_elf(elf, by_slid=True)
+    assert table.by_slid
+    assert sorted(table.symbols, key=lambda s: s.name or "") == [
+        ExportedSymbol("k_sleep", addresses["k_sleep"], slid=0x39274653),
+        ExportedSymbol("printk", addresses["printk"], slid=0x87B31052)]
+
+
 def _symbol_addresses(path: Path) -> dict[str, int]:
     with path.open("rb") as stream:
         symtab = ELFFile(stream).get_section_by_name(".symtab")
