@@ -393,6 +393,30 @@ def test_xtensa_unknown_type_is_ignored_with_a_warning() -> None:
     assert problems[0].message.startswith("Zephyr ignores relocation type 6")
 
 
+def test_xtensa_image_export_shadows_the_extensions_own_global() -> None:
+    syms = (*_XSYMS, ElfSymbol(index=3, name="dispatch", value=8, size=4, type=2, bind=1,
+                               shndx=TEXT))
+    out, problems = _xtensa(_u32(0) * 4, (Relocation(0, 1, 3, 0),), syms,
+                            {"dispatch": 0x5000})
+    assert out[:4] == _u32(0x5000)
+    assert [p.message for p in problems] == [
+        "the image exports 'dispatch' too: Zephyr links the image's (0x5000), not the "
+        "extension's own (0x10008)"]
+
+
+def test_xtensa_own_global_is_found_before_other_extensions() -> None:
+    syms = (*_XSYMS, ElfSymbol(index=3, name="dispatch", value=8, size=4, type=2, bind=1,
+                               shndx=TEXT))
+    ext = _ext(_u32(0) * 4, (Relocation(0, 1, 3, 0),), symbols=syms)
+    image = bytearray(16)
+    problems = apply_relocations(
+        ext, Arch.XTENSA, {TEXT: BASE}, {TEXT: image},
+        resolve=lambda s: 0x7000,  # another extension exports it too
+        resolve_builtin=lambda s: None)
+    assert problems == ()
+    assert image[:4] == _u32(BASE + 8)
+
+
 def test_xtensa_missing_global_is_enoent() -> None:
     _, problems = _xtensa(_u32(0), (Relocation(0, 1, 2, 0),), _XSYMS, {})
     assert str(problems[0]) == ("error: .text+0x0: R_XTENSA_32 against 'printk': PLT: cannot "

@@ -80,6 +80,10 @@ def _entry(
         if address is None:
             linker.error(site, "ENOENT", f"PLT: cannot find symbol '{sym.name}'")
             return
+        own = _defined_address(linker, sym) if sym.shndx != SHN_UNDEF else None
+        if own is not None and address != own:
+            linker.warning(site, f"the image exports '{sym.name}' too: Zephyr links the "
+                           f"image's ({address:#x}), not the extension's own ({own:#x})")
         site.symbol_address = address
         _relocate(linker, site, address, STB_GLOBAL)
     elif sym.bind == STB_LOCAL:
