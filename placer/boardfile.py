@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from placer._resources import data_dir
 from placer.board import (
     Arch,
@@ -327,10 +329,10 @@ def image_used_ranges(board: Board, image: ImageSizes) -> tuple[UsedRange, ...]:
     return tuple(ranges)
 
 
-def _check_consistency(reader: _Reader, board: Board) -> None:
+def _check_consistency(reader: _Reader, board: Board, explicit_used: int) -> None:
     names = [r.name for r in board.regions]
     for index, region in enumerate(board.regions):
-        if names.count(region.name) > 1:
+        if region.name in names[:index]:
             raise reader.fail(f"region {region.name} is defined twice", "region", index,
                               "name")
         if region.alias_of is not None and (region.alias_of not in names
@@ -342,22 +344,6 @@ def _check_consistency(reader: _Reader, board: Board) -> None:
             raise reader.fail(
                 f"region {region.name} ends at {region.end:#x}, beyond the "
                 f"{board.elf_class}-bit address space", "region", index, "length")
-    for key in ("noinit_region", "flash_region"):
-        value = getattr(board, key)
-        if value is not None and value not in names:
-            raise reader.fail(f"'{key}' names region {value}, which the board does not define"
-                              f" (regions: {', '.join(names)})", key=key)
-    for key in ("preferred_regions", "forbidden_regions"):
-        for value in getattr(board, key):
-            if value not in names:
-                raise reader.fail(f"'{key}' names region {value}, which the board does not "
-                                  f"define (regions: {', '.join(names)})", key=key)
-    if board.image is not None:
-        for key in ("text_region", "rodata_region", "data_load_region"):
-            value = getattr(board.image, key)
-            if value is not None and value not in names:
-                raise reader.fail(f"'{key}' names region {value}, which the board does not "
-                                  f"define (regions: {', '.join(names)})", "image", key=key)
     by_region: dict[str, list[UsedRange]] = {}
     for index, used in enumerate(board.used):
         if used.region not in names:
@@ -368,8 +354,7 @@ def _check_consistency(reader: _Reader, board: Board) -> None:
             raise reader.fail(
                 f"used range '{used.what}' [{used.start:#x}, {used.end:#x}) lies outside "
                 f"region {region.name} [{region.origin:#x}, {region.end:#x})",
-                "used" if index < _explicit_used_count(board) else "image", index,
-                "start" if index < _explicit_used_count(board) else None)
+                *(("used", index, "start") if index < explicit_used else ("image", 0, None)))
         by_region.setdefault(used.region, []).append(used)
     for name in by_region:
         ordered = sorted(board.used_in(name), key=lambda u: u.start)
@@ -380,11 +365,6 @@ def _check_consistency(reader: _Reader, board: Board) -> None:
     if board.harvard and not any(r.bus is Bus.INSTRUCTION for r in board.regions):
         raise reader.fail("a Harvard board needs a region with bus = \"instruction\"",
                           key="harvard")
-
-
-def _explicit_used_count(board: Board) -> int:
-    derived = len(image_used_ranges(board, board.image)) if board.image else 0
-    return len(board.used) - derived
 
 
 def parse_board(text: str, file: str = "<board>", base_dir: Path | None = None) -> Board:
@@ -448,29 +428,22 @@ def parse_board(text: str, file: str = "<board>", base_dir: Path | None = None) 
         image=_read_image(reader, image_table, elf_class) if image_table is not None else None,
         xip=_default_true(reader.get(data, "xip", bool)),
     )
-    names = {r.name for r in regions}
-    if board.noinit_region not in names:
-        raise reader.fail(f"'noinit_region' names region {board.noinit_region}, which the board "
-                          f"does not define (regions: {', '.join(r.name for r in regions)})",
-                          key="noinit_region")
+    references = [("", key, getattr(board, key)) for key in ("noinit_region", "flash_region")]
+    references += [("", key, value) for key in ("preferred_regions", "forbidden_regions")
+                   for value in getattr(board, key)]
     if board.image is not None:
-        for key in ("text_region", "rodata_region", "data_load_region"):
-            value = getattr(board.image, key)
-            if value is not None and value not in names:
-                raise reader.fail(f"'{key}' names region {value}, which the board does not "
-                                  f"define", "image", key=key)
-        if board.flash_region is not None and board.flash_region not in names:
-            raise reader.fail(f"'flash_region' names region {board.flash_region}, which the "
-                              f"board does not define", key="flash_region")
-        board = _with_used(board, board.used + image_used_ranges(board, board.image))
-    _check_consistency(reader, board)
+        references += [("image", key, getattr(board.image, key))
+                       for key in ("text_region", "rodata_region", "data_load_region")]
+    names = [r.name for r in regions]
+    for table, key, value in references:
+        if value is not None and value not in names:
+            raise reader.fail(f"'{key}' names region {value}, which the board does not define "
+                              f"(regions: {', '.join(names)})", table, key=key)
+    explicit_used = len(board.used)
+    if board.image is not None:
+        board = attrs.evolve(board, used=board.used + image_used_ranges(board, board.image))
+    _check_consistency(reader, board, explicit_used)
     return board
-
-
-def _with_used(board: Board, used: tuple[UsedRange, ...]) -> Board:
-    import attrs
-
-    return attrs.evolve(board, used=used)
 
 
 def _default_true(value: bool | None) -> bool:

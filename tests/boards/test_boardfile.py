@@ -219,3 +219,45 @@ def test_any_board_round_trips_through_its_toml(specs: list[tuple[int, int, str,
     board = Board(name="prop", arch=placer.board.Arch.RISCV, cpu="rv32", regions=built,
                   noinit_region="R0", machine=243, used=used)
     assert parse_board(board_to_toml(board)) == board
+
+
+def test_image_larger_than_its_region_points_at_the_image_table() -> None:
+    text = MINIMAL + '\n[image]\nbss = "12K"\nnoinit = "8K"\n'
+    assert error_of(text) == (
+        "board.toml:12: error: used range 'noinit' [0x20003000, 0x20005000) lies outside "
+        "region RAM [0x20000000, 0x20004000)")
+
+
+def test_image_region_must_exist() -> None:
+    text = MINIMAL + '\n[image]\ntext = "1K"\ntext_region = "FLASH"\n'
+    assert error_of(text) == ("board.toml:14: error: 'text_region' names region FLASH, which "
+                              "the board does not define (regions: RAM)")
+
+
+def test_forbidden_region_must_exist() -> None:
+    text = MINIMAL.replace('noinit_region = "RAM"\n',
+                           'noinit_region = "RAM"\nforbidden_regions = ["SRAM4"]\n')
+    assert error_of(text) == ("board.toml:6: error: 'forbidden_regions' names region SRAM4, "
+                              "which the board does not define (regions: RAM)")
+
+
+def test_alias_must_name_another_region() -> None:
+    text = MINIMAL + 'alias_of = "IRAM"\nalias_offset = "0x100"\n'
+    assert error_of(text) == ("board.toml:11: error: region RAM is an alias of IRAM, which is "
+                              "not another region of the board")
+
+
+def test_alias_offset_needs_alias_of() -> None:
+    text = MINIMAL + 'alias_offset = "-0x100"\n'
+    assert error_of(text) == "board.toml:11: error: 'alias_offset' needs 'alias_of'"
+
+
+def test_harvard_board_needs_an_instruction_region() -> None:
+    text = MINIMAL.replace("schema = 1\n", "schema = 1\nharvard = true\n")
+    assert error_of(text) == ("board.toml:2: error: a Harvard board needs a region with bus = "
+                              "\"instruction\"")
+
+
+def test_duplicate_region_names() -> None:
+    text = MINIMAL + '\n[[region]]\nname = "RAM"\norigin = "0x30000000"\nlength = "4K"\n'
+    assert error_of(text) == "board.toml:13: error: region RAM is defined twice"
