@@ -101,6 +101,26 @@ _ASSIGN_TERMINALS = {"EQUAL", "PLUSEQUAL", "MINUSEQUAL"}
 _ONE_NAME = re.compile(r"^([_a-zA-Z.$][_a-zA-Z0-9.$]*)\s*(<<=|>>=|[-+*/&|]?=)(.+)$")
 
 
+def _acceptable(error: UnexpectedToken) -> set[str]:
+    """The terminals the parser could take here (exact, unlike Lark's LALR lookahead)."""
+    try:
+        return set(error.interactive_parser.accepts())
+    except Exception:  # the probe is best effort; Lark's own set is the fallback
+        return set(error.expected or ())
+
+
+def _end_of_previous(text: str, offset: int) -> tuple[int, int]:
+    """Where the text before `offset` ends, whitespace skipped: where a `;` belongs."""
+    end = len(text[:offset].rstrip())
+    return _line_col(text, end)
+
+
+def _statement_before(text: str, offset: int) -> str:
+    """The text of the statement that ends before `offset` (from the last ; { or })."""
+    start = max(text.rfind(c, 0, offset) for c in ";{}") + 1
+    return text[start:offset]
+
+
 def _describe_token(token: Token) -> str:
     if token.type == "$END":
         return "end of file"
@@ -176,7 +196,7 @@ def describe_lark_error(
 
     assert isinstance(error, UnexpectedToken)
     token: Token = error.token
-    expected: set[str] = set(error.expected or ())
+    expected = _acceptable(error)
     history: list[Token] = list(getattr(error, "token_history", None) or [])
     previous = history[-1] if history else None
 
@@ -196,15 +216,29 @@ def describe_lark_error(
             column,
         )
 
-    if "SEMICOLON" in expected and token.type not in ("SEMICOLON", "COMMA"):
-        where = previous or token
-        line = where.end_line or where.line or 1
-        column = where.end_column or where.column or 1
-        if "PLUS" in expected:
+    statement = _statement_before(text, token.start_pos or 0)
+    if "SEMICOLON" in expected and token.type not in ("SEMICOLON", "COMMA") and statement.strip():
+        line, column = _end_of_previous(text, token.start_pos or 0)
+        if re.search(r"\bASSERT\s*\(", statement):
+            message = "missing `;` after ASSERT (inside an output section ld requires one)"
+        elif "COMMA" in expected:
             message = "missing `;` after the assignment"
         else:
-            message = "missing `;` after this statement"
+            message = "missing `;` at the end of this statement"
         return error_at(message, file, text, line, column)
+
+    if (
+        previous is not None
+        and str(previous) in ("MEMORY", "SECTIONS", "PHDRS", "VERSION")
+        and token.type == "LBRACE"
+    ):
+        return error_at(
+            f"`{previous}` blocks are only allowed at the top level of a script",
+            file,
+            text,
+            previous.line or 1,
+            previous.column or 1,
+        )
 
     if (
         previous is not None
@@ -233,6 +267,15 @@ def describe_lark_error(
             text,
             previous.line or 1,
             previous.column or 1,
+        )
+
+    if token.type == "SEMICOLON" and text[: token.start_pos or 0].rstrip().endswith(("}", ")")):
+        return error_at(
+            "unexpected `;`: inside SECTIONS GNU ld accepts no `;` after `}` or after ASSERT(...)",
+            file,
+            text,
+            token.line or 1,
+            token.column or 1,
         )
 
     if token.type == "RBRACE" and "RBRACE" not in expected:
@@ -290,6 +333,25 @@ def _first_mri_line(text: str) -> tuple[int, int] | None:
             return number, line.index(stripped[0]) + 1
         return None
     return None
+
+
+_COMMENTS = re.compile(r"/\*.*?\*/|#[^\n]*", re.DOTALL)
+_SECTIONS_BODY_START = re.compile(r'\A\s*(?:"[^"]*"|[^\s:;{}()"]+)[^;{}]*?:')
+_OUTPUT_BODY_START = re.compile(
+    r"\A\s*(?:KEEP|SORT\w*|EXCLUDE_FILE|INPUT_SECTION_FLAGS|BYTE|SHORT|LONG|QUAD|SQUAD|FILL"
+    r"|CREATE_OBJECT_SYMBOLS|CONSTRUCTORS)\b|\A\s*[^\s(;{}]*[*?\[][^\s(;{}]*\s*\("
+)
+
+
+def likely_kind(text: str) -> str:
+    """Which reading of a snippet its first statement suggests: "script",
+    "sections-body" or "output-section-body" (the values of `ast.FragmentKind`)."""
+    code = _COMMENTS.sub(" ", text)
+    if _OUTPUT_BODY_START.match(code):
+        return "output-section-body"
+    if _SECTIONS_BODY_START.match(code):
+        return "sections-body"
+    return "script"
 
 
 def looks_like_mri(text: str) -> bool:

@@ -48,6 +48,7 @@ from placer.script.diagnostics import (
     check_wild_names,
     describe_lark_error,
     error_at,
+    likely_kind,
     looks_like_mri,
     mri_error,
 )
@@ -677,19 +678,52 @@ def parse(
     if kind is not None:
         script = _parse_kind(text, file, kind)
     else:
-        failures: list[ScriptError] = []
+        failures: dict[str, ScriptError] = {}
         for candidate in FragmentKind:
             try:
                 script = _parse_kind(text, file, candidate)
-                break
             except ScriptError as error:
-                failures.append(error)
+                failures[candidate.value] = error
+                continue
+            if candidate is FragmentKind.SCRIPT or _plausible(script):
+                break
         else:
-            raise max(failures, key=lambda e: (e.line, e.column))
+            if looks_like_mri(text):
+                raise mri_error(file, text)
+            raise failures[likely_kind(text)]
     has_memory = any(isinstance(c, ast.Memory) for c in script.commands)
     if check_memory_regions or (check_memory_regions is None and has_memory):
         check_regions(script, file, text)
     return script
+
+
+_FILE_PATTERN_HINTS = frozenset("*?[./:\\")
+
+
+def _plausible(fragment: ast.Script) -> bool:
+    """Whether a fragment reading is what the text meant, not an accident of ld's syntax.
+
+    Almost any words parse as an output-section body (each a bare input file name), so a
+    fragment is taken only if it has the statements its kind exists for: output sections
+    for a SECTIONS body; input section descriptions whose file patterns look like file
+    patterns (``*``, ``foo.o``, ``lib.a:``), and no bare file names, for an
+    output-section body.
+    """
+    commands = fragment.commands
+    if fragment.kind is FragmentKind.SECTIONS_BODY:
+        return any(isinstance(c, ast.OutputSection | ast.Overlay) for c in commands)
+    descriptions = [c for c in commands if isinstance(c, ast.InputSectionDescription)]
+    if not descriptions:
+        return False
+    for description in descriptions:
+        if description.sections is None:
+            return False
+        pattern = description.file
+        if isinstance(pattern, ast.SortedPattern):
+            pattern = pattern.pattern
+        if pattern is not None and not _FILE_PATTERN_HINTS & set(pattern.name):
+            return False
+    return True
 
 
 def parse_file(

@@ -1,72 +1,84 @@
-"""The corpus of real linker scripts, collected from the installed toolchain packages.
+"""The corpus of real linker scripts installed on this machine, with the ld that owns each.
 
-Debian's cross binutils ship their default scripts under ``/usr/lib/<triple>/ldscripts``
-(older layouts: ``/usr/<triple>/lib/ldscripts``), and gcc-arm-none-eabi ships example
-scripts. Each script is paired with the architecture whose ld reads it.
+Every default script that Debian's binutils packages ship (``/usr/lib/<triplet>/ldscripts``
+and ``/usr/<triplet>/lib/ldscripts``) plus the newlib / gcc-arm-none-eabi example scripts.
+Collected from the installed packages at import time, so a new toolchain package widens
+the corpus without an edit. Shared by the corpus tests and ``bench/parse.py``.
 """
 
 from __future__ import annotations
 
 import glob
-import re
+import hashlib
+import shutil
 from pathlib import Path
 
 import attrs
 
-#: Triple directory name → architecture family of `tests.toolchains.PREFIXES`.
-_TRIPLES = {
-    "arm-none-eabi": "arm",
-    "riscv64-unknown-elf": "riscv",
-    "arc-linux-gnu": "arc",
-    "xtensa-lx106-elf": "xtensa",
-    "x86_64-linux-gnu": "x86",
-}
-
-_ARM_EXAMPLES = "/usr/share/doc/gcc-arm-none-eabi/examples/ldscripts/*.ld"
+#: Target triplet -> ld command prefix ("" is the native toolchain).
+NATIVE = "x86_64-linux-gnu"
 
 
 @attrs.frozen(slots=True)
 class CorpusScript:
-    """One installed script and the architecture whose ld it belongs to."""
+    """One script of the corpus: where it is, whose ld reads it, and its text."""
 
     path: Path
-    arch: str
+    triplet: str
+    text: str
 
     @property
-    def id(self) -> str:
-        return f"{self.arch}:{self.path.name}"
+    def ld(self) -> str:
+        """The command name of the GNU ld for this script's target."""
+        return "ld" if self.triplet == NATIVE else f"{self.triplet}-ld"
+
+    @property
+    def assembler(self) -> str:
+        """The command name of the GNU as for this script's target."""
+        return "as" if self.triplet == NATIVE else f"{self.triplet}-as"
+
+    @property
+    def lines(self) -> int:
+        """Number of lines, for throughput figures."""
+        return self.text.count("\n")
 
 
-def corpus_scripts() -> tuple[CorpusScript, ...]:
-    """Every installed default and example script, sorted by path."""
-    found: dict[Path, str] = {}
-    patterns = [("/usr/lib/{}/ldscripts/*", triple) for triple in _TRIPLES]
-    patterns += [("/usr/{}/lib/ldscripts/*", triple) for triple in _TRIPLES]
-    for pattern, triple in patterns:
-        for name in glob.glob(pattern.format(triple)):
+def _default_scripts() -> list[tuple[Path, str]]:
+    found: list[tuple[Path, str]] = []
+    for pattern, triplet_index in (("/usr/lib/*/ldscripts/*", 3), ("/usr/*/lib/ldscripts/*", 2)):
+        for name in sorted(glob.glob(pattern)):
             path = Path(name)
             if path.is_file():
-                found[path] = _TRIPLES[triple]
-    for name in glob.glob(_ARM_EXAMPLES):
-        found[Path(name)] = "arm"
-    return tuple(CorpusScript(p, a) for p, a in sorted(found.items()))
+                found.append((path, path.parts[triplet_index]))
+    return found
 
 
-_MEMORY = re.compile(r"^\s*MEMORY\b", re.MULTILINE)
-_INCLUDE = re.compile(r"^\s*INCLUDE\s+(\S+?);?\s*$", re.MULTILINE)
+def _example_scripts() -> list[tuple[Path, str]]:
+    names = set(glob.glob("/usr/lib/arm-none-eabi/**/*.ld", recursive=True))
+    names |= set(glob.glob("/usr/share/doc/gcc-arm-none-eabi/examples/ldscripts/*.ld"))
+    names |= set(glob.glob("/usr/share/doc/libnewlib-arm-none-eabi/**/*.ld", recursive=True))
+    return [(Path(n), "arm-none-eabi") for n in sorted(names) if Path(n).is_file()]
 
 
-def memory_scripts() -> tuple[CorpusScript, ...]:
-    """Corpus scripts with a MEMORY block of their own."""
-    return tuple(s for s in corpus_scripts()
-                 if _MEMORY.search(s.path.read_text(errors="replace")))
+def collect(require_ld: bool = True) -> tuple[CorpusScript, ...]:
+    """Every corpus script, in a stable order; with `require_ld`, only targets whose
+    GNU ld is installed (so every script has its oracle)."""
+    scripts = []
+    for path, triplet in _default_scripts() + _example_scripts():
+        script = CorpusScript(path, triplet, path.read_text(encoding="utf-8", errors="replace"))
+        if require_ld and shutil.which(script.ld) is None:
+            continue
+        scripts.append(script)
+    return tuple(scripts)
 
 
-def including_scripts() -> tuple[tuple[CorpusScript, str], ...]:
-    """Corpus scripts that INCLUDE a file the user must provide, with that file's name."""
+def unique(scripts: tuple[CorpusScript, ...]) -> tuple[CorpusScript, ...]:
+    """The scripts with distinct text (newlib ships one redboot.ld per multilib)."""
+    seen: set[str] = set()
     result = []
-    for script in corpus_scripts():
-        match = _INCLUDE.search(script.path.read_text(errors="replace"))
-        if match:
-            result.append((script, match.group(1)))
+    for script in scripts:
+        digest = hashlib.sha256(script.text.encode()).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            result.append(script)
     return tuple(result)
