@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     symbols.add_argument("--exports-list", type=Path, metavar="FILE",
                          help="exported symbols, one 'name [address] [GROUP]' a line")
     parser.add_argument("--order", help="load order: extension names (file stems), "
-                        "comma-separated; by default dependencies decide")
+                        "comma-separated; '-NAME' unloads NAME at that point (e.g. "
+                        "'a,b,-a,c'); by default dependencies decide")
     parser.add_argument("--storage", choices=[s.value for s in Storage], default=None,
                         help="the buffer loader's storage type (default: as LLEXT_BUF_LOADER "
                         "declares it: writable with CONFIG_LLEXT_STORAGE_WRITABLE=y, else "

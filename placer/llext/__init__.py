@@ -22,7 +22,7 @@ from placer.llext.elf import ExtensionElf, read_extension
 from placer.llext.loader import BuiltinLookup, ExtensionLoad, Loader, LoadOptions, Storage
 from placer.llext.metadata import MetadataSizes, estimated_sizes, region_count, sizes_from_dwarf
 from placer.llext.minheap import minimum_heaps
-from placer.llext.report import HeapTotal, Report
+from placer.llext.report import HeapTotal, Report, Unload
 from placer.llext.symbols import (
     ExportTable,
     ExtensionInterface,
@@ -62,16 +62,17 @@ def verify(
 
     `exports` is a built ``zephyr.elf`` (its export table, and ``sizeof(struct llext)``
     from its DWARF); `exports_list` a plain list of exported names instead. `order` gives
-    the load order by extension name (file stem); by default dependencies decide it.
+    the load order by extension name (file stem), a ``-name`` entry unloading `name` at
+    that point (so later loads meet the fragmentation it leaves); by default dependencies
+    decide the order.
     `storage` is the buffer loader's storage type (by default what ``LLEXT_BUF_LOADER``
     declares: writable with ``CONFIG_LLEXT_STORAGE_WRITABLE``, else persistent) and
     `buffer_address` where its buffer sits. `min_heap` also searches the smallest heap
     sizes (always done when a heap is too small). With ``LLEXT_HEAP_DYNAMIC`` the layout
     has no heap sections: `heap_buffers` gives the (address, size) of each buffer the
-    application passes to
-    ``llext_heap_init`` (Harvard: the instruction buffer, then the data buffer). Files
-    Zephyr would refuse are reported, not raised; a dependency cycle raises
-    `ExtensionError`.
+    application passes to ``llext_heap_init`` (Harvard: the instruction buffer, then the
+    data buffer). Files Zephyr would refuse are reported, not raised; a dependency cycle
+    raises `ExtensionError`.
     """
     layout = with_dynamic_buffers(layout, heap_buffers)
     target = layout.target
@@ -95,12 +96,24 @@ def verify(
             read.append((name, read_extension(path, target)))
         except ExtensionError as exc:
             unreadable[name] = exc
+    if order:  # an unreadable file is reported, not loaded
+        order = [entry for entry in order if entry.removeprefix("-") not in unreadable]
     sequence = _order(read, order, table, import_all=target.config.import_all_globals)
     loader = Loader(layout, options=options, sizes=sizes, builtin=builtin)
     by_name = dict(read)
-    loads = []
-    for name in sequence:
-        loads.append(loader.load(by_name[name], name))
+    loads: list[ExtensionLoad] = []
+    unloads: list[Unload] = []
+    steps: list[tuple[str, ExtensionElf | None]] = []
+    for entry in sequence:
+        if entry.startswith("-"):
+            name = entry[1:]
+            steps.append((name, None))
+            if name in loader.loaded:
+                unloads.append(Unload(name=name, after_loads=len(loads),
+                                      usage=loader.unload(name)))
+            continue
+        steps.append((entry, by_name[entry]))
+        loads.append(loader.load(by_name[entry], entry))
     for name, error in unreadable.items():
         loads.append(ExtensionLoad(name=name, path=paths[name], error=error, regions=(),
                                    allocations=(), usage=(), alloc_size=0, unresolved=(),
@@ -112,12 +125,12 @@ def verify(
     short = any(load.error is not None and load.error.errno == "ENOMEM" for load in loads)
     minimum = None
     if min_heap or short:
-        minimum = minimum_heaps(layout, [(n, by_name[n]) for n in sequence],
-                                options=options, sizes=sizes, builtin=builtin)
+        minimum = minimum_heaps(layout, steps, options=options, sizes=sizes, builtin=builtin)
     return Report(loads=tuple(loads), heaps=totals, order=tuple(sequence),
                   metadata_source=sizes.source, minimum=minimum, notes=tuple(notes),
                   storage=f"{store.value} (ELF buffer at "
-                  f"{'an unknown address' if buffer_address is None else hex(buffer_address)})")
+                  f"{'an unknown address' if buffer_address is None else hex(buffer_address)})",
+                  unloads=tuple(unloads))
 
 
 def with_dynamic_buffers(layout: Layout, buffers: Sequence[tuple[int, int]]) -> Layout:
@@ -189,12 +202,18 @@ def _order(read: list[tuple[str, ExtensionElf]], order: Sequence[str] | None,
            table: ExportTable | None, *, import_all: bool) -> list[str]:
     names = [name for name, _ in read]
     if order:
-        unknown = [n for n in order if n not in names]
-        if unknown:
-            raise ExtensionError(f"--order names {', '.join(unknown)}, which is not among the "
-                                 f"extensions given ({', '.join(names)})", unknown[0], "ENOENT")
-        rest = [n for n in names if n not in order]
-        return [n for n in order if n in names] + rest
+        loaded: set[str] = set()
+        for entry in order:
+            name = entry.removeprefix("-")
+            if name not in names:
+                raise ExtensionError(f"the order names '{name}', which is not among the "
+                                     f"extensions given ({', '.join(names)})", name, "ENOENT")
+            if entry.startswith("-") and name not in loaded:
+                raise ExtensionError(f"the order unloads '{name}' before loading it", name,
+                                     "ENOENT")
+            loaded.add(name)
+        rest = [n for n in names if n not in loaded]
+        return list(order) + rest
     interfaces = [ExtensionInterface(name=name, imports=imported_names(ext),
                                      exports=exported_names(ext, import_all))
                   for name, ext in read]

@@ -75,17 +75,20 @@ class MinimumHeaps:
         return tuple(h.kconfig_line for h in self.heaps)
 
 
-def minimum_heaps(layout: Layout, extensions: Sequence[tuple[str, ExtensionElf]], *,
+def minimum_heaps(layout: Layout, steps: Sequence[tuple[str, ExtensionElf | None]], *,
                   options: LoadOptions | None = None, sizes: MetadataSizes | None = None,
                   builtin: BuiltinLookup | None = None) -> MinimumHeaps:
-    """The smallest heap sizes at which every extension of `extensions` loads, in order."""
+    """The smallest heap sizes at which every load of `steps` succeeds.
+
+    Each step is (name, extension) to load it, or (name, None) to unload it, in order.
+    """
     opts = attrs.evolve(options if options is not None else LoadOptions(), link=False)
     # Search with the other heaps roomy. The largest small heap keeps 4-byte headers, so
     # its peak is a true lower bound for small sizes; beyond it, a big roomy heap.
     for roomy_kib in (_SMALL_KIB, LIMIT_KIB):
         large = {h.section: _size_for(layout, h.section, _fit_step(layout, h.section, roomy_kib))
                  for h in layout.heaps}
-        ok, failure, peaks = _run(layout, extensions, opts, sizes, builtin, large)
+        ok, failure, peaks = _run(layout, steps, opts, sizes, builtin, large)
         if ok:
             break
     if not ok:
@@ -98,7 +101,7 @@ def minimum_heaps(layout: Layout, extensions: Sequence[tuple[str, ExtensionElf]]
         while kib <= LIMIT_KIB:
             trial = dict(large)
             trial[section] = _size_for(layout, section, kib)
-            if _run(layout, extensions, opts, sizes, builtin, trial)[0]:
+            if _run(layout, steps, opts, sizes, builtin, trial)[0]:
                 break
             kib += step
         found.append(HeapMinimum(heap=section, option=KCONFIG_OPTION.get(section, ""),
@@ -107,12 +110,16 @@ def minimum_heaps(layout: Layout, extensions: Sequence[tuple[str, ExtensionElf]]
     return MinimumHeaps(heaps=tuple(found))
 
 
-def _run(layout: Layout, extensions: Sequence[tuple[str, ExtensionElf]],
+def _run(layout: Layout, steps: Sequence[tuple[str, ExtensionElf | None]],
          options: LoadOptions, sizes: MetadataSizes | None, builtin: BuiltinLookup | None,
          heap_sizes: dict[str, int]) -> tuple[bool, str | None, dict[str, int]]:
     loader = Loader(layout, options=options, sizes=sizes, builtin=builtin,
                     heap_sizes=heap_sizes)
-    for name, ext in extensions:
+    for name, ext in steps:
+        if ext is None:
+            if name in loader.loaded:
+                loader.unload(name)
+            continue
         result = loader.load(ext, name)
         if result.error is not None:
             return False, f"{name}: {result.error}", {}

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from placer.llext.loader import ExtensionLoad
+from placer.llext.loader import ExtensionLoad, HeapUsage
 from placer.llext.minheap import MinimumHeaps
 
 
@@ -29,6 +29,16 @@ class HeapTotal:
 
 
 @attrs.frozen(slots=True)
+class Unload:
+    """An ``llext_unload`` between loads: after the first `after_loads` loads, with each
+    heap's bytes in use before and after it."""
+
+    name: str
+    after_loads: int
+    usage: tuple[HeapUsage, ...]
+
+
+@attrs.frozen(slots=True)
 class Report:
     """The outcome of loading extensions, in load order, against one layout."""
 
@@ -39,6 +49,7 @@ class Report:
     minimum: MinimumHeaps | None = None
     notes: tuple[str, ...] = ()
     storage: str = ""
+    unloads: tuple[Unload, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -65,7 +76,8 @@ class Report:
     def render_text(self) -> str:
         """The human-readable report: a table per extension, heap totals, the verdict."""
         lines: list[str] = []
-        for load in self.loads:
+        lines.extend(self._unload_lines(0))
+        for number, load in enumerate(self.loads, start=1):
             state = "loads" if load.ok else "FAILS"
             lines.append(f"extension {load.name} ({load.path}): {state}")
             if load.error is not None:
@@ -90,6 +102,7 @@ class Report:
             else:
                 lines.append("  relocation problems: none")
             lines.extend(f"  note: {note}" for note in load.notes)
+            lines.extend(self._unload_lines(number))
         lines.append("heaps:")
         for h in self.heaps:
             lines.append(f"  {h.heap} at {h.address:#x} ({h.size} bytes, {h.capacity} "
@@ -109,6 +122,16 @@ class Report:
         lines.append(self.verdict())
         return "\n".join(lines) + "\n"
 
+    def _unload_lines(self, after_loads: int) -> list[str]:
+        lines = []
+        for unload in self.unloads:
+            if unload.after_loads != after_loads:
+                continue
+            usage = ", ".join(f"{u.heap} {u.before} -> {u.after} bytes in use"
+                              for u in unload.usage)
+            lines.append(f"unload {unload.name}: {usage}")
+        return lines
+
     def to_json(self) -> str:
         """The report as stable JSON (schema ``placer-verify/1``)."""
         return json.dumps(self.to_dict(), indent=2) + "\n"
@@ -123,6 +146,9 @@ class Report:
             "metadata_sizes": self.metadata_source,
             "storage": self.storage,
             "extensions": [_load_dict(load) for load in self.loads],
+            "unloads": [{"name": u.name, "after_loads": u.after_loads,
+                         "heaps": [{"heap": h.heap, "before": h.before, "after": h.after}
+                                   for h in u.usage]} for u in self.unloads],
             "heaps": [{"heap": h.heap, "address": h.address, "size": h.size,
                        "capacity": h.capacity, "peak": h.peak, "final": h.final}
                       for h in self.heaps],

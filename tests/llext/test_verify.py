@@ -12,7 +12,7 @@ import placer
 from placer.cli import main
 from placer.config import LlextConfig
 from placer.emit.layout_json import dumps
-from placer.errors import ConfigError
+from placer.errors import ConfigError, ExtensionError
 from placer.llext import verify
 from tests.llext.build import HELLO, build_extension
 from tests.llext.targets import layout_for
@@ -211,3 +211,29 @@ def test_dynamic_heap_loads_into_the_buffer_given(llext_dir: Path, exports: Path
     assert main(["verify", str(ext), "--layout", str(path), "--exports-list", str(exports),
                  "--heap-buffer", "0x20020000:4096", "--min-heap"]) == 0
     assert "  dynamic llext_heap: a buffer of " in capsys.readouterr().out
+
+
+def test_order_can_unload_and_the_next_load_reuses_the_hole(
+        llext_dir: Path, exports: Path, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    hello_path = build_extension(llext_dir, "arm", "hello", HELLO).path
+    lib = build_extension(llext_dir, "arm", "lib", LIB).path
+    h, lb = hello_path.stem[:15], lib.stem[:15]
+    report = verify(layout_for("arm"), [hello_path, lib], exports_list=exports,
+                    storage="temporary", order=[h, lb, f"-{h}", h])
+    assert report.ok and [load.name for load in report.loads] == [h, lb, h]
+    (unload,) = report.unloads
+    assert unload.name == h and unload.after_loads == 2
+    first, again = report.loads[0], report.loads[2]
+    assert again.allocations[0].address == first.allocations[0].address
+    assert unload.usage[0].after == report.loads[1].usage[0].after - first.usage[0].persistent
+    text = report.render_text()
+    assert f"unload {h}: .llext_heap {unload.usage[0].before} -> {unload.usage[0].after} " \
+           "bytes in use" in text
+    with pytest.raises(ExtensionError, match="unloads .* before loading it"):
+        verify(layout_for("arm"), [hello_path], exports_list=exports, order=[f"-{h}"])
+    layout = tmp_path / "layout.json"
+    layout.write_text(dumps(layout_for("arm")))
+    assert main(["verify", str(hello_path), str(lib), "--layout", str(layout),
+                 "--exports-list", str(exports), "--order", f"{h},{lb},-{h},{h}"]) == 0
+    assert f"unload {h}:" in capsys.readouterr().out
