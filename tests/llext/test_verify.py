@@ -230,7 +230,7 @@ def test_order_can_unload_and_the_next_load_reuses_the_hole(
     text = report.render_text()
     assert f"unload {h}: .llext_heap {unload.usage[0].before} -> {unload.usage[0].after} " \
            "bytes in use" in text
-    with pytest.raises(ExtensionError, match="unloads .* before loading it"):
+    with pytest.raises(ExtensionError, match=r"unloads .* before loading it"):
         verify(layout_for("arm"), [hello_path], exports_list=exports, order=[f"-{h}"])
     layout = tmp_path / "layout.json"
     layout.write_text(dumps(layout_for("arm")))
