@@ -66,7 +66,8 @@ def program(board: Board, heaps: tuple[HeapSection, ...], *, nobits: bool = Fals
         ("bss", "aw", "nobits", image.bss),
         ("noinit", "aw", "nobits", image.noinit),
     ):
-        lines += [f'    .section .{name},"{flags}",{types}{kind}', f"    .balign {image.align}"]
+        lines += [f'    .section .{name},"{flags}",{types}{kind}', f"    .balign {image.align}",
+                  f"    .globl image_{name}", f"image_{name}:"]
         if name == "text":
             lines += ["    .globl __start", "__start:"]
         if size:

@@ -22,6 +22,7 @@ from placer.config import HeapBackend, LlextConfig
 from placer.emit import layout_json
 from placer.emit.linker_script import edit_script, heap_symbols, linker_script
 from placer.emit.noinit_fragment import insert_fragment, noinit_fragment
+from placer.emit.svg import SegmentKind, region_segments
 from placer.errors import Infeasible
 from placer.layout import Layout, PlacedHeap, Placement
 from placer.script import FragmentKind, ast, parse, print_script
@@ -117,6 +118,11 @@ def test_gnu_ld_puts_every_heap_where_the_layout_json_says(
     for placed in expected.heaps:
         start, end = heap_symbols(placed)
         assert (linked.symbols[start], linked.symbols[end]) == (placed.address, placed.end)
+    # The memory map draws the image where ld put it once the heaps pushed it up.
+    for region in {h.region for h in layout.heaps}:
+        for segment in region_segments(layout, region):
+            if segment.kind is SegmentKind.USED and f"image_{segment.name}" in linked.symbols:
+                assert linked.symbols[f"image_{segment.name}"] == segment.start, segment
 
     if any(h.placement is Placement.NOINIT for h in layout.heaps) and mode != "pinned":
         default = link(board, obj, fragment_script(layout), tmp_path, "fragment")
