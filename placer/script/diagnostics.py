@@ -192,7 +192,7 @@ def describe_lark_error(
         return error_at(f"unexpected character `{char}`", file, text, error.line, error.column)
 
     if isinstance(error, UnexpectedEOF):
-        return error_at("unexpected end of file", file, text, *_line_col(text, len(text)))
+        return error_at("unexpected end of file", file, text, *_end_of_previous(text, len(text)))
 
     assert isinstance(error, UnexpectedToken)
     token: Token = error.token
@@ -207,7 +207,7 @@ def describe_lark_error(
                 return error_at(hint, file, text, candidate.line or 1, candidate.column or 1)
 
     if token.type == "$END":
-        line, column = _line_col(text, len(text))
+        line, column = _end_of_previous(text, len(text))
         return error_at(
             "unexpected end of file" + _expected_words(expected, literals),
             file,
