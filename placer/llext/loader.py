@@ -557,17 +557,21 @@ class _LoadRun:
         self.images[region.mem] = self._region_bytes(region)
 
     def _memblk_check(self, heap: _HeapState, align: int, what: str) -> None:
-        assert heap.pool is not None or heap.kheap is not None
+        """``llext_memblk_aligned_alloc_data_instr``'s refusals, in its order: the
+        per-extension allocation map is full (its index only grows: frees do not give
+        slots back), then an alignment the block size cannot honour."""
         if heap.pool is None:
             return
+        pools = {h.name for h in self.loader.heaps if h.pool is not None}
+        made = sum(1 for a in self.allocations if a.heap in pools)
+        if made >= self.loader.mem_count:
+            raise self.fail(f"{what}: the extension has made LLEXT_MEM_COUNT="
+                            f"{self.loader.mem_count} memory block allocations already",
+                            "ENOMEM")
         block = heap.pool.block_size
         if align and block % align:
             raise self.fail(f"Requested alignment {align} for {what} is not possible with "
                             f"block alignment {block} of {heap.name}", "ENOMEM")
-        live = sum(1 for held in self.held if held.heap.pool is not None)
-        if live >= self.loader.mem_count:
-            raise self.fail(f"{what}: the extension already holds LLEXT_MEM_COUNT="
-                            f"{self.loader.mem_count} memory blocks allocations", "ENOMEM")
 
     def _is_instr_mem(self, address: int, size: int) -> bool:
         """``arch_is_instr_mem``: always true off Harvard; else inside an instruction-bus
