@@ -10,8 +10,11 @@ A symbol's value is stored with the target's address width (32-bit targets keep 
 32 bits); comparisons inside one expression still see the 64-bit value.
 
 What only a link can tell (``ADDR``, ``SIZEOF``, ``LOADADDR``, ``NEXT``, ``.`` inside
-SECTIONS, symbols the script does not define, ``DATA_SEGMENT_*``) evaluates to an explicit
-`Unknown` with the reason, never a guess.
+SECTIONS, symbols the script does not define, ``DATA_SEGMENT_*``, ``SIZEOF_HEADERS``
+without PHDRS) evaluates to an explicit `Unknown` with the reason, never a guess.
+``.`` at top level before the first SECTIONS is 0, as in ld; ``SEGMENT_START`` gives its
+default (no ``-T<segment>`` options); with PHDRS, ``SIZEOF_HEADERS`` is the ELF header
+plus one program header per entry.
 
 Order matters as in ld: top-level assignments run in script order, repeated until no value
 changes (so ``a = b; b = 5;`` gives ``a = 6`` as ld does); ``DEFINED(x)`` is true when an
@@ -183,6 +186,8 @@ class Scope:
     dot: Value
     target: LinkerTarget | None
     file: str = "<script>"
+    sizeof_headers: Value = Unknown(
+        "SIZEOF_HEADERS depends on the program headers the link creates")
 
 
 def evaluate_expression(
@@ -359,7 +364,7 @@ def _call(call: ast.Call, scope: Scope) -> Value:
             return scope.target.max_page_size
         return scope.target.common_page_size
     if name == "SIZEOF_HEADERS":
-        return Unknown("SIZEOF_HEADERS depends on the program headers the link creates")
+        return scope.sizeof_headers
     if name in ("ADDR", "SIZEOF", "LOADADDR", "ALIGNOF"):
         return Unknown(f"{name}({arg_name(0)}) is known only after placing sections")
     if name == "SEGMENT_START":
@@ -452,6 +457,10 @@ class _ScriptEvaluator:
         self.open_world = open_world
         self.file = script.span.file if script.span is not None else "<script>"
         self.definitions = _definitions(script)
+        self.first_definition: dict[str, int] = {}
+        for position, definition in enumerate(self.definitions):
+            if definition.statement.target != ".":
+                self.first_definition.setdefault(definition.statement.target, position)
         self.values: dict[str, Value] = {}
         self.declarations = self._declarations()
         self.aliases = self._aliases()
@@ -462,12 +471,10 @@ class _ScriptEvaluator:
     # symbols
 
     def _defined_before(self, index: int) -> Callable[[str], Value]:
-        earlier = {
-            d.statement.target for d in self.definitions[:index] if d.statement.target != "."
-        }
+        first = self.first_definition
 
         def defined(name: str) -> Value:
-            if name in earlier or name in self.defsyms:
+            if first.get(name, index) < index or name in self.defsyms:
                 return 1
             if self.open_world:
                 return Unknown(f"DEFINED({name}): an input file may define `{name}'")
@@ -486,7 +493,22 @@ class _ScriptEvaluator:
 
     def _scope(self, index: int, dot: Value) -> Scope:
         return Scope(self._symbol, self._defined_before(index), self._origin, self._length,
-                     dot, self.target, self.file)
+                     dot, self.target, self.file, self._sizeof_headers())
+
+    def _sizeof_headers(self) -> Value:
+        """ELF header plus one program header per PHDRS entry, when the script fixes them.
+
+        Without PHDRS the link decides how many segments there are.
+        """
+        phdrs = [c for c in self.script.commands if isinstance(c, ast.Phdrs)]
+        if not phdrs:
+            return Unknown("SIZEOF_HEADERS depends on the program headers the link creates")
+        if self.target is None:
+            return Unknown("SIZEOF_HEADERS depends on the target's ELF class")
+        count = sum(isinstance(h, ast.PhdrDecl) for block in phdrs for h in block.headers)
+        if self.target.address_bits == 32:
+            return 52 + 32 * count
+        return 64 + 56 * count
 
     def _run_assignments(self) -> None:
         skipped = self._overridden_provides()
@@ -604,7 +626,7 @@ class _ScriptEvaluator:
                 return Unknown(f"`{name}' depends on symbols no assignment defines")
 
         return Scope(symbol, self._defined_before(len(self.definitions)), self._origin,
-                     self._length, 0, self.target, self.file)
+                     self._length, 0, self.target, self.file, self._sizeof_headers())
 
     def _check_order(self, name: str, call: ast.Call) -> None:
         real = self.aliases.get(name, name)

@@ -111,3 +111,24 @@ def test_target_from_the_scripts_output_format() -> None:
                    "x = CONSTANT(MAXPAGESIZE);\n", file="t.ld")
     assert target_for_script(script) == LINKER_TARGETS["arm"]
     assert target_for_script(ast.Script(())) is None
+
+
+PHDRS_SCRIPT = """\
+PHDRS { text PT_LOAD FILEHDR PHDRS; data PT_LOAD; note PT_NOTE; }
+s_headers = SIZEOF_HEADERS;
+SECTIONS
+{
+    . = 0x1000 + SIZEOF_HEADERS;
+    .text : { LONG(0) } :text
+    .data : { LONG(1) } :data
+}
+"""
+
+
+@pytest.mark.parametrize("arch", ["arm", "x86"])
+def test_sizeof_headers_with_phdrs_equals_gnu_ld(arch: str, tmp_path: Path) -> None:
+    result = link(arch, PHDRS_SCRIPT, tmp_path)
+    assert result.returncode == 0, result.stderr
+    symbols = evaluate_symbols(parse(PHDRS_SCRIPT, file="phdrs.ld"),
+                               target=LINKER_TARGETS[arch])
+    assert symbols["s_headers"] == result.symbols["s_headers"]
