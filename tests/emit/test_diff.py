@@ -7,6 +7,8 @@ from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from placer.cli import main
 from placer.diff import Change, diff_layouts, format_json, format_markdown, format_text
@@ -93,3 +95,25 @@ def test_cli_unreadable_file_exits_2_with_a_message(
     missing = tmp_path / "nope.json"
     assert main(["diff", str(missing), str(missing)]) == 2
     assert capsys.readouterr().err == f"{missing}: error: cannot read: No such file or directory\n"
+
+
+@given(
+    address_step=st.integers(min_value=-0x800, max_value=0x800).map(lambda n: n * 8),
+    size_step=st.integers(min_value=-512, max_value=512).map(lambda n: n * 8),
+)
+@settings(max_examples=60, deadline=None)
+def test_diff_reports_exactly_what_changed(address_step: int, size_step: int) -> None:
+    old = kheap_layout()
+    (heap,) = old.heaps
+    new_heap = attrs.evolve(heap, address=heap.address + address_step,
+                            heap=attrs.evolve(heap.heap, size=heap.size + size_step))
+    new = attrs.evolve(old, heaps=(new_heap,))
+    (delta,) = diff_layouts(old, new).heaps
+    assert (Change.MOVED in delta.changes) == (address_step != 0)
+    assert (Change.GREW in delta.changes) == (size_step > 0)
+    assert (Change.SHRANK in delta.changes) == (size_step < 0)
+    assert diff_layouts(old, new).changed == (address_step != 0 or size_step != 0)
+    # Reading both back from their JSON does not change the verdict.
+    again = diff_layouts(layout_json.loads(layout_json.dumps(old)),
+                         layout_json.loads(layout_json.dumps(new)))
+    assert again == diff_layouts(old, new)

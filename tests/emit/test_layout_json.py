@@ -101,3 +101,10 @@ def test_schema_mistakes_name_the_key(edit: str, value: object, message: str) ->
     with pytest.raises(LayoutError) as error:
         layout_json.loads(_edited(edit, value), file="l.json")
     assert str(error.value) == f"l.json: error: {message}"
+
+
+def test_every_shipped_board_and_mode_round_trips() -> None:
+    from tests.emit.test_snapshots import LAYOUTS
+
+    for case, layout in LAYOUTS.items():
+        assert layout_json.loads(layout_json.dumps(layout)) == layout, case
