@@ -72,10 +72,11 @@ def needs_custom_script(layout: Layout) -> bool:
 
 
 def applicable_kinds(layout: Layout) -> frozenset[str]:
-    """The kinds written by default: a script when there is a base script to edit, a
-    fragment when a heap sits in ``.noinit``, and always Kconfig, JSON and SVG."""
+    """The kinds written by default: a script when there are static heaps and a base
+    script to put them in, a fragment when a heap sits in ``.noinit``, and always Kconfig,
+    JSON and SVG (a dynamic heap needs no script: the application supplies the buffer)."""
     kinds = {"kconfig", "json", "svg"}
-    if layout.target.board.base_script is not None:
+    if layout.heaps and layout.target.board.base_script is not None:
         kinds.add("script")
     if any(placed.placement is Placement.NOINIT for placed in layout.heaps):
         kinds.add("fragment")

@@ -72,3 +72,12 @@ def test_kconfig_points_at_the_script_only_when_default_placement_cannot_do(
         tmp_path / "pinned" / "llext.conf").read_text()
     write_artifacts(placer.place(board, LlextConfig()), tmp_path / "default")
     assert "CUSTOM" not in (tmp_path / "default" / "llext.conf").read_text()
+
+
+def test_dynamic_heap_gets_kconfig_json_and_picture_only(tmp_path: Path) -> None:
+    layout = placer.place(placer.load_board("qemu_cortex_m3"), LlextConfig(heap_dynamic=True))
+    written = write_artifacts(layout, tmp_path)
+    assert [p.name for p in written] == ["llext.conf", "layout.json", "memory-map.svg"]
+    assert "CONFIG_LLEXT_HEAP_DYNAMIC=y" in (tmp_path / "llext.conf").read_text()
+    assert "llext_heap_init() needs a buffer of at least 44 bytes aligned to 8 in RAM" in (
+        tmp_path / "memory-map.svg").read_text()
