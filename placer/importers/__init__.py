@@ -10,8 +10,8 @@ Every importer returns a `placer.board.Board`; `placer.write_board` writes it ou
 """
 
 from placer.importers.dts import board_from_dts
-from placer.importers.elf import ElfHeap, ElfImage, board_with_elf, read_elf_image
+from placer.importers.elf import ElfHeap, ElfImage, board_with_elf, read_elf_image, used_ranges
 from placer.importers.script import board_from_script
 
 __all__ = ["ElfHeap", "ElfImage", "board_from_dts", "board_from_script", "board_with_elf",
-           "read_elf_image"]
+           "read_elf_image", "used_ranges"]

@@ -74,6 +74,11 @@ def read_elf_image(path: str | Path, board: Board) -> ElfImage:
         raise BoardError(f"not an ELF file: {exc}", str(path)) from None
 
 
+def used_ranges(path: str | Path, board: Board) -> tuple[UsedRange, ...]:
+    """The ranges of `board`'s regions the image at `path` uses (its LLEXT heaps excluded)."""
+    return read_elf_image(path, board).used
+
+
 def board_with_elf(board: Board, path: str | Path) -> Board:
     """`board` with its used ranges replaced by what the image at `path` uses."""
     image = read_elf_image(path, board)

@@ -340,3 +340,12 @@ def test_dts_board_round_trips_as_a_board_file(tmp_path: Path) -> None:
     out = tmp_path / "board.toml"
     placer.write_board(board, out)
     assert attrs.evolve(read_board_file(out), source=None) == board
+
+
+def test_used_ranges_is_the_image_without_heaps(tmp_path: Path) -> None:
+    from placer.importers.elf import used_ranges
+
+    board = placer.load_board("qemu_riscv32")
+    elf = link_assembly(board, image_program(board), tmp_path)
+    assert used_ranges(elf, board) == read_elf_image(elf, board).used
+    assert [u.region for u in used_ranges(elf, board)] == ["RAM"] * 5
