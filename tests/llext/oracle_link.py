@@ -49,18 +49,24 @@ PARTIALLY_LINKED = frozenset({"riscv32", "riscv64", "xtensa"})
 
 
 def compile_extension(
-    directory: Path, key: str, source: str, extra_flags: tuple[str, ...] = ()
+    directory: Path, key: str, source: str, extra_flags: tuple[str, ...] = (),
+    link: bool = False,
 ) -> Path:
-    """The extension object Zephyr's build would make of `source` for `key` (cached)."""
+    """The extension object Zephyr's build would make of `source` for `key` (cached).
+
+    With `link`, gcc links too (no ``-c``): with ``-shared`` that is ELF_SHAREDLIB.
+    """
     family, flags = TARGETS[key]
-    digest = hashlib.sha256("\0".join((key, source, *extra_flags)).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(
+        "\0".join((key, source, *extra_flags, str(link))).encode()).hexdigest()[:12]
     out = directory / f"{key}-{digest}.llext"
     if out.exists():
         return out
     c_file = directory / f"{key}-{digest}.c"
     c_file.write_text(source)
     obj = directory / f"{key}-{digest}.o"
-    _run([tool(family, "gcc"), *COMMON, *flags, *extra_flags, str(c_file), "-o", str(obj)])
+    common = tuple(f for f in COMMON if f != "-c") if link else COMMON
+    _run([tool(family, "gcc"), *common, *flags, *extra_flags, str(c_file), "-o", str(obj)])
     if key in PARTIALLY_LINKED:
         obj = partial_link(family, key, obj)
     if family == "xtensa":

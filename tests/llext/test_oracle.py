@@ -434,3 +434,38 @@ def test_arm64_signed_mov_picks_the_opposite_opcode_as_zephyr_does(build_dir: Pa
     # 30..29) and keeps ld's immediates, so its x0 is 0xf and its x1 is ~0x10.
     assert theirs == (0x9280_01E0, 0xD280_0201)
     assert ours == (0xD280_01E0, 0x9280_0201)
+
+
+# -- a shared library (ET_DYN) loaded as one image ------------------------------------------
+
+
+@pytest.mark.toolchain("x86")
+def test_x86_64_shared_library_dynamic_relocations_point_into_the_image(
+    build_dir: Path,
+) -> None:
+    path = compile_extension(build_dir, "x86-64", EXTENSION, ("-fPIC", "-shared"),
+                             link=True)
+    ext = read_extension(path)
+    base = 0x4000_0000
+    # §3.7: one allocation holds the whole image at its link layout.
+    placement = Placement(
+        load_address={s.index: base + s.addr for s in ext.sections if s.flags & 0x2},
+        images={s.index: bytearray(ext.section_bytes(s).ljust(s.size, b"\0"))
+                for s in ext.sections if s.flags & 0x2})
+    problems = _link("x86-64", ext, placement)
+    assert problems == ()
+    dynamic = [r for r in ext.relocation_sections if r.name in (".rela.dyn", ".rela.plt")]
+    assert {e.type for r in dynamic for e in r.entries} == {1, 6, 7, 8}
+    for entry in (e for r in dynamic for e in r.entries):
+        holder = next(s for s in ext.sections if s.flags & 0x2
+                      and s.addr <= entry.offset < s.addr + s.size)
+        word = struct.unpack_from("<Q", placement.images[holder.index],
+                                  entry.offset - holder.addr)[0]
+        symbol = ext.symbols[entry.symbol]
+        if entry.type == 8:  # RELATIVE: load bias + addend
+            expected = base + (entry.addend or 0)
+        elif symbol.shndx == 0:
+            expected = EXPORTS[symbol.name] + (entry.addend or 0)
+        else:
+            expected = base + symbol.value + (entry.addend or 0)
+        assert word == expected, (entry, symbol.name)

@@ -321,6 +321,15 @@ def apply_relocations(
         if target is None:
             linker.section_error(rsec, "ENOEXEC", f"sh_info {rsec.target} is not a section")
             continue
+        if ext.e_type == ET_DYN:
+            # A shared library's dynamic relocations (.rela.dyn, .rela.plt) are ALLOC
+            # themselves and address the image by link address (VMA), whatever sh_info
+            # says; others (--emit-relocs copies) were applied by the linker already.
+            if rsec.index < len(ext.sections) and ext.sections[rsec.index].flags & SHF_ALLOC:
+                for site in _sites(linker, rsec, target):
+                    if site is not None:
+                        handler(linker, site)
+            continue
         if not target.flags & SHF_ALLOC:
             continue  # relocations of debug sections: Zephyr skips them
         if rsec.target not in load_address:
