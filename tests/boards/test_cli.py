@@ -157,3 +157,14 @@ def test_config_check_malformed_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     status, _, err = run(capsys, "config", "check", str(conf))
     assert status == 1
     assert err.startswith(f"{conf}:1:1: error: expected CONFIG_NAME=value")
+
+
+def test_bad_board_file_prints_file_line_error(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text('schema = 1\nname = "x"\narch = "arm"\ncpu = "m3"\nnoinit_region = "RAM"\n'
+                    '[[region]]\nname = "RAM"\norigin = 0\nlenght = 4096\n')
+    status, out, err = run(capsys, "board", "show", str(path))
+    assert status == 1 and out == ""
+    assert err.startswith(f"{path}:9: error: unknown key 'lenght' in [region]")
+    assert "Traceback" not in err
