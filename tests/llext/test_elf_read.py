@@ -134,3 +134,42 @@ def test_corrupt_files_fail_cleanly_in_bounded_time(
         loader.load(ext, "fuzz")
     except PlacerError:  # pragma: no cover - a load reports errors in its result
         pytest.fail("load raised instead of reporting")
+
+
+@pytest.mark.parametrize("arch", ["arm", "riscv32", "riscv64", "x86-64", "arc", "xtensa"])
+def test_reader_agrees_with_pyelftools(llext_dir: Path, arch: str) -> None:
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.enums import ENUM_SH_TYPE_BASE, ENUM_ST_INFO_BIND, ENUM_ST_INFO_TYPE
+    from elftools.elf.relocation import RelocationSection
+
+    path = build_extension(llext_dir, arch, "hello", HELLO).path
+    ours = read_extension(path)
+    with path.open("rb") as stream:
+        elf = ELFFile(stream)
+        theirs = list(elf.iter_sections())
+        assert [s.name for s in ours.sections] == [s.name for s in theirs]
+        for mine, section in zip(ours.sections, theirs, strict=True):
+            header = section.header
+            sh_type = header.sh_type
+            if isinstance(sh_type, str):
+                sh_type = ENUM_SH_TYPE_BASE.get(sh_type, mine.type)
+            assert (mine.type, mine.flags, mine.addr, mine.offset, mine.size, mine.link,
+                    mine.info, mine.addralign, mine.entsize) == (
+                sh_type, header.sh_flags, header.sh_addr, header.sh_offset, header.sh_size,
+                header.sh_link, header.sh_info, header.sh_addralign, header.sh_entsize)
+        symtab = elf.get_section(ours.symtab_index)
+        for mine, sym in zip(ours.symbols, symtab.iter_symbols(), strict=True):
+            shndx = sym["st_shndx"]
+            shndx = {"SHN_UNDEF": 0, "SHN_ABS": 0xFFF1, "SHN_COMMON": 0xFFF2}.get(shndx, shndx)
+            assert (mine.name, mine.value, mine.size, mine.shndx) == (
+                sym.name, sym["st_value"], sym["st_size"], shndx)
+            assert mine.type == ENUM_ST_INFO_TYPE.get(sym["st_info"]["type"], mine.type)
+            assert mine.bind == ENUM_ST_INFO_BIND.get(sym["st_info"]["bind"], mine.bind)
+        for rsec in ours.relocation_sections:
+            section = elf.get_section(rsec.index)
+            assert isinstance(section, RelocationSection)
+            for mine_entry, entry in zip(rsec.entries, section.iter_relocations(), strict=True):
+                assert (mine_entry.offset, mine_entry.type, mine_entry.symbol) == (
+                    entry["r_offset"], entry["r_info_type"], entry["r_info_sym"])
+                if rsec.is_rela:
+                    assert mine_entry.addend == entry["r_addend"]
