@@ -118,7 +118,8 @@ def test_thumb_bl_at_16_mib_is_out_of_range() -> None:
     assert code == bl  # Zephyr does not write on error
     assert [str(p) for p in problems] == [
         "error: .text+0x0: R_ARM_THM_CALL against 'target': relocation out of range "
-        "(0x10000 -> 0x1010004) (allowed -0xffffff..0xffffff) (Zephyr: -ENOEXEC)"]
+        "(0x10000 -> 0x1010004); build with -mlong-calls, or enable CONFIG_LLEXT_VENEERS to "
+        "reach exports through veneers (allowed -0xffffff..0xffffff) (Zephyr: -ENOEXEC)"]
     assert problems[0].value == 0x1000000
 
 

@@ -8,7 +8,7 @@ both ends: an ARM branch reaches -0x1fffffc..0x1fffffc and a Thumb BL/B.W
 
 from __future__ import annotations
 
-from placer.llext.relocate import Linker, Site, sign_extend, signed
+from placer.llext.relocate import SHN_UNDEF, Linker, Site, sign_extend, signed
 
 NAMES: dict[int, str] = {
     0: "R_ARM_NONE", 1: "R_ARM_PC24", 2: "R_ARM_ABS32", 3: "R_ARM_REL32",
@@ -116,7 +116,11 @@ def _thumb_branch(linker: Linker, site: Site, s: int, p: int) -> None:
     )
     offset = signed(sign_extend(encoded, 25) + s - p, 4)
     if offset >= THUMB_BRANCH_LIMIT or offset <= -THUMB_BRANCH_LIMIT:
-        linker.error(site, "ENOEXEC", f"relocation out of range ({p:#x} -> {s:#x})",
+        message = f"relocation out of range ({p:#x} -> {s:#x})"
+        if site.symbol is not None and site.symbol.shndx == SHN_UNDEF:
+            message += ("; build with -mlong-calls, or enable CONFIG_LLEXT_VENEERS to reach "
+                        "exports through veneers")
+        linker.error(site, "ENOEXEC", message,
                      value=offset, allowed=(-THUMB_BRANCH_LIMIT + 1, THUMB_BRANCH_LIMIT - 1))
         return
     sign = (offset >> 24) & 1
