@@ -125,8 +125,8 @@ class SymbolValue:
 
 
 @attrs.frozen(slots=True)
-class EvaluatedSymbols:
-    """Symbol values of a script, read like a mapping from name to `Value`."""
+class EvaluatedSymbols(Mapping[str, Value]):
+    """Symbol values of a script: a mapping from name to `Value`, in script order."""
 
     symbols: tuple[SymbolValue, ...]
 
@@ -144,13 +144,6 @@ class EvaluatedSymbols:
 
     def __len__(self) -> int:
         return len(self.symbols)
-
-    def get(self, name: str, default: Value | None = None) -> Value | None:
-        """The value of `name`, or `default` when the script does not assign it."""
-        for symbol in self.symbols:
-            if symbol.name == name:
-                return symbol.value
-        return default
 
     def symbol(self, name: str) -> SymbolValue:
         """The full record of `name` (raises KeyError)."""
@@ -172,11 +165,11 @@ class _NotYet(Exception):
 
 
 @attrs.frozen(slots=True)
-class Scope:
+class _Scope:
     """What an expression can see: symbols, DEFINED, regions, ``.``, the target.
 
-    `symbol` returns a symbol's value or raises `_NotYet`-style lookups internally;
-    library callers use `evaluate_expression`, which builds one.
+    `symbol` may raise `_NotYet` for a symbol a later assignment defines: the pass loop
+    of `_ScriptEvaluator` retries it.
     """
 
     symbol: Callable[[str], Value]
@@ -226,7 +219,7 @@ def evaluate_expression(
 
         return look
 
-    scope = Scope(symbol, defined, region(0), region(1), dot, target, file)
+    scope = _Scope(symbol, defined, region(0), region(1), dot, target, file)
     value = _eval(expr, scope)
     if isinstance(value, int) and target is not None:
         return value & target.mask
@@ -249,7 +242,7 @@ def _c_divide(left: int, right: int) -> int:
     return quotient if (left < 0) == (right < 0) else -quotient
 
 
-def _binary(op: str, left: int, right: int, node: ast.BinaryOp, scope: Scope) -> int:
+def _binary(op: str, left: int, right: int, node: ast.BinaryOp, scope: _Scope) -> int:
     if op in ("/", "%"):
         if right == 0:
             # ld's own words: "x.ld:1 / by zero".
@@ -261,28 +254,32 @@ def _binary(op: str, left: int, right: int, node: ast.BinaryOp, scope: Scope) ->
                          "(GNU ld crashes on it)", node.span, scope.file)
         quotient = _c_divide(a, b)
         return (quotient if op == "/" else a - quotient * b) & _MASK64
-    simple: dict[str, Callable[[int, int], int]] = {
-        "*": lambda a, b: a * b,
-        "+": lambda a, b: a + b,
-        "-": lambda a, b: a - b,
-        "<<": lambda a, b: a << (b & 63),
-        ">>": lambda a, b: a >> (b & 63),
-        "<": lambda a, b: int(a < b),
-        "<=": lambda a, b: int(a <= b),
-        ">": lambda a, b: int(a > b),
-        ">=": lambda a, b: int(a >= b),
-        "==": lambda a, b: int(a == b),
-        "!=": lambda a, b: int(a != b),
-        "&": lambda a, b: a & b,
-        "^": lambda a, b: a ^ b,
-        "|": lambda a, b: a | b,
-        "&&": lambda a, b: int(bool(a) and bool(b)),
-        "||": lambda a, b: int(bool(a) or bool(b)),
-    }
-    function = simple.get(op)
+    function = _OPERATORS.get(op)
     if function is None:
         raise _error(f"unknown operator `{op}'", node.span, scope.file)
     return function(left, right) & _MASK64
+
+
+#: The operators whose result is the plain unsigned 64-bit C result. ``^`` is XOR as in
+#: lld and C; GNU ld 2.40's lexer has no ``^`` at all (the parser decides what to accept).
+_OPERATORS: Final[Mapping[str, Callable[[int, int], int]]] = {
+    "*": lambda a, b: a * b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "<<": lambda a, b: a << (b & 63),
+    ">>": lambda a, b: a >> (b & 63),
+    "<": lambda a, b: int(a < b),
+    "<=": lambda a, b: int(a <= b),
+    ">": lambda a, b: int(a > b),
+    ">=": lambda a, b: int(a >= b),
+    "==": lambda a, b: int(a == b),
+    "!=": lambda a, b: int(a != b),
+    "&": lambda a, b: a & b,
+    "^": lambda a, b: a ^ b,
+    "|": lambda a, b: a | b,
+    "&&": lambda a, b: int(bool(a) and bool(b)),
+    "||": lambda a, b: int(bool(a) or bool(b)),
+}
 
 
 def _first_unknown(*values: Value) -> Unknown | None:
@@ -292,7 +289,7 @@ def _first_unknown(*values: Value) -> Unknown | None:
     return None
 
 
-def _eval(expr: ast.Expr, scope: Scope) -> Value:
+def _eval(expr: ast.Expr, scope: _Scope) -> Value:
     """Evaluate `expr`; every operand is evaluated, as ld folds them all."""
     if isinstance(expr, ast.Number):
         return expr.value & _MASK64
@@ -336,7 +333,7 @@ def _eval(expr: ast.Expr, scope: Scope) -> Value:
     return _call(expr, scope)
 
 
-def _call(call: ast.Call, scope: Scope) -> Value:
+def _call(call: ast.Call, scope: _Scope) -> Value:
     name = call.function
     args = call.args
 
@@ -491,8 +488,8 @@ class _ScriptEvaluator:
             raise _NotYet(name)
         return Unknown(f"symbol `{name}' is not defined by the script")
 
-    def _scope(self, index: int, dot: Value) -> Scope:
-        return Scope(self._symbol, self._defined_before(index), self._origin, self._length,
+    def _scope(self, index: int, dot: Value) -> _Scope:
+        return _Scope(self._symbol, self._defined_before(index), self._origin, self._length,
                      dot, self.target, self.file, self._sizeof_headers())
 
     def _sizeof_headers(self) -> Value:
@@ -618,14 +615,14 @@ class _ScriptEvaluator:
             return value & self.target.mask
         return value
 
-    def _memory_scope(self) -> Scope:
+    def _memory_scope(self) -> _Scope:
         def symbol(name: str) -> Value:
             try:
                 return self._symbol(name)
             except _NotYet:
                 return Unknown(f"`{name}' depends on symbols no assignment defines")
 
-        return Scope(symbol, self._defined_before(len(self.definitions)), self._origin,
+        return _Scope(symbol, self._defined_before(len(self.definitions)), self._origin,
                      self._length, 0, self.target, self.file, self._sizeof_headers())
 
     def _check_order(self, name: str, call: ast.Call) -> None:
@@ -661,7 +658,7 @@ class _ScriptEvaluator:
         return tuple(result)
 
 
-def _combine(statement: ast.Assignment, current: Value, value: Value, scope: Scope) -> Value:
+def _combine(statement: ast.Assignment, current: Value, value: Value, scope: _Scope) -> Value:
     op = _COMPOUND[statement.op]
     if isinstance(current, Unknown):
         return current

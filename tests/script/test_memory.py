@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +13,35 @@ import pytest
 from placer.cli import main
 from placer.script.evaluate import LINKER_TARGETS, evaluate_memory
 from placer.script.includes import load_script
-from tests.script.corpus import CorpusScript, including_scripts, memory_scripts
+from tests.script.corpus import CorpusScript, collect, unique
 from tests.script.ld_oracle import MapRegion, link
 
-MEMORY_SCRIPTS = memory_scripts()
-INCLUDING_SCRIPTS = including_scripts()
+#: Corpus triplet -> architecture family of `tests.toolchains` and `LINKER_TARGETS`.
+ARCH_OF_TRIPLET = {
+    "arm-none-eabi": "arm",
+    "riscv64-unknown-elf": "riscv",
+    "arc-linux-gnu": "arc",
+    "xtensa-lx106-elf": "xtensa",
+    "x86_64-linux-gnu": "x86",
+}
+_MEMORY = re.compile(r"^\s*MEMORY\b", re.MULTILINE)
+_INCLUDE = re.compile(r"^\s*INCLUDE\s+([^\s;]+)", re.MULTILINE)
+
+CORPUS = unique(collect())
+#: Corpus scripts with a MEMORY block of their own.
+MEMORY_SCRIPTS = tuple(s for s in CORPUS if _MEMORY.search(s.text))
+#: Corpus scripts that INCLUDE a file the user provides, with that file's name.
+INCLUDING_SCRIPTS = tuple((s, m.group(1)) for s in CORPUS if (m := _INCLUDE.search(s.text)))
+
+
+def _id(value: object) -> str:
+    if isinstance(value, CorpusScript):
+        return f"{value.triplet}:{value.path.name}"
+    return str(value)
+
+
+def _arch(script: CorpusScript) -> str:
+    return ARCH_OF_TRIPLET[script.triplet]
 
 # What a user puts next to ARC's arcv2elfx.x ("fixed memory banks" emulation): regions
 # whose bounds are expressions over symbols, other regions and suffixes.
@@ -64,34 +89,35 @@ def in_tmp(tmp_path: Path) -> Iterator[Path]:
 
 def test_the_corpus_has_memory_scripts() -> None:
     # The must-show needs both shipped MEMORY scripts and ones that INCLUDE their MEMORY.
-    assert {s.arch for s in MEMORY_SCRIPTS} >= {"arm", "arc"}
+    assert {_arch(s) for s in MEMORY_SCRIPTS} >= {"arm", "arc"}
     assert INCLUDING_SCRIPTS
 
 
-@pytest.mark.parametrize("script", MEMORY_SCRIPTS, ids=lambda s: s.id)
+@pytest.mark.parametrize("script", MEMORY_SCRIPTS, ids=_id)
 def test_memory_equals_gnu_ld_memory_configuration(script: CorpusScript, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    result = link(script.arch, script.path.read_text(), tmp_path)
+    arch = _arch(script)
+    result = link(arch, script.text, tmp_path)
     assert result.regions, result.stderr
-    regions = evaluate_memory(load_script(script.path), target=LINKER_TARGETS[script.arch])
+    regions = evaluate_memory(load_script(script.path), target=LINKER_TARGETS[arch])
     assert [(r.name, r.origin, r.length, r.attributes) for r in regions] == _rows(result.regions)
     # The printed table is ld's, character for character.
-    assert main(["memory", str(script.path), "--arch", script.arch]) == 0
+    assert main(["memory", str(script.path), "--arch", arch]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed == _ld_table((tmp_path / "oracle.map").read_text())
 
 
-@pytest.mark.parametrize(("script", "included"), INCLUDING_SCRIPTS,
-                         ids=lambda s: getattr(s, "id", s))
+@pytest.mark.parametrize(("script", "included"), INCLUDING_SCRIPTS, ids=_id)
 def test_memory_of_a_script_that_includes_its_memory_equals_gnu_ld(
         script: CorpusScript, included: str, tmp_path: Path) -> None:
     user = tmp_path / "user"
     user.mkdir()
     (user / included).write_text(USER_MEMORY_X)
-    result = link(script.arch, script.path.read_text(), tmp_path, extra=("-L", str(user)))
+    arch = _arch(script)
+    result = link(arch, script.text, tmp_path, extra=("-L", str(user)))
     assert result.regions, result.stderr
     loaded = load_script(script.path, library_dirs=[user])
-    regions = evaluate_memory(loaded, target=LINKER_TARGETS[script.arch])
+    regions = evaluate_memory(loaded, target=LINKER_TARGETS[arch])
     assert [(r.name, r.origin, r.length, r.attributes) for r in regions] == _rows(result.regions)
     assert [r.span.file for r in regions if r.span] == [str(user / included)] * 3
 
