@@ -124,7 +124,10 @@ class _Locator:
         """Line of `key` in the `index`-th `table` (``""`` is the top level), or the table's."""
         if key is not None and (table, index, key) in self._lines:
             return self._lines[(table, index, key)]
-        return self._tables.get((table, index))
+        if (table, index) in self._tables:
+            return self._tables[(table, index)]
+        # An inline table (`mpu = { kind = "arm-mpu" }`): the line of its own key.
+        return self._lines.get(("", 0, table)) if table else None
 
 
 class _Reader:

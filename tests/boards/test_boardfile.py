@@ -261,3 +261,9 @@ def test_harvard_board_needs_an_instruction_region() -> None:
 def test_duplicate_region_names() -> None:
     text = MINIMAL + '\n[[region]]\nname = "RAM"\norigin = "0x30000000"\nlength = "4K"\n'
     assert error_of(text) == "board.toml:13: error: region RAM is defined twice"
+
+
+def test_error_in_an_inline_table_points_at_its_line() -> None:
+    text = MINIMAL.replace('noinit_region = "RAM"\n',
+                           'noinit_region = "RAM"\nmpu = { kind = "arm-mpu", granule = 48 }\n')
+    assert error_of(text) == "board.toml:6: error: 'granule' must be a power of two, not 48"
