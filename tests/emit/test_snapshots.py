@@ -44,10 +44,17 @@ class SvgSnapshot(_TopLevel):
     file_extension = "svg"
 
 
+class MessageSnapshot(_TopLevel):
+    file_extension = "txt"
+
+
 class LayoutJsonSnapshot(LayoutSnapshotExtension):  # type: ignore[misc,valid-type]
     @classmethod
     def dirname(cls, *, test_location: PyTestLocation) -> str:
         return str(SNAPSHOTS / test_location.basename)
+
+
+REFUSED: dict[str, str] = {}
 
 
 def _layouts() -> dict[str, Layout]:
@@ -59,8 +66,9 @@ def _layouts() -> dict[str, Layout]:
                 continue
             try:
                 out[f"{name}-{mode}"] = layout_for(board, mode)
-            except Infeasible:
-                continue  # the oracle test checks that GNU ld refuses these too
+            except Infeasible as error:
+                # The oracle test checks that GNU ld refuses these too.
+                REFUSED[f"{name}-{mode}"] = str(error) + "\n"
     return out
 
 
@@ -85,3 +93,8 @@ def test_layout_json(case: str, snapshot: SnapshotAssertion) -> None:
 @pytest.mark.parametrize("case", sorted(LAYOUTS))
 def test_memory_map_svg(case: str, snapshot: SnapshotAssertion) -> None:
     assert render_svg(LAYOUTS[case]) == snapshot.use_extension(SvgSnapshot)
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_infeasible_message(case: str, snapshot: SnapshotAssertion) -> None:
+    assert REFUSED[case] == snapshot.use_extension(MessageSnapshot)
