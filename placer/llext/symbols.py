@@ -13,7 +13,7 @@ Export list format (``--exports-list``), one symbol per line::
     # comment
     printk 0x1000a1 UNASSIGNED
     memcpy 0x1000c4 LIBC
-    k_sleep                    # no address: placed at the resolver's default address
+    k_sleep                    # no address: linked at the resolver's default, with a warning
 
 A line is ``name [address] [GROUP]``; the address is decimal or ``0x`` hexadecimal; the
 group defaults to ``UNASSIGNED``. Symbols of groups the configuration does not enable
@@ -42,6 +42,8 @@ EXPORTED_SYM_SECTION = ".exported_sym"
 #: ``ARRAY_SIZE(struct llext.dependency)``.
 MAX_DEPENDENCIES = 8
 DEFAULT_GROUP = "UNASSIGNED"
+#: Where an export listed without an address is assumed to be (a resolver warns about it).
+UNPLACED_EXPORT_ADDRESS = 0x1000
 
 STT_OBJECT, STT_FUNC = 1, 2
 STB_GLOBAL = 1
@@ -278,13 +280,14 @@ class SymbolResolver:
         self,
         builtin: ExportTable,
         loaded: Sequence[LoadedExtension] = (),
-        default_address: int | None = None,
+        default_address: int = UNPLACED_EXPORT_ADDRESS,
     ) -> None:
         self.builtin_table = builtin
         self.loaded = tuple(loaded)
         self.default_address = default_address
         self._dependencies: list[str] = []
         self._warnings: list[str] = []
+        self._unplaced: set[str] = set()
 
     def builtin(self, symbol: ElfSymbol) -> int | None:
         """The built-in table alone (by SLID from ``st_value`` in SLID mode, else by name)."""
@@ -292,7 +295,14 @@ class SymbolResolver:
         entry = table.find_slid(symbol.value) if table.by_slid else table.find_name(symbol.name)
         if entry is None:
             return None
-        address = entry.address if entry.address is not None else self.default_address
+        address = entry.address
+        if address is None:
+            address = self.default_address
+            if symbol.name not in self._unplaced:
+                self._unplaced.add(symbol.name)
+                self._warnings.append(
+                    f"'{symbol.name}' has no address in the export list: linked as if at "
+                    f"{address:#x}, so its relocated bytes and range checks are estimates")
         # Zephyr treats a NULL address (e.g. an unimplemented syscall) as not found.
         return address or None
 

@@ -184,9 +184,15 @@ def test_a_symbol_of_a_disabled_group_is_explained() -> None:
         "CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_SYSCALL")
 
 
-def test_an_export_without_address_uses_the_default() -> None:
+def test_an_export_without_address_uses_the_default_and_says_so() -> None:
     table = exports_from_list("k_sleep\n", "exports.txt", 4, GROUPS)
-    assert SymbolResolver(table, default_address=0x8000)(_undefined("k_sleep")) == 0x8000
+    resolver = SymbolResolver(table, default_address=0x8000)
+    assert resolver(_undefined("k_sleep")) == 0x8000
+    assert resolver(_undefined("k_sleep")) == 0x8000
+    assert resolver.resolution().warnings == (
+        "'k_sleep' has no address in the export list: linked as if at 0x8000, so its "
+        "relocated bytes and range checks are estimates",)
+    assert SymbolResolver(table)(_undefined("k_sleep")) == 0x1000
 
 
 # -- load order ------------------------------------------------------------------------------
