@@ -142,3 +142,62 @@ def test_last_assignment_wins_for_any_values(first: int, second: int) -> None:
         b.write_text(f"CONFIG_LLEXT_DATA_HEAP_SIZE={second}\n")
         assert read_config(a, b).data_heap_size == second
         assert read_config(b, a).data_heap_size == first
+
+
+_NSIM_DOTCONFIG = """\
+#
+# Automatically generated file; DO NOT EDIT.
+# Zephyr Kernel Configuration
+#
+CONFIG_BOARD="nsim"
+CONFIG_BOARD_QUALIFIERS="nsim_em"
+CONFIG_SOC_NSIM_EM=y
+CONFIG_ARC=y
+CONFIG_ISA_ARCV2=y
+CONFIG_ARC_MPU_VER=2
+CONFIG_HARVARD=y
+# CONFIG_XIP is not set
+CONFIG_SRAM_SIZE=1024
+# CONFIG_USERSPACE is not set
+CONFIG_LLEXT=y
+# CONFIG_LLEXT_HEAP_DYNAMIC is not set
+# CONFIG_LLEXT_HEAP_K_HEAP is not set
+CONFIG_LLEXT_HEAP_MEMBLK=y
+# CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT is not set
+CONFIG_LLEXT_METADATA_HEAP_SIZE=4
+CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE=2048
+CONFIG_LLEXT_INSTR_HEAP_SIZE=16
+CONFIG_LLEXT_DATA_HEAP_SIZE=48
+CONFIG_LLEXT_TYPE_ELF_OBJECT=y
+# CONFIG_LLEXT_TYPE_ELF_RELOCATABLE is not set
+# CONFIG_LLEXT_TYPE_ELF_SHAREDLIB is not set
+CONFIG_LLEXT_EXPORT_DEFAULT_GROUPS=y
+CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_UNASSIGNED=y
+CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_SYSCALL=y
+CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_LIBC=y
+# CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_DEVICE is not set
+# CONFIG_LLEXT_EXPORT_BUILTINS_BY_SLID is not set
+CONFIG_LLEXT_EDK=y
+CONFIG_SYS_HEAP_ALLOC_LOOPS=3
+"""
+
+
+def test_a_zephyr_dotconfig_for_harvard_memblk(tmp_path: Path) -> None:
+    path = write(tmp_path, ".config", _NSIM_DOTCONFIG)
+    config = read_config(path)
+    assert (config.harvard, config.arch, config.arc_mpu_ver, config.userspace) == (
+        True, "arc", 2, False)
+    assert config.heap_backend is HeapBackend.MEMBLK
+    assert (config.instr_heap_size, config.data_heap_size) == (16, 48)
+    assert config.heap_memblk_block_size == 2048
+    assert config.binary_type is BinaryType.ELF_OBJECT
+    assert config.export_symbol_groups == {"UNASSIGNED", "SYSCALL", "LIBC"}
+    assert config.where("LLEXT_INSTR_HEAP_SIZE") == f"{path}:22"
+    board = placer.load_board("nsim_em")
+    assert placer.check_config(config, board) == ()
+    from placer.target import resolve
+
+    heaps = resolve(board, config).heap_sections()
+    assert [(h.section, h.size, h.align) for h in heaps] == [
+        (".llext_instr_heap", 16384, 2048), (".llext_data_heap", 49152, 2048),
+        (".llext_metadata_heap", 4096, 8)]
