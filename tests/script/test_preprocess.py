@@ -338,3 +338,59 @@ def test_define_option_forms() -> None:
     assert parse_define("X=") == Macro("X", "")
     with pytest.raises(ScriptError):
         parse_define("1X=2")
+
+
+# The macro idioms of Zephyr's linker headers (iterable sections with token pasting,
+# SECTION_PROLOGUE with empty arguments, line continuations, stringizing) next to ld
+# syntax that a C lexer could trip on (an apostrophe in a `#` comment, /DISCARD/, `?`
+# and `*` globs, quoted patterns, `a-b`, MRI number suffixes).
+TRICKY = r"""# don't panic: an ld comment with an apostrophe
+#define Z_LINK_ITERABLE(struct_type) \
+	_CONCAT(_##struct_type, _list_start) = .; \
+	KEEP(*(SORT_BY_NAME(._##struct_type.static.*))); \
+	_CONCAT(_##struct_type, _list_end) = .
+#define _DO_CONCAT(x, y) x ## y
+#define _CONCAT(x, y) _DO_CONCAT(x, y)
+#define SECTION_PROLOGUE(name, options, align) name options : align
+#define ITERABLE_SECTION_ROM(struct_type, subalign) \
+	SECTION_PROLOGUE(struct_type##_area,,SUBALIGN(subalign)) \
+	{ \
+		Z_LINK_ITERABLE(struct_type); \
+	} > ROM
+#define STR(x) #x
+SECTIONS
+{
+	ITERABLE_SECTION_ROM(device, 4)
+	/DISCARD/ : { *(.comment) *crtbegin?.o(.ctors) }
+	.text : { KEEP(*(".isr_vector")) . = ALIGN(4); __text_end = . ; }
+	ASSERT(__text_end > 0, STR(text is empty))
+	x = 0x10K + 010 - 1h;
+	y = a-b;
+}
+"""
+
+
+def test_pcpp_and_cpp_agree_on_zephyr_macro_idioms(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    gcc = tool("arm", "gcc")
+    path = tmp_path / "tricky.ld"
+    path.write_text(TRICKY)
+    embedded = preprocess_file(path)
+    assert capsys.readouterr() == ("", "")  # pcpp prints nothing of its own
+    assert _normalised(embedded) == _normalised(preprocess_file(path, cpp=gcc))
+    assert "_device_list_start = .;" in embedded.text
+    assert 'ASSERT(__text_end > 0, "text is empty")' in embedded.text
+
+
+@pytest.mark.parametrize("xip", [True, False])
+@pytest.mark.parametrize("llext", [True, False])
+@pytest.mark.parametrize("userspace", [True, False])
+def test_pcpp_and_cpp_agree_for_every_config_combination(
+        zephyr_tree: Path, xip: bool, llext: bool, userspace: bool) -> None:
+    gcc = tool("arm", "gcc")
+    config = DOT_CONFIG
+    for name, on in (("XIP", xip), ("LLEXT", llext), ("USERSPACE", userspace)):
+        config = config.replace(f"CONFIG_{name}=y\n",
+                                f"CONFIG_{name}=y\n" if on else f"# CONFIG_{name} is not set\n")
+    Path(".config").write_text(config)
+    assert _normalised(_template(cpp=gcc)) == _normalised(_template())
