@@ -185,6 +185,19 @@ class SysHeap:
         self._used.add(c)
         return mem
 
+    def required_block(self, align: int, nbytes: int) -> int:
+        """Bytes of one free chunk that ``aligned_alloc(align, nbytes)`` (or ``alloc`` for
+        `align` 0) needs before it splits: the request plus header, plus the alignment
+        slack for alignments above the header size."""
+        rewind = align & -align
+        if align != rewind:
+            extra = align - rewind - min(rewind, self.header)
+        elif align <= self.header:
+            extra = 0
+        else:
+            extra = align - self.header
+        return self._bytes_to_chunks(nbytes, extra) * CHUNK_UNIT
+
     def free(self, address: int) -> None:
         """``sys_heap_free``: give back the allocation whose payload is at `address`."""
         c = self._mem_to_chunk(address)

@@ -205,11 +205,22 @@ class _HeapState:
             self.pool.free_contiguous(address, self.blocks.pop(address))
         self.used -= self.consumed.pop(address)
 
-    def largest_free(self) -> int:
+    def shortage(self, align: int, nbytes: int) -> str:
+        """Why ``alloc(align, nbytes)`` failed, with how much more room it needed."""
         if self.kheap is not None:
-            return self.kheap.largest_alloc()
-        assert self.pool is not None
-        return self.pool.largest_free_run()
+            needed = self.kheap.required_block(align, nbytes)
+            largest = self.kheap.largest_free_chunk()
+            loops = self.kheap.options.alloc_loops
+        else:
+            assert self.pool is not None
+            needed = -(-nbytes // self.pool.block_size) * self.pool.block_size
+            largest = self.pool.largest_free_run()
+            loops = 0
+        if largest >= needed:
+            return (f"a free block of {largest} bytes would do, but it lies beyond the "
+                    f"SYS_HEAP_ALLOC_LOOPS={loops} chunks searched in its bucket")
+        return (f"that needs a free block of {needed} bytes and the largest is {largest} "
+                f"bytes ({needed - largest} more)")
 
 
 @attrs.frozen(slots=True)
@@ -390,8 +401,7 @@ class _LoadRun:
         if address is None:
             raise self.fail(
                 f"cannot allocate {nbytes} bytes{f' {align}-aligned' if align > 1 else ''} "
-                f"for {what} from {heap.name}: the largest free block holds "
-                f"{heap.largest_free()} bytes", "ENOMEM")
+                f"for {what} from {heap.name}: {heap.shortage(align, nbytes)}", "ENOMEM")
         self.allocations.append(Allocation(heap.name, what, address, nbytes, align,
                                            heap.consumed[address], persistent))
         (self.held if persistent else self.temporary).append(_Held(heap, address, what))

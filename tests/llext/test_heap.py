@@ -34,7 +34,8 @@ def test_16k_heap_holds_only_one_page_aligned_page() -> None:
     heap = SysHeap(0x1000_0000, 16384)
     first = heap.aligned_alloc(4096, 4096)
     assert first == 0x1000_1000
-    # The next aligned request needs a free chunk of about 4096 + 4096 bytes first.
+    # The next aligned request needs a free chunk of 4096 + 4096 bytes first.
+    assert heap.required_block(4096, 4096) == 8192
     assert heap.largest_free_chunk() < 8192
     assert heap.aligned_alloc(4096, 4096) is None
     # ...even though a plain 4096-byte block still fits.
