@@ -206,6 +206,22 @@ def test_relocations_of_unloaded_alloc_section_fail() -> None:
                                 "memory region (Zephyr: -ENOEXEC)")
 
 
+def test_an_entry_past_its_section_is_refused() -> None:
+    _, problems = _apply(Arch.RISCV, _u32(0), 1, 0x100, offset=4)
+    assert str(problems[0]) == ("error: .text+0x4: R_RISCV_32 against 'target': r_offset 0x4 "
+                                "is beyond section .text (size 0x4) (Zephyr: -ENOEXEC)")
+
+
+def test_a_symbol_in_an_unloaded_section_is_refused() -> None:
+    syms = (ElfSymbol(index=0, name="", value=0, size=0, type=0, bind=0, shndx=0),
+            ElfSymbol(index=1, name="helper", value=0, size=0, type=2, bind=0, shndx=2))
+    ext = _ext(_u32(0), (Relocation(0, 1, 1, 0),), symbols=syms)
+    problems = apply_relocations(ext, Arch.RISCV, {TEXT: BASE}, {TEXT: bytearray(4)},
+                                 lambda _s: None)
+    assert problems[0].message == "section .rela.text holding it was not loaded"
+    assert problems[0].errno == "ENOEXEC"
+
+
 def test_relocations_of_debug_sections_are_skipped() -> None:
     ext = _ext(_u32(0), (Relocation(0, 1, 1, 0),), flags=0)
     assert apply_relocations(ext, Arch.RISCV, {}, {}, lambda _s: None) == ()

@@ -393,7 +393,7 @@ def _section_at_vma(linker: Linker, vma: int) -> tuple[ElfSection, int] | None:
 
 
 def _handler(arch: Arch) -> Handler:
-    # Imported here so that each architecture module stays importable on its own.
+    # Imported late: the architecture modules import this one.
     from placer.llext.relocate import arc, arm, arm64, riscv, x86
 
     handlers: dict[Arch, Handler] = {
