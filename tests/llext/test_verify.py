@@ -237,3 +237,18 @@ def test_order_can_unload_and_the_next_load_reuses_the_hole(
     assert main(["verify", str(hello_path), str(lib), "--layout", str(layout),
                  "--exports-list", str(exports), "--order", f"{h},{lb},-{h},{h}"]) == 0
     assert f"unload {h}:" in capsys.readouterr().out
+
+
+def test_cli_places_the_heaps_for_a_board_and_config(
+        llext_dir: Path, exports: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "prj.conf"
+    conf.write_text("CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_SIZE=16\n")
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    status = main(["verify", str(ext), "--board", "qemu_cortex_m3", "--config", str(conf),
+                   "--exports-list", str(exports), "--storage", "temporary", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0 and report["ok"]
+    (heap,) = report["heaps"]
+    assert heap["heap"] == ".llext_heap" and heap["size"] == 16 * 1024
+    assert report["extensions"][0]["regions"][0]["heap"] == ".llext_heap"
