@@ -17,8 +17,8 @@ import attrs
 import pytest
 
 import placer
-from placer.board import Board, Bus
-from placer.config import HeapBackend, LlextConfig
+from placer.board import Board
+from placer.config import LlextConfig
 from placer.emit import layout_json
 from placer.emit.linker_script import edit_script, heap_symbols, linker_script
 from placer.emit.noinit_fragment import insert_fragment, noinit_fragment
@@ -28,52 +28,11 @@ from placer.layout import Layout, PlacedHeap, Placement
 from placer.script import FragmentKind, ast, parse, print_script
 from placer.script.kconfig_macros import Macro
 from placer.script.preprocess import preprocess_text
-from placer.solve import Pin
 from placer.target import resolve
+from tests.emit.cases import cases, config_for, layout_for
 from tests.emit.oracle import assemble, link, program, read_heaps
 
 BOARDS = placer.list_boards()
-MODES = ("k_heap", "memblk", "user-mode", "pinned")
-
-
-def config_for(board: Board, mode: str) -> LlextConfig:
-    """The configuration of a mode (Harvard boards are Harvard in every mode)."""
-    if mode == "memblk":
-        # The block size must be a multiple of LLEXT_PAGE_SIZE (2 KiB on ARC MPU v2).
-        block = max(32, resolve(board, LlextConfig()).page_size)
-        return LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=block)
-    if mode == "user-mode":
-        return LlextConfig(userspace=True)
-    return LlextConfig()
-
-
-def other_ram(board: Board) -> str | None:
-    """A writable data region other than the one holding .noinit, for a pinned heap."""
-    for region in board.regions:
-        if (region.name != board.noinit_region and region.writable and region.bus is not
-                Bus.INSTRUCTION and region.name != board.flash_region):
-            return region.name
-    return None
-
-
-def cases() -> list[tuple[str, str]]:
-    out = []
-    for name in BOARDS:
-        board = placer.load_board(name)
-        for mode in MODES:
-            if mode == "pinned" and (board.harvard or other_ram(board) is None):
-                continue
-            out.append((name, mode))
-    return out
-
-
-def layout_for(board: Board, mode: str) -> Layout:
-    pins = ()
-    if mode == "pinned":
-        region = other_ram(board)
-        assert region is not None
-        pins = (Pin(".llext_heap", region=region),)
-    return placer.place(board, config_for(board, mode), pins=pins)
 
 
 def fragment_script(layout: Layout) -> str:

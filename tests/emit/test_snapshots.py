@@ -21,7 +21,7 @@ from placer.emit.svg import render_svg
 from placer.errors import Infeasible
 from placer.layout import Layout
 from placer.testing import LayoutSnapshotExtension
-from tests.emit.test_oracle import MODES, layout_for, other_ram
+from tests.emit.cases import cases, layout_for
 
 SNAPSHOTS = Path(__file__).resolve().parents[2] / "snapshots"
 
@@ -59,16 +59,12 @@ REFUSED: dict[str, str] = {}
 
 def _layouts() -> dict[str, Layout]:
     out = {}
-    for name in placer.list_boards():
-        board = placer.load_board(name)
-        for mode in MODES:
-            if mode == "pinned" and (board.harvard or other_ram(board) is None):
-                continue
-            try:
-                out[f"{name}-{mode}"] = layout_for(board, mode)
-            except Infeasible as error:
-                # The oracle test checks that GNU ld refuses these too.
-                REFUSED[f"{name}-{mode}"] = str(error) + "\n"
+    for name, mode in cases():
+        try:
+            out[f"{name}-{mode}"] = layout_for(placer.load_board(name), mode)
+        except Infeasible as error:
+            # The oracle test checks that GNU ld refuses these too.
+            REFUSED[f"{name}-{mode}"] = str(error) + "\n"
     return out
 
 
