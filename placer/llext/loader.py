@@ -29,7 +29,7 @@ from placer.llext.elf import (
     ElfSymbol,
     ExtensionElf,
 )
-from placer.llext.heap import HeapOptions, SysHeap
+from placer.llext.heap import HeapOptions, HeapTooSmall, SysHeap
 from placer.llext.memblk import MemBlocks
 from placer.llext.metadata import MetadataSizes, estimated_sizes, region_count
 from placer.llext.regions import (
@@ -43,6 +43,14 @@ from placer.llext.regions import (
 from placer.llext.relocate import RelocationProblem, apply_relocations, first_error
 from placer.target import HeapRole, Rounding, Target
 
+#: The Kconfig option that sizes each static heap section.
+KCONFIG_SIZE_OPTION = {
+    ".llext_heap": "LLEXT_HEAP_SIZE",
+    ".llext_instr_heap": "LLEXT_INSTR_HEAP_SIZE",
+    ".llext_data_heap": "LLEXT_DATA_HEAP_SIZE",
+    ".llext_metadata_heap": "LLEXT_METADATA_HEAP_SIZE",
+    ".llext_ext_heap": "LLEXT_EXT_HEAP_SIZE",
+}
 #: ``LLEXT_MAX_DEPENDENCIES``.
 MAX_DEPENDENCIES = 8
 #: Regions the ET_DYN single image holds (``llext_et_dyn_program_region``).
@@ -169,7 +177,12 @@ class _HeapState:
             self.pool = MemBlocks(placed.address, block, placed.size // block)
             self.capacity = self.pool.capacity
         else:
-            self.kheap = SysHeap(placed.address, placed.size, options)
+            try:
+                self.kheap = SysHeap(placed.address, placed.size, options)
+            except HeapTooSmall as exc:
+                raise ConfigError((KCONFIG_SIZE_OPTION.get(placed.section, "LLEXT"),),
+                                  f"heap {placed.section} is too small for sys_heap: {exc}",
+                                  fix="make the heap at least Z_HEAP_MIN_SIZE bytes") from None
             self.capacity = self.kheap.capacity
         self.used = 0
         self.peak = 0  # within the current load
@@ -292,10 +305,14 @@ class Loader:
             small_only=cfg.sys_heap_small_only, alloc_loops=cfg.sys_heap_alloc_loops,
             runtime_stats=cfg.sys_heap_runtime_stats,
             hardening_full=cfg.sys_heap_hardening_full)
+        if not cfg.llext:
+            raise ConfigError(("LLEXT",), "LLEXT is disabled: no heap exists to load "
+                              "extensions into", fix="set CONFIG_LLEXT=y")
         if not layout.heaps:
             raise ConfigError(("LLEXT_HEAP_DYNAMIC",), "the layout has no static LLEXT heap "
                               "to load into (dynamic heaps are given at run time)",
-                              fix="verify against a layout with static heaps")
+                              fix="give the buffers passed to llext_heap_init "
+                              "(--heap-buffer ADDRESS:SIZE)")
         self.heaps: list[_HeapState] = []
         for placed in layout.heaps:
             if heap_sizes and placed.section in heap_sizes:

@@ -17,18 +17,10 @@ import attrs
 from placer.config import HeapBackend
 from placer.layout import Layout
 from placer.llext.elf import ExtensionElf
-from placer.llext.loader import BuiltinLookup, Loader, LoadOptions
+from placer.llext.loader import KCONFIG_SIZE_OPTION, BuiltinLookup, Loader, LoadOptions
 from placer.llext.metadata import MetadataSizes
 from placer.target import z_heap_min_size
 
-#: Kconfig option that sizes each heap section.
-KCONFIG_OPTION = {
-    ".llext_heap": "LLEXT_HEAP_SIZE",
-    ".llext_instr_heap": "LLEXT_INSTR_HEAP_SIZE",
-    ".llext_data_heap": "LLEXT_DATA_HEAP_SIZE",
-    ".llext_metadata_heap": "LLEXT_METADATA_HEAP_SIZE",
-    ".llext_ext_heap": "LLEXT_EXT_HEAP_SIZE",
-}
 #: The search gives up above this many KiB per heap.
 LIMIT_KIB = 64 * 1024
 #: The largest heap (in KiB) whose chunk count still fits a small heap's 15-bit fields.
@@ -104,7 +96,7 @@ def minimum_heaps(layout: Layout, steps: Sequence[tuple[str, ExtensionElf | None
             if _run(layout, steps, opts, sizes, builtin, trial)[0]:
                 break
             kib += step
-        found.append(HeapMinimum(heap=section, option=KCONFIG_OPTION.get(section, ""),
+        found.append(HeapMinimum(heap=section, option=KCONFIG_SIZE_OPTION.get(section, ""),
                                  kib=kib, size=_size_for(layout, section, kib),
                                  current=placed.size))
     return MinimumHeaps(heaps=tuple(found))
