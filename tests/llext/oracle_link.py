@@ -22,7 +22,7 @@ from elftools.elf.elffile import ELFFile
 from placer.llext.elf import ExtensionElf
 from tests.toolchains import tool
 
-SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 0x1, 0x2, 0x4
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE = 0x1, 0x2, 0x4, 0x10
 SHT_NOBITS = 8
 
 #: Compiler family and flags per build key: Zephyr's LLEXT additions and a CPU choice.
@@ -183,6 +183,7 @@ def gnu_ld_images(
     script = obj.parent / f"{obj.stem}-oracle-{digest}.ld"
     script.write_text(text)
     out = script.with_suffix(".elf")
+    obj = _without_merging(family, obj, ext)
     defsyms = [f"--defsym={name}={address:#x}" for name, address in sorted(exports.items())]
     command = [tool(family, "ld"), *LD_FLAGS.get(key, ()), "-e", "0",
                "--unresolved-symbols=report-all", "-T", str(script), *defsyms, str(obj),
@@ -196,6 +197,19 @@ def gnu_ld_images(
             if section is not None and section["sh_type"] != "SHT_NOBITS":
                 linked[index] = section.data()
     return linked
+
+
+def _without_merging(family: str, obj: Path, ext: ExtensionElf) -> Path:
+    """`obj` with SHF_MERGE cleared: ld would deduplicate strings, the loader never does."""
+    mergeable = [s.name for s in ext.sections if s.flags & SHF_MERGE and s.flags & SHF_ALLOC]
+    if not mergeable:
+        return obj
+    out = obj.with_suffix(".nomerge.o")
+    if not out.exists():
+        flags = [a for name in mergeable
+                 for a in ("--set-section-flags", f"{name}=alloc,load,readonly,data")]
+        _run([tool(family, "objcopy"), *flags, str(obj), str(out)])
+    return out
 
 
 def _run(command: list[str]) -> None:

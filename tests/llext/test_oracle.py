@@ -139,6 +139,31 @@ def test_relocated_sections_are_byte_identical_to_gnu_ld(build_dir: Path, key: s
 
 
 #: Three distinct page-aligned region bases below 1 GiB (each region here is < 4 KiB).
+TAIL_CALLS = EXTENSION + r"""
+int tail_export(int x) { return printk("%d\n", x); }
+int tail_local(int x) { return dispatch(x, 1, 2); }
+"""
+
+
+@pytest.mark.toolchain("arm")
+@pytest.mark.parametrize("flags", [
+    pytest.param(("-mpure-code",), id="thumb-movw-movt"),
+    pytest.param(("-mno-long-calls", "-O2"), id="thumb-bl-and-b.w"),
+    pytest.param(("-marm", "-mcpu=cortex-r5", "-mno-long-calls"), id="arm-mode-bl"),
+])
+def test_arm_code_generation_variants_match_gnu_ld(
+    build_dir: Path, flags: tuple[str, ...]
+) -> None:
+    path = compile_extension(build_dir, "arm", TAIL_CALLS, flags)
+    ext = read_extension(path)
+    kinds = {e.type for r in ext.relocation_sections for e in r.entries}
+    assert kinds - {2} and kinds <= {2, 10, 28, 29, 30, 47, 48}
+    placement = place(ext, REGIONS)
+    assert _link("arm", ext, placement) == ()
+    differences = _differences("arm", path, ext, placement, EXPORTS)
+    assert differences == {name: [] for name in differences}
+
+
 _BASES = st.lists(st.integers(min_value=0x10, max_value=0x3FFFF), min_size=3, max_size=3,
                   unique=True).map(lambda pages: [page * 0x1000 for page in pages])
 
