@@ -88,6 +88,21 @@ def test_gnu_ld_puts_every_heap_where_the_layout_json_says(
         assert default.returncode == 0, default.stderr
         assert read_heaps(tmp_path / "fragment.elf", heaps).heaps == want
 
+    if all(h.placement is Placement.NOINIT for h in layout.heaps) and mode != "pinned":
+        # The files as a Zephyr build uses them: the board script with the include placer
+        # added, a snippets-noinit.ld that includes noinit.ld (what zephyr_linker_sources
+        # generates), all through the C preprocessor with CONFIG_LLEXT set.
+        fragment = noinit_fragment(layout)
+        assert fragment.script_with_include is not None
+        (tmp_path / "noinit.ld").write_text(fragment.text)
+        (tmp_path / "snippets-noinit.ld").write_text('#include "noinit.ld"\n')
+        cooked = preprocess_text(fragment.script_with_include, "linker-snippets.ld",
+                                 include_dirs=(tmp_path,),
+                                 defines=(Macro("CONFIG_LLEXT", "1"),))
+        zephyr = link(board, obj, cooked.text, tmp_path, "zephyr")
+        assert zephyr.returncode == 0, zephyr.stderr
+        assert read_heaps(tmp_path / "zephyr.elf", heaps).heaps == want
+
 
 @pytest.mark.parametrize("name", BOARDS)
 def test_custom_script_asserts_refuse_an_image_that_grew(name: str, tmp_path: Path) -> None:
