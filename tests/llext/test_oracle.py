@@ -164,6 +164,17 @@ def test_arm_code_generation_variants_match_gnu_ld(
     assert differences == {name: [] for name in differences}
 
 
+@pytest.mark.toolchain("xtensa")
+def test_xtensa_literals_in_their_own_sections_match_gnu_ld(build_dir: Path) -> None:
+    path = compile_extension(build_dir, "xtensa", TAIL_CALLS, ("-mno-text-section-literals",))
+    ext = read_extension(path)
+    assert any(s.name.startswith(".literal") and s.size for s in ext.sections)
+    placement = _placement("xtensa", ext)
+    assert _link("xtensa", ext, placement) == ()
+    differences = _differences("xtensa", path, ext, placement, EXPORTS)
+    assert differences == {name: [] for name in differences}
+
+
 _BASES = st.lists(st.integers(min_value=0x10, max_value=0x3FFFF), min_size=3, max_size=3,
                   unique=True).map(lambda pages: [page * 0x1000 for page in pages])
 
