@@ -44,6 +44,8 @@ def link(linker: Linker) -> None:
     text = _text_section(linker)
     for rsec in linker.ext.relocation_sections:
         dynamic = rsec.name in (".rela.plt", ".rela.dyn")
+        if not dynamic and rsec.target >= len(linker.ext.sections):
+            continue
         target = None if dynamic else linker.ext.sections[rsec.target]
         for entry in rsec.entries:
             _entry(linker, rsec, target, text, entry)
