@@ -47,24 +47,25 @@ _BASELINE_CORES = frozenset({"cortex-m0", "cortex-m0plus", "cortex-m0+", "cortex
 class Mem(enum.IntEnum):
     """``enum llext_mem``: the region kinds, in the order the loader walks them.
 
-    The documented order ends at FINI; RODATA_NO_RELOC and VENEER exist only with their
-    options and are placed after it here (their position only changes the order of heap
-    allocations for files that have them).
+    VENEER (with ``CONFIG_LLEXT_VENEERS``) sits between RODATA and BSS and RODATA_NO_RELOC
+    (with ``CONFIG_LLEXT_RODATA_NO_RELOC``) after FINI, as in ``include/zephyr/llext/
+    llext.h``. The values here number every kind; Zephyr's numbers skip the kinds a build
+    does not enable, but the order is the same.
     """
 
     TEXT = 0
     DATA = 1
     RODATA = 2
-    BSS = 3
-    EXPORT = 4
-    SYMTAB = 5
-    STRTAB = 6
-    SHSTRTAB = 7
-    PREINIT = 8
-    INIT = 9
-    FINI = 10
-    RODATA_NO_RELOC = 11
-    VENEER = 12
+    VENEER = 3
+    BSS = 4
+    EXPORT = 5
+    SYMTAB = 6
+    STRTAB = 7
+    SHSTRTAB = 8
+    PREINIT = 9
+    INIT = 10
+    FINI = 11
+    RODATA_NO_RELOC = 12
 
 
 _ARRAY_TYPES = {SHT_PREINIT_ARRAY: Mem.PREINIT, SHT_INIT_ARRAY: Mem.INIT,

@@ -191,6 +191,10 @@ def test_arm_veneers_add_an_executable_region(llext_dir: Path) -> None:
     veneer = next(a for a in result.allocations if a.what == "region VENEER")
     assert veneer.requested == 8  # one Thumb call to printk, 8-byte stub on Cortex-M4
     assert veneer.heap == ".llext_heap"
+    whats = [a.what for a in result.allocations]
+    # enum llext_mem puts VENEER between RODATA and BSS.
+    assert whats.index("region RODATA") + 1 == whats.index("region VENEER")
+    assert whats.index("region VENEER") + 1 == whats.index("region BSS")
     # One more region kind makes struct llext bigger too.
     assert result.allocations[0].requested == estimate_llext_size(4, regions=12)
 
