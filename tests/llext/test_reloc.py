@@ -497,3 +497,19 @@ def test_any_relocation_is_applied_or_reported_never_raised(
     assert len(image) == len(code)
     assert all(isinstance(p, RelocationProblem) and str(p) for p in problems)
     assert all((p.errno is None) == (p.severity is Severity.WARNING) for p in problems)
+
+
+def test_riscv_shared_library_relative_uses_the_text_address_with_a_warning() -> None:
+    ext = _ext(bytes(8), (Relocation(offset=0x1000, type=3, symbol=0, addend=0x1234),),
+               elf_class=64)
+    text, rel = ext.sections[1], ext.sections[2]
+    ext = attrs.evolve(ext, e_type=3, sections=(
+        ext.sections[0], attrs.evolve(text, addr=0x1000), attrs.evolve(rel, flags=0x2)))
+    image = bytearray(8)
+    image_base = 0x8000_0000
+    problems = apply_relocations(ext, Arch.RISCV, {TEXT: image_base + 0x1000}, {TEXT: image},
+                                 lambda _s: None)
+    assert image == struct.pack("<Q", image_base + 0x1000 + 0x1234)
+    assert [p.message for p in problems] == [
+        "Zephyr adds the TEXT address (0x80001000), not the load bias (0x80000000): the "
+        "pointer is off by 0x1000"]

@@ -69,7 +69,12 @@ def relocate(linker: Linker, site: Site) -> None:
     elif kind == 2:  # 64
         linker.write(site, 8, s + a)
     elif kind == 3:  # RELATIVE: B + A, B being the TEXT region's address
-        linker.write(site, word, _text_base(linker) + a)
+        base = _text_base(linker)
+        linker.write(site, word, base + a)
+        bias = _load_bias(linker)
+        if bias is not None and bias != base:
+            linker.warning(site, f"Zephyr adds the TEXT address ({base:#x}), not the load "
+                           f"bias ({bias:#x}): the pointer is off by {base - bias:#x}")
     elif kind == 5:  # JUMP_SLOT
         linker.write(site, word, s)
     elif kind == 16:  # BRANCH
@@ -186,6 +191,17 @@ def _pcrel_hi20_value(linker: Linker, site: Site) -> int | None:
     word = linker.pointer_size
     p = linker.load_address[site.section.index] + match.offset
     return signed(s + (match.addend or 0) - p, word)
+
+
+def _load_bias(linker: Linker) -> int | None:
+    """Where a shared library's address 0 went (its single image), None for ET_REL."""
+    if linker.ext.e_type != 3:
+        return None
+    loaded = [s for s in linker.ext.sections if s.flags & 0x2 and s.index in linker.load_address]
+    if not loaded:
+        return None
+    first = min(loaded, key=lambda s: s.addr)
+    return linker.load_address[first.index] - first.addr
 
 
 def _text_base(linker: Linker) -> int:
