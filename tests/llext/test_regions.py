@@ -125,3 +125,19 @@ def test_zero_alignment_turns_the_whole_offset_into_prepad(llext_dir: Path) -> N
     assert symtab is not None and symtab.align == 0
     assert (symtab.prepad, symtab.offset) == (section.offset, 0)
     assert symtab.size == section.offset + section.size
+
+
+@pytest.mark.parametrize("arch", ["arm", "riscv32", "riscv64", "x86-64", "arc", "xtensa"])
+def test_every_loaded_section_lies_inside_its_aligned_region(llext_dir: Path,
+                                                            arch: str) -> None:
+    ext = read_extension(build_extension(llext_dir, arch, "hello", HELLO).path)
+    mapping = map_regions(ext)
+    for slot in mapping.slots:
+        region = mapping.region(slot.mem)
+        section = ext.sections[slot.section]
+        assert region is not None
+        assert region.offset + slot.offset == section.offset
+        assert slot.offset >= region.prepad
+        assert slot.offset + section.size <= region.size or region.is_nobits
+        if region.align > 1:
+            assert region.offset % region.align == 0

@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import placer
 from placer.cli import main
@@ -252,3 +254,27 @@ def test_cli_places_the_heaps_for_a_board_and_config(
     (heap,) = report["heaps"]
     assert heap["heap"] == ".llext_heap" and heap["size"] == 16 * 1024
     assert report["extensions"][0]["regions"][0]["heap"] == ".llext_heap"
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.sampled_from(["hello", "lib", "app"]), min_size=1, max_size=3,
+                      unique=True),
+       storage=st.sampled_from(["temporary", "persistent"]))
+def test_the_minimum_heap_is_exact(llext_dir: Path, exports: Path, picks: list[str],
+                                   storage: str) -> None:
+    sources = {"hello": HELLO, "lib": LIB, "app": APP}
+    paths = [build_extension(llext_dir, "arm", name, sources[name]).path for name in picks]
+    if "app" in picks and "lib" not in picks:
+        paths.append(build_extension(llext_dir, "arm", "lib", LIB).path)
+    report = verify(layout_for("arm", LlextConfig(heap_size=1)), paths,
+                    exports_list=exports, storage=storage, min_heap=True)
+    assert report.minimum is not None and report.minimum.blocked_by is None
+    (minimum,) = report.minimum.heaps
+    at = verify(layout_for("arm", LlextConfig(heap_size=minimum.kib)), paths,
+                exports_list=exports, storage=storage)
+    assert at.ok
+    if minimum.kib > 1:
+        below = verify(layout_for("arm", LlextConfig(heap_size=minimum.kib - 1)), paths,
+                       exports_list=exports, storage=storage)
+        assert not below.ok
