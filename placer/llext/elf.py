@@ -254,6 +254,10 @@ class _Reader:
         if e_shentsize != shdr_size:
             raise self.fail(f"e_shentsize is {e_shentsize}, expected "
                             f"sizeof(Elf{elf_class}_Shdr) = {shdr_size}")
+        if e_shnum == 0:
+            # sect_map is e_shnum entries: llext_alloc_metadata(0) returns NULL.
+            raise self.fail("no section headers (e_shnum is 0): the section map allocation "
+                            "is 0 bytes and fails", "ENOMEM")
         if e_shoff + e_shnum * shdr_size > len(data):
             raise self.fail(f"section header table ({e_shnum} headers at {e_shoff:#x}) "
                             f"extends past the end of the {len(data)}-byte file", "EINVAL")

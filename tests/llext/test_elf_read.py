@@ -126,7 +126,7 @@ def test_corrupt_files_fail_cleanly_in_bounded_time(
     try:
         ext = parse_extension(bytes(data), "fuzz.llext")
     except ExtensionError as exc:
-        assert exc.errno in {"ENOEXEC", "EINVAL"}
+        assert exc.errno in {"ENOEXEC", "EINVAL", "ENOMEM"}
         return
     # Whatever reads must also load or fail with a clean error, never a traceback.
     loader = Loader(layout_for("arm"), options=LoadOptions(link=False))
@@ -173,3 +173,13 @@ def test_reader_agrees_with_pyelftools(llext_dir: Path, arch: str) -> None:
                     entry["r_offset"], entry["r_info_type"], entry["r_info_sym"])
                 if rsec.is_rela:
                     assert mine_entry.addend == entry["r_addend"]
+
+
+def test_no_section_headers_fails_like_zephyrs_empty_section_map(arm_hello: Path) -> None:
+    data = bytearray(arm_hello.read_bytes())
+    data[48:50] = (0).to_bytes(2, "little")  # e_shnum
+    with pytest.raises(ExtensionError) as caught:
+        parse_extension(bytes(data), "none.llext")
+    assert str(caught.value) == ("none.llext: error: no section headers (e_shnum is 0): the "
+                                 "section map allocation is 0 bytes and fails "
+                                 "(Zephyr: -ENOMEM)")
