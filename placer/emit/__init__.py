@@ -28,7 +28,7 @@ from pathlib import Path
 
 from placer.emit import layout_json
 from placer.emit.kconfig import kconfig_fragment
-from placer.emit.linker_script import linker_script
+from placer.emit.linker_script import linker_script, load_base_script
 from placer.emit.noinit_fragment import Fragment, noinit_fragment
 from placer.emit.svg import render_svg
 from placer.errors import PlacerError
@@ -95,6 +95,8 @@ def render_artifacts(
         )
     files: dict[str, str] = {}
     custom = SCRIPT_FILE if "script" in chosen and needs_custom_script(layout) else None
+    if base is None and chosen & {"script", "fragment"} and layout.target.board.base_script:
+        base = load_base_script(layout)  # parsed once for both the script and the fragment
     if "script" in chosen:
         files[SCRIPT_FILE] = linker_script(layout, base)
     if "fragment" in chosen:
