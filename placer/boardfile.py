@@ -49,8 +49,8 @@ DEFAULT_MACHINE: dict[Arch, int] = {
 
 _TOP_KEYS = frozenset({
     "schema", "name", "description", "arch", "cpu", "endianness", "elf_class", "e_machine",
-    "harvard", "xip", "mmu_page_size", "noinit_region", "flash_region", "base_script",
-    "preferred_regions", "forbidden_regions", "region", "mpu", "used", "image",
+    "harvard", "xip", "mmu_page_size", "pmp_granularity", "noinit_region", "flash_region",
+    "base_script", "preferred_regions", "forbidden_regions", "region", "mpu", "used", "image",
 })
 _REGION_KEYS = frozenset({
     "name", "origin", "length", "attributes", "bus", "writable_at_load", "retained",
@@ -409,6 +409,15 @@ def parse_board(text: str, file: str = "<board>", base_dir: Path | None = None) 
     regions = tuple(_read_region(reader, r, i) for i, r in enumerate(region_tables))
     mpu_table = reader.get(data, "mpu", dict)
     mpu = _read_mpu(reader, mpu_table) if mpu_table is not None else Mpu(MpuKind.NONE)
+    pmp = reader.size(data, "pmp_granularity")
+    if pmp is not None:
+        if mpu.kind not in (MpuKind.NONE, MpuKind.RISCV_PMP):
+            raise reader.fail(f"'pmp_granularity' is for a RISC-V PMP, but [mpu] says "
+                              f"{mpu.kind.value}", key="pmp_granularity")
+        if pmp < 4 or pmp & (pmp - 1):
+            raise reader.fail(f"'pmp_granularity' must be a power of two of at least 4, not "
+                              f"{pmp}", key="pmp_granularity")
+        mpu = Mpu(MpuKind.RISCV_PMP, granule=pmp)
     used_tables = reader.get(data, "used", list) or []
     used = tuple(_read_used(reader, u, i) for i, u in enumerate(used_tables))
     base = reader.get(data, "base_script", str)
@@ -525,7 +534,9 @@ def board_to_toml(board: Board, base_dir: Path | None = None) -> str:
         out.append(f"preferred_regions = [{', '.join(_q(r) for r in board.preferred_regions)}]")
     if board.forbidden_regions:
         out.append(f"forbidden_regions = [{', '.join(_q(r) for r in board.forbidden_regions)}]")
-    if board.mpu.kind is not MpuKind.NONE:
+    if board.mpu == Mpu(MpuKind.RISCV_PMP, granule=board.mpu.granule):
+        out.append(f"pmp_granularity = {board.mpu.granule}")
+    elif board.mpu.kind is not MpuKind.NONE:
         out += ["", "[mpu]", f"kind = {_q(board.mpu.kind.value)}",
                 f"requires_power_of_two = {_b(board.mpu.requires_power_of_two)}",
                 f"granule = {board.mpu.granule}"]

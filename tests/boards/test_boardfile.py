@@ -267,3 +267,17 @@ def test_error_in_an_inline_table_points_at_its_line() -> None:
     text = MINIMAL.replace('noinit_region = "RAM"\n',
                            'noinit_region = "RAM"\nmpu = { kind = "arm-mpu", granule = 48 }\n')
     assert error_of(text) == "board.toml:6: error: 'granule' must be a power of two, not 48"
+
+
+def test_pmp_granularity_is_a_riscv_pmp() -> None:
+    board = placer.load_board("hifive1_revb")
+    assert (board.mpu.kind, board.mpu.granule, board.pmp_granularity) == (
+        MpuKind.RISCV_PMP, 4, 4)
+    assert "pmp_granularity = 4" in board_to_toml(board)
+
+
+def test_pmp_granularity_conflicts_with_another_mpu() -> None:
+    text = MINIMAL.replace('noinit_region = "RAM"\n', 'noinit_region = "RAM"\n'
+                           'pmp_granularity = 8\nmpu = { kind = "arm-mpu" }\n')
+    assert error_of(text) == ("board.toml:6: error: 'pmp_granularity' is for a RISC-V PMP, "
+                              "but [mpu] says arm-mpu")
