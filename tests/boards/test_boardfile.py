@@ -281,3 +281,13 @@ def test_pmp_granularity_conflicts_with_another_mpu() -> None:
                            'pmp_granularity = 8\nmpu = { kind = "arm-mpu" }\n')
     assert error_of(text) == ("board.toml:6: error: 'pmp_granularity' is for a RISC-V PMP, "
                               "but [mpu] says arm-mpu")
+
+
+@given(st.integers(min_value=0, max_value=MINIMAL.count("\n")),
+       st.sampled_from(["sise", "orgin", "atributes", "bus_width"]))
+def test_an_unknown_key_is_reported_at_the_line_it_is_on(position: int, key: str) -> None:
+    lines = MINIMAL.splitlines()
+    lines.insert(position, f"{key} = 1")
+    text = "\n".join(lines) + "\n"
+    message = error_of(text)
+    assert message.startswith(f"board.toml:{position + 1}: error: unknown key '{key}'")

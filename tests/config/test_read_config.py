@@ -201,3 +201,19 @@ def test_a_zephyr_dotconfig_for_harvard_memblk(tmp_path: Path) -> None:
     assert [(h.section, h.size, h.align) for h in heaps] == [
         (".llext_instr_heap", 16384, 2048), (".llext_data_heap", 49152, 2048),
         (".llext_metadata_heap", 4096, 8)]
+
+
+_INT_OPTIONS = [spec for spec in OPTIONS if spec.kind.value == "int" and spec.field]
+
+
+@given(st.dictionaries(st.sampled_from(_INT_OPTIONS), st.integers(0, 1 << 24), min_size=1))
+def test_int_options_read_back_what_was_written(values: dict[object, int]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "prj.conf"
+        path.write_text("".join(f"CONFIG_{spec.name}={value}\n"  # type: ignore[attr-defined]
+                                for spec, value in values.items()))
+        config = read_config(path)
+    for spec, value in values.items():
+        assert getattr(config, spec.field) == value  # type: ignore[attr-defined]
