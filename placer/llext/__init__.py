@@ -18,7 +18,12 @@ import attrs
 from placer.config import HeapBackend
 from placer.errors import ConfigError, ExtensionError
 from placer.layout import Layout, PlacedHeap
-from placer.llext.elf import ExtensionElf, read_extension
+from placer.llext.elf import (
+    ElfExpectation,
+    ExtensionElf,
+    read_extension,
+    refused_section_count,
+)
 from placer.llext.loader import BuiltinLookup, ExtensionLoad, Loader, LoadOptions, Storage
 from placer.llext.metadata import MetadataSizes, estimated_sizes, region_count, sizes_from_dwarf
 from placer.llext.minheap import minimum_heaps
@@ -84,7 +89,7 @@ def verify(
     sizes, table, notes = _symbols_and_sizes(target, exports, exports_list)
     builtin = _builtin_lookup(table)
     read: list[tuple[str, ExtensionElf]] = []
-    unreadable: dict[str, ExtensionError] = {}
+    unreadable: dict[str, tuple[ExtensionError, int | None]] = {}
     paths: dict[str, str] = {}
     for path in extensions:
         name = extension_name(path)
@@ -95,10 +100,9 @@ def verify(
         try:
             read.append((name, read_extension(path, target)))
         except ExtensionError as exc:
-            unreadable[name] = exc
-    if order:  # an unreadable file is reported, not loaded
-        order = [entry for entry in order if entry.removeprefix("-") not in unreadable]
-    sequence = _order(read, order, table, import_all=target.config.import_all_globals)
+            unreadable[name] = (exc, _refused_section_count(path, target))
+    sequence = _order(read, list(unreadable), order, table,
+                      import_all=target.config.import_all_globals)
     loader = Loader(layout, options=options, sizes=sizes, builtin=builtin)
     by_name = dict(read)
     loads: list[ExtensionLoad] = []
@@ -112,12 +116,18 @@ def verify(
                 unloads.append(Unload(name=name, after_loads=len(loads),
                                       usage=loader.unload(name)))
             continue
+        if entry in unreadable:
+            error, sections = unreadable[entry]
+            if error.errno == "ENOENT":  # no file, no buffer: Zephyr is never called
+                loads.append(ExtensionLoad(
+                    name=entry, path=paths[entry], error=error, regions=(), allocations=(),
+                    usage=(), alloc_size=0, unresolved=(), relocation_problems=(),
+                    exports=(), dependencies=()))
+            else:
+                loads.append(loader.load_refused(entry, paths[entry], error, sections))
+            continue
         steps.append((entry, by_name[entry]))
         loads.append(loader.load(by_name[entry], entry))
-    for name, error in unreadable.items():
-        loads.append(ExtensionLoad(name=name, path=paths[name], error=error, regions=(),
-                                   allocations=(), usage=(), alloc_size=0, unresolved=(),
-                                   relocation_problems=(), exports=(), dependencies=()))
     usage = loader.usage()
     totals = tuple(HeapTotal(heap=p.section, address=p.address, size=p.size,
                              capacity=usage[p.section][2], final=usage[p.section][0],
@@ -198,9 +208,12 @@ def _builtin_lookup(table: ExportTable | None) -> BuiltinLookup | None:
     return SymbolResolver(table).builtin if table is not None else None
 
 
-def _order(read: list[tuple[str, ExtensionElf]], order: Sequence[str] | None,
-           table: ExportTable | None, *, import_all: bool) -> list[str]:
-    names = [name for name, _ in read]
+def _order(read: list[tuple[str, ExtensionElf]], refused: list[str],
+           order: Sequence[str] | None, table: ExportTable | None, *,
+           import_all: bool) -> list[str]:
+    """The steps: explicit `order` (``-name`` unloads), or dependency order with the files
+    Zephyr refuses last."""
+    names = [name for name, _ in read] + refused
     if order:
         loaded: set[str] = set()
         for entry in order:
@@ -217,4 +230,12 @@ def _order(read: list[tuple[str, ExtensionElf]], order: Sequence[str] | None,
     interfaces = [ExtensionInterface(name=name, imports=imported_names(ext),
                                      exports=exported_names(ext, import_all))
                   for name, ext in read]
-    return list(load_order(interfaces, names, table))
+    return list(load_order(interfaces, [name for name, _ in read], table)) + refused
+
+
+def _refused_section_count(path: str | os.PathLike[str], target: Target) -> int | None:
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None  # Zephyr never gets a buffer: nothing is allocated
+    return refused_section_count(data, os.fspath(path), ElfExpectation.for_target(target))

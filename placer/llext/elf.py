@@ -192,6 +192,20 @@ def parse_extension(data: bytes, name: str, expect: ElfExpectation | None = None
         raise ExtensionError(f"corrupt ELF file: {exc}", name, "ENOEXEC") from exc
 
 
+def refused_section_count(data: bytes, name: str, expect: ElfExpectation | None = None
+                          ) -> int | None:
+    """For a file `parse_extension` refuses: ``e_shnum`` when the refusal comes after the
+    header checks (Zephyr allocated the section map for that many sections before failing),
+    None when the header itself is refused."""
+    reader = _Reader(data, name, expect)
+    try:
+        reader.read()
+    except (ExtensionError, ELFError, struct.error, ValueError, IndexError, KeyError,
+            UnicodeError):
+        return reader.section_count
+    return None
+
+
 class _Reader:
     """One pass over the file, in the order Zephyr's loader checks it."""
 
@@ -201,6 +215,7 @@ class _Reader:
         self.expect = expect
         self.order = "<"
         self.is64 = False
+        self.section_count: int | None = None
 
     def fail(self, message: str, errno: str = "ENOEXEC", section: str | None = None,
              symbol: str | None = None) -> ExtensionError:
@@ -258,6 +273,9 @@ class _Reader:
             # sect_map is e_shnum entries: llext_alloc_metadata(0) returns NULL.
             raise self.fail("no section headers (e_shnum is 0): the section map allocation "
                             "is 0 bytes and fails", "ENOMEM")
+        # From here on Zephyr has allocated the section map: a later refusal still
+        # allocated (and freed) it.
+        self.section_count = e_shnum
         if e_shoff + e_shnum * shdr_size > len(data):
             raise self.fail(f"section header table ({e_shnum} headers at {e_shoff:#x}) "
                             f"extends past the end of the {len(data)}-byte file", "EINVAL")

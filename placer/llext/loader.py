@@ -338,9 +338,7 @@ class Loader:
         """Load `ext` under `name` as ``llext_load`` would; never raises for the file's
         faults (they are in the result's `error`)."""
         if name in self.loaded:
-            entry = self.loaded[name]
-            entry.use_count += 1
-            return attrs.evolve(entry.result, already_loaded=True, allocations=(), usage=())
+            return self.load_again(name)
         run = _LoadRun(self, ext, name)
         result = run.execute()
         if result.ok:
@@ -349,6 +347,53 @@ class Loader:
             for dep in result.dependencies:
                 self.loaded[dep].use_count += 1
         return result
+
+    def load_refused(self, name: str, path: str, error: ExtensionError,
+                     section_count: int | None) -> ExtensionLoad:
+        """A file Zephyr refuses while reading it: ``struct llext`` is allocated first and,
+        once the header passed (`section_count` is ``e_shnum``), the section map (and the
+        section headers for a loader without peek); then all but the headers are freed
+        again. The heaps' free lists change even though nothing loads."""
+        if name in self.loaded:
+            return self.load_again(name)
+        before = {h.name: h.used for h in self.heaps}
+        for h in self.heaps:
+            h.peak = h.used
+        meta = self.metadata_heap
+        plan = [("struct llext", self.sizes.llext)]
+        if section_count:
+            plan.append(("section map", section_count * self.sizes.sect_map_entry))
+            if not self.options.peek:
+                plan.append(("section headers", section_count * self.sizes.section_header))
+        allocations: list[Allocation] = []
+        notes: list[str] = []
+        for what, nbytes in plan:
+            address = meta.alloc(0, nbytes)
+            if address is None:
+                error = ExtensionError(f"cannot allocate {nbytes} bytes for {what} from "
+                                       f"{meta.name}: {meta.shortage(0, nbytes)}", path,
+                                       "ENOMEM")
+                break
+            allocations.append(Allocation(meta.name, what, address, nbytes, 0,
+                                          meta.consumed[address], what != "section map"))
+        for allocation in [a for a in allocations if a.what == "section map"] + \
+                [a for a in allocations if a.what == "struct llext"]:
+            meta.free(allocation.address)
+        if any(a.what == "section headers" for a in allocations):
+            notes.append("Zephyr does not free the section headers of a failed load: "
+                         f"{meta.name} keeps them")
+        usage = tuple(HeapUsage(h.name, before[h.name], h.peak, h.used, h.capacity)
+                      for h in self.heaps)
+        return ExtensionLoad(name=name, path=path, error=error, regions=(),
+                             allocations=tuple(allocations), usage=usage, alloc_size=0,
+                             unresolved=(), relocation_problems=(), exports=(),
+                             dependencies=(), notes=tuple(notes))
+
+    def load_again(self, name: str) -> ExtensionLoad:
+        """``llext_load`` of a name already loaded: one more reference, nothing read."""
+        entry = self.loaded[name]
+        entry.use_count += 1
+        return attrs.evolve(entry.result, already_loaded=True, allocations=(), usage=())
 
     def unload(self, name: str) -> tuple[HeapUsage, ...]:
         """``llext_unload``: drop one reference; free everything when it was the last."""

@@ -278,3 +278,24 @@ def test_the_minimum_heap_is_exact(llext_dir: Path, exports: Path, picks: list[s
         below = verify(layout_for("arm", LlextConfig(heap_size=minimum.kib - 1)), paths,
                        exports_list=exports, storage=storage)
         assert not below.ok
+
+
+def test_a_refused_file_still_takes_and_gives_back_its_metadata(
+        llext_dir: Path, exports: Path, tmp_path: Path) -> None:
+    good = build_extension(llext_dir, "arm", "hello", HELLO).path
+    broken = tmp_path / "broken.llext"
+    data = bytearray(good.read_bytes())
+    data[46:48] = (52).to_bytes(2, "little")  # e_shentsize: refused after struct llext
+    broken.write_bytes(bytes(data))
+    stripped = tmp_path / "stripped.llext"
+    subprocess.run([tool("arm", "objcopy"), "--strip-all", str(good), str(stripped)],
+                   check=True)
+    report = verify(layout_for("arm"), [broken, stripped, good], exports_list=exports,
+                    order=["broken", "stripped", good.stem[:15]], storage="temporary")
+    header, tables, loaded = report.loads
+    assert [a.what for a in header.allocations] == ["struct llext"]
+    assert [a.what for a in tables.allocations] == ["struct llext", "section map"]
+    assert header.usage[0].after == header.usage[0].before == 0
+    assert tables.usage[0].after == 0 and tables.usage[0].peak > 0
+    assert loaded.ok and [load.error.errno for load in (header, tables)
+                          if load.error is not None] == ["ENOEXEC", "ENOEXEC"]
