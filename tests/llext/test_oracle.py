@@ -235,6 +235,18 @@ def _arc_s25w(code: bytearray) -> int:
     return value - (1 << 25) if value & (1 << 24) else value
 
 
+@pytest.mark.toolchain("arc")
+def test_arc_call_beyond_16_mib_loads_in_zephyr_but_is_flagged(build_dir: Path) -> None:
+    path = compile_extension(build_dir, "arc", EXTENSION)
+    ext = read_extension(path)
+    problems = _link("arc", ext, place(ext, {**REGIONS, "text": 0x0200_0000}))
+    assert problems and first_error(problems) is None  # Zephyr checks no ARC range
+    assert {(p.symbol, p.allowed) for p in problems} == {
+        ("printk", (-0x100_0000, 0xFF_FFFF)), ("memcpy", (-0x100_0000, 0xFF_FFFF))}
+    assert all(p.message == "displacement does not fit 25 bits and Zephyr does not check it"
+               for p in problems)
+
+
 @pytest.mark.toolchain("xtensa")
 def test_xtensa_data_loaded_away_from_text_is_patched_at_the_wrong_place(
     build_dir: Path,
