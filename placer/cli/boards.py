@@ -66,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument("--arch", choices=[a.value for a in Arch],
                      help="architecture, when the input does not say")
     imp.add_argument("--cpu", help="CPU core name")
+    imp.add_argument("--code-partition", action="store_true",
+                     help="with --from-dts: FLASH is the zephyr,code-partition (as with "
+                     "CONFIG_USE_DT_CODE_PARTITION, e.g. behind MCUboot)")
     imp.set_defaults(handler=run_import)
 
     config = subparsers.add_parser("config", help="check an LLEXT configuration",
@@ -222,7 +225,8 @@ def run_import(args: argparse.Namespace) -> int:
         board = board_from_script(args.from_script, name=args.name, arch=arch,
                                   cpu=args.cpu or "unknown")
     elif args.from_dts is not None:
-        board = board_from_dts(args.from_dts, name=args.name, arch=arch, cpu=args.cpu)
+        board = board_from_dts(args.from_dts, name=args.name, arch=arch, cpu=args.cpu,
+                               code_partition=args.code_partition)
     elif args.board is not None:
         board = load_board(args.board)
     else:

@@ -36,14 +36,15 @@ _MPU = {
 
 
 def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | None = None,
-                   cpu: str | None = None) -> Board:
+                   cpu: str | None = None, code_partition: bool = False) -> Board:
     """A board from the ``zephyr.dts`` at `path`.
 
     Flash regions are ``rx`` and not writable at load time; RAM regions ``rwx``; DTCM and
     DCCM ``rw`` on the data bus; ICCM ``rwx`` on the instruction bus (written through the
     data bus while loading). A tree with both ICCM and DCCM is Harvard. The architecture
     and CPU come from the first ``/cpus`` node's compatible unless given; an Arm MPU node
-    gives the MPU kind.
+    gives the MPU kind. With `code_partition` (Zephyr's ``CONFIG_USE_DT_CODE_PARTITION``,
+    on with a bootloader) FLASH is the ``zephyr,code-partition`` inside the flash node.
     """
     path = Path(path)
     try:
@@ -84,6 +85,8 @@ def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | No
         if key == "zephyr,sram" and node is dccm:
             continue  # the DCCM entry below names it as Zephyr's ARC script does
         origin, length = _first_reg(node, file)
+        if key == "zephyr,flash" and code_partition:
+            origin, length = _code_partition(chosen, node, file)
         add(MemoryRegion(region_name, origin, length, frozenset(attributes), bus, writable))
     if iccm is not None:
         origin, length = _first_reg(iccm, file)
@@ -117,6 +120,26 @@ def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | No
         flash_region=flash, xip=flash is not None and not harvard,
         description=f"imported from {path.name}",
     )
+
+
+def _code_partition(chosen: dtlib.Node | None, flash: dtlib.Node,
+                    file: str) -> tuple[int, int]:
+    """The code partition as an address range: flash base plus the partition's offset."""
+    if chosen is None or "zephyr,code-partition" not in chosen.props:
+        raise BoardError("no zephyr,code-partition chosen node", file)
+    partition = _chosen(chosen.props["zephyr,code-partition"], file)
+    base, _ = _first_reg(flash, file)
+    offsets = partition.props.get("reg")
+    if offsets is None:
+        raise BoardError(f"{partition.path} has no reg property", file)
+    parent = partition.parent
+    address_cells = _cells(parent, "#address-cells", 1)
+    size_cells = _cells(parent, "#size-cells", 1)
+    numbers = offsets.to_nums()
+    if len(numbers) < address_cells + size_cells:
+        raise BoardError(f"{partition.path}: reg is too short", file)
+    offset = _join(numbers[:address_cells])
+    return base + offset, _join(numbers[address_cells:address_cells + size_cells])
 
 
 def _chosen(prop: dtlib.Property, file: str) -> dtlib.Node:

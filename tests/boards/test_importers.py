@@ -349,3 +349,69 @@ def test_used_ranges_is_the_image_without_heaps(tmp_path: Path) -> None:
     elf = link_assembly(board, image_program(board), tmp_path)
     assert used_ranges(elf, board) == read_elf_image(elf, board).used
     assert [u.region for u in used_ranges(elf, board)] == ["RAM"] * 5
+
+
+_NRF_DTS = """\
+/dts-v1/;
+
+/ {
+	#address-cells = < 0x1 >;
+	#size-cells = < 0x1 >;
+	chosen {
+		zephyr,flash = &flash0;
+		zephyr,sram = &sram0;
+		zephyr,code-partition = &slot0_partition;
+	};
+	cpus {
+		#address-cells = < 0x1 >;
+		#size-cells = < 0x0 >;
+		cpu@0 {
+			device_type = "cpu";
+			compatible = "arm,cortex-m4f";
+			reg = < 0x0 >;
+		};
+	};
+	soc {
+		#address-cells = < 0x1 >;
+		#size-cells = < 0x1 >;
+		ranges;
+		flash-controller@4001e000 {
+			reg = < 0x4001e000 0x1000 >;
+			#address-cells = < 0x1 >;
+			#size-cells = < 0x1 >;
+			flash0: flash@0 {
+				compatible = "soc-nv-flash";
+				reg = < 0x0 0x100000 >;
+				partitions {
+					compatible = "fixed-partitions";
+					#address-cells = < 0x1 >;
+					#size-cells = < 0x1 >;
+					boot_partition: partition@0 {
+						label = "mcuboot";
+						reg = < 0x0 0xc000 >;
+					};
+					slot0_partition: partition@c000 {
+						label = "image-0";
+						reg = < 0xc000 0x77000 >;
+					};
+				};
+			};
+		};
+		sram0: memory@20000000 {
+			compatible = "mmio-sram";
+			reg = < 0x20000000 0x40000 >;
+		};
+	};
+};
+"""
+
+
+def test_dts_code_partition_behind_mcuboot(tmp_path: Path) -> None:
+    path = tmp_path / "zephyr.dts"
+    path.write_text(_NRF_DTS)
+    whole = board_from_dts(path)
+    assert (whole.region("FLASH").origin, whole.region("FLASH").length) == (0, 0x100000)
+    slot = board_from_dts(path, code_partition=True)
+    assert (slot.region("FLASH").origin, slot.region("FLASH").length) == (0xC000, 0x77000)
+    assert (slot.region("RAM").origin, slot.region("RAM").length) == (0x20000000, 0x40000)
+    assert slot.mpu.kind is MpuKind.NONE  # no MPU node in this tree
