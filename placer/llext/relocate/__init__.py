@@ -22,7 +22,6 @@ import attrs
 from placer.board import Arch
 from placer.llext.elf import ElfSection, ElfSymbol, ExtensionElf, Relocation, RelocationSection
 
-SHT_NOBITS = 8
 SHF_ALLOC = 0x2
 SHF_EXECINSTR = 0x4
 SHF_TLS = 0x400
@@ -104,12 +103,6 @@ class Site:
     address: int
     image: bytearray
     offset: int
-
-    @property
-    def symbol_name(self) -> str:
-        if self.symbol is None:
-            return ""
-        return self.symbol.name
 
 
 class Linker:
