@@ -325,3 +325,50 @@ def test_a_loader_without_peek_reads_headers_into_the_heap_and_a_failure_leaks_t
     leaked = next(a for a in result.allocations if a.what == "section headers")
     assert result.usage[0].after == leaked.consumed
     assert any("does not free the" in note for note in result.notes)
+
+
+ARM64_HELLO = """
+    .text
+    .global hello_start
+    .type hello_start, %function
+hello_start:
+    adrp x0, counter
+    add x0, x0, :lo12:counter
+    ldr w1, [x0]
+    add w1, w1, #1
+    str w1, [x0]
+    b printk
+    .size hello_start, .-hello_start
+    .data
+    .global data_var
+    .type data_var, %object
+data_var: .word 5
+    .bss
+    .global counter
+    .type counter, %object
+counter: .space 4
+"""
+
+
+def test_arm64_object_loads_with_64_bit_metadata(tmp_path: Path) -> None:
+    source = tmp_path / "hello.s"
+    source.write_text(ARM64_HELLO)
+    obj = tmp_path / "hello.llext"
+    subprocess.run([tool("arm64", "as"), str(source), "-o", str(obj)], check=True)
+    ext = read_extension(obj, layout_for("arm64").target)
+    loader = Loader(layout_for("arm64"), builtin=lambda symbol: 0x4000_2000,
+                    options=LoadOptions(storage=Storage.TEMPORARY))
+    result = loader.load(ext, "hello")
+    assert result.ok, result.error
+    first = result.allocations[0]
+    assert (first.what, first.requested, first.consumed) == ("struct llext", 384, 392)
+    assert all(a.consumed % 8 == 0 and a.consumed >= a.requested + 8
+               for a in result.allocations)
+    text = next(r for r in result.regions if r.mem is Mem.TEXT)
+    branch = int.from_bytes(text.data[20:24], "little")
+    assert branch >> 26 == 0b000101  # B, patched to reach printk
+    assert (0x4000_2000 - (text.address + 20)) // 4 == sign_extend(branch & 0x3FFFFFF, 26)
+
+
+def sign_extend(value: int, bits: int) -> int:
+    return value - (1 << bits) if value >> (bits - 1) else value
