@@ -519,3 +519,35 @@ def test_x86_64_shared_library_dynamic_relocations_point_into_the_image(
         else:
             expected = base + symbol.value + (entry.addend or 0)
         assert word == expected, (entry, symbol.name)
+
+
+ARM64_TLS = """\
+    .text
+    .global get
+get:
+    mrs x0, tpidr_el0
+    add x0, x0, #:tprel_hi12:counter
+    add x0, x0, #:tprel_lo12_nc:counter
+    add x1, x0, #:tprel_lo12_nc:other
+    ret
+    .section .tbss,"awT",%nobits
+    .align 3
+pad: .skip 8
+counter: .skip 8
+other: .skip 4
+"""
+
+
+@pytest.mark.toolchain("arm64")
+def test_arm64_thread_pointer_offsets_skip_the_16_byte_tcb_like_gnu_ld(
+    build_dir: Path,
+) -> None:
+    path = assemble(build_dir, "arm64", ARM64_TLS)
+    ext = read_extension(path)
+    assert {e.type for r in ext.relocation_sections for e in r.entries} == {549, 551}
+    placement = place(ext, ARM64_REGIONS)
+    assert apply_relocations(ext, Arch.ARM64, placement.load_address, placement.images,
+                             SymbolResolver(_table(ext, {}))) == ()
+    linked = gnu_ld_images("arm64", "arm64", path, ext, placement.load_address, {})
+    text = next(s.index for s in ext.sections if s.name == ".text")
+    assert bytes(placement.images[text]) == linked[text]
