@@ -230,7 +230,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
 )
 
 _SPECS = {spec.name: spec for spec in OPTIONS}
-_ARCH_SYMBOLS = {"ARM": "arm", "ARM64": "arm64", "RISCV": "riscv", "X86": "x86", "ARC": "arc",
+#: Kconfig architecture symbols and the `placer.board.Arch` value each selects.
+ARCH_SYMBOLS = {"ARM": "arm", "ARM64": "arm64", "RISCV": "riscv", "X86": "x86", "ARC": "arc",
                  "XTENSA": "xtensa"}
 _GROUP_PREFIX = "LLEXT_EXPORT_SYMBOL_GROUP_"
 #: Groups Zephyr itself defines a Kconfig symbol for.
@@ -363,7 +364,7 @@ def config_from_settings(settings: Mapping[str, _Setting], warnings: list[str],
                 values[spec.field] = setting.raw
             else:
                 values[spec.field] = _int(name, setting, spec.kind)
-        elif name.startswith(_GROUP_PREFIX) or name in _ARCH_SYMBOLS:
+        elif name.startswith(_GROUP_PREFIX) or name in ARCH_SYMBOLS:
             set_by.append((name, setting.where))
 
     def enabled(name: str) -> bool | None:
@@ -379,7 +380,7 @@ def config_from_settings(settings: Mapping[str, _Setting], warnings: list[str],
                           ("LLEXT_TYPE_ELF_SHAREDLIB", BinaryType.ELF_SHAREDLIB)):
         if enabled(entry):
             values["binary_type"] = binary
-    for symbol, arch in _ARCH_SYMBOLS.items():
+    for symbol, arch in ARCH_SYMBOLS.items():
         if enabled(symbol):
             values["arch"] = arch
 

@@ -16,6 +16,7 @@ import attrs
 
 from placer.board import Arch, Board, Bus, MemoryRegion, MpuKind
 from placer.config import (
+    ARCH_SYMBOLS,
     BUILTIN_SYMBOL_GROUPS,
     MEMBLK_BACKEND,
     NEWEST_ZEPHYR,
@@ -115,6 +116,11 @@ class _Checker:
                 self.warn(set_llext[0], f"CONFIG_{set_llext[0]} has no effect: CONFIG_LLEXT "
                           "is not set")
             return
+        if cfg.arch is not None and cfg.arch != self.board.arch.value:
+            symbol = next(n for n, a in ARCH_SYMBOLS.items() if a == cfg.arch)
+            self.fail((symbol,), f"the configuration is for {cfg.arch}, but board "
+                      f"{self.board.name} is {self.board.arch.value}",
+                      "check the configuration against the board it was built for (--board)")
         self.heap_backend()
         self.memblk_pools()
         self.harvard_heaps()

@@ -244,3 +244,10 @@ def test_llext_off_warns_about_llext_options() -> None:
     config = LlextConfig(llext=False, set_by=(("LLEXT_HEAP_SIZE", "p:1"),))
     assert warnings("qemu_cortex_m3", config) == [
         "p:1: warning: CONFIG_LLEXT_HEAP_SIZE has no effect: CONFIG_LLEXT is not set"]
+
+
+def test_configuration_for_another_architecture() -> None:
+    config = LlextConfig(arch="arc", set_by=(("ARC", ".config:8"),))
+    assert violations("qemu_cortex_m3", config) == [
+        ".config:8: error: CONFIG_ARC: the configuration is for arc, but board qemu_cortex_m3 "
+        "is arm\n  fix: check the configuration against the board it was built for (--board)"]
