@@ -336,7 +336,8 @@ def read_config(*paths: str | Path,
     sets a bool to n. Options placer does not model are ignored; options it models keep
     Zephyr's defaults unless set, except ``LLEXT`` itself, which stays on unless a file turns
     it off (a fragment for an LLEXT build need not repeat it). `zephyr_version` selects the
-    Zephyr behaviour to model where it changed (see the ``*_REWORK``/``*_BACKEND`` constants). `set_by` records the ``file:line`` of every option set.
+    Zephyr behaviour to model where it changed (see the ``*_REWORK``/``*_BACKEND``
+    constants). `set_by` records the ``file:line`` of every option set.
     A line that is not an assignment, a "not set" comment or a comment is a `ScriptError`
     with its place; a value of the wrong type for a modelled option is a `ConfigError`.
     """
