@@ -8,14 +8,17 @@ from pathlib import Path
 import attrs
 import pytest
 
+from placer.board import Mpu, MpuKind
 from placer.config import HeapBackend, LlextConfig
+from placer.layout import Layout, PlacedHeap
 from placer.llext.elf import ExtensionElf, read_extension
 from placer.llext.heap import SysHeap
 from placer.llext.loader import Loader, LoadOptions, Storage
 from placer.llext.metadata import estimate_llext_size, sizes_from_dwarf
 from placer.llext.regions import Mem
+from placer.target import resolve
 from tests.llext.build import HELLO, build_extension
-from tests.llext.targets import layout_for
+from tests.llext.targets import BOARDS, layout_for
 from tests.toolchains import tool
 
 PRINTK = 0x0800_1000
@@ -372,3 +375,30 @@ def test_arm64_object_loads_with_64_bit_metadata(tmp_path: Path) -> None:
 
 def sign_extend(value: int, bits: int) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def test_power_of_two_mpu_sizes_and_aligns_each_region_to_a_power_of_two(
+        llext_dir: Path) -> None:
+    board = attrs.evolve(BOARDS["arm"], mpu=Mpu(MpuKind.ARM_MPU, requires_power_of_two=True))
+    config = LlextConfig(userspace=True, heap_size=16)
+    target = resolve(board, config)
+    (heap,) = target.heap_sections()
+    layout = Layout(target=target, heaps=(PlacedHeap(heap, "RAM", 0x2000_4000, 0),),
+                    regions=())
+    result = Loader(layout, builtin=builtin,
+                    options=LoadOptions(storage=Storage.TEMPORARY)).load(hello(llext_dir), "h")
+    assert result.ok, result.error
+    for a in result.allocations:
+        if a.what in ("region TEXT", "region DATA", "region RODATA", "region BSS"):
+            assert a.requested == a.align and a.requested & (a.requested - 1) == 0
+            assert a.requested >= 32 and a.address % a.align == 0
+    strtab = next(a for a in result.allocations if a.what == "region STRTAB")
+    assert strtab.align == 1  # string tables are not ALLOC: never rounded
+
+
+def test_user_mode_without_a_protection_rule_is_not_supported(llext_dir: Path) -> None:
+    config = LlextConfig(userspace=True)
+    result = temporary("xtensa", config).load(hello(llext_dir, "xtensa"), "h")
+    assert result.error is not None and result.error.errno == "ENOTSUP"
+    assert result.error.message == ("region TEXT: no memory protection alignment rule for "
+                                    "this architecture")
