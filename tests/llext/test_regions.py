@@ -141,3 +141,23 @@ def test_every_loaded_section_lies_inside_its_aligned_region(llext_dir: Path,
         assert slot.offset + section.size <= region.size or region.is_nobits
         if region.align > 1:
             assert region.offset % region.align == 0
+
+
+def test_rodata_no_reloc_must_not_be_relocated(llext_dir: Path) -> None:
+    plain = build_extension(llext_dir, "arm", "noreloc", r"""
+__attribute__((section(".llext.rodata.noreloc"))) const int table[4] = {1, 2, 3, 4};
+int get(int i) { return table[i]; }
+""")
+    ext = read_extension(plain.path)
+    assert map_regions(ext, rodata_no_reloc=True).region(Mem.RODATA_NO_RELOC) is not None
+    assert map_regions(ext, rodata_no_reloc=False).region(Mem.RODATA_NO_RELOC) is None
+    pointing = build_extension(llext_dir, "arm", "noreloc_ptr", r"""
+int value = 3;
+__attribute__((section(".llext.rodata.noreloc"))) int *const where = &value;
+int get(void) { return *where; }
+""")
+    with pytest.raises(ExtensionError) as caught:
+        map_regions(read_extension(pointing.path), rodata_no_reloc=True)
+    assert str(caught.value) == (
+        f"{pointing.path}: section .llext.rodata.noreloc: error: region RODATA_NO_RELOC has "
+        "relocations, so it cannot be used in place (Zephyr: -ENOEXEC)")
