@@ -551,3 +551,27 @@ def test_arm64_thread_pointer_offsets_skip_the_16_byte_tcb_like_gnu_ld(
     linked = gnu_ld_images("arm64", "arm64", path, ext, placement.load_address, {})
     text = next(s.index for s in ext.sections if s.name == ".text")
     assert bytes(placement.images[text]) == linked[text]
+
+
+ARM_TLS = r"""
+__thread int pad = 1;
+__thread int counter = 2;
+int get(void) { return counter + pad; }
+"""
+
+
+@pytest.mark.toolchain("arm")
+def test_arm_tls_offset_lacks_the_thread_control_block_in_zephyr(build_dir: Path) -> None:
+    path = compile_extension(build_dir, "arm", ARM_TLS, ("-ftls-model=local-exec",))
+    ext = read_extension(path)
+    exports = {"__aeabi_read_tp": 0x1001}
+    placement = place(ext, REGIONS)
+    problems = _link("arm", ext, placement, exports)
+    assert [(p.type_name, p.severity) for p in problems] == [
+        ("R_ARM_TLS_LE32", Severity.WARNING)]
+    section, offset, _ = _offset_of(ext, ".LANCHOR0")
+    text = next(s.index for s in ext.sections if s.name == section)
+    linked = gnu_ld_images("arm", "arm", path, ext, placement.load_address, exports)
+    ours = struct.unpack_from("<I", placement.images[text], offset)[0]
+    theirs = struct.unpack_from("<I", linked[text], offset)[0]
+    assert theirs == ours + 8

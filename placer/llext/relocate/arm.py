@@ -24,6 +24,8 @@ NAMES: dict[int, str] = {
 ARM_BRANCH_LIMIT = 0x2000000
 THUMB_BRANCH_LIMIT = 0x1000000
 PREL31_LIMIT = 0x40000000
+#: Bytes between the thread pointer and the TLS data on AArch32 (AAELF32, variant 1).
+ARM_TCB_SIZE = 8
 
 _ADD_S = frozenset({2, 38, 108})  # ABS32, TARGET1, TLS_LE32: *P += S
 _ARM_BRANCH = frozenset({1, 28, 29})
@@ -46,6 +48,12 @@ def relocate(linker: Linker, site: Site) -> None:
         return
     if kind in _ADD_S:
         linker.write(site, 4, linker.read(site, 4) + s)
+        if kind == 108:
+            # The ABI's offset from the thread pointer skips the 8-byte thread control
+            # block, which Zephyr's TLS setup also reserves; the handler adds only S.
+            linker.warning(site, f"Zephyr's offset omits the {ARM_TCB_SIZE}-byte thread "
+                           "control block: the variable is read "
+                           f"{ARM_TCB_SIZE} bytes too low (a Zephyr defect)")
     elif kind in _ARM_BRANCH:
         _arm_branch(linker, site, s, p)
     elif kind == 40:  # V4BX: keep the condition and Rm, make it a MOV PC, Rm
