@@ -11,14 +11,17 @@ and compared with the layout as read back from its JSON.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import placer
 from placer.board import Board
-from placer.config import LlextConfig
+from placer.config import HeapBackend, LlextConfig
 from placer.emit import layout_json
 from placer.emit.linker_script import edit_script, heap_symbols, linker_script
 from placer.emit.noinit_fragment import insert_fragment, noinit_fragment
@@ -28,6 +31,7 @@ from placer.layout import Layout, PlacedHeap, Placement
 from placer.script import FragmentKind, ast, parse, print_script
 from placer.script.kconfig_macros import Macro
 from placer.script.preprocess import preprocess_text
+from placer.solve import Pin
 from placer.target import resolve
 from tests.emit.cases import cases, config_for, layout_for
 from tests.emit.oracle import assemble, link, program, read_heaps
@@ -181,3 +185,35 @@ def test_gnu_ld_overflows_exactly_where_placer_says_infeasible(name: str, tmp_pa
     result = link(board, obj, script, tmp_path / "over", "over")
     assert result.returncode != 0
     assert "overflowed by" in result.stderr or "will not fit in region" in result.stderr
+
+
+@given(
+    kib=st.integers(min_value=1, max_value=24),
+    offset=st.integers(min_value=0, max_value=0x4000).map(lambda n: n * 8),
+    backend=st.sampled_from([HeapBackend.K_HEAP, HeapBackend.MEMBLK]),
+    pinned=st.booleans(),
+)
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_layout_placer_accepts_links_exactly_there(
+    kib: int, offset: int, backend: HeapBackend, pinned: bool, tmp_path: Path
+) -> None:
+    """Property: whatever heap size, backend and pinned address placer accepts on
+    qemu_cortex_m3, GNU ld with the emitted script puts every heap exactly there."""
+    board = placer.load_board("qemu_cortex_m3")
+    config = LlextConfig(heap_backend=backend, heap_size=kib, ext_heap_size=kib,
+                         heap_memblk_block_size=32)
+    first = resolve(board, config).heap_sections()[0]
+    pins = (Pin(first.section, address=0x20004000 + offset),) if pinned else ()
+    try:
+        layout = placer.place(board, config, pins=pins)
+    except Infeasible:
+        return
+    heaps = tuple(h.heap for h in layout.heaps)
+    workdir = Path(tempfile.mkdtemp(dir=tmp_path))
+    obj = assemble(board, program(board, heaps), workdir)
+    result = link(board, obj, linker_script(layout), workdir, "any")
+    assert result.returncode == 0, result.stderr
+    assert read_heaps(workdir / "any.elf", heaps).heaps == {
+        h.section: (h.address, h.size) for h in layout.heaps
+    }
