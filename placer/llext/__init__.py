@@ -87,7 +87,8 @@ def verify(
         store = storage if isinstance(storage, Storage) else Storage(storage)
     options = LoadOptions(storage=store, buffer_address=buffer_address)
     sizes, table, notes = _symbols_and_sizes(target, exports, exports_list)
-    builtin = _builtin_lookup(table)
+    resolver = SymbolResolver(table) if table is not None else None
+    builtin: BuiltinLookup | None = resolver.builtin if resolver is not None else None
     read: list[tuple[str, ExtensionElf]] = []
     unreadable: dict[str, tuple[ExtensionError, int | None]] = {}
     paths: dict[str, str] = {}
@@ -128,6 +129,9 @@ def verify(
             continue
         steps.append((entry, by_name[entry]))
         loads.append(loader.load(by_name[entry], entry))
+    loads = [_explained(load, by_name.get(load.name), resolver) for load in loads]
+    if resolver is not None:
+        notes.extend(resolver.resolution().warnings)
     usage = loader.usage()
     totals = tuple(HeapTotal(heap=p.section, address=p.address, size=p.size,
                              capacity=usage[p.section][2], final=usage[p.section][0],
@@ -204,8 +208,18 @@ def _symbols_and_sizes(
     return sizes, table, notes
 
 
-def _builtin_lookup(table: ExportTable | None) -> BuiltinLookup | None:
-    return SymbolResolver(table).builtin if table is not None else None
+def _explained(load: ExtensionLoad, ext: ExtensionElf | None,
+               resolver: SymbolResolver | None) -> ExtensionLoad:
+    """`load` with a note on why each unresolved symbol is missing, where placer knows."""
+    if resolver is None or ext is None or not load.unresolved:
+        return load
+    notes = list(load.notes)
+    for name in load.unresolved:
+        symbol = next((s for s in ext.symbols if s.name == name and s.shndx == 0), None)
+        reason = resolver.explain_missing(symbol) if symbol is not None else None
+        if reason is not None:
+            notes.append(reason)
+    return attrs.evolve(load, notes=tuple(notes))
 
 
 def _order(read: list[tuple[str, ExtensionElf]], refused: list[str],

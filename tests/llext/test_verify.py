@@ -299,3 +299,20 @@ def test_a_refused_file_still_takes_and_gives_back_its_metadata(
     assert tables.usage[0].after == 0 and tables.usage[0].peak > 0
     assert loaded.ok and [load.error.errno for load in (header, tables)
                           if load.error is not None] == ["ENOEXEC", "ENOEXEC"]
+
+
+def test_export_list_gaps_are_explained(llext_dir: Path, tmp_path: Path) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    unplaced = tmp_path / "unplaced.txt"
+    unplaced.write_text("printk\n")
+    report = verify(layout_for("arm"), [ext], exports_list=unplaced)
+    assert report.ok
+    assert report.notes == ("'printk' has no address in the export list: linked as if at "
+                            "0x1000, so its relocated bytes and range checks are estimates",)
+    disabled = tmp_path / "disabled.txt"
+    disabled.write_text("printk 0x08001000 CONSOLE\n")
+    report = verify(layout_for("arm"), [ext], exports_list=disabled)
+    (load,) = report.loads
+    assert load.unresolved == ("printk",)
+    assert ("'printk' is exported in group CONSOLE, which is disabled: enable "
+            "CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_CONSOLE") in load.notes
