@@ -296,9 +296,6 @@ def test_out_of_range_call_fails_the_load(llext_dir: Path) -> None:
     assert result.usage[0].after == 0
 
 
-def test_options_evolve_keeps_link_flag() -> None:
-    assert attrs.evolve(LoadOptions(), link=False).storage is Storage.WRITABLE
-
 
 def test_harvard_text_is_never_run_from_a_data_memory_buffer(llext_dir: Path) -> None:
     loader = Loader(layout_for("arc"), builtin=builtin,
