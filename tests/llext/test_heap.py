@@ -174,3 +174,23 @@ def test_chunks_tile_the_heap_and_allocations_never_overlap(
     for mem in list(live):
         heap.free(mem)
     assert [c.used for c in heap.chunks()] == [False]
+
+
+@settings(max_examples=100, deadline=None)
+@given(pointer=st.sampled_from([4, 8]), kib=st.sampled_from([1, 2, 4, 8, 16, 64, 255, 256]),
+       base=st.integers(0, 4095), shift=st.integers(5, 15))
+def test_the_solvers_block_count_agrees_with_the_simulator(pointer: int, kib: int, base: int,
+                                                           shift: int) -> None:
+    # placer.solve sizes heaps for power-of-two MPU blocks with a closed-form model of
+    # sys_heap_aligned_alloc on a fresh heap; the loader must see the same count.
+    from placer.config import LlextConfig
+    from placer.solve.usable import blocks_served, heap_shape
+
+    block = 1 << shift
+    address = RAM + 8 * base
+    heap = SysHeap(address, kib * 1024, HeapOptions(pointer_size=pointer))
+    served = 0
+    while heap.aligned_alloc(block, block) is not None:
+        served += 1
+    shape = heap_shape(kib * 1024, pointer, LlextConfig())
+    assert blocks_served(address, shape, block) == served
