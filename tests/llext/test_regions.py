@@ -69,10 +69,15 @@ def test_interleaved_sections_make_regions_overlap(llext_dir: Path) -> None:
     with pytest.raises(ExtensionError) as caught:
         map_regions(ext)
     error = caught.value
-    assert error.errno == "ENOEXEC"
-    assert error.message.startswith("Region TEXT ELF file range (0x")
-    assert "overlaps with DATA (0x" in error.message
-    assert "sections .text, .text.late, .data are interleaved" in error.message
+    sections = {s.name: s for s in ext.sections}
+    text, late, data = sections[".text"], sections[".text.late"], sections[".data"]
+    assert text.offset < data.offset < late.offset  # file order: text, data, text
+    assert (error.errno, error.section) == ("ENOEXEC", ".data")
+    assert error.message == (
+        f"Region TEXT ELF file range ({text.offset:#x}-{late.offset + late.size - 1:#x}) "
+        f"overlaps with DATA ({data.offset:#x}-{data.offset + data.size - 1:#x}); sections "
+        ".text, .text.late, .data are interleaved (reorder them with Zephyr's "
+        "llext_reorder_sections.ld)")
 
 
 def test_merging_sections_with_different_flags_is_refused(llext_dir: Path) -> None:
