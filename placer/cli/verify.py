@@ -75,7 +75,12 @@ def run(args: argparse.Namespace) -> int:
                     buffer_address=args.buffer_address, min_heap=args.min_heap,
                     heap_buffers=args.heap_buffer)
     if args.dump_image is not None:
-        dump_image(report, args.dump_image)
+        try:
+            dump_image(report, args.dump_image)
+        except OSError as exc:
+            print(f"placer verify: error: cannot write the image to {args.dump_image}: "
+                  f"{exc.strerror}", file=sys.stderr)
+            return 1
     sys.stdout.write(report.to_json() if args.json else report.render_text())
     return 0 if report.ok else 1
 

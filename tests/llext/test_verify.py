@@ -316,3 +316,18 @@ def test_export_list_gaps_are_explained(llext_dir: Path, tmp_path: Path) -> None
     assert load.unresolved == ("printk",)
     assert ("'printk' is exported in group CONSOLE, which is disabled: enable "
             "CONFIG_LLEXT_EXPORT_SYMBOL_GROUP_CONSOLE") in load.notes
+
+
+def test_cli_dump_image_into_a_file_is_a_clean_error(
+        llext_dir: Path, exports: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    layout = tmp_path / "layout.json"
+    layout.write_text(dumps(layout_for("arm")))
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    status = main(["verify", str(ext), "--layout", str(layout), "--exports-list",
+                   str(exports), "--dump-image", str(blocker)])
+    assert status == 1
+    assert capsys.readouterr().err.startswith(
+        f"placer verify: error: cannot write the image to {blocker}: ")
