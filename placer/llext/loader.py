@@ -497,8 +497,7 @@ class _LoadRun:
         meta = loader.metadata_heap
         self.alloc(meta, "struct llext", sizes.llext, 0, persistent=True)
         shnum = len(ext.sections)
-        self.sect_map = self.alloc(meta, "section map", shnum * sizes.sect_map_entry, 0,
-                                   persistent=False)
+        self.alloc(meta, "section map", shnum * sizes.sect_map_entry, 0, persistent=False)
         self.alloc_size += shnum * sizes.sect_map_entry
         if not loader.options.peek:
             self.alloc(meta, "section headers", shnum * sizes.section_header, 0,
@@ -535,7 +534,7 @@ class _LoadRun:
         if not counted:
             raise self.fail("the extension defines no global function or object symbol, so "
                             "its symbol table allocation is 0 bytes and fails", "ENOMEM")
-        self.sym_tab = self.alloc(meta, "symbol table", sym_bytes, 0, persistent=False)
+        self.alloc(meta, "symbol table", sym_bytes, 0, persistent=False)
         self.alloc_size += sym_bytes
         for sym in globals_:
             if sym.shndx >= len(ext.sections):
