@@ -140,7 +140,7 @@ def kconfig_lines(layout: Layout) -> tuple[str, ...]:
 # --- solving ---------------------------------------------------------------------------
 
 
-def _solve(problem: _Problem) -> _Placed:
+def _solve(problem: _Problem, budget: int | None = search.DEFAULT_BUDGET) -> _Placed:
     config = problem.target.config
     default = default_placement(problem.target, problem.heaps, problem.used, problem.orders,
                                 problem.residues, problem.extra)
@@ -152,14 +152,15 @@ def _solve(problem: _Problem) -> _Placed:
                                  pinned=_pinned(problem, s.heap.section))
                       for s in default.slots)
         return _Placed(heaps, default.occupied)
-    solution = _search(problem, problem.heaps)
+    solution = _search(problem, problem.heaps, budget)
     if solution is None:
         raise _explain(problem)
-    warnings: tuple[str, ...] = ()
+    warnings = solution.warnings
     if not config.custom_heap_placement:
         warnings = (f"Zephyr's default heap placement does not apply ({reason}): the heaps "
                     "are placed as their own output sections, which needs "
-                    "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y and placer's linker script",)
+                    "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y and placer's linker script",
+                    *warnings)
     return attrs.evolve(solution, warnings=warnings)
 
 
@@ -207,8 +208,11 @@ def _address_pins(problem: _Problem) -> list[tuple[HeapSection, str, int]]:
     return fixed
 
 
-def _search(problem: _Problem, heaps: Sequence[HeapSection]) -> _Placed | None:
-    """The optimal placement of `heaps` in free gaps (address pins fixed), or None."""
+def _search(problem: _Problem, heaps: Sequence[HeapSection],
+            budget: int | None = search.DEFAULT_BUDGET) -> _Placed | None:
+    """The optimal placement of `heaps` in free gaps (address pins fixed), or None.
+
+    `budget` bounds the optimality proof (0: any placement will do)."""
     board = problem.board
     fixed = [f for f in _address_pins(problem) if f[0] in heaps]
     slots = _slots(problem, fixed)
@@ -229,9 +233,13 @@ def _search(problem: _Problem, heaps: Sequence[HeapSection]) -> _Placed | None:
     index = {h.section: n for n, h in enumerate(free)}
     after = [(index[o.after], index[o.section]) for o in problem.orders
              if o.after in index and o.section in index]
-    solution = search.solve(items, slots, after)
+    solution = search.solve(items, slots, after, budget=budget)
     if solution is None:
         return None
+    warnings: tuple[str, ...] = ()
+    if not solution.proven and budget:
+        warnings = (f"the placement satisfies every constraint but is not proven optimal: the "
+                    f"search stopped after {solution.nodes} nodes",)
     placed: dict[str, PlacedHeap] = {}
     for heap, home, address in fixed:
         placed[heap.section] = PlacedHeap(heap, home, address, 0, Placement.OUTPUT_SECTION,
@@ -248,7 +256,7 @@ def _search(problem: _Problem, heaps: Sequence[HeapSection]) -> _Placed | None:
         spans = used_intervals(region.name, problem.used)
         spans += [(p.address, p.end) for p in ordered if p.region == region.name]
         occupied[region.name] = tuple(sorted(spans))
-    return _Placed(ordered, occupied)
+    return _Placed(ordered, occupied, warnings)
 
 
 def _floors(problem: _Problem, section: str) -> tuple[tuple[str, int], ...]:
@@ -335,7 +343,7 @@ def _explain(problem: _Problem) -> Infeasible:
     before: _Placed | None = _Placed((), {})
     binding = heaps[-1]
     for count in range(1, len(heaps) + 1):
-        attempt = _search(problem, heaps[:count])
+        attempt = _search(problem, heaps[:count], budget=0)
         if attempt is None:
             binding = heaps[count - 1]
             break
@@ -378,7 +386,7 @@ def _largest_fit(problem: _Problem, others: Sequence[HeapSection], heap: HeapSec
         middle = (low + high + 1) // 2
         trial = attrs.evolve(heap, size=middle)
         shrunk = attrs.evolve(problem, heaps=(*others, trial))
-        if _search(shrunk, shrunk.heaps) is not None:
+        if _search(shrunk, shrunk.heaps, budget=0) is not None:
             low = middle
         else:
             high = middle - 1
@@ -425,7 +433,7 @@ def _resized(problem: _Problem, field: str, kib: int) -> _Problem:
 
 def _fits(problem: _Problem) -> bool:
     try:
-        _solve(problem)
+        _solve(problem, budget=0)
     except Infeasible:
         return False
     return True

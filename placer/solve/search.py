@@ -1,29 +1,36 @@
 """Exact placement search: heaps into free gaps, least cost first, proven optimal.
 
 The problem: items (heaps) with a size and an alignment (optionally a congruence
-``address % align == residue``), free gaps (slots) in address order, each item allowed in
-some slots. Find non-overlapping addresses inside allowed slots minimising, in this order,
-total padding, total preference rank, and the sum of addresses. With many items and
-alignment this is bin packing (NP-hard), so the search is a depth-first branch and bound:
+``address % align == residue``), free gaps (slots), each item allowed in some slots. Find
+non-overlapping addresses inside allowed slots minimising, in this order, total padding,
+total preference rank and the sum of addresses. Padding is the distance from whatever
+precedes a heap in its gap (the gap's start, the heap below, or its floor). With many
+items and alignment this is bin packing, NP-hard, so the search is a depth-first branch
+and bound:
 
-* **Compaction.** Any feasible placement can slide each heap down until it touches the
-  previous heap, the start of its gap or its floor; that never increases padding, rank or
-  address. So the search builds placements in address order: each step puts one item at
-  the first admissible address after the previous item (same slot) or in a later slot.
-  Every compacted placement is reachable exactly once; the search is complete.
-* **Bound.** A node's bound is its cost plus, for every unplaced item, the cheapest slot
-  it could still take alone. Sums of lexicographic minima bound the lexicographic sum, and
-  taking a slot only raises the others' minima, so a child is skipped as soon as
-  ``cost + bound - own minimum + own cost`` reaches the incumbent; children come from a
-  heap ordered by exactly that increase, so the first dive is the greedy placement and the
-  search stops at once when it meets the root bound.
+* **Compaction.** Any feasible placement can slide each heap down until it touches what
+  precedes it; that never increases total padding, rank or addresses. So the search builds
+  placements slot by slot, each step putting one item at the first admissible address
+  after the previous item in the same slot, or at the start of a later slot. Slots are
+  visited by (rank, address), so an item's fresh cost only grows along the slot order and
+  "the next slot where it fits" is its cheapest remaining fresh slot. Every compacted
+  placement is reachable; the search is complete.
+* **Bound.** A node's bound is its cost plus, per unplaced item, the cheapest slot it could
+  still take alone, counting padding as zero (a heap placed in front may absorb it). Sums
+  of lexicographic minima bound the lexicographic sum, and a step only raises the others'
+  minima, so children come from a priority queue ordered by how much they raise the bound
+  and stop at the first that reaches the incumbent. A capacity bound (bytes left in the
+  slots still ahead) cuts dead ends. "Next slot where item i fits" is a segment-tree query
+  (first slot after g with room >= size), O(log G).
 * **Symmetry.** Interchangeable items (same size, alignment, slots, floors, no ordering
   pairs) are placed in index order. Two items back to back in a slot, both without
   padding, appear smaller-first when swapping them is also admissible (same end, same
   padding, lower address sum), so permutations of a packed run are explored once.
 
-Worst case stays exponential (it must, unless P = NP); realistic boards (a few heaps) solve
-in one dive. ``bench/solve.py`` measures the growth.
+Whether a placement exists is always decided exactly (the search never stops before it
+has one). Proving the found placement optimal can take exponential time when many heaps
+compete for the same gaps; `budget` bounds that proof in nodes (deterministic), and the
+result says whether it was `proven`. ``bench/solve.py`` measures both.
 """
 
 from __future__ import annotations
@@ -36,12 +43,19 @@ import attrs
 
 Cost = tuple[int, int, int]  # (padding, preference rank, address)
 
+#: Nodes the optimality proof may take once a placement exists (`place` uses it). Real
+#: boards (a handful of heaps) finish their proofs far below it.
+DEFAULT_BUDGET = 1_000
+
 _ZERO: Cost = (0, 0, 0)
 
 
 @attrs.frozen(slots=True)
 class Slot:
-    """A free interval ``[start, end)`` of a region; `rank` 0 is the most preferred."""
+    """A free interval ``[start, end)`` of a region; `rank` 0 is the most preferred.
+
+    Slots never overlap.
+    """
 
     region: str
     start: int
@@ -51,7 +65,7 @@ class Slot:
 
 @attrs.frozen(slots=True)
 class Item:
-    """Something to place: `slots` are the indices of the slots it may use (ascending).
+    """Something to place: `slots` are the indices of the slots it may use.
 
     `floors` gives, per region name, the lowest address it may take there (ordering
     constraints against what is already in the region). The address must satisfy
@@ -74,7 +88,7 @@ class Item:
 
 @attrs.frozen(slots=True)
 class Assignment:
-    """Where the search put one item."""
+    """Where the search put one item (`slot` indexes the caller's slot list)."""
 
     item: int
     slot: int
@@ -84,9 +98,12 @@ class Assignment:
 
 @attrs.frozen(slots=True)
 class Solution:
+    """The best placement found; `proven` says the search showed nothing beats it."""
+
     cost: Cost
     assignments: tuple[Assignment, ...]  # in item order
     nodes: int
+    proven: bool = True
 
 
 def first_address(base: int, align: int, residue: int) -> int:
@@ -102,49 +119,80 @@ def _sub(a: Cost, b: Cost) -> Cost:
     return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
 
 
+class _MaxTree:
+    """Maximum segment tree: the first index at or after `lo` whose value is >= `need`."""
+
+    def __init__(self, values: Sequence[int]) -> None:
+        size = 1
+        while size < max(len(values), 1):
+            size *= 2
+        self.size = size
+        tree = [-1] * (2 * size)
+        tree[size:size + len(values)] = values
+        for node in range(size - 1, 0, -1):
+            tree[node] = max(tree[2 * node], tree[2 * node + 1])
+        self.tree = tree
+
+    def first_at_least(self, lo: int, need: int) -> int | None:
+        return self._find(1, 0, self.size, lo, need)
+
+    def _find(self, node: int, left: int, right: int, lo: int, need: int) -> int | None:
+        if right <= lo or self.tree[node] < need:
+            return None
+        if right - left == 1:
+            return left
+        middle = (left + right) // 2
+        found = self._find(2 * node, left, middle, lo, need)
+        if found is not None:
+            return found
+        return self._find(2 * node + 1, middle, right, lo, need)
+
+
+@attrs.frozen(slots=True)
+class _Fresh:
+    """An item class's fresh options: per allowed slot (in search order) the first
+    admissible address and the room from there to the slot's end."""
+
+    order: list[int]  # search-order slot positions, ascending
+    address: list[int]
+    padding: list[int]
+    room: _MaxTree
+
+
 class _Search:
     def __init__(self, items: Sequence[Item], slots: Sequence[Slot],
-                 after: Sequence[tuple[int, int]]) -> None:
+                 after: Sequence[tuple[int, int]], budget: int | None) -> None:
         self.items = items
-        self.slots = slots
-        # after pairs (i, j): when both sit in one region, j lies above i.
+        self.budget = budget
+        self.stopped = False
+        # Search order: by preference rank, then address (see the module docstring).
+        self.perm = sorted(range(len(slots)), key=lambda s: (slots[s].rank, slots[s].start,
+                                                             slots[s].region))
+        self.slots = [slots[s] for s in self.perm]
+        position = {s: p for p, s in enumerate(self.perm)}
+        self.capacity_after = [0] * (len(self.slots) + 1)
+        for p in range(len(self.slots) - 1, -1, -1):
+            self.capacity_after[p] = (self.capacity_after[p + 1] + self.slots[p].end
+                                      - self.slots[p].start)
         self.must_follow: dict[int, set[int]] = {}
-        self.must_precede: dict[int, set[int]] = {}
-        ordered: set[int] = set()
+        self.ordered: set[int] = set()
         for i, j in after:
             self.must_follow.setdefault(i, set()).add(j)
-            self.must_precede.setdefault(j, set()).add(i)
-            ordered.update((i, j))
-        self.ordered = ordered
+            self.ordered.update((i, j))
         self.klass = self._classes()
-        self.allowed = [frozenset(item.slots) for item in items]
-        # Fresh cost of each item in each allowed slot where it fits alone.
-        self.fresh_idx: list[list[int]] = []
-        self.fresh_cost: list[list[Cost]] = []
-        self.fresh_addr: list[list[int]] = []
-        self.suffix_best: list[list[Cost | None]] = []
-        self.by_cost: list[list[tuple[Cost, int, int]]] = []
+        allowed: dict[tuple[int, ...], frozenset[int]] = {}
         for item in items:
-            idx: list[int] = []
-            costs: list[Cost] = []
-            addrs: list[int] = []
-            for s in item.slots:
-                slot = slots[s]
-                base = max(slot.start, item.floor(slot.region))
-                address = first_address(base, item.align, item.residue)
-                if address + item.size <= slot.end:
-                    idx.append(s)
-                    costs.append((0, slot.rank, address))
-                    addrs.append(address)
-            best: list[Cost | None] = [None] * (len(idx) + 1)
-            for k in range(len(idx) - 1, -1, -1):
-                nxt = best[k + 1]
-                best[k] = costs[k] if nxt is None or costs[k] < nxt else nxt
-            self.fresh_idx.append(idx)
-            self.fresh_cost.append(costs)
-            self.fresh_addr.append(addrs)
-            self.suffix_best.append(best)
-            self.by_cost.append(sorted((costs[k], idx[k], addrs[k]) for k in range(len(idx))))
+            if item.slots not in allowed:
+                allowed[item.slots] = frozenset(position[s] for s in item.slots)
+        self.allowed = [allowed[item.slots] for item in items]
+        cache: dict[tuple[object, ...], _Fresh] = {}
+        self.fresh: list[_Fresh] = []
+        for n, item in enumerate(items):
+            key = (item.align, item.residue, item.floors, item.slots)
+            if key not in cache:
+                cache[key] = self._fresh_options(item, sorted(self.allowed[n]))
+            self.fresh.append(cache[key])
+        self.memo: list[tuple[int, int | None]] = [(len(self.slots), None)] * len(items)
         self.best: Solution | None = None
         self.nodes = 0
         self.root_bound: Cost | None = None
@@ -162,6 +210,38 @@ class _Search:
             out.append(keys.setdefault(key, len(keys)))
         return out
 
+    def _fresh_options(self, item: Item, order: list[int]) -> _Fresh:
+        floors = dict(item.floors)
+        align, residue = item.align, item.residue
+        slots = self.slots
+        addresses = []
+        padding = []
+        for p in order:
+            slot = slots[p]
+            base = max(slot.start, floors.get(slot.region, 0))
+            pad = (residue - base) % align
+            addresses.append(base + pad)
+            padding.append(pad)
+        rooms = [slots[p].end - a for p, a in zip(order, addresses, strict=True)]
+        return _Fresh(order, addresses, padding, _MaxTree(rooms))
+
+    def next_fresh(self, i: int, g: int) -> int | None:
+        """Index into item i's fresh options of the first slot after `g` it fits in."""
+        asked, found = self.memo[i]
+        fresh = self.fresh[i]
+        if asked <= g and (found is None or g < fresh.order[found]):
+            return found
+        start = bisect.bisect_right(fresh.order, g)
+        found = fresh.room.first_at_least(start, self.items[i].size)
+        if found is not None and found >= len(fresh.order):
+            found = None
+        self.memo[i] = (g, found)
+        return found
+
+    def fresh_cost(self, i: int, k: int) -> Cost:
+        fresh = self.fresh[i]
+        return (0, self.slots[fresh.order[k]].rank, fresh.address[k])
+
     def current(self, i: int, g: int, cursor: int) -> tuple[Cost, int] | None:
         """Cost and address of item `i` placed at `cursor` in slot `g`, if admissible."""
         if g < 0 or g not in self.allowed[i]:
@@ -174,30 +254,32 @@ class _Search:
             return None
         return (address - base, slot.rank, address), address
 
-    def fresh_best(self, i: int, g: int) -> Cost | None:
-        """The cheapest fresh slot after slot `g` for item `i`."""
-        k = bisect.bisect_right(self.fresh_idx[i], g)
-        return self.suffix_best[i][k]
-
     def item_bound(self, i: int, g: int, cursor: int) -> Cost | None:
         here = self.current(i, g, cursor)
-        later = self.fresh_best(i, g)
+        k = self.next_fresh(i, g)
+        later = self.fresh_cost(i, k) if k is not None else None
         if here is None:
             return later
-        # Padding bounds at zero: an item placed in front may absorb the alignment.
         near: Cost = (0, here[0][1], here[0][2])
         if later is None or near < later:
             return near
         return later
 
     def run(self) -> Solution | None:
-        remaining = tuple(range(len(self.items)))
-        self._dfs(-1, 0, remaining, _ZERO, [], None)
-        return self.best
+        self._dfs(-1, 0, tuple(range(len(self.items))), _ZERO, [], None)
+        if self.best is None:
+            return None
+        assignments = tuple(attrs.evolve(a, slot=self.perm[a.slot])
+                            for a in self.best.assignments)
+        return Solution(self.best.cost, assignments, self.nodes,
+                        proven=not self.stopped)
 
     def _dfs(self, g: int, cursor: int, remaining: tuple[int, ...], cost: Cost,
              placed: list[Assignment], last: Assignment | None) -> None:
         self.nodes += 1
+        if self.best is not None and self.budget is not None and self.nodes > self.budget:
+            self.stopped = True  # a placement exists; proving it optimal takes too long
+            return
         if not remaining:
             if self.best is None or cost < self.best.cost:
                 ordered = tuple(sorted(placed, key=lambda a: a.item))
@@ -207,19 +289,24 @@ class _Search:
             return
         bounds: dict[int, Cost] = {}
         total = cost
+        need = 0
         for i in remaining:
             b = self.item_bound(i, g, cursor)
             if b is None:
                 return
             bounds[i] = b
             total = _add(total, b)
+            need += self.items[i].size
         if self.root_bound is None:
             self.root_bound = total
         if self.best is not None and total >= self.best.cost:
             return
+        room = self.capacity_after[g + 1] + (self.slots[g].end - cursor if g >= 0 else 0)
+        if need > room:
+            return
         # Children ordered by how much they raise the bound.
-        frontier: list[tuple[Cost, int, int, int, int]] = []
-        streams: dict[int, int] = {}
+        # Among equal raises, real padding first: the first dive is then a good greedy.
+        frontier: list[tuple[Cost, int, int, int, int, int]] = []
         seen: set[int] = set()
         for i in remaining:
             if self.klass[i] in seen:
@@ -227,13 +314,17 @@ class _Search:
             seen.add(self.klass[i])
             here = self.current(i, g, cursor)
             if here is not None:
-                heapq.heappush(frontier, (_sub(here[0], bounds[i]), i, g, here[1], -1))
-            streams[i] = 0
-            self._push_fresh(frontier, streams, i, g, bounds[i])
+                heapq.heappush(frontier, (_sub(here[0], bounds[i]), here[0][0], i, g, here[1],
+                                          -1))
+            k = self.next_fresh(i, g)
+            if k is not None:
+                self._push_fresh(frontier, i, k, bounds[i])
         while frontier:
-            delta, i, s, address, _ = heapq.heappop(frontier)
-            if s != g:
-                self._push_fresh(frontier, streams, i, g, bounds[i])
+            delta, _, i, s, address, k = heapq.heappop(frontier)
+            if k >= 0:
+                follow = self.fresh[i].room.first_at_least(k + 1, self.items[i].size)
+                if follow is not None and follow < len(self.fresh[i].order):
+                    self._push_fresh(frontier, i, follow, bounds[i])
             if self.best is not None and _add(total, delta) >= self.best.cost:
                 break  # every later child raises the bound at least as much
             if not self._admissible(i, s, address, placed, last, cursor if s == g else None):
@@ -247,28 +338,27 @@ class _Search:
             rest = tuple(r for r in remaining if r != i)
             self._dfs(s, address + item.size, rest, _add(cost, step), placed, assignment)
             placed.pop()
-            if self.proven:
+            if self.proven or self.stopped:
                 return
 
-    def _push_fresh(self, frontier: list[tuple[Cost, int, int, int, int]],
-                    streams: dict[int, int], i: int, g: int, bound: Cost) -> None:
-        options = self.by_cost[i]
-        k = streams[i]
-        while k < len(options) and options[k][1] <= g:
-            k += 1
-        if k < len(options):
-            c, s, address = options[k]
-            heapq.heappush(frontier, (_sub(c, bound), i, s, address, k))
-            k += 1
-        streams[i] = k
+    def _push_fresh(self, frontier: list[tuple[Cost, int, int, int, int, int]], i: int,
+                    k: int, bound: Cost) -> None:
+        fresh = self.fresh[i]
+        cost = self.fresh_cost(i, k)
+        heapq.heappush(frontier, (_sub(cost, bound), fresh.padding[k], i, fresh.order[k],
+                                  fresh.address[k], k))
 
     def _admissible(self, i: int, s: int, address: int, placed: list[Assignment],
                     last: Assignment | None, cursor: int | None) -> bool:
         region = self.slots[s].region
         if i in self.ordered:
-            later = self.must_follow.get(i, set())
+            above = self.must_follow.get(i, set())
             for a in placed:
-                if a.item in later and self.slots[a.slot].region == region:
+                if self.slots[a.slot].region != region:
+                    continue
+                if a.item in above and a.address < address:
+                    return False
+                if i in self.must_follow.get(a.item, set()) and address < a.address:
                     return False
         # Packed-run symmetry: b right after a with no padding, both swappable.
         if (last is not None and cursor is not None and last.slot == s
@@ -288,10 +378,11 @@ class _Search:
 
 
 def solve(items: Sequence[Item], slots: Sequence[Slot],
-          after: Sequence[tuple[int, int]] = ()) -> Solution | None:
+          after: Sequence[tuple[int, int]] = (), budget: int | None = None) -> Solution | None:
     """The cheapest placement of every item, or None when none exists.
 
-    `slots` must be in address order within each region and must not overlap. `after`
-    holds pairs ``(i, j)``: if items i and j share a region, j is placed above i.
+    `after` holds pairs ``(i, j)``: if items i and j share a region, j is placed above i.
+    Finding whether a placement exists is never cut short; once one is found, `budget`
+    (nodes) limits the proof of optimality, and the solution says whether it was `proven`.
     """
-    return _Search(items, slots, after).run()
+    return _Search(items, slots, after, budget).run()
