@@ -18,16 +18,15 @@ its worst case is exponential in H. The second table below shows a competing cas
 from __future__ import annotations
 
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from placer.board import MemoryRegion  # noqa: E402
-from placer.solve import search  # noqa: E402
-from placer.solve.space import free_gaps  # noqa: E402
+from placer.board import MemoryRegion
+from placer.solve import search
+from placer.solve.space import free_gaps
 
 TARGET_MS = 100.0
 
