@@ -69,9 +69,23 @@ class DefaultResult:
 
 
 def node_name(used: UsedRange) -> str:
-    """The graph node of a used range: its name with a leading dot (``.bss``)."""
+    """The name of a used range with a leading dot (``.bss``)."""
     what = used.what.strip()
     return what if what.startswith(".") else "." + what
+
+
+def node_ids(used: Sequence[UsedRange]) -> list[str]:
+    """Graph node ids parallel to `used`: the name, with ``#2``, ``#3``... for further
+    pieces of the same name (an image's ``.noinit`` split around a heap it already has),
+    numbered in address order."""
+    order = sorted(range(len(used)), key=lambda n: (used[n].region, used[n].start))
+    seen: dict[str, int] = {}
+    ids = [""] * len(used)
+    for n in order:
+        name = node_name(used[n])
+        seen[name] = seen.get(name, 0) + 1
+        ids[n] = name if seen[name] == 1 else f"{name}#{seen[name]}"
+    return ids
 
 
 def anchor(target: Target, heap: HeapSection, used: Sequence[UsedRange]) -> Anchor:
@@ -86,8 +100,10 @@ def anchor(target: Target, heap: HeapSection, used: Sequence[UsedRange]) -> Anch
     region = board.noinit_region
     after = _named(used, region, ".noinit")
     if after is None:
-        inside = sorted((u for u in used if u.region == region), key=lambda u: (u.end, u.start))
-        after = node_name(inside[-1]) if inside else None
+        ids = node_ids(used)
+        inside = sorted((n for n, u in enumerate(used) if u.region == region),
+                        key=lambda n: (used[n].end, used[n].start))
+        after = ids[inside[-1]] if inside else None
     return Anchor(region, after, Placement.NOINIT)
 
 
@@ -109,14 +125,15 @@ def order_graph(target: Target, heaps: Sequence[HeapSection], used: Sequence[Use
                 orders: Sequence[Order]) -> nx.DiGraph:
     """The ordering graph; raises `Infeasible` naming a cycle or an unknown section."""
     graph = nx.DiGraph()
-    by_region: dict[str, list[UsedRange]] = {}
-    for u in used:
-        by_region.setdefault(u.region, []).append(u)
-        graph.add_node(node_name(u), region=u.region)
-    for ranges in by_region.values():
-        ranges.sort(key=lambda u: (u.start, u.end))
-        for lower, upper in itertools.pairwise(ranges):
-            graph.add_edge(node_name(lower), node_name(upper))
+    ids = node_ids(used)
+    by_region: dict[str, list[int]] = {}
+    for n, u in enumerate(used):
+        by_region.setdefault(u.region, []).append(n)
+        graph.add_node(ids[n], region=u.region)
+    for members in by_region.values():
+        members.sort(key=lambda n: (used[n].start, used[n].end))
+        for lower, upper in itertools.pairwise(members):
+            graph.add_edge(ids[lower], ids[upper])
     previous: dict[tuple[str, str | None], str] = {}
     for heap in heaps:
         where = anchor(target, heap, used)
@@ -150,6 +167,7 @@ def default_placement(target: Target, heaps: Sequence[HeapSection], used: Sequen
     ``(modulus, residue)`` its address must have, `extra` to bytes kept free after it."""
     board = target.board
     graph = order_graph(target, heaps, used, orders)
+    ids = node_ids(used)
     anchors = {heap.section: anchor(target, heap, used) for heap in heaps}
     slots: list[DefaultSlot] = []
     occupied: dict[str, tuple[tuple[int, int], ...]] = {}
@@ -159,17 +177,16 @@ def default_placement(target: Target, heaps: Sequence[HeapSection], used: Sequen
     for region_name in regions:
         region = board.region(region_name)
         mine = [h for h in heaps if anchors[h.section].region == region_name]
-        ranges = [u for u in used if u.region == region_name]
-        ends = {node_name(u): u.end for u in ranges}
+        by_name = {ids[n]: u for n, u in enumerate(used) if u.region == region_name}
+        ends = {name: u.end for name, u in by_name.items()}
         keys: dict[str, tuple[int, int, int]] = {}
-        for u in ranges:
-            keys[node_name(u)] = (u.start, 1, 0)
+        for name, u in by_name.items():
+            keys[name] = (u.start, 1, 0)
         for index, heap in enumerate(mine):
             after = anchors[heap.section].after
             keys[heap.section] = (ends[after] if after else region.origin, 0, index)
         sub = graph.subgraph(keys)
         sequence = list(nx.lexicographical_topological_sort(sub, key=lambda n: keys[n]))
-        by_name = {node_name(u): u for u in ranges}
         heap_by_name = {h.section: h for h in mine}
         cursor = region.origin
         spans: list[tuple[int, int]] = []

@@ -1,0 +1,99 @@
+"""``placer place`` from the command line: the table, JSON, pins, maximize, artefacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from placer import load_board
+from placer.cli import main
+from placer.cli.place import parse_pin
+from placer.solve import Pin
+from tests.boards.link import image_program, link_assembly
+
+
+def test_placer_alone_places_the_default_board_and_writes_every_artefact(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("board qemu_cortex_m3 (arm cortex-m3): k_heap\n\n"
+                          "heap section  region  address     size  align  padding  placement\n"
+                          ".llext_heap   RAM     0x20003c00  8192      8        0  noinit\n")
+    written = sorted(p.name for p in (tmp_path / "placer-out").iterdir())
+    assert written == ["layout.json", "linker-snippets.ld", "linker.ld", "llext.conf",
+                       "memory-map.svg", "noinit.cmake", "noinit.ld"]
+
+
+def test_json_prints_the_layout_document(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["place", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema"] == "placer-layout/1"
+    assert [h["address"] for h in document["heaps"]] == [0x20003C00]
+
+
+def test_pin_to_region_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # nucleo_h743zi: SRAM1 0x30000000 is free; a pinned heap becomes its own section.
+    assert main(["place", "--board", "nucleo_h743zi", "--pin", ".llext_heap=SRAM1"]) == 0
+    out = capsys.readouterr().out
+    assert ".llext_heap (pinned)  SRAM1   0x30000000  8192      8        0  output-section" \
+        in out
+
+
+def test_maximize_prints_the_matching_kconfig(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["place", "--maximize", "--reserve", "4K"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("Kconfig for this layout:\n  CONFIG_LLEXT_HEAP_SIZE=45\n")
+
+
+def test_infeasible_pin_prints_the_reason_and_exits_1(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["place", "--pin", ".llext_heap=FLASH"]) == 1
+    assert capsys.readouterr().err == (
+        "error: cannot place .llext_heap: pinned to region FLASH, which is not writable "
+        "(attributes rx)\n")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["place", "--pin", ".llext_heap"],
+     "placer place: error: --pin '.llext_heap': expected SECTION=REGION or SECTION=ADDRESS\n"),
+    (["place", "--pin", ".llext_heap=0x2000zz"],
+     "placer place: error: --pin '.llext_heap=0x2000zz': '0x2000zz' is not an address\n"),
+    (["place", "--reserve", "lots"],
+     "placer place: error: --reserve: 'lots' is not a size (an integer, \"0x...\", or "
+     "\"64K\"/\"2M\")\n"),
+    (["place", "--emit", "script,pdf"],
+     "placer place: error: --emit: unknown kind pdf (kinds: script,fragment,kconfig,json,svg)\n"),
+])
+def test_usage_errors_exit_2(argv: list[str], message: str,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err == message
+
+
+def test_pin_parsing() -> None:
+    assert parse_pin(".llext_heap=SRAM1") == Pin(".llext_heap", region="SRAM1")
+    assert parse_pin(".llext_heap=0x20010000") == Pin(".llext_heap", address=0x20010000)
+    assert parse_pin(" .llext_heap = 536936448 ") == Pin(".llext_heap", address=0x20010000)
+
+
+def test_emit_writes_only_the_chosen_kinds(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["place", "-o", str(out), "--emit", "json,kconfig"]) == 0
+    assert len(list(out.iterdir())) == 2
+    assert capsys.readouterr().out.count("wrote ") == 2
+
+
+def test_elf_used_ranges_give_the_same_address_as_the_board(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A program with the board's image sizes, linked with its base script: the heap goes
+    # after the image's .noinit, where the board's own numbers put it too.
+    board = load_board("qemu_cortex_m3")
+    elf = link_assembly(board, image_program(board), tmp_path)
+    assert main(["place", "--elf", str(elf), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [h["address"] for h in document["heaps"]] == [0x20003C00]
