@@ -13,10 +13,10 @@ import re
 from typing import Any
 
 from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from placer.errors import ScriptError, SourceSpan
 from placer.script import ast
+from placer.script._driver import ParseFailure
 
 
 class ScriptProblem(Exception):
@@ -101,14 +101,6 @@ _ASSIGN_TERMINALS = {"EQUAL", "PLUSEQUAL", "MINUSEQUAL"}
 _ONE_NAME = re.compile(r"^([_a-zA-Z.$][_a-zA-Z0-9.$]*)\s*(<<=|>>=|[-+*/&|]?=)(.+)$")
 
 
-def _acceptable(error: UnexpectedToken) -> set[str]:
-    """The terminals the parser could take here (exact, unlike Lark's LALR lookahead)."""
-    try:
-        return set(error.interactive_parser.accepts())
-    except Exception:  # the probe is best effort; Lark's own set is the fallback
-        return set(error.expected or ())
-
-
 def _end_of_previous(text: str, offset: int) -> tuple[int, int]:
     """Where the text before `offset` ends, whitespace skipped: where a `;` belongs."""
     end = len(text[:offset].rstrip())
@@ -161,15 +153,15 @@ def check_wild_names(name: str, span: SourceSpan | None) -> None:
         raise ScriptProblem(hint, span)
 
 
-def describe_lark_error(
-    error: UnexpectedInput, file: str, text: str, literals: dict[str, str]
+def describe_failure(
+    failure: ParseFailure, file: str, text: str, literals: dict[str, str]
 ) -> ScriptError:
-    """The plain-words `ScriptError` for a Lark parse error on `text`."""
+    """The plain-words `ScriptError` for a parse that stopped at `failure`."""
     unclosed = _scan(text)
     if unclosed is not None:
         what, offset = unclosed
         line, column = _line_col(text, offset)
-        error_line = getattr(error, "line", None) or 0
+        at_end = failure.token is not None and failure.token.type == "$END"
         if what == "comment":
             return error_at(
                 "unterminated comment: `/*` has no closing `*/`", file, text, line, column
@@ -178,27 +170,19 @@ def describe_lark_error(
             return error_at(
                 'unterminated string: `"` has no closing quote', file, text, line, column
             )
-        if what == "close" and (error_line >= line or error_line <= 0):
+        if what == "close" and failure.position >= offset:
             return error_at("unbalanced braces: this `}` closes nothing", file, text, line, column)
-        if what == "open" and (
-            isinstance(error, UnexpectedEOF)
-            or (isinstance(error, UnexpectedToken) and error.token.type == "$END")
-        ):
+        if what == "open" and at_end:
             return error_at("unbalanced braces: this `{` is never closed", file, text, line, column)
 
-    if isinstance(error, UnexpectedCharacters):
-        position = error.pos_in_stream or 0
-        char = text[position] if position < len(text) else ""
-        return error_at(f"unexpected character `{char}`", file, text, error.line, error.column)
-
-    if isinstance(error, UnexpectedEOF):
-        return error_at("unexpected end of file", file, text, *_end_of_previous(text, len(text)))
-
-    assert isinstance(error, UnexpectedToken)
-    token: Token = error.token
-    expected = _acceptable(error)
-    history: list[Token] = list(getattr(error, "token_history", None) or [])
-    previous = history[-1] if history else None
+    token = failure.token
+    expected = set(failure.expected)
+    previous = failure.previous
+    if token is None:
+        char = text[failure.position] if failure.position < len(text) else ""
+        return error_at(
+            f"unexpected character `{char}`", file, text, *_line_col(text, failure.position)
+        )
 
     for candidate in (previous, token):
         if candidate is not None and candidate.type in ("NAME", "WILDNAME"):

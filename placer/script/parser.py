@@ -36,17 +36,18 @@ from typing import Any, TypeVar, cast
 
 import attrs
 from lark import Lark, Token, Transformer
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+from lark.exceptions import LarkError
 
 from placer._resources import data_dir
 from placer.errors import ScriptError, SourceSpan
 from placer.script import ast
+from placer.script._driver import Driver, ParseFailure
 from placer.script.ast import FragmentKind
 from placer.script.diagnostics import (
     ScriptProblem,
     check_regions,
     check_wild_names,
-    describe_lark_error,
+    describe_failure,
     error_at,
     likely_kind,
     looks_like_mri,
@@ -416,7 +417,8 @@ class _Builder(Transformer[Token, Any]):
         return c
 
     def wild_exclude(self, c: list[Any]) -> ast.Pattern:
-        check_wild_names(str(c[0]), self._span(c[0]))
+        if c[0].type == "WILDNAME":
+            check_wild_names(str(c[0]), self._span(c[0]))
         return ast.Pattern(_text(c[0]), span=self._span(c[0]))
 
     def excluded(self, c: list[Any]) -> ast.Pattern:
@@ -609,6 +611,7 @@ class _Engine:
     builder: _Builder
     lock: threading.Lock
     literals: dict[str, str]
+    driver: Driver
 
 
 @functools.cache
@@ -617,22 +620,16 @@ def _engine() -> _Engine:
     builder = _Builder()
     grammar = (data_dir("grammar") / "ld.lark").read_text(encoding="utf-8")
 
-    def keep_comment(token: Token) -> Token:
-        builder.comments.append(token)
-        return token
-
     lark = Lark(
         grammar,
         parser="lalr",
         lexer="contextual",
         start=list(_START.values()),
         keep_all_tokens=True,
-        transformer=builder,
-        lexer_callbacks={"COMMENT": keep_comment, "LINE_COMMENT": keep_comment},
         cache=_cache_path(grammar),
     )
     literals = {t.name: str(t.pattern.value) for t in lark.terminals if t.pattern.type == "str"}
-    return _Engine(lark, builder, threading.Lock(), literals)
+    return _Engine(lark, builder, threading.Lock(), literals, Driver(lark, builder))
 
 
 def _cache_path(grammar: str) -> str | bool:
@@ -749,17 +746,17 @@ def _parse_kind(text: str, file: str, kind: FragmentKind) -> ast.Script:
         builder.bodies = {}
         builder.comments = []
         try:
-            commands = cast(tuple[Any, ...], engine.lark.parse(text, start=_START[kind]))
+            commands = cast(
+                tuple[Any, ...], engine.driver.parse(text, _START[kind], builder.comments)
+            )
         except ScriptProblem as error:
             where = error.where
             line, column = (where.line, where.column) if where else (1, 1)
             raise error_at(error.message, file, text, line, column) from None
-        except ScriptError:
-            raise
-        except (UnexpectedToken, UnexpectedCharacters, UnexpectedEOF) as error:
+        except ParseFailure as failure:
             if kind is FragmentKind.SCRIPT and looks_like_mri(text):
                 raise mri_error(file, text) from None
-            raise describe_lark_error(error, file, text, engine.literals) from None
+            raise describe_failure(failure, file, text, engine.literals) from None
         except (LarkError, RecursionError, ValueError) as error:
             raise ScriptError(f"cannot parse: {error}", file, 1, 1) from None
         script = ast.Script(commands, kind, span=SourceSpan(file, 1, 1))

@@ -19,6 +19,7 @@ from typing import Any
 
 from placer.script import ast
 from placer.script.ast import FragmentKind
+from placer.script.diagnostics import one_name_hint
 
 _INDENT = "    "
 
@@ -172,6 +173,9 @@ def symbol_name(name: str) -> str:
 
 def wild_name(name: str) -> str:
     """`name` as it must be written inside an output section (a pattern or target)."""
+    if one_name_hint(name) is not None:
+        # Bare, `x=1` would read as an assignment written without spaces (rejected).
+        return _quote(name)
     return _bare_or_quoted(name, _WILDNAME)
 
 
@@ -469,6 +473,8 @@ class _Printer:
             self.emit(depth, "};")
         elif entry.literal:
             self.emit(depth, _quote(entry.pattern) + ";")
+        elif entry.pattern in ("global", "local", "extern"):
+            self.emit(depth, entry.pattern + ";")
         else:
             self.emit(depth, _bare_or_quoted(entry.pattern, _VIDENT) + ";")
 
@@ -489,7 +495,8 @@ def _print_pattern(pattern: ast.Pattern | ast.SortedPattern) -> str:
 def print_input_section(node: ast.InputSectionDescription) -> str:
     """One input section description: ``KEEP(*(SORT(.init_array.*)))``."""
     if node.file is None:
-        text = f"[{' '.join(_print_pattern(p) for p in node.sections or ())}]"
+        # Spaces matter: `[` and `]` are wildcard characters when they touch a name.
+        text = f"[ {' '.join(_print_pattern(p) for p in node.sections or ())} ]"
     elif node.sections is None:
         text = _print_pattern(node.file)
     else:
