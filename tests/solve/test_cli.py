@@ -97,3 +97,19 @@ def test_elf_used_ranges_give_the_same_address_as_the_board(
     assert main(["place", "--elf", str(elf), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert [h["address"] for h in document["heaps"]] == [0x20003C00]
+
+
+def test_config_files_set_the_heap_mode(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    # A prj.conf with a memblk pool of 8 KiB in 1 KiB blocks, then a fragment that grows it.
+    (tmp_path / "prj.conf").write_text("CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_MEMBLK=y\n"
+                                       "CONFIG_LLEXT_EXT_HEAP_SIZE=8\n"
+                                       "CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE=1024\n")
+    (tmp_path / "more.conf").write_text("CONFIG_LLEXT_EXT_HEAP_SIZE=12\n")
+    assert main(["place", "--config", str(tmp_path / "prj.conf"), "--config",
+                 str(tmp_path / "more.conf"), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    # .noinit ends at 0x20003c00 (1K-aligned): pool there, 4K metadata heap behind it.
+    assert [(h["section"], h["address"], h["size"]) for h in document["heaps"]] == [
+        (".llext_ext_heap", 0x20003C00, 12 * 1024),
+        (".llext_metadata_heap", 0x20006C00, 4096)]
