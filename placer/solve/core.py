@@ -195,7 +195,9 @@ def _slots(problem: _Problem, fixed: Sequence[tuple[HeapSection, str, int]]) \
                      for heap, where, address in fixed if where == region.name]
         rank = preference_rank(board, region.name)
         for start, end in free_gaps(region, occupied):
-            slots.append(search.Slot(region.name, start, end, rank))
+            # Address 0 is NULL to C: a memblk pool there hands out NULL as its first
+            # block, which the loader takes for a failed allocation.
+            slots.append(search.Slot(region.name, max(start, 1), end, rank))
     return slots
 
 

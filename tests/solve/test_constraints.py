@@ -229,3 +229,14 @@ def test_shipped_board_infeasible_memblk_names_largest_fit() -> None:
         "  ROM: excluded: not writable (attributes rx)\n"
         "  RAM: 8704 bytes free, largest gap aligned to 1024: 8192 bytes at 0x80002000\n"
         "  largest size that would fit: 8192 bytes")
+
+
+def test_no_heap_starts_at_address_zero() -> None:
+    # nucleo_h743zi's ITCM starts at 0 and is free; a 4K-block pool there would hand out
+    # NULL as its first block. From address 1 the ITCM needs 4095 bytes of padding; DTCM
+    # (0x20000000, free, block-aligned) needs none, so the pool goes there.
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=4096,
+                         custom_heap_placement=True)
+    layout = place(load_board("nucleo_h743zi"), config)
+    pool = layout.heap(".llext_ext_heap")
+    assert (pool.region, pool.address, pool.padding) == ("DTCM", 0x20000000, 0)
