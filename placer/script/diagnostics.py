@@ -231,6 +231,15 @@ def describe_failure(
         and "COLON" in expected
         and token.type == "LBRACE"
     ):
+        if str(previous).endswith(":"):
+            return error_at(
+                f"`{previous}` is read as one name (`:` is a name character here, as in "
+                "GNU ld); write a space before the `:`",
+                file,
+                text,
+                previous.line or 1,
+                previous.column or 1,
+            )
         return error_at(
             f"missing `:` between output section `{previous}` and `{{`",
             file,

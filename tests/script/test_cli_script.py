@@ -1,0 +1,88 @@
+"""``placer check`` and ``placer format`` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from placer.cli import main
+
+GOOD = """MEMORY
+{
+    RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 64K
+}
+SECTIONS
+{
+    .data :
+    {
+        *(.data)
+    } > RAM
+}
+"""
+
+
+def test_check_is_silent_and_exits_0_on_clean_scripts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "board.ld"
+    script.write_text(GOOD)
+    assert main(["check", str(script)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_check_reports_every_broken_script_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad, worse = tmp_path / "good.ld", tmp_path / "bad.ld", tmp_path / "worse.ld"
+    good.write_text(GOOD)
+    bad.write_text("x = 1\ny = 2;\n")
+    worse.write_text(GOOD.replace("> RAM", "> NOPE"))
+    assert main(["check", str(good), str(bad), str(worse)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:1:6: error: missing `;` after the assignment\nx = 1\n     ^\n" in err
+    assert f"{worse}:7:5: error: output section `.data` goes to memory region `NOPE`" in err
+
+
+def test_check_exits_2_on_a_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(tmp_path / "absent.ld")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_check_preprocesses_with_defines(tmp_path: Path) -> None:
+    script = tmp_path / "board.ld"
+    script.write_text("#ifdef BROKEN\nx = 1\n#endif\ny = 2;\n")
+    assert main(["check", str(script)]) == 0
+    assert main(["check", "-D", "BROKEN", str(script)]) == 1
+
+
+def test_format_prints_the_canonical_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "board.ld"
+    script.write_text(
+        "MEMORY{RAM(rwx):ORIGIN=0x20000000,LENGTH=64K}\nSECTIONS{.data :{*(.data)}>RAM}\n"
+    )
+    assert main(["format", str(script)]) == 0
+    assert capsys.readouterr().out == GOOD
+
+
+def test_format_in_place_rewrites_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    script = tmp_path / "board.ld"
+    script.write_text("SECTIONS{.data :{*(.data)}>RAM}\n")
+    assert main(["format", "-i", str(script)]) == 0
+    assert script.read_text() == "SECTIONS" + GOOD.split("SECTIONS", 1)[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board.ld"]
+
+
+def test_format_of_a_broken_script_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "board.ld"
+    script.write_text("SECTIONS { .data : { *(.data) }\n")
+    assert main(["format", "-i", str(script)]) == 1
+    assert script.read_text() == "SECTIONS { .data : { *(.data) }\n"
+    assert "unbalanced braces: this `{` is never closed" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board.ld"]
