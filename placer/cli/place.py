@@ -14,8 +14,7 @@ from pathlib import Path
 
 from placer.board import Board, UsedRange
 from placer.boardfile import DEFAULT_BOARD, load_board, parse_size
-from placer.config import LlextConfig
-from placer.errors import ConfigError
+from placer.config import LlextConfig, read_config
 from placer.layout import Layout
 from placer.solve import Pin, kconfig_lines, place
 
@@ -83,12 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if out is None and (kinds is not None or _no_options(args)):
         out = DEFAULT_OUT
     if out is not None:
-        try:
-            from placer.emit import write_artifacts
-        except ImportError:
-            print("placer place: error: this placer cannot write artefacts (placer.emit "
-                  "is missing)", file=sys.stderr)
-            return 1
+        from placer.emit import write_artifacts
+
         written = write_artifacts(layout, out, kinds)
         stream = sys.stderr if args.json else sys.stdout
         for path in written:
@@ -134,23 +129,14 @@ def _no_options(args: argparse.Namespace) -> bool:
 
 
 def _read_config(paths: Sequence[str]) -> LlextConfig:
-    if not paths:
-        return LlextConfig()
-    from placer import config as config_module
-
-    reader = getattr(config_module, "read_config", None)
-    if reader is None:
-        raise ConfigError(("LLEXT",), "this placer cannot read configuration files yet")
-    config = reader(*paths)
-    assert isinstance(config, LlextConfig)
-    return config
+    # Without a file: Zephyr's defaults with LLEXT on, what a fresh LLEXT sample builds.
+    return read_config(*paths) if paths else LlextConfig()
 
 
 def _used_from_elf(path: Path, board: Board) -> tuple[UsedRange, ...]:
-    from placer.importers import elf as elf_importer
+    from placer.importers.elf import used_ranges
 
-    used = elf_importer.used_ranges(path, board)
-    return tuple(used)
+    return used_ranges(path, board)
 
 
 # --- the readable table ----------------------------------------------------------------
