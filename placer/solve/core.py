@@ -366,6 +366,8 @@ def _explain(problem: _Problem) -> Infeasible:
     assert before is not None
     for region in board.regions:
         why = exclusion(board, binding, region)
+        if why is None and pinned and pinned[0].region not in (None, region.name):
+            why = f"{binding.section} is pinned to {pinned[0].region}"
         if why is not None:
             details.append(f"{region.name}: excluded: {why}")
             continue

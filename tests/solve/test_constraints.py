@@ -140,7 +140,7 @@ def test_pinned_region_too_small_names_the_numbers() -> None:
         "error: cannot place .llext_heap: 24576 bytes aligned to 8 do not fit in RAM (pinned)\n"
         "  FLASH: excluded: not writable (attributes rx)\n"
         "  RAM: 22528 bytes free, largest gap aligned to 8: 22528 bytes at 0x20002800\n"
-        "  SRAM2: 61440 bytes free, largest gap aligned to 8: 61440 bytes at 0x30001000\n"
+        "  SRAM2: excluded: .llext_heap is pinned to RAM\n"
         "  largest size that would fit: 22528 bytes")
 
 
@@ -240,3 +240,17 @@ def test_no_heap_starts_at_address_zero() -> None:
     layout = place(load_board("nucleo_h743zi"), config)
     pool = layout.heap(".llext_ext_heap")
     assert (pool.region, pool.address, pool.padding) == ("DTCM", 0x20000000, 0)
+
+
+def test_harvard_instr_heap_in_rodata_pushes_the_data_load_image_up() -> None:
+    # An XIP ARC image keeps .data's load image in ICCM after .rodata (0xa000, 2K). The
+    # 4K instruction heap goes inside .rodata at 0xa000 and the load image moves to 0xb000.
+    board = harvard_board()
+    board = attrs.evolve(board, used=(*board.used,
+                                      UsedRange("ICCM", 0xA000, 0x800, "data load image")))
+    layout = place(board, LlextConfig())
+    assert layout.heap(".llext_instr_heap").address == 0xA000
+    iccm = next(r for r in layout.regions if r.region == "ICCM")
+    # used: text 32K + rodata 8K + load image 2K = 42K; after: + 4K heap = 46K.
+    assert (iccm.used_before, iccm.free_after) == (42 * 1024, 256 * 1024 - 46 * 1024)
+    assert iccm.largest_gap_after == 256 * 1024 - 0xB800
