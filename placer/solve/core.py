@@ -16,7 +16,7 @@ import attrs
 
 from placer.board import Board, UsedRange
 from placer.config import HeapBackend, LlextConfig
-from placer.errors import Infeasible
+from placer.errors import BoardError, Infeasible
 from placer.layout import (
     DynamicBuffer,
     Layout,
@@ -101,12 +101,16 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
     the heaps that hold extension regions grow to the largest size that fits (whole KiB,
     whole memblk blocks), keeping `reserve` bytes free after each.
     """
+    names = [r.name for r in board.regions]
+    if board.noinit_region not in names:
+        raise BoardError(f"board {board.name}: noinit region {board.noinit_region} is not one "
+                         f"of its regions ({', '.join(names)})")
     target = resolve(board, config)
     used_ranges = tuple(board.used if used is None else used)
-    if config.llext and config.heap_dynamic:
-        return _dynamic_layout(target, used_ranges)
     problem = _Problem(target, target.heap_sections(), used_ranges, tuple(pins), tuple(orders))
     _check_pins(problem)
+    if config.llext and config.heap_dynamic:
+        return _dynamic_layout(target, used_ranges)
     if maximize:
         problem = _maximize(problem, reserve)
     elif reserve:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from placer import Infeasible, Order, Pin, load_board, place
+from placer import BoardError, Infeasible, Order, Pin, load_board, place
 from placer.board import UsedRange
 from placer.config import HeapBackend, LlextConfig
 from placer.layout import Placement
@@ -254,3 +254,18 @@ def test_harvard_instr_heap_in_rodata_pushes_the_data_load_image_up() -> None:
     # used: text 32K + rodata 8K + load image 2K = 42K; after: + 4K heap = 46K.
     assert (iccm.used_before, iccm.free_after) == (42 * 1024, 256 * 1024 - 46 * 1024)
     assert iccm.largest_gap_after == 256 * 1024 - 0xB800
+
+
+def test_a_dynamic_heap_has_no_section_to_pin() -> None:
+    with pytest.raises(Infeasible) as error:
+        place(two_ram_board(), LlextConfig(heap_dynamic=True),
+              pins=(Pin(".llext_heap", region="RAM"),))
+    assert str(error.value) == ("error: cannot place .llext_heap: pinned, but this "
+                                "configuration has no such heap section (heap sections: none)")
+
+
+def test_board_whose_noinit_region_is_missing() -> None:
+    with pytest.raises(BoardError) as error:
+        place(two_ram_board(noinit_region="SRAM9"), LlextConfig())
+    assert str(error.value) == ("error: board two_ram: noinit region SRAM9 is not one of its "
+                                "regions (FLASH, RAM, SRAM2)")
