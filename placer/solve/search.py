@@ -384,5 +384,52 @@ def solve(items: Sequence[Item], slots: Sequence[Slot],
     `after` holds pairs ``(i, j)``: if items i and j share a region, j is placed above i.
     Finding whether a placement exists is never cut short; once one is found, `budget`
     (nodes) limits the proof of optimality, and the solution says whether it was `proven`.
+
+    Items that can never meet (no region in common, no ordering pair) are independent:
+    each group is searched on its own, which keeps the proofs small (a Harvard build's
+    instruction and data heaps, for instance).
     """
-    return _Search(items, slots, after, budget).run()
+    groups = _independent_groups(items, slots, after)
+    if len(groups) == 1:
+        return _Search(items, slots, after, budget).run()
+    cost: Cost = _ZERO
+    assignments: list[Assignment] = []
+    nodes = 0
+    proven = True
+    for group in groups:
+        local = {item: n for n, item in enumerate(group)}
+        pairs = [(local[i], local[j]) for i, j in after if i in local and j in local]
+        part = _Search([items[i] for i in group], slots, pairs, budget).run()
+        if part is None:
+            return None
+        cost = _add(cost, part.cost)
+        assignments += [attrs.evolve(a, item=group[a.item]) for a in part.assignments]
+        nodes += part.nodes
+        proven = proven and part.proven
+    return Solution(cost, tuple(sorted(assignments, key=lambda a: a.item)), nodes, proven)
+
+
+def _independent_groups(items: Sequence[Item], slots: Sequence[Slot],
+                        after: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Items joined when they may use a common region or are ordered against each other."""
+    parent = list(range(len(items)))
+
+    def root(n: int) -> int:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    owner: dict[str, int] = {}
+    for n, item in enumerate(items):
+        for region in {slots[s].region for s in item.slots}:
+            if region in owner:
+                parent[root(n)] = root(owner[region])
+            else:
+                owner[region] = n
+    for i, j in after:
+        parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for n in range(len(items)):
+        groups.setdefault(root(n), []).append(n)
+    return sorted(groups.values())
