@@ -35,16 +35,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--board", metavar="NAME|PATH",
                         help=f"shipped board name or board file (default {DEFAULT_BOARD})")
-    parser.add_argument("--config", metavar="FILE", action="append", default=[],
-                        help=".config / prj.conf / fragment; later files win (repeatable)")
+    parser.add_argument("--config", metavar="FILE", action="extend", nargs="+", default=[],
+                        help=".config / prj.conf / fragments; later files win")
     parser.add_argument("--elf", metavar="zephyr.elf", type=Path,
                         help="take the used ranges from a built image instead of the board")
     parser.add_argument("--pin", metavar="SECTION=REGION|ADDR", action="append", default=[],
                         help="pin a heap section to a region or an address (repeatable)")
     parser.add_argument("--maximize", action="store_true",
                         help="grow the heaps to the largest size the board allows")
-    parser.add_argument("--reserve", metavar="N", help="bytes to keep free after each "
-                        "grown heap, e.g. 4K (with --maximize)")
+    parser.add_argument("--reserve", metavar="N", help="bytes to keep free after each heap "
+                        "that holds extension regions, e.g. 4K (most useful with --maximize)")
     parser.add_argument("--json", action="store_true", help="print the layout JSON")
     parser.add_argument("-o", "--out", metavar="DIR", type=Path,
                         help="write the artefacts to DIR")
