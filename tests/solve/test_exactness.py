@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from placer import Infeasible, place
+from placer import Infeasible, Pin, place
 from placer.board import Arch, Board, MemoryRegion, UsedRange
 from placer.config import HeapBackend, LlextConfig
 from placer.solve.search import Cost, Item, Slot, solve
@@ -100,7 +100,7 @@ STEP = 256  # every size, boundary and alignment below divides it, so compacted
 
 
 @st.composite
-def boards_and_configs(draw: st.DrawFn) -> tuple[Board, LlextConfig]:
+def boards_and_configs(draw: st.DrawFn) -> tuple[Board, LlextConfig, tuple[Pin, ...]]:
     regions = []
     used = []
     for index in range(draw(st.integers(1, 3))):
@@ -128,18 +128,28 @@ def boards_and_configs(draw: st.DrawFn) -> tuple[Board, LlextConfig]:
                              ext_heap_size=draw(st.integers(1, 6)),
                              metadata_heap_size=draw(st.integers(1, 3)),
                              custom_heap_placement=True)
-    return board, config
+    pins: tuple[Pin, ...] = ()
+    if draw(st.booleans()):
+        section = ".llext_heap" if config.heap_backend is HeapBackend.K_HEAP \
+            else ".llext_ext_heap"
+        pins = (Pin(section, region=draw(st.sampled_from(
+            [r.name for r in regions if r.writable]))),)
+    return board, config, pins
 
 
-def feasible_by_enumeration(board: Board, config: LlextConfig) -> bool:
+def feasible_by_enumeration(board: Board, config: LlextConfig,
+                            pins: tuple[Pin, ...]) -> bool:
     from placer.target import resolve
 
     heaps = resolve(board, config).heap_sections()
+    pinned = {pin.section: pin.region for pin in pins}
     options = []
     for heap in heaps:
         spots = []
         for region in board.regions:
             if exclusion(board, heap, region) is not None:
+                continue
+            if pinned.get(heap.section, region.name) != region.name:
                 continue
             for address in range(region.origin, region.end - heap.size + 1, STEP):
                 if not any(u.region == region.name and u.start < address + heap.size
@@ -155,14 +165,16 @@ def feasible_by_enumeration(board: Board, config: LlextConfig) -> bool:
 @settings(max_examples=150, deadline=None)
 @given(boards_and_configs())
 def test_place_succeeds_exactly_when_a_placement_exists(
-        case: tuple[Board, LlextConfig]) -> None:
-    board, config = case
+        case: tuple[Board, LlextConfig, tuple[Pin, ...]]) -> None:
+    board, config, pins = case
     try:
-        layout = place(board, config)
+        layout = place(board, config, pins=pins)
     except Infeasible:
-        assert not feasible_by_enumeration(board, config)
+        assert not feasible_by_enumeration(board, config, pins)
         return
-    assert feasible_by_enumeration(board, config)
+    assert feasible_by_enumeration(board, config, pins)
+    for pin in pins:
+        assert layout.heap(pin.section).region == pin.region
     for heap in layout.heaps:
         region = board.region(heap.region)
         assert exclusion(board, heap.heap, region) is None
@@ -172,4 +184,4 @@ def test_place_succeeds_exactly_when_a_placement_exists(
                        for u in board.used)
     for a, b in itertools.combinations(layout.heaps, 2):
         assert a.end <= b.address or b.end <= a.address
-    assert place(board, config) == layout  # deterministic
+    assert place(board, config, pins=pins) == layout  # deterministic
