@@ -28,9 +28,10 @@ never defines is 0, as it is when linking objects that do not define it; pass
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Final
+from typing import Any, Final, cast
 
 import attrs
+import networkx as nx
 
 from placer.errors import ScriptError, SourceSpan
 from placer.script import ast
@@ -325,12 +326,30 @@ def _eval(expr: ast.Expr, scope: _Scope) -> Value:
         return unknown
     if isinstance(expr, ast.Conditional):
         condition = _eval(expr.condition, scope)
-        then = _eval(expr.then, scope)
-        otherwise = _eval(expr.otherwise, scope)
+        # ld folds both branches (so `1 ? 2 : 1/0` fails), but a symbol that is not yet
+        # defined only matters in the branch taken: `DEFINED(a) ? a + 1 : 7` defines `a`.
+        then = _eval_or_pending(expr.then, scope)
+        otherwise = _eval_or_pending(expr.otherwise, scope)
+        if isinstance(condition, int):
+            chosen = then if condition else otherwise
+            if isinstance(chosen, _NotYet):
+                raise chosen
+            return chosen
+        for branch in (then, otherwise):
+            if isinstance(branch, _NotYet):
+                raise branch
+        assert not isinstance(then, _NotYet) and not isinstance(otherwise, _NotYet)
         if isinstance(condition, Unknown):
             return then if then == otherwise else condition
         return then if condition else otherwise
     return _call(expr, scope)
+
+
+def _eval_or_pending(expr: ast.Expr, scope: _Scope) -> Value | _NotYet:
+    try:
+        return _eval(expr, scope)
+    except _NotYet as pending:
+        return pending
 
 
 def _call(call: ast.Call, scope: _Scope) -> Value:
@@ -435,11 +454,32 @@ _COMPOUND: Final[Mapping[str, str]] = {
     "+=": "+", "-=": "-", "*=": "*", "/=": "/", "<<=": "<<", ">>=": ">>", "&=": "&", "|=": "|",
 }
 _DOT_IN_SECTIONS: Final = Unknown("the location counter `.' inside SECTIONS needs a link")
-_MAX_PASSES: Final = 16
+_MAX_PASSES: Final = 32
 
 
 class _ScriptEvaluator:
-    """Runs a script's assignments to a fixed point, then its MEMORY regions."""
+    """Runs a script's assignments pass after pass as ld does, then its MEMORY regions.
+
+    The rules, each measured with ld 2.40 (``tests/script/test_evaluate_ld.py`` generates
+    scripts and compares):
+
+    * every pass runs the assignments in script order; a symbol read before any pass has
+      valued it is retried on the next pass (``a = b + 1; b = 5;`` gives 6);
+    * ``DEFINED(x)`` is true when a statement before this one in the current pass defined
+      ``x``, whether or not its value was known yet;
+    * ``PROVIDE(x = e)`` acts only when something reads ``x`` (``DEFINED`` is no read)
+      and ``x`` is undefined or was defined by this very PROVIDE in an earlier pass; a
+      compound assignment (``x += 1``) updates the value and keeps who defined it, so
+      ``PROVIDE(a = 5); a += 1;`` is 6 and ``a += 1; PROVIDE(a = 5);`` is 5;
+    * a symbol whose value feeds on itself across passes (a cycle through a forward
+      reference, found on the statement graph with networkx), or that reads one, gets
+      whatever value ld's number of passes leaves, so it is `Unknown`.
+
+    Not modelled: a symbol both PROVIDEd and assigned with ``=`` that ``DEFINED()`` tests
+    (ld's answer there follows its internal iteration counter), and forward references
+    chained more than five deep (ld 2.40 stops passing and calls the symbol undefined;
+    placer gives the settled value).
+    """
 
     def __init__(
         self,
@@ -450,15 +490,17 @@ class _ScriptEvaluator:
     ) -> None:
         self.script = script
         self.target = target
-        self.defsyms = dict(defsyms)
+        self.defsyms = {name: value & _MASK64 for name, value in defsyms.items()}
         self.open_world = open_world
         self.file = script.span.file if script.span is not None else "<script>"
         self.definitions = _definitions(script)
-        self.first_definition: dict[str, int] = {}
-        for position, definition in enumerate(self.definitions):
-            if definition.statement.target != ".":
-                self.first_definition.setdefault(definition.statement.target, position)
-        self.values: dict[str, Value] = {}
+        self.referenced = _referenced_symbols(script)
+        self.assigned = {d.statement.target for d in self.definitions}
+        self.values: dict[str, Value] = dict(self.defsyms)
+        self.definer: dict[str, int] = {}  # statement that last defined each symbol
+        self.defined_now: set[str] = set()  # defined so far in the current pass
+        self.applied: set[int] = set()  # statements that took effect in the last pass
+        self.last_statement: dict[str, int] = {}  # the last one to set each symbol
         self.declarations = self._declarations()
         self.aliases = self._aliases()
         self.regions: dict[str, tuple[Value, Value]] = {}
@@ -467,30 +509,23 @@ class _ScriptEvaluator:
 
     # symbols
 
-    def _defined_before(self, index: int) -> Callable[[str], Value]:
-        first = self.first_definition
-
-        def defined(name: str) -> Value:
-            if first.get(name, index) < index or name in self.defsyms:
-                return 1
-            if self.open_world:
-                return Unknown(f"DEFINED({name}): an input file may define `{name}'")
-            return 0
-
-        return defined
+    def _defined(self, name: str) -> Value:
+        if name in self.defined_now or name in self.defsyms:
+            return 1
+        if self.open_world:
+            return Unknown(f"DEFINED({name}): an input file may define `{name}'")
+        return 0
 
     def _symbol(self, name: str) -> Value:
         if name in self.values:
             return self.values[name]
-        if name in self.defsyms:
-            return self.defsyms[name] & _MASK64
-        if any(d.statement.target == name for d in self.definitions):
+        if name in self.assigned:
             raise _NotYet(name)
         return Unknown(f"symbol `{name}' is not defined by the script")
 
-    def _scope(self, index: int, dot: Value) -> _Scope:
-        return _Scope(self._symbol, self._defined_before(index), self._origin, self._length,
-                     dot, self.target, self.file, self._sizeof_headers())
+    def _scope(self, dot: Value) -> _Scope:
+        return _Scope(self._symbol, self._defined, self._origin, self._length,
+                      dot, self.target, self.file, self._sizeof_headers())
 
     def _sizeof_headers(self) -> Value:
         """ELF header plus one program header per PHDRS entry, when the script fixes them.
@@ -507,61 +542,150 @@ class _ScriptEvaluator:
             return 52 + 32 * count
         return 64 + 56 * count
 
-    def _run_assignments(self) -> None:
-        skipped = self._overridden_provides()
-        for _ in range(_MAX_PASSES):
-            before = dict(self.values)
-            for index, definition in enumerate(self.definitions):
-                statement = definition.statement
-                if statement.target == "." or (
-                    statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
-                    and statement.target in skipped
-                ):
-                    continue
-                dot: Value = 0 if definition.before_sections else _DOT_IN_SECTIONS
-                scope = self._scope(index, dot)
-                try:
-                    value = _eval(statement.expr, scope)
-                    if statement.op != "=":
-                        current = self._symbol(statement.target)
-                        value = _combine(statement, current, value, scope)
-                except _NotYet:
-                    continue
-                if isinstance(value, int) and self.target is not None:
-                    value &= self.target.mask
-                self.values[statement.target] = value
-            if self.values == before:
-                break
+    def _provide_acts(self, index: int, name: str) -> bool:
+        if name not in self.referenced or name in self.defsyms:
+            return False
+        return name not in self.values or self.definer.get(name) == index
 
-    def _overridden_provides(self) -> set[str]:
-        """Symbols whose PROVIDE is void because a plain assignment or --defsym defines them."""
-        plain = {d.statement.target for d in self.definitions if d.statement.provide in
-                 (None, "HIDDEN")}
-        plain |= set(self.defsyms)
-        skip = {d.statement.target for d in self.definitions
-                if d.statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
-                and d.statement.target in plain}
-        return skip
-
-    def symbols(self) -> EvaluatedSymbols:
-        skip = self._overridden_provides()
-        records: dict[str, SymbolValue] = {}
-        for definition in self.definitions:
+    def _run_pass(self) -> None:
+        self.defined_now = set()
+        self.applied = set()
+        self.last_statement = {}
+        for index, definition in enumerate(self.definitions):
             statement = definition.statement
             name = statement.target
-            if name == "." or (statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
-                                and name in skip):
+            if name == ".":
+                continue
+            if statement.provide in ("PROVIDE", "PROVIDE_HIDDEN") and not self._provide_acts(
+                    index, name):
+                continue
+            scope = self._scope(0 if definition.before_sections else _DOT_IN_SECTIONS)
+            try:
+                value = _eval(statement.expr, scope)
+                if statement.op != "=":
+                    value = _combine(statement, self._symbol(name), value, scope)
+            except _NotYet:
+                if statement.op == "=":
+                    self.definer[name] = index
+                self.last_statement[name] = index  # attempted: its inputs decide the value
+                continue
+            finally:
+                # After the expression: `x = DEFINED(x)` reads x as not yet defined.
+                self.defined_now.add(name)
+            if isinstance(value, int) and self.target is not None:
+                value &= self.target.mask
+            self.values[name] = value
+            if statement.op == "=" or name not in self.definer:
+                self.definer[name] = index
+            self.applied.add(index)
+            self.last_statement[name] = index
+
+    def _run_assignments(self) -> None:
+        for _ in range(_MAX_PASSES):
+            before = (dict(self.values), dict(self.definer))
+            self._run_pass()
+            if (self.values, self.definer) == before:
+                break
+        else:
+            for name, value in self.values.items():
+                if before[0].get(name) != value:
+                    self.values[name] = _cycle(name)
+        tainted = self._cyclic_statements()
+        for name, index in self.last_statement.items():
+            if index in tainted:
+                self.values[name] = _cycle(name)
+
+    def _cyclic_statements(self) -> set[int]:
+        """Statements whose value feeds on itself across passes, and those reading them.
+
+        Statement i depends on the statement that gives each symbol it reads its value:
+        the last definition before i, else (a forward reference) the last one in the
+        script, from the previous pass. ``DEFINED(x)`` depends on every earlier statement
+        defining x (whether they took effect). A cycle needs a forward edge; its values
+        then depend on how many passes ld makes, so they are not reported as numbers.
+        """
+        graph: nx.DiGraph = nx.DiGraph()
+        where: dict[str, list[int]] = {}
+        for index, definition in enumerate(self.definitions):
+            where.setdefault(definition.statement.target, []).append(index)
+        for index, definition in enumerate(self.definitions):
+            statement = definition.statement
+            graph.add_node(index)
+            reads, checks = _reads(statement.expr)
+            if statement.op != "=":
+                reads.add(statement.target)
+            for name in reads:
+                places = where.get(name, [])
+                earlier = [j for j in places if j < index]
+                if earlier or places:
+                    graph.add_edge(index, max(earlier) if earlier else max(places))
+            for name in checks:
+                for j in where.get(name, []):
+                    if j < index:
+                        graph.add_edge(index, j)
+        cyclic: set[int] = set()
+        for component in nx.strongly_connected_components(graph):
+            if len(component) > 1 or any(graph.has_edge(n, n) for n in component):
+                cyclic |= component
+        tainted = set(cyclic)
+        for node in cyclic:
+            tainted |= nx.ancestors(graph, node)
+        return tainted
+
+    def symbols(self) -> EvaluatedSymbols:
+        records: dict[str, SymbolValue] = {}
+        for index, definition in enumerate(self.definitions):
+            statement = definition.statement
+            name = statement.target
+            provide = statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
+            if name == "." or (provide and not self._reported_provide(index, name)):
                 continue
             value = self.values.get(name)
+            if value is None and provide and name not in self.referenced:
+                # Nothing in the script reads it: report the value it gets when an input
+                # file references it.
+                try:
+                    value = _eval(statement.expr, self._scope(
+                        0 if definition.before_sections else _DOT_IN_SECTIONS))
+                except _NotYet:
+                    value = None
             if value is None:
-                value = Unknown(f"`{name}' depends on symbols no assignment defines")
+                # Every symbol it reads is assigned somewhere, yet no pass could value it:
+                # it depends on itself. ld gives such a cycle a value that depends on how
+                # many passes the link makes (`a = b + 1; b = a;` is 6 in one x86-64 link).
+                value = _cycle(name)
+            previous = records.get(name)
             records[name] = SymbolValue(
                 name, value,
-                provided=statement.provide in ("PROVIDE", "PROVIDE_HIDDEN"),
-                hidden=statement.provide in ("HIDDEN", "PROVIDE_HIDDEN"),
-                span=statement.span,
+                provided=self._is_provided(name),
+                hidden=statement.provide in ("HIDDEN", "PROVIDE_HIDDEN")
+                or (previous is not None and previous.hidden),
+                span=statement.span if previous is None else previous.span,
             )
         return EvaluatedSymbols(tuple(records.values()))
+
+    def _reported_provide(self, index: int, name: str) -> bool:
+        """Whether a PROVIDE's symbol is reported: it acted, or nothing references it yet
+        (its value is what it would be if an input file referenced it)."""
+        if index in self.applied or self.definer.get(name) == index:
+            return True
+        return name not in self.referenced and self._first_provide(name) == index and not any(
+            d.statement.target == name and d.statement.provide not in ("PROVIDE",
+                                                                      "PROVIDE_HIDDEN")
+            for d in self.definitions) and name not in self.defsyms
+
+    def _first_provide(self, name: str) -> int | None:
+        for index, definition in enumerate(self.definitions):
+            if definition.statement.target == name and definition.statement.provide in (
+                    "PROVIDE", "PROVIDE_HIDDEN"):
+                return index
+        return None
+
+    def _is_provided(self, name: str) -> bool:
+        definer = self.definer.get(name)
+        if definer is None:
+            return self._first_provide(name) is not None
+        return self.definitions[definer].statement.provide in ("PROVIDE", "PROVIDE_HIDDEN")
 
     # regions
 
@@ -620,10 +744,10 @@ class _ScriptEvaluator:
             try:
                 return self._symbol(name)
             except _NotYet:
-                return Unknown(f"`{name}' depends on symbols no assignment defines")
+                return _cycle(name)
 
-        return _Scope(symbol, self._defined_before(len(self.definitions)), self._origin,
-                     self._length, 0, self.target, self.file, self._sizeof_headers())
+        return _Scope(symbol, self._defined, self._origin, self._length, 0, self.target,
+                      self.file, self._sizeof_headers())
 
     def _check_order(self, name: str, call: ast.Call) -> None:
         real = self.aliases.get(name, name)
@@ -656,6 +780,86 @@ class _ScriptEvaluator:
                 span=decl.span,
             ))
         return tuple(result)
+
+
+def _cycle(name: str) -> Unknown:
+    # ld gives such a symbol whatever its number of passes makes of it (`a = b + 1;
+    # b = a;` is 6 in one x86-64 link), or reports it undefined.
+    return Unknown(f"`{name}' depends on itself through other assignments")
+
+
+def _reads(expr: ast.Expr) -> tuple[set[str], set[str]]:
+    """Symbols `expr` reads as values, and those it only tests with DEFINED."""
+    reads: set[str] = set()
+    checks: set[str] = set()
+
+    def walk(node: ast.Expr) -> None:
+        if isinstance(node, ast.Symbol):
+            if node.name != ".":
+                reads.add(node.name)
+        elif isinstance(node, ast.Call):
+            if node.function == "DEFINED":
+                checks.update(a.name for a in node.args if isinstance(a, ast.Symbol))
+                return
+            if node.function in ("ORIGIN", "LENGTH", "ADDR", "SIZEOF", "LOADADDR",
+                                 "ALIGNOF", "CONSTANT"):
+                return  # names of regions, sections and constants, not symbols
+            for arg in node.args:
+                walk(arg)
+        elif isinstance(node, ast.UnaryOp):
+            walk(node.operand)
+        elif isinstance(node, ast.BinaryOp):
+            walk(node.left)
+            walk(node.right)
+        elif isinstance(node, ast.Conditional):
+            walk(node.condition)
+            walk(node.then)
+            walk(node.otherwise)
+
+    walk(expr)
+    return reads, checks
+
+
+def _referenced_symbols(script: ast.Script) -> set[str]:
+    """Symbols the script reads, as ld counts them for PROVIDE.
+
+    DEFINED's argument is no read, and neither is anything inside a PROVIDE that does
+    not act: a PROVIDE's expression counts only once its own symbol is read (so chains of
+    PROVIDEs are followed to a fixed point).
+    """
+    found: set[str] = set()
+    provides: list[ast.Assignment] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, tuple):
+            for item in node:
+                walk(item)
+            return
+        if isinstance(node, ast.Call) and node.function == "DEFINED":
+            return
+        if isinstance(node, ast.Symbol):
+            found.add(node.name)
+            return
+        if isinstance(node, ast.Assignment):
+            if node.provide in ("PROVIDE", "PROVIDE_HIDDEN"):
+                provides.append(node)
+                return
+            if node.op != "=":
+                found.add(node.target)
+        if attrs.has(type(node)):
+            for field in attrs.fields(cast(Any, type(node))):
+                if field.name != "span":
+                    walk(getattr(node, field.name))
+
+    walk(script)
+    pending = provides
+    while True:
+        acting = [p for p in pending if p.target in found]
+        if not acting:
+            return found
+        pending = [p for p in pending if p.target not in found]
+        for provide in acting:
+            walk(provide.expr)
 
 
 def _combine(statement: ast.Assignment, current: Value, value: Value, scope: _Scope) -> Value:
