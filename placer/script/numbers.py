@@ -9,8 +9,9 @@ ld's lexer (binutils ``ldlex.l``) has three number rules in expression state:
   (x 1024 * 1024); ``$hex`` also takes the suffix. Digits go through
   ``bfd_scan_vma(text, NULL, 0)``, so a leading ``0`` means octal (``010`` is 8).
 
-``bfd_scan_vma`` stops at the first digit that is not valid in the base and ignores the
-rest (``09`` is 0, ``12b`` is 1), and it wraps at 64 bits; both are reproduced.
+``bfd_scan_vma`` is ``strtoul``: it stops at the first digit that is not valid in the
+base and ignores the rest (``09`` is 0, ``12b`` is 1), and it saturates at 2**64 - 1 on
+overflow; the K/M multiplication after it wraps at 64 bits. All of that is reproduced.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ _SUFFIX_BASE = {"h": 16, "x": 16, "o": 8, "b": 2, "d": 10}
 
 
 def _scan_vma(digits: str, base: int) -> int:
-    """``bfd_scan_vma``: the value of the longest prefix of `digits` valid in `base`."""
+    """``bfd_scan_vma``: the value of the longest prefix of `digits` valid in `base`,
+    saturated at the largest 64-bit value as ``strtoul`` does."""
     value = 0
     for char in digits:
         digit = int(char, 16) if char in "0123456789abcdefABCDEF" else base
         if digit >= base:
             break
-        value = (value * base + digit) & _VMA_MASK
-    return value
+        value = value * base + digit
+    return min(value, _VMA_MASK)
 
 
 def decode_number(text: str) -> int:

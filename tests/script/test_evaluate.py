@@ -44,8 +44,6 @@ def test_number_forms_equal_gnu_ld(arch: str, tmp_path: Path) -> None:
     assert {name: result.symbols[name] for name in expected} == expected
 
 
-@pytest.mark.xfail(strict=True, reason="placer/script/numbers.py (part A) wraps at 64 bits "
-                   "where ld saturates; reported, not fixed here")
 def test_overflowing_numbers_saturate_as_in_ld(tmp_path: Path) -> None:
     text = "".join(f"s_{i} = {form};\n" for i, (form, _) in enumerate(OVERFLOWING_FORMS))
     result = link("x86", text, tmp_path)
