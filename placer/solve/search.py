@@ -12,8 +12,9 @@ and bound:
   precedes it; that never increases total padding, rank or addresses. So the search builds
   placements slot by slot, each step putting one item at the first admissible address
   after the previous item in the same slot, or at the start of a later slot. Slots are
-  visited by (rank, address), so an item's fresh cost only grows along the slot order and
-  "the next slot where it fits" is its cheapest remaining fresh slot. Every compacted
+  visited by (rank, address), so an item's fresh bound only grows along the slot order and
+  "the next slot where it fits" is its cheapest remaining fresh slot (an item with a floor
+  is bounded by the slot's start, since the floor may lift it past later slots). Every compacted
   placement is reachable; the search is complete.
 * **Bound.** A node's bound is its cost plus, per unplaced item, the cheapest slot it could
   still take alone, counting padding as zero (a heap placed in front may absorb it). Sums
@@ -157,6 +158,9 @@ class _Fresh:
     address: list[int]
     padding: list[int]
     room: _MaxTree
+    # The address the bound uses: the real one, or the slot's start when a floor could
+    # push it past slots that come later in search order (so the bound stays monotone).
+    bound_address: list[int]
 
 
 class _Search:
@@ -223,7 +227,8 @@ class _Search:
             addresses.append(base + pad)
             padding.append(pad)
         rooms = [slots[p].end - a for p, a in zip(order, addresses, strict=True)]
-        return _Fresh(order, addresses, padding, _MaxTree(rooms))
+        bound = [slots[p].start for p in order] if floors else addresses
+        return _Fresh(order, addresses, padding, _MaxTree(rooms), bound)
 
     def next_fresh(self, i: int, g: int) -> int | None:
         """Index into item i's fresh options of the first slot after `g` it fits in."""
@@ -240,7 +245,7 @@ class _Search:
 
     def fresh_cost(self, i: int, k: int) -> Cost:
         fresh = self.fresh[i]
-        return (0, self.slots[fresh.order[k]].rank, fresh.address[k])
+        return (0, self.slots[fresh.order[k]].rank, fresh.bound_address[k])
 
     def current(self, i: int, g: int, cursor: int) -> tuple[Cost, int] | None:
         """Cost and address of item `i` placed at `cursor` in slot `g`, if admissible."""

@@ -55,21 +55,22 @@ def brute_force(items: Sequence[Item], slots: Sequence[Slot],
 
 @st.composite
 def instances(draw: st.DrawFn) -> tuple[list[Item], list[Slot], list[tuple[int, int]]]:
+    # Slots of different regions may share addresses (separate memories); slots of one
+    # region follow each other. Ranks vary, even within a region.
     slots: list[Slot] = []
-    position = 0
-    for index in range(draw(st.integers(1, 3))):
-        position += draw(st.integers(0, 6))
+    cursor = {"R0": 0, "R1": 0, "R2": 0}
+    for _ in range(draw(st.integers(1, 3))):
+        region = draw(st.sampled_from(sorted(cursor)))
+        start = cursor[region] + draw(st.integers(0, 12))
         length = draw(st.integers(0, 20))
-        slots.append(Slot(f"R{index % 2}", position, position + length,
-                          draw(st.integers(0, 1))))
-        position += length
+        slots.append(Slot(region, start, start + length, draw(st.integers(0, 1))))
+        cursor[region] = start + length
     items: list[Item] = []
     for n in range(draw(st.integers(1, 3))):
         align = draw(st.sampled_from([1, 2, 4, 8]))
         allowed = draw(st.lists(st.integers(0, len(slots) - 1), min_size=1, unique=True))
-        floors = ()
-        if draw(st.booleans()):
-            floors = (("R0", draw(st.integers(0, 12))),)
+        floors = tuple((region, draw(st.integers(0, 24)))
+                       for region in ("R0", "R1", "R2") if draw(st.booleans()))
         items.append(Item(f"h{n}", draw(st.integers(1, 9)), align, tuple(sorted(allowed)),
                           residue=draw(st.integers(0, align - 1)), floors=floors))
     after: list[tuple[int, int]] = []
@@ -78,7 +79,7 @@ def instances(draw: st.DrawFn) -> tuple[list[Item], list[Slot], list[tuple[int, 
     return items, slots, after
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(instances())
 def test_search_finds_the_optimum_brute_force_finds(
         instance: tuple[list[Item], list[Slot], list[tuple[int, int]]]) -> None:
