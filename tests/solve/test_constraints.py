@@ -269,3 +269,17 @@ def test_board_whose_noinit_region_is_missing() -> None:
         place(two_ram_board(noinit_region="SRAM9"), LlextConfig())
     assert str(error.value) == ("error: board two_ram: noinit region SRAM9 is not one of its "
                                 "regions (FLASH, RAM, SRAM2)")
+
+
+def test_order_between_two_free_heaps_in_one_region() -> None:
+    # Custom placement, both heaps in RAM's gap at 0x20002800. Lowest address sum puts the
+    # 4K metadata heap first (0x20002800) and the 16K pool behind it (0x20003800); ordered
+    # after the pool, the metadata heap goes to 0x20006800 instead.
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, custom_heap_placement=True)
+    layout = place(two_ram_board(), config)
+    assert (layout.heap(".llext_metadata_heap").address,
+            layout.heap(".llext_ext_heap").address) == (0x20002800, 0x20003800)
+    layout = place(two_ram_board(), config,
+                   orders=(Order(".llext_metadata_heap", after=".llext_ext_heap"),))
+    assert (layout.heap(".llext_ext_heap").address,
+            layout.heap(".llext_metadata_heap").address) == (0x20002800, 0x20006800)
