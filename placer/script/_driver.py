@@ -112,17 +112,54 @@ def _sort_key(t: TerminalDef) -> tuple[int, int, int, str]:
     return (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
 
 
+_new_str = str.__new__
+
+
+def _token(kind: str, value: str, start: int, line: int, column: int) -> Token:
+    # Lark's Token constructor checks and copies arguments; this is the same object
+    # built directly (Token has __slots__, so every field is set).
+    token: Token = _new_str(Token, value)
+    token.type = kind
+    token.value = value
+    token.start_pos = start
+    token.line = line
+    token.column = column
+    token.end_line = None
+    token.end_column = None
+    token.end_pos = start + len(value)
+    return token
+
+
 class Driver:
     """Parses with the tables of a compiled Lark grammar; see the module docstring."""
 
     def __init__(self, lark: Lark, transformer: Any) -> None:
         parser = lark.parser.parser.parser
         self.table = parser.parse_table
-        self.callbacks = {rule: _callback(rule, transformer) for rule in parser.callbacks}
+        rules = list(parser.callbacks)
+        index = {rule: i for i, rule in enumerate(rules)}
+        #: Per rule: (children count, reduction, nonterminal produced).
+        self._rules = [
+            (len(rule.expansion), _callback(rule, transformer), rule.origin.name) for rule in rules
+        ]
+        #: Per state: terminal -> next state (>= 0, shift) or ~rule index (< 0, reduce).
+        size = max(self.table.states) + 1
+        self._actions: list[dict[str, int]] = [{} for _ in range(size)]
+        #: Per state: nonterminal -> state after reducing to it.
+        self._gotos: list[dict[str, int]] = [{} for _ in range(size)]
+        for state, row in self.table.states.items():
+            for symbol, (action, arg) in row.items():
+                if action is Shift:
+                    if symbol.isupper():
+                        self._actions[state][symbol] = arg
+                    else:
+                        self._gotos[state][symbol] = arg
+                else:
+                    self._actions[state][symbol] = ~index[arg]
         ignore = set(lark.lexer_conf.ignore)
         self.terminals = sorted((t for t in lark.terminals if t.name not in ignore), key=_sort_key)
         self._by_name = {t.name: t for t in self.terminals}
-        self._lexers: dict[int, _StateLexer] = {}
+        self._lexers: list[_StateLexer | None] = [None] * size
         self._root = self._build(frozenset(self._by_name))
 
     def _build(self, accepted: frozenset[str]) -> _StateLexer:
@@ -144,50 +181,37 @@ class Driver:
         return _StateLexer(pattern, keywords, "NAME" in accepted and "SLASH" in accepted)
 
     def _lexer(self, state: int) -> _StateLexer:
-        lexer = self._lexers.get(state)
+        lexer = self._lexers[state]
         if lexer is None:
-            accepted = frozenset(k for k in self.table.states[state] if k.isupper())
+            accepted = frozenset(k for k in self._actions[state] if k != "$END")
             lexer = self._lexers[state] = self._build(accepted)
         return lexer
 
     def parse(self, text: str, start: str, comments: list[Token]) -> Any:
         """Run the parser on `text` from rule `start`; comments are appended to `comments`."""
-        states = self.table.states
-        callbacks = self.callbacks
+        actions, gotos, rules, lexers = self._actions, self._gotos, self._rules, self._lexers
         state_stack = [self.table.start_states[start]]
         value_stack: list[Any] = []
         position, line, line_start = 0, 1, 0
         length = len(text)
         previous: Token | None = None
+        skip = _SKIP.match
         while True:
-            skipped = _SKIP.match(text, position)
+            skipped = skip(text, position)
             if skipped is not None:
+                end = skipped.end()
                 chunk = skipped.group()
                 if "/*" in chunk or "#" in chunk:
-                    for found in _COMMENT.finditer(text, position, skipped.end()):
-                        start_pos = found.start()
-                        comment_line = line + text.count("\n", position, start_pos)
-                        comment_start = text.rfind("\n", 0, start_pos) + 1
-                        comments.append(
-                            Token(
-                                "COMMENT",
-                                found.group(),
-                                start_pos,
-                                comment_line,
-                                start_pos - comment_start + 1,
-                                end_pos=found.end(),
-                            )
-                        )
+                    self._comments(text, position, end, line, comments)
                 newlines = chunk.count("\n")
                 if newlines:
                     line += newlines
-                    line_start = text.rfind("\n", position, skipped.end()) + 1
-                position = skipped.end()
+                    line_start = text.rfind("\n", position, end) + 1
+                position = end
             if position >= length:
-                token = Token("$END", "", position, line, position - line_start + 1)
+                token = _token("$END", "", position, line, position - line_start + 1)
                 return self._finish(state_stack, value_stack, token, previous, start)
-            state = state_stack[-1]
-            lexer = self._lexer(state)
+            lexer = lexers[state_stack[-1]] or self._lexer(state_stack[-1])
             match = lexer.pattern.match(text, position)
             if match is None:
                 match = self._root.pattern.match(text, position)
@@ -196,50 +220,50 @@ class Driver:
                 lexer = self._root
             kind = match.lastgroup or ""
             value = match.group()
-            if (
-                lexer.slash_operator
-                and kind == "NAME"
-                and value[0] == "/"
-                and (value != "/DISCARD/")
+            if kind in lexer.keywords:
+                if lexer.slash_operator and kind == "NAME" and value[0] == "/":
+                    if value != "/DISCARD/":
+                        kind, value = "SLASH", "/"
+                else:
+                    kind = lexer.keywords[kind].get(value, kind)
+            elif (
+                lexer.slash_operator and kind == "NAME" and value[0] == "/" and value != "/DISCARD/"
             ):
                 kind, value = "SLASH", "/"
-            elif kind in lexer.keywords:
-                kind = lexer.keywords[kind].get(value, kind)
-            token = Token(
-                kind,
-                value,
-                position,
-                line,
-                position - line_start + 1,
-                end_pos=position + len(value),
-            )
-            newlines = value.count("\n")
-            if newlines:
-                line += newlines
+            token = _token(kind, value, position, line, position - line_start + 1)
+            if kind == "QSTRING" and "\n" in value:
+                line += value.count("\n")
                 line_start = text.rfind("\n", position, position + len(value)) + 1
             position += len(value)
             # Feed the token: reduce as far as it allows, then shift it.
             while True:
-                action_arg = states[state_stack[-1]].get(kind)
-                if action_arg is None:
+                action = actions[state_stack[-1]].get(kind)
+                if action is None:
                     raise ParseFailure(
-                        token, token.start_pos or 0, self.accepts(state_stack), previous
+                        token, position - len(value), self.accepts(state_stack), previous
                     )
-                action, arg = action_arg
-                if action is Shift:
-                    state_stack.append(arg)
+                if action >= 0:
+                    state_stack.append(action)
                     value_stack.append(token)
                     break
-                size = len(arg.expansion)
+                size, reduce, produced = rules[~action]
                 if size:
                     children = value_stack[-size:]
                     del state_stack[-size:]
                     del value_stack[-size:]
                 else:
                     children = []
-                value_stack.append(callbacks[arg](children))
-                state_stack.append(states[state_stack[-1]][arg.origin.name][1])
+                value_stack.append(reduce(children))
+                state_stack.append(gotos[state_stack[-1]][produced])
             previous = token
+
+    @staticmethod
+    def _comments(text: str, start: int, end: int, line: int, comments: list[Token]) -> None:
+        for found in _COMMENT.finditer(text, start, end):
+            offset = found.start()
+            comment_line = line + text.count("\n", start, offset)
+            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+            comments.append(_token("COMMENT", found.group(), offset, comment_line, column))
 
     def _finish(
         self,
@@ -249,49 +273,44 @@ class Driver:
         previous: Token | None,
         start: str,
     ) -> Any:
-        states = self.table.states
         end_state = self.table.end_states[start]
         while True:
-            action_arg = states[state_stack[-1]].get("$END")
-            if action_arg is None:
+            action = self._actions[state_stack[-1]].get("$END")
+            if action is None or action >= 0:
                 raise ParseFailure(token, token.start_pos or 0, self.accepts(state_stack), previous)
-            _action, rule = action_arg
-            size = len(rule.expansion)
+            size, reduce, produced = self._rules[~action]
             if size:
                 children = value_stack[-size:]
                 del state_stack[-size:]
                 del value_stack[-size:]
             else:
                 children = []
-            value_stack.append(self.callbacks[rule](children))
-            state_stack.append(states[state_stack[-1]][rule.origin.name][1])
+            value_stack.append(reduce(children))
+            state_stack.append(self._gotos[state_stack[-1]][produced])
             if state_stack[-1] == end_state:
                 return value_stack[-1]
 
     def accepts(self, state_stack: list[int]) -> frozenset[str]:
         """The terminals that could come next, following reductions (no callbacks run)."""
-        states = self.table.states
+        end_states = set(self.table.end_states.values())
         result = set()
-        for terminal in states[state_stack[-1]]:
-            if not terminal.isupper() and terminal != "$END":
-                continue
+        for terminal in self._actions[state_stack[-1]]:
             stack = list(state_stack)
             while True:
-                action_arg = states[stack[-1]].get(terminal)
-                if action_arg is None:
+                action = self._actions[stack[-1]].get(terminal)
+                if action is None:
                     break
-                action, arg = action_arg
-                if action is Shift:
+                if action >= 0:
                     result.add(terminal)
                     break
-                size = len(arg.expansion)
+                size, _, produced = self._rules[~action]
                 if size:
                     del stack[-size:]
-                goto = states[stack[-1]].get(arg.origin.name)
+                goto = self._gotos[stack[-1]].get(produced)
                 if goto is None:
                     break
-                stack.append(goto[1])
-                if terminal == "$END" and stack[-1] in self.table.end_states.values():
+                stack.append(goto)
+                if terminal == "$END" and goto in end_states:
                     result.add(terminal)
                     break
         return frozenset(result)

@@ -687,7 +687,9 @@ def parse(
         else:
             if looks_like_mri(text):
                 raise mri_error(file, text)
-            raise failures[likely_kind(text)]
+            # The whole-script reading always failed to get here; a fragment reading may
+            # have parsed yet been implausible, leaving no error of its own.
+            raise failures.get(likely_kind(text), failures[FragmentKind.SCRIPT.value])
     has_memory = any(isinstance(c, ast.Memory) for c in script.commands)
     if check_memory_regions or (check_memory_regions is None and has_memory):
         check_regions(script, file, text)
