@@ -112,6 +112,20 @@ def first_address(base: int, align: int, residue: int) -> int:
     return base + (residue - base) % align
 
 
+def _slot_sets(items: Sequence[Item]) -> list[int]:
+    """A small id per distinct `slots` tuple (tuples do not cache their hash, and these
+    can hold thousands of slots: each distinct object is hashed once)."""
+    by_id: dict[int, int] = {}
+    by_value: dict[tuple[int, ...], int] = {}
+    out: list[int] = []
+    for item in items:
+        key = id(item.slots)
+        if key not in by_id:
+            by_id[key] = by_value.setdefault(item.slots, len(by_value))
+        out.append(by_id[key])
+    return out
+
+
 def _add(a: Cost, b: Cost) -> Cost:
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
 
@@ -183,16 +197,17 @@ class _Search:
         for i, j in after:
             self.must_follow.setdefault(i, set()).add(j)
             self.ordered.update((i, j))
+        self.sets = _slot_sets(items)
         self.klass = self._classes()
-        allowed: dict[tuple[int, ...], frozenset[int]] = {}
-        for item in items:
-            if item.slots not in allowed:
-                allowed[item.slots] = frozenset(position[s] for s in item.slots)
-        self.allowed = [allowed[item.slots] for item in items]
+        allowed: dict[int, frozenset[int]] = {}
+        for n, item in enumerate(items):
+            if self.sets[n] not in allowed:
+                allowed[self.sets[n]] = frozenset(position[s] for s in item.slots)
+        self.allowed = [allowed[self.sets[n]] for n in range(len(items))]
         cache: dict[tuple[object, ...], _Fresh] = {}
         self.fresh: list[_Fresh] = []
         for n, item in enumerate(items):
-            key = (item.align, item.residue, item.floors, item.slots)
+            key = (item.align, item.residue, item.floors, self.sets[n])
             if key not in cache:
                 cache[key] = self._fresh_options(item, sorted(self.allowed[n]))
             self.fresh.append(cache[key])
@@ -210,7 +225,7 @@ class _Search:
             if n in self.ordered:
                 key = ("ordered", n)
             else:
-                key = (item.size, item.align, item.residue, item.slots, item.floors)
+                key = (item.size, item.align, item.residue, self.sets[n], item.floors)
             out.append(keys.setdefault(key, len(keys)))
         return out
 
@@ -425,8 +440,14 @@ def _independent_groups(items: Sequence[Item], slots: Sequence[Slot],
             n = parent[n]
         return n
 
-    owner: dict[str, int] = {}
+    sets = _slot_sets(items)
+    first: dict[int, int] = {}  # slot set -> its first item, which stands for the set
+    owner: dict[str, int] = {}  # region -> an item that may use it
     for n, item in enumerate(items):
+        if sets[n] in first:
+            parent[root(n)] = root(first[sets[n]])
+            continue
+        first[sets[n]] = n
         for region in {slots[s].region for s in item.slots}:
             if region in owner:
                 parent[root(n)] = root(owner[region])
