@@ -176,8 +176,14 @@ class Driver:
                 if owner is not None:
                     keywords.setdefault(owner.name, {})[text] = terminal.name
                     continue
-            alternatives.append(f"(?P<{terminal.name}>{terminal.pattern.to_regexp()})")
-        pattern = re.compile("|".join(alternatives) if alternatives else r"(?!x)x")
+            regexp = terminal.pattern.to_regexp()
+            if regexp == re.escape("/"):
+                regexp = r"/(?!\*)"  # a comment, not a division
+            alternatives.append(f"(?P<{terminal.name}>{regexp})")
+        # Leading blanks are matched here too: one regex call per token on the common
+        # path; comments (rarer) fail the match and go through _SKIP.
+        body = "|".join(alternatives) if alternatives else r"(?!x)x"
+        pattern = re.compile(rf"[ \t\r\n\f\v]*(?:{body})")
         return _StateLexer(pattern, keywords, "NAME" in accepted and "SLASH" in accepted)
 
     def _lexer(self, state: int) -> _StateLexer:
@@ -197,29 +203,38 @@ class Driver:
         previous: Token | None = None
         skip = _SKIP.match
         while True:
-            skipped = skip(text, position)
-            if skipped is not None:
-                end = skipped.end()
-                chunk = skipped.group()
-                if "/*" in chunk or "#" in chunk:
-                    self._comments(text, position, end, line, comments)
-                newlines = chunk.count("\n")
-                if newlines:
-                    line += newlines
-                    line_start = text.rfind("\n", position, end) + 1
-                position = end
-            if position >= length:
-                token = _token("$END", "", position, line, position - line_start + 1)
-                return self._finish(state_stack, value_stack, token, previous, start)
             lexer = lexers[state_stack[-1]] or self._lexer(state_stack[-1])
             match = lexer.pattern.match(text, position)
             if match is None:
-                match = self._root.pattern.match(text, position)
+                skipped = skip(text, position)
+                if skipped is not None:
+                    end = skipped.end()
+                    chunk = skipped.group()
+                    if "/*" in chunk or "#" in chunk:
+                        self._comments(text, position, end, line, comments)
+                    newlines = chunk.count("\n")
+                    if newlines:
+                        line += newlines
+                        line_start = text.rfind("\n", position, end) + 1
+                    position = end
+                if position >= length:
+                    token = _token("$END", "", position, line, position - line_start + 1)
+                    return self._finish(state_stack, value_stack, token, previous, start)
+                match = lexer.pattern.match(text, position)
                 if match is None:
-                    raise ParseFailure(None, position, self.accepts(state_stack), previous)
-                lexer = self._root
+                    match = self._root.pattern.match(text, position)
+                    if match is None:
+                        raise ParseFailure(None, position, self.accepts(state_stack), previous)
+                    lexer = self._root
             kind = match.lastgroup or ""
-            value = match.group()
+            value = match.group(kind)
+            token_start = match.start(kind)
+            if token_start != position:
+                newlines = text.count("\n", position, token_start)
+                if newlines:
+                    line += newlines
+                    line_start = text.rfind("\n", position, token_start) + 1
+                position = token_start
             if kind in lexer.keywords:
                 if lexer.slash_operator and kind == "NAME" and value[0] == "/":
                     if value != "/DISCARD/":
