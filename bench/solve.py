@@ -105,6 +105,47 @@ def describe(solution: search.Solution | None) -> str:
     return f"padding {padding:>6} B, {proof}"
 
 
+def against_gnu_ld() -> None:
+    """`placer.place` on the default board, next to one GNU ld link of the same board."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from placer import load_board, place
+    from placer.config import LlextConfig
+    from tests.boards.link import image_program
+
+    board = load_board("qemu_cortex_m3")
+    assembler, linker = shutil.which("arm-none-eabi-as"), shutil.which("arm-none-eabi-ld")
+    timings = []
+    for config in (LlextConfig(), LlextConfig(custom_heap_placement=True)):
+        runs = []
+        for _ in range(20):
+            start = time.perf_counter()
+            place(board, config)
+            runs.append((time.perf_counter() - start) * 1000)
+        timings.append(min(runs))
+    print(f"qemu_cortex_m3: place() {timings[0]:.2f} ms (Zephyr's default placement), "
+          f"{timings[1]:.2f} ms (custom placement, exact search)")
+    if assembler is None or linker is None or board.base_script is None:
+        print("GNU ld for arm not found: no ratio")
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        (work / "image.s").write_text(image_program(board))
+        subprocess.run([assembler, "-o", str(work / "image.o"), str(work / "image.s")],
+                       check=True)
+        runs = []
+        for _ in range(10):
+            start = time.perf_counter()
+            subprocess.run([linker, "-T", str(board.base_script), "-o", str(work / "a.elf"),
+                            str(work / "image.o")], check=True)
+            runs.append((time.perf_counter() - start) * 1000)
+    link = min(runs)
+    print(f"one GNU ld link of the same board: {link:.2f} ms; place() takes "
+          f"{timings[1] / link:.2f}x a link (custom placement)")
+
+
 def main() -> int:
     budget = search.DEFAULT_BUDGET
     print("placer solver benchmark: exact search, heap sections into the free gaps of a "
@@ -132,6 +173,8 @@ def main() -> int:
         ms, solution = timed(items, slots, budget, repeat=1)
         nodes = solution.nodes if solution else 0
         print(f"{heaps:>6} {ms:>9.1f} {nodes:>7}  {describe(solution)}")
+    print()
+    against_gnu_ld()
     print()
     first, full = largest
     verdict = "meets" if full < TARGET_MS else "MISSES"
