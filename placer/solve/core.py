@@ -365,7 +365,9 @@ def _explain(problem: _Problem) -> Infeasible:
     if pinned and pinned[0].address is not None:
         where = f" at {pinned[0].address:#x} (pinned)"
     beside = f" beside {', '.join(h.section for h in others)}" if others else ""
-    constraint = f"{size} bytes aligned to {modulus} do not fit{where}{beside}"
+    reserve = problem.extra.get(binding.section, 0)
+    amount = f"{binding.size} + {reserve} reserved" if reserve else f"{size}"
+    constraint = f"{amount} bytes aligned to {modulus} do not fit{where}{beside}"
     details: list[str] = []
     assert before is not None
     for region in board.regions:

@@ -56,7 +56,8 @@ def test_maximize_with_nothing_left_names_the_reason() -> None:
     with pytest.raises(Infeasible) as error:
         place(board, LlextConfig(), maximize=True, reserve=32 * 1024)
     assert str(error.value).splitlines()[0] == (
-        "error: cannot place .llext_heap: 33792 bytes aligned to 8 do not fit")
+        "error: cannot place .llext_heap: 1024 + 32768 reserved bytes aligned to 8 do not "
+        "fit")
 
 
 def test_power_of_two_mpu_moves_the_heap_base_when_it_serves_more_blocks() -> None:
