@@ -1,8 +1,9 @@
 """Parse GNU linker scripts and fragments into the typed AST of `placer.script.ast`.
 
-The grammar is ``grammar/ld.lark`` (Lark, LALR(1), contextual lexer), built once per
-process. The tree is built by a transformer that Lark runs while it parses, so no
-intermediate parse tree exists.
+The grammar is ``grammar/ld.lark``: Lark compiles it to LALR(1) tables once per process
+(cached on disk), and `placer.script._driver` runs those tables with a contextual lexer
+(one lexer per parser state, as Lark's ``lexer="contextual"``), calling the reductions of
+`_Builder` directly, so no intermediate parse tree exists.
 
 Deliberate choices about ld's lexer quirks (binutils 2.40 ``ldlex.l``):
 
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import attrs
-from lark import Lark, Token, Transformer
+from lark import Lark, Token
 from lark.exceptions import LarkError
 
 from placer._resources import data_dir
@@ -89,11 +90,11 @@ def _text(token: Token) -> str:
     return value
 
 
-class _Builder(Transformer[Token, Any]):
-    """Builds AST nodes from Lark's callbacks (all tokens kept: they carry positions)."""
+class _Builder:
+    """Builds AST nodes, one method per grammar rule or alias (all tokens are kept: they
+    carry the positions)."""
 
     def __init__(self) -> None:
-        super().__init__(visit_tokens=False)
         self.file = "<string>"
         #: id(container) -> position of its ``{`` and ``}``: where comments may attach.
         self.bodies: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {}
