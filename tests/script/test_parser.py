@@ -570,3 +570,21 @@ def test_insert_into_an_output_section_and_replace() -> None:
         ast.insert_before(script, ast.Comment("/* absent */"), extra)
     renamed = ast.with_commands(noinit, ())
     assert renamed.commands == () and renamed.name == ".noinit"
+
+
+def test_include_is_read_at_every_level_ld_allows() -> None:
+    script = parse(
+        "INCLUDE top.ld\n"
+        "MEMORY { INCLUDE regions.ld }\n"
+        "SECTIONS { INCLUDE sections.ld .text : { INCLUDE inputs.ld *(.text) } }\n",
+        check_memory_regions=False,
+    )
+    memory, sections = script.commands[1], script.commands[2]
+    assert script.commands[0] == ast.Include("top.ld")
+    assert isinstance(memory, ast.Memory) and memory.commands == (ast.Include("regions.ld"),)
+    assert isinstance(sections, ast.Sections)
+    assert sections.commands[0] == ast.Include("sections.ld")
+    text = sections.commands[1]
+    assert isinstance(text, ast.OutputSection)
+    assert text.commands[0] == ast.Include("inputs.ld")
+    assert parse(print_script(script), check_memory_regions=False) == script
