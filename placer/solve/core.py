@@ -144,7 +144,9 @@ def kconfig_lines(layout: Layout) -> tuple[str, ...]:
 # --- solving ---------------------------------------------------------------------------
 
 
-def _solve(problem: _Problem, budget: int | None = search.DEFAULT_BUDGET) -> _Placed:
+def _solve(problem: _Problem, budget: int | None = search.DEFAULT_BUDGET,
+           custom: bool = True) -> _Placed:
+    """Zephyr's placement when it applies; else (if `custom`) the search over free gaps."""
     config = problem.target.config
     default = default_placement(problem.target, problem.heaps, problem.used, problem.orders,
                                 problem.residues, problem.extra)
@@ -156,6 +158,9 @@ def _solve(problem: _Problem, budget: int | None = search.DEFAULT_BUDGET) -> _Pl
                                  pinned=_pinned(problem, s.heap.section))
                       for s in default.slots)
         return _Placed(heaps, default.occupied)
+    if not custom and not config.custom_heap_placement:
+        first = problem.heaps[0].section if problem.heaps else ""
+        raise Infeasible(first, f"Zephyr's default placement does not fit ({reason})")
     solution = _search(problem, problem.heaps, budget)
     if solution is None:
         raise _explain(problem)
@@ -408,9 +413,20 @@ def _largest_fit(problem: _Problem, others: Sequence[HeapSection], heap: HeapSec
 
 def _maximize(problem: _Problem, reserve: int) -> _Problem:
     """Grow each region-holding heap, in declaration order, to the largest whole-KiB size
-    (whole memblk blocks) that still fits with `reserve` bytes free after it."""
+    (whole memblk blocks) that still fits with `reserve` bytes free after it.
+
+    Sizes that keep Zephyr's own placement come first (no custom linker script needed);
+    only when that cannot hold even the smallest size does the search over free gaps
+    (custom placement) decide."""
     extra = {h.section: reserve for h in problem.heaps if h.role in REGION_ROLES}
     problem = attrs.evolve(problem, extra=extra)
+    try:
+        return _grow(problem, custom=False)
+    except Infeasible:
+        return _grow(problem, custom=True)
+
+
+def _grow(problem: _Problem, custom: bool) -> _Problem:
     for heap in problem.heaps:
         if heap.role not in REGION_ROLES:
             continue
@@ -424,12 +440,12 @@ def _maximize(problem: _Problem, reserve: int) -> _Problem:
         low = 0
         while low < high:
             middle = (low + high + 1) // 2
-            if _fits(_resized(problem, field, middle * step)):
+            if _fits(_resized(problem, field, middle * step), custom):
                 low = middle
             else:
                 high = middle - 1
         if low == 0:
-            _solve(_resized(problem, field, step))  # raises the precise reason
+            _solve(_resized(problem, field, step), custom=custom)  # raises the reason
         problem = _resized(problem, field, low * step)
     return problem
 
@@ -441,9 +457,9 @@ def _resized(problem: _Problem, field: str, kib: int) -> _Problem:
     return attrs.evolve(problem, target=target, heaps=target.heap_sections())
 
 
-def _fits(problem: _Problem) -> bool:
+def _fits(problem: _Problem, custom: bool) -> bool:
     try:
-        _solve(problem, budget=0)
+        _solve(problem, budget=0, custom=custom)
     except Infeasible:
         return False
     return True

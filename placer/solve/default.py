@@ -41,11 +41,17 @@ class Order:
 
 @attrs.frozen(slots=True)
 class Anchor:
-    """Where Zephyr's script inserts a heap: after used range `after` in `region`."""
+    """Where Zephyr's script inserts a heap: after used range `after` in `region`.
+
+    `host` says `after` is the content of the output section the heap joins (``.noinit``,
+    ``.rodata``, ``.data``): GNU ld aligns an output section to the largest alignment of
+    its input sections, so a heap's alignment moves that content too.
+    """
 
     region: str
     after: str | None
     placement: Placement
+    host: bool = True
 
 
 @attrs.frozen(slots=True)
@@ -99,12 +105,13 @@ def anchor(target: Target, heap: HeapSection, used: Sequence[UsedRange]) -> Anch
         return Anchor(region, _named(used, region, ".data"), Placement.IN_DATA)
     region = board.noinit_region
     after = _named(used, region, ".noinit")
-    if after is None:
-        ids = node_ids(used)
-        inside = sorted((n for n, u in enumerate(used) if u.region == region),
-                        key=lambda n: (used[n].end, used[n].start))
-        after = ids[inside[-1]] if inside else None
-    return Anchor(region, after, Placement.NOINIT)
+    if after is not None:
+        return Anchor(region, after, Placement.NOINIT)
+    # No .noinit content: the heaps alone make up .noinit, after whatever comes last.
+    ids = node_ids(used)
+    inside = sorted((n for n, u in enumerate(used) if u.region == region),
+                    key=lambda n: (used[n].end, used[n].start))
+    return Anchor(region, ids[inside[-1]] if inside else None, Placement.NOINIT, host=False)
 
 
 def _region_of(used: Sequence[UsedRange], name: str, fallback: str) -> str:
@@ -174,9 +181,16 @@ def default_placement(target: Target, heaps: Sequence[HeapSection], used: Sequen
     problems: list[str] = []
     regions = sorted({a.region for a in anchors.values()},
                      key=lambda name: [r.name for r in board.regions].index(name))
+    # GNU ld aligns an output section to its most aligned input section: the hosting
+    # section's content (or, without content, its first heap) starts at that alignment.
+    section_align: dict[tuple[str, str | None], int] = {}
+    for heap in heaps:
+        key = (anchors[heap.section].region, anchors[heap.section].after)
+        section_align[key] = max(section_align.get(key, 1), heap.align)
     for region_name in regions:
         region = board.region(region_name)
         mine = [h for h in heaps if anchors[h.section].region == region_name]
+        entered: set[str | None] = set()
         by_name = {ids[n]: u for n, u in enumerate(used) if u.region == region_name}
         ends = {name: u.end for name, u in by_name.items()}
         keys: dict[str, tuple[int, int, int]] = {}
@@ -194,10 +208,18 @@ def default_placement(target: Target, heaps: Sequence[HeapSection], used: Sequen
             if name in by_name:
                 u = by_name[name]
                 start = u.start if cursor <= u.start else first_address(cursor, SHIFT_ALIGN, 0)
+                hosted = [h for h in mine if anchors[h.section].after == name
+                          and anchors[h.section].host]
+                if hosted:
+                    start = first_address(start, section_align[(region_name, name)], 0)
                 spans.append((start, start + u.size))
                 cursor = max(cursor, start + u.size)
                 continue
             heap = heap_by_name[name]
+            where = anchors[heap.section]
+            if not where.host and where.after not in entered:
+                entered.add(where.after)
+                cursor = first_address(cursor, section_align[(region_name, where.after)], 0)
             modulus, residue = residues.get(heap.section, (heap.align, 0))
             address = first_address(cursor, modulus, residue)
             end = address + heap.size + extra.get(heap.section, 0)

@@ -8,6 +8,7 @@ import pytest
 from placer import Infeasible, load_board, place
 from placer.board import UsedRange
 from placer.config import HeapBackend, LlextConfig
+from placer.layout import Placement
 from placer.solve import kconfig_lines
 from placer.solve.usable import aligned_residue, blocks_served, heap_shape, largest_block
 
@@ -31,16 +32,30 @@ def test_maximize_keeps_the_reserve_free() -> None:
 
 
 def test_maximize_memblk_grows_the_pool_in_whole_blocks_and_keeps_metadata() -> None:
-    # 8K blocks: the pool must be a multiple of 8 KiB. RAM after .noinit: 0x20003c00;
-    # the pool aligns to 0x20004000 (48K left up to 0x20010000) and the 4K metadata heap
-    # follows it, so the pool gets 40K (48K - 4K rounded down to 8K).
+    # 8K blocks: the pool is a multiple of 8 KiB and aligned to 8K, and so is .noinit,
+    # which moves to 0x20004000; its 2K content ends at 0x20004800, the pool starts at
+    # 0x20006000 and the 4K metadata heap must follow it below 0x20010000: the pool gets
+    # 40K - 4K rounded down to 8K = 32K, keeping Zephyr's own placement.
     config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=8192)
     layout = place(load_board("qemu_cortex_m3"), config, maximize=True)
     pool = layout.heap(".llext_ext_heap")
-    assert (pool.address, pool.size) == (0x20004000, 40 * 1024)
-    assert kconfig_lines(layout) == ("CONFIG_LLEXT_EXT_HEAP_SIZE=40",
+    assert (pool.address, pool.size, pool.placement) == (0x20006000, 32 * 1024,
+                                                         Placement.NOINIT)
+    assert kconfig_lines(layout) == ("CONFIG_LLEXT_EXT_HEAP_SIZE=32",
                                      "CONFIG_LLEXT_METADATA_HEAP_SIZE=4",
                                      "CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE=8192")
+
+
+def test_maximize_uses_custom_placement_when_the_default_cannot_hold_anything() -> None:
+    # RAM, the noinit region, is forbidden, so Zephyr's own placement is out; the heap
+    # grows in SRAM2's 60K gap as its own output section instead.
+    board = two_ram_board(forbidden_regions=("RAM",))
+    layout = place(board, LlextConfig(), maximize=True)
+    heap = layout.heap(".llext_heap")
+    assert (heap.region, heap.address, heap.size, heap.placement) == (
+        "SRAM2", 0x30001000, 60 * 1024, Placement.OUTPUT_SECTION)
+    assert kconfig_lines(layout) == ("CONFIG_LLEXT_HEAP_SIZE=60",
+                                     "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y")
 
 
 def test_maximize_harvard_grows_both_heaps_in_their_own_memories() -> None:
