@@ -1,0 +1,65 @@
+"""GNU ld is the oracle: the solver's addresses are where ld puts the heap buffers when it
+links a program with the board's image sizes and the heaps, using placer's linker script."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from placer import load_board, place
+from placer.config import HeapBackend, LlextConfig
+from placer.emit.linker_script import linker_script
+from placer.layout import Layout
+from tests.boards.link import image_program
+from tests.toolchains import tool
+
+
+def heap_program(layout: Layout) -> str:
+    """Each heap as Zephyr defines it: its own input section, its alignment, its size."""
+    lines = []
+    for placed in layout.heaps:
+        heap = placed.heap
+        label = "placer_buffer" + heap.section.replace(".", "_")
+        lines += [f'    .section {heap.section},"aw",%progbits', f"    .balign {heap.align}",
+                  f"    .globl {label}", f"{label}:", f"    .skip {heap.size}"]
+    return "\n".join(lines) + "\n"
+
+
+def linked_addresses(layout: Layout, workdir: Path) -> dict[str, int]:
+    board = layout.target.board
+    source = workdir / "image.s"
+    source.write_text(image_program(board) + heap_program(layout))
+    obj, elf, script = workdir / "image.o", workdir / "image.elf", workdir / "placer.ld"
+    script.write_text(linker_script(layout))
+    for command in ([tool("arm", "as"), "-o", str(obj), str(source)],
+                    [tool("arm", "ld"), "-T", str(script), "-o", str(elf), str(obj)]):
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+    with elf.open("rb") as stream:
+        table = ELFFile(stream).get_section_by_name(".symtab")
+        assert table is not None
+        return {s.name.replace("placer_buffer", "").replace("_", ".", 1): s["st_value"]
+                for s in table.iter_symbols() if s.name.startswith("placer_buffer")}
+
+
+@pytest.mark.toolchain("arm")
+@pytest.mark.parametrize("config", [
+    LlextConfig(),
+    # A 4096-aligned pool moves .noinit itself to a 4 KiB boundary.
+    LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=4096),
+    LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=8192,
+                ext_heap_size=32),
+    # The power-of-two MPU moves the 4 KiB heap to 0x20003fc0 (padding in .noinit).
+    LlextConfig(userspace=True, heap_size=4),
+    # Custom placement: each heap in an output section of its own.
+    LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=1024,
+                custom_heap_placement=True),
+], ids=["k_heap", "memblk-4k", "memblk-8k", "user-mode-pow2", "custom"])
+def test_gnu_ld_puts_every_heap_where_the_solver_says(config: LlextConfig,
+                                                       tmp_path: Path) -> None:
+    layout = place(load_board("qemu_cortex_m3"), config)
+    assert linked_addresses(layout, tmp_path) == {
+        placed.section: placed.address for placed in layout.heaps}
