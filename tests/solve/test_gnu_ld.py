@@ -10,20 +10,22 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from placer import load_board, place
+from placer.board import Arch
 from placer.config import HeapBackend, LlextConfig
 from placer.emit.linker_script import linker_script
 from placer.layout import Layout
-from tests.boards.link import image_program
+from tests.boards.link import FAMILY, image_program
 from tests.toolchains import tool
 
 
 def heap_program(layout: Layout) -> str:
     """Each heap as Zephyr defines it: its own input section, its alignment, its size."""
+    progbits = "%progbits" if layout.target.board.arch is Arch.ARM else "@progbits"
     lines = []
     for placed in layout.heaps:
         heap = placed.heap
         label = "placer_buffer" + heap.section.replace(".", "_")
-        lines += [f'    .section {heap.section},"aw",%progbits', f"    .balign {heap.align}",
+        lines += [f'    .section {heap.section},"aw",{progbits}', f"    .balign {heap.align}",
                   f"    .globl {label}", f"{label}:", f"    .skip {heap.size}"]
     return "\n".join(lines) + "\n"
 
@@ -34,8 +36,9 @@ def linked_addresses(layout: Layout, workdir: Path) -> dict[str, int]:
     source.write_text(image_program(board) + heap_program(layout))
     obj, elf, script = workdir / "image.o", workdir / "image.elf", workdir / "placer.ld"
     script.write_text(linker_script(layout))
-    for command in ([tool("arm", "as"), "-o", str(obj), str(source)],
-                    [tool("arm", "ld"), "-T", str(script), "-o", str(elf), str(obj)]):
+    family = FAMILY[board.arch]
+    for command in ([tool(family, "as"), "-o", str(obj), str(source)],
+                    [tool(family, "ld"), "-T", str(script), "-o", str(elf), str(obj)]):
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stderr
     with elf.open("rb") as stream:
@@ -61,5 +64,20 @@ def linked_addresses(layout: Layout, workdir: Path) -> dict[str, int]:
 def test_gnu_ld_puts_every_heap_where_the_solver_says(config: LlextConfig,
                                                        tmp_path: Path) -> None:
     layout = place(load_board("qemu_cortex_m3"), config)
+    assert linked_addresses(layout, tmp_path) == {
+        placed.section: placed.address for placed in layout.heaps}
+
+
+@pytest.mark.toolchain("arc")
+@pytest.mark.parametrize("config", [
+    LlextConfig(),
+    LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=2048),
+    # ARC MPU v2 under user mode: 2 KiB granules, power-of-two blocks; the instruction
+    # heap moves inside .rodata so its first block needs no split-off fragment.
+    LlextConfig(userspace=True, instr_heap_size=16, data_heap_size=16),
+], ids=["k_heap", "memblk", "user-mode-pow2"])
+def test_gnu_ld_agrees_on_harvard_heaps_inside_rodata_and_data(config: LlextConfig,
+                                                              tmp_path: Path) -> None:
+    layout = place(load_board("nsim_em"), config)
     assert linked_addresses(layout, tmp_path) == {
         placed.section: placed.address for placed in layout.heaps}
