@@ -195,19 +195,24 @@ def _default_conflict(problem: _Problem, slots: Sequence[DefaultSlot]) -> str | 
 
 
 def _slots(problem: _Problem, fixed: Sequence[tuple[HeapSection, str, int]]) \
-        -> list[search.Slot]:
+        -> tuple[list[search.Slot], frozenset[int]]:
+    """The free gaps, and which of them start at address 0 (searched from 1)."""
     board = problem.board
     slots: list[search.Slot] = []
+    at_null: set[int] = set()
     for region in board.regions:
         occupied = used_intervals(region.name, problem.used)
         occupied += [(address, address + heap.size + problem.extra.get(heap.section, 0))
                      for heap, where, address in fixed if where == region.name]
         rank = preference_rank(board, region.name)
         for start, end in free_gaps(region, occupied):
-            # Address 0 is NULL to C: a memblk pool there hands out NULL as its first
-            # block, which the loader takes for a failed allocation.
+            # Address 0 is NULL to C (an object there is undefined behaviour, and a memblk
+            # pool there hands out NULL as its first block, a failed allocation to the
+            # loader): the gap is searched from address 1 (see `_padding`).
+            if start == 0:
+                at_null.add(len(slots))
             slots.append(search.Slot(region.name, max(start, 1), end, rank))
-    return slots
+    return slots, frozenset(at_null)
 
 
 def _address_pins(problem: _Problem) -> list[tuple[HeapSection, str, int]]:
@@ -226,7 +231,7 @@ def _search(problem: _Problem, heaps: Sequence[HeapSection],
     `budget` bounds the optimality proof (0: any placement will do)."""
     board = problem.board
     fixed = [f for f in _address_pins(problem) if f[0] in heaps]
-    slots = _slots(problem, fixed)
+    slots, at_null = _slots(problem, fixed)
     free = [h for h in heaps if all(h is not f[0] for f in fixed)]
     items: list[search.Item] = []
     for heap in free:
@@ -259,7 +264,8 @@ def _search(problem: _Problem, heaps: Sequence[HeapSection],
         heap = free[assignment.item]
         slot = slots[assignment.slot]
         placed[heap.section] = PlacedHeap(heap, slot.region, assignment.address,
-                                          assignment.padding, Placement.OUTPUT_SECTION,
+                                          _padding(assignment, assignment.slot in at_null),
+                                          Placement.OUTPUT_SECTION,
                                           pinned=_pinned(problem, heap.section))
     ordered = tuple(placed[h.section] for h in heaps)
     occupied: dict[str, tuple[tuple[int, int], ...]] = {}
@@ -268,6 +274,14 @@ def _search(problem: _Problem, heaps: Sequence[HeapSection],
         spans += [(p.address, p.end) for p in ordered if p.region == region.name]
         occupied[region.name] = tuple(sorted(spans))
     return _Placed(ordered, occupied, warnings)
+
+
+def _padding(assignment: search.Assignment, at_null: bool) -> int:
+    """The padding in front of a heap; a heap first in a gap that starts at address 0
+    (searched from 1) also pads over that first byte."""
+    if at_null and assignment.address - assignment.padding == 1:
+        return assignment.padding + 1
+    return assignment.padding
 
 
 def _floors(problem: _Problem, section: str) -> tuple[tuple[str, int], ...]:

@@ -283,3 +283,11 @@ def test_order_between_two_free_heaps_in_one_region() -> None:
                    orders=(Order(".llext_metadata_heap", after=".llext_ext_heap"),))
     assert (layout.heap(".llext_ext_heap").address,
             layout.heap(".llext_metadata_heap").address) == (0x20002800, 0x20006800)
+
+
+def test_heap_pinned_to_a_region_at_address_zero_starts_one_alignment_in() -> None:
+    # ITCM is free from 0; 8 bytes of padding put the k_heap at 8, never at NULL.
+    layout = place(load_board("nucleo_h743zi"), LlextConfig(),
+                   pins=(Pin(".llext_heap", region="ITCM"),))
+    heap = layout.heap(".llext_heap")
+    assert (heap.region, heap.address, heap.padding) == ("ITCM", 8, 8)
