@@ -69,6 +69,16 @@ def _callback(rule: Any, transformer: Any) -> Callable[[list[Any]], Any]:
         if method is None and not rule.options.expand1:
             raise TypeError(f"no transformer method for grammar rule {rule.alias or name}")
     expand1 = bool(rule.options.expand1) and not rule.alias
+    symbols = [symbol.name for symbol in rule.expansion]
+    if name.startswith("_") and len(symbols) == 2 and symbols[0] == name and splice == (0,):
+        # Lark's `x*` / `x+` helper: `__helper: item | __helper item`. Appending in place
+        # keeps long statement lists linear; the list is only referenced from the stack.
+        def append(children: list[Any]) -> list[Any]:
+            items: list[Any] = children[0]
+            items.append(children[1])
+            return items
+
+        return append
 
     def shaped(children: list[Any]) -> list[Any]:
         result: list[Any] = []

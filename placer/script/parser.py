@@ -90,6 +90,15 @@ def _text(token: Token) -> str:
     return value
 
 
+def _braces(children: list[Any]) -> tuple[int, int]:
+    """Indexes of the first `{` and the last `}` token among a rule's children.
+
+    Only brace tokens compare equal to the strings: AST nodes and tagged tuples never do,
+    and a quoted name keeps its quotes in the token text.
+    """
+    return children.index("{"), len(children) - 1 - children[::-1].index("}")
+
+
 class _Builder:
     """Builds AST nodes, one method per grammar rule or alias (all tokens are kept: they
     carry the positions)."""
@@ -228,8 +237,7 @@ class _Builder:
 
     def output_section(self, c: list[Any]) -> ast.OutputSection:
         fields: dict[str, Any] = {}
-        open_index = next(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "LBRACE")
-        close_index = max(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "RBRACE")
+        open_index, close_index = _braces(c)
         for item in c[1:open_index]:
             if isinstance(item, tuple):
                 fields.update(item[0])
@@ -306,8 +314,7 @@ class _Builder:
         fields: dict[str, Any] = {}
         if not (isinstance(c[1], Token) and c[1].type == "COLON"):
             fields["address"] = c[1]
-        open_index = next(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "LBRACE")
-        close_index = max(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "RBRACE")
+        open_index, close_index = _braces(c)
         for item in c[2:open_index]:
             if isinstance(item, tuple):
                 fields.update(item[0])
@@ -322,7 +329,7 @@ class _Builder:
         return ({"nocrossrefs": True},)
 
     def overlay_section(self, c: list[Any]) -> ast.OverlaySection:
-        close_index = max(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "RBRACE")
+        close_index = _braces(c)[1]
         fields: dict[str, Any] = {}
         phdrs = [
             v for k, v in (x for x in c[close_index + 1 :] if isinstance(x, tuple)) if k == "phdr"
@@ -418,9 +425,13 @@ class _Builder:
         return c
 
     def wild_exclude(self, c: list[Any]) -> ast.Pattern:
-        if c[0].type == "WILDNAME":
-            check_wild_names(str(c[0]), self._span(c[0]))
-        return ast.Pattern(_text(c[0]), span=self._span(c[0]))
+        token = c[0]
+        span = SourceSpan(self.file, token.line, token.column)
+        if token.type == "WILDNAME":
+            if "=" in token:
+                check_wild_names(str(token), span)
+            return ast.Pattern(str(token), span=span)
+        return ast.Pattern(token[1:-1], span=span)
 
     def excluded(self, c: list[Any]) -> ast.Pattern:
         return ast.Pattern(_text(c[4]), tuple(c[2]), span=self._span(c[0]))
