@@ -13,6 +13,7 @@ from placer import load_board, place
 from placer.board import Arch
 from placer.config import HeapBackend, LlextConfig
 from placer.emit.linker_script import linker_script
+from placer.importers.elf import HEAP_SYMBOLS, used_ranges
 from placer.layout import Layout
 from tests.boards.link import FAMILY, image_program
 from tests.toolchains import tool
@@ -20,13 +21,15 @@ from tests.toolchains import tool
 
 def heap_program(layout: Layout) -> str:
     """Each heap as Zephyr defines it: its own input section, its alignment, its size."""
-    progbits = "%progbits" if layout.target.board.arch is Arch.ARM else "@progbits"
+    arm = layout.target.board.arch is Arch.ARM
+    progbits, kind = ("%progbits", "%object") if arm else ("@progbits", "@object")
     lines = []
     for placed in layout.heaps:
         heap = placed.heap
-        label = "placer_buffer" + heap.section.replace(".", "_")
+        label = HEAP_SYMBOLS[heap.section][0]  # Zephyr's buffer symbol
         lines += [f'    .section {heap.section},"aw",{progbits}', f"    .balign {heap.align}",
-                  f"    .globl {label}", f"{label}:", f"    .skip {heap.size}"]
+                  f"    .globl {label}", f"    .type {label}, {kind}",
+                  f"    .size {label}, {heap.size}", f"{label}:", f"    .skip {heap.size}"]
     return "\n".join(lines) + "\n"
 
 
@@ -44,8 +47,9 @@ def linked_addresses(layout: Layout, workdir: Path) -> dict[str, int]:
     with elf.open("rb") as stream:
         table = ELFFile(stream).get_section_by_name(".symtab")
         assert table is not None
-        return {s.name.replace("placer_buffer", "").replace("_", ".", 1): s["st_value"]
-                for s in table.iter_symbols() if s.name.startswith("placer_buffer")}
+        values = {s.name: s["st_value"] for s in table.iter_symbols() if s.name}
+    return {placed.section: values[HEAP_SYMBOLS[placed.section][0]]
+            for placed in layout.heaps}
 
 
 @pytest.mark.toolchain("arm")
@@ -81,3 +85,20 @@ def test_gnu_ld_agrees_on_harvard_heaps_inside_rodata_and_data(config: LlextConf
     layout = place(load_board("nsim_em"), config)
     assert linked_addresses(layout, tmp_path) == {
         placed.section: placed.address for placed in layout.heaps}
+
+
+@pytest.mark.toolchain("arm")
+@pytest.mark.parametrize("config", [
+    LlextConfig(),
+    LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=4096),
+], ids=["k_heap", "memblk-4k"])
+def test_placing_again_against_the_linked_image_keeps_every_address(
+        config: LlextConfig, tmp_path: Path) -> None:
+    # The image already holds the heaps; the ELF importer carves them out of .noinit,
+    # and the solver puts them back exactly where they are.
+    board = load_board("qemu_cortex_m3")
+    layout = place(board, config)
+    linked_addresses(layout, tmp_path)
+    again = place(board, config, used=used_ranges(tmp_path / "image.elf", board))
+    assert [(h.section, h.address) for h in again.heaps] == [
+        (h.section, h.address) for h in layout.heaps]
