@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(layout_json.dumps(layout))
     else:
         sys.stdout.write(format_layout(layout))
-        if args.maximize:
+        if args.maximize and layout.heaps:
             sys.stdout.write("\nKconfig for this layout:\n")
             for line in kconfig_lines(layout):
                 sys.stdout.write(f"  {line}\n")
@@ -176,8 +176,9 @@ def format_layout(layout: Layout) -> str:
     lines += _table(rows, numeric={2, 3, 4, 5, 6})
     for u in layout.usable:
         lines.append("")
-        lines.append(f"{u.section}: largest extension region {u.largest_region} bytes, "
-                     f"{u.count} of them from a base aligned for {u.base_alignment}")
+        lines.append(f"{u.section}: largest extension region {u.largest_region} bytes "
+                     f"(a power-of-two MPU block); a fresh heap serves {u.count} of them "
+                     f"(base placed modulo {u.base_alignment})")
     if layout.warnings:
         lines.append("")
         lines += [f"note: {w}" for w in layout.warnings]
