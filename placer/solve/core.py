@@ -69,7 +69,11 @@ class Pin:
 
 @attrs.frozen(slots=True)
 class _Problem:
-    """What `place` solves: the target, its heaps and everything that constrains them."""
+    """What `place` solves: the target, its heaps and everything that constrains them.
+
+    `residues` maps a section to the ``(modulus, residue)`` its address must have (the
+    power-of-two base); `extra` maps a section to bytes kept free right after it.
+    """
 
     target: Target
     heaps: tuple[HeapSection, ...]
