@@ -151,7 +151,7 @@ def main() -> int:
     print("placer solver benchmark: exact search, heap sections into the free gaps of a "
           "board")
     print(f"(best of 3; 'first' = time to the first placement, 'budget' = with the "
-          f"default proof budget of {budget:,} nodes)")
+          f"default proof budget of {budget:,} nodes x heaps)")
     print()
     print(f"{'regions':>8} {'heaps':>6} {'gaps':>6} {'first ms':>9} {'budget ms':>10} "
           f"{'nodes':>7}  result")
