@@ -12,6 +12,9 @@ The library surface a build system calls::
 
 from __future__ import annotations
 
+from importlib import import_module
+from types import ModuleType
+
 from placer.boardfile import DEFAULT_BOARD, list_boards, load_board, write_board
 from placer.config import LlextConfig, check_config, read_config
 from placer.errors import (
@@ -27,6 +30,13 @@ from placer.solve import Order, Pin, place
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> ModuleType:
+    # `placer.emit` loads the script grammar; import it only when a caller reaches for it.
+    if name == "emit":
+        return import_module("placer.emit")
+    raise AttributeError(f"module 'placer' has no attribute {name!r}")
+
 __all__ = [
     "DEFAULT_BOARD",
     "BoardError",
@@ -40,6 +50,7 @@ __all__ = [
     "ScriptError",
     "__version__",
     "check_config",
+    "emit",
     "list_boards",
     "load_board",
     "place",
