@@ -182,6 +182,24 @@ class _Scope:
     file: str = "<script>"
     sizeof_headers: Value = Unknown(
         "SIZEOF_HEADERS depends on the program headers the link creates")
+    record: Callable[[str], None] = attrs.field(factory=lambda: _ignore_read)
+
+
+def _ignore_read(name: str) -> None:
+    """A `_Scope.record` that keeps nothing."""
+
+
+def _no_symbol(name: str) -> Value:
+    return Unknown(f"symbol `{name}' is not known while parsing")
+
+
+def _no_region(name: str, call: ast.Call) -> Value:
+    return Unknown(f"region `{name}' is not known while parsing")
+
+
+#: What a constant sub-expression can see: nothing but numbers.
+_CONSTANT_SCOPE: Final = _Scope(_no_symbol, _no_symbol, _no_region, _no_region,
+                                Unknown("`.' is not known while parsing"), None)
 
 
 def evaluate_expression(
@@ -221,7 +239,7 @@ def evaluate_expression(
         return look
 
     scope = _Scope(symbol, defined, region(0), region(1), dot, target, file)
-    value = _eval(expr, scope)
+    value = _evaluate(expr, scope)
     if isinstance(value, int) and target is not None:
         return value & target.mask
     return value
@@ -297,6 +315,7 @@ def _eval(expr: ast.Expr, scope: _Scope) -> Value:
     if isinstance(expr, ast.Symbol):
         if expr.name == ".":
             return scope.dot
+        scope.record(expr.name)
         return scope.symbol(expr.name)
     if isinstance(expr, ast.String):
         raise _error(f"string \"{expr.value}\" used as a number", expr.span, scope.file)
@@ -326,30 +345,65 @@ def _eval(expr: ast.Expr, scope: _Scope) -> Value:
         return unknown
     if isinstance(expr, ast.Conditional):
         condition = _eval(expr.condition, scope)
-        # ld folds both branches (so `1 ? 2 : 1/0` fails), but a symbol that is not yet
-        # defined only matters in the branch taken: `DEFINED(a) ? a + 1 : 7` defines `a`.
-        then = _eval_or_pending(expr.then, scope)
-        otherwise = _eval_or_pending(expr.otherwise, scope)
+        # ld folds only the branch taken (fold_trinary): `DEFINED(a) ? a + 1 : 7` neither
+        # reads nor needs `a` when it is undefined. Constant sub-expressions of the other
+        # branch were folded when ld parsed them: `_check_constants` raises their errors.
         if isinstance(condition, int):
-            chosen = then if condition else otherwise
-            if isinstance(chosen, _NotYet):
-                raise chosen
-            return chosen
-        for branch in (then, otherwise):
-            if isinstance(branch, _NotYet):
-                raise branch
-        assert not isinstance(then, _NotYet) and not isinstance(otherwise, _NotYet)
-        if isinstance(condition, Unknown):
-            return then if then == otherwise else condition
-        return then if condition else otherwise
+            return _eval(expr.then if condition else expr.otherwise, scope)
+        then = _eval(expr.then, scope)
+        otherwise = _eval(expr.otherwise, scope)
+        return then if then == otherwise else condition
     return _call(expr, scope)
 
 
-def _eval_or_pending(expr: ast.Expr, scope: _Scope) -> Value | _NotYet:
-    try:
-        return _eval(expr, scope)
-    except _NotYet as pending:
-        return pending
+#: Builtins ld folds while parsing when their arguments are constant (exp_unop/exp_binop).
+_FOLDED_CALLS: Final = frozenset({"MAX", "MIN", "ALIGN", "LOG2CEIL", "ABSOLUTE"})
+
+
+def _check_constants(expr: ast.Expr, file: str) -> int | None:
+    """Fold `expr`'s constant sub-expressions as ld's parser does; their value or None.
+
+    ld builds every operator node through exp_unop/exp_binop/exp_trinop, which fold a node
+    whose operands are constant at once: `1 ? 2 : 1/0` fails while parsing, whichever
+    branch is taken later.
+    """
+    def constant(node: ast.Expr) -> int | None:
+        if isinstance(node, ast.Number):
+            return node.value & _MASK64
+        if isinstance(node, ast.UnaryOp):
+            operand = constant(node.operand)
+            return None if operand is None else _as_int(_eval(ast.UnaryOp(
+                node.op, ast.Number(operand, str(operand))), _CONSTANT_SCOPE))
+        if isinstance(node, ast.BinaryOp):
+            left, right = constant(node.left), constant(node.right)
+            if left is None or right is None:
+                return None
+            return _binary(node.op, left, right, node, attrs.evolve(_CONSTANT_SCOPE, file=file))
+        if isinstance(node, ast.Conditional):
+            values = [constant(n) for n in (node.condition, node.then, node.otherwise)]
+            if values[0] is None:
+                return None
+            return values[1] if values[0] else values[2]
+        if isinstance(node, ast.Call):
+            args = [constant(a) for a in node.args if not isinstance(a, ast.String)]
+            if node.function not in _FOLDED_CALLS or None in args or (
+                    node.function == "ALIGN" and len(args) == 1):
+                return None
+            numbers = tuple(ast.Number(a, str(a)) for a in args if a is not None)
+            return _as_int(_call(ast.Call(node.function, numbers), _CONSTANT_SCOPE))
+        return None
+
+    return constant(expr)
+
+
+def _as_int(value: Value) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _evaluate(expr: ast.Expr, scope: _Scope) -> Value:
+    """An expression as ld evaluates it: parse-time folding first, then the evaluation."""
+    _check_constants(expr, scope.file)
+    return _eval(expr, scope)
 
 
 def _call(call: ast.Call, scope: _Scope) -> Value:
@@ -494,13 +548,18 @@ class _ScriptEvaluator:
         self.open_world = open_world
         self.file = script.span.file if script.span is not None else "<script>"
         self.definitions = _definitions(script)
-        self.referenced = _referenced_symbols(script)
+        # Reads PROVIDE counts: those of what placer does not run (output sections,
+        # MEMORY, ...) and, growing pass by pass, those the assignments actually make.
+        self.referenced = _referenced_symbols(
+            script, skip={id(d.statement) for d in self.definitions})
         self.assigned = {d.statement.target for d in self.definitions}
         self.values: dict[str, Value] = dict(self.defsyms)
         self.definer: dict[str, int] = {}  # statement that last defined each symbol
         self.defined_now: set[str] = set()  # defined so far in the current pass
         self.applied: set[int] = set()  # statements that took effect in the last pass
         self.last_statement: dict[str, int] = {}  # the last one to set each symbol
+        self.statement_reads: dict[int, set[str]] = {}  # symbols read in the last pass
+        self.defined_after: dict[str, int] = {}  # first statement defining it, last pass
         self.declarations = self._declarations()
         self.aliases = self._aliases()
         self.regions: dict[str, tuple[Value, Value]] = {}
@@ -516,6 +575,17 @@ class _ScriptEvaluator:
             return Unknown(f"DEFINED({name}): an input file may define `{name}'")
         return 0
 
+    def _defined_before(self, index: int) -> Callable[[str], Value]:
+        """DEFINED as statement `index` saw it in the last pass."""
+        def defined(name: str) -> Value:
+            if self.defined_after.get(name, index) < index or name in self.defsyms:
+                return 1
+            if self.open_world:
+                return Unknown(f"DEFINED({name}): an input file may define `{name}'")
+            return 0
+
+        return defined
+
     def _symbol(self, name: str) -> Value:
         if name in self.values:
             return self.values[name]
@@ -523,9 +593,9 @@ class _ScriptEvaluator:
             raise _NotYet(name)
         return Unknown(f"symbol `{name}' is not defined by the script")
 
-    def _scope(self, dot: Value) -> _Scope:
+    def _scope(self, dot: Value, record: Callable[[str], None] = _ignore_read) -> _Scope:
         return _Scope(self._symbol, self._defined, self._origin, self._length,
-                      dot, self.target, self.file, self._sizeof_headers())
+                      dot, self.target, self.file, self._sizeof_headers(), record)
 
     def _sizeof_headers(self) -> Value:
         """ELF header plus one program header per PHDRS entry, when the script fixes them.
@@ -551,6 +621,8 @@ class _ScriptEvaluator:
         self.defined_now = set()
         self.applied = set()
         self.last_statement = {}
+        self.statement_reads = {}
+        self.defined_after = {}
         for index, definition in enumerate(self.definitions):
             statement = definition.statement
             name = statement.target
@@ -559,9 +631,14 @@ class _ScriptEvaluator:
             if statement.provide in ("PROVIDE", "PROVIDE_HIDDEN") and not self._provide_acts(
                     index, name):
                 continue
-            scope = self._scope(0 if definition.before_sections else _DOT_IN_SECTIONS)
+            reads: set[str] = set()
+            self.statement_reads[index] = reads
+            if statement.op != "=":
+                self.referenced.add(name)  # `x += e` reads x
+            scope = self._scope(0 if definition.before_sections else _DOT_IN_SECTIONS,
+                                reads.add)
             try:
-                value = _eval(statement.expr, scope)
+                value = _evaluate(statement.expr, scope)
                 if statement.op != "=":
                     value = _combine(statement, self._symbol(name), value, scope)
             except _NotYet:
@@ -572,6 +649,9 @@ class _ScriptEvaluator:
             finally:
                 # After the expression: `x = DEFINED(x)` reads x as not yet defined.
                 self.defined_now.add(name)
+                self.defined_after.setdefault(name, index)
+                # A read makes a PROVIDE act from then on, as an ld hash entry would.
+                self.referenced |= reads
             if isinstance(value, int) and self.target is not None:
                 value &= self.target.mask
             self.values[name] = value
@@ -582,9 +662,9 @@ class _ScriptEvaluator:
 
     def _run_assignments(self) -> None:
         for _ in range(_MAX_PASSES):
-            before = (dict(self.values), dict(self.definer))
+            before = (dict(self.values), dict(self.definer), set(self.referenced))
             self._run_pass()
-            if (self.values, self.definer) == before:
+            if (self.values, self.definer, self.referenced) == before:
                 break
         else:
             for name, value in self.values.items():
@@ -598,7 +678,8 @@ class _ScriptEvaluator:
     def _cyclic_statements(self) -> set[int]:
         """Statements whose value feeds on itself across passes, and those reading them.
 
-        Statement i depends on the statement that gives each symbol it reads its value:
+        Statement i depends on the statement that gives each symbol it read in the last
+        pass its value:
         the last definition before i, else (a forward reference) the last one in the
         script, from the previous pass. ``DEFINED(x)`` depends on every earlier statement
         defining x (whether they took effect). A cycle needs a forward edge; its values
@@ -612,6 +693,8 @@ class _ScriptEvaluator:
             statement = definition.statement
             graph.add_node(index)
             reads, checks = _reads(statement.expr)
+            # The last pass knows which branch of each `?:` was taken: only it is read.
+            reads = set(self.statement_reads.get(index, reads))
             if statement.op != "=":
                 reads.add(statement.target)
             for name in reads:
@@ -624,6 +707,12 @@ class _ScriptEvaluator:
                     if j < index:
                         graph.add_edge(index, j)
         cyclic: set[int] = set()
+        for index, definition in enumerate(self.definitions):
+            statement = definition.statement
+            if statement.op != "=" and not any(
+                    j < index for j in where.get(statement.target, [])):
+                # `x += 1` before any `x = ...`: it adds to what the previous pass left.
+                cyclic.add(index)
         for component in nx.strongly_connected_components(graph):
             if len(component) > 1 or any(graph.has_edge(n, n) for n in component):
                 cyclic |= component
@@ -644,9 +733,11 @@ class _ScriptEvaluator:
             if value is None and provide and name not in self.referenced:
                 # Nothing in the script reads it: report the value it gets when an input
                 # file references it.
+                scope = attrs.evolve(
+                    self._scope(0 if definition.before_sections else _DOT_IN_SECTIONS),
+                    defined=self._defined_before(index))
                 try:
-                    value = _eval(statement.expr, self._scope(
-                        0 if definition.before_sections else _DOT_IN_SECTIONS))
+                    value = _evaluate(statement.expr, scope)
                 except _NotYet:
                     value = None
             if value is None:
@@ -728,8 +819,8 @@ class _ScriptEvaluator:
         self.resolving.add(real)
         _, decl = self.declarations[real]
         scope = self._memory_scope()
-        origin = self._bounded(_eval(decl.origin, scope))
-        length = self._bounded(_eval(decl.length, scope))
+        origin = self._bounded(_evaluate(decl.origin, scope))
+        length = self._bounded(_evaluate(decl.length, scope))
         self.resolving.discard(real)
         self.regions[real] = (origin, length)
         return origin, length
@@ -820,8 +911,9 @@ def _reads(expr: ast.Expr) -> tuple[set[str], set[str]]:
     return reads, checks
 
 
-def _referenced_symbols(script: ast.Script) -> set[str]:
-    """Symbols the script reads, as ld counts them for PROVIDE.
+def _referenced_symbols(script: ast.Script, skip: set[int]) -> set[str]:
+    """Symbols the script reads outside the assignments in `skip` (by id), as ld counts
+    them for PROVIDE.
 
     DEFINED's argument is no read, and neither is anything inside a PROVIDE that does
     not act: a PROVIDE's expression counts only once its own symbol is read (so chains of
@@ -841,6 +933,8 @@ def _referenced_symbols(script: ast.Script) -> set[str]:
             found.add(node.name)
             return
         if isinstance(node, ast.Assignment):
+            if id(node) in skip:
+                return
             if node.provide in ("PROVIDE", "PROVIDE_HIDDEN"):
                 provides.append(node)
                 return

@@ -9,6 +9,7 @@ import pytest
 from placer.script import ast
 from placer.script.evaluate import (
     LINKER_TARGETS,
+    Unknown,
     evaluate_memory,
     evaluate_symbols,
     target_for_bfd_name,
@@ -130,3 +131,41 @@ def test_sizeof_headers_with_phdrs_equals_gnu_ld(arch: str, tmp_path: Path) -> N
     symbols = evaluate_symbols(parse(PHDRS_SCRIPT, file="phdrs.ld"),
                                target=LINKER_TARGETS[arch])
     assert symbols["s_headers"] == result.symbols["s_headers"]
+
+
+# Each found by the random-script comparison with ld (test_evaluate_ld.py), pinned here.
+ORDER_CASES = [
+    ("PROVIDE(s_a = 5);\ns_a += 1;\n", {"s_a": 6}),
+    ("s_a += 1;\nPROVIDE(s_a = 5);\n", {"s_a": 5}),
+    ("PROVIDE(s_a = 5);\ns_b = s_a;\ns_a = 1;\n", {"s_a": 1, "s_b": 1}),
+    ("PROVIDE(s_a = 5);\ns_b = DEFINED(s_a);\ns_a = 1;\n", {"s_a": 1, "s_b": 0}),
+    ("PROVIDE(s_a = 5);\nPROVIDE(s_a = 6);\ns_b = s_a;\n", {"s_a": 5, "s_b": 5}),
+    ("s_a = DEFINED(s_a) ? s_a + 1 : 7;\n", {"s_a": 7}),
+    ("s_b = s_a + 1;\ns_a = 3;\ns_a = s_a * 2;\n", {"s_a": 6, "s_b": 7}),
+    ("PROVIDE(s_p = 0);\ns_q = DEFINED(s_p);\nPROVIDE(s_r = s_p);\n", {"s_q": 0}),
+    ("PROVIDE(s_p = 3);\ns_q = DEFINED(s_p);\ns_r = s_p;\n", {"s_p": 3, "s_q": 1, "s_r": 3}),
+    ("s_a = s_a + 1;\ns_a = 3;\ns_b = s_a;\n", {"s_a": 3, "s_b": 3}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ORDER_CASES)
+def test_assignment_order_rules_equal_gnu_ld(text: str, expected: dict[str, int],
+                                             tmp_path: Path) -> None:
+    result = link("x86", text, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert {name: result.symbols[name] for name in expected} == expected
+    symbols = evaluate_symbols(parse(text, file="order.ld"))
+    assert {name: symbols[name] for name in expected} == expected
+
+
+@pytest.mark.parametrize("text", [
+    "s_a = s_b + 1;\ns_b = s_a;\n",
+    "s_1 = s_2;\ns_2 += 0;\ns_2 = DEFINED(s_2);\n",
+    "s_a = 1;\ns_a += s_b;\ns_b = s_a;\n",
+])
+def test_values_that_depend_on_lds_pass_count_are_unknown(text: str) -> None:
+    symbols = evaluate_symbols(parse(text, file="cycle.ld"))
+    unknown = [name for name in symbols if isinstance(symbols[name], Unknown)]
+    assert unknown
+    for name in unknown:
+        assert symbols[name] == Unknown(f"`{name}' depends on itself through other assignments")

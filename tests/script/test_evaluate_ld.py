@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -298,22 +297,27 @@ def _assignment_scripts(draw: st.DrawFn) -> ast.Script:
     """Top-level assignments in random order: forward references, DEFINED, compound
     operators and PROVIDE, every referenced symbol assigned somewhere."""
     names = draw(st.lists(st.sampled_from(_SYMBOLS), min_size=3, max_size=12, unique=True))
+    provides = draw(st.lists(st.booleans(), min_size=len(names), max_size=len(names)))
+    # DEFINED() only of plainly assigned symbols: whether a PROVIDE acts in time for an
+    # earlier DEFINED depends on when ld first reads the symbol (not modelled).
+    plain = [n for n, p in zip(names, provides, strict=True) if not p] or names[:1]
     leaves = st.one_of(
         st.integers(0, 2**32).map(_n),
         st.sampled_from(names).map(_sym),
-        st.sampled_from(names).map(lambda name: _call("DEFINED", _sym(name))),
+        st.sampled_from(plain).map(lambda name: _call("DEFINED", _sym(name))),
     )
-    expr = st.recursive(leaves, lambda c: st.builds(
-        ast.BinaryOp, st.sampled_from(["+", "-", "*", "&", "|", "<<", ">>", "<", "=="]), c, c),
-        max_leaves=4)
-    statements = [_set(name, draw(expr), draw(st.sampled_from([None, None, "PROVIDE"])))
+    expr = st.recursive(leaves, lambda c: st.one_of(
+        st.builds(ast.BinaryOp, st.sampled_from(["+", "-", "*", "&", "|", "<<", ">>", "<",
+                                                 "=="]), c, c),
+        st.builds(ast.Conditional, c, c, c),  # picolibc's `DEFINED(x) ? x : default`
+    ), max_leaves=5)
+    statements = [_set(name, draw(expr), None if name in plain else "PROVIDE")
                   for name in names]
-    plain = [s.target for s in statements if s.provide is None]
     # Not generated: a symbol both PROVIDEd and assigned with `=` that DEFINED() reads;
     # there ld's answer hangs on its internal iteration counter (see _ScriptEvaluator).
     extra = draw(st.lists(st.one_of(
         st.tuples(st.sampled_from(names), st.sampled_from(["+=", "-="]), expr),
-        st.tuples(st.sampled_from(plain or names), st.just("="), expr),
+        st.tuples(st.sampled_from(plain), st.just("="), expr),
     ), max_size=4))
     statements += [ast.Assignment(name, op, e) for name, op, e in extra
                    if op != "=" or name in plain]
@@ -334,9 +338,9 @@ def test_symbol_values_of_random_scripts_equal_gnu_ld(script: ast.Script,
         return
     # A symbol defined through a cycle has whatever value ld's number of passes gives it:
     # placer says so instead of guessing.
-    cyclic = Unknown("`{}' depends on itself through other assignments")
     known = {name for name in symbols
-             if symbols[name] != attrs.evolve(cyclic, reason=cyclic.reason.format(name))}
+             if not (isinstance(value := symbols[name], Unknown)
+                     and value.reason.endswith("depends on itself through other assignments"))}
     # ld leaves out a PROVIDEd symbol nothing references; every other one must agree.
     compared = {name: symbols[name] for name in known if name in result.symbols}
     assert compared == {name: result.symbols[name] for name in compared}
