@@ -4,10 +4,12 @@ Arithmetic follows ``ld/ldexp.c`` on a 64-bit host, checked against ld 2.40 (see
 ``tests/script/test_evaluate_ld.py``): values are 64-bit unsigned (``bfd_vma``);
 ``/`` and ``%`` divide as *signed* 64-bit C integers (``-1 / 2`` is 0, ``-7 % 3`` is -1);
 ``>>`` is a logical shift; the shift count is taken modulo 64 (``1 << 64`` is 1);
-comparisons, ``MAX`` and ``MIN`` compare unsigned (``-1 < 0`` is 0); every operand is
-evaluated, also the branch ``?:`` does not take, so ``1 ? 2 : 1/0`` is an error as in ld.
-A symbol's value is stored with the target's address width (32-bit targets keep the low
-32 bits); comparisons inside one expression still see the 64-bit value.
+comparisons, ``MAX`` and ``MIN`` compare unsigned (``-1 < 0`` is 0); ``0x8000000000000000
+/ -1`` is an error (ld itself dies of SIGFPE). ld folds constant sub-expressions while it
+parses, so ``1 ? 2 : 1/0`` is an error, but at run time ``?:`` evaluates only the branch
+taken, so ``DEFINED(a) ? a : 7`` does not need ``a``. A symbol's value is stored with
+the target's address width (32-bit targets keep the low 32 bits); comparisons inside one
+expression still see the 64-bit value.
 
 What only a link can tell (``ADDR``, ``SIZEOF``, ``LOADADDR``, ``NEXT``, ``.`` inside
 SECTIONS, symbols the script does not define, ``DATA_SEGMENT_*``, ``SIZEOF_HEADERS``
@@ -16,10 +18,10 @@ without PHDRS) evaluates to an explicit `Unknown` with the reason, never a guess
 default (no ``-T<segment>`` options); with PHDRS, ``SIZEOF_HEADERS`` is the ELF header
 plus one program header per entry.
 
-Order matters as in ld: top-level assignments run in script order, repeated until no value
-changes (so ``a = b; b = 5;`` gives ``a = 6`` as ld does); ``DEFINED(x)`` is true when an
-assignment before this one defines ``x``; MEMORY is evaluated after every top-level
-assignment, so ``DEFINED`` there sees them all (picolibc's ``DEFINED(__flash) ? __flash :
+Order matters as in ld: top-level and SECTIONS-level assignments run in script order, pass
+after pass (so ``a = b + 1; b = 5;`` gives ``a = 6`` as ld does); see `_ScriptEvaluator`
+for DEFINED, PROVIDE and cycles. MEMORY is evaluated after every assignment, so
+``DEFINED`` there sees them all (picolibc's ``DEFINED(__flash) ? __flash :
 0x10000000``). Inputs are a closed world by default: ``DEFINED`` of a symbol the script
 never defines is 0, as it is when linking objects that do not define it; pass
 ``open_world=True`` to get `Unknown` instead.
