@@ -78,6 +78,7 @@ class LinkerTarget:
 #: (``tests/script/test_evaluate_ld.py`` re-checks them).
 LINKER_TARGETS: Final[Mapping[str, LinkerTarget]] = {
     "arm": LinkerTarget("armelf (arm-none-eabi)", 32, 0x1000, 0x1000),
+    "arm64": LinkerTarget("aarch64linux (aarch64-linux-gnu)", 64, 0x10000, 0x1000),
     "riscv": LinkerTarget("elf64lriscv (riscv64-unknown-elf)", 64, 0x1000, 0x1000),
     "arc": LinkerTarget("arcelf (arc-linux-gnu)", 32, 0x2000, 0x2000),
     "xtensa": LinkerTarget("elf32xtensa (xtensa-lx106-elf)", 32, 0x1000, 0x1000),
@@ -1047,9 +1048,10 @@ def target_for_script(script: ast.Script) -> LinkerTarget | None:
 def target_for_bfd_name(name: str) -> LinkerTarget | None:
     """The `LinkerTarget` of a BFD target or architecture name (``elf32-littlearm``)."""
     lowered = name.lower()
-    for key, needle in (("arm", "arm"), ("riscv", "riscv"), ("arc", "arc"),
-                        ("xtensa", "xtensa"), ("x86", "x86-64"), ("x86", "x86_64"),
-                        ("x86", "i386:x86-64")):
+    # Order matters: "aarch64" contains "arc", and "elf32-littleriscv" must stay 32-bit.
+    for key, needle in (("arm64", "aarch64"), ("x86", "x86-64"), ("x86", "x86_64"),
+                        ("riscv", "riscv"), ("xtensa", "xtensa"), ("arc", "arc"),
+                        ("arm", "arm")):
         if needle in lowered:
             found = LINKER_TARGETS[key]
             if key == "riscv" and "elf32" in lowered:

@@ -96,7 +96,8 @@ def test_region_spans_point_at_the_declaration() -> None:
     [("elf32-littlearm", "arm", 32), ("elf64-littleriscv", "riscv", 64),
      ("elf32-littleriscv", "riscv", 32), ("elf32-littlearc", "arc", 32),
      ("elf32-xtensa-le", "xtensa", 32), ("elf64-x86-64", "x86", 64),
-     ("i386:x86-64", "x86", 64)],
+     ("i386:x86-64", "x86", 64), ("elf64-littleaarch64", "arm64", 64),
+     ("aarch64", "arm64", 64)],
 )
 def test_target_from_bfd_names(name: str, arch: str, bits: int) -> None:
     target = target_for_bfd_name(name)

@@ -103,7 +103,7 @@ def test_the_overflowing_signed_division_is_an_error_where_ld_crashes(op: str,
         f"signed overflow in {op}: -0x8000000000000000 {op} -1 (GNU ld crashes on it)")
 
 
-@pytest.mark.parametrize("arch", ["arm", "riscv", "arc", "xtensa", "x86"])
+@pytest.mark.parametrize("arch", sorted(LINKER_TARGETS))
 def test_page_size_constants_match_each_targets_ld(arch: str, tmp_path: Path) -> None:
     script = "s_max = CONSTANT(MAXPAGESIZE);\ns_common = CONSTANT(COMMONPAGESIZE);\n"
     result = link(arch, script, tmp_path)

@@ -23,6 +23,7 @@ ARCH_OF_TRIPLET = {
     "arc-linux-gnu": "arc",
     "xtensa-lx106-elf": "xtensa",
     "x86_64-linux-gnu": "x86",
+    "aarch64-linux-gnu": "arm64",
 }
 _MEMORY = re.compile(r"^\s*MEMORY\b", re.MULTILINE)
 _INCLUDE = re.compile(r"^\s*INCLUDE\s+([^\s;]+)", re.MULTILINE)
