@@ -40,8 +40,16 @@ def test_default_board_is_the_lm3s6965_memory_map() -> None:
     assert board.region("FLASH").origin == 0 and board.region("FLASH").length == 256 * 1024
     assert board.region("RAM").origin == 0x20000000
     assert board.region("RAM").length == 64 * 1024
-    assert board.mpu.kind is MpuKind.ARM_MPU and board.mpu.requires_power_of_two
+    # Zephyr's lm3s6965 SoC selects no CPU_HAS_ARM_MPU: no MPU, so no user mode.
+    assert board.mpu.kind is MpuKind.NONE
     assert board.base_script is not None and board.base_script.is_file()
+
+
+def test_mps2_an385_is_the_cortex_m3_with_a_power_of_two_mpu() -> None:
+    board = placer.load_board("mps2_an385")
+    assert board.cpu == "cortex-m3"
+    assert board.mpu.kind is MpuKind.ARM_MPU and board.mpu.requires_power_of_two
+    assert board.mpu.granule == 32
 
 
 def test_minimal_board_takes_documented_defaults() -> None:

@@ -42,9 +42,9 @@ def test_board_show_prints_regions_and_free_space(capsys: pytest.CaptureFixture[
     status, out, _ = run(capsys, "board", "show", "qemu_cortex_m3")
     assert status == 0
     lines = out.splitlines()
-    assert lines[0] == ("qemu_cortex_m3: QEMU lm3s6965evb: TI LM3S6965, Cortex-M3, 256K flash, "
-                        "64K SRAM")
-    assert lines[1].endswith("protection: arm-mpu power-of-two; LLEXT_PAGE_SIZE 32")
+    assert lines[0] == ("qemu_cortex_m3: QEMU lm3s6965evb: TI LM3S6965, Cortex-M3 (no MPU in "
+                        "Zephyr), 256K flash, 64K SRAM")
+    assert lines[1].endswith("protection: none; LLEXT_PAGE_SIZE 32")
     assert lines[-2].split() == ["FLASH", "0x00000000", "0x00040000", "256K", "rx", "both",
                                  "no", "25600", "236544", "code"]
     assert lines[-1].split() == ["RAM", "0x20000000", "0x20010000", "64K", "rwx", "both",

@@ -200,6 +200,18 @@ def test_user_mode_without_a_rounding_rule_is_enotsup() -> None:
         "or an MMU"]
 
 
+def test_user_mode_on_qemu_cortex_m3_is_enotsup_for_want_of_an_mpu() -> None:
+    # A porter's mistake: Zephyr builds the LM3S6965 with no MPU, so there is no user mode
+    # for extensions on qemu_cortex_m3 (mps2_an385 is the Cortex-M3 that has one).
+    config = LlextConfig(userspace=True, set_by=(("USERSPACE", "prj.conf:4"),))
+    assert violations("qemu_cortex_m3", config) == [
+        "prj.conf:4: error: CONFIG_USERSPACE: with user mode, Zephyr's loader has no "
+        "MMU/MPU/PMP alignment rule for no MPU of qemu_cortex_m3: every extension load fails "
+        "with -ENOTSUP\n  fix: disable CONFIG_USERSPACE, or use a board with an Arm or ARC "
+        "MPU, a RISC-V PMP or an MMU"]
+    assert violations("mps2_an385", config) == []
+
+
 def test_sys_heap_choice_takes_one_entry() -> None:
     config = LlextConfig(sys_heap_big_only=True, sys_heap_small_only=True)
     assert violations("qemu_cortex_m3", config) == [
@@ -223,7 +235,7 @@ def test_rodata_no_reloc_has_no_effect_with_an_mmu() -> None:
 
 def test_memblk_with_power_of_two_mpu_warns_about_alignment() -> None:
     config = LlextConfig(heap_backend=HeapBackend.MEMBLK, userspace=True)
-    assert warnings("qemu_cortex_m3", config) == [
+    assert warnings("mps2_an385", config) == [
         "warning: with user mode and a power-of-two MPU every region is rounded to a power of "
         "two of at least 32 bytes and aligned to it; memblk fails the allocation of any "
         "region aligned beyond the block size 32"]

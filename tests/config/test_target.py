@@ -21,7 +21,8 @@ def test_llext_page_size_per_board(board: str, page: int) -> None:
 
 
 @pytest.mark.parametrize("board, rounding, granule", [
-    ("qemu_cortex_m3", Rounding.POWER_OF_TWO, 32),  # ARMv7-M
+    ("mps2_an385", Rounding.POWER_OF_TWO, 32),  # ARMv7-M
+    ("qemu_cortex_m3", Rounding.UNSUPPORTED, 1),  # LM3S6965: Zephyr enables no MPU
     ("nsim_em", Rounding.POWER_OF_TWO, 2048),  # ARC MPU v2
     ("qemu_riscv32", Rounding.PMP, 4),
     ("qemu_x86", Rounding.PAGE, 4096),
@@ -35,25 +36,27 @@ def test_rounding_with_user_mode(board: str, rounding: Rounding, granule: int) -
 
 def test_armv8m_mpu_rounds_to_32_byte_granules_not_powers_of_two() -> None:
     config = LlextConfig(userspace=True, mpu_requires_power_of_two_alignment=False)
-    target = resolve(placer.load_board("qemu_cortex_m3"), config)
+    target = resolve(placer.load_board("mps2_an385"), config)
     assert target.rounding is Rounding.PAGE
     assert target.round_region(100, 4) == (128, 32)
 
 
 def test_without_user_mode_the_mpu_does_not_round_since_4_4() -> None:
-    target = resolve(placer.load_board("qemu_cortex_m3"), LlextConfig())
+    target = resolve(placer.load_board("mps2_an385"), LlextConfig())
     assert target.rounding is Rounding.NONE
     assert target.round_region(100, 4) == (100, 4)
 
 
 def test_zephyr_4_3_forces_powers_of_two_on_any_arm_mpu() -> None:
     old = LlextConfig(zephyr_version=(4, 3))
-    target = resolve(placer.load_board("qemu_cortex_m3"), old)
+    target = resolve(placer.load_board("mps2_an385"), old)
     assert target.rounding is Rounding.POWER_OF_TWO
     assert target.round_region(100, 4) == (128, 128)
     # The ARMv8-M flag made no difference then.
     armv8 = LlextConfig(zephyr_version=(4, 3), mpu_requires_power_of_two_alignment=False)
-    assert resolve(placer.load_board("qemu_cortex_m3"), armv8).rounding is Rounding.POWER_OF_TWO
+    assert resolve(placer.load_board("mps2_an385"), armv8).rounding is Rounding.POWER_OF_TWO
+    # A board Zephyr builds without an MPU was never rounded.
+    assert resolve(placer.load_board("qemu_cortex_m3"), old).rounding is Rounding.NONE
 
 
 def test_mmu_rounds_to_pages_even_without_user_mode() -> None:

@@ -13,7 +13,11 @@ from placer.target import resolve
 
 
 def cortex_m3_board() -> Board:
-    """The TI LM3S6965 of qemu_cortex_m3: 256 KiB flash at 0, 64 KiB SRAM at 0x20000000."""
+    """qemu_cortex_m3's memory map (256 KiB flash at 0, 64 KiB SRAM at 0x20000000).
+
+    Unlike qemu_cortex_m3, which Zephyr builds without an MPU, it has the power-of-two
+    ARMv7-M MPU (as mps2_an385 does), so user mode has a rounding rule here.
+    """
     return Board(
         name="test_cortex_m3",
         arch=Arch.ARM,

@@ -53,21 +53,23 @@ def linked_addresses(layout: Layout, workdir: Path) -> dict[str, int]:
 
 
 @pytest.mark.toolchain("arm")
-@pytest.mark.parametrize("config", [
-    LlextConfig(),
+@pytest.mark.parametrize("board, config", [
+    ("qemu_cortex_m3", LlextConfig()),
     # A 4096-aligned pool moves .noinit itself to a 4 KiB boundary.
-    LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=4096),
-    LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=8192,
-                ext_heap_size=32),
-    # The power-of-two MPU moves the 4 KiB heap to 0x20003fc0 (padding in .noinit).
-    LlextConfig(userspace=True, heap_size=4),
+    ("qemu_cortex_m3", LlextConfig(heap_backend=HeapBackend.MEMBLK,
+                                   heap_memblk_block_size=4096)),
+    ("qemu_cortex_m3", LlextConfig(heap_backend=HeapBackend.MEMBLK,
+                                   heap_memblk_block_size=8192, ext_heap_size=32)),
+    # mps2_an385's power-of-two MPU moves the 4 KiB heap from 0x20005400 (after 1K data,
+    # 16K bss, 4K noinit) to 0x200057c0, 960 bytes of padding in .noinit.
+    ("mps2_an385", LlextConfig(userspace=True, heap_size=4)),
     # Custom placement: each heap in an output section of its own.
-    LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=1024,
-                custom_heap_placement=True),
+    ("qemu_cortex_m3", LlextConfig(heap_backend=HeapBackend.MEMBLK,
+                                   heap_memblk_block_size=1024, custom_heap_placement=True)),
 ], ids=["k_heap", "memblk-4k", "memblk-8k", "user-mode-pow2", "custom"])
-def test_gnu_ld_puts_every_heap_where_the_solver_says(config: LlextConfig,
+def test_gnu_ld_puts_every_heap_where_the_solver_says(board: str, config: LlextConfig,
                                                        tmp_path: Path) -> None:
-    layout = place(load_board("qemu_cortex_m3"), config)
+    layout = place(load_board(board), config)
     assert linked_addresses(layout, tmp_path) == {
         placed.section: placed.address for placed in layout.heaps}
 

@@ -8,7 +8,7 @@ import pytest
 from placer import load_board, place
 from placer.config import HeapBackend, LlextConfig
 from placer.layout import Placement
-from placer.target import HeapRole
+from placer.target import HeapRole, Rounding
 
 
 def test_k_heap_goes_after_noinit_in_qemu_cortex_m3_ram() -> None:
@@ -97,14 +97,15 @@ def test_dynamic_harvard_needs_two_buffers_through_llext_heap_init_harvard() -> 
 
 
 def test_user_mode_power_of_two_mpu_reports_usable_blocks() -> None:
-    # 16 KiB heap at 0x20003c00: 2047 chunks, chunk 0 = 8 chunks (16 + 11 buckets * 4 = 60
-    # bytes). Largest block: 2A <= (2047 - 8) * 8 = 16312 -> A = 4096. First payload
-    # 0x20003c44 -> aligned up to 0x20004000 (block ends 0x20005000); the next payload
-    # 0x20005004 -> 0x20006000, ends 0x20007000 = chunk 1664; 383 chunks are left, fewer
+    # mps2_an385 RAM 0x20000000: data 1K + bss 16K + noinit 4K = 21K = 0x5400, so the
+    # 16 KiB heap is at 0x20005400: 2047 chunks, chunk 0 = 8 chunks (16 + 11 buckets * 4 =
+    # 60 bytes). Largest block: 2A <= (2047 - 8) * 8 = 16312 -> A = 4096. First payload
+    # 0x20005444 -> aligned up to 0x20006000 (block ends 0x20007000); the next payload
+    # 0x20007004 -> 0x20008000, ends 0x20009000 = chunk 1920; 127 chunks are left, fewer
     # than the 1024 a third block needs: 2 blocks. Already two: the base stays.
     config = LlextConfig(userspace=True, heap_size=16)
-    layout = place(load_board("qemu_cortex_m3"), config)
-    assert layout.heap(".llext_heap").address == 0x20003C00
+    layout = place(load_board("mps2_an385"), config)
+    assert layout.heap(".llext_heap").address == 0x20005400
     (usable,) = layout.usable
     assert (usable.largest_region, usable.count, usable.base_alignment) == (4096, 2, 8)
 
@@ -112,8 +113,9 @@ def test_user_mode_power_of_two_mpu_reports_usable_blocks() -> None:
 def test_user_mode_without_power_of_two_mpu_rounds_to_granules_and_reports_nothing() -> None:
     # ARMv8-M style: MPU regions in 32-byte granules, so the base alignment does not matter.
     config = LlextConfig(userspace=True, mpu_requires_power_of_two_alignment=False)
-    layout = place(load_board("qemu_cortex_m3"), config)
-    assert layout.heap(".llext_heap").address == 0x20003C00
+    layout = place(load_board("mps2_an385"), config)
+    assert layout.target.rounding is Rounding.PAGE
+    assert layout.heap(".llext_heap").address == 0x20005400
     assert layout.usable == ()
 
 

@@ -112,7 +112,10 @@ def test_sys_heap_model_matches_the_reference_numbers() -> None:
 def test_memblk_under_power_of_two_mpu_serves_blocks_up_to_the_block_size() -> None:
     config = LlextConfig(userspace=True, heap_backend=HeapBackend.MEMBLK,
                          heap_memblk_block_size=4096)
-    layout = place(load_board("qemu_cortex_m3"), config)
+    layout = place(load_board("mps2_an385"), config)
+    # The 16 KiB pool goes 4096-aligned past .noinit (0x20005400) to 0x20006000: four
+    # whole 4096-byte blocks, each a valid power-of-two MPU region.
+    assert layout.heap(".llext_ext_heap").address == 0x20006000
     (usable,) = layout.usable
     assert (usable.section, usable.largest_region, usable.count) == (".llext_ext_heap", 4096, 4)
 
