@@ -251,7 +251,20 @@ def evaluate_expression(
 def _error(message: str, span: SourceSpan | None, file: str) -> ScriptError:
     if span is None:
         return ScriptError(message, file, 1, 1)
-    return ScriptError(message, span.file, span.line, span.column)
+    return ScriptError(message, span.file, span.line, span.column,
+                       source_line=_source_line(span))
+
+
+def _source_line(span: SourceSpan) -> str | None:
+    """The line an error points at, read only when there is an error to show."""
+    try:
+        with open(span.file, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number == span.line:
+                    return line.rstrip("\n")
+    except OSError:
+        return None
+    return None
 
 
 def _signed(value: int) -> int:
@@ -865,7 +878,11 @@ class _ScriptEvaluator:
         result = []
         for name, (_, decl) in self.declarations.items():
             origin, length = self._region(name, None)
-            allowed, denied = region_flags(decl.attributes)
+            try:
+                allowed, denied = region_flags(decl.attributes)
+            except ValueError as exc:
+                # ld: "invalid character %c (113) in flags" (sic), and the link stops.
+                raise _error(f"memory region `{name}': {exc}", decl.span, self.file) from None
             result.append(EvaluatedRegion(
                 name=name, origin=origin, length=length,
                 attributes=format_flags(allowed, denied),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from placer.errors import ScriptError
 from placer.script import ast
 from placer.script.evaluate import (
     LINKER_TARGETS,
@@ -170,3 +171,13 @@ def test_values_that_depend_on_lds_pass_count_are_unknown(text: str) -> None:
     assert unknown
     for name in unknown:
         assert symbols[name] == Unknown(f"`{name}' depends on itself through other assignments")
+
+
+def test_an_invalid_attribute_letter_is_an_error_as_in_ld(tmp_path: Path) -> None:
+    text = "MEMORY\n{\n  RAM (rwq) : ORIGIN = 0, LENGTH = 1K\n}\n"
+    result = link("x86", text, tmp_path)
+    assert "invalid character %c (113) in flags" in result.stderr  # ld's own typo
+    with pytest.raises(ScriptError) as caught:
+        evaluate_memory(parse(text, file="bad.ld"))
+    assert str(caught.value) == (
+        "bad.ld:3:3: error: memory region `RAM': invalid character 'q' in memory attributes")
