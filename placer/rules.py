@@ -329,10 +329,18 @@ class _Checker:
         if self.target.rounding is not Rounding.UNSUPPORTED:
             return
         kind = self.board.mpu.kind
-        hardware = "no MPU" if kind is MpuKind.NONE else f"the {kind.value}"
+        if kind is MpuKind.NONE:
+            # Zephyr only offers USERSPACE where an MPU, PMP or MMU selects
+            # ARCH_HAS_USERSPACE; a .config that sets it anyway was not made by Kconfig.
+            self.fail(("USERSPACE",),
+                      f"user mode needs an MPU, a PMP or an MMU, and {self.board.name} has "
+                      f"none: Kconfig cannot enable CONFIG_USERSPACE on this board",
+                      "disable CONFIG_USERSPACE, or use a board with memory protection")
+            return
         self.fail(("USERSPACE",),
                   f"with user mode, Zephyr's loader has no MMU/MPU/PMP alignment rule for "
-                  f"{hardware} of {self.board.name}: every extension load fails with -ENOTSUP",
+                  f"the {kind.value} of {self.board.name}: every extension load fails with "
+                  f"-ENOTSUP",
                   "disable CONFIG_USERSPACE, or use a board with an Arm or ARC MPU, a RISC-V "
                   "PMP or an MMU")
 

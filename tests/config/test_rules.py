@@ -200,15 +200,14 @@ def test_user_mode_without_a_rounding_rule_is_enotsup() -> None:
         "or an MMU"]
 
 
-def test_user_mode_on_qemu_cortex_m3_is_enotsup_for_want_of_an_mpu() -> None:
+def test_user_mode_on_qemu_cortex_m3_is_refused_for_want_of_an_mpu() -> None:
     # A porter's mistake: Zephyr builds the LM3S6965 with no MPU, so there is no user mode
     # for extensions on qemu_cortex_m3 (mps2_an385 is the Cortex-M3 that has one).
     config = LlextConfig(userspace=True, set_by=(("USERSPACE", "prj.conf:4"),))
     assert violations("qemu_cortex_m3", config) == [
-        "prj.conf:4: error: CONFIG_USERSPACE: with user mode, Zephyr's loader has no "
-        "MMU/MPU/PMP alignment rule for no MPU of qemu_cortex_m3: every extension load fails "
-        "with -ENOTSUP\n  fix: disable CONFIG_USERSPACE, or use a board with an Arm or ARC "
-        "MPU, a RISC-V PMP or an MMU"]
+        "prj.conf:4: error: CONFIG_USERSPACE: user mode needs an MPU, a PMP or an MMU, and "
+        "qemu_cortex_m3 has none: Kconfig cannot enable CONFIG_USERSPACE on this board\n"
+        "  fix: disable CONFIG_USERSPACE, or use a board with memory protection"]
     assert violations("mps2_an385", config) == []
 
 
