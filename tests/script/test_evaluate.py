@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from placer.errors import ScriptError
 from placer.script import ast
@@ -181,3 +183,35 @@ def test_an_invalid_attribute_letter_is_an_error_as_in_ld(tmp_path: Path) -> Non
         evaluate_memory(parse(text, file="bad.ld"))
     assert str(caught.value) == (
         "bad.ld:3:3: error: memory region `RAM': invalid character 'q' in memory attributes")
+
+
+_FUNCTIONS = ["ORIGIN", "LENGTH", "ALIGN", "MAX", "MIN", "LOG2CEIL", "DEFINED", "ABSOLUTE",
+              "CONSTANT", "ADDR", "SIZEOF", "LOADADDR", "NEXT", "SEGMENT_START", "ASSERT",
+              "DATA_SEGMENT_ALIGN", "DATA_SEGMENT_END", "ALIGNOF", "BLOCK"]
+_ATOMS = st.sampled_from(["0", "1", "0x10K", "s_a", "s_b", "RAM", ".", "MAXPAGESIZE",
+                          '"text"', "-1", ".text"])
+
+
+def _expression_text() -> st.SearchStrategy[str]:
+    return st.recursive(_ATOMS, lambda inner: st.one_of(
+        st.builds(lambda f, args: f"{f}({', '.join(args)})", st.sampled_from(_FUNCTIONS),
+                  st.lists(inner, max_size=3)),
+        st.builds(lambda a, op, b: f"({a}) {op} ({b})", inner,
+                  st.sampled_from(["+", "-", "/", "%", "<<", "&&", "||", "==", "*"]), inner),
+        st.builds(lambda c, a, b: f"({c}) ? ({a}) : ({b})", inner, inner, inner),
+        st.builds(lambda op, a: f"{op}({a})", st.sampled_from(["-", "!", "~"]), inner),
+    ), max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_expression_text(), min_size=1, max_size=4))
+def test_evaluating_any_parsed_script_raises_only_script_error(expressions: list[str]) -> None:
+    text = "MEMORY { RAM (rw) : ORIGIN = 0x20000000, LENGTH = 64K }\n"
+    text += "".join(f"s_{'ab'[i % 2]}{i} = {e};\n" for i, e in enumerate(expressions))
+    text += "s_a = 1;\ns_b = s_a + 1;\n"
+    try:
+        script = parse(text, file="fuzz.ld")
+        evaluate_symbols(script, target=LINKER_TARGETS["arm"])
+        evaluate_memory(script, target=LINKER_TARGETS["arm"])
+    except ScriptError:
+        pass
