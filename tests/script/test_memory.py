@@ -15,6 +15,7 @@ from placer.script.evaluate import LINKER_TARGETS, evaluate_memory
 from placer.script.includes import load_script
 from tests.script.corpus import CorpusScript, collect, unique
 from tests.script.ld_oracle import MapRegion, link
+from tests.toolchains import tool
 
 #: Corpus triplet -> architecture family of `tests.toolchains` and `LINKER_TARGETS`.
 ARCH_OF_TRIPLET = {
@@ -205,3 +206,24 @@ def test_missing_file_is_an_error_not_a_traceback(in_tmp: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["memory", "nope.ld"]) == 2
     assert capsys.readouterr().err == "placer memory: error: no such file: nope.ld\n"
+
+
+def test_toolchain_cpp_gives_the_same_regions(in_tmp: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    gcc = tool("arm", "gcc")
+    Path("linker.ld").write_text(
+        "#define KB(x) ((x) * 1024)\n"
+        "MEMORY\n{\n"
+        "#ifdef CONFIG_XIP\n  FLASH (rx) : ORIGIN = 0x08000000, LENGTH = KB(512)\n#endif\n"
+        "  RAM (rwx) : ORIGIN = 0x20000000, LENGTH = KB(CONFIG_SRAM_SIZE)\n}\n")
+    Path(".config").write_text("CONFIG_XIP=y\nCONFIG_SRAM_SIZE=96\n")
+    outputs = []
+    for extra in ([], ["--cpp", gcc]):
+        assert main(["memory", "linker.ld", "--config", ".config", "--arch", "arm",
+                     *extra]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] == (
+        "Name             Origin             Length             Attributes\n"
+        "FLASH            0x08000000         0x00080000         xr\n"
+        "RAM              0x20000000         0x00018000         xrw\n"
+    )
