@@ -756,6 +756,9 @@ class _ScriptEvaluator:
                     value = _evaluate(statement.expr, scope)
                 except _NotYet:
                     value = None
+                except ScriptError as error:
+                    # ld never evaluates an unreferenced PROVIDE, so it never fails.
+                    value = Unknown(f"PROVIDEd only if referenced, and then: {error.message}")
             if value is None:
                 # Every symbol it reads is assigned somewhere, yet no pass could value it:
                 # it depends on itself. ld gives such a cycle a value that depends on how
