@@ -12,6 +12,8 @@ import shutil
 
 import pytest
 
+from placer.board import Arch
+
 #: Tool prefix and Debian package per architecture family.
 PREFIXES: dict[str, tuple[str, str]] = {
     "arm": ("arm-none-eabi-", "gcc-arm-none-eabi"),
@@ -34,3 +36,23 @@ def tool(arch: str, name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+#: Toolchain family (a key of PREFIXES) of each board architecture.
+FAMILY: dict[Arch, str] = {
+    Arch.ARM: "arm", Arch.ARM64: "arm64", Arch.RISCV: "riscv", Arch.X86: "x86",
+    Arch.ARC: "arc", Arch.XTENSA: "xtensa",
+}
+
+#: Assembler flags for a board's 32-bit target where the toolchain defaults elsewhere.
+AS_FLAGS: dict[Arch, list[str]] = {
+    # No relaxation: R_RISCV_ALIGN padding would shift the exact sizes under test.
+    Arch.RISCV: ["-march=rv32imac", "-mabi=ilp32", "-mno-relax"],
+    Arch.X86: ["--32"],
+}
+
+#: Linker emulation for a board's 32-bit target where the toolchain defaults to 64-bit.
+LD_FLAGS: dict[Arch, list[str]] = {
+    Arch.RISCV: ["-m", "elf32lriscv"],
+    Arch.X86: ["-m", "elf_i386"],
+}

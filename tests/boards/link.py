@@ -8,23 +8,7 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 
 from placer.board import Arch, Board
-from tests.toolchains import tool
-
-#: Tool family (tests.toolchains) per architecture.
-FAMILY = {
-    Arch.ARM: "arm", Arch.ARM64: "arm64", Arch.RISCV: "riscv", Arch.X86: "x86",
-    Arch.ARC: "arc", Arch.XTENSA: "xtensa",
-}
-
-_AS_FLAGS = {
-    # No relaxation: R_RISCV_ALIGN padding would shift the exact sizes under test.
-    Arch.RISCV: ["-march=rv32imac", "-mabi=ilp32", "-mno-relax"],
-    Arch.X86: ["--32"],
-}
-LD_FLAGS = {
-    Arch.RISCV: ["-m", "elf32lriscv"],
-    Arch.X86: ["-m", "elf_i386"],
-}
+from tests.toolchains import AS_FLAGS, FAMILY, LD_FLAGS, tool
 
 
 def run(command: list[str]) -> None:
@@ -63,7 +47,7 @@ def link_assembly(board: Board, source: str, workdir: Path) -> Path:
     assembler = tool(family, "as")
     linker = tool(family, "ld")
     (workdir / "program.s").write_text(source)
-    run([assembler, *_AS_FLAGS.get(board.arch, []), "-o", str(workdir / "program.o"),
+    run([assembler, *AS_FLAGS.get(board.arch, []), "-o", str(workdir / "program.o"),
          str(workdir / "program.s")])
     output = workdir / "program.elf"
     run([linker, *LD_FLAGS.get(board.arch, []), "-T", str(board.base_script), "-o",

@@ -13,16 +13,8 @@ import pytest
 
 import placer
 from placer.board import Arch
-from tests.boards.link import (
-    FAMILY,
-    LD_FLAGS,
-    elf_header,
-    image_program,
-    link_assembly,
-    run,
-    symbols,
-)
-from tests.toolchains import tool
+from tests.boards.link import elf_header, image_program, link_assembly, run, symbols
+from tests.toolchains import FAMILY, LD_FLAGS, tool
 
 BOARDS = placer.list_boards()
 

@@ -18,21 +18,7 @@ from elftools.elf.elffile import ELFFile
 
 from placer.board import Arch, Board
 from placer.target import HeapSection
-from tests.toolchains import tool
-
-FAMILY = {
-    Arch.ARM: "arm", Arch.ARM64: "arm64", Arch.RISCV: "riscv", Arch.X86: "x86",
-    Arch.ARC: "arc", Arch.XTENSA: "xtensa",
-}
-_AS_FLAGS = {
-    # No relaxation: R_RISCV_ALIGN padding would change the exact sizes under test.
-    Arch.RISCV: ["-march=rv32imac", "-mabi=ilp32", "-mno-relax"],
-    Arch.X86: ["--32"],
-}
-_LD_FLAGS = {
-    Arch.RISCV: ["-m", "elf32lriscv"],
-    Arch.X86: ["-m", "elf_i386"],
-}
+from tests.toolchains import AS_FLAGS, FAMILY, LD_FLAGS, tool
 
 
 @attrs.frozen(slots=True)
@@ -91,7 +77,7 @@ def assemble(board: Board, source: str, workdir: Path) -> Path:
     assembler = tool(FAMILY[board.arch], "as")
     (workdir / "program.s").write_text(source)
     obj = workdir / "program.o"
-    _run([assembler, *_AS_FLAGS.get(board.arch, []), "-o", str(obj), str(workdir / "program.s")])
+    _run([assembler, *AS_FLAGS.get(board.arch, []), "-o", str(obj), str(workdir / "program.s")])
     return obj
 
 
@@ -102,7 +88,7 @@ def link(board: Board, obj: Path, script_text: str, workdir: Path, name: str
     script = workdir / f"{name}.ld"
     script.write_text(script_text)
     return subprocess.run(
-        [linker, *_LD_FLAGS.get(board.arch, []), "-T", str(script), "-o",
+        [linker, *LD_FLAGS.get(board.arch, []), "-T", str(script), "-o",
          str(workdir / f"{name}.elf"), str(obj)],
         capture_output=True, text=True, check=False, timeout=60,
     )

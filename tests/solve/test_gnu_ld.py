@@ -15,8 +15,8 @@ from placer.config import HeapBackend, LlextConfig
 from placer.emit.linker_script import linker_script
 from placer.importers.elf import HEAP_SYMBOLS, used_ranges
 from placer.layout import Layout
-from tests.boards.link import FAMILY, image_program
-from tests.toolchains import tool
+from tests.boards.link import image_program
+from tests.toolchains import FAMILY, tool
 
 
 def heap_program(layout: Layout) -> str:
