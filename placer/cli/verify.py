@@ -32,9 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="extension ELF files (.llext)")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--layout", type=Path, help="a layout JSON written by `placer place`")
-    where.add_argument("--board", help="place the heaps for this board first (with --config)")
-    parser.add_argument("--config", type=Path, action="append", default=[],
-                        help="Kconfig file(s) (.config, prj.conf) for --board")
+    where.add_argument("--board", help="place the heaps for this board first (with --config, "
+                       "or Zephyr's defaults)")
+    parser.add_argument("--config", metavar="FILE", type=Path, action="extend", nargs="+",
+                        default=[], help=".config / prj.conf / fragments for --board; later "
+                        "files win")
     symbols = parser.add_mutually_exclusive_group()
     symbols.add_argument("--exports", type=Path, metavar="zephyr.elf",
                          help="the built image: its export table and sizeof(struct llext)")
@@ -64,8 +66,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Verify, print the report; 0 when every extension loads, 1 otherwise."""
-    if args.board is not None and not args.config:
-        print("placer verify: error: --board needs --config FILE", file=sys.stderr)
+    if args.layout is not None and args.config:
+        print("placer verify: error: --config applies to --board; a --layout carries its "
+              "configuration", file=sys.stderr)
         return 2
     layout = _layout(args)
     order = [name.strip() for name in args.order.split(",") if name.strip()] \

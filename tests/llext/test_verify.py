@@ -149,11 +149,25 @@ def test_cli_dump_image_writes_each_region(llext_dir: Path, exports: Path, tmp_p
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
 
 
-def test_cli_board_without_config_is_a_usage_error(
-        llext_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_board_without_config_takes_zephyrs_defaults(
+        llext_dir: Path, exports: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ext = build_extension(llext_dir, "arm", "hello", HELLO).path
-    assert main(["verify", str(ext), "--board", "qemu_cortex_m3"]) == 2
-    assert "--board needs --config FILE" in capsys.readouterr().err
+    status = main(["verify", str(ext), "--board", "qemu_cortex_m3", "--exports-list",
+                   str(exports)])
+    out = capsys.readouterr().out
+    assert status == 0
+    # CONFIG_LLEXT_HEAP_SIZE defaults to 8 KiB: one shared heap.
+    assert ".llext_heap" in out
+
+
+def test_cli_layout_with_config_is_a_usage_error(
+        llext_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    layout = tmp_path / "layout.json"
+    layout.write_text("{}")
+    assert main(["verify", str(ext), "--layout", str(layout), "--config", "prj.conf"]) == 2
+    assert ("placer verify: error: --config applies to --board; a --layout carries its "
+            "configuration") in capsys.readouterr().err
 
 
 def test_report_json_is_deterministic(llext_dir: Path, exports: Path) -> None:
