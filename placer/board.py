@@ -40,8 +40,9 @@ class MpuKind(enum.Enum):
     ARC_MPU = "arc-mpu"
     XTENSA_MPU = "xtensa-mpu"
     RISCV_PMP = "riscv-pmp"
-    #: NXP's system MPU (Kinetis SYSMPU, ``CONFIG_NXP_MPU``): not ``CONFIG_ARM_MPU``, so
-    #: LLEXT has no rounding rule for it under user mode.
+    #: NXP's system MPU (Kinetis SYSMPU). Zephyr drives it with ``CONFIG_ARM_MPU`` (whose
+    #: power-of-two select excludes ``CPU_HAS_NXP_SYSMPU``), so LLEXT rounds for it as for
+    #: an Arm MPU with 32-byte granules.
     NXP_MPU = "nxp-mpu"
 
 

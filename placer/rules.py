@@ -199,7 +199,7 @@ class _Checker:
         kind = self.board.mpu.kind
         cfg = self.config
         mpu = {MpuKind.ARM_MPU: cfg.arm_mpu, MpuKind.ARC_MPU: cfg.arc_mpu,
-               MpuKind.XTENSA_MPU: cfg.xtensa_mpu, MpuKind.NXP_MPU: None}
+               MpuKind.XTENSA_MPU: cfg.xtensa_mpu, MpuKind.NXP_MPU: cfg.arm_mpu}
         if kind in mpu and mpu[kind] is not False:
             return "an MPU"
         if cfg.arm_mpu or cfg.arc_mpu or cfg.xtensa_mpu:

@@ -252,7 +252,9 @@ def _rounding(board: Board, config: LlextConfig, mmu: bool, page: int) -> tuple[
     if mmu:
         return Rounding.PAGE, page
     kind = board.mpu.kind
-    arm_mpu = config.arm_mpu if config.arm_mpu is not None else kind is MpuKind.ARM_MPU
+    arm_mpu = config.arm_mpu
+    if arm_mpu is None:
+        arm_mpu = kind in (MpuKind.ARM_MPU, MpuKind.NXP_MPU)
     arc_mpu = config.arc_mpu if config.arc_mpu is not None else kind is MpuKind.ARC_MPU
     if config.zephyr_version < MPU_ROUNDING_REWORK:
         # 4.0-4.3: any Arm or ARC MPU forced power-of-two regions, user mode or not.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 import placer
+from placer.board import Mpu, MpuKind
 from placer.config import BinaryType, HeapBackend, LlextConfig, check_config
 from placer.errors import ConfigError
 from placer.rules import ConfigViolations, review_config
@@ -193,11 +195,20 @@ def test_instruction_heap_only_counts_instruction_memory() -> None:
 
 
 def test_user_mode_without_a_rounding_rule_is_enotsup() -> None:
-    assert violations("frdm_k64f", LlextConfig(userspace=True)) == [
+    # An Xtensa MPU supports user mode, but llext_copy_region has no rounding rule for it.
+    board = attrs.evolve(placer.load_board("esp32s3_devkitc"),
+                         mpu=Mpu(MpuKind.XTENSA_MPU, granule=4096))
+    report = review_config(LlextConfig(userspace=True), board)
+    assert [str(v) for v in report.violations] == [
         "error: CONFIG_USERSPACE: with user mode, Zephyr's loader has no MMU/MPU/PMP alignment "
-        "rule for the nxp-mpu of frdm_k64f: every extension load fails with -ENOTSUP\n"
+        "rule for the xtensa-mpu of esp32s3_devkitc: every extension load fails with -ENOTSUP\n"
         "  fix: disable CONFIG_USERSPACE, or use a board with an Arm or ARC MPU, a RISC-V PMP "
         "or an MMU"]
+
+
+def test_user_mode_with_the_nxp_sysmpu_is_clean() -> None:
+    # Zephyr drives the Kinetis SYSMPU through CONFIG_ARM_MPU: 32-byte granules apply.
+    assert violations("frdm_k64f", LlextConfig(userspace=True)) == []
 
 
 def test_user_mode_on_qemu_cortex_m3_is_refused_for_want_of_an_mpu() -> None:

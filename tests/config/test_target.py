@@ -26,7 +26,7 @@ def test_llext_page_size_per_board(board: str, page: int) -> None:
     ("nsim_em", Rounding.POWER_OF_TWO, 2048),  # ARC MPU v2
     ("qemu_riscv32", Rounding.PMP, 4),
     ("qemu_x86", Rounding.PAGE, 4096),
-    ("frdm_k64f", Rounding.UNSUPPORTED, 1),  # NXP SYSMPU: -ENOTSUP
+    ("frdm_k64f", Rounding.PAGE, 32),  # NXP SYSMPU under CONFIG_ARM_MPU: 32-byte granules
     ("esp32s3_devkitc", Rounding.UNSUPPORTED, 1),
 ])
 def test_rounding_with_user_mode(board: str, rounding: Rounding, granule: int) -> None:
