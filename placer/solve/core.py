@@ -409,7 +409,10 @@ def _explain(problem: _Problem) -> Infeasible:
         text = f"{region.name}: {free} bytes free, largest gap aligned to {modulus}: {gap} bytes"
         details.append(text + (f" at {at:#x}" if gap else ""))
     largest = _largest_fit(problem, others, binding)
-    details.append(f"largest size that would fit: {largest} bytes")
+    # Kconfig sizes heaps in whole KiB; any KiB count up to largest // 1024 also fits
+    # (a pool of whole blocks is never larger than its KiB figure).
+    details.append(f"largest size that would fit: {largest} bytes "
+                   f"(CONFIG_{SIZE_OPTION[binding.role]}={largest // KIB} at most)")
     return Infeasible(binding.section, constraint, tuple(details), largest_fit=largest)
 
 

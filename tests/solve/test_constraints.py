@@ -68,7 +68,8 @@ def test_forbidden_region_is_never_used() -> None:
         "  FLASH: excluded: not writable (attributes rx)\n"
         "  RAM: 22528 bytes free, largest gap aligned to 8: 22528 bytes at 0x20002800\n"
         "  SRAM2: excluded: forbidden by the board\n"
-        "  largest size that would fit: 22528 bytes")
+        "  largest size that would fit: 22528 bytes "
+        "(CONFIG_LLEXT_HEAP_SIZE=22 at most)")
     assert error.value.largest_fit == 22528
 
 
@@ -141,7 +142,8 @@ def test_pinned_region_too_small_names_the_numbers() -> None:
         "  FLASH: excluded: not writable (attributes rx)\n"
         "  RAM: 22528 bytes free, largest gap aligned to 8: 22528 bytes at 0x20002800\n"
         "  SRAM2: excluded: .llext_heap is pinned to RAM\n"
-        "  largest size that would fit: 22528 bytes")
+        "  largest size that would fit: 22528 bytes "
+        "(CONFIG_LLEXT_HEAP_SIZE=22 at most)")
 
 
 def test_heaps_that_fit_alone_but_not_together_name_the_second() -> None:
@@ -158,7 +160,8 @@ def test_heaps_that_fit_alone_but_not_together_name_the_second() -> None:
         "  FLASH: excluded: not writable (attributes rx)\n"
         "  RAM: excluded: forbidden by the board\n"
         "  SRAM2: 12288 bytes free, largest gap aligned to 8: 12288 bytes at 0x3000d000\n"
-        "  largest size that would fit: 12288 bytes")
+        "  largest size that would fit: 12288 bytes "
+        "(CONFIG_LLEXT_METADATA_HEAP_SIZE=12 at most)")
 
 
 def test_harvard_instr_heap_cannot_go_to_dccm() -> None:
@@ -228,7 +231,8 @@ def test_shipped_board_infeasible_memblk_names_largest_fit() -> None:
         "error: cannot place .llext_ext_heap: 16384 bytes aligned to 1024 do not fit\n"
         "  ROM: excluded: not writable (attributes rx)\n"
         "  RAM: 8704 bytes free, largest gap aligned to 1024: 8192 bytes at 0x80002000\n"
-        "  largest size that would fit: 8192 bytes")
+        "  largest size that would fit: 8192 bytes "
+        "(CONFIG_LLEXT_EXT_HEAP_SIZE=8 at most)")
 
 
 def test_no_heap_starts_at_address_zero() -> None:
