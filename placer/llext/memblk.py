@@ -1,12 +1,23 @@
 """Zephyr's sys_mem_blocks pool, simulated block by block (llext-facts §3.8.2).
 
 A pool is N blocks of B bytes (B a power of two, the buffer aligned to B) with one bit per
-block. ``sys_mem_blocks_alloc_contiguous`` takes the first run of free blocks long enough,
-scanning from block 0. There is no header: a region's alignment is exact when B is a
-multiple of it, and impossible otherwise.
+block in a ``sys_bitarray``. ``sys_mem_blocks_alloc_contiguous`` asks the bit array for a run
+of free blocks, and the bit array has two searches:
+
+- a pool of more than 32 blocks is searched first fit, from block 0;
+- a pool of at most 32 blocks (one 32-bit bundle: the usual LLEXT pools of 8 or 16 blocks)
+  is searched *best fit* over its runs of free blocks, walking them from the highest block
+  down: the first run exactly as long as the request wins at once, otherwise the shortest
+  longer run, the higher one on a tie. The blocks taken are the lowest of that run.
+
+There is no header: a region's alignment is exact when B is a multiple of it, and
+impossible otherwise.
 """
 
 from __future__ import annotations
+
+#: Bits in one ``sys_bitarray`` bundle: pools up to this many blocks take the best-fit search.
+_ONE_BUNDLE = 32
 
 
 class MemBlocks:
@@ -26,15 +37,42 @@ class MemBlocks:
         """The address of the first run of `count` free blocks, now taken; or None."""
         if count <= 0 or count > self.blocks:
             return None
+        first = self._best_fit(count) if self.blocks <= _ONE_BUNDLE else self._first_fit(count)
+        if first is None:
+            return None
+        for taken in range(first, first + count):
+            self._free[taken] = False
+        return self.base + first * self.block_size
+
+    def _first_fit(self, count: int) -> int | None:
         run = 0
         for index, free in enumerate(self._free):
             run = run + 1 if free else 0
             if run == count:
-                first = index - count + 1
-                for taken in range(first, index + 1):
-                    self._free[taken] = False
-                return self.base + first * self.block_size
+                return index - count + 1
         return None
+
+    def _best_fit(self, count: int) -> int | None:
+        best: int | None = None
+        best_len = 0
+        for start, length in reversed(self._free_runs()):
+            if length == count:
+                return start
+            if length > count and (best is None or length < best_len):
+                best, best_len = start, length
+        return best
+
+    def _free_runs(self) -> list[tuple[int, int]]:
+        """Maximal runs of free blocks as ``(first block, length)``, lowest first."""
+        runs: list[tuple[int, int]] = []
+        start = None
+        for index, free in enumerate([*self._free, False]):
+            if free and start is None:
+                start = index
+            elif not free and start is not None:
+                runs.append((start, index - start))
+                start = None
+        return runs
 
     def free_contiguous(self, address: int, count: int) -> None:
         """Give back `count` blocks starting at `address`."""
