@@ -10,6 +10,14 @@ to follow GNU ld's lexer:
   after an expression), a name starting with ``/`` is the operator unless it is exactly
   ``/DISCARD/`` (ldlex.l's special rule in EXPRESSION state);
 * comments are collected for `Comment` nodes here, not through lexer callbacks.
+
+One terminal exists only here: the grammar declares ``INPUT_SECTIONS`` without a pattern,
+and this lexer matches it where the parser accepts it, for the most common statement of
+all, an input section description of plain names (``*(.text .text.*)``): the file
+pattern, ``(``, the section patterns and ``)`` as one token, two reductions instead of a
+dozen. Its words are exactly WILDNAME's, minus ``=`` and minus every keyword a WILD-state
+lexer knows; anything else there (a keyword, a comment, a quoted name, a name with ``=``)
+fails this match and takes the token-by-token path, so the tree is the same either way.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from lark import Lark, Token
 from lark.lexer import PatternStr, TerminalDef
 from lark.parsers.lalr_analysis import Shift
 
+_BLANK = r"[ \t\r\n\f\v]"
 _SKIP = re.compile(r"(?:[ \t\r\n\f\v]+|/\*[\s\S]*?\*/|#[^\n]*)+")
 _COMMENT = re.compile(r"/\*[\s\S]*?\*/|#[^\n]*")
 
@@ -48,13 +57,15 @@ class _StateLexer:
     slash_operator: bool
 
 
-def _callback(rule: Any, transformer: Any) -> Callable[[list[Any]], Any]:
+def _callback(rule: Any, transformer: Any) -> Callable[[list[Any]], Any] | None:
     """The reduction for `rule`, with Lark's tree-shaping rules applied directly.
 
     Lark wraps every transformer method in generic helpers; the same shaping is done
     here once per rule, which halves the cost of a reduction: children produced by rules
     named ``_x`` (and the ``*``/``+`` helpers) are spliced into the parent, a ``?rule``
-    with one child and no alias returns that child, and every token is kept.
+    with one child and no alias returns that child, and every token is kept. ``None``
+    means the reduction passes its one child through unchanged (the driver then only
+    changes state).
     """
     splice = tuple(
         i
@@ -69,6 +80,8 @@ def _callback(rule: Any, transformer: Any) -> Callable[[list[Any]], Any]:
         if method is None and not rule.options.expand1:
             raise TypeError(f"no transformer method for grammar rule {rule.alias or name}")
     expand1 = bool(rule.options.expand1) and not rule.alias
+    if expand1 and len(rule.expansion) == 1 and not splice:
+        return None
     symbols = [symbol.name for symbol in rule.expansion]
     if name.startswith("_") and len(symbols) == 2 and symbols[0] == name and splice == (0,):
         # Lark's `x*` / `x+` helper: `__helper: item | __helper item`. Appending in place
@@ -140,6 +153,12 @@ def _token(kind: str, value: str, start: int, line: int, column: int) -> Token:
     return token
 
 
+#: Terminals declared in the grammar without a pattern and lexed by this driver.
+_DRIVER_TERMINALS = frozenset({"INPUT_SECTIONS"})
+#: Tokens that may span lines (a quoted name, an input section description).
+_MULTILINE = frozenset({"QSTRING", "INPUT_SECTIONS"})
+
+
 class Driver:
     """Parses with the tables of a compiled Lark grammar; see the module docstring."""
 
@@ -148,7 +167,8 @@ class Driver:
         self.table = parser.parse_table
         rules = list(parser.callbacks)
         index = {rule: i for i, rule in enumerate(rules)}
-        #: Per rule: (children count, reduction, nonterminal produced).
+        #: Per rule: (children count, reduction or None to pass the one child through,
+        #: nonterminal produced).
         self._rules = [
             (len(rule.expansion), _callback(rule, transformer), rule.origin.name) for rule in rules
         ]
@@ -169,14 +189,41 @@ class Driver:
         ignore = set(lark.lexer_conf.ignore)
         self.terminals = sorted((t for t in lark.terminals if t.name not in ignore), key=_sort_key)
         self._by_name = {t.name: t for t in self.terminals}
+        self._patterns = {"INPUT_SECTIONS": self._input_sections_regexp()}
         self._lexers: list[_StateLexer | None] = [None] * size
+        # The fallback lexer (for error tokens) reads single tokens only.
         self._root = self._build(frozenset(self._by_name))
+
+    def _input_sections_regexp(self) -> str:
+        """``file(section ...)`` of plain WILD names; see the module docstring."""
+        wildname = self._by_name["WILDNAME"].pattern.to_regexp()
+        keywords = {
+            name
+            for actions in self._actions
+            if "WILDNAME" in actions
+            for name in actions
+            if name in self._by_name
+            and isinstance(self._by_name[name].pattern, PatternStr)
+            and re.fullmatch(wildname, self._by_name[name].pattern.value)
+        }
+        # WILDNAME's own characters, without `=`; its exclusions (a lone operator, a
+        # comment start) are kept, and keywords are excluded as whole words.
+        chars = r"[_a-zA-Z0-9\/.\\$~\-+:\[\],?*^!]"
+        excluded = "|".join(
+            [r"\[", r"\]"]
+            + [re.escape(self._by_name[k].pattern.value) for k in sorted(keywords, reverse=True)]
+        )
+        word = rf"(?!\/\*|(?:{excluded})(?!{chars})){chars}+"
+        return rf"{word}{_BLANK}*\({_BLANK}*{word}(?:{_BLANK}+{word})*{_BLANK}*\)"
 
     def _build(self, accepted: frozenset[str]) -> _StateLexer:
         terminals = [t for t in self.terminals if t.name in accepted]
         regexes = [t for t in terminals if not isinstance(t.pattern, PatternStr)]
         keywords: dict[str, dict[str, str]] = {}
-        alternatives = []
+        # Driver terminals first: each is a longer reading of what the others would lex.
+        alternatives = [
+            f"(?P<{name}>{self._patterns[name]})" for name in sorted(_DRIVER_TERMINALS & accepted)
+        ]
         for terminal in terminals:
             if isinstance(terminal.pattern, PatternStr):
                 text = terminal.pattern.value
@@ -193,7 +240,7 @@ class Driver:
         # Leading blanks are matched here too: one regex call per token on the common
         # path; comments (rarer) fail the match and go through _SKIP.
         body = "|".join(alternatives) if alternatives else r"(?!x)x"
-        pattern = re.compile(rf"[ \t\r\n\f\v]*(?:{body})")
+        pattern = re.compile(rf"{_BLANK}*(?:{body})")
         return _StateLexer(pattern, keywords, "NAME" in accepted and "SLASH" in accepted)
 
     def _lexer(self, state: int) -> _StateLexer:
@@ -206,14 +253,17 @@ class Driver:
     def parse(self, text: str, start: str, comments: list[Token]) -> Any:
         """Run the parser on `text` from rule `start`; comments are appended to `comments`."""
         actions, gotos, rules, lexers = self._actions, self._gotos, self._rules, self._lexers
-        state_stack = [self.table.start_states[start]]
+        state = self.table.start_states[start]
+        state_stack = [state]
         value_stack: list[Any] = []
         position, line, line_start = 0, 1, 0
         length = len(text)
         previous: Token | None = None
         skip = _SKIP.match
+        new_str = _new_str
+        token_class = Token
         while True:
-            lexer = lexers[state_stack[-1]] or self._lexer(state_stack[-1])
+            lexer = lexers[state] or self._lexer(state)
             match = lexer.pattern.match(text, position)
             if match is None:
                 skipped = skip(text, position)
@@ -255,23 +305,38 @@ class Driver:
                 lexer.slash_operator and kind == "NAME" and value[0] == "/" and value != "/DISCARD/"
             ):
                 kind, value = "SLASH", "/"
-            token = _token(kind, value, position, line, position - line_start + 1)
-            if kind == "QSTRING" and "\n" in value:
-                line += value.count("\n")
-                line_start = text.rfind("\n", position, position + len(value)) + 1
+            # _token, inlined: this is the innermost loop.
+            token = new_str(token_class, value)
+            token.type = kind
+            token.value = value
+            token.start_pos = position
+            token.line = line
+            token.column = position - line_start + 1
+            token.end_line = None
+            token.end_column = None
             position += len(value)
+            token.end_pos = position
+            if kind in _MULTILINE and "\n" in value:
+                line += value.count("\n")
+                line_start = text.rfind("\n", 0, position) + 1
             # Feed the token: reduce as far as it allows, then shift it.
             while True:
-                action = actions[state_stack[-1]].get(kind)
+                action = actions[state].get(kind)
                 if action is None:
                     raise ParseFailure(
                         token, position - len(value), self.accepts(state_stack), previous
                     )
                 if action >= 0:
-                    state_stack.append(action)
+                    state = action
+                    state_stack.append(state)
                     value_stack.append(token)
                     break
                 size, reduce, produced = rules[~action]
+                if reduce is None:
+                    # A one-child pass-through: the value stays, only the state changes.
+                    state = state_stack[-2]
+                    state = state_stack[-1] = gotos[state][produced]
+                    continue
                 if size:
                     children = value_stack[-size:]
                     del state_stack[-size:]
@@ -279,7 +344,8 @@ class Driver:
                 else:
                     children = []
                 value_stack.append(reduce(children))
-                state_stack.append(gotos[state_stack[-1]][produced])
+                state = gotos[state_stack[-1]][produced]
+                state_stack.append(state)
             previous = token
 
     @staticmethod
@@ -289,6 +355,17 @@ class Driver:
             comment_line = line + text.count("\n", start, offset)
             column = offset - (text.rfind("\n", 0, offset) + 1) + 1
             comments.append(_token("COMMENT", found.group(), offset, comment_line, column))
+
+    def _reduce(self, state_stack: list[int], value_stack: list[Any], rule: int) -> None:
+        size, reduce, produced = self._rules[rule]
+        if size:
+            children = value_stack[-size:]
+            del state_stack[-size:]
+            del value_stack[-size:]
+        else:
+            children = []
+        value_stack.append(children[0] if reduce is None else reduce(children))
+        state_stack.append(self._gotos[state_stack[-1]][produced])
 
     def _finish(
         self,
@@ -303,23 +380,21 @@ class Driver:
             action = self._actions[state_stack[-1]].get("$END")
             if action is None or action >= 0:
                 raise ParseFailure(token, token.start_pos or 0, self.accepts(state_stack), previous)
-            size, reduce, produced = self._rules[~action]
-            if size:
-                children = value_stack[-size:]
-                del state_stack[-size:]
-                del value_stack[-size:]
-            else:
-                children = []
-            value_stack.append(reduce(children))
-            state_stack.append(self._gotos[state_stack[-1]][produced])
+            self._reduce(state_stack, value_stack, ~action)
             if state_stack[-1] == end_state:
                 return value_stack[-1]
 
     def accepts(self, state_stack: list[int]) -> frozenset[str]:
-        """The terminals that could come next, following reductions (no callbacks run)."""
+        """The terminals that could come next, following reductions (no callbacks run).
+
+        Driver terminals are left out: each is a longer reading of a terminal that is
+        listed.
+        """
         end_states = set(self.table.end_states.values())
         result = set()
         for terminal in self._actions[state_stack[-1]]:
+            if terminal in _DRIVER_TERMINALS:
+                continue
             stack = list(state_stack)
             while True:
                 action = self._actions[stack[-1]].get(terminal)

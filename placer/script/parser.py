@@ -31,6 +31,7 @@ Deliberate choices about ld's lexer quirks (binutils 2.40 ``ldlex.l``):
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -88,6 +89,10 @@ def _text(token: Token) -> str:
     if token.type == "QSTRING":
         return value[1:-1]
     return value
+
+
+#: A word of an INPUT_SECTIONS token (names never hold blanks or parentheses).
+_WORD = re.compile(r"[^ \t\r\n\f\v()]+")
 
 
 def _braces(children: list[Any]) -> tuple[int, int]:
@@ -388,6 +393,37 @@ class _Builder:
         flags, rest = self._flags_and_rest(c)
         return ast.InputSectionDescription(
             rest[0], tuple(rest[2]), flags=flags, span=self._span(c[0])
+        )
+
+    def input_sections(self, c: list[Any]) -> ast.InputSectionDescription:
+        """``file(section ...)`` lexed as one token (see `placer.script._driver`): the same
+        nodes and spans as the token-by-token rules give."""
+        flags, rest = self._flags_and_rest(c)
+        token = rest[0]
+        value = str(token)
+        line = token.line
+        column = token.column
+        file = self.file
+        patterns = []
+        if "\n" not in value:
+            for word in _WORD.finditer(value):
+                span = SourceSpan(file, line, column + word.start())
+                patterns.append(ast.Pattern(word.group(), span=span))
+        else:
+            for word in _WORD.finditer(value):
+                offset = word.start()
+                newline = value.rfind("\n", 0, offset)
+                if newline < 0:
+                    span = SourceSpan(file, line, column + offset)
+                else:
+                    span = SourceSpan(file, line + value.count("\n", 0, offset), offset - newline)
+                patterns.append(ast.Pattern(word.group(), span=span))
+        pattern = patterns[0]
+        return ast.InputSectionDescription(
+            pattern,
+            tuple(patterns[1:]),
+            flags=flags,
+            span=pattern.span if flags is None else self._span(c[0]),
         )
 
     def input_flags(self, c: list[Any]) -> tuple[str, tuple[str, ...], SourceSpan | None]:
