@@ -65,6 +65,41 @@ class ScriptError(PlacerError):
         return text
 
 
+class ScriptWarning(UserWarning):
+    """Something placer accepted in a linker script that GNU ld would not do the same way.
+
+    Issued with `warnings.warn`; the CLI prints each one as ``file:line:col: warning:
+    message`` with the source line, a caret and notes, the way `ScriptError` renders.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        file: str,
+        line: int,
+        column: int,
+        source_line: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+        self.notes = notes
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The full diagnostic: location, message, the offending line and a caret."""
+        text = f"{self.file}:{self.line}:{self.column}: warning: {self.message}"
+        if self.source_line is not None:
+            line = self.source_line.rstrip("\n").expandtabs(1)
+            text += f"\n{line}\n" + " " * max(self.column - 1, 0) + "^"
+        for note in self.notes:
+            text += f"\nnote: {note}"
+        return text
+
+
 class BoardError(PlacerError):
     """A board file or an imported board that is malformed or inconsistent."""
 

@@ -8,12 +8,15 @@ same attribute spelling), or JSON with the values as integers. Registered by
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from placer.errors import ScriptError
+from placer.errors import ScriptError, ScriptWarning
 from placer.script.evaluate import (
     LINKER_TARGETS,
     EvaluatedRegion,
@@ -59,6 +62,19 @@ def register_memory(subparsers: Any) -> None:
     parser.set_defaults(handler=memory_command)
 
 
+@contextlib.contextmanager
+def report_script_warnings() -> Iterator[None]:
+    """Print every `ScriptWarning` issued inside the block to stderr, even if it raises."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScriptWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                if isinstance(warning.message, ScriptWarning):
+                    print(str(warning.message), file=sys.stderr)
+
+
 def memory_command(args: argparse.Namespace) -> int:
     """Run ``placer memory``: 0 printed, 1 a problem in the script, 2 a missing file."""
     missing = [f for f in (args.file, *args.config_files) if not Path(f).is_file()]
@@ -68,14 +84,15 @@ def memory_command(args: argparse.Namespace) -> int:
         return 2
     # Preprocessor options mean the caller wants the preprocessor, directives or not.
     wants_cpp = bool(args.defines or args.config_files or args.include_dirs)
-    script = load_script(
-        args.file,
-        include_dirs=args.include_dirs,
-        library_dirs=args.library_dirs,
-        defines=[parse_define(d) for d in args.defines],
-        config_files=args.config_files,
-        preprocess=args.cpp if args.cpp else (True if wants_cpp else None),
-    )
+    with report_script_warnings():
+        script = load_script(
+            args.file,
+            include_dirs=args.include_dirs,
+            library_dirs=args.library_dirs,
+            defines=[parse_define(d) for d in args.defines],
+            config_files=args.config_files,
+            preprocess=args.cpp if args.cpp else (True if wants_cpp else None),
+        )
     target = LINKER_TARGETS[args.arch] if args.arch else target_for_script(script)
     regions = evaluate_memory(script, target=target, defsyms=_defsyms(args.defsym))
     bits = target.address_bits if target is not None else 64

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from placer.cli.memory import register_memory
+from placer.cli.memory import register_memory, report_script_warnings
 from placer.errors import PlacerError, ScriptError
 from placer.script import parse, print_script
 from placer.script.includes import load_script
@@ -108,14 +108,15 @@ def run_check(args: argparse.Namespace) -> int:
     problems = 0
     for path in args.files:
         try:
-            load_script(
-                path,
-                include_dirs=args.include_dirs,
-                library_dirs=args.library_dirs,
-                defines=_defines(args),
-                config_files=args.config_files,
-                preprocess=True if (args.defines or args.config_files) else None,
-            )
+            with report_script_warnings():
+                load_script(
+                    path,
+                    include_dirs=args.include_dirs,
+                    library_dirs=args.library_dirs,
+                    defines=_defines(args),
+                    config_files=args.config_files,
+                    preprocess=True if (args.defines or args.config_files) else None,
+                )
         except PlacerError as error:
             print(str(error), file=sys.stderr)
             problems += 1

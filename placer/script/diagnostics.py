@@ -10,7 +10,9 @@ that run after a successful parse (``> REGION`` naming no declared region).
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
 
 from lark import Token
 
@@ -405,3 +407,59 @@ def check_regions(script: ast.Script, file: str, text: str) -> None:
                 line,
                 column,
             )
+
+
+#: What ld's ``lang_set_flags`` accepts between a region's parentheses (either case).
+_ATTRIBUTE_CHARACTERS: Final = frozenset("rwxailRWXAIL!")
+
+
+def check_memory_attributes(script: ast.Script, sources: Mapping[str, str]) -> None:
+    """Every MEMORY attribute must be one of ld's letters ``r w x a i l`` (either case) or ``!``.
+
+    ld rejects any other letter as it reads the script ("invalid character %c (N) in
+    flags", sic) and the link stops there, so placer reports it at the letter. `sources`
+    holds the text of each file the script came from, by the name its spans use.
+    """
+    for statement in ast.iter_statements(script):
+        if not isinstance(statement, ast.Memory):
+            continue
+        for region in statement.regions:
+            bad = next((c for c in region.attributes or ""
+                        if c not in _ATTRIBUTE_CHARACTERS), None)
+            if bad is None:
+                continue
+            span = region.span
+            file = span.file if span else "<script>"
+            text = sources.get(file)
+            if text is None:
+                try:
+                    text = Path(file).read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    text = ""
+            line, column = (span.line, span.column) if span else (1, 1)
+            column = _attribute_column(text, line, column, bad)
+            lines = text.splitlines()
+            raise ScriptError(
+                f"memory region `{region.name}': invalid character '{bad}' in memory "
+                "attributes", file, line, column,
+                lines[line - 1] if 0 < line <= len(lines) else None,
+                notes=("GNU ld accepts only r, w, x, a, i, l (either case) and ! between "
+                       "the parentheses, and stops the link",))
+
+
+def _attribute_column(text: str, line: int, column: int, bad: str) -> int:
+    """The column of `bad` inside the parentheses after the region name at `column`.
+
+    The region name's column when the attributes are not on that line as written (a
+    macro from the preprocessor, or a line break before the parenthesis).
+    """
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return column
+    source = lines[line - 1]
+    opening = source.find("(", column - 1)
+    closing = source.find(")", opening + 1)
+    if opening < 0 or closing < 0:
+        return column
+    found = source.find(bad, opening + 1, closing)
+    return found + 1 if found >= 0 else column

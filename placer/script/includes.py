@@ -3,8 +3,9 @@
 Where GNU ld looks (measured with ld 2.40, ``tests/script/test_includes.py`` re-checks it):
 the name as given (relative to the current working folder), then each ``-L`` folder in
 command-line order, then each ``SEARCH_DIR`` met in the scripts *before* the INCLUDE. ld
-does **not** look in the including script's folder; placer does the same, and when the
-file sits there says so in the error. An absolute name is only opened as is.
+does **not** look in the including script's folder; placer looks there last, and when it
+finds the file only there it takes it with a `ScriptWarning` (GNU ld finds that file only
+when run from that folder or given it with ``-L``). An absolute name is only opened as is.
 
 An INCLUDE is valid at top level, inside MEMORY, inside SECTIONS and inside an output
 section; the included file is parsed as what its position implies and spliced in place.
@@ -18,6 +19,7 @@ script "appears multiple times", any other cycle is "nested too deeply").
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -25,9 +27,9 @@ from typing import Any, Final
 import attrs
 import networkx as nx
 
-from placer.errors import ScriptError, SourceSpan
+from placer.errors import ScriptError, ScriptWarning, SourceSpan
 from placer.script import ast
-from placer.script.diagnostics import check_regions
+from placer.script.diagnostics import check_memory_attributes, check_regions
 from placer.script.kconfig_macros import Macro
 from placer.script.parser import parse
 from placer.script.preprocess import (
@@ -94,6 +96,7 @@ def load_script(
     resolved = resolver.resolve(script, str(path))
     sources.update(resolver.sources)
     _check_regions(resolved, sources)
+    check_memory_attributes(resolved, sources)
     return resolved
 
 
@@ -195,20 +198,25 @@ class _Resolver:
         for candidate in candidates:
             if candidate.is_file():
                 return candidate
-        notes: list[str] = []
         searched = [str(d) for d in (*self.library_dirs, *self.search_dirs)]
+        where = ("the current folder" + "".join(f", {d}" for d in searched)
+                 + " (-L folders, then SEARCH_DIRs read before this INCLUDE)")
         if not name.is_absolute():
-            notes.append("searched: the current folder"
-                         + "".join(f", {d}" for d in searched)
-                         + " (-L folders, then SEARCH_DIRs read before this INCLUDE)")
-            includer = self.graph.nodes[self.stack[-1]]["name"]
-            beside = Path(includer).parent / name
+            # Last resort, which ld does not take: the including script's own folder.
+            # Build systems run ld from that folder or pass it with -L, so the file is
+            # most likely the one meant; placer takes it and says so.
+            folder = Path(self.graph.nodes[self.stack[-1]]["name"]).parent
+            beside = folder / name
             if beside.is_file():
-                notes.append(
-                    f"{beside} exists next to the including script, but GNU ld does not "
-                    f"look there: add -L {Path(includer).parent}")
+                warnings.warn(_located_warning(
+                    f"INCLUDE {include.path}: found only as {beside}, next to the "
+                    "including script, where GNU ld does not look", include.span,
+                    (f"searched first: {where}",
+                     f"GNU ld finds it only when run from {folder} or given -L {folder}")),
+                    stacklevel=2)
+                return beside
         raise _located(f"cannot open linker script file {include.path}: "
-                       "No such file or directory", include.span, tuple(notes))
+                       "No such file or directory", include.span, (f"searched: {where}",))
 
 
 def _key(file: str) -> str:
@@ -221,6 +229,14 @@ def _located(message: str, span: SourceSpan | None,
         return ScriptError(message, "<script>", 1, 1, notes=notes)
     return ScriptError(message, span.file, span.line, span.column,
                        source_line=_line_of(span), notes=notes)
+
+
+def _located_warning(message: str, span: SourceSpan | None,
+                     notes: tuple[str, ...] = ()) -> ScriptWarning:
+    if span is None:
+        return ScriptWarning(message, "<script>", 1, 1, notes=notes)
+    return ScriptWarning(message, span.file, span.line, span.column,
+                         source_line=_line_of(span), notes=notes)
 
 
 def _line_of(span: SourceSpan) -> str | None:

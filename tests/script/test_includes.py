@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from placer.errors import ScriptError
+from placer.errors import ScriptError, ScriptWarning
 from placer.script import ast
 from placer.script.evaluate import evaluate_memory, evaluate_symbols
 from placer.script.includes import MAX_INCLUDE_DEPTH, load_script
@@ -74,23 +74,40 @@ def test_include_search_order_is_lds(tree: Path, script: str, library_dirs: tupl
     assert _placer_pick(script, library_dirs) == expected
 
 
-def test_the_including_scripts_folder_is_not_searched_as_in_ld(tree: Path) -> None:
+def test_the_including_scripts_folder_is_searched_last_with_a_warning(tree: Path) -> None:
     for name in ("part.ld", "L1/part.ld", "L2/part.ld", "S/part.ld"):
         (tree / name).unlink()
     (tree / "oracle").mkdir()
+    # ld run from the work folder does not look next to the script...
     result = link("arm", (tree / "sub/main.ld").read_text(), tree / "oracle")
     assert "cannot open linker script file part.ld: No such file or directory" in result.stderr
+    # ...and finds that file once given the folder, as the warning says.
+    assert _ld_pick(tree, "sub/main.ld", ("sub",)) == 1
+    with pytest.warns(ScriptWarning) as caught:
+        assert _placer_pick("sub/main.ld", ("L1",)) == 1
+    assert [str(w.message) for w in caught] == [
+        "sub/main.ld:1:1: warning: INCLUDE part.ld: found only as sub/part.ld, next to the "
+        "including script, where GNU ld does not look\n"
+        "INCLUDE part.ld\n"
+        "^\n"
+        "note: searched first: the current folder, L1 (-L folders, then SEARCH_DIRs read "
+        "before this INCLUDE)\n"
+        "note: GNU ld finds it only when run from sub or given -L sub"
+    ]
+
+
+def test_a_file_found_nowhere_names_the_folders_searched(tree: Path) -> None:
+    for name in ("part.ld", "L1/part.ld", "L2/part.ld", "S/part.ld", "sub/part.ld"):
+        (tree / name).unlink()
     with pytest.raises(ScriptError) as caught:
-        load_script("sub/main.ld", library_dirs=["L1"])
+        load_script("sub/search.ld", library_dirs=["L1"])
     assert str(caught.value) == (
-        "sub/main.ld:1:1: error: cannot open linker script file part.ld: "
+        "sub/search.ld:2:1: error: cannot open linker script file part.ld: "
         "No such file or directory\n"
         "INCLUDE part.ld\n"
         "^\n"
-        "note: searched: the current folder, L1 (-L folders, then SEARCH_DIRs read before "
-        "this INCLUDE)\n"
-        "note: sub/part.ld exists next to the including script, but GNU ld does not look "
-        "there: add -L sub"
+        "note: searched: the current folder, L1, S (-L folders, then SEARCH_DIRs read before "
+        "this INCLUDE)"
     )
 
 

@@ -1,0 +1,193 @@
+"""Constructs met in real firmware linker scripts, each in a minimal script of our own.
+
+The scripts placer was stressed with (Zephyr's Cortex-M, RISC-V and ESP32-S3 templates,
+cortex-m-rt, picolibc, STM32CubeIDE, U-Boot, the ESP8266 Arduino core, every ldscript the
+installed binutils ship) are not copied here; each case below is the smallest script
+that shows one of their constructs. For each, placer must parse it, print it so that it
+parses back to the same tree, and the printed text must give GNU ld's own result: the same
+exit status, symbol values and memory map.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from placer.cli import main
+from placer.errors import ScriptError
+from placer.script import parse, print_script
+from placer.script.evaluate import evaluate_memory
+from placer.script.includes import load_script
+from placer.script.preprocess import preprocess_text
+from tests.script.ld_oracle import link
+
+#: name -> (arch, script). Every script links an empty object without error.
+CONSTRUCTS: dict[str, tuple[str, str]] = {
+    # STM32CubeIDE 1.10+: exception tables marked READONLY (binutils 2.38+).
+    "readonly_section_type": ("arm", """
+MEMORY { FLASH (rx) : ORIGIN = 0x08000000, LENGTH = 64K }
+SECTIONS {
+  .ARM.extab (READONLY) : { *(.ARM.extab*) } >FLASH
+  .ARM (READONLY) : { s_exidx = .; *(.ARM.exidx*) s_exidx_end = .; } >FLASH
+}
+"""),
+    # U-Boot: .bss laid over .rel.dyn at the same address with the OVERLAY type.
+    "overlay_section_type_at_an_address": ("arm", """
+SECTIONS {
+  . = 0x1000;
+  .rel.dyn ALIGN(8) : { s_rel = .; *(.rel*) . = ALIGN(8); }
+  .bss ADDR(.rel.dyn) (OVERLAY) : { s_bss = .; *(.bss*) . = ALIGN(4); s_bss_end = .; }
+}
+"""),
+    # ESP32 and ESP8266: short region keywords, upper-case attributes, no blank before '('.
+    "org_len_and_upper_case_attributes": ("xtensa", """
+MEMORY
+{
+  iram0_0_seg(RX): org = 0x40080000, len = 0x20000
+  dram0_0_seg(RW): org = 0x3FFB0000, len = 0x2C200
+  rtc_seg(RWX):    org = 0x50000000 + 0x100, len = 0x2000 - 0x100
+  FLASH (R):       org = 0x0, len = 0x400000 - 0x100
+}
+SECTIONS { .iram0.text : { *(.iram1) } > iram0_0_seg AT > FLASH }
+"""),
+    # ESP8266 Arduino core: archive:member patterns, EXCLUDE_FILE and commas in a list.
+    "archive_member_patterns_and_comma_lists": ("xtensa", """
+SECTIONS {
+  .irom0.text 0x40201010 : {
+    *.c.o( EXCLUDE_FILE (umm_malloc.c.o) .literal*, EXCLUDE_FILE (umm_malloc.c.o) .text* )
+    *.cpp.o(.literal*, .text*)
+    *libc.a:(.literal .text .literal.* .text.*)
+    *libgcc.a:_umoddi3.o(.literal .text)
+    *libzephyr.a:printk.*(.literal.printk .text.printk)
+    *(*.lit4)
+    *(.*Vector.literal)
+    s_irom_end = ABSOLUTE(.);
+  }
+}
+"""),
+    # picolibc: a section in two program headers, PROVIDE of a name with '$'.
+    "two_program_headers_and_a_dollar_name": ("riscv", """
+PHDRS { text PT_LOAD; tls PT_TLS; ram PT_LOAD; }
+MEMORY { flash (rx!w) : ORIGIN = 0x20000000, LENGTH = 64K
+         ram (w!rx) : ORIGIN = 0x80000000, LENGTH = 16K }
+SECTIONS {
+  .text : { *(.text*) } >flash AT>flash :text
+  .tdata : { *(.tdata*) } >flash :tls :text
+  .data : ALIGN_WITH_INPUT { *(.data*) . = ALIGN(8);
+    PROVIDE( __global_pointer$ = . + 0x800 ); } >ram AT>flash :ram
+  PROVIDE( s_tls_align = MAX(ALIGNOF(.tdata), 4) );
+}
+"""),
+    # ESP32: location counter set to offsets inside the vector section; spaced ALIGN (16).
+    "vector_offsets_inside_a_section": ("xtensa", """
+MEMORY { iram (RX) : org = 0x40080000, len = 0x20000 }
+SECTIONS {
+  .iram0.vectors : ALIGN(4) {
+    s_start = ABSOLUTE(.);
+    . = 0x0; KEEP(*(.WindowVectors.text));
+    . = 0x180; KEEP(*(.Level2InterruptVector.text));
+    . = 0x400; s_placeholder = ABSOLUTE(.);
+    *(.UserEnter.text);
+    . = ALIGN (16);
+    s_end = ABSOLUTE(.);
+  } > iram
+}
+"""),
+    # cortex-m-rt: a region from a definition that may come from the command line.
+    "defined_conditional_region_origin": ("arm", """
+MEMORY {
+  flash (rx) : ORIGIN = DEFINED(s_flash) ? s_flash : 0x10000000, LENGTH = 64K
+}
+SECTIONS { .text ORIGIN(flash) : { LONG(0) } > flash }
+s_top = ORIGIN(flash) + LENGTH(flash);
+ASSERT(ORIGIN(flash) % 4 == 0, "
+the start of FLASH must be 4-byte aligned");
+"""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTS))
+def test_real_world_construct_round_trips_and_keeps_lds_result(name: str,
+                                                                tmp_path: Path) -> None:
+    arch, text = CONSTRUCTS[name]
+    script = parse(text, file=f"{name}.ld")
+    printed = print_script(script)
+    assert parse(printed, file="printed.ld") == script
+    (tmp_path / "original").mkdir()
+    (tmp_path / "printed").mkdir()
+    original = link(arch, text, tmp_path / "original")
+    again = link(arch, printed, tmp_path / "printed")
+    assert original.returncode == 0, original.stderr
+    assert (again.returncode, again.symbols, again.regions) == (
+        original.returncode, original.symbols, original.regions)
+    evaluated = tuple((r.name, r.origin, r.length, r.attributes)
+                      for r in evaluate_memory(script))
+    assert evaluated == tuple((r.name, r.origin, r.length, r.attributes)
+                              for r in original.regions)
+
+
+def test_object_macro_naming_a_function_macro_expands_as_gcc_does(tmp_path: Path) -> None:
+    # Zephyr's ESP32 scripts re-point SECTION_PROLOGUE at SECTION_DATA_PROLOGUE.
+    template = (
+        "#define SECTION_DATA_PROLOGUE(name, options, align) name options : ALIGN_WITH_INPUT\n"
+        "#define SECTION_PROLOGUE SECTION_DATA_PROLOGUE\n"
+        "SECTIONS { SECTION_PROLOGUE(.rtc_noinit, (NOLOAD),) { *(.rtc_noinit) } }\n"
+    )
+    path = tmp_path / "alias.ld"
+    path.write_text(template)
+    gcc = subprocess.run(["gcc", "-E", "-P", "-undef", "-x", "assembler-with-cpp", str(path)],
+                         capture_output=True, text=True, check=True)
+    ours = preprocess_text(template, str(path)).text
+    assert parse(ours) == parse(gcc.stdout)
+    (section,) = [s for s in parse(ours).commands[0].commands]
+    assert (section.name, section.type) == (".rtc_noinit", "NOLOAD")
+
+
+_BAD_LETTER = "MEMORY\n{\n  FLASH (rxz) : ORIGIN = 0, LENGTH = 4K\n}\n"
+
+
+def test_check_reports_an_attribute_letter_ld_rejects_at_the_letter(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "oracle").mkdir()
+    result = link("arm", _BAD_LETTER, tmp_path / "oracle")
+    assert result.returncode != 0
+    assert "invalid character %c (122) in flags" in result.stderr  # sic: ld's own message
+    path = tmp_path / "bad.ld"
+    path.write_text(_BAD_LETTER)
+    assert main(["check", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        f"{path}:3:12: error: memory region `FLASH': invalid character 'z' in memory "
+        "attributes\n"
+        "  FLASH (rxz) : ORIGIN = 0, LENGTH = 4K\n"
+        "           ^\n"
+        "note: GNU ld accepts only r, w, x, a, i, l (either case) and ! between the "
+        "parentheses, and stops the link\n"
+    )
+
+
+def test_every_attribute_letter_ld_accepts_passes_check(tmp_path: Path) -> None:
+    text = ("MEMORY\n{\n  A (rwxail) : ORIGIN = 0, LENGTH = 4K\n"
+            "  B (RWXAIL) : ORIGIN = 4K, LENGTH = 4K\n  C (!rw) : ORIGIN = 8K, LENGTH = 4K\n}\n")
+    (tmp_path / "oracle").mkdir()
+    assert link("arm", text, tmp_path / "oracle").returncode == 0
+    path = tmp_path / "good.ld"
+    path.write_text(text)
+    assert main(["check", str(path)]) == 0
+
+
+def test_a_bad_letter_in_an_included_memory_file_names_that_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("regions.ld").write_text("  RAM (rw) : ORIGIN = 0, LENGTH = 1K\n"
+                                  "  ROM (rq) : ORIGIN = 1K, LENGTH = 1K\n")
+    Path("main.ld").write_text("MEMORY\n{\n  INCLUDE regions.ld\n}\n")
+    with pytest.raises(ScriptError) as caught:
+        load_script("main.ld")
+    assert str(caught.value).splitlines()[:3] == [
+        "regions.ld:2:9: error: memory region `ROM': invalid character 'q' in memory "
+        "attributes",
+        "  ROM (rq) : ORIGIN = 1K, LENGTH = 1K",
+        "        ^",
+    ]
