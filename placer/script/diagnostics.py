@@ -338,10 +338,22 @@ _OUTPUT_BODY_START = re.compile(
 )
 
 
+#: Commands valid only at a script's top level: a text starting with one is a script,
+#: whatever ``:`` follows (``OUTPUT_ARCH(i386:x86-64)`` is no output section).
+_SCRIPT_START = re.compile(
+    r"\A\s*(?:(?:OUTPUT_FORMAT|OUTPUT_ARCH|OUTPUT|TARGET|SEARCH_DIR|INPUT|GROUP|STARTUP"
+    r"|EXTERN|REGION_ALIAS|NOCROSSREFS|NOCROSSREFS_TO|LD_FEATURE|MAP)\s*\("
+    r"|(?:MEMORY|SECTIONS|PHDRS|VERSION)\s*\{"
+    r"|(?:FORCE_COMMON_ALLOCATION|INHIBIT_COMMON_ALLOCATION|FORCE_GROUP_ALLOCATION)\b)"
+)
+
+
 def likely_kind(text: str) -> str:
     """Which reading of a snippet its first statement suggests: "script",
     "sections-body" or "output-section-body" (the values of `ast.FragmentKind`)."""
     code = _COMMENTS.sub(" ", text)
+    if _SCRIPT_START.match(code):
+        return "script"
     if _OUTPUT_BODY_START.match(code):
         return "output-section-body"
     if _SECTIONS_BODY_START.match(code):

@@ -191,3 +191,18 @@ def test_a_bad_letter_in_an_included_memory_file_names_that_file(
         "  ROM (rq) : ORIGIN = 1K, LENGTH = 1K",
         "        ^",
     ]
+
+
+def test_a_broken_script_starting_with_output_arch_reports_the_real_error(
+        tmp_path: Path) -> None:
+    # The ':' of "i386:x86-64" once made the text look like a SECTIONS body, and the
+    # error shown was that reading's, on the first line, not where ld stops.
+    text = ('OUTPUT_FORMAT("elf64-x86-64", "elf64-x86-64", "elf64-x86-64")\n'
+            "OUTPUT_ARCH(i386:x86-64)\n"
+            "SECTIONS\n{\n  .text : { *(.text) s_end = . }\n}\n")
+    (tmp_path / "oracle").mkdir()
+    result = link("x86", text, tmp_path / "oracle")
+    assert result.stderr.endswith("oracle.ld:5: syntax error\n")
+    with pytest.raises(ScriptError) as caught:
+        parse(text, file="arch.ld")
+    assert (caught.value.line, caught.value.message) == (5, "missing `;` after the assignment")
