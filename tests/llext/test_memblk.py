@@ -1,4 +1,4 @@
-"""The sys_mem_blocks pool: first fit over whole blocks."""
+"""The sys_mem_blocks pool over whole blocks (best fit up to 32 blocks, first fit beyond)."""
 
 from __future__ import annotations
 
