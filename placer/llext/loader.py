@@ -697,9 +697,20 @@ class _LoadRun:
         # ENODATA from the common lookup, ENOENT from Xtensa's own (§5.2).
         self.unresolved = sorted({p.symbol for p in problems
                                   if p.errno in ("ENODATA", "ENOENT") and p.symbol})
+        dropped: list[str] = []
         for dep in providers.values():
-            if dep not in self.dependencies and len(self.dependencies) < MAX_DEPENDENCIES:
+            if dep in self.dependencies or dep in dropped:
+                continue
+            if len(self.dependencies) < MAX_DEPENDENCIES:
                 self.dependencies.append(dep)
+            else:
+                dropped.append(dep)
+        # llext_dependency_add's -ENOENT is ignored: the link succeeds, but nothing keeps
+        # these providers loaded while this extension uses them.
+        self.notes.extend(
+            f"dependency on '{dep}' not recorded: Zephyr keeps at most {MAX_DEPENDENCIES} "
+            f"dependencies per extension and silently drops the rest, so '{dep}' can be "
+            "unloaded while still in use" for dep in dropped)
         error = first_error(problems)
         if error is not None:
             raise self.fail(error.message, error.errno or "ENOEXEC", section=error.section,

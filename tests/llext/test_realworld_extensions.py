@@ -1,0 +1,122 @@
+"""Constructs real extensions use, found by loading Zephyr-style test extensions.
+
+Each test compiles a small extension (written here, in the spirit of the construct) with
+the cross compilers and Zephyr's LLEXT flags, then loads it with `placer.verify` and pins
+what Zephyr's loader does with it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from placer.config import LlextConfig
+from placer.llext import verify
+from placer.llext.regions import Mem
+from tests.llext.build import build_extension
+from tests.llext.targets import layout_for
+
+#: Optional hooks: the extension checks at run time whether the image provides them.
+OPTIONAL_HOOKS = r"""
+struct llext_const_symbol { const char *name; const void *addr; };
+extern void board_led_hook(void) __attribute__((weak));
+extern int board_trace_level __attribute__((weak));
+extern int printk(const char *fmt, ...);
+void (*volatile hook_seen)(void) = board_led_hook;
+int *volatile level_seen = &board_trace_level;
+int run_hooks(void)
+{
+    if (board_led_hook)
+        board_led_hook();
+    printk("level %p\n", &board_trace_level);
+    return hook_seen == 0 && level_seen == 0;
+}
+static const char run_hooks_name[] = "run_hooks";
+const struct llext_const_symbol export_run_hooks
+    __attribute__((section(".exported_sym"), used)) = { run_hooks_name, run_hooks };
+"""
+
+#: The same references without the weak attribute: the image must provide them.
+REQUIRED_HOOKS = OPTIONAL_HOOKS.replace(" __attribute__((weak))", "")
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("exports") / "exports.txt"
+    path.write_text("printk 0x00001001 UNASSIGNED\nmemcpy 0x00002001 LIBC\n")
+    return path
+
+
+@pytest.mark.parametrize("arch", ["arm", "riscv32", "x86-64"])
+def test_undefined_weak_references_link_as_null(llext_dir: Path, exports: Path,
+                                               arch: str) -> None:
+    ext = build_extension(llext_dir, arch, "optional_hooks", OPTIONAL_HOOKS).path
+    report = verify(layout_for(arch), [ext], exports_list=exports)
+    (load,) = report.loads
+    assert load.ok, report.render_text()
+    assert load.unresolved == ()
+    data = next(r for r in load.regions if r.mem is Mem.DATA)
+    # Both initialised pointers (the hook and &level) are relocated to NULL.
+    pointer = 8 if arch == "x86-64" else 4
+    assert data.data[data.size - 2 * pointer:] == bytes(2 * pointer)
+
+
+@pytest.mark.parametrize("arch", ["arm", "riscv32"])
+def test_undefined_strong_references_still_fail_with_enodata(llext_dir: Path, exports: Path,
+                                                             arch: str) -> None:
+    ext = build_extension(llext_dir, arch, "required_hooks", REQUIRED_HOOKS).path
+    (load,) = verify(layout_for(arch), [ext], exports_list=exports).loads
+    assert load.error is not None and load.error.errno == "ENODATA"
+    assert load.unresolved == ("board_led_hook", "board_trace_level")
+
+
+def _provider(index: int) -> str:
+    return rf"""
+struct llext_const_symbol {{ const char *name; const void *addr; }};
+int service_{index}(int x) {{ return x + {index}; }}
+static const char service_{index}_name[] = "service_{index}";
+const struct llext_const_symbol export_service_{index}
+    __attribute__((section(".exported_sym"), used)) = {{ service_{index}_name, service_{index} }};
+"""
+
+
+#: Calls one function from each of nine other extensions.
+NINE_SERVICES = "\n".join(f"extern int service_{i}(int);" for i in range(9)) + r"""
+int use_all(void)
+{
+    return service_0(0) + service_1(0) + service_2(0) + service_3(0) + service_4(0)
+        + service_5(0) + service_6(0) + service_7(0) + service_8(0);
+}
+"""
+
+
+def test_a_ninth_dependency_is_reported_as_dropped(llext_dir: Path, exports: Path) -> None:
+    providers = [build_extension(llext_dir, "arm", f"svc{i}", _provider(i)).path
+                 for i in range(9)]
+    user = build_extension(llext_dir, "arm", "svcuser", NINE_SERVICES).path
+    layout = layout_for("arm", LlextConfig(heap_size=32))
+    report = verify(layout, [*providers, user], exports_list=exports)
+    assert report.ok, report.render_text()
+    load = report.load(user.stem[:15])
+    # Zephyr records the first eight providers met while relocating; the ninth is linked
+    # but not held, so it may be unloaded under the user's feet.
+    assert len(load.dependencies) == 8
+    (dropped,) = sorted({p.stem[:15] for p in providers} - set(load.dependencies))
+    assert load.notes == (
+        f"dependency on '{dropped}' not recorded: Zephyr keeps at most 8 dependencies per "
+        f"extension and silently drops the rest, so '{dropped}' can be unloaded while still "
+        "in use",)
+    assert f"  note: dependency on '{dropped}' not recorded" in report.render_text()
+
+
+def test_eight_dependencies_give_no_note(llext_dir: Path, exports: Path) -> None:
+    providers = [build_extension(llext_dir, "arm", f"svc{i}", _provider(i)).path
+                 for i in range(8)]
+    source = NINE_SERVICES.replace(" + service_8(0)", "").replace(
+        "extern int service_8(int);", "")
+    user = build_extension(llext_dir, "arm", "svcuser8", source).path
+    layout = layout_for("arm", LlextConfig(heap_size=32))
+    report = verify(layout, [*providers, user], exports_list=exports)
+    load = report.load(user.stem[:15])
+    assert load.ok and len(load.dependencies) == 8 and load.notes == ()
