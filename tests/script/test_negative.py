@@ -79,7 +79,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "`MEMORY` blocks are only allowed at the top level of a script",
     ),
     "memory_missing_colon.ld": ("3:7", "syntax error: unexpected `ORIGIN`; expected `(` or `:`"),
-    "memory_missing_length.ld": ("4:1", "unexpected `}`; expected `,`, `LENGTH`, `l` or `len`"),
+    "memory_missing_length.ld": ("4:1", "unexpected `}`; expected `,` or `LENGTH`"),
     "memory_unknown_keyword.ld": (
         "3:9",
         "syntax error: unexpected `START`; expected `ORIGIN`, `o` or `org`",

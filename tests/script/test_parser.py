@@ -142,7 +142,9 @@ def test_hash_starts_a_line_comment_but_double_slash_does_not() -> None:
 def test_memory_regions_with_attributes_abbreviations_and_optional_commas() -> None:
     memory = _only(
         "MEMORY { FLASH (rx!w) : org = 0x0, len = 256K\n"
-        " RAM (rwx) : o = 0x20000000 l = DEFINED(big) ? 64K : 32K }"
+        # No comma after the origin: ld then needs the keyword LENGTH ("l" would be read
+        # as a name continuing the origin expression).
+        " RAM (rwx) : o = 0x20000000 LENGTH = DEFINED(big) ? 64K : 32K }"
     )
     assert isinstance(memory, ast.Memory)
     flash, ram = memory.regions

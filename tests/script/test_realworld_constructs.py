@@ -206,3 +206,29 @@ def test_a_broken_script_starting_with_output_arch_reports_the_real_error(
     with pytest.raises(ScriptError) as caught:
         parse(text, file="arch.ld")
     assert (caught.value.line, caught.value.message) == (5, "missing `;` after the assignment")
+
+
+@pytest.mark.parametrize(("spec", "ld_accepts"), [
+    ("ORIGIN = 0x1000 LENGTH = 4K", True),
+    ("o = 0x1000 LENGTH = 4K", True),
+    ("org = 0x1000, len = 4K", True),
+    ("o = 0x1000, l = 4K", True),
+    ("org = 0x1000 len = 4K", False),
+    ("ORIGIN = 0x1000 l = 4K", False),
+])
+def test_a_region_without_a_comma_needs_the_full_length_keyword_as_in_ld(
+        spec: str, ld_accepts: bool, tmp_path: Path) -> None:
+    # ld lexes the word after the origin as part of its expression: only `,` or the
+    # keyword LENGTH ends it; `len` or `l` there is a name, and a syntax error.
+    text = f"MEMORY\n{{\n  rom (rx) : {spec}\n}}\n"
+    (tmp_path / "oracle").mkdir()
+    assert (link("arm", text, tmp_path / "oracle").returncode == 0) is ld_accepts
+    if ld_accepts:
+        (region,) = parse(text).commands[0].regions
+        assert (region.origin, region.length) == (parse("x = 0x1000;").commands[0].expr,
+                                                  parse("x = 4K;").commands[0].expr)
+    else:
+        with pytest.raises(ScriptError) as caught:
+            parse(text, file="rom.ld")
+        assert caught.value.line == 3
+        assert "expected `,` or `LENGTH`" in caught.value.message
