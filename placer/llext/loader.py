@@ -687,8 +687,11 @@ class _LoadRun:
                 providers[symbol.name] = provider
             return address
 
+        veneer = self.map.region(Mem.VENEER)
+        veneers = (self.region_at[Mem.VENEER][0], veneer.size) \
+            if veneer is not None and Mem.VENEER in self.region_at else None
         problems = apply_relocations(ext, self.loader.target.board.arch, load_address, images,
-                                     resolve, self.loader.builtin)
+                                     resolve, self.loader.builtin, veneers)
         for slot in self.map.slots:
             if slot.section in images:
                 data = images[slot.section]

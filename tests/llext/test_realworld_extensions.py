@@ -120,3 +120,47 @@ def test_eight_dependencies_give_no_note(llext_dir: Path, exports: Path) -> None
     report = verify(layout, [*providers, user], exports_list=exports)
     load = report.load(user.stem[:15])
     assert load.ok and len(load.dependencies) == 8 and load.notes == ()
+
+
+#: Calls two exports with plain BL: built without -mlong-calls, as veneer users do.
+SHORT_CALLS = r"""
+struct llext_const_symbol { const char *name; const void *addr; };
+extern int printk(const char *fmt, ...);
+extern void *memcpy(void *dst, const void *src, unsigned int n);
+static char copy[8];
+int short_calls(const char *text)
+{
+    memcpy(copy, text, sizeof(copy));
+    return printk("%s\n", copy);
+}
+static const char short_calls_name[] = "short_calls";
+const struct llext_const_symbol export_short_calls
+    __attribute__((section(".exported_sym"), used)) = { short_calls_name, short_calls };
+"""
+
+
+def _short_calls(llext_dir: Path) -> Path:
+    return build_extension(llext_dir, "arm", "short_calls", SHORT_CALLS,
+                           extra_flags=("-mno-long-calls",)).path
+
+
+def test_out_of_range_calls_without_veneers_fail_with_the_long_calls_hint(
+        llext_dir: Path, exports: Path) -> None:
+    (load,) = verify(layout_for("arm"), [_short_calls(llext_dir)], exports_list=exports).loads
+    assert load.error is not None and load.error.errno == "ENOEXEC"
+    assert "build with -mlong-calls, or enable CONFIG_LLEXT_VENEERS" in load.error.message
+
+
+def test_out_of_range_calls_with_veneers_load_through_the_veneer_region(
+        llext_dir: Path, exports: Path) -> None:
+    layout = layout_for("arm", LlextConfig(veneers=True))
+    report = verify(layout, [_short_calls(llext_dir)], exports_list=exports)
+    (load,) = report.loads
+    assert load.ok, report.render_text()
+    veneer = next(r for r in load.regions if r.mem is Mem.VENEER)
+    # One 8-byte Mainline stub per Thumb call to an export: memcpy and printk.
+    assert veneer.size == 2 * 8 and veneer.heap == ".llext_heap"
+    assert {p.symbol for p in load.relocation_problems} == {"memcpy", "printk"}
+    assert all(p.severity.value == "warning" and
+               f"Zephyr routes it through a veneer in VENEER ({veneer.address:#x}, 16 bytes)"
+               in p.message for p in load.relocation_problems)

@@ -117,8 +117,11 @@ class Linker:
         images: Mapping[int, bytearray],
         resolve: Resolve,
         resolve_builtin: Resolve | None,
+        veneers: tuple[int, int] | None = None,
     ) -> None:
         self.ext = ext
+        #: The VENEER region's (address, size) with ``CONFIG_LLEXT_VENEERS`` (ARM), else None.
+        self.veneers = veneers
         self.arch = arch
         self.load_address = load_address
         self.images = images
@@ -291,6 +294,7 @@ def apply_relocations(
     images: Mapping[int, bytearray],
     resolve: Resolve,
     resolve_builtin: Resolve | None = None,
+    veneers: tuple[int, int] | None = None,
 ) -> tuple[RelocationProblem, ...]:
     """Patch `images` in place as Zephyr's loader would, and report every problem.
 
@@ -299,12 +303,13 @@ def apply_relocations(
     the address of an undefined symbol from the built-in export table or a loaded
     extension's (§5.2), None if neither has it. Xtensa also searches the extension's own
     globals between the two (§5.2): pass `resolve_builtin` (the built-in table alone) to
-    reproduce that order exactly.
+    reproduce that order exactly. `veneers` is the (address, size) of the VENEER region
+    the loader allocated with ``CONFIG_LLEXT_VENEERS`` (ARM only).
 
     The result is in Zephyr's processing order; `first_error` gives the error Zephyr
     returns. An empty result means the extension links as a correct link would.
     """
-    linker = Linker(ext, arch, load_address, images, resolve, resolve_builtin)
+    linker = Linker(ext, arch, load_address, images, resolve, resolve_builtin, veneers)
     if arch is Arch.XTENSA:
         from placer.llext.relocate import xtensa
 

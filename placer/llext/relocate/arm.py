@@ -125,7 +125,11 @@ def _thumb_branch(linker: Linker, site: Site, s: int, p: int) -> None:
     offset = signed(sign_extend(encoded, 25) + s - p, 4)
     if offset >= THUMB_BRANCH_LIMIT or offset <= -THUMB_BRANCH_LIMIT:
         message = f"relocation out of range ({p:#x} -> {s:#x})"
-        if site.symbol is not None and site.symbol.shndx == SHN_UNDEF:
+        undefined = site.symbol is not None and site.symbol.shndx == SHN_UNDEF
+        if undefined and linker.veneers is not None:
+            _through_veneer(linker, site, p, s)
+            return
+        if undefined:
             message += ("; build with -mlong-calls, or enable CONFIG_LLEXT_VENEERS to reach "
                         "exports through veneers")
         linker.error(site, "ENOEXEC", message,
@@ -170,3 +174,25 @@ def _relative(linker: Linker, site: Site) -> None:
             linker.write(site, 4, vma - section.addr + base)
             return
     linker.error(site, "ENOEXEC", f"address {vma:#x} is not inside a loaded section")
+
+
+def _through_veneer(linker: Linker, site: Site, p: int, s: int) -> None:
+    """An out-of-range Thumb call to an export, with ``CONFIG_LLEXT_VENEERS``: Zephyr
+    branches to a stub in the VENEER region that jumps on to the export.
+
+    Which slot the branch gets and the stub's exact instructions are not modelled, so the
+    branch keeps its unlinked bytes and a warning says so. When even the VENEER region is
+    beyond the branch's reach, Zephyr fails as without veneers.
+    """
+    assert linker.veneers is not None
+    base, size = linker.veneers
+    reach = [signed(slot - p, 4) for slot in (base, base + size - 1)]
+    if all(-THUMB_BRANCH_LIMIT < r < THUMB_BRANCH_LIMIT for r in reach):
+        linker.warning(site, f"out of range ({p:#x} -> {s:#x}): Zephyr routes it through a "
+                       f"veneer in VENEER ({base:#x}, {size} bytes); placer does not model "
+                       "the veneer stub, so this branch keeps its unlinked bytes")
+        return
+    linker.error(site, "ENOEXEC", f"relocation out of range ({p:#x} -> {s:#x}), and the "
+                 f"VENEER region at {base:#x} is out of the branch's range too",
+                 value=max(reach, key=abs),
+                 allowed=(-THUMB_BRANCH_LIMIT + 1, THUMB_BRANCH_LIMIT - 1))
