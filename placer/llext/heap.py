@@ -235,9 +235,29 @@ class SysHeap:
         return max((ch.size for ch in self.chunks() if not ch.used), default=0)
 
     def largest_alloc(self) -> int:
-        """The largest `n` a plain ``alloc(n)`` is sure to serve right now."""
-        chunks = self.largest_free_chunk() // CHUNK_UNIT - self.trailer
-        return max(chunks * CHUNK_UNIT - self.header, 0)
+        """The largest `n` a plain ``alloc(n)`` would serve right now (0 for none).
+
+        Not simply the largest free chunk: a request whose bucket is the highest non-empty
+        one is only tried against the first ``SYS_HEAP_ALLOC_LOOPS`` chunks of that bucket's
+        list (all of them for 0), so a bigger chunk further down the list is out of reach.
+        Any smaller request falls back on that bucket's head and succeeds.
+        """
+        top = len(self._buckets) - 1
+        while top >= 0 and self._buckets[top] == 0:
+            top -= 1
+        if top < 0:
+            return 0
+        head = self._buckets[top]
+        c = head
+        best = 0
+        loops = self.options.alloc_loops
+        while True:
+            best = max(best, self._size[c])
+            c = self._next[c]
+            loops -= 1
+            if loops == 0 or c == head:
+                break
+        return max((best - self.trailer) * CHUNK_UNIT - self.header, 0)
 
     # -- the allocator ------------------------------------------------------------------
 

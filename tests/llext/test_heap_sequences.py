@@ -155,3 +155,21 @@ def test_equal_holes_in_a_small_pool_go_to_the_higher_one_first() -> None:
     pool = MemBlocks(0, 4096, 16)
     script = [("a", 0, 4)] * 4 + [("f", 4, 4), ("f", 12, 4), ("a", 0, 3), ("a", 0, 3)]
     assert _pool_run(pool, script) == [0, 4, 8, 12, 12, 4]
+
+
+def test_largest_alloc_counts_only_the_chunks_the_bucket_scan_reaches() -> None:
+    # Two free chunks share the top bucket: 136 bytes at its head, then 248. With one loop
+    # Zephyr looks at the head only, so 244 bytes fail although a 248-byte chunk is free.
+    script: list[Step] = [("a", 130), ("a", 8), ("a", 240), ("a", 8), ("a", 548), ("f", 0),
+                          ("f", 2)]
+    one = SysHeap(RAM, 1024, HeapOptions(alloc_loops=1))
+    three = SysHeap(RAM, 1024)
+    assert _run(one, script) == _run(three, script) == [52, 188, 204, 452, 468]
+    assert one.largest_free_chunk() == three.largest_free_chunk() == 248
+    assert (one.largest_alloc(), three.largest_alloc()) == (132, 244)
+    assert three.alloc(244) == RAM + 204
+    # The failed search leaves the bucket's head on the chunk after the one it tried, so
+    # the same 244 bytes succeed on the next call.
+    assert one.alloc(133) is None
+    assert one.alloc(244) == RAM + 204
+    assert one.alloc(132) == RAM + 52
