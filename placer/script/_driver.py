@@ -102,6 +102,16 @@ def _callback(rule: Any, transformer: Any) -> Callable[[list[Any]], Any] | None:
                 result.append(child)
         return result
 
+    if len(splice) == 1:
+        # The common case (one `x*` list or one `_x` helper): two slices, no loop.
+        at = splice[0]
+
+        def shaped(children: list[Any]) -> list[Any]:
+            result = children[:at]
+            result.extend(children[at])
+            result.extend(children[at + 1 :])
+            return result
+
     if method is None and expand1:
         # A `?rule` without a method of its own: every alternative has one child.
         if splice:

@@ -91,8 +91,11 @@ def _text(token: Token) -> str:
     return value
 
 
+#: Scripts repeat the same few numbers; decoding them is pure.
+_decode = functools.lru_cache(maxsize=4096)(decode_number)
+
 #: A word of an INPUT_SECTIONS token (names never hold blanks or parentheses).
-_WORD = re.compile(r"[^ \t\r\n\f\v()]+")
+_WORDS = re.compile(r"[^ \t\r\n\f\v()]+").finditer
 
 
 def _braces(children: list[Any]) -> tuple[int, int]:
@@ -135,7 +138,7 @@ class _Builder:
 
     @staticmethod
     def _statements(items: list[Any]) -> tuple[Any, ...]:
-        return tuple(i for i in items if i is not None and not isinstance(i, Token))
+        return tuple([i for i in items if i is not None and not isinstance(i, Token)])
 
     # --- roots --------------------------------------------------------------------------
 
@@ -241,18 +244,27 @@ class _Builder:
         return self._body(node, c[1], c[-1])
 
     def output_section(self, c: list[Any]) -> ast.OutputSection:
+        # NAME, header parts (1-tuples of fields) and `:`, `{`, statements, `}`, the tail
+        # (a 1-tuple, possibly of no fields), and an optional `,`.
         fields: dict[str, Any] = {}
-        open_index, close_index = _braces(c)
-        for item in c[1:open_index]:
-            if isinstance(item, tuple):
+        open_index = 1
+        for open_index in range(1, len(c)):
+            item = c[open_index]
+            if type(item) is tuple:
                 fields.update(item[0])
-        for item in c[close_index + 1 :]:
-            if isinstance(item, tuple):
-                fields.update(item[0])
+            elif item.type == "LBRACE":
+                break
+        tail = c[-1]
+        close_index = len(c) - 2
+        if type(tail) is not tuple:
+            tail = c[-2]
+            close_index -= 1
+        fields.update(tail[0])
+        name = c[0]
         node = ast.OutputSection(
-            _text(c[0]),
+            _text(name),
             self._statements(c[open_index + 1 : close_index]),
-            span=self._span(c[0]),
+            span=SourceSpan(self.file, name.line, name.column),
             **fields,
         )
         return self._body(node, c[open_index], c[close_index])
@@ -398,33 +410,31 @@ class _Builder:
     def input_sections(self, c: list[Any]) -> ast.InputSectionDescription:
         """``file(section ...)`` lexed as one token (see `placer.script._driver`): the same
         nodes and spans as the token-by-token rules give."""
-        flags, rest = self._flags_and_rest(c)
-        token = rest[0]
-        value = str(token)
+        token = c[-1]
         line = token.line
         column = token.column
         file = self.file
-        patterns = []
-        if "\n" not in value:
-            for word in _WORD.finditer(value):
-                span = SourceSpan(file, line, column + word.start())
-                patterns.append(ast.Pattern(word.group(), span=span))
+        pattern_class = ast.Pattern
+        if "\n" not in token:
+            patterns = [
+                pattern_class(word.group(), span=SourceSpan(file, line, column + word.start()))
+                for word in _WORDS(token)
+            ]
         else:
-            for word in _WORD.finditer(value):
+            patterns = []
+            for word in _WORDS(token):
                 offset = word.start()
-                newline = value.rfind("\n", 0, offset)
+                newline = token.rfind("\n", 0, offset)
                 if newline < 0:
                     span = SourceSpan(file, line, column + offset)
                 else:
-                    span = SourceSpan(file, line + value.count("\n", 0, offset), offset - newline)
-                patterns.append(ast.Pattern(word.group(), span=span))
+                    span = SourceSpan(file, line + token.count("\n", 0, offset), offset - newline)
+                patterns.append(pattern_class(word.group(), span=span))
         pattern = patterns[0]
-        return ast.InputSectionDescription(
-            pattern,
-            tuple(patterns[1:]),
-            flags=flags,
-            span=pattern.span if flags is None else self._span(c[0]),
-        )
+        if len(c) == 1:
+            return ast.InputSectionDescription(pattern, tuple(patterns[1:]), span=pattern.span)
+        _, flags, span = c[0]
+        return ast.InputSectionDescription(pattern, tuple(patterns[1:]), flags=flags, span=span)
 
     def input_flags(self, c: list[Any]) -> tuple[str, tuple[str, ...], SourceSpan | None]:
         return ("flags", tuple(c[2]), self._span(c[0]))
@@ -560,8 +570,9 @@ class _Builder:
     # --- expressions --------------------------------------------------------------------
 
     def number(self, c: list[Any]) -> ast.Number:
-        text = str(c[0])
-        return ast.Number(decode_number(text), text, span=self._span(c[0]))
+        token = c[0]
+        text = str(token)
+        return ast.Number(_decode(text), text, span=SourceSpan(self.file, token.line, token.column))
 
     def symbol(self, c: list[Any]) -> ast.Symbol:
         return ast.Symbol(_text(c[0]), span=self._span(c[0]))
