@@ -55,6 +55,15 @@ class HeapOptions:
         return chunks > _SMALL_HEAP_MAX_CHUNKS
 
 
+@attrs.frozen(slots=True)
+class HeapStats:
+    """A heap's runtime statistics, in usable bytes (``struct sys_memory_stats``)."""
+
+    free_bytes: int
+    allocated_bytes: int
+    max_allocated_bytes: int
+
+
 class HeapTooSmall(ValueError):
     """The buffer cannot even hold the allocator's own bookkeeping."""
 
@@ -76,9 +85,11 @@ class SysHeap:
     """
 
     __slots__ = (
+        "_allocated",
         "_avail",
         "_buckets",
         "_left",
+        "_max_allocated",
         "_next",
         "_prev",
         "_size",
@@ -127,6 +138,8 @@ class SysHeap:
         self.chunk0 = chunk0
         self._buckets = [0] * buckets
         self._avail = 0
+        self._allocated = 0
+        self._max_allocated = 0
         self._size: dict[int, int] = {0: chunk0, chunk0: end_chunk - chunk0, end_chunk: 0}
         self._left: dict[int, int] = {0: 0, chunk0: chunk0, end_chunk: end_chunk - chunk0}
         self._used: set[int] = {0, end_chunk}
@@ -148,6 +161,7 @@ class SysHeap:
             self._split(c, c + want)
             self._free_list_add(c + want)
         self._used.add(c)
+        self._count_alloc(c)
         return self._chunk_mem(c)
 
     def aligned_alloc(self, align: int, nbytes: int) -> int | None:
@@ -183,6 +197,7 @@ class SysHeap:
             self._split(c, c_end)
             self._free_list_add(c_end)
         self._used.add(c)
+        self._count_alloc(c)
         return mem
 
     def required_block(self, align: int, nbytes: int) -> int:
@@ -204,6 +219,7 @@ class SysHeap:
         if c not in self._used or c in (0, self.end_chunk):
             raise ValueError(f"{address:#x} is not an allocated block of this heap")
         self._used.discard(c)
+        self._allocated -= self._usable(c)
         self._free_chunk(c)
 
     def chunk_bytes(self, address: int) -> int:
@@ -259,7 +275,26 @@ class SysHeap:
                 break
         return max((best - self.trailer) * CHUNK_UNIT - self.header, 0)
 
+    def runtime_stats(self) -> HeapStats:
+        """``sys_heap_runtime_stats_get`` as ``CONFIG_SYS_HEAP_RUNTIME_STATS`` keeps it.
+
+        Every figure is in usable bytes (a chunk less its header and trailer), and free
+        chunks too small for any list are not counted, as in Zephyr.
+        """
+        free = sum(
+            self._usable(c) for c in self._size
+            if c not in self._used and not self._undersized(c)
+        )
+        return HeapStats(free, self._allocated, self._max_allocated)
+
     # -- the allocator ------------------------------------------------------------------
+
+    def _usable(self, c: int) -> int:
+        return (self._size[c] - self.trailer) * CHUNK_UNIT - self.header
+
+    def _count_alloc(self, c: int) -> None:
+        self._allocated += self._usable(c)
+        self._max_allocated = max(self._max_allocated, self._allocated)
 
     def _bytes_to_chunks(self, nbytes: int, extra: int) -> int:
         chunks = (nbytes // CHUNK_UNIT) + (extra // CHUNK_UNIT)

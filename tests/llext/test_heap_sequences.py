@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from placer.llext.heap import HeapOptions, SysHeap
+from placer.llext.heap import HeapOptions, HeapStats, SysHeap
 from placer.llext.memblk import MemBlocks
 
 RAM = 0x2000_0000
@@ -173,3 +173,21 @@ def test_largest_alloc_counts_only_the_chunks_the_bucket_scan_reaches() -> None:
     assert one.alloc(133) is None
     assert one.alloc(244) == RAM + 204
     assert one.alloc(132) == RAM + 52
+
+
+def test_runtime_stats_count_usable_bytes_and_keep_the_peak() -> None:
+    heap = SysHeap(RAM, 2048, HeapOptions(runtime_stats=True))
+    script: list[Step] = [("a", 1), ("A", 40, 64), ("A", 36, 10), ("A", 260, 100)]
+    assert _run(heap, script) == [68, 88, 156, 252]
+    assert heap.runtime_stats() == HeapStats(1764, 184, 184)
+    heap.free(RAM + 88)
+    assert heap.runtime_stats() == HeapStats(1836, 116, 184)
+
+
+def test_runtime_stats_on_64_bit() -> None:
+    heap = SysHeap(RAM, 4096, HeapOptions(pointer_size=8, runtime_stats=True))
+    assert _run(heap, [("a", 16), ("A", 32, 40)]) == [88, 128]
+    assert _layout(heap) == [(80, 24, True), (104, 16, False), (120, 48, True), (168, 3920, False)]
+    assert heap.runtime_stats() == HeapStats(3920, 56, 56)
+    heap.free(RAM + 88)
+    assert heap.runtime_stats() == HeapStats(3944, 40, 56)
