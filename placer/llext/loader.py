@@ -16,7 +16,7 @@ from typing import Literal
 import attrs
 
 from placer.board import Arch, Bus
-from placer.config import HeapBackend
+from placer.config import XTENSA_READONLY_STORAGE, HeapBackend
 from placer.errors import ConfigError, ExtensionError
 from placer.layout import Layout, PlacedHeap
 from placer.llext.elf import (
@@ -691,7 +691,9 @@ class _LoadRun:
         veneers = (self.region_at[Mem.VENEER][0], veneer.size) \
             if veneer is not None and Mem.VENEER in self.region_at else None
         problems = apply_relocations(ext, self.loader.target.board.arch, load_address, images,
-                                     resolve, self.loader.builtin, veneers)
+                                     resolve, self.loader.builtin, veneers,
+                                     xtensa_patch_target=self.loader.target.config.zephyr_version
+                                     >= XTENSA_READONLY_STORAGE)
         for slot in self.map.slots:
             if slot.section in images:
                 data = images[slot.section]

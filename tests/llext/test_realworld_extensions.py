@@ -164,3 +164,51 @@ def test_out_of_range_calls_with_veneers_load_through_the_veneer_region(
     assert all(p.severity.value == "warning" and
                f"Zephyr routes it through a veneer in VENEER ({veneer.address:#x}, 16 bytes)"
                in p.message for p in load.relocation_problems)
+
+
+#: A provider and its user, as Zephyr's export-dependency tests pair them.
+PROVIDER = r"""
+struct llext_const_symbol { const char *name; const void *addr; };
+extern int printk(const char *fmt, ...);
+int scale_reading(int raw)
+{
+    printk("scale_reading: raw sensor value %d, scaled by three\n", raw);
+    return raw * 3;
+}
+static const char scale_reading_name[] = "scale_reading";
+const struct llext_const_symbol export_scale_reading
+    __attribute__((section(".exported_sym"), used)) = { scale_reading_name, scale_reading };
+"""
+CONSUMER = r"""
+extern int scale_reading(int raw);
+int sample_once(void) { return scale_reading(14); }
+"""
+
+
+def test_xtensa_links_from_read_only_storage_since_zephyr_4_4(
+        llext_dir: Path, exports: Path) -> None:
+    provider = build_extension(llext_dir, "xtensa", "provider", PROVIDER).path
+    consumer = build_extension(llext_dir, "xtensa", "consumer", CONSUMER).path
+    report = verify(layout_for("xtensa"), [provider, consumer], exports_list=exports,
+                    storage="persistent")
+    assert report.ok, report.render_text()
+    first, second = report.loads
+    assert first.relocation_problems == () and second.relocation_problems == ()
+    # The provider's export table was copied to the heap and patched there, so the
+    # consumer finds scale_reading at the provider's relocated text.
+    text = next(r for r in first.regions if r.mem is Mem.TEXT)
+    (address,) = [a for name, a in first.exports if name == "scale_reading"]
+    assert text.address <= address < text.address + text.size
+    assert second.dependencies == (first.name,)
+
+
+def test_xtensa_before_zephyr_4_4_patches_at_the_file_distance_from_text(
+        llext_dir: Path, exports: Path) -> None:
+    provider = build_extension(llext_dir, "xtensa", "provider", PROVIDER).path
+    consumer = build_extension(llext_dir, "xtensa", "consumer", CONSUMER).path
+    layout = layout_for("xtensa", LlextConfig(zephyr_version=(4, 3)))
+    report = verify(layout, [provider, consumer], exports_list=exports, storage="persistent")
+    first, second = report.loads
+    assert any("not at its file distance from TEXT" in p.message
+               for p in first.relocation_problems)
+    assert second.error is not None and second.error.errno == "ENOENT"

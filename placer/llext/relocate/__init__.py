@@ -118,8 +118,12 @@ class Linker:
         resolve: Resolve,
         resolve_builtin: Resolve | None,
         veneers: tuple[int, int] | None = None,
+        xtensa_patch_target: bool = False,
     ) -> None:
         self.ext = ext
+        #: Xtensa since PR #114099: the place patched is in the target section wherever it
+        #: was loaded, not at its file distance from TEXT.
+        self.xtensa_patch_target = xtensa_patch_target
         #: The VENEER region's (address, size) with ``CONFIG_LLEXT_VENEERS`` (ARM), else None.
         self.veneers = veneers
         self.arch = arch
@@ -295,6 +299,7 @@ def apply_relocations(
     resolve: Resolve,
     resolve_builtin: Resolve | None = None,
     veneers: tuple[int, int] | None = None,
+    xtensa_patch_target: bool = False,
 ) -> tuple[RelocationProblem, ...]:
     """Patch `images` in place as Zephyr's loader would, and report every problem.
 
@@ -304,12 +309,16 @@ def apply_relocations(
     extension's (§5.2), None if neither has it. Xtensa also searches the extension's own
     globals between the two (§5.2): pass `resolve_builtin` (the built-in table alone) to
     reproduce that order exactly. `veneers` is the (address, size) of the VENEER region
-    the loader allocated with ``CONFIG_LLEXT_VENEERS`` (ARM only).
+    the loader allocated with ``CONFIG_LLEXT_VENEERS`` (ARM only). `xtensa_patch_target`
+    selects Xtensa's relocation place since PR #114099 (Zephyr 4.4): the target section as
+    loaded, even when regions sit on the heap apart from each other; without it, the older
+    place at the file distance from TEXT.
 
     The result is in Zephyr's processing order; `first_error` gives the error Zephyr
     returns. An empty result means the extension links as a correct link would.
     """
-    linker = Linker(ext, arch, load_address, images, resolve, resolve_builtin, veneers)
+    linker = Linker(ext, arch, load_address, images, resolve, resolve_builtin, veneers,
+                    xtensa_patch_target)
     if arch is Arch.XTENSA:
         from placer.llext.relocate import xtensa
 

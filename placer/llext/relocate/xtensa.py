@@ -1,10 +1,12 @@
 """Xtensa linking as Zephyr's ``llext_link_plt`` and ``arch/xtensa/core/elf.c`` do it.
 
 Xtensa takes its own path (llext-facts §5.2, §6.6). Every relocation section is walked,
-whatever its target. The patched place is computed from the TEXT region: its load address
-plus the distance in the *file* between the region and the target section, so a section
-loaded elsewhere than at its file distance from the text is not the one patched (placer
-warns and follows Zephyr). Symbols other than functions, objects, sections and undefined
+whatever its target. Before PR #114099 (Zephyr 4.4) the patched place was computed from
+the TEXT region: its load address plus the distance in the *file* between the region and
+the target section, so a section loaded elsewhere than at its file distance from the text
+was not the one patched (placer warns and follows Zephyr). Since then the place is in the
+target section wherever it was loaded, so read-only storage (regions copied to the heap
+apart) links correctly. Symbols other than functions, objects, sections and undefined
 names are skipped. Globals are looked up in the built-in table, then the extension's own
 globals, then the other extensions. Unknown types are ignored (logged at debug level), and
 ``SLOT0_OP`` is not range-checked by Zephyr (issue #96210): placer checks L32R (16-bit
@@ -120,8 +122,11 @@ def _locate(
     entry: Relocation,
     sym: ElfSymbol,
 ) -> Site | None:
-    """Where Zephyr writes: TEXT's load address plus the file distance to the place."""
+    """Where Zephyr writes: TEXT's load address plus the file distance to the place (since
+    PR #114099: the place in the target section as loaded)."""
     ext = linker.ext
+    if linker.xtensa_patch_target:
+        return _locate_in_target(linker, rsec, target, entry, sym)
     placeholder = target if target is not None else ext.sections[0]
     if text is None:
         return None
@@ -152,6 +157,36 @@ def _locate(
         linker.warning(orphan, f"Zephyr writes at {address:#x}, outside every loaded "
                        "section (the target is not at its file distance from TEXT)")
     return None
+
+
+def _locate_in_target(
+    linker: Linker,
+    rsec: RelocationSection,
+    target: ElfSection | None,
+    entry: Relocation,
+    sym: ElfSymbol,
+) -> Site | None:
+    """The place as Zephyr finds it since PR #114099: `r_offset` into the target section
+    where it was loaded (``.rela.dyn``/``.rela.plt``: the loaded section holding that VMA)."""
+    ext = linker.ext
+    if target is None:
+        found = next((s for s in ext.sections if s.flags & SHF_ALLOC
+                      and s.addr <= entry.offset < s.addr + s.size), None)
+        if found is None:
+            return None  # Zephyr: "Offset not found in ELF, trying to continue"
+        section, offset = found, entry.offset - found.addr
+    else:
+        section, offset = target, entry.offset
+    base = linker.section_address(section.index)
+    image = linker.images.get(section.index)
+    if base is None or image is None:
+        if section.flags & SHF_ALLOC:
+            orphan = Site(entry=entry, section=section, relocation=rsec, symbol=sym,
+                          symbol_address=0, address=0, image=bytearray(), offset=0)
+            linker.warning(orphan, f"{section.name} is not loaded: Zephyr cannot patch it")
+        return None
+    return Site(entry=entry, section=section, relocation=rsec, symbol=sym, symbol_address=0,
+                address=base + offset, image=image, offset=offset)
 
 
 def _defined_address(linker: Linker, sym: ElfSymbol) -> int | None:
