@@ -33,7 +33,9 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -90,6 +92,9 @@ def _text(token: Token) -> str:
         return value[1:-1]
     return value
 
+
+#: An empty section tail, shared (the fields are only read; mappingproxy keeps it so).
+_NO_FIELDS: tuple[Mapping[str, Any]] = (MappingProxyType({}),)
 
 #: Scripts repeat the same few numbers; decoding them is pure.
 _decode = functools.lru_cache(maxsize=4096)(decode_number)
@@ -302,7 +307,9 @@ class _Builder:
     def section_constraint(self, c: list[Any]) -> tuple[dict[str, Any]]:
         return ({"constraint": str(c[0])},)
 
-    def section_tail(self, c: list[Any]) -> tuple[dict[str, Any]]:
+    def section_tail(self, c: list[Any]) -> tuple[Mapping[str, Any]]:
+        if not c:
+            return _NO_FIELDS
         fields: dict[str, Any] = {}
         phdrs: list[str] = []
         for item in c:
@@ -599,9 +606,7 @@ class _Builder:
     def sizeof_headers(self, c: list[Any]) -> ast.Call:
         return ast.Call("SIZEOF_HEADERS", (), span=self._span(c[0]))
 
-    def operation(self, c: list[Any]) -> Any:
-        if len(c) == 1:
-            return c[0]
+    def chain(self, c: list[Any]) -> Any:
         if isinstance(c[0], _Chain):
             c[0].extend((c[1], c[2]))
             return c[0]
