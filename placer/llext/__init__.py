@@ -92,11 +92,13 @@ def verify(
     read: list[tuple[str, ExtensionElf]] = []
     unreadable: dict[str, tuple[ExtensionError, int | None]] = {}
     paths: dict[str, str] = {}
+    # Files whose name (first 15 characters of the stem) an earlier file already has.
+    twins: list[tuple[str, str]] = []
     for path in extensions:
         name = extension_name(path)
         if name in paths:
-            raise ExtensionError(f"two extensions are named '{name}' (also {paths[name]})",
-                                 os.fspath(path), "EEXIST")
+            twins.append((name, os.fspath(path)))
+            continue
         paths[name] = os.fspath(path)
         try:
             read.append((name, read_extension(path, target)))
@@ -129,6 +131,9 @@ def verify(
             continue
         steps.append((entry, by_name[entry]))
         loads.append(loader.load(by_name[entry], entry))
+    for name, path in twins:
+        loads.append(_load_twin(loader, name, path, paths[name], by_name.get(name), target,
+                                steps))
     loads = [_explained(load, by_name.get(load.name), resolver) for load in loads]
     if resolver is not None:
         notes.extend(resolver.resolution().warnings)
@@ -145,6 +150,32 @@ def verify(
                   storage=f"{store.value} (ELF buffer at "
                   f"{'an unknown address' if buffer_address is None else hex(buffer_address)})",
                   unloads=tuple(unloads))
+
+
+def _load_twin(loader: Loader, name: str, path: str, first: str,
+               first_ext: ExtensionElf | None, target: Target,
+               steps: list[tuple[str, ExtensionElf | None]]) -> ExtensionLoad:
+    """``llext_load`` of a file whose name matches a loaded extension's in the first 15
+    characters: ``llext_by_name`` compares only those, so Zephyr hands back the loaded one
+    (one more reference) and never reads this file. If the first did not load, this file
+    loads under the name."""
+    if name in loader.loaded and first_ext is not None:
+        steps.append((name, first_ext))
+        load = loader.load_again(name)
+        note = (f"llext_load('{Path(path).stem}') compares only the first {MAX_NAME_LEN} "
+                f"characters of the name: Zephyr hands back '{name}' (loaded from {first}) "
+                f"and never reads {path}; give the extensions names that differ earlier")
+        return attrs.evolve(load, path=path, notes=(*load.notes, note))
+    try:
+        ext = read_extension(path, target)
+    except ExtensionError as exc:
+        if exc.errno == "ENOENT":
+            return ExtensionLoad(name=name, path=path, error=exc, regions=(), allocations=(),
+                                 usage=(), alloc_size=0, unresolved=(),
+                                 relocation_problems=(), exports=(), dependencies=())
+        return loader.load_refused(name, path, exc, _refused_section_count(path, target))
+    steps.append((name, ext))
+    return loader.load(ext, name)
 
 
 def with_dynamic_buffers(layout: Layout, buffers: Sequence[tuple[int, int]]) -> Layout:

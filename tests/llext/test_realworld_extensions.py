@@ -212,3 +212,23 @@ def test_xtensa_before_zephyr_4_4_patches_at_the_file_distance_from_text(
     assert any("not at its file distance from TEXT" in p.message
                for p in first.relocation_problems)
     assert second.error is not None and second.error.errno == "ENOENT"
+
+
+def test_names_alike_in_15_characters_hand_back_the_loaded_extension(
+        llext_dir: Path, exports: Path, tmp_path: Path) -> None:
+    provider = tmp_path / "reading_scaler_v1.llext"
+    user = tmp_path / "reading_scaler_v2.llext"
+    provider.write_bytes(build_extension(llext_dir, "arm", "provider", PROVIDER).path
+                         .read_bytes())
+    user.write_bytes(build_extension(llext_dir, "arm", "consumer", CONSUMER).path.read_bytes())
+    report = verify(layout_for("arm"), [provider, user], exports_list=exports)
+    first, second = report.loads
+    # llext_by_name compares 15 characters: the second llext_load returns the first
+    # extension with one more reference, and the second file is never read.
+    assert first.name == second.name == "reading_scaler_"
+    assert report.ok and second.already_loaded and second.path == str(user)
+    assert second.regions == first.regions and second.allocations == ()
+    assert second.notes == (
+        f"llext_load('reading_scaler_v2') compares only the first 15 characters of the "
+        f"name: Zephyr hands back 'reading_scaler_' (loaded from {provider}) and never reads "
+        f"{user}; give the extensions names that differ earlier",)
