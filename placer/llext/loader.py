@@ -588,7 +588,9 @@ class _LoadRun:
         self.alloc_size += nbytes
         for r in program:
             address = base + (r.addr - map_lo)
-            self.region_at[r.mem] = (address, None, 0)
+            # Inside the image's heap block: the report names the heap, the block's bytes
+            # are counted once, under "ET_DYN image".
+            self.region_at[r.mem] = (address, loader.instr_heap, 0)
             self.images[r.mem] = self._region_bytes(r)
 
     def copy_region(self, region: Region) -> None:

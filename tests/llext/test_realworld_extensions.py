@@ -232,3 +232,18 @@ def test_names_alike_in_15_characters_hand_back_the_loaded_extension(
         f"llext_load('reading_scaler_v2') compares only the first 15 characters of the "
         f"name: Zephyr hands back 'reading_scaler_' (loaded from {provider}) and never reads "
         f"{user}; give the extensions names that differ earlier",)
+
+
+def test_shared_library_regions_report_the_heap_of_their_image(
+        llext_dir: Path, exports: Path) -> None:
+    ext = build_extension(llext_dir, "x86-64", "provider", PROVIDER, shared=True).path
+    report = verify(layout_for("x86-64", LlextConfig(heap_size=32)), [ext],
+                    exports_list=exports)
+    (load,) = report.loads
+    assert load.ok, report.render_text()
+    (image,) = [a for a in load.allocations if a.what == "ET_DYN image"]
+    end = image.address + image.requested
+    inside = [r for r in load.regions if image.address <= r.address < end]
+    assert {r.mem for r in inside} >= {Mem.TEXT, Mem.EXPORT}
+    # Not "in place": the regions live in the image block on the heap, counted once there.
+    assert all(r.heap == ".llext_heap" and r.consumed == 0 for r in inside)
