@@ -34,6 +34,14 @@ from lark.parsers.lalr_analysis import Shift
 _BLANK = r"[ \t\r\n\f\v]"
 _SKIP = re.compile(r"(?:[ \t\r\n\f\v]+|/\*[\s\S]*?\*/|#[^\n]*)+")
 _COMMENT = re.compile(r"/\*[\s\S]*?\*/|#[^\n]*")
+#: ld's lexer takes the longest match: a keyword directly followed by a character that
+#: every ld start state lets a name continue with is part of that name (`AFTER.data`,
+#: `NOCROSSREFSAT`), even where only the keyword would parse.
+_KEYWORD_END = r"(?![_a-zA-Z0-9.])"
+#: MEMORY's keywords: in that state `=` is a name character too (`ORIGIN= 0` fails).
+_MEMORY_KEYWORD_END = r"(?![_a-zA-Z0-9.=])"
+_MEMORY_KEYWORDS = frozenset({"ORIGIN", "org", "o", "LENGTH", "len", "l"})
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @attrs.frozen(slots=True)
@@ -163,6 +171,10 @@ def _token(kind: str, value: str, start: int, line: int, column: int) -> Token:
     return token
 
 
+_FastLexer = tuple[
+    Callable[[str, int], "re.Match[str] | None"], dict[str, dict[str, str]], bool
+]
+
 #: Terminals declared in the grammar without a pattern and lexed by this driver.
 _DRIVER_TERMINALS = frozenset({"INPUT_SECTIONS"})
 #: Tokens that may span lines (a quoted name, an input section description).
@@ -201,6 +213,7 @@ class Driver:
         self._by_name = {t.name: t for t in self.terminals}
         self._patterns = {"INPUT_SECTIONS": self._input_sections_regexp()}
         self._lexers: list[_StateLexer | None] = [None] * size
+        self._fast: list[_FastLexer | None] = [None] * size
         # The fallback lexer (for error tokens) reads single tokens only.
         self._root = self._build(frozenset(self._by_name))
 
@@ -244,6 +257,8 @@ class Driver:
                     keywords.setdefault(owner.name, {})[text] = terminal.name
                     continue
             regexp = terminal.pattern.to_regexp()
+            if isinstance(terminal.pattern, PatternStr) and _WORD.fullmatch(text):
+                regexp += _MEMORY_KEYWORD_END if text in _MEMORY_KEYWORDS else _KEYWORD_END
             if regexp == re.escape("/"):
                 regexp = r"/(?!\*)"  # a comment, not a division
             alternatives.append(f"(?P<{terminal.name}>{regexp})")
@@ -260,9 +275,19 @@ class Driver:
             lexer = self._lexers[state] = self._build(accepted)
         return lexer
 
+    def _fast_lexer(self, state: int) -> _FastLexer:
+        """The state's lexer unpacked for the token loop: match, keyword tables (with an
+        entry for NAME where a name may be the `/` operator), and that flag."""
+        lexer = self._lexer(state)
+        keywords = dict(lexer.keywords)
+        if lexer.slash_operator:
+            keywords.setdefault("NAME", {})
+        fast = self._fast[state] = (lexer.pattern.match, keywords, lexer.slash_operator)
+        return fast
+
     def parse(self, text: str, start: str, comments: list[Token]) -> Any:
         """Run the parser on `text` from rule `start`; comments are appended to `comments`."""
-        actions, gotos, rules, lexers = self._actions, self._gotos, self._rules, self._lexers
+        actions, gotos, rules, lexers = self._actions, self._gotos, self._rules, self._fast
         state = self.table.start_states[start]
         state_stack = [state]
         value_stack: list[Any] = []
@@ -272,9 +297,10 @@ class Driver:
         skip = _SKIP.match
         new_str = _new_str
         token_class = Token
+        multiline = _MULTILINE
         while True:
-            lexer = lexers[state] or self._lexer(state)
-            match = lexer.pattern.match(text, position)
+            match_token, keywords, slash = lexers[state] or self._fast_lexer(state)
+            match = match_token(text, position)
             if match is None:
                 skipped = skip(text, position)
                 if skipped is not None:
@@ -290,12 +316,12 @@ class Driver:
                 if position >= length:
                     token = _token("$END", "", position, line, position - line_start + 1)
                     return self._finish(state_stack, value_stack, token, previous, start)
-                match = lexer.pattern.match(text, position)
+                match = match_token(text, position)
                 if match is None:
                     match = self._root.pattern.match(text, position)
                     if match is None:
                         raise ParseFailure(None, position, self.accepts(state_stack), previous)
-                    lexer = self._root
+                    keywords, slash = self._root.keywords, self._root.slash_operator
             kind = match.lastgroup or ""
             value = match.group(kind)
             token_start = match.start(kind)
@@ -305,16 +331,13 @@ class Driver:
                     line += newlines
                     line_start = text.rfind("\n", position, token_start) + 1
                 position = token_start
-            if kind in lexer.keywords:
-                if lexer.slash_operator and kind == "NAME" and value[0] == "/":
+            table = keywords.get(kind)
+            if table is not None:
+                if slash and kind == "NAME" and value[0] == "/":
                     if value != "/DISCARD/":
                         kind, value = "SLASH", "/"
                 else:
-                    kind = lexer.keywords[kind].get(value, kind)
-            elif (
-                lexer.slash_operator and kind == "NAME" and value[0] == "/" and value != "/DISCARD/"
-            ):
-                kind, value = "SLASH", "/"
+                    kind = table.get(value, kind)
             # _token, inlined: this is the innermost loop.
             token = new_str(token_class, value)
             token.type = kind
@@ -326,7 +349,7 @@ class Driver:
             token.end_column = None
             position += len(value)
             token.end_pos = position
-            if kind in _MULTILINE and "\n" in value:
+            if kind in multiline and "\n" in value:
                 line += value.count("\n")
                 line_start = text.rfind("\n", 0, position) + 1
             # Feed the token: reduce as far as it allows, then shift it.

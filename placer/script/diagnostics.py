@@ -92,6 +92,7 @@ _FRIENDLY = {
     "NUMBER": "a number",
     "WILDNAME": "a file or section pattern",
     "QSTRING": "a quoted string",
+    "WILD_EQ": "`=`",
     "FILENAME": "a file name",
     "LNAME": "-lname",
     "VTAG": "a version tag",

@@ -63,7 +63,7 @@ def test_format_prints_the_canonical_text(
 ) -> None:
     script = tmp_path / "board.ld"
     script.write_text(
-        "MEMORY{RAM(rwx):ORIGIN=0x20000000,LENGTH=64K}\nSECTIONS{.data :{*(.data)}>RAM}\n"
+        "MEMORY{RAM(rwx):ORIGIN =0x20000000,LENGTH =64K}\nSECTIONS{.data :{*(.data)}>RAM}\n"
     )
     assert main(["format", str(script)]) == 0
     assert capsys.readouterr().out == GOOD

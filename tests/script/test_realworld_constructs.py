@@ -232,3 +232,37 @@ def test_a_region_without_a_comma_needs_the_full_length_keyword_as_in_ld(
             parse(text, file="rom.ld")
         assert caught.value.line == 3
         assert "expected `,` or `LENGTH`" in caught.value.message
+
+
+@pytest.mark.parametrize(("text", "ld_accepts"), [
+    # A keyword run into a name character is that longer name for ld's lexer.
+    ("SECTIONS { .t : { LONG(0) } } INSERT AFTER.data;", False),
+    ("SECTIONS { .t : { LONG(0) } } INSERT AFTER .data;", True),
+    ("SECTIONS { OVERLAY 0x1000 : NOCROSSREFSAT (0x2000) { .a { LONG(1) } } }", False),
+    ("SECTIONS { OVERLAY 0x1000 : NOCROSSREFS AT (0x2000) { .a { LONG(1) } } }", True),
+    # In MEMORY `=` continues a name too.
+    ("MEMORY { r (rw) : ORIGIN= 0x1000, LENGTH = 4K }", False),
+    ("MEMORY { r (rw) : ORIGIN = 0x1000, LENGTH= 4K }", False),
+    ("MEMORY { r (rw) : org= 0x1000, len = 4K }", False),
+    ("MEMORY { r (rw) : ORIGIN =0x1000, LENGTH =4K }", True),
+    ("MEMORY { r (rw) : o =0x1000, l =4K }", True),
+    # Inside an output section a PROVIDE's `=` glued to its value starts a name (WILD
+    # state); outside one it does not.
+    ("SECTIONS { .t : { PROVIDE(s_x =.); } }", False),
+    ("SECTIONS { .t : { PROVIDE_HIDDEN(s_x =1); } }", False),
+    ("SECTIONS { .t : { PROVIDE(s_x = .); HIDDEN(s_y =(1)); } }", True),
+    ("SECTIONS { PROVIDE(s_x =.); }", True),
+])
+def test_names_are_lexed_longest_first_as_ld_does(text: str, ld_accepts: bool,
+                                                  tmp_path: Path) -> None:
+    (tmp_path / "oracle").mkdir()
+    result = link("x86", text + "\n", tmp_path / "oracle")
+    assert (result.returncode == 0) is ld_accepts, result.stderr
+    if ld_accepts:
+        script = parse(text)
+        assert parse(print_script(script)) == script
+    else:
+        assert "syntax error" in result.stderr
+        with pytest.raises(ScriptError) as caught:
+            parse(text, file="glued.ld")
+        assert caught.value.message.startswith("syntax error: unexpected `")
