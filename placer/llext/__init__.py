@@ -82,7 +82,7 @@ def verify(
     layout = with_dynamic_buffers(layout, heap_buffers)
     target = layout.target
     if storage is None:
-        store = Storage.WRITABLE if target.config.storage_writable else Storage.PERSISTENT
+        store = Storage.WRITABLE if target.storage_writable else Storage.PERSISTENT
     else:
         store = storage if isinstance(storage, Storage) else Storage(storage)
     options = LoadOptions(storage=store, buffer_address=buffer_address)

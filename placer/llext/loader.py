@@ -689,13 +689,15 @@ class _LoadRun:
                 providers[symbol.name] = provider
             return address
 
+        old_xtensa = self.loader.target.config.zephyr_version < XTENSA_READONLY_STORAGE
         veneer = self.map.region(Mem.VENEER)
         veneers = (self.region_at[Mem.VENEER][0], veneer.size) \
             if veneer is not None and Mem.VENEER in self.region_at else None
         problems = apply_relocations(ext, self.loader.target.board.arch, load_address, images,
                                      resolve, self.loader.builtin, veneers,
-                                     xtensa_patch_target=self.loader.target.config.zephyr_version
-                                     >= XTENSA_READONLY_STORAGE)
+                                     xtensa_patch_target=not old_xtensa,
+                                     xtensa_read_only=old_xtensa and self.loader.options.storage
+                                     is not Storage.WRITABLE)
         for slot in self.map.slots:
             if slot.section in images:
                 data = images[slot.section]

@@ -202,16 +202,23 @@ def test_xtensa_links_from_read_only_storage_since_zephyr_4_4(
     assert second.dependencies == (first.name,)
 
 
-def test_xtensa_before_zephyr_4_4_patches_at_the_file_distance_from_text(
+def test_xtensa_before_zephyr_4_4_links_nothing_from_read_only_storage(
         llext_dir: Path, exports: Path) -> None:
     provider = build_extension(llext_dir, "xtensa", "provider", PROVIDER).path
     consumer = build_extension(llext_dir, "xtensa", "consumer", CONSUMER).path
     layout = layout_for("xtensa", LlextConfig(zephyr_version=(4, 3)))
     report = verify(layout, [provider, consumer], exports_list=exports, storage="persistent")
-    first, second = report.loads
-    assert any("not at its file distance from TEXT" in p.message
-               for p in first.relocation_problems)
-    assert second.error is not None and second.error.errno == "ENOENT"
+    # llext_link_plt refuses to patch a buffer it may not write, entry by entry, and the
+    # load still succeeds: every relocation is left unlinked.
+    assert report.ok
+    for load in report.loads:
+        assert load.relocation_problems
+        assert all(p.severity.value == "warning" and p.message.startswith(
+            "PLT: cannot link read-only ELF file") for p in load.relocation_problems)
+    # Writable storage (LLEXT_STORAGE_WRITABLE's Xtensa default before 4.4) links them.
+    writable = verify(layout, [provider, consumer], exports_list=exports)
+    assert writable.storage.startswith("writable")
+    assert writable.ok and all(not load.relocation_problems for load in writable.loads)
 
 
 def test_names_alike_in_15_characters_hand_back_the_loaded_extension(

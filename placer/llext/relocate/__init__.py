@@ -119,8 +119,11 @@ class Linker:
         resolve_builtin: Resolve | None,
         veneers: tuple[int, int] | None = None,
         xtensa_patch_target: bool = False,
+        xtensa_read_only: bool = False,
     ) -> None:
         self.ext = ext
+        #: Xtensa before PR #114099 with storage that is not writable: Zephyr links nothing.
+        self.xtensa_read_only = xtensa_read_only
         #: Xtensa since PR #114099: the place patched is in the target section wherever it
         #: was loaded, not at its file distance from TEXT.
         self.xtensa_patch_target = xtensa_patch_target
@@ -300,6 +303,7 @@ def apply_relocations(
     resolve_builtin: Resolve | None = None,
     veneers: tuple[int, int] | None = None,
     xtensa_patch_target: bool = False,
+    xtensa_read_only: bool = False,
 ) -> tuple[RelocationProblem, ...]:
     """Patch `images` in place as Zephyr's loader would, and report every problem.
 
@@ -312,13 +316,14 @@ def apply_relocations(
     the loader allocated with ``CONFIG_LLEXT_VENEERS`` (ARM only). `xtensa_patch_target`
     selects Xtensa's relocation place since PR #114099 (Zephyr 4.4): the target section as
     loaded, even when regions sit on the heap apart from each other; without it, the older
-    place at the file distance from TEXT.
+    place at the file distance from TEXT. `xtensa_read_only` says the older Xtensa loader
+    gets storage that is not writable: it then skips every relocation.
 
     The result is in Zephyr's processing order; `first_error` gives the error Zephyr
     returns. An empty result means the extension links as a correct link would.
     """
     linker = Linker(ext, arch, load_address, images, resolve, resolve_builtin, veneers,
-                    xtensa_patch_target)
+                    xtensa_patch_target, xtensa_read_only)
     if arch is Arch.XTENSA:
         from placer.llext.relocate import xtensa
 

@@ -76,6 +76,15 @@ def _entry(
         sym.type == STT_NOTYPE and sym.shndx == SHN_UNDEF
     ):
         return
+    if linker.xtensa_read_only:
+        # Before PR #114099 llext_link_plt patches the ELF buffer itself: with storage that
+        # is not writable it logs "PLT: cannot link read-only ELF file" and moves on.
+        place = target if target is not None else ext.sections[0]
+        linker.warning(Site(entry=entry, section=place, relocation=rsec, symbol=sym,
+                            symbol_address=0, address=0, image=bytearray(), offset=0),
+                       "PLT: cannot link read-only ELF file: Zephyr before 4.4 skips this "
+                       "relocation (make the storage writable)")
+        return
     site = _locate(linker, rsec, target, text, entry, sym)
     if site is None:
         return
