@@ -171,9 +171,7 @@ def _token(kind: str, value: str, start: int, line: int, column: int) -> Token:
     return token
 
 
-_FastLexer = tuple[
-    Callable[[str, int], "re.Match[str] | None"], dict[str, dict[str, str]], bool
-]
+_FastLexer = tuple[Callable[[str, int], "re.Match[str] | None"], dict[str, dict[str, str]], bool]
 
 #: Terminals declared in the grammar without a pattern and lexed by this driver.
 _DRIVER_TERMINALS = frozenset({"INPUT_SECTIONS"})
