@@ -17,6 +17,7 @@ template's kilobytes of guarded-out text do not turn into kilobytes of empty lin
 from __future__ import annotations
 
 import contextlib
+import copy
 import difflib
 import functools
 import io
@@ -258,6 +259,82 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
 
     def on_comment(self, tok: Any) -> bool:
         return False  # cpp without -C drops comments
+
+    def evalexpr(self, tokens: list[Any]) -> Any:
+        # GCC evaluates a `defined X` that an object-like macro expands to (`#define HAS_X
+        # defined(CONFIG_X)`, `#if HAS_X`) with X unexpanded; pcpp would expand X first
+        # and stop on "Malformed defined()". Inline such macros before pcpp sees them.
+        for _ in range(32):
+            tokens, changed = self._inline_defined_macros(tokens)
+            if not changed:
+                break
+        return super().evalexpr(self._has_include(tokens))
+
+    def _has_include(self, tokens: list[Any]) -> list[Any]:
+        """``__has_include("file")`` / ``(<file>)`` replaced by 1 or 0, as GCC answers it.
+
+        pcpp reads only the quoted form; `<file>` fails to evaluate. A quoted name is
+        looked for next to the file with the directive, then in the -I folders.
+        """
+        result: list[Any] = []
+        index = 0
+        names = ("__has_include", "__has_include_next")
+        while index < len(tokens):
+            token = tokens[index]
+            if token.type == self.t_ID and token.value == "defined":
+                # `defined(__has_include)`: GCC says 1, as for any built-in.
+                words = [(i, t) for i, t in enumerate(tokens[index + 1:], index + 1)
+                         if t.type not in self.t_WS]
+                operand = words[1] if words and words[0][1].value == "(" else \
+                    (words[0] if words else None)
+                if operand is not None and operand[1].value in names:
+                    last = operand[0]
+                    if words[0][1].value == "(" and len(words) > 2:
+                        last = words[2][0]
+                    number = copy.copy(token)
+                    number.type = self.t_INTEGER
+                    number.value = self.t_INTEGER_TYPE("1L")
+                    result.append(number)
+                    index = last + 1
+                    continue
+            if token.type != self.t_ID or token.value not in names:
+                result.append(token)
+                index += 1
+                continue
+            end = index + 1
+            while end < len(tokens) and tokens[end].value != ")":
+                end += 1
+            spelling = "".join(t.value for t in tokens[index + 1:end]).strip()
+            name = spelling.strip("()").strip()
+            folders = list(self.path)
+            if name.startswith('"'):
+                folders.insert(0, os.path.dirname(token.source or ""))
+            name = name.strip('"<>')
+            found = any(os.path.isfile(os.path.join(folder, name)) for folder in folders)
+            number = copy.copy(token)
+            number.type = self.t_INTEGER
+            number.value = self.t_INTEGER_TYPE("1L" if found else "0L")
+            result.append(number)
+            index = end + 1
+        return result
+
+    def _inline_defined_macros(self, tokens: list[Any]) -> tuple[list[Any], bool]:
+        result: list[Any] = []
+        changed = False
+        operand = False  # the next name is the operand of `defined`: never expanded
+        for token in tokens:
+            if token.type in self.t_WS or token.value == "(":
+                result.append(token)
+                continue
+            macro = self.macros.get(token.value) if token.type == self.t_ID else None
+            if (not operand and macro is not None and macro.arglist is None
+                    and any(part.value == "defined" for part in macro.value)):
+                result.extend(copy.copy(part) for part in macro.value)
+                changed = True
+            else:
+                result.append(token)
+            operand = token.value == "defined"
+        return result, changed
 
     def _line(self, file: str, line: int) -> str | None:
         text = self.sources.get(file)

@@ -20,6 +20,7 @@ from placer.errors import ScriptError
 from placer.script import parse, print_script
 from placer.script.evaluate import evaluate_memory
 from placer.script.includes import load_script
+from placer.script.kconfig_macros import Macro
 from placer.script.preprocess import preprocess_text
 from tests.script.ld_oracle import link
 
@@ -266,3 +267,48 @@ def test_names_are_lexed_longest_first_as_ld_does(text: str, ld_accepts: bool,
         with pytest.raises(ScriptError) as caught:
             parse(text, file="glued.ld")
         assert caught.value.message.startswith("syntax error: unexpected `")
+
+
+def _gcc_cpp(path: Path, *options: str) -> list[str]:
+    """What GCC's preprocessor makes of a template, as Zephyr runs it, blank lines dropped."""
+    run = subprocess.run(["gcc", "-E", "-P", "-undef", "-x", "assembler-with-cpp", *options,
+                          str(path)], capture_output=True, text=True, check=True)
+    return [" ".join(line.split()) for line in run.stdout.splitlines() if line.strip()]
+
+
+def _ours(path: Path, include_dirs: tuple[str, ...] = (),
+          defines: tuple[Macro, ...] = ()) -> list[str]:
+    text = preprocess_text(path.read_text(), str(path), include_dirs=include_dirs,
+                           defines=defines).text
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("defined", [(), ("CONFIG_FOO",), ("CONFIG_FOO", "CONFIG_BAR")])
+def test_defined_produced_by_a_macro_is_evaluated_as_gcc_does(
+        defined: tuple[str, ...], tmp_path: Path) -> None:
+    path = tmp_path / "feature.ld"
+    path.write_text(
+        "#define HAS_FOO defined(CONFIG_FOO)\n"
+        "#define FOO_AND_BAR (HAS_FOO && defined CONFIG_BAR)\n"
+        "#if HAS_FOO\ns_foo = 1;\n#endif\n"
+        "#if defined(HAS_FOO)\ns_has_foo_macro = 1;\n#endif\n"
+        "#if FOO_AND_BAR\ns_both = 1;\n#endif\n"
+        "#if !HAS_FOO\ns_no_foo = 1;\n#endif\n")
+    gcc = _gcc_cpp(path, *(f"-D{name}=1" for name in defined))
+    assert _ours(path, defines=tuple(Macro(name, "1") for name in defined)) == gcc
+
+
+def test_has_include_is_answered_as_gcc_does(tmp_path: Path) -> None:
+    (tmp_path / "include").mkdir()
+    (tmp_path / "include" / "soc_regions.h").write_text("")
+    (tmp_path / "beside.h").write_text("")
+    path = tmp_path / "probe.ld"
+    path.write_text(
+        '#if __has_include("beside.h")\ns_beside = 1;\n#endif\n'
+        "#if __has_include(<soc_regions.h>) && !__has_include(<beside.h>)\ns_angle = 1;\n#endif\n"
+        "#if __has_include(<absent.h>)\ns_absent = 1;\n#endif\n"
+        "#if defined(__has_include) && defined __has_include\ns_builtin = 1;\n#endif\n")
+    include = str(tmp_path / "include")
+    gcc = _gcc_cpp(path, f"-I{include}")
+    assert gcc == ["s_beside = 1;", "s_angle = 1;", "s_builtin = 1;"]
+    assert _ours(path, include_dirs=(include,)) == gcc
