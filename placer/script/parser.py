@@ -30,6 +30,7 @@ Deliberate choices about ld's lexer quirks (binutils 2.40 ``ldlex.l``):
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import threading
@@ -276,6 +277,10 @@ class _Builder:
 
     def section_address(self, c: list[Any]) -> tuple[dict[str, Any]]:
         return ({"address": c[0]},)
+
+    def section_address_glued(self, c: list[Any]) -> tuple[dict[str, Any]]:
+        # One name to ld (see GLUED_ADDRESS in the grammar): a symbol, never arithmetic.
+        return ({"address": ast.Symbol(_text(c[0]), span=self._span(c[0]))},)
 
     def type_empty(self, c: list[Any]) -> tuple[dict[str, Any]]:
         return ({},)
@@ -880,21 +885,28 @@ def _attach(
     field = _ACCEPTS_COMMENTS.get(type(node))
     children: tuple[Any, ...] = getattr(node, field) if field else node.sections
     result: list[Any] = []
+    # `pending` is in source order; `pending[:placed]` are already placed (or dropped).
     pending = list(comments)
+    keys = [position for position, _ in pending]
+    placed = 0
     for child in children:
         body = bodies.get(id(child))
-        if body is not None:
-            inside = [c for c in pending if body[0] < c[0] < body[1]]
-            if inside:
-                pending = [c for c in pending if not body[0] < c[0] < body[1]]
+        if body is not None and placed < len(pending):
+            # The comments strictly between the child's braces go inside it.
+            low = bisect.bisect_right(keys, body[0], placed)
+            high = bisect.bisect_left(keys, body[1], low)
+            if low < high:
+                inside = pending[low:high]
+                del pending[low:high]
+                del keys[low:high]
                 child = _attach(child, inside, bodies)
         start = (child.span.line, child.span.column) if child.span else (0, 0)
-        while pending and pending[0][0] < start:
+        while placed < len(pending) and keys[placed] < start:
             if field:
-                result.append(pending[0][1])
-            pending.pop(0)
+                result.append(pending[placed][1])
+            placed += 1
         result.append(child)
     if field:
-        result.extend(c for _, c in pending)
+        result.extend(c for _, c in pending[placed:])
         return attrs.evolve(node, **{field: tuple(result)})
     return attrs.evolve(node, sections=tuple(result))
