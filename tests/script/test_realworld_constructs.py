@@ -17,8 +17,8 @@ import pytest
 
 from placer.cli import main
 from placer.errors import ScriptError
-from placer.script import parse, print_script
-from placer.script.evaluate import evaluate_memory
+from placer.script import ast, parse, print_script
+from placer.script.evaluate import evaluate_memory, evaluate_symbols
 from placer.script.includes import load_script
 from placer.script.kconfig_macros import Macro
 from placer.script.preprocess import preprocess_text
@@ -312,3 +312,29 @@ def test_has_include_is_answered_as_gcc_does(tmp_path: Path) -> None:
     gcc = _gcc_cpp(path, f"-I{include}")
     assert gcc == ["s_beside = 1;", "s_angle = 1;", "s_builtin = 1;"]
     assert _ours(path, include_dirs=(include,)) == gcc
+
+
+def test_a_section_address_glued_to_an_operator_is_one_name_as_in_ld(tmp_path: Path) -> None:
+    # ld reads the word after an output section's name with `+`, `-`, `:`... as name
+    # characters: `s+1` is a symbol of that name, not s plus one.
+    text = "s+1 = 0x2000;\ns = 0x1000;\nSECTIONS { .text s+1 : { LONG(0) } s_at = ADDR(.text); }\n"
+    (tmp_path / "oracle").mkdir()
+    result = link("x86", text, tmp_path / "oracle")
+    assert result.returncode == 0, result.stderr
+    assert result.symbols["s_at"] == 0x2000
+    script = parse(text)
+    (section,) = [s for s in ast.iter_output_sections(script)]
+    assert section.address == ast.Symbol("s+1")
+    assert parse(print_script(script)) == script
+    assert evaluate_symbols(script)["s+1"] == 0x2000
+
+
+def test_a_section_address_glued_to_its_colon_is_a_syntax_error_as_in_ld(
+        tmp_path: Path) -> None:
+    text = "s = 0x1000;\nSECTIONS\n{\n  .text s: { LONG(0) }\n}\n"
+    (tmp_path / "oracle").mkdir()
+    assert link("x86", text, tmp_path / "oracle").stderr.endswith(":4: syntax error\n")
+    with pytest.raises(ScriptError) as caught:
+        parse(text, file="glued.ld")
+    assert (caught.value.line, caught.value.message) == (
+        4, "syntax error: unexpected `{`; expected `(` or `:`")
