@@ -8,6 +8,8 @@ prints ``str(error)`` and exits non-zero; library callers read the fields.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 
 
@@ -29,75 +31,58 @@ class PlacerError(Exception):
     """Root of every error placer raises on bad input."""
 
 
-class ScriptError(PlacerError):
+class _Diagnostic(Exception):
+    """A message about a place in a source file, rendered like a compiler's diagnostic:
+    ``file:line:col: <severity>: message``, then the source line and a caret, then notes."""
+
+    severity: ClassVar[str]
+
+    def __init__(
+        self,
+        message: str,
+        file: str,
+        line: int,
+        column: int,
+        source_line: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+        self.notes = notes
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The full diagnostic: location, message, the offending line and a caret."""
+        text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        if self.source_line is not None:
+            shown = self.source_line.rstrip("\n").expandtabs(1)
+            text += f"\n{shown}\n" + " " * max(self.column - 1, 0) + "^"
+        for note in self.notes:
+            text += f"\nnote: {note}"
+        return text
+
+
+class ScriptError(_Diagnostic, PlacerError):
     """A linker script or snippet that cannot be read, preprocessed or understood.
 
     Renders as ``file:line:col: error: message`` followed by the source line and a caret,
     the shape of GCC's and Kconfiglib's messages.
     """
 
-    def __init__(
-        self,
-        message: str,
-        file: str,
-        line: int,
-        column: int,
-        source_line: str | None = None,
-        notes: tuple[str, ...] = (),
-    ) -> None:
-        self.message = message
-        self.file = file
-        self.line = line
-        self.column = column
-        self.source_line = source_line
-        self.notes = notes
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        """The full diagnostic: location, message, the offending line and a caret."""
-        text = f"{self.file}:{self.line}:{self.column}: error: {self.message}"
-        if self.source_line is not None:
-            line = self.source_line.rstrip("\n").expandtabs(1)
-            caret = " " * max(self.column - 1, 0) + "^"
-            text += f"\n{line}\n{caret}"
-        for note in self.notes:
-            text += f"\nnote: {note}"
-        return text
+    severity = "error"
 
 
-class ScriptWarning(UserWarning):
+class ScriptWarning(_Diagnostic, UserWarning):
     """Something placer accepted in a linker script that GNU ld would not do the same way.
 
     Issued with `warnings.warn`; the CLI prints each one as ``file:line:col: warning:
     message`` with the source line, a caret and notes, the way `ScriptError` renders.
     """
 
-    def __init__(
-        self,
-        message: str,
-        file: str,
-        line: int,
-        column: int,
-        source_line: str | None = None,
-        notes: tuple[str, ...] = (),
-    ) -> None:
-        self.message = message
-        self.file = file
-        self.line = line
-        self.column = column
-        self.source_line = source_line
-        self.notes = notes
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        """The full diagnostic: location, message, the offending line and a caret."""
-        text = f"{self.file}:{self.line}:{self.column}: warning: {self.message}"
-        if self.source_line is not None:
-            line = self.source_line.rstrip("\n").expandtabs(1)
-            text += f"\n{line}\n" + " " * max(self.column - 1, 0) + "^"
-        for note in self.notes:
-            text += f"\nnote: {note}"
-        return text
+    severity = "warning"
 
 
 class BoardError(PlacerError):

@@ -411,11 +411,18 @@ class Phdrs:
 
 @attrs.frozen(slots=True)
 class VersionSymbol:
-    """A symbol pattern of a version node; `literal` when quoted (no globbing)."""
+    """A symbol pattern of a version node; `literal` when quoted and the pattern has
+    wildcards that the quotes turn off (ld matches quoted names without globbing)."""
 
     pattern: str
     literal: bool = False
     span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        # Quoting only changes the meaning of a pattern with wildcards: `"l"` and a bare
+        # `l` (which the printer must quote, `l` being a keyword) match the same symbol.
+        if self.literal and not any(c in self.pattern for c in "*?["):
+            object.__setattr__(self, "literal", False)
 
 
 @attrs.frozen(slots=True)
