@@ -14,7 +14,9 @@ cross_packages=(
 )
 missing=()
 for pkg in "${cross_packages[@]}"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  # "install ok installed" only: a removed package can leave a record that dpkg -s accepts.
+  [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] \
+    || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
   sudo=""
