@@ -586,15 +586,23 @@ def write_board(board: Board, path: str | Path) -> None:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so a reader sees the old file or the whole new one."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    """Write `text` to `path` so a reader sees the old file or the whole new one.
+
+    Raises `BoardError` when the file cannot be written (no such folder, a folder in the
+    way, no permission), so the CLI reports it instead of a traceback.
+    """
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise BoardError(f"cannot write board file: {exc.strerror}", str(path)) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise BoardError(f"cannot write board file: {exc.strerror}", str(path)) from None
         raise
 
 

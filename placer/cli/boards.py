@@ -17,10 +17,9 @@ import attrs
 from placer.board import Arch, Board, MpuKind
 from placer.boardfile import (
     DEFAULT_BOARD,
-    atomic_write,
-    board_to_toml,
     list_boards,
     load_board,
+    write_board,
 )
 from placer.config import NEWEST_ZEPHYR, LlextConfig, read_config
 from placer.importers import board_from_dts, board_from_script, read_elf_image
@@ -244,7 +243,7 @@ def run_import(args: argparse.Namespace) -> int:
             print(f"note: section {section} is in no region of the board; ignored",
                   file=sys.stderr)
     output: Path = args.output
-    atomic_write(output, board_to_toml(board, output.parent.resolve()))
+    write_board(board, output)
     print(f"wrote {output}: {board.name}, {len(board.regions)} regions, "
           f"{len(board.used)} used ranges")
     return 0

@@ -108,6 +108,26 @@ def test_failed_import_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixt
     assert list(tmp_path.iterdir()) == [bad]
 
 
+def test_import_into_a_missing_folder_is_an_error_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "no-such-folder" / "board.toml"
+    status, _, err = run(capsys, "board", "import", "--board", "qemu_cortex_m3", "-o",
+                         str(output))
+    assert status == 1
+    assert err == f"{output}: error: cannot write board file: No such file or directory\n"
+
+
+def test_import_onto_a_folder_leaves_no_temporary_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "board.toml"
+    output.mkdir()
+    status, _, err = run(capsys, "board", "import", "--board", "qemu_cortex_m3", "-o",
+                         str(output))
+    assert status == 1
+    assert err == f"{output}: error: cannot write board file: Is a directory\n"
+    assert list(tmp_path.iterdir()) == [output]
+
+
 def test_config_check_ok_prints_the_heaps(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     conf = tmp_path / "prj.conf"
