@@ -118,10 +118,16 @@ SHF_WRITE = 0x1
 SHF_ALLOC = 0x2
 SHF_EXECINSTR = 0x4
 SHF_TLS = 0x400
+STB_LOCAL = 0
 STB_GLOBAL = 1
+STB_WEAK = 2
+STT_NOTYPE = 0
 STT_OBJECT = 1
 STT_FUNC = 2
+STT_SECTION = 3
 SHN_UNDEF = 0
+SHN_LORESERVE = 0xFF00
+SHN_ABS = 0xFFF1
 
 #: ``e_machine`` values the loader accepts per architecture; Xtensa is not checked (§4).
 _MACHINES: dict[str, tuple[int, ...]] = {

@@ -41,6 +41,7 @@ from placer.llext.regions import (
     veneer_stub_bytes,
 )
 from placer.llext.relocate import RelocationProblem, apply_relocations, first_error
+from placer.llext.symbols import MAX_DEPENDENCIES
 from placer.target import HeapRole, Rounding, Target
 
 #: The Kconfig option that sizes each static heap section.
@@ -51,8 +52,6 @@ KCONFIG_SIZE_OPTION = {
     ".llext_metadata_heap": "LLEXT_METADATA_HEAP_SIZE",
     ".llext_ext_heap": "LLEXT_EXT_HEAP_SIZE",
 }
-#: ``LLEXT_MAX_DEPENDENCIES``.
-MAX_DEPENDENCIES = 8
 #: Regions the ET_DYN single image holds (``llext_et_dyn_program_region``).
 _IMAGE_REGIONS = frozenset({Mem.TEXT, Mem.DATA, Mem.RODATA, Mem.BSS, Mem.EXPORT,
                             Mem.PREINIT, Mem.INIT, Mem.FINI})

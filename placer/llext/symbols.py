@@ -32,7 +32,16 @@ import attrs
 import networkx as nx
 
 from placer.errors import ConfigError, ExtensionError, ScriptError
-from placer.llext.elf import ElfSection, ElfSymbol, ExtensionElf
+from placer.llext.elf import (
+    SHF_ALLOC,
+    SHN_UNDEF,
+    STB_GLOBAL,
+    STT_FUNC,
+    STT_OBJECT,
+    ElfSection,
+    ElfSymbol,
+    ExtensionElf,
+)
 
 #: Section flag ``llext_prepare_exptab.py`` sets once entries hold SLIDs (SHF_MASKOS bit).
 SHF_LLEXT_PREPARATION_DONE = 0x08000000
@@ -44,11 +53,6 @@ MAX_DEPENDENCIES = 8
 DEFAULT_GROUP = "UNASSIGNED"
 #: Where an export listed without an address is assumed to be (a resolver warns about it).
 UNPLACED_EXPORT_ADDRESS = 0x1000
-
-STT_OBJECT, STT_FUNC = 1, 2
-STB_GLOBAL = 1
-SHN_UNDEF = 0
-SHT_NOBITS = 8
 
 
 def slid(name: str, pointer_size: int) -> int:
@@ -192,7 +196,8 @@ def read_exports_elf(path: str | os.PathLike[str], by_slid: bool | None = None) 
             strtab = elf.get_section_by_name(EXPORT_STRTAB)
             strtab_data = strtab.data() if strtab is not None else None
             loaded = [(s["sh_addr"], s.data()) for s in elf.iter_sections()
-                      if s["sh_flags"] & 2 and s["sh_type"] != "SHT_NOBITS" and s["sh_size"]]
+                      if s["sh_flags"] & SHF_ALLOC and s["sh_type"] != "SHT_NOBITS"
+                      and s["sh_size"]]
     except (OSError, ELFError) as exc:
         raise ExtensionError(f"cannot read the image: {exc}", name, "ENOEXEC") from exc
     slid_mode = prepared or bool(by_slid)

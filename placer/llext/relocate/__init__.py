@@ -20,17 +20,21 @@ from typing import Literal
 import attrs
 
 from placer.board import Arch
-from placer.llext.elf import ElfSection, ElfSymbol, ExtensionElf, Relocation, RelocationSection
-
-SHF_ALLOC = 0x2
-SHF_EXECINSTR = 0x4
-SHF_TLS = 0x400
-SHN_UNDEF = 0
-SHN_LORESERVE = 0xFF00
-SHN_ABS = 0xFFF1
-ET_DYN = 3
-STT_SECTION = 3
-STB_WEAK = 2
+from placer.llext.elf import (
+    ET_DYN,
+    SHF_ALLOC,
+    SHF_TLS,
+    SHN_ABS,
+    SHN_LORESERVE,
+    SHN_UNDEF,
+    STB_WEAK,
+    STT_SECTION,
+    ElfSection,
+    ElfSymbol,
+    ExtensionElf,
+    Relocation,
+    RelocationSection,
+)
 
 #: Prefix of the device objects Zephyr exports only with ``CONFIG_LLEXT_EXPORT_DEVICES``.
 DEVICE_SYMBOL_PREFIX = "__device_dts_ord_"

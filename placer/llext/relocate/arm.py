@@ -8,7 +8,8 @@ both ends: an ARM branch reaches -0x1fffffc..0x1fffffc and a Thumb BL/B.W
 
 from __future__ import annotations
 
-from placer.llext.relocate import SHN_UNDEF, Linker, Site, sign_extend, signed
+from placer.llext.elf import SHN_UNDEF
+from placer.llext.relocate import Linker, Site, sign_extend, signed
 
 NAMES: dict[int, str] = {
     0: "R_ARM_NONE", 1: "R_ARM_PC24", 2: "R_ARM_ABS32", 3: "R_ARM_REL32",

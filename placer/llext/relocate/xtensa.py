@@ -15,16 +15,22 @@ negative word offset to an aligned literal) and CALLn (18-bit word offset) and w
 
 from __future__ import annotations
 
-from placer.llext.elf import ElfSection, ElfSymbol, Relocation, RelocationSection
-from placer.llext.relocate import (
+from placer.llext.elf import (
     SHF_ALLOC,
     SHF_EXECINSTR,
     SHN_UNDEF,
+    STB_GLOBAL,
+    STB_LOCAL,
+    STT_FUNC,
+    STT_NOTYPE,
+    STT_OBJECT,
     STT_SECTION,
-    Linker,
-    Site,
-    signed,
+    ElfSection,
+    ElfSymbol,
+    Relocation,
+    RelocationSection,
 )
+from placer.llext.relocate import Linker, Site, signed
 
 NAMES: dict[int, str] = {
     0: "R_XTENSA_NONE", 1: "R_XTENSA_32", 2: "R_XTENSA_RTLD", 3: "R_XTENSA_GLOB_DAT",
@@ -35,8 +41,6 @@ NAMES: dict[int, str] = {
     19: "R_XTENSA_DIFF32", 20: "R_XTENSA_SLOT0_OP", 35: "R_XTENSA_SLOT0_ALT",
 }
 
-STT_OBJECT, STT_FUNC, STT_NOTYPE = 1, 2, 0
-STB_LOCAL, STB_GLOBAL = 0, 1
 L32R_RANGE = (-(1 << 16), -1)
 CALL_RANGE = (-(1 << 17), (1 << 17) - 1)
 
