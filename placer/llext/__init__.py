@@ -30,10 +30,8 @@ from placer.llext.minheap import minimum_heaps
 from placer.llext.report import HeapTotal, Report, Unload
 from placer.llext.symbols import (
     ExportTable,
-    ExtensionInterface,
     SymbolResolver,
-    exported_names,
-    imported_names,
+    interface_of,
     load_order,
     read_exports_elf,
     read_exports_list,
@@ -121,13 +119,7 @@ def verify(
             continue
         if entry in unreadable:
             error, sections = unreadable[entry]
-            if error.errno == "ENOENT":  # no file, no buffer: Zephyr is never called
-                loads.append(ExtensionLoad(
-                    name=entry, path=paths[entry], error=error, regions=(), allocations=(),
-                    usage=(), alloc_size=0, unresolved=(), relocation_problems=(),
-                    exports=(), dependencies=()))
-            else:
-                loads.append(loader.load_refused(entry, paths[entry], error, sections))
+            loads.append(_refused(loader, entry, paths[entry], error, sections))
             continue
         steps.append((entry, by_name[entry]))
         loads.append(loader.load(by_name[entry], entry))
@@ -169,13 +161,20 @@ def _load_twin(loader: Loader, name: str, path: str, first: str,
     try:
         ext = read_extension(path, target)
     except ExtensionError as exc:
-        if exc.errno == "ENOENT":
-            return ExtensionLoad(name=name, path=path, error=exc, regions=(), allocations=(),
-                                 usage=(), alloc_size=0, unresolved=(),
-                                 relocation_problems=(), exports=(), dependencies=())
-        return loader.load_refused(name, path, exc, _refused_section_count(path, target))
+        return _refused(loader, name, path, exc, _refused_section_count(path, target))
     steps.append((name, ext))
     return loader.load(ext, name)
+
+
+def _refused(loader: Loader, name: str, path: str, error: ExtensionError,
+             sections: int | None) -> ExtensionLoad:
+    """The load of a file `read_extension` refused: with no file there is no buffer and
+    Zephyr is never called; otherwise ``llext_load`` allocates, then refuses it."""
+    if error.errno == "ENOENT":
+        return ExtensionLoad(name=name, path=path, error=error, regions=(), allocations=(),
+                             usage=(), alloc_size=0, unresolved=(), relocation_problems=(),
+                             exports=(), dependencies=())
+    return loader.load_refused(name, path, error, sections)
 
 
 def with_dynamic_buffers(layout: Layout, buffers: Sequence[tuple[int, int]]) -> Layout:
@@ -225,9 +224,8 @@ def _symbols_and_sizes(
                          "sizeof(struct llext) estimated from the options")
         table = read_exports_elf(exports, by_slid=cfg.export_builtins_by_slid or None)
     elif exports_list is not None:
-        table = read_exports_list(exports_list, target.pointer_size,
-                                          cfg.export_symbol_groups,
-                                          by_slid=cfg.export_builtins_by_slid)
+        table = read_exports_list(exports_list, target.pointer_size, cfg.export_symbol_groups,
+                                  by_slid=cfg.export_builtins_by_slid)
     else:
         notes.append("no export table given (--exports or --exports-list): every undefined "
                      "symbol is unresolved")
@@ -272,9 +270,7 @@ def _order(read: list[tuple[str, ExtensionElf]], refused: list[str],
             loaded.add(name)
         rest = [n for n in names if n not in loaded]
         return list(order) + rest
-    interfaces = [ExtensionInterface(name=name, imports=imported_names(ext),
-                                     exports=exported_names(ext, import_all))
-                  for name, ext in read]
+    interfaces = [interface_of(ext, name, import_all) for name, ext in read]
     return list(load_order(interfaces, [name for name, _ in read], table)) + refused
 
 
