@@ -6,10 +6,11 @@ board and configuration, written down so the emitters can be tested on their own
 
 from __future__ import annotations
 
-from placer.board import Arch, Board, Bus, MemoryRegion, Mpu, MpuKind, UsedRange
+from placer.board import Arch, Board, MemoryRegion, Mpu, MpuKind, UsedRange
 from placer.config import HeapBackend, LlextConfig
 from placer.layout import Layout, PlacedHeap, Placement, RegionSpace
 from placer.target import resolve
+from tests.boards.built import arc_harvard_board
 
 
 def cortex_m3_board() -> Board:
@@ -80,24 +81,11 @@ def memblk_layout() -> Layout:
 
 
 def harvard_board() -> Board:
-    """An ARC EM with 256 KiB ICCM at 0 and 128 KiB DCCM at 0x80000000 (nsim_em-like)."""
-    return Board(
-        name="test_arc_harvard",
-        arch=Arch.ARC,
-        cpu="arcem",
-        machine=195,
-        harvard=True,
-        regions=(
-            MemoryRegion("ICCM", 0x0, 256 * 1024, frozenset("rwx"), bus=Bus.INSTRUCTION),
-            MemoryRegion("DCCM", 0x80000000, 128 * 1024, frozenset("rw"), bus=Bus.DATA),
-        ),
-        noinit_region="DCCM",
-        flash_region="ICCM",
-        used=(
-            UsedRange("ICCM", 0x0, 0x2000, "text"),
-            UsedRange("DCCM", 0x80000000, 0x800, "data"),
-        ),
-    )
+    """The ARC Harvard board with 8 KiB of text in ICCM and 2 KiB of data in DCCM."""
+    return arc_harvard_board("test_arc_harvard", used=(
+        UsedRange("ICCM", 0x0, 0x2000, "text"),
+        UsedRange("DCCM", 0x80000000, 0x800, "data"),
+    ))
 
 
 def harvard_layout() -> Layout:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from placer.board import Arch, Board, Bus, MemoryRegion, Mpu, MpuKind, UsedRange
+from placer.board import Arch, Board, MemoryRegion, Mpu, MpuKind, UsedRange
+from tests.boards.built import arc_harvard_board
 
 
 def two_ram_board(**changes: object) -> Board:
@@ -47,19 +48,9 @@ def two_ram() -> Board:
 
 
 def harvard_board() -> Board:
-    """An ARC EM with ICCM (instruction bus) and DCCM (data bus), Zephyr's Harvard shape."""
-    return Board(
-        name="arc_harvard",
-        arch=Arch.ARC,
-        cpu="arcem",
-        regions=(
-            MemoryRegion("ICCM", 0x0, 256 * 1024, frozenset("rwx"), bus=Bus.INSTRUCTION),
-            MemoryRegion("DCCM", 0x80000000, 128 * 1024, frozenset("rw"), bus=Bus.DATA),
-        ),
-        noinit_region="DCCM",
-        flash_region="ICCM",
-        harvard=True,
-        machine=195,
+    """The ARC Harvard board with an ARC MPU v2 and text, rodata, data, bss and noinit used."""
+    return arc_harvard_board(
+        "arc_harvard",
         mpu=Mpu(MpuKind.ARC_MPU, requires_power_of_two=True, granule=2048, version=2),
         used=(
             UsedRange("ICCM", 0x0, 0x8000, "text"),
