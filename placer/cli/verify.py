@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="the buffer loader's storage type (default: as LLEXT_BUF_LOADER "
                         "declares it: writable with CONFIG_LLEXT_STORAGE_WRITABLE=y, else "
                         "persistent)")
-    parser.add_argument("--buffer-address", type=lambda text: int(text, 0), default=None,
+    parser.add_argument("--buffer-address", type=_address, default=None,
                         help="address of the buffer holding each ELF (default: unknown; "
                         "in-place addresses are then offsets into the buffer)")
     parser.add_argument("--heap-buffer", type=_buffer, action="append", default=[],
@@ -86,6 +86,14 @@ def run(args: argparse.Namespace) -> int:
             return 1
     sys.stdout.write(report.to_json() if args.json else report.render_text())
     return 0 if report.ok else 1
+
+
+def _address(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an address (e.g. 0x20010000)") from None
 
 
 def _buffer(text: str) -> tuple[int, int]:

@@ -345,3 +345,12 @@ def test_cli_dump_image_into_a_file_is_a_clean_error(
     assert status == 1
     assert capsys.readouterr().err.startswith(
         f"placer verify: error: cannot write the image to {blocker}: ")
+
+
+def test_cli_bad_buffer_address_is_a_usage_error_in_words(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", "x.llext", "--board", "qemu_cortex_m3", "--buffer-address", "0xZZ"])
+    assert exit_info.value.code == 2
+    assert ("argument --buffer-address: '0xZZ' is not an address (e.g. 0x20010000)"
+            in capsys.readouterr().err)
