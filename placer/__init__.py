@@ -13,7 +13,7 @@ The library surface a build system calls::
 from __future__ import annotations
 
 from importlib import import_module
-from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from placer.boardfile import DEFAULT_BOARD, list_boards, load_board, write_board
 from placer.config import LlextConfig, check_config, read_config
@@ -25,16 +25,21 @@ from placer.errors import (
     PlacerError,
     ScriptError,
 )
-from placer.llext import verify
 from placer.solve import Order, Pin, place
+
+if TYPE_CHECKING:
+    from placer.llext import verify
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> ModuleType:
-    # `placer.emit` loads the script grammar; import it only when a caller reaches for it.
+def __getattr__(name: str) -> Any:
+    # `placer.emit` loads the script grammar and `placer.verify` the ELF loader (pyelftools,
+    # the relocators): about 0.1 s each, so `import placer` to place heaps pays for neither.
     if name == "emit":
         return import_module("placer.emit")
+    if name == "verify":
+        return import_module("placer.llext").verify
     raise AttributeError(f"module 'placer' has no attribute {name!r}")
 
 __all__ = [
