@@ -17,6 +17,7 @@ import attrs
 from placer.board import Arch, Board, MpuKind
 from placer.boardfile import (
     DEFAULT_BOARD,
+    format_size,
     list_boards,
     load_board,
     write_board,
@@ -277,10 +278,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _size(value: int) -> str:
-    for unit, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
-        if value >= scale and value % scale == 0:
-            return f"{value // scale}{unit}"
-    return str(value)
+    return str(format_size(value))
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:

@@ -18,7 +18,9 @@ from placer.config import LlextConfig, read_config
 from placer.layout import Layout
 from placer.solve import Pin, kconfig_lines, place
 
-#: Artefact kinds `placer.emit.write_artifacts` knows.
+#: Artefact kinds `placer.emit.write_artifacts` knows: a copy of `placer.emit.KINDS` (a test
+#: keeps them equal), because importing `placer.emit` loads the script grammar, which
+#: ``placer place --json`` does not need.
 KINDS = ("script", "fragment", "kconfig", "json", "svg")
 DEFAULT_OUT = Path("placer-out")
 

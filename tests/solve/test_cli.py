@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from placer import load_board
+from placer import emit, load_board
 from placer.cli import main
+from placer.cli import place as place_cli
 from placer.cli.place import parse_pin
 from placer.solve import Pin
 from tests.boards.link import image_program, link_assembly
@@ -78,6 +79,10 @@ def test_pin_parsing() -> None:
     assert parse_pin(".llext_heap=SRAM1") == Pin(".llext_heap", region="SRAM1")
     assert parse_pin(".llext_heap=0x20010000") == Pin(".llext_heap", address=0x20010000)
     assert parse_pin(" .llext_heap = 536936448 ") == Pin(".llext_heap", address=0x20010000)
+
+
+def test_emit_offers_exactly_the_kinds_the_emitters_write() -> None:
+    assert place_cli.KINDS == emit.KINDS
 
 
 def test_emit_writes_only_the_chosen_kinds(tmp_path: Path,
