@@ -245,6 +245,16 @@ class Linker:
             return self.ext.symbols[entry.symbol]
         return None
 
+    def et_dyn_bias(self) -> int:
+        """``llext_et_dyn_bias``: where the single ET_DYN image went minus its link
+        address (§3.7), from the lowest loaded ALLOC section; 0 when none is loaded."""
+        loaded = [s for s in self.ext.sections
+                  if s.flags & SHF_ALLOC and s.index in self.load_address]
+        if not loaded:
+            return 0
+        first = min(loaded, key=lambda s: s.addr)
+        return (self.load_address[first.index] - first.addr) & self.address_mask
+
     def section_address(self, index: int) -> int | None:
         """Where section `index` was loaded (``llext_loaded_sect_ptr``), None if it was not."""
         return self.load_address.get(index)

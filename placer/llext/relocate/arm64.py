@@ -91,7 +91,7 @@ def relocate(linker: Linker, site: Site) -> None:
     elif kind in (1025, 1026):  # GLOB_DAT, JUMP_SLOT: S + A
         linker.write(site, 8, site.symbol_address + (site.entry.addend or 0))
     elif kind == 1027:  # RELATIVE: load bias + A
-        linker.write(site, 8, _bias(linker) + (site.entry.addend or 0))
+        linker.write(site, 8, linker.et_dyn_bias() + (site.entry.addend or 0))
     elif kind in (549, 551):
         _tls_le(linker, site)
     else:
@@ -180,10 +180,3 @@ def _tls_le(linker: Linker, site: Site) -> None:
         field = offset
     linker.write(site, 4, (insn & ~(0xFFF << 10)) | ((field & 0xFFF) << 10))
 
-
-def _bias(linker: Linker) -> int:
-    loaded = [s for s in linker.ext.sections if s.index in linker.load_address and s.flags & 2]
-    if not loaded:
-        return 0
-    first = min(loaded, key=lambda s: s.addr)
-    return (linker.load_address[first.index] - first.addr) & linker.address_mask

@@ -9,6 +9,7 @@ store (the field is written, then the error returned). Both are reproduced. A
 
 from __future__ import annotations
 
+from placer.llext.elf import ET_DYN, SHF_ALLOC, SHF_EXECINSTR
 from placer.llext.relocate import Linker, Site, signed
 
 NAMES: dict[int, str] = {
@@ -71,7 +72,7 @@ def relocate(linker: Linker, site: Site) -> None:
     elif kind == 3:  # RELATIVE: B + A, B being the TEXT region's address
         base = _text_base(linker)
         linker.write(site, word, base + a)
-        bias = _load_bias(linker)
+        bias = linker.et_dyn_bias() if linker.ext.e_type == ET_DYN else None
         if bias is not None and bias != base:
             linker.warning(site, f"Zephyr adds the TEXT address ({base:#x}), not the load "
                            f"bias ({bias:#x}): the pointer is off by {base - bias:#x}")
@@ -193,21 +194,10 @@ def _pcrel_hi20_value(linker: Linker, site: Site) -> int | None:
     return signed(s + (match.addend or 0) - p, word)
 
 
-def _load_bias(linker: Linker) -> int | None:
-    """Where a shared library's address 0 went (its single image), None for ET_REL."""
-    if linker.ext.e_type != 3:
-        return None
-    loaded = [s for s in linker.ext.sections if s.flags & 0x2 and s.index in linker.load_address]
-    if not loaded:
-        return None
-    first = min(loaded, key=lambda s: s.addr)
-    return linker.load_address[first.index] - first.addr
-
-
 def _text_base(linker: Linker) -> int:
     executable = [
         s for s in linker.ext.sections
-        if s.flags & 0x4 and s.flags & 0x2 and s.index in linker.load_address
+        if s.flags & SHF_EXECINSTR and s.flags & SHF_ALLOC and s.index in linker.load_address
     ]
     if not executable:
         return 0

@@ -48,7 +48,7 @@ def _relocate_64(linker: Linker, site: Site) -> None:
     elif kind in (6, 7, 1):  # GLOB_DAT, JUMP_SLOT, 64
         linker.write(site, 8, value)
     elif kind == 8:  # RELATIVE: load bias + A
-        linker.write(site, 8, _bias(linker) + (site.entry.addend or 0))
+        linker.write(site, 8, linker.et_dyn_bias() + (site.entry.addend or 0))
     elif kind in (10, 11):  # 32, 32S: one 32-bit store for both
         linker.write(site, 4, value)
         allowed = UINT32 if kind == 10 else INT32
@@ -70,7 +70,7 @@ def _relocate_32(linker: Linker, site: Site) -> None:
     elif kind == 1:
         linker.write(site, 4, s + addend)
     elif kind == 8:
-        linker.write(site, 4, _bias(linker) + addend)
+        linker.write(site, 4, linker.et_dyn_bias() + addend)
     elif kind == 2:
         linker.write(site, 4, s + addend - site.address)
     else:
@@ -82,11 +82,3 @@ def _warn_truncated(linker: Linker, site: Site, value: int, allowed: tuple[int, 
         linker.warning(site, "Zephyr stores only the low 32 bits: the value does not fit and "
                        "the loaded code is wrong", value=value, allowed=allowed)
 
-
-def _bias(linker: Linker) -> int:
-    # llext_et_dyn_bias: where the single ET_DYN image went minus its link address (§3.7).
-    loaded = [s for s in linker.ext.sections if s.index in linker.load_address and s.flags & 2]
-    if not loaded:
-        return 0
-    first = min(loaded, key=lambda s: s.addr)
-    return (linker.load_address[first.index] - first.addr) & linker.address_mask
