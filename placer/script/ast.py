@@ -94,6 +94,29 @@ class Call:
 
 Expr = Number | Symbol | String | UnaryOp | BinaryOp | Conditional | Call
 
+#: C binding strength of each `BinaryOp.op` (higher binds tighter), as ld's yacc grammar
+#: declares it; the parser folds operator chains by it and the printer parenthesises by it.
+BINARY_PRECEDENCE: dict[str, int] = {
+    "||": 1,
+    "&&": 2,
+    "|": 3,
+    "^": 4,
+    "&": 5,
+    "==": 6,
+    "!=": 6,
+    "<": 7,
+    "<=": 7,
+    ">": 7,
+    ">=": 7,
+    "<<": 8,
+    ">>": 8,
+    "+": 9,
+    "-": 9,
+    "*": 10,
+    "/": 10,
+    "%": 10,
+}
+
 
 # --- Statements ---------------------------------------------------------------------------
 

@@ -631,28 +631,6 @@ class _Chain(list[Any]):
     """operand, operator, operand, ...: a binary-operator chain not yet folded."""
 
 
-_PRECEDENCE = {
-    "||": 1,
-    "&&": 2,
-    "|": 3,
-    "^": 4,
-    "&": 5,
-    "==": 6,
-    "!=": 6,
-    "<": 7,
-    "<=": 7,
-    ">": 7,
-    ">=": 7,
-    "<<": 8,
-    ">>": 8,
-    "+": 9,
-    "-": 9,
-    "*": 10,
-    "/": 10,
-    "%": 10,
-}
-
-
 def _fold(chain: list[Any]) -> Any:
     """Fold ``a op b op c ...`` into a left-associative tree by C precedence."""
     operands: list[Any] = [chain[0]]
@@ -665,7 +643,7 @@ def _fold(chain: list[Any]) -> Any:
 
     for index in range(1, len(chain), 2):
         op = str(chain[index])
-        while operators and _PRECEDENCE[operators[-1]] >= _PRECEDENCE[op]:
+        while operators and ast.BINARY_PRECEDENCE[operators[-1]] >= ast.BINARY_PRECEDENCE[op]:
             reduce()
         operators.append(op)
         operands.append(chain[index + 1])

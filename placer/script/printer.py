@@ -182,26 +182,6 @@ def wild_name(name: str) -> str:
 
 # --- expressions ----------------------------------------------------------------------
 
-_PRECEDENCE = {
-    "||": 1,
-    "&&": 2,
-    "|": 3,
-    "^": 4,
-    "&": 5,
-    "==": 6,
-    "!=": 6,
-    "<": 7,
-    "<=": 7,
-    ">": 7,
-    ">=": 7,
-    "<<": 8,
-    ">>": 8,
-    "+": 9,
-    "-": 9,
-    "*": 10,
-    "/": 10,
-    "%": 10,
-}
 _UNARY_LEVEL = 11
 _CONDITIONAL_LEVEL = 0
 
@@ -211,7 +191,7 @@ _CALL_SYMBOL_ARGS = frozenset({"DEFINED", "CONSTANT"})
 
 def _level(expr: ast.Expr) -> int:
     if isinstance(expr, ast.BinaryOp):
-        return _PRECEDENCE[expr.op]
+        return ast.BINARY_PRECEDENCE[expr.op]
     if isinstance(expr, ast.Conditional):
         return _CONDITIONAL_LEVEL
     if isinstance(expr, ast.UnaryOp):
@@ -235,7 +215,7 @@ def print_expr(expr: ast.Expr) -> str:
     if isinstance(expr, ast.UnaryOp):
         return expr.op + _wrap(expr.operand, _UNARY_LEVEL)
     if isinstance(expr, ast.BinaryOp):
-        level = _PRECEDENCE[expr.op]
+        level = ast.BINARY_PRECEDENCE[expr.op]
         return f"{_wrap(expr.left, level)} {expr.op} {_wrap(expr.right, level + 1)}"
     if isinstance(expr, ast.Conditional):
         condition = _wrap(expr.condition, _CONDITIONAL_LEVEL + 1)
