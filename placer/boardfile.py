@@ -474,9 +474,14 @@ def read_board_file(path: str | Path) -> Board:
     """Read and validate the board file at `path`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise BoardError(f"cannot read board file: {exc.strerror}", str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BoardError("not UTF-8 text", str(path), line) from None
     return parse_board(text, str(path), path.parent)
 
 

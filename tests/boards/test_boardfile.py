@@ -155,6 +155,14 @@ def test_missing_file_is_a_board_error(tmp_path: Path) -> None:
     assert str(caught.value) == f"{tmp_path / 'nope.toml'}: error: no such board file"
 
 
+def test_a_board_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "board.toml"
+    path.write_bytes(b"schema = 1\nname = \"\xe9\"\n")
+    with pytest.raises(BoardError) as caught:
+        read_board_file(path)
+    assert str(caught.value) == f"{path}:2: error: not UTF-8 text"
+
+
 def test_unknown_board_name_lists_the_shipped_ones() -> None:
     with pytest.raises(BoardError) as caught:
         placer.load_board("qemu_cortex_m4")

@@ -110,6 +110,14 @@ def test_missing_file(tmp_path: Path) -> None:
                                  "configuration file: No such file or directory")
 
 
+def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "prj.conf"
+    path.write_bytes(b"CONFIG_LLEXT=y\nCONFIG_X=\"\xff\"\n")
+    with pytest.raises(ConfigError) as caught:
+        read_config(path)
+    assert str(caught.value) == f"{path}:2: error: not UTF-8 text"
+
+
 def test_reassignment_in_one_file_warns(tmp_path: Path) -> None:
     path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_SIZE=8\nCONFIG_LLEXT_HEAP_SIZE=12\n")
     config = read_config(path)
