@@ -18,12 +18,7 @@ import attrs
 from placer.config import HeapBackend
 from placer.errors import ConfigError, ExtensionError
 from placer.layout import Layout, PlacedHeap
-from placer.llext.elf import (
-    ElfExpectation,
-    ExtensionElf,
-    read_extension,
-    refused_section_count,
-)
+from placer.llext.elf import ExtensionElf, Refusal, read_or_refusal
 from placer.llext.loader import BuiltinLookup, ExtensionLoad, Loader, LoadOptions, Storage
 from placer.llext.metadata import MetadataSizes, estimated_sizes, region_count, sizes_from_dwarf
 from placer.llext.minheap import minimum_heaps
@@ -98,10 +93,11 @@ def verify(
             twins.append((name, os.fspath(path)))
             continue
         paths[name] = os.fspath(path)
-        try:
-            read.append((name, read_extension(path, target)))
-        except ExtensionError as exc:
-            unreadable[name] = (exc, _refused_section_count(path, target))
+        result = read_or_refusal(path, target)
+        if isinstance(result, Refusal):
+            unreadable[name] = (result.error, result.section_count)
+        else:
+            read.append((name, result))
     sequence = _order(read, list(unreadable), order, table,
                       import_all=target.config.import_all_globals)
     loader = Loader(layout, options=options, sizes=sizes, builtin=builtin)
@@ -158,12 +154,11 @@ def _load_twin(loader: Loader, name: str, path: str, first: str,
                 f"characters of the name: Zephyr hands back '{name}' (loaded from {first}) "
                 f"and never reads {path}; give the extensions names that differ earlier")
         return attrs.evolve(load, path=path, notes=(*load.notes, note))
-    try:
-        ext = read_extension(path, target)
-    except ExtensionError as exc:
-        return _refused(loader, name, path, exc, _refused_section_count(path, target))
-    steps.append((name, ext))
-    return loader.load(ext, name)
+    result = read_or_refusal(path, target)
+    if isinstance(result, Refusal):
+        return _refused(loader, name, path, result.error, result.section_count)
+    steps.append((name, result))
+    return loader.load(result, name)
 
 
 def _refused(loader: Loader, name: str, path: str, error: ExtensionError,
@@ -273,10 +268,3 @@ def _order(read: list[tuple[str, ExtensionElf]], refused: list[str],
     interfaces = [interface_of(ext, name, import_all) for name, ext in read]
     return list(load_order(interfaces, [name for name, _ in read], table)) + refused
 
-
-def _refused_section_count(path: str | os.PathLike[str], target: Target) -> int | None:
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return None  # Zephyr never gets a buffer: nothing is allocated
-    return refused_section_count(data, os.fspath(path), ElfExpectation.for_target(target))

@@ -167,6 +167,16 @@ class ElfExpectation:
                    machines=_MACHINES.get(arch, ()), arch_label=arch)
 
 
+@attrs.frozen(slots=True)
+class Refusal:
+    """A file Zephyr's loader refuses while reading it: the error, and ``e_shnum`` when the
+    refusal comes after the header checks (Zephyr allocated the section map for that many
+    sections before failing), None when the header itself is refused or there is no file."""
+
+    error: ExtensionError
+    section_count: int | None
+
+
 def read_extension(path: str | os.PathLike[str], target: Target | None = None) -> ExtensionElf:
     """Read and validate an extension file as Zephyr's ``llext_load`` does (§4).
 
@@ -176,40 +186,47 @@ def read_extension(path: str | os.PathLike[str], target: Target | None = None) -
     checked against its size before use, so a truncated or corrupt file fails in bounded
     time and memory.
     """
+    result = read_or_refusal(path, target)
+    if isinstance(result, Refusal):
+        raise result.error
+    return result
+
+
+def read_or_refusal(path: str | os.PathLike[str], target: Target | None = None
+                    ) -> ExtensionElf | Refusal:
+    """`read_extension`, with a refused file returned as a `Refusal` (one read, one parse,
+    however the file ends)."""
     name = os.fspath(path)
     try:
         with open(name, "rb") as stream:
             data = stream.read()
     except OSError as exc:
-        raise ExtensionError(f"cannot read the file: {exc.strerror}", name, "ENOENT") from exc
+        return Refusal(ExtensionError(f"cannot read the file: {exc.strerror}", name, "ENOENT"),
+                       None)
     expect = ElfExpectation.for_target(target) if target is not None else None
-    return parse_extension(data, name, expect)
+    return _parse(data, name, expect)
 
 
 def parse_extension(data: bytes, name: str, expect: ElfExpectation | None = None
                     ) -> ExtensionElf:
     """`read_extension` on bytes already in memory; `name` labels the errors."""
-    try:
-        return _Reader(data, name, expect).read()
-    except ExtensionError:
-        raise
-    except (ELFError, struct.error, ValueError, IndexError, KeyError, UnicodeError) as exc:
-        # A corrupt file the checks above missed: still a clean error, never a traceback.
-        raise ExtensionError(f"corrupt ELF file: {exc}", name, "ENOEXEC") from exc
+    result = _parse(data, name, expect)
+    if isinstance(result, Refusal):
+        raise result.error
+    return result
 
 
-def refused_section_count(data: bytes, name: str, expect: ElfExpectation | None = None
-                          ) -> int | None:
-    """For a file `parse_extension` refuses: ``e_shnum`` when the refusal comes after the
-    header checks (Zephyr allocated the section map for that many sections before failing),
-    None when the header itself is refused."""
+def _parse(data: bytes, name: str, expect: ElfExpectation | None) -> ExtensionElf | Refusal:
     reader = _Reader(data, name, expect)
     try:
-        reader.read()
-    except (ExtensionError, ELFError, struct.error, ValueError, IndexError, KeyError,
-            UnicodeError):
-        return reader.section_count
-    return None
+        return reader.read()
+    except ExtensionError as exc:
+        return Refusal(exc, reader.section_count)
+    except (ELFError, struct.error, ValueError, IndexError, KeyError, UnicodeError) as exc:
+        # A corrupt file the checks above missed: still a clean error, never a traceback.
+        error = ExtensionError(f"corrupt ELF file: {exc}", name, "ENOEXEC")
+        error.__cause__ = exc
+        return Refusal(error, reader.section_count)
 
 
 class _Reader:
