@@ -53,6 +53,8 @@ def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | No
         raise BoardError(f"cannot read devicetree: {exc.strerror}", str(path)) from None
     except dtlib.DTError as exc:
         raise BoardError(f"invalid devicetree: {exc}", str(path)) from None
+    except UnicodeDecodeError:
+        raise BoardError("invalid devicetree: not UTF-8 text", str(path)) from None
     file = str(path)
     regions: dict[str, MemoryRegion] = {}
 

@@ -333,6 +333,14 @@ def test_dts_syntax_error_is_a_board_error(tmp_path: Path) -> None:
     assert str(caught.value).startswith(f"{path}: error: invalid devicetree: ")
 
 
+def test_dts_that_is_not_utf8_is_a_board_error(tmp_path: Path) -> None:
+    path = tmp_path / "zephyr.dts"
+    path.write_bytes(b"/dts-v1/;\n/ { model = \"\xff\"; };\n")
+    with pytest.raises(BoardError) as caught:
+        board_from_dts(path)
+    assert str(caught.value) == f"{path}: error: invalid devicetree: not UTF-8 text"
+
+
 def test_dts_board_round_trips_as_a_board_file(tmp_path: Path) -> None:
     path = tmp_path / "zephyr.dts"
     path.write_text(_H743_DTS)
