@@ -39,6 +39,7 @@ class HeapDelta:
 
     @property
     def changes(self) -> tuple[Change, ...]:
+        """What differs, in report order; empty when the heap is the same in both."""
         old, new = self.old, self.new
         if old is None:
             return (Change.ADDED,) if new is not None else ()
@@ -70,6 +71,7 @@ class RegionDelta:
 
     @property
     def changed(self) -> bool:
+        """Whether the free space differs (or the region exists in one layout only)."""
         return self.old_free != self.new_free
 
 
@@ -94,9 +96,11 @@ class LayoutDiff:
 
 def diff_layouts(old: Layout, new: Layout) -> LayoutDiff:
     """Compare two layouts heap by heap (matched by section name) and region by region."""
-    sections = _union([h.section for h in old.heaps], [h.section for h in new.heaps])
+    old_heaps = {h.section: h for h in old.heaps}
+    new_heaps = {h.section: h for h in new.heaps}
     heaps = tuple(
-        HeapDelta(section, _heap(old, section), _heap(new, section)) for section in sections
+        HeapDelta(section, old_heaps.get(section), new_heaps.get(section))
+        for section in _union(list(old_heaps), list(new_heaps))
     )
     old_free = {r.region: r.free_after for r in old.regions}
     new_free = {r.region: r.free_after for r in new.regions}
@@ -146,7 +150,9 @@ def format_markdown(diff: LayoutDiff) -> str:
             f"| {_pair(delta, lambda h: f'`0x{h.address:08x}`')} "
             f"| {_pair(delta, lambda h: str(h.size))} |"
         )
-    out += ["", "| region | free before (bytes) | free after (bytes) | delta |",
+    # Both columns are the space left after the heaps (`free_after`), in the old and the
+    # new layout; "before/after" would read as the layout table's other column.
+    out += ["", "| region | old free (bytes) | new free (bytes) | delta |",
             "|---|---:|---:|---:|"]
     for region in diff.regions:
         out.append(
@@ -209,21 +215,14 @@ def _describe(delta: HeapDelta) -> list[str]:
     return words
 
 
-def _heap(layout: Layout, section: str) -> PlacedHeap | None:
-    for placed in layout.heaps:
-        if placed.section == section:
-            return placed
-    return None
-
-
 def _union(first: list[str], second: list[str]) -> list[str]:
     # Old order first, then names only the new layout has: stable and readable.
     return first + [name for name in second if name not in first]
 
 
 def _pair(delta: HeapDelta, show: Callable[[PlacedHeap], str]) -> str:
-    old = "—" if delta.old is None else str(show(delta.old))
-    new = "—" if delta.new is None else str(show(delta.new))
+    old = "—" if delta.old is None else show(delta.old)
+    new = "—" if delta.new is None else show(delta.new)
     return old if old == new else f"{old} → {new}"
 
 

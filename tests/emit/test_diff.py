@@ -60,6 +60,7 @@ def test_markdown_is_a_pull_request_table() -> None:
     text = format_markdown(diff_layouts(kheap_layout(), _moved_and_grown()))
     assert "| `.llext_heap` | moved, grew | SRAM | `0x20001000` → `0x20002000` " \
            "| 8192 → 16384 |" in text
+    assert "| region | old free (bytes) | new free (bytes) | delta |" in text
     assert "| SRAM | 53248 | 40960 | -12288 |" in text
 
 
