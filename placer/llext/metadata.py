@@ -86,7 +86,10 @@ def sizes_from_dwarf(zephyr_elf: str | os.PathLike[str]) -> MetadataSizes | None
     name = os.fspath(zephyr_elf)
     try:
         with open(name, "rb") as stream:
-            elf = ELFFile(stream)
+            try:
+                elf = ELFFile(stream)
+            except ELFError as exc:
+                raise ExtensionError(f"not an ELF image: {exc}", name, "ENOEXEC") from exc
             pointer = elf.elfclass // 8
             if not elf.has_dwarf_info():
                 return None

@@ -10,6 +10,7 @@ import pytest
 
 from placer.board import Mpu, MpuKind
 from placer.config import HeapBackend, LlextConfig
+from placer.errors import ExtensionError
 from placer.layout import Layout, PlacedHeap
 from placer.llext.elf import ExtensionElf, read_extension
 from placer.llext.heap import SysHeap
@@ -399,3 +400,12 @@ def test_user_mode_without_a_protection_rule_is_not_supported(llext_dir: Path) -
     assert result.error is not None and result.error.errno == "ENOTSUP"
     assert result.error.message == ("region TEXT: no memory protection alignment rule for "
                                     "this architecture")
+
+
+def test_an_exports_file_that_is_not_elf_says_so(tmp_path: Path) -> None:
+    image = tmp_path / "zephyr.elf"
+    image.write_text("not an image\n")
+    with pytest.raises(ExtensionError) as caught:
+        sizes_from_dwarf(image)
+    assert str(caught.value) == (f"{image}: error: not an ELF image: Magic number does not "
+                                 "match (Zephyr: -ENOEXEC)")
