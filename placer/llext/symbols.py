@@ -166,7 +166,9 @@ def read_exports_list(
     try:
         with open(name, encoding="utf-8") as stream:
             text = stream.read()
-    except (OSError, UnicodeError) as exc:
+    except OSError as exc:
+        raise ScriptError(f"cannot read the export list: {exc.strerror}", name, 1, 1) from exc
+    except UnicodeError as exc:
         raise ScriptError(f"cannot read the export list: {exc}", name, 1, 1) from exc
     return exports_from_list(text, name, pointer_size, groups, by_slid)
 

@@ -31,6 +31,7 @@ from placer.llext.symbols import (
     interface_of,
     load_order,
     read_exports_elf,
+    read_exports_list,
     slid,
 )
 from tests.llext.oracle_link import compile_extension, place
@@ -398,3 +399,11 @@ def test_image_without_exports_is_an_error(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"{empty}: error: no llext_const_symbol_area section: the image exports no symbols "
         "(is CONFIG_LLEXT enabled?) (Zephyr: -ENODATA)")
+
+
+def test_a_missing_export_list_names_the_file_once(tmp_path: Path) -> None:
+    missing = tmp_path / "exports.txt"
+    with pytest.raises(ScriptError) as caught:
+        read_exports_list(missing, 4, frozenset({"UNASSIGNED"}))
+    assert str(caught.value).startswith(
+        f"{missing}:1:1: error: cannot read the export list: No such file or directory")
