@@ -93,6 +93,7 @@ class Target:
 
     @property
     def pointer_size(self) -> int:
+        """``sizeof(void *)`` on the board, in bytes."""
         return self.board.pointer_size
 
     def round_region(self, size: int, align: int) -> tuple[int, int]:
@@ -120,48 +121,49 @@ class Target:
             if self.harvard:
                 return (
                     _kheap(".llext_instr_heap", "llext_instr_heap", HeapRole.INSTR,
-                           max(cfg.instr_heap_size * kib, minimum), instr=True),
+                           max(cfg.instr_heap_size * kib, minimum)),
                     _kheap(".llext_data_heap", "llext_data_heap", HeapRole.DATA,
-                           max(cfg.data_heap_size * kib, minimum), instr=False),
+                           max(cfg.data_heap_size * kib, minimum)),
                 )
             return (
                 _kheap(".llext_heap", "llext_heap", HeapRole.SHARED,
-                       max(cfg.heap_size * kib, minimum), instr=not self.harvard),
+                       max(cfg.heap_size * kib, minimum)),
             )
         block = cfg.heap_memblk_block_size
         metadata = _kheap(".llext_metadata_heap", "llext_metadata_heap", HeapRole.METADATA,
-                          max(cfg.metadata_heap_size * kib, minimum), instr=False)
+                          max(cfg.metadata_heap_size * kib, minimum))
         word = self.pointer_size
         if self.harvard:
             return (
                 _pool(".llext_instr_heap", "llext_instr_heap", HeapRole.INSTR,
-                      cfg.instr_heap_size * kib, block, instr=True, word=word),
+                      cfg.instr_heap_size * kib, block, word),
                 _pool(".llext_data_heap", "llext_data_heap", HeapRole.DATA,
-                      cfg.data_heap_size * kib, block, instr=False, word=word),
+                      cfg.data_heap_size * kib, block, word),
                 metadata,
             )
         return (
             _pool(".llext_ext_heap", "llext_ext_heap", HeapRole.EXT,
-                  cfg.ext_heap_size * kib, block, instr=False, word=word),
+                  cfg.ext_heap_size * kib, block, word),
             metadata,
         )
 
 
-def _kheap(section: str, symbol: str, role: HeapRole, size: int, instr: bool) -> HeapSection:
+def _kheap(section: str, symbol: str, role: HeapRole, size: int) -> HeapSection:
     # K_HEAP_DEFINE aligns its buffer to 8 (Z_HEAP_DEFINE_IN_SECT, kernel.h).
+    instr = role is HeapRole.INSTR
     return HeapSection(
         section=section, symbol=symbol, role=role, backend=HeapBackend.K_HEAP,
-        size=size, align=8, needs_instruction_bus=instr and role is HeapRole.INSTR,
-        needs_data_bus=role is not HeapRole.INSTR,
+        size=size, align=8, needs_instruction_bus=instr, needs_data_bus=not instr,
     )
 
 
 def _pool(section: str, symbol: str, role: HeapRole, size: int, block: int,
-          instr: bool, word: int = 4) -> HeapSection:
+          word: int) -> HeapSection:
     # SYS_MEM_BLOCKS_DEFINE(name, B, N, B): N = size / B whole blocks; each block takes
     # WB_UP(B) bytes (B rounded up to the word size) and the buffer is aligned to WB_UP(B).
     blocks = size // block if block > 0 else 0
     stride = _round_up(max(block, 1), word)
+    instr = role is HeapRole.INSTR
     return HeapSection(
         section=section, symbol=symbol, role=role, backend=HeapBackend.MEMBLK,
         size=blocks * stride, align=stride, block_size=block,
