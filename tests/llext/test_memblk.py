@@ -7,7 +7,7 @@ import pytest
 from placer.llext.memblk import MemBlocks
 
 
-def test_first_fit_takes_the_lowest_run_that_is_long_enough() -> None:
+def test_a_small_pool_takes_the_run_exactly_as_long_as_the_request() -> None:
     pool = MemBlocks(0x1000, 32, 8)
     a = pool.alloc_contiguous(2)
     b = pool.alloc_contiguous(1)
@@ -37,3 +37,16 @@ def test_double_free_is_caught() -> None:
     pool.free_contiguous(0, 1)
     with pytest.raises(ValueError, match="already free"):
         pool.free_contiguous(0, 1)
+
+
+@pytest.mark.parametrize(("blocks", "taken"), [(8, 4), (40, 0)])
+def test_pools_up_to_32_blocks_fit_best_and_larger_ones_fit_first(blocks: int,
+                                                                   taken: int) -> None:
+    pool = MemBlocks(0, 1, blocks)
+    assert pool.alloc_contiguous(3) == 0
+    assert pool.alloc_contiguous(1) == 3
+    assert pool.alloc_contiguous(2) == 4
+    assert pool.alloc_contiguous(blocks - 6) == 6
+    pool.free_contiguous(0, 3)
+    pool.free_contiguous(4, 2)
+    assert pool.alloc_contiguous(2) == taken
