@@ -18,7 +18,7 @@ from placer.cli.memory import register_memory, report_script_warnings
 from placer.errors import PlacerError, ScriptError
 from placer.script import parse, print_script
 from placer.script.includes import load_script
-from placer.script.kconfig_macros import Macro
+from placer.script.kconfig_macros import Macro, parse_define
 from placer.script.preprocess import needs_preprocessing, preprocess_text, remap_error
 
 
@@ -86,14 +86,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     register_memory(subparsers)
 
 
-def _defines(args: argparse.Namespace) -> dict[str, str]:
-    defines: dict[str, str] = {}
-    for item in args.defines:
-        name, _, value = item.partition("=")
-        defines[name] = value if "=" in item else "1"
-    return defines
-
-
 def _missing(paths: list[Path]) -> list[Path]:
     return [p for p in paths if not p.is_file()]
 
@@ -105,6 +97,7 @@ def run_check(args: argparse.Namespace) -> int:
         for path in missing:
             print(f"placer check: error: no such file: {path}", file=sys.stderr)
         return 2
+    defines = _macros(args)
     problems = 0
     for path in args.files:
         try:
@@ -113,7 +106,7 @@ def run_check(args: argparse.Namespace) -> int:
                     path,
                     include_dirs=args.include_dirs,
                     library_dirs=args.library_dirs,
-                    defines=_defines(args),
+                    defines=defines,
                     config_files=args.config_files,
                     preprocess=True if (args.defines or args.config_files) else None,
                 )
@@ -143,7 +136,8 @@ def _formatted(args: argparse.Namespace) -> str:
 
 
 def _macros(args: argparse.Namespace) -> tuple[Macro, ...]:
-    return tuple(Macro(name, value) for name, value in _defines(args).items())
+    # Validated once, before any file is read: a bad -D is the command line's fault.
+    return tuple(parse_define(option) for option in args.defines)
 
 
 def run_format(args: argparse.Namespace) -> int:

@@ -86,3 +86,17 @@ def test_format_of_a_broken_script_changes_nothing(
     assert script.read_text() == "SECTIONS { .data : { *(.data) }\n"
     assert "unbalanced braces: this `{` is never closed" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["board.ld"]
+
+
+@pytest.mark.parametrize("command", ["check", "format"])
+def test_a_define_that_is_not_an_identifier_is_reported_once_on_the_command_line(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "board.ld"
+    script.write_text("y = 2;\n")
+    # check takes several files: the option is still reported once, not per file.
+    files = [str(script)] * (2 if command == "check" else 1)
+    assert main([command, "-D", "1X=2", *files]) == 1
+    assert capsys.readouterr().err == (
+        "<command line>:1:1: error: -D 1X=2: macro name must be an identifier\n"
+    )
