@@ -114,7 +114,7 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
     problem = _Problem(target, target.heap_sections(), used_ranges, tuple(pins), tuple(orders))
     _check_pins(problem)
     if config.llext and config.heap_dynamic:
-        return _dynamic_layout(target, used_ranges)
+        return _dynamic_layout(problem)
     if maximize:
         problem = _maximize(problem, reserve)
     elif reserve:
@@ -369,7 +369,7 @@ def _explain(problem: _Problem) -> Infeasible:
     """The binding constraint: the first heap (declaration order) that cannot join the
     heaps before it, with every region's free space and the largest size that would fit."""
     heaps = problem.heaps
-    before: _Placed | None = _Placed((), {})
+    before = _Placed((), {})
     binding = heaps[-1]
     for count in range(1, len(heaps) + 1):
         attempt = _search(problem, heaps[:count], budget=0)
@@ -392,7 +392,6 @@ def _explain(problem: _Problem) -> Infeasible:
     amount = f"{binding.size} + {reserve} reserved" if reserve else f"{size}"
     constraint = f"{amount} bytes aligned to {modulus} do not fit{where}{beside}"
     details: list[str] = []
-    assert before is not None
     for region in board.regions:
         why = exclusion(board, binding, region)
         if why is None and pinned and pinned[0].region not in (None, region.name):
@@ -565,9 +564,9 @@ def _region_space(problem: _Problem, placed: _Placed) -> tuple[RegionSpace, ...]
     return tuple(out)
 
 
-def _dynamic_layout(target: Target, used: tuple[UsedRange, ...]) -> Layout:
+def _dynamic_layout(problem: _Problem) -> Layout:
     """``LLEXT_HEAP_DYNAMIC``: no heap sections; what the application's buffers need."""
-    board = target.board
+    target, board = problem.target, problem.board
     minimum = z_heap_min_size(target.pointer_size)
     roles = [HeapRole.INSTR, HeapRole.DATA] if target.harvard else [HeapRole.SHARED]
     call = "llext_heap_init_harvard" if target.harvard else "llext_heap_init"
@@ -587,15 +586,8 @@ def _dynamic_layout(target: Target, used: tuple[UsedRange, ...]) -> Layout:
                      "bytes")
         buffers.append(DynamicBuffer(role=role, init_call=call, minimum_size=minimum,
                                      align=8, regions=regions, note=note))
-    spaces = tuple(
-        RegionSpace(region=r.name, origin=r.origin, length=r.length,
-                    used_before=covered(used_intervals(r.name, used)),
-                    free_before=r.length - covered(used_intervals(r.name, used)),
-                    free_after=r.length - covered(used_intervals(r.name, used)),
-                    largest_gap_after=max((e - s for s, e in
-                                           free_gaps(r, used_intervals(r.name, used))),
-                                          default=0))
-        for r in board.regions)
+    # Nothing placed: every region's space after is its space before.
+    spaces = _region_space(problem, _Placed((), {}))
     return Layout(target=target, heaps=(), regions=spaces, dynamic=tuple(buffers))
 
 

@@ -86,6 +86,10 @@ def test_dynamic_heap_states_the_buffer_the_application_must_pass() -> None:
     # chunk 0 is 16 + 3 * 4 = 28 bytes = 4 chunks; one 8-byte chunk is left, just what a
     # 1-byte allocation needs (4-byte header + 1 byte): 36 bytes are overhead.
     assert buffer.note.startswith("sys_heap keeps 36 bytes of a 44-byte buffer")
+    # Nothing is placed, so each region's space after is its space before.
+    ram = layout.regions[-1]
+    assert (ram.region, ram.used_before, ram.free_before, ram.free_after,
+            ram.largest_gap_after) == ("RAM", 15360, 50176, 50176, 50176)
 
 
 def test_dynamic_harvard_needs_two_buffers_through_llext_heap_init_harvard() -> None:
