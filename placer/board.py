@@ -212,6 +212,13 @@ class Board:
                                            what=f"{used.what} (through {other.name})"))
         return tuple(sorted(found, key=lambda u: (u.start, u.size, u.what)))
 
+    def region_name_at(self, address: int) -> str | None:
+        """The name of the first region that holds `address`; None when no region does."""
+        for region in self.regions:
+            if region.contains(address):
+                return region.name
+        return None
+
     def region(self, name: str) -> MemoryRegion:
         """The region called `name`; raises `KeyError` when the board has none."""
         for region in self.regions:

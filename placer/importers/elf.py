@@ -96,7 +96,7 @@ def _read(elf: ELFFile, file: str, board: Board) -> ElfImage:
     used: list[UsedRange] = []
     outside: list[str] = []
     for name, start, size, is_load_image in _ranges(elf):
-        region = _region_of(board, start)
+        region = board.region_name_at(start)
         if region is None:
             outside.append(name)
             continue
@@ -142,7 +142,7 @@ def _heaps(elf: ELFFile, board: Board) -> tuple[ElfHeap, ...]:
         if section.name in HEAP_SYMBOLS and section["sh_size"]:
             found[section.name] = ElfHeap(section.name, section.name, section["sh_addr"],
                                           section["sh_size"],
-                                          _region_of(board, section["sh_addr"]))
+                                          board.region_name_at(section["sh_addr"]))
     symtab = elf.get_section_by_name(".symtab")
     if isinstance(symtab, SymbolTableSection):
         by_name = {s.name: s for s in symtab.iter_symbols() if s.name}
@@ -154,16 +154,11 @@ def _heaps(elf: ELFFile, board: Board) -> tuple[ElfHeap, ...]:
                 if symbol is not None and symbol["st_size"]:
                     address = symbol["st_value"]
                     found[heap] = ElfHeap(heap, name, address, symbol["st_size"],
-                                          _region_of(board, address))
+                                          board.region_name_at(address))
                     break
     return tuple(sorted(found.values(), key=lambda h: h.address))
 
 
-def _region_of(board: Board, address: int) -> str | None:
-    for region in board.regions:
-        if region.contains(address):
-            return region.name
-    return None
 
 
 def _subtract(start: int, end: int, holes: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:

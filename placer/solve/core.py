@@ -224,7 +224,7 @@ def _address_pins(problem: _Problem) -> list[tuple[HeapSection, str, int]]:
     for heap in problem.heaps:
         for pin in problem.pins:
             if pin.section == heap.section and pin.address is not None:
-                fixed.append((heap, _region_at(problem.board, pin.address) or "", pin.address))
+                fixed.append((heap, problem.board.region_name_at(pin.address) or "", pin.address))
     return fixed
 
 
@@ -299,13 +299,6 @@ def _floors(problem: _Problem, section: str) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(floors.items()))
 
 
-def _region_at(board: Board, address: int) -> str | None:
-    for region in board.regions:
-        if region.contains(address):
-            return region.name
-    return None
-
-
 # --- pins ------------------------------------------------------------------------------
 
 
@@ -335,7 +328,7 @@ def _check_pins(problem: _Problem) -> None:
         if address % heap.align:
             raise Infeasible(pin.section, f"pinned to {address:#x}, which is not aligned "
                              f"to {heap.align}")
-        where = _region_at(board, address)
+        where = board.region_name_at(address)
         if where is None:
             raise Infeasible(pin.section, f"pinned to {address:#x}, which is in no region "
                              f"of board {board.name} (regions: {names})")
