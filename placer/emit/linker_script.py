@@ -19,6 +19,8 @@ link, with a message that names the heap and the numbers placer expected.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from placer.errors import BoardError
@@ -156,10 +158,7 @@ def _with_heap(host: ast.OutputSection, placed: PlacedHeap) -> tuple[ast.OutputS
     # After the last input section description: the heap follows what the section already
     # collects (and after heaps inserted before it), the way Zephyr's noinit snippets do.
     commands = host.commands
-    at = 1 + max(
-        (i for i, c in enumerate(commands) if isinstance(c, ast.InputSectionDescription)),
-        default=len(commands) - 1,
-    )
+    at = input_sections_end(commands)
     # A heap inserted before this one ends with its end symbol: keep it with its heap.
     while at < len(commands):
         command = commands[at]
@@ -167,6 +166,15 @@ def _with_heap(host: ast.OutputSection, placed: PlacedHeap) -> tuple[ast.OutputS
             break
         at += 1
     return (*commands[:at], *_heap_commands(placed), *commands[at:])
+
+
+def input_sections_end(commands: Sequence[ast.OutputSectionCommand]) -> int:
+    """The index just past the last input section description of an output section body
+    (past its last command when it has none): where Zephyr's snippets go."""
+    return 1 + max(
+        (i for i, c in enumerate(commands) if isinstance(c, ast.InputSectionDescription)),
+        default=len(commands) - 1,
+    )
 
 
 def _output_section(placed: PlacedHeap) -> ast.OutputSection:
@@ -208,9 +216,7 @@ def _host_section(script: ast.Script, pattern: str, region: str) -> ast.OutputSe
     # The output section whose input section descriptions name `pattern` exactly (the way
     # Zephyr's scripts write *(.noinit), *(.rodata), *(.data)), preferring one in `region`.
     candidates = [
-        section for section in ast.iter_output_sections(script)
-        if any(_names(d, pattern) for d in section.commands
-               if isinstance(d, ast.InputSectionDescription))
+        section for section in ast.iter_output_sections(script) if collects(section, pattern)
     ]
     for section in candidates:
         if section.region == region:
@@ -218,12 +224,14 @@ def _host_section(script: ast.Script, pattern: str, region: str) -> ast.OutputSe
     return candidates[0] if candidates and candidates[0].region is None else None
 
 
-def _names(description: ast.InputSectionDescription, pattern: str) -> bool:
-    for section in description.sections or ():
-        plain = section.pattern if isinstance(section, ast.SortedPattern) else section
-        if plain.name == pattern:
-            return True
-    return False
+def collects(section: ast.OutputSection, pattern: str) -> bool:
+    """Whether an input section description of `section` names `pattern` exactly (sorted
+    or not), the way Zephyr's scripts write ``*(.noinit)``."""
+    return any(
+        _plain(p).name == pattern
+        for d in section.commands if isinstance(d, ast.InputSectionDescription)
+        for p in d.sections or ()
+    )
 
 
 def _without_heap_patterns(script: ast.Script, heaps: frozenset[str]) -> ast.Script:

@@ -21,6 +21,8 @@ import re
 
 import attrs
 
+from placer.emit.linker_script import collects, input_sections_end, load_base_script
+from placer.errors import ScriptError
 from placer.layout import Layout, Placement
 from placer.script import FragmentKind, ast, print_script
 
@@ -82,8 +84,6 @@ def noinit_fragment(layout: Layout, base: ast.Script | None = None) -> Fragment:
     text = print_script(ast.Script(tuple(body), kind=FragmentKind.OUTPUT_SECTION_BODY))
     script = base
     if script is None and layout.target.board.base_script is not None:
-        from placer.emit.linker_script import load_base_script
-
         script = load_base_script(layout)
     with_include = None
     if script is not None and not includes_snippets(script):
@@ -109,13 +109,9 @@ def add_snippets_include(script: ast.Script) -> ast.Script:
     if host is None:
         raise _no_noinit(script)
     commands = host.commands
-    last = max(
-        (i for i, c in enumerate(commands) if isinstance(c, ast.InputSectionDescription)),
-        default=len(commands) - 1,
-    )
+    at = input_sections_end(commands)
     include = ast.Comment(SNIPPETS_INCLUDE)
-    edited = attrs.evolve(host, commands=(*commands[: last + 1], include,
-                                          *commands[last + 1 :]))
+    edited = attrs.evolve(host, commands=(*commands[:at], include, *commands[at:]))
     return ast.replace(script, host, edited)
 
 
@@ -126,32 +122,21 @@ def insert_fragment(script: ast.Script, fragment: ast.Script) -> ast.Script:
     if host is None:
         raise _no_noinit(script)
     commands = host.commands
-    last = max(
-        (i for i, c in enumerate(commands) if isinstance(c, ast.InputSectionDescription)),
-        default=len(commands) - 1,
-    )
+    at = input_sections_end(commands)
     added = tuple(
         c for c in fragment.commands
         if isinstance(c, _OUTPUT_SECTION_COMMANDS) and not isinstance(c, ast.Comment)
     )
-    edited = attrs.evolve(host, commands=(*commands[: last + 1], *added, *commands[last + 1 :]))
+    edited = attrs.evolve(host, commands=(*commands[:at], *added, *commands[at:]))
     return ast.replace(script, host, edited)
 
 
 def _noinit_section(script: ast.Script) -> ast.OutputSection | None:
-    for section in ast.iter_output_sections(script):
-        for command in section.commands:
-            if isinstance(command, ast.InputSectionDescription) and any(
-                (p.pattern if isinstance(p, ast.SortedPattern) else p).name == ".noinit"
-                for p in command.sections or ()
-            ):
-                return section
-    return None
+    return next((section for section in ast.iter_output_sections(script)
+                 if collects(section, ".noinit")), None)
 
 
-def _no_noinit(script: ast.Script) -> Exception:
-    from placer.errors import ScriptError
-
+def _no_noinit(script: ast.Script) -> ScriptError:
     file = script.span.file if script.span is not None else "<script>"
     return ScriptError(
         "no output section collects *(.noinit): cannot add the noinit.ld fragment", file, 1, 1
