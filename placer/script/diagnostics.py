@@ -30,11 +30,33 @@ class ScriptProblem(Exception):
         self.where = where
 
 
+def source_lines(text: str) -> list[str]:
+    """`text` cut into lines where ld, cpp and the parser count them: at ``\\n`` only.
+
+    `str.splitlines` also cuts at form feeds (common in GNU-style sources) and other
+    separators, which would number the lines after one wrongly.
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def source_line(text: str, line: int) -> str | None:
+    """Line `line` (from 1) of `text`, for the caret under a message; None past the end."""
+    lines = source_lines(text)
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def file_source_line(file: str, line: int) -> str | None:
+    """Line `line` of the file `file`, read only when a message needs it; None if unreadable."""
+    try:
+        text = Path(file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return source_line(text, line)
+
+
 def error_at(message: str, file: str, text: str, line: int, column: int) -> ScriptError:
     """A `ScriptError` at `line`:`column` of `text`, with that source line for the caret."""
-    lines = text.splitlines()
-    source = lines[line - 1] if 0 < line <= len(lines) else None
-    return ScriptError(message, file, max(line, 1), max(column, 1), source)
+    return ScriptError(message, file, max(line, 1), max(column, 1), source_line(text, line))
 
 
 # --- lexical scan for unclosed things ---------------------------------------------------
@@ -317,7 +339,7 @@ _MRI_WORDS = frozenset(
 
 
 def _first_mri_line(text: str) -> tuple[int, int] | None:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(source_lines(text), start=1):
         stripped = line.strip()
         if not stripped or stripped[0] in "*;#":
             continue
@@ -451,11 +473,9 @@ def check_memory_attributes(script: ast.Script, sources: Mapping[str, str]) -> N
                     text = ""
             line, column = (span.line, span.column) if span else (1, 1)
             column = _attribute_column(text, line, column, bad)
-            lines = text.splitlines()
             raise ScriptError(
                 f"memory region `{region.name}': invalid character '{bad}' in memory "
-                "attributes", file, line, column,
-                lines[line - 1] if 0 < line <= len(lines) else None,
+                "attributes", file, line, column, source_line(text, line),
                 notes=("GNU ld accepts only r, w, x, a, i, l (either case) and ! between "
                        "the parentheses, and stops the link",))
 
@@ -466,10 +486,9 @@ def _attribute_column(text: str, line: int, column: int, bad: str) -> int:
     The region name's column when the attributes are not on that line as written (a
     macro from the preprocessor, or a line break before the parenthesis).
     """
-    lines = text.splitlines()
-    if not 0 < line <= len(lines):
+    source = source_line(text, line)
+    if source is None:
         return column
-    source = lines[line - 1]
     opening = source.find("(", column - 1)
     closing = source.find(")", opening + 1)
     if opening < 0 or closing < 0:

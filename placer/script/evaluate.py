@@ -37,6 +37,7 @@ import networkx as nx
 
 from placer.errors import ScriptError, SourceSpan
 from placer.script import ast
+from placer.script.diagnostics import file_source_line
 
 _MASK64: Final = (1 << 64) - 1
 
@@ -252,19 +253,7 @@ def _error(message: str, span: SourceSpan | None, file: str) -> ScriptError:
     if span is None:
         return ScriptError(message, file, 1, 1)
     return ScriptError(message, span.file, span.line, span.column,
-                       source_line=_source_line(span))
-
-
-def _source_line(span: SourceSpan) -> str | None:
-    """The line an error points at, read only when there is an error to show."""
-    try:
-        with open(span.file, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if number == span.line:
-                    return line.rstrip("\n")
-    except OSError:
-        return None
-    return None
+                       source_line=file_source_line(span.file, span.line))
 
 
 def _signed(value: int) -> int:

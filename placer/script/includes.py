@@ -29,7 +29,12 @@ import networkx as nx
 
 from placer.errors import ScriptError, ScriptWarning, SourceSpan
 from placer.script import ast
-from placer.script.diagnostics import check_memory_attributes, check_regions
+from placer.script.diagnostics import (
+    check_memory_attributes,
+    check_regions,
+    file_source_line,
+    source_line,
+)
 from placer.script.kconfig_macros import Macro
 from placer.script.parser import parse
 from placer.script.preprocess import (
@@ -228,7 +233,7 @@ def _located(message: str, span: SourceSpan | None,
     if span is None:
         return ScriptError(message, "<script>", 1, 1, notes=notes)
     return ScriptError(message, span.file, span.line, span.column,
-                       source_line=_line_of(span), notes=notes)
+                       source_line=file_source_line(span.file, span.line), notes=notes)
 
 
 def _located_warning(message: str, span: SourceSpan | None,
@@ -236,15 +241,7 @@ def _located_warning(message: str, span: SourceSpan | None,
     if span is None:
         return ScriptWarning(message, "<script>", 1, 1, notes=notes)
     return ScriptWarning(message, span.file, span.line, span.column,
-                         source_line=_line_of(span), notes=notes)
-
-
-def _line_of(span: SourceSpan) -> str | None:
-    try:
-        lines = Path(span.file).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return lines[span.line - 1] if 0 < span.line <= len(lines) else None
+                         source_line=file_source_line(span.file, span.line), notes=notes)
 
 
 def _parse_included(text: str, file: str, kind: ast.FragmentKind | str) -> tuple[Any, ...]:
@@ -256,7 +253,7 @@ def _parse_included(text: str, file: str, kind: ast.FragmentKind | str) -> tuple
         except ScriptError as error:
             column = error.column - len(_MEMORY_OPEN) if error.line == 1 else error.column
             raise ScriptError(error.message, file, error.line, max(column, 1),
-                              source_line=_nth_line(text, error.line), notes=error.notes) \
+                              source_line=source_line(text, error.line), notes=error.notes) \
                 from None
         (memory,) = [c for c in wrapped.commands if isinstance(c, ast.Memory)]
         return _shift_first_line(memory.commands, len(_MEMORY_OPEN))
@@ -265,11 +262,6 @@ def _parse_included(text: str, file: str, kind: ast.FragmentKind | str) -> tuple
                           file, 1, 1)
     assert isinstance(kind, ast.FragmentKind)
     return parse(text, file=file, kind=kind, check_memory_regions=False).commands
-
-
-def _nth_line(text: str, line: int) -> str | None:
-    lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def _shift_first_line(nodes: tuple[Any, ...], width: int) -> tuple[Any, ...]:

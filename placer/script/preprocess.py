@@ -34,6 +34,7 @@ import attrs
 import pcpp
 
 from placer.errors import ScriptError, SourceSpan
+from placer.script.diagnostics import file_source_line, source_line, source_lines
 from placer.script.kconfig_macros import Macro, merge_macros, read_kconfig
 
 #: Directives that make a file a template; ``# text`` alone is an ld comment, not one.
@@ -96,7 +97,7 @@ class PreprocessedText:
             text = self.sources.get(where.file)
             if text is None:
                 return None
-            lines = self._source_lines[where.file] = text.splitlines()
+            lines = self._source_lines[where.file] = source_lines(text)
         return lines[where.line - 1] if 0 < where.line <= len(lines) else None
 
 
@@ -340,8 +341,7 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
         text = self.sources.get(file)
         if text is None:
             return None
-        lines = text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else None
+        return source_line(text, line)
 
     def _column(self, tok: Any) -> int:
         text = self.sources.get(tok.source)
@@ -453,13 +453,8 @@ def _cpp_error(stderr: str, rename: Mapping[str, str], cpp: str) -> ScriptError:
         return ScriptError(f"{cpp} failed: {stderr.strip()}", "<preprocessor>", 1, 1)
     file = rename.get(match.group(1), match.group(1))
     line, column = int(match.group(2)), int(match.group(3))
-    source_line = None
-    try:
-        lines = Path(match.group(1)).read_text(encoding="utf-8").splitlines()
-        source_line = lines[line - 1] if 0 < line <= len(lines) else None
-    except OSError:
-        pass
-    return ScriptError(match.group(4), file, line, column, source_line=source_line)
+    return ScriptError(match.group(4), file, line, column,
+                       source_line=file_source_line(match.group(1), line))
 
 
 def _parse_markers(

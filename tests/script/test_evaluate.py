@@ -18,6 +18,7 @@ from placer.script.evaluate import (
     target_for_bfd_name,
     target_for_script,
 )
+from placer.script.includes import load_script
 from placer.script.parser import parse
 from tests.script.ld_oracle import link
 
@@ -215,3 +216,12 @@ def test_evaluating_any_parsed_script_raises_only_script_error(expressions: list
         evaluate_memory(script, target=LINKER_TARGETS["arm"])
     except ScriptError:
         pass
+
+
+def test_an_attribute_error_after_a_form_feed_shows_its_own_line(tmp_path: Path) -> None:
+    script = tmp_path / "board.ld"
+    script.write_text("/* page */\f\nMEMORY\n{\n  RAM (rwq) : ORIGIN = 0, LENGTH = 1K\n}\n")
+    with pytest.raises(ScriptError) as caught:
+        load_script(script)
+    assert (caught.value.line, caught.value.column) == (4, 10)  # at the `q`
+    assert caught.value.source_line == "  RAM (rwq) : ORIGIN = 0, LENGTH = 1K"

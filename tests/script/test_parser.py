@@ -591,3 +591,13 @@ def test_include_is_read_at_every_level_ld_allows() -> None:
     assert isinstance(text, ast.OutputSection)
     assert text.commands[0] == ast.Include("inputs.ld")
     assert parse(print_script(script), check_memory_regions=False) == script
+
+
+def test_a_form_feed_does_not_shift_the_line_shown_under_an_error() -> None:
+    # GNU sources separate pages with ^L; only '\n' ends a line for ld and for the caret.
+    with pytest.raises(ScriptError) as caught:
+        parse("/* page */\f\nx = 1;\ny = 2\nz = 3;\n", file="board.ld")
+    assert str(caught.value).splitlines()[:2] == [
+        "board.ld:3:6: error: missing `;` after the assignment",
+        "y = 2",
+    ]
