@@ -18,9 +18,9 @@ import xml.etree.ElementTree as ET
 import attrs
 
 from placer.layout import Layout, Placement
+from placer.solve.default import SHIFT_ALIGN
 from placer.target import HeapRole
 
-_SHIFT_ALIGN = 8
 _COLUMN_WIDTH = 150
 _LABEL_WIDTH = 280
 _REGION_GAP = 40
@@ -50,6 +50,8 @@ _FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 
 class SegmentKind(enum.Enum):
+    """What a stretch of a region holds; also the SVG class of its rectangle."""
+
     USED = "used"
     HEAP = "heap"
     PADDING = "padding"
@@ -130,8 +132,8 @@ def _image_after_heaps(layout: Layout, region: str) -> list[tuple[str, int, int]
         shift = sum(size for point, size in points if point <= u.start)
         start = u.start + shift
         if shift:
-            # Sections pushed up keep their 8-byte alignment (the solver's SHIFT_ALIGN).
-            start = -(-start // _SHIFT_ALIGN) * _SHIFT_ALIGN
+            # Sections pushed up keep the alignment the solver gives them.
+            start = -(-start // SHIFT_ALIGN) * SHIFT_ALIGN
         moved.append((u.what, start, u.size))
     return moved
 
