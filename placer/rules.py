@@ -27,7 +27,14 @@ from placer.config import (
     option,
 )
 from placer.errors import ConfigError
-from placer.target import HeapRole, HeapSection, Rounding, Target, architecture, resolve
+from placer.target import (
+    SIZE_OPTION,
+    HeapSection,
+    Rounding,
+    Target,
+    architecture,
+    resolve,
+)
 
 
 class ConfigViolations(ConfigError):
@@ -52,15 +59,6 @@ class ConfigReport:
     violations: tuple[ConfigError, ...]
     warnings: tuple[str, ...]
 
-
-#: The Kconfig option that sizes each heap.
-SIZE_OPTION = {
-    HeapRole.SHARED: "LLEXT_HEAP_SIZE",
-    HeapRole.EXT: "LLEXT_EXT_HEAP_SIZE",
-    HeapRole.METADATA: "LLEXT_METADATA_HEAP_SIZE",
-    HeapRole.INSTR: "LLEXT_INSTR_HEAP_SIZE",
-    HeapRole.DATA: "LLEXT_DATA_HEAP_SIZE",
-}
 
 _BASELINE_CPUS = frozenset({"cortex-m0", "cortex-m0+", "cortex-m0plus", "cortex-m1",
                             "cortex-m23"})

@@ -43,6 +43,16 @@ class HeapRole(enum.Enum):
     DATA = "data"  # .llext_data_heap: other regions (and metadata with k_heap)
 
 
+#: The Kconfig option (without ``CONFIG_``; KiB) that sizes the heap of each role.
+SIZE_OPTION: dict[HeapRole, str] = {
+    HeapRole.SHARED: "LLEXT_HEAP_SIZE",
+    HeapRole.EXT: "LLEXT_EXT_HEAP_SIZE",
+    HeapRole.METADATA: "LLEXT_METADATA_HEAP_SIZE",
+    HeapRole.INSTR: "LLEXT_INSTR_HEAP_SIZE",
+    HeapRole.DATA: "LLEXT_DATA_HEAP_SIZE",
+}
+
+
 @attrs.frozen(slots=True)
 class HeapSection:
     """One static heap buffer as the linker sees it: an input section to place.

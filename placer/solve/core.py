@@ -35,18 +35,18 @@ from placer.solve.space import (
     preference_rank,
     used_intervals,
 )
-from placer.target import HeapRole, HeapSection, Rounding, Target, resolve, z_heap_min_size
+from placer.target import (
+    SIZE_OPTION,
+    HeapRole,
+    HeapSection,
+    Rounding,
+    Target,
+    resolve,
+    z_heap_min_size,
+)
 
 KIB = 1024
 
-#: Kconfig option (without ``CONFIG_``) that sizes each heap role, in KiB.
-SIZE_OPTION = {
-    HeapRole.SHARED: "LLEXT_HEAP_SIZE",
-    HeapRole.EXT: "LLEXT_EXT_HEAP_SIZE",
-    HeapRole.METADATA: "LLEXT_METADATA_HEAP_SIZE",
-    HeapRole.INSTR: "LLEXT_INSTR_HEAP_SIZE",
-    HeapRole.DATA: "LLEXT_DATA_HEAP_SIZE",
-}
 _CONFIG_FIELD = {
     HeapRole.SHARED: "heap_size",
     HeapRole.EXT: "ext_heap_size",
