@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from placer.board import Arch, Board, Bus, MemoryRegion, MpuKind
+from placer.board import Arch, Board, MpuKind
 from placer.config import (
     ARCH_SYMBOLS,
     BUILTIN_SYMBOL_GROUPS,
@@ -27,9 +27,9 @@ from placer.config import (
     option,
 )
 from placer.errors import ConfigError
+from placer.solve.space import exclusion
 from placer.target import (
     SIZE_OPTION,
-    HeapSection,
     Rounding,
     Target,
     architecture,
@@ -222,12 +222,16 @@ class _Checker:
     def heap_fits(self) -> None:
         for heap in self.target.heap_sections():
             option_name = SIZE_OPTION[heap.role]
-            candidates = [r for r in self.board.regions if self.can_hold(heap, r)]
+            # The solver's own eligibility rule, so a configuration this check passes is
+            # one `place` can place.
+            excluded = {r.name: exclusion(self.board, heap, r) for r in self.board.regions}
+            candidates = [r for r in self.board.regions if excluded[r.name] is None]
             if not candidates:
                 bus = "instruction" if heap.needs_instruction_bus else "data"
+                reasons = "; ".join(f"{name} is {why}" for name, why in excluded.items())
                 self.fail((option_name,), f"no region of board {self.board.name} can hold "
                           f"{heap.section}: it needs {bus}-bus memory that is writable at "
-                          "load time",
+                          f"load time and present at boot ({reasons})",
                           "add such a region to the board, or use a dynamic heap")
                 continue
             free = {r.name: r.length - sum(u.size for u in self.board.used_in(r.name))
@@ -240,13 +244,6 @@ class _Checker:
                           f"{free[best.name]} of {best.length} bytes free",
                           f"set CONFIG_{option_name} to at most {free[best.name] // 1024} "
                           "(KiB), or free memory in the image")
-
-    def can_hold(self, heap: HeapSection, region: MemoryRegion) -> bool:
-        if region.name in self.board.forbidden_regions or not region.writable_at_load:
-            return False
-        if heap.needs_instruction_bus and region.bus is Bus.DATA:
-            return False
-        return not (heap.needs_data_bus and region.bus is Bus.INSTRUCTION)
 
     # -- ELF kinds, symbols --------------------------------------------------------------
 

@@ -184,6 +184,17 @@ def test_heap_larger_than_any_region_that_can_hold_it() -> None:
         "  fix: set CONFIG_LLEXT_HEAP_SIZE to at most 49 (KiB), or free memory in the image"]
 
 
+def test_a_heap_needs_memory_present_at_boot_as_the_solver_does() -> None:
+    board = placer.load_board("qemu_cortex_m3")
+    flash, ram = board.regions
+    board = attrs.evolve(board, regions=(flash, attrs.evolve(ram, volatile=True)))
+    assert [str(v) for v in review_config(LlextConfig(), board).violations] == [
+        "error: CONFIG_LLEXT_HEAP_SIZE: no region of board qemu_cortex_m3 can hold "
+        ".llext_heap: it needs data-bus memory that is writable at load time and present at "
+        "boot (FLASH is not writable (attributes rx); RAM is not present at boot (volatile))\n"
+        "  fix: add such a region to the board, or use a dynamic heap"]
+
+
 def test_instruction_heap_only_counts_instruction_memory() -> None:
     # nsim_em's ICCM has 1M - 40K free; DCCM has more, but cannot hold code.
     config = LlextConfig(instr_heap_size=1000)
