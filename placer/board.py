@@ -77,14 +77,17 @@ class MemoryRegion:
 
     @property
     def readable(self) -> bool:
+        """Whether the attributes allow reading (``r``)."""
         return "r" in self.attributes
 
     @property
     def writable(self) -> bool:
+        """Whether the attributes allow writing (``w``)."""
         return "w" in self.attributes
 
     @property
     def executable(self) -> bool:
+        """Whether the attributes allow running code (``x``)."""
         return "x" in self.attributes
 
     def contains(self, address: int, size: int = 1) -> bool:
@@ -103,6 +106,7 @@ class UsedRange:
 
     @property
     def end(self) -> int:
+        """First address past the range."""
         return self.start + self.size
 
 

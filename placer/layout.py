@@ -35,14 +35,17 @@ class PlacedHeap:
 
     @property
     def section(self) -> str:
+        """The heap's input section name (``.llext_heap``...)."""
         return self.heap.section
 
     @property
     def size(self) -> int:
+        """The heap buffer's size in bytes."""
         return self.heap.size
 
     @property
     def end(self) -> int:
+        """First address past the heap."""
         return self.address + self.heap.size
 
 

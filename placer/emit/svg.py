@@ -70,6 +70,7 @@ class Segment:
 
     @property
     def end(self) -> int:
+        """First address past the segment."""
         return self.start + self.size
 
 

@@ -82,6 +82,7 @@ class Item:
     floors: tuple[tuple[str, int], ...] = ()
 
     def floor(self, region: str) -> int:
+        """The lowest address the item may take in `region` (0 when unconstrained)."""
         for name, value in self.floors:
             if name == region:
                 return value

@@ -28,6 +28,7 @@ class HeapShape:
 
     @property
     def free_bytes(self) -> int:
+        """Bytes of the one free chunk a fresh heap starts with (after chunk 0)."""
         return (self.chunks - self.chunk0) * CHUNK
 
 
