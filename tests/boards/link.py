@@ -13,7 +13,7 @@ from tests.toolchains import AS_FLAGS, FAMILY, LD_FLAGS, tool
 
 def run(command: list[str]) -> None:
     """Run a toolchain command; fail the test with its output when it fails."""
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}{result.stderr}"
 
 

@@ -17,7 +17,9 @@ import attrs
 from elftools.elf.elffile import ELFFile
 
 from placer.board import Arch, Board
+from placer.importers.elf import HEAP_SYMBOLS
 from placer.target import HeapSection
+from tests.boards.link import image_program, run
 from tests.toolchains import AS_FLAGS, FAMILY, LD_FLAGS, tool
 
 
@@ -30,8 +32,9 @@ class Linked:
 
 
 def buffer_symbol(heap: HeapSection) -> str:
-    """The label of a heap's buffer in the test program (Zephyr: ``kheap_<name>``)."""
-    return f"kheap_{heap.symbol}"
+    """The label of a heap's buffer in the test program: the symbol Zephyr's heap macros
+    define (``kheap_<name>``...), which the ELF importer looks for."""
+    return HEAP_SYMBOLS[heap.section][0]
 
 
 def program(board: Board, heaps: tuple[HeapSection, ...], *, nobits: bool = False) -> str:
@@ -41,23 +44,9 @@ def program(board: Board, heaps: tuple[HeapSection, ...], *, nobits: bool = Fals
     of a 256 MiB region must not become 256 MiB of object file. Where a section lands
     does not depend on its type inside a NOLOAD output section.
     """
-    image = board.image
-    assert image is not None, f"{board.name} has no [image] sizes"
+    assert board.image is not None, f"{board.name} has no [image] sizes"
     types = "%" if board.arch is Arch.ARM else "@"
     lines: list[str] = []
-    for name, flags, kind, size in (
-        ("text", "ax", "progbits", image.text),
-        ("rodata", "a", "progbits", image.rodata),
-        ("data", "aw", "progbits", image.data),
-        ("bss", "aw", "nobits", image.bss),
-        ("noinit", "aw", "nobits", image.noinit),
-    ):
-        lines += [f'    .section .{name},"{flags}",{types}{kind}', f"    .balign {image.align}",
-                  f"    .globl image_{name}", f"image_{name}:"]
-        if name == "text":
-            lines += ["    .globl __start", "__start:"]
-        if size:
-            lines.append(f"    .skip {size}")
     for heap in heaps:
         label = buffer_symbol(heap)
         lines += [
@@ -69,7 +58,7 @@ def program(board: Board, heaps: tuple[HeapSection, ...], *, nobits: bool = Fals
             f"{label}:",
             f"    .skip {heap.size}",
         ]
-    return "\n".join(lines) + "\n"
+    return image_program(board) + "\n".join(lines) + "\n"
 
 
 def assemble(board: Board, source: str, workdir: Path) -> Path:
@@ -77,7 +66,7 @@ def assemble(board: Board, source: str, workdir: Path) -> Path:
     assembler = tool(FAMILY[board.arch], "as")
     (workdir / "program.s").write_text(source)
     obj = workdir / "program.o"
-    _run([assembler, *AS_FLAGS.get(board.arch, []), "-o", str(obj), str(workdir / "program.s")])
+    run([assembler, *AS_FLAGS.get(board.arch, []), "-o", str(obj), str(workdir / "program.s")])
     return obj
 
 
@@ -102,8 +91,3 @@ def read_heaps(elf: Path, heaps: tuple[HeapSection, ...]) -> Linked:
         symbols = {s.name: (s["st_value"], s["st_size"]) for s in table.iter_symbols() if s.name}
     found = {h.section: symbols[buffer_symbol(h)] for h in heaps}
     return Linked(found, {name: value for name, (value, _) in symbols.items()})
-
-
-def _run(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
-    assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}{result.stderr}"

@@ -3,53 +3,28 @@ links a program with the board's image sizes and the heaps, using placer's linke
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from elftools.elf.elffile import ELFFile
 
 from placer import load_board, place
-from placer.board import Arch
 from placer.config import HeapBackend, LlextConfig
 from placer.emit.linker_script import linker_script
-from placer.importers.elf import HEAP_SYMBOLS, used_ranges
+from placer.importers.elf import used_ranges
 from placer.layout import Layout
-from tests.boards.link import image_program
-from tests.toolchains import FAMILY, tool
-
-
-def heap_program(layout: Layout) -> str:
-    """Each heap as Zephyr defines it: its own input section, its alignment, its size."""
-    arm = layout.target.board.arch is Arch.ARM
-    progbits, kind = ("%progbits", "%object") if arm else ("@progbits", "@object")
-    lines = []
-    for placed in layout.heaps:
-        heap = placed.heap
-        label = HEAP_SYMBOLS[heap.section][0]  # Zephyr's buffer symbol
-        lines += [f'    .section {heap.section},"aw",{progbits}', f"    .balign {heap.align}",
-                  f"    .globl {label}", f"    .type {label}, {kind}",
-                  f"    .size {label}, {heap.size}", f"{label}:", f"    .skip {heap.size}"]
-    return "\n".join(lines) + "\n"
+from tests.emit.oracle import assemble, link, program, read_heaps
 
 
 def linked_addresses(layout: Layout, workdir: Path) -> dict[str, int]:
+    """Where ld puts each heap buffer, linking the board's image and the heaps (as Zephyr
+    defines them) with placer's script; the image is ``workdir/image.elf``."""
     board = layout.target.board
-    source = workdir / "image.s"
-    source.write_text(image_program(board) + heap_program(layout))
-    obj, elf, script = workdir / "image.o", workdir / "image.elf", workdir / "placer.ld"
-    script.write_text(linker_script(layout))
-    family = FAMILY[board.arch]
-    for command in ([tool(family, "as"), "-o", str(obj), str(source)],
-                    [tool(family, "ld"), "-T", str(script), "-o", str(elf), str(obj)]):
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        assert result.returncode == 0, result.stderr
-    with elf.open("rb") as stream:
-        table = ELFFile(stream).get_section_by_name(".symtab")
-        assert table is not None
-        values = {s.name: s["st_value"] for s in table.iter_symbols() if s.name}
-    return {placed.section: values[HEAP_SYMBOLS[placed.section][0]]
-            for placed in layout.heaps}
+    heaps = tuple(placed.heap for placed in layout.heaps)
+    obj = assemble(board, program(board, heaps), workdir)
+    result = link(board, obj, linker_script(layout), workdir, "image")
+    assert result.returncode == 0, result.stderr
+    linked = read_heaps(workdir / "image.elf", heaps)
+    return {section: address for section, (address, _) in linked.heaps.items()}
 
 
 @pytest.mark.toolchain("arm")
