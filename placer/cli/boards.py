@@ -22,6 +22,7 @@ from placer.boardfile import (
     load_board,
     write_board,
 )
+from placer.cli.place import text_table
 from placer.config import NEWEST_ZEPHYR, LlextConfig, read_config
 from placer.importers import board_from_dts, board_from_script, read_elf_image
 from placer.rules import review_config
@@ -121,7 +122,7 @@ def run_boards(args: argparse.Namespace) -> int:
         memory = ", ".join(f"{r.name} {_size(r.length)}" for r in board.regions)
         rows.append((board.name + (" (default)" if board.name == DEFAULT_BOARD else ""),
                      board.arch.value, board.cpu, memory, _protection(board)))
-    print(_table(rows))
+    print("\n".join(text_table(rows)))
     return 0
 
 
@@ -190,7 +191,7 @@ def run_show(args: argparse.Namespace) -> int:
                       _size(int(str(row["length"]))), str(row["attributes"]), str(row["bus"]),
                       "yes" if row["writable_at_load"] else "no", str(row["used"]),
                       str(row["free"]), str(row["notes"])))
-    print(_table(table))
+    print("\n".join(text_table(table)))
     return 0
 
 
@@ -279,10 +280,3 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _size(value: int) -> str:
     return str(format_size(value))
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-             .rstrip() for row in rows]
-    return "\n".join(lines)

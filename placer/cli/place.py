@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from pathlib import Path
 
 from placer.board import Board, UsedRange
@@ -162,7 +162,7 @@ def format_layout(layout: Layout) -> str:
             rows.append((p.section + (" (pinned)" if p.pinned else ""), p.region,
                          f"{p.address:#010x}", str(p.size), str(p.heap.align), str(p.padding),
                          p.placement.value))
-        lines += _table(rows, numeric={3, 4, 5})
+        lines += text_table(rows, numeric={3, 4, 5})
         lines.append("")
     for d in layout.dynamic:
         lines.append(f"dynamic {d.role.value} heap: the application calls {d.init_call}() "
@@ -175,7 +175,7 @@ def format_layout(layout: Layout) -> str:
     for r in layout.regions:
         rows.append((r.region, f"{r.origin:#010x}", str(r.length), str(r.used_before),
                      str(r.free_before), str(r.free_after), str(r.largest_gap_after)))
-    lines += _table(rows, numeric={2, 3, 4, 5, 6})
+    lines += text_table(rows, numeric={2, 3, 4, 5, 6})
     for u in layout.usable:
         lines.append("")
         lines.append(f"{u.section}: largest extension region {u.largest_region} bytes "
@@ -187,7 +187,9 @@ def format_layout(layout: Layout) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _table(rows: Sequence[tuple[str, ...]], numeric: set[int]) -> list[str]:
+def text_table(rows: Sequence[tuple[str, ...]], numeric: Set[int] = frozenset()) -> list[str]:
+    """`rows` as lines of aligned columns two spaces apart; the `numeric` columns (by
+    index) are right-aligned, the rest left-aligned; no trailing blanks."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     out = []
     for row in rows:
