@@ -111,7 +111,8 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
                          f"of its regions ({', '.join(names)})")
     target = resolve(board, config)
     used_ranges = tuple(board.used if used is None else used)
-    problem = _Problem(target, target.heap_sections(), used_ranges, tuple(pins), tuple(orders))
+    problem = _Problem(target, target.heap_sections(), used_ranges, _merged_pins(pins),
+                       tuple(orders))
     _check_pins(problem)
     if config.llext and config.heap_dynamic:
         return _dynamic_layout(problem)
@@ -300,6 +301,30 @@ def _floors(problem: _Problem, section: str) -> tuple[tuple[str, int], ...]:
 
 
 # --- pins ------------------------------------------------------------------------------
+
+
+def _merged_pins(pins: Sequence[Pin]) -> tuple[Pin, ...]:
+    """One pin per heap section, in first-pin order: a section's pins combined (a region
+    from one, an address from another, a repeat ignored); `Infeasible` when they name two
+    regions or two addresses, since everything after reads one pin per section."""
+    merged: dict[str, Pin] = {}
+    for pin in pins:
+        earlier = merged.get(pin.section)
+        if earlier is None:
+            merged[pin.section] = pin
+            continue
+        if earlier.region is not None and pin.region is not None \
+                and earlier.region != pin.region:
+            raise Infeasible(pin.section, f"pinned to two regions, {earlier.region} and "
+                             f"{pin.region}")
+        if earlier.address is not None and pin.address is not None \
+                and earlier.address != pin.address:
+            raise Infeasible(pin.section, f"pinned to two addresses, {earlier.address:#x} and "
+                             f"{pin.address:#x}")
+        merged[pin.section] = Pin(
+            pin.section, region=earlier.region if earlier.region is not None else pin.region,
+            address=earlier.address if earlier.address is not None else pin.address)
+    return tuple(merged.values())
 
 
 def _check_pins(problem: _Problem) -> None:

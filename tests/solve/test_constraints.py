@@ -122,6 +122,29 @@ def test_bad_pin_messages(pin: Pin, message: str) -> None:
     assert str(error.value) == message
 
 
+@pytest.mark.parametrize(("pins", "message"), [
+    ((Pin(".llext_heap", address=0x30004000), Pin(".llext_heap", address=0x30008000)),
+     "error: cannot place .llext_heap: pinned to two addresses, 0x30004000 and 0x30008000"),
+    ((Pin(".llext_heap", region="RAM"), Pin(".llext_heap", region="SRAM2")),
+     "error: cannot place .llext_heap: pinned to two regions, RAM and SRAM2"),
+    ((Pin(".llext_heap", region="RAM"), Pin(".llext_heap", address=0x30008000)),
+     "error: cannot place .llext_heap: pinned to 0x30008000 in region RAM, but that address "
+     "is in SRAM2"),
+])
+def test_conflicting_pins_of_one_heap_are_refused(pins: tuple[Pin, ...], message: str) -> None:
+    with pytest.raises(Infeasible) as error:
+        place(two_ram_board(), LlextConfig(), pins=pins)
+    assert str(error.value) == message
+
+
+def test_repeated_and_complementary_pins_of_one_heap_combine() -> None:
+    layout = place(two_ram_board(), LlextConfig(), pins=(
+        Pin(".llext_heap", address=0x30008000), Pin(".llext_heap", address=0x30008000),
+        Pin(".llext_heap", region="SRAM2")))
+    heap = layout.heap(".llext_heap")
+    assert (heap.region, heap.address, heap.pinned) == ("SRAM2", 0x30008000, True)
+
+
 def test_two_heaps_pinned_on_top_of_each_other() -> None:
     pins = (Pin(".llext_ext_heap", address=0x30002000),
             Pin(".llext_metadata_heap", address=0x30003000))
