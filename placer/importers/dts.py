@@ -55,6 +55,15 @@ def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | No
         raise BoardError(f"invalid devicetree: {exc}", str(path)) from None
     except UnicodeDecodeError:
         raise BoardError("invalid devicetree: not UTF-8 text", str(path)) from None
+    try:
+        return _board(tree, path, name=name, arch=arch, cpu=cpu, code_partition=code_partition)
+    except dtlib.DTError as exc:
+        # A property of the wrong type (reg = "abc";) is only found when it is read.
+        raise BoardError(f"invalid devicetree: {exc}", str(path)) from None
+
+
+def _board(tree: dtlib.DT, path: Path, *, name: str | None, arch: Arch | None,
+           cpu: str | None, code_partition: bool) -> Board:
     file = str(path)
     regions: dict[str, MemoryRegion] = {}
 

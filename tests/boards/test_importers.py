@@ -341,6 +341,17 @@ def test_dts_that_is_not_utf8_is_a_board_error(tmp_path: Path) -> None:
     assert str(caught.value) == f"{path}: error: invalid devicetree: not UTF-8 text"
 
 
+def test_dts_property_of_the_wrong_type_is_a_board_error(tmp_path: Path) -> None:
+    path = tmp_path / "zephyr.dts"
+    path.write_text('/dts-v1/;\n/ {\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n'
+                    '\tchosen { zephyr,sram = &sram0; };\n'
+                    '\tsram0: memory@20000000 { reg = "abc"; };\n};\n')
+    with pytest.raises(BoardError) as caught:
+        board_from_dts(path)
+    assert str(caught.value).startswith(
+        f"{path}: error: invalid devicetree: expected property 'reg' on /memory@20000000")
+
+
 def test_dts_board_round_trips_as_a_board_file(tmp_path: Path) -> None:
     path = tmp_path / "zephyr.dts"
     path.write_text(_H743_DTS)
