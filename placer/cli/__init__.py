@@ -29,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for stage in _STAGES:
-        try:
-            module = import_module(f"placer.cli.{stage}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"placer.cli.{stage}":
-                continue  # a stage not built yet
-            raise
-        module.register(sub)
+        import_module(f"placer.cli.{stage}").register(sub)
     return parser
 
 
