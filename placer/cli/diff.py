@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 from placer.diff import diff_layouts, format_json, format_markdown, format_text
-from placer.emit.layout_json import loads
+from placer.emit.layout_json import read_layout
 from placer.errors import LayoutError
-from placer.layout import Layout
 
 _FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json}
 
@@ -33,21 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Print the diff of two layout files; 0 when equal, 1 when changed, 2 when unreadable."""
     try:
-        old = _read(args.old)
-        new = _read(args.new)
+        old = read_layout(args.old)
+        new = read_layout(args.new)
     except LayoutError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     diff = diff_layouts(old, new)
     sys.stdout.write(_FORMATS[args.format](diff))
     return 1 if diff.changed else 0
-
-
-def _read(path: Path) -> Layout:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LayoutError(f"cannot read: {exc.strerror}", str(path)) from None
-    except UnicodeDecodeError:
-        raise LayoutError("not UTF-8 text", str(path)) from None
-    return loads(text, file=str(path))

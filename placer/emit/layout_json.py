@@ -53,6 +53,19 @@ def loads(text: str, *, file: str = "<string>") -> Layout:
     return from_document(document, file=file)
 
 
+def read_layout(path: str | Path) -> Layout:
+    """Read the layout file at `path`; `LayoutError` when it cannot be read or is not a
+    layout (not UTF-8, malformed JSON, another schema)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LayoutError(f"cannot read: {exc.strerror}", str(path)) from None
+    except UnicodeDecodeError:
+        raise LayoutError("not UTF-8 text", str(path)) from None
+    return loads(text, file=str(path))
+
+
 def to_document(layout: Layout) -> dict[str, JsonValue]:
     """The JSON document (plain dicts and lists) for `layout`, in schema key order."""
     target = layout.target

@@ -98,6 +98,21 @@ def test_cli_unreadable_file_exits_2_with_a_message(
     assert capsys.readouterr().err == f"{missing}: error: cannot read: No such file or directory\n"
 
 
+
+def test_cli_file_that_is_not_utf8_exits_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "layout.json"
+    binary.write_bytes(b"\xff\xfe")
+    assert main(["diff", str(binary), str(binary)]) == 2
+    assert capsys.readouterr().err == f"{binary}: error: not UTF-8 text\n"
+
+
+def test_read_layout_gives_back_the_written_layout(tmp_path: Path) -> None:
+    path = tmp_path / "layout.json"
+    path.write_text(layout_json.dumps(kheap_layout()))
+    assert layout_json.read_layout(path) == kheap_layout()
+
 @given(
     address_step=st.integers(min_value=-0x800, max_value=0x800).map(lambda n: n * 8),
     size_step=st.integers(min_value=-512, max_value=512).map(lambda n: n * 8),
