@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from placer.emit import layout_json
-from placer.emit.kconfig import kconfig_fragment
+from placer.emit.kconfig import kconfig_fragment, needs_custom_script
 from placer.emit.linker_script import linker_script, load_base_script
 from placer.emit.noinit_fragment import Fragment, noinit_fragment
 from placer.emit.svg import render_svg
@@ -58,17 +58,6 @@ __all__ = [
     "render_svg",
     "write_artifacts",
 ]
-
-
-def needs_custom_script(layout: Layout) -> bool:
-    """Whether Zephyr's default placement (``.noinit`` of the RAM region) cannot give this
-    layout, so the build must use the custom script."""
-    board = layout.target.board
-    return any(
-        placed.placement is Placement.OUTPUT_SECTION
-        or (placed.placement is Placement.NOINIT and placed.region != board.noinit_region)
-        for placed in layout.heaps
-    )
 
 
 def applicable_kinds(layout: Layout) -> frozenset[str]:

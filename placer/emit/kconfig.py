@@ -8,15 +8,27 @@ sets a symbol Zephyr would ignore with a warning.
 from __future__ import annotations
 
 from placer.config import HeapBackend
-from placer.layout import Layout
+from placer.layout import Layout, Placement
+
+
+def needs_custom_script(layout: Layout) -> bool:
+    """Whether Zephyr's default placement (``.noinit`` of the RAM region) cannot give this
+    layout, so the build must use the custom script."""
+    board = layout.target.board
+    return any(
+        placed.placement is Placement.OUTPUT_SECTION
+        or (placed.placement is Placement.NOINIT and placed.region != board.noinit_region)
+        for placed in layout.heaps
+    )
 
 
 def kconfig_fragment(layout: Layout, custom_script: str | None = None) -> str:
     """The ``prj.conf``-style lines for `layout`.
 
     `custom_script` is the file name of the emitted custom linker script when the build
-    uses it: the fragment then turns off Zephyr's default heap placement and points
-    ``CONFIG_CUSTOM_LINKER_SCRIPT`` at it.
+    uses it: the fragment then points ``CONFIG_CUSTOM_LINKER_SCRIPT`` at it. Zephyr's
+    default heap placement is turned off with it, and whenever the layout needs a custom
+    script at all (`needs_custom_script`), even one placer did not write.
     """
     target = layout.target
     config = target.config
@@ -42,8 +54,9 @@ def kconfig_fragment(layout: Layout, custom_script: str | None = None) -> str:
             lines.append(f"CONFIG_LLEXT_HEAP_SIZE={config.heap_size}")
     if config.userspace:
         lines.append("CONFIG_USERSPACE=y")
-    if custom_script is not None:
+    if custom_script is not None or needs_custom_script(layout):
         lines.append("CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y")
+    if custom_script is not None:
         lines.append(f'CONFIG_CUSTOM_LINKER_SCRIPT="{_quote(custom_script)}"')
     return "\n".join(lines) + "\n"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import attrs
+
 from placer.emit.kconfig import kconfig_fragment
+from placer.layout import Placement
 from tests.emit.layouts import harvard_layout, kheap_layout, memblk_layout
 
 
@@ -38,3 +41,13 @@ def test_custom_script_turns_off_default_placement_and_names_the_script() -> Non
         "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y",
         'CONFIG_CUSTOM_LINKER_SCRIPT="boards/my \\"odd\\".ld"',
     ]
+
+
+def test_a_heap_in_its_own_output_section_turns_off_default_placement_without_a_script() -> None:
+    # `placer place --emit kconfig` alone: Zephyr must still not put the heap in .noinit.
+    layout = kheap_layout()
+    (heap,) = layout.heaps
+    moved = attrs.evolve(layout, heaps=(attrs.evolve(heap, placement=Placement.OUTPUT_SECTION),))
+    lines = kconfig_fragment(moved).splitlines()
+    assert lines[-1] == "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y"
+    assert not any(line.startswith("CONFIG_CUSTOM_LINKER_SCRIPT") for line in lines)
