@@ -42,16 +42,8 @@ from placer.llext.regions import (
 )
 from placer.llext.relocate import RelocationProblem, apply_relocations, first_error
 from placer.llext.symbols import MAX_DEPENDENCIES
-from placer.target import HeapRole, Rounding, Target
+from placer.target import SIZE_OPTION, HeapRole, Rounding, Target
 
-#: The Kconfig option that sizes each static heap section.
-KCONFIG_SIZE_OPTION = {
-    ".llext_heap": "LLEXT_HEAP_SIZE",
-    ".llext_instr_heap": "LLEXT_INSTR_HEAP_SIZE",
-    ".llext_data_heap": "LLEXT_DATA_HEAP_SIZE",
-    ".llext_metadata_heap": "LLEXT_METADATA_HEAP_SIZE",
-    ".llext_ext_heap": "LLEXT_EXT_HEAP_SIZE",
-}
 #: Regions the ET_DYN single image holds (``llext_et_dyn_program_region``).
 _IMAGE_REGIONS = frozenset({Mem.TEXT, Mem.DATA, Mem.RODATA, Mem.BSS, Mem.EXPORT,
                             Mem.PREINIT, Mem.INIT, Mem.FINI})
@@ -179,7 +171,7 @@ class _HeapState:
             try:
                 self.kheap = SysHeap(placed.address, placed.size, options)
             except HeapTooSmall as exc:
-                raise ConfigError((KCONFIG_SIZE_OPTION.get(placed.section, "LLEXT"),),
+                raise ConfigError((SIZE_OPTION[placed.heap.role],),
                                   f"heap {placed.section} is too small for sys_heap: {exc}",
                                   fix="make the heap at least Z_HEAP_MIN_SIZE bytes") from None
             self.capacity = self.kheap.capacity

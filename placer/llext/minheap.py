@@ -17,9 +17,9 @@ import attrs
 from placer.config import HeapBackend
 from placer.layout import Layout
 from placer.llext.elf import ExtensionElf
-from placer.llext.loader import KCONFIG_SIZE_OPTION, BuiltinLookup, Loader, LoadOptions
+from placer.llext.loader import BuiltinLookup, Loader, LoadOptions
 from placer.llext.metadata import MetadataSizes
-from placer.target import z_heap_min_size
+from placer.target import SIZE_OPTION, z_heap_min_size
 
 #: The search gives up above this many KiB per heap.
 LIMIT_KIB = 64 * 1024
@@ -96,8 +96,10 @@ def minimum_heaps(layout: Layout, steps: Sequence[tuple[str, ExtensionElf | None
             if _run(layout, steps, opts, sizes, builtin, trial)[0]:
                 break
             kib += step
-        found.append(HeapMinimum(heap=section, option=KCONFIG_SIZE_OPTION.get(section, ""),
-                                 kib=kib, size=_size_for(layout, section, kib),
+        # A dynamic heap is a buffer given at run time: no Kconfig option sizes it.
+        option = "" if layout.dynamic else SIZE_OPTION[placed.heap.role]
+        found.append(HeapMinimum(heap=section, option=option, kib=kib,
+                                 size=_size_for(layout, section, kib),
                                  current=placed.size))
     return MinimumHeaps(heaps=tuple(found))
 
