@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from placer._files import replace_atomically
 from placer._resources import data_dir
 from placer.board import (
     Arch,
@@ -597,18 +597,9 @@ def atomic_write(path: Path, text: str) -> None:
     way, no permission), so the CLI reports it instead of a traceback.
     """
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        replace_atomically(path, text.encode("utf-8"))
     except OSError as exc:
         raise BoardError(f"cannot write board file: {exc.strerror}", str(path)) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        os.unlink(temporary)
-        if isinstance(exc, OSError):
-            raise BoardError(f"cannot write board file: {exc.strerror}", str(path)) from None
-        raise
 
 
 def _q(text: str) -> str:

@@ -7,12 +7,10 @@ problems) and a verdict; exits 1 when any extension would fail to load.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from placer.errors import ConfigError
+from placer._files import replace_atomically
 from placer.layout import Layout
 from placer.llext import Storage, verify
 from placer.llext.report import Report
@@ -109,13 +107,9 @@ def _buffer(text: str) -> tuple[int, int]:
 
 def _layout(args: argparse.Namespace) -> Layout:
     if args.layout is not None:
-        from placer.emit.layout_json import loads
+        from placer.emit.layout_json import read_layout
 
-        try:
-            text = args.layout.read_text(encoding="utf-8")
-        except (OSError, UnicodeError) as exc:
-            raise ConfigError(("layout",), f"cannot read {args.layout}: {exc}") from None
-        return loads(text, file=str(args.layout))
+        return read_layout(args.layout)
     # Imported here: placing is another stage, needed only without --layout.
     from placer.boardfile import load_board
     from placer.config import read_config
@@ -138,19 +132,8 @@ def dump_image(report: Report, directory: Path) -> None:
         index = []
         for region in load.regions:
             name = f"{region.mem.name.lower()}.bin"
-            _write_atomic(folder / name, region.data)
+            replace_atomically(folder / name, region.data)
             where = region.heap if region.heap is not None else "in-place"
             index.append(f"{region.mem.name} {region.address:#010x} {len(region.data)} "
                          f"{where} {name}\n")
-        _write_atomic(folder / "regions.txt", "".join(index).encode())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        replace_atomically(folder / "regions.txt", "".join(index).encode())

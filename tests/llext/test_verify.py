@@ -354,3 +354,12 @@ def test_cli_bad_buffer_address_is_a_usage_error_in_words(
     assert exit_info.value.code == 2
     assert ("argument --buffer-address: '0xZZ' is not an address (e.g. 0x20010000)"
             in capsys.readouterr().err)
+
+
+def test_cli_unreadable_layout_is_a_clear_error(
+        llext_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    layout = tmp_path / "layout.json"
+    layout.write_bytes(b"\xff\xfe")
+    assert main(["verify", str(ext), "--layout", str(layout)]) == 1
+    assert capsys.readouterr().err == f"{layout}: error: not UTF-8 text\n"
