@@ -29,6 +29,7 @@ never defines is 0, as it is when linking objects that do not define it; pass
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, cast
 
@@ -647,6 +648,7 @@ class _ScriptEvaluator:
                 if statement.op != "=":
                     value = _combine(statement, self._symbol(name), value, scope)
             except _NotYet:
+                self._record_remaining_reads(statement.expr, scope)
                 if statement.op == "=":
                     self.definer[name] = index
                 self.last_statement[name] = index  # attempted: its inputs decide the value
@@ -664,6 +666,23 @@ class _ScriptEvaluator:
                 self.definer[name] = index
             self.applied.add(index)
             self.last_statement[name] = index
+
+    def _record_remaining_reads(self, expr: ast.Expr, scope: _Scope) -> None:
+        """Record what `expr` reads once a symbol in it turned out not valid yet.
+
+        ld folds the rest of such an expression anyway, both operands and both branches
+        of a ``?:`` whose condition is not valid, and each symbol it meets becomes a
+        reference that makes a PROVIDE act (measured: ``b = e; c = b ? 0 : d;
+        PROVIDE(d = 7); e = 1;`` defines d).
+        """
+        def symbol(name: str) -> Value:
+            try:
+                return self._symbol(name)
+            except _NotYet:
+                return Unknown(f"`{name}' is not valid yet in this pass")
+
+        with contextlib.suppress(ScriptError):
+            _eval(expr, attrs.evolve(scope, symbol=symbol))
 
     def _run_assignments(self) -> None:
         for _ in range(_MAX_PASSES):

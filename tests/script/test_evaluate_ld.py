@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from placer.errors import ScriptError
-from placer.script import ast
+from placer.script import ast, parse
 from placer.script.evaluate import (
     LINKER_TARGETS,
     Unknown,
@@ -179,6 +179,24 @@ def test_script_symbols_and_memory_equal_gnu_ld(arch: str, tmp_path: Path) -> No
     regions = evaluate_memory(ORDER_SCRIPT, target=target)
     assert [(r.name, r.origin, r.length, r.attributes) for r in regions] == [
         (r.name, r.origin, r.length, r.attributes) for r in result.regions]
+
+
+@pytest.mark.parametrize("reader", [
+    "s_c = s_b ? 0 : s_d;",  # the branch not taken once s_b is valid
+    "s_c = s_b ? 0 : (s_b ? 0 : s_d);",  # nested: ld folds both branches there too
+    "s_c = (s_b + s_d) ? 0 : 1;",  # the operand after the one not valid yet
+])
+def test_a_read_after_a_symbol_not_valid_yet_still_makes_a_provide_act(
+        reader: str, tmp_path: Path) -> None:
+    # Pass 1: s_b is not valid, yet ld folds the rest and references s_d; the PROVIDE
+    # then acts in each pass with s_b as it is there (1), not its final value (0).
+    text = f"s_b = s_e;\n{reader}\nPROVIDE(s_d = s_b);\ns_b = 0;\ns_e = 1;\n"
+    result = link("x86", text, tmp_path)
+    assert result.returncode == 0, result.stderr
+    symbols = evaluate_symbols(parse(text), target=LINKER_TARGETS["x86"])
+    assert result.symbols["s_d"] == 1
+    assert {name: symbols[name] for name in symbols} == {
+        name: result.symbols[name] for name in symbols}
 
 
 def test_alias_names_its_region() -> None:
