@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from lark import Token
 
-from placer.errors import ScriptError, SourceSpan
+from placer.errors import ScriptError, ScriptWarning, SourceSpan
 from placer.script import ast
 from placer.script._driver import ParseFailure
 
@@ -52,6 +52,19 @@ def file_source_line(file: str, line: int) -> str | None:
     except OSError:
         return None
     return source_line(text, line)
+
+
+_D = TypeVar("_D", ScriptError, ScriptWarning)
+
+
+def at_span(kind: type[_D], message: str, span: SourceSpan | None, *,
+            file: str = "<script>", notes: tuple[str, ...] = ()) -> _D:
+    """A `ScriptError` or `ScriptWarning` at `span`, its source line read from the file
+    only now that there is a message to show; at `file` line 1 when there is no span."""
+    if span is None:
+        return kind(message, file, 1, 1, notes=notes)
+    return kind(message, span.file, span.line, span.column,
+                source_line=file_source_line(span.file, span.line), notes=notes)
 
 
 def error_at(message: str, file: str, text: str, line: int, column: int) -> ScriptError:

@@ -38,7 +38,7 @@ import networkx as nx
 
 from placer.errors import ScriptError, SourceSpan
 from placer.script import ast
-from placer.script.diagnostics import file_source_line
+from placer.script.diagnostics import at_span
 
 _MASK64: Final = (1 << 64) - 1
 
@@ -251,10 +251,7 @@ def evaluate_expression(
 
 
 def _error(message: str, span: SourceSpan | None, file: str) -> ScriptError:
-    if span is None:
-        return ScriptError(message, file, 1, 1)
-    return ScriptError(message, span.file, span.line, span.column,
-                       source_line=file_source_line(span.file, span.line))
+    return at_span(ScriptError, message, span, file=file)
 
 
 def _signed(value: int) -> int:

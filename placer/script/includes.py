@@ -30,9 +30,9 @@ import networkx as nx
 from placer.errors import ScriptError, ScriptWarning, SourceSpan
 from placer.script import ast
 from placer.script.diagnostics import (
+    at_span,
     check_memory_attributes,
     check_regions,
-    file_source_line,
     source_line,
 )
 from placer.script.kconfig_macros import Macro
@@ -213,11 +213,12 @@ class _Resolver:
             folder = Path(self.graph.nodes[self.stack[-1]]["name"]).parent
             beside = folder / name
             if beside.is_file():
-                warnings.warn(_located_warning(
+                warnings.warn(at_span(
+                    ScriptWarning,
                     f"INCLUDE {include.path}: found only as {beside}, next to the "
                     "including script, where GNU ld does not look", include.span,
-                    (f"searched first: {where}",
-                     f"GNU ld finds it only when run from {folder} or given -L {folder}")),
+                    notes=(f"searched first: {where}", "GNU ld finds it only when run "
+                           f"from {folder} or given -L {folder}")),
                     stacklevel=2)
                 return beside
         raise _located(f"cannot open linker script file {include.path}: "
@@ -230,18 +231,7 @@ def _key(file: str) -> str:
 
 def _located(message: str, span: SourceSpan | None,
              notes: tuple[str, ...] = ()) -> ScriptError:
-    if span is None:
-        return ScriptError(message, "<script>", 1, 1, notes=notes)
-    return ScriptError(message, span.file, span.line, span.column,
-                       source_line=file_source_line(span.file, span.line), notes=notes)
-
-
-def _located_warning(message: str, span: SourceSpan | None,
-                     notes: tuple[str, ...] = ()) -> ScriptWarning:
-    if span is None:
-        return ScriptWarning(message, "<script>", 1, 1, notes=notes)
-    return ScriptWarning(message, span.file, span.line, span.column,
-                         source_line=file_source_line(span.file, span.line), notes=notes)
+    return at_span(ScriptError, message, span, notes=notes)
 
 
 def _parse_included(text: str, file: str, kind: ast.FragmentKind | str) -> tuple[Any, ...]:
