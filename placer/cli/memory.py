@@ -33,6 +33,47 @@ from placer.script.kconfig_macros import parse_define
 JSON_FORMAT = "placer-memory/1"
 
 
+def add_preprocessor_options(parser: argparse.ArgumentParser) -> None:
+    """Add -I, -D, -L and --config, shared by check, format and memory."""
+    parser.add_argument(
+        "-I",
+        dest="include_dirs",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="#include search folder (repeatable)",
+    )
+    parser.add_argument(
+        "-D",
+        dest="defines",
+        metavar="NAME[=VALUE]",
+        action="append",
+        default=[],
+        help="define a preprocessor macro (repeatable)",
+    )
+    parser.add_argument(
+        "-L",
+        dest="library_dirs",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="INCLUDE search folder, as ld's -L (repeatable)",
+    )
+    parser.add_argument(
+        "--config",
+        dest="config_files",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="Kconfig .config whose values become macros",
+    )
+
+
+def wants_preprocessor(args: argparse.Namespace) -> bool:
+    """Whether preprocessor options were given: then the caller wants cpp, directives or not."""
+    return bool(args.defines or args.config_files or args.include_dirs)
+
+
 def register_memory(subparsers: Any) -> None:
     """Add the ``memory`` subcommand."""
     parser = subparsers.add_parser(
@@ -43,14 +84,7 @@ def register_memory(subparsers: Any) -> None:
     )
     parser.add_argument("file", metavar="FILE", help="linker script or template")
     parser.add_argument("--json", action="store_true", help="print JSON with integer values")
-    parser.add_argument("-I", dest="include_dirs", action="append", default=[],
-                        metavar="DIR", help="preprocessor include folder")
-    parser.add_argument("-D", dest="defines", action="append", default=[],
-                        metavar="NAME[=VALUE]", help="preprocessor macro")
-    parser.add_argument("-L", dest="library_dirs", action="append", default=[],
-                        metavar="DIR", help="folder where INCLUDE looks, as ld's -L")
-    parser.add_argument("--config", dest="config_files", action="append", default=[],
-                        metavar="FILE", help="Kconfig .config whose values become macros")
+    add_preprocessor_options(parser)
     parser.add_argument("--cpp", metavar="CC",
                         help="preprocess with this compiler driver (as Zephyr does) "
                              "instead of the embedded preprocessor")
@@ -82,8 +116,6 @@ def memory_command(args: argparse.Namespace) -> int:
         for absent in missing:
             print(f"placer memory: error: no such file: {absent}", file=sys.stderr)
         return 2
-    # Preprocessor options mean the caller wants the preprocessor, directives or not.
-    wants_cpp = bool(args.defines or args.config_files or args.include_dirs)
     with report_script_warnings():
         script = load_script(
             args.file,
@@ -91,7 +123,7 @@ def memory_command(args: argparse.Namespace) -> int:
             library_dirs=args.library_dirs,
             defines=[parse_define(d) for d in args.defines],
             config_files=args.config_files,
-            preprocess=args.cpp if args.cpp else (True if wants_cpp else None),
+            preprocess=args.cpp if args.cpp else (True if wants_preprocessor(args) else None),
         )
     target = LINKER_TARGETS[args.arch] if args.arch else target_for_script(script)
     regions = evaluate_memory(script, target=target, defsyms=_defsyms(args.defsym))

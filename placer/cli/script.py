@@ -14,47 +14,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from placer.cli.memory import register_memory, report_script_warnings
+from placer.cli.memory import (
+    add_preprocessor_options,
+    register_memory,
+    report_script_warnings,
+    wants_preprocessor,
+)
 from placer.errors import PlacerError, ScriptError
 from placer.script import parse, print_script
 from placer.script.includes import load_script
 from placer.script.kconfig_macros import Macro, parse_define
 from placer.script.preprocess import needs_preprocessing, preprocess_text, remap_error
-
-
-def _add_preprocessor_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-I",
-        dest="include_dirs",
-        metavar="DIR",
-        action="append",
-        default=[],
-        help="#include search folder (repeatable)",
-    )
-    parser.add_argument(
-        "-D",
-        dest="defines",
-        metavar="NAME[=VALUE]",
-        action="append",
-        default=[],
-        help="define a preprocessor macro (repeatable)",
-    )
-    parser.add_argument(
-        "-L",
-        dest="library_dirs",
-        metavar="DIR",
-        action="append",
-        default=[],
-        help="INCLUDE search folder, as ld's -L (repeatable)",
-    )
-    parser.add_argument(
-        "--config",
-        dest="config_files",
-        metavar="FILE",
-        action="append",
-        default=[],
-        help="Kconfig .config whose values become macros",
-    )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "error such as a missing file.",
     )
     check.add_argument("files", metavar="FILE", nargs="+", type=Path)
-    _add_preprocessor_options(check)
+    add_preprocessor_options(check)
     check.set_defaults(handler=run_check)
 
     fmt = subparsers.add_parser(
@@ -78,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     fmt.add_argument("file", metavar="FILE", type=Path)
     fmt.add_argument("-i", "--in-place", action="store_true", help="rewrite FILE in place")
-    _add_preprocessor_options(fmt)
+    add_preprocessor_options(fmt)
     fmt.set_defaults(handler=run_format)
 
     # ``placer memory`` (evaluated MEMORY regions) is registered here by the evaluator
@@ -108,7 +78,7 @@ def run_check(args: argparse.Namespace) -> int:
                     library_dirs=args.library_dirs,
                     defines=defines,
                     config_files=args.config_files,
-                    preprocess=True if (args.defines or args.config_files) else None,
+                    preprocess=True if wants_preprocessor(args) else None,
                 )
         except PlacerError as error:
             print(str(error), file=sys.stderr)
@@ -119,8 +89,7 @@ def run_check(args: argparse.Namespace) -> int:
 def _formatted(args: argparse.Namespace) -> str:
     path: Path = args.file
     text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    wants_cpp = bool(args.defines or args.config_files or args.include_dirs)
-    if not (wants_cpp or needs_preprocessing(text)):
+    if not (wants_preprocessor(args) or needs_preprocessing(text)):
         return print_script(parse(text, file=str(path)))
     preprocessed = preprocess_text(
         text,
