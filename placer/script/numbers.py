@@ -18,6 +18,8 @@ from __future__ import annotations
 
 _VMA_MASK = (1 << 64) - 1
 _SUFFIX_BASE = {"h": 16, "x": 16, "o": 8, "b": 2, "d": 10}
+_MULTIPLIER = {"k": 1024, "m": 1024 * 1024}
+_HEX_DIGITS = "0123456789abcdefABCDEF"
 
 
 def _scan_vma(digits: str, base: int) -> int:
@@ -25,7 +27,7 @@ def _scan_vma(digits: str, base: int) -> int:
     saturated at the largest 64-bit value as ``strtoul`` does."""
     value = 0
     for char in digits:
-        digit = int(char, 16) if char in "0123456789abcdefABCDEF" else base
+        digit = int(char, 16) if char in _HEX_DIGITS else base
         if digit >= base:
             break
         value = value * base + digit
@@ -40,24 +42,22 @@ def decode_number(text: str) -> int:
     if not text:
         raise ValueError("empty number")
     last = text[-1].lower()
+    multiplier = _MULTIPLIER.get(last, 1)
+    body = text[:-1] if multiplier != 1 else text
     if text[0] == "$":
-        multiplier = {"k": 1024, "m": 1024 * 1024}.get(last, 1)
-        digits = text[1:-1] if multiplier != 1 else text[1:]
-        _check(text, digits, "0123456789abcdefABCDEF")
+        digits = body[1:]
+        _check(text, digits, _HEX_DIGITS)
         return (_scan_vma(digits, 16) * multiplier) & _VMA_MASK
     if text[:2] in ("0x", "0X") and len(text) > 2:
-        multiplier = {"k": 1024, "m": 1024 * 1024}.get(last, 1)
-        digits = text[2:-1] if multiplier != 1 else text[2:]
-        _check(text, digits, "0123456789abcdefABCDEF")
+        digits = body[2:]
+        _check(text, digits, _HEX_DIGITS)
         return (_scan_vma(digits, 16) * multiplier) & _VMA_MASK
-    if text.isdigit() or (text[:-1].isdigit() and last in "km"):
-        multiplier = {"k": 1024, "m": 1024 * 1024}.get(last, 1)
-        digits = text if multiplier == 1 else text[:-1]
-        base = 8 if digits.startswith("0") else 10
-        return (_scan_vma(digits, base) * multiplier) & _VMA_MASK
+    if body.isdigit():
+        base = 8 if body.startswith("0") else 10
+        return (_scan_vma(body, base) * multiplier) & _VMA_MASK
     if last in _SUFFIX_BASE:
         digits = text[:-1]
-        _check(text, digits, "0123456789abcdefABCDEF")
+        _check(text, digits, _HEX_DIGITS)
         return _scan_vma(digits, _SUFFIX_BASE[last])
     raise ValueError(f"not an ld number: {text!r}")
 
