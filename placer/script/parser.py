@@ -783,7 +783,8 @@ def parse_file(
     try:
         text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
-        raise ScriptError(f"cannot read: {exc.strerror or exc}", name, 0, 0) from None
+        raise ScriptError(f"cannot read linker script: {exc.strerror or exc}", name, 1, 1) \
+            from None
     return parse(text, file=name, kind=kind, check_memory_regions=check_memory_regions)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from placer.errors import ScriptError
-from placer.script import FragmentKind, ast, parse, print_script
+from placer.script import FragmentKind, ast, parse, parse_file, print_script
 from placer.script.numbers import decode_number
 from tests.toolchains import tool
 
@@ -601,3 +601,13 @@ def test_a_form_feed_does_not_shift_the_line_shown_under_an_error() -> None:
         "board.ld:3:6: error: missing `;` after the assignment",
         "y = 2",
     ]
+
+
+def test_a_script_that_cannot_be_read_is_reported_at_line_1_as_load_script_does(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ScriptError) as caught:
+        parse_file(tmp_path / "absent.ld")
+    assert str(caught.value) == (
+        f"{tmp_path / 'absent.ld'}:1:1: error: cannot read linker script: "
+        "No such file or directory")
