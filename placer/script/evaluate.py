@@ -1037,8 +1037,8 @@ def evaluate_memory(
     (`placer.script.includes.load_script` does). Raises `ScriptError` for a redeclared or
     undeclared region, a region used before its declaration, or an ld arithmetic error.
     """
-    evaluator = _ScriptEvaluator(script, target, defsyms or {}, open_world)
-    return evaluator.memory()
+    with _nesting_limit(script):
+        return _ScriptEvaluator(script, target, defsyms or {}, open_world).memory()
 
 
 def evaluate_symbols(
@@ -1054,8 +1054,22 @@ def evaluate_symbols(
     section placed by the link. A symbol the script assigns from something only the link
     knows has an `Unknown` value saying what.
     """
-    evaluator = _ScriptEvaluator(script, target, defsyms or {}, open_world)
-    return evaluator.symbols()
+    with _nesting_limit(script):
+        return _ScriptEvaluator(script, target, defsyms or {}, open_world).symbols()
+
+
+@contextlib.contextmanager
+def _nesting_limit(script: ast.Script) -> Iterator[None]:
+    """Report an expression too deep for Python's recursion as a `ScriptError`.
+
+    The parser accepts any depth (ld's yacc stack does too), and the walks here recurse.
+    """
+    try:
+        yield
+    except RecursionError:
+        span = script.span or SourceSpan("<script>", 1, 1)
+        raise ScriptError("expressions nest too deeply to evaluate", span.file, span.line,
+                          span.column) from None
 
 
 def target_for_script(script: ast.Script) -> LinkerTarget | None:

@@ -225,3 +225,12 @@ def test_an_attribute_error_after_a_form_feed_shows_its_own_line(tmp_path: Path)
         load_script(script)
     assert (caught.value.line, caught.value.column) == (4, 10)  # at the `q`
     assert caught.value.source_line == "  RAM (rwq) : ORIGIN = 0, LENGTH = 1K"
+
+
+def test_an_expression_too_deep_to_evaluate_is_a_script_error_not_a_traceback() -> None:
+    text = "MEMORY { RAM : ORIGIN = " + " + ".join(["1"] * 3000) + ", LENGTH = 4K }\n"
+    script = parse(text, file="deep.ld")
+    for evaluate in (evaluate_memory, evaluate_symbols):
+        with pytest.raises(ScriptError) as caught:
+            evaluate(script)
+        assert str(caught.value) == "deep.ld:1:1: error: expressions nest too deeply to evaluate"
