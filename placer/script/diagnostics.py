@@ -9,8 +9,9 @@ that run after a successful parse (``> REGION`` naming no declared region).
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -65,6 +66,18 @@ def at_span(kind: type[_D], message: str, span: SourceSpan | None, *,
         return kind(message, file, 1, 1, notes=notes)
     return kind(message, span.file, span.line, span.column,
                 source_line=file_source_line(span.file, span.line), notes=notes)
+
+
+@contextlib.contextmanager
+def nesting_limit(file: str, doing: str) -> Iterator[None]:
+    """Report an expression too deep for Python's recursion as a `ScriptError` on `file`.
+
+    The parser accepts any depth, as ld's yacc stack does; the tree walks after it recurse.
+    """
+    try:
+        yield
+    except RecursionError:
+        raise ScriptError(f"expressions nest too deeply to {doing}", file, 1, 1) from None
 
 
 def error_at(message: str, file: str, text: str, line: int, column: int) -> ScriptError:

@@ -38,7 +38,7 @@ import networkx as nx
 
 from placer.errors import ScriptError, SourceSpan
 from placer.script import ast
-from placer.script.diagnostics import at_span
+from placer.script.diagnostics import at_span, nesting_limit
 
 _MASK64: Final = (1 << 64) - 1
 
@@ -549,7 +549,7 @@ class _ScriptEvaluator:
         self.target = target
         self.defsyms = {name: value & _MASK64 for name, value in defsyms.items()}
         self.open_world = open_world
-        self.file = script.span.file if script.span is not None else "<script>"
+        self.file = _file_of(script)
         self.definitions = _definitions(script)
         # Reads PROVIDE counts: those of what placer does not run (output sections,
         # MEMORY, ...) and, growing pass by pass, those the assignments actually make.
@@ -1037,7 +1037,7 @@ def evaluate_memory(
     (`placer.script.includes.load_script` does). Raises `ScriptError` for a redeclared or
     undeclared region, a region used before its declaration, or an ld arithmetic error.
     """
-    with _nesting_limit(script):
+    with nesting_limit(_file_of(script), "evaluate"):
         return _ScriptEvaluator(script, target, defsyms or {}, open_world).memory()
 
 
@@ -1054,22 +1054,12 @@ def evaluate_symbols(
     section placed by the link. A symbol the script assigns from something only the link
     knows has an `Unknown` value saying what.
     """
-    with _nesting_limit(script):
+    with nesting_limit(_file_of(script), "evaluate"):
         return _ScriptEvaluator(script, target, defsyms or {}, open_world).symbols()
 
 
-@contextlib.contextmanager
-def _nesting_limit(script: ast.Script) -> Iterator[None]:
-    """Report an expression too deep for Python's recursion as a `ScriptError`.
-
-    The parser accepts any depth (ld's yacc stack does too), and the walks here recurse.
-    """
-    try:
-        yield
-    except RecursionError:
-        span = script.span or SourceSpan("<script>", 1, 1)
-        raise ScriptError("expressions nest too deeply to evaluate", span.file, span.line,
-                          span.column) from None
+def _file_of(script: ast.Script) -> str:
+    return script.span.file if script.span is not None else "<script>"
 
 
 def target_for_script(script: ast.Script) -> LinkerTarget | None:

@@ -33,6 +33,7 @@ from placer.script.diagnostics import (
     at_span,
     check_memory_attributes,
     check_regions,
+    nesting_limit,
     source_line,
 )
 from placer.script.kconfig_macros import Macro
@@ -72,6 +73,20 @@ def load_script(
     the original file, line and column.
     """
     path = Path(path)
+    with nesting_limit(str(path), "read"):
+        return _load_script(path, include_dirs, library_dirs, defines, config_files,
+                            preprocess, kind)
+
+
+def _load_script(
+    path: Path,
+    include_dirs: Sequence[str | Path],
+    library_dirs: Sequence[str | Path],
+    defines: Mapping[str, str] | Iterable[Macro],
+    config_files: Sequence[str | Path],
+    preprocess: bool | str | None,
+    kind: ast.FragmentKind | None,
+) -> ast.Script:
     try:
         text = path.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:

@@ -244,3 +244,13 @@ def test_preprocess_false_leaves_directives_to_the_parser(work: Path) -> None:
     with pytest.raises(ScriptError) as caught:
         load_script("t.ld")
     assert caught.value.message.startswith("x.h: No such file or directory")
+
+
+def test_a_template_with_an_expression_too_deep_to_read_is_a_script_error(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "deep.ld"
+    script.write_text("#define ONE 1\nx = " + " + ".join(["ONE"] * 3000) + ";\n")
+    with pytest.raises(ScriptError) as caught:
+        load_script(script)
+    assert str(caught.value) == f"{script}:1:1: error: expressions nest too deeply to read"
