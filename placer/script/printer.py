@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from placer.errors import ScriptError, SourceSpan
 from placer.script import ast
 from placer.script.ast import FragmentKind
-from placer.script.diagnostics import one_name_hint
+from placer.script.diagnostics import nesting_limit, one_name_hint
 
 _INDENT = "    "
 
@@ -512,14 +511,9 @@ def print_script(node: Any) -> str:
     printer = _Printer()
     if isinstance(node, ast.Script):
         context = _CONTEXT[node.kind]
-        try:
+        with nesting_limit(node.span.file if node.span else "<script>", "print"):
             for statement in node.commands:
                 printer.statement(statement, 0, context)
-        except RecursionError:
-            span = node.span or SourceSpan("<script>", 1, 1)
-            raise ScriptError(
-                "expressions nest too deeply to print", span.file, span.line, span.column
-            ) from None
     else:
         context = (
             "output"

@@ -611,3 +611,10 @@ def test_a_script_that_cannot_be_read_is_reported_at_line_1_as_load_script_does(
     assert str(caught.value) == (
         f"{tmp_path / 'absent.ld'}:1:1: error: cannot read linker script: "
         "No such file or directory")
+
+
+def test_an_expression_too_deep_to_print_is_a_script_error() -> None:
+    script = parse("x = " + " + ".join(["1"] * 3000) + ";\n", file="deep.ld")
+    with pytest.raises(ScriptError) as caught:
+        print_script(script)
+    assert str(caught.value) == "deep.ld:1:1: error: expressions nest too deeply to print"
