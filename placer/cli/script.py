@@ -86,10 +86,9 @@ def run_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _formatted(args: argparse.Namespace) -> str:
+def _formatted(args: argparse.Namespace, text: str, preprocess: bool) -> str:
     path: Path = args.file
-    text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    if not (wants_preprocessor(args) or needs_preprocessing(text)):
+    if not preprocess:
         return print_script(parse(text, file=str(path)))
     preprocessed = preprocess_text(
         text,
@@ -116,11 +115,23 @@ def run_format(args: argparse.Namespace) -> int:
         for absent in missing:
             print(f"placer format: error: no such file: {absent}", file=sys.stderr)
         return 2
-    text = _formatted(args)
+    path: Path = args.file
+    try:
+        source = path.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise ScriptError(f"cannot read linker script: {exc.strerror}", str(path), 1, 1) \
+            from None
+    preprocess = wants_preprocessor(args) or needs_preprocessing(source)
+    if args.in_place and preprocess:
+        # The canonical text is of the expansion: writing it back would drop every
+        # #include, #define and #if branch of the template.
+        print(f"placer format: error: {path} is a C preprocessor template; -i would replace "
+              "it with its expansion (print to stdout instead)", file=sys.stderr)
+        return 2
+    text = _formatted(args, source, preprocess)
     if not args.in_place:
         sys.stdout.write(text)
         return 0
-    path: Path = args.file
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:

@@ -100,3 +100,19 @@ def test_a_define_that_is_not_an_identifier_is_reported_once_on_the_command_line
     assert capsys.readouterr().err == (
         "<command line>:1:1: error: -D 1X=2: macro name must be an identifier\n"
     )
+
+
+def test_format_in_place_refuses_a_template_and_leaves_it_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = "#ifdef BIG\nx = 2;\n#else\nx = 1;\n#endif\n"
+    script = tmp_path / "board.ld"
+    script.write_text(template)
+    assert main(["format", "-i", str(script)]) == 2
+    assert script.read_text() == template
+    assert capsys.readouterr().err == (
+        f"placer format: error: {script} is a C preprocessor template; -i would replace it "
+        "with its expansion (print to stdout instead)\n"
+    )
+    assert main(["format", str(script)]) == 0
+    assert capsys.readouterr().out == "x = 1;\n"
