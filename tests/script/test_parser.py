@@ -618,3 +618,13 @@ def test_an_expression_too_deep_to_print_is_a_script_error() -> None:
     with pytest.raises(ScriptError) as caught:
         print_script(script)
     assert str(caught.value) == "deep.ld:1:1: error: expressions nest too deeply to print"
+
+
+def test_the_printer_quotes_exactly_the_grammar_s_keywords() -> None:
+    # KEYWORDS is spelled out so printing needs no parser; it must not drift from ld.lark.
+    from placer.script.parser import _engine
+    from placer.script.printer import KEYWORDS
+
+    words = {text for text in _engine().literals.values()
+             if text.replace("_", "").isalnum() and not text[0].isdigit()}
+    assert words == KEYWORDS
