@@ -33,7 +33,8 @@ from lark.parsers.lalr_analysis import Shift
 
 _BLANK = r"[ \t\r\n\f\v]"
 _SKIP = re.compile(r"(?:[ \t\r\n\f\v]+|/\*[\s\S]*?\*/|#[^\n]*)+")
-_COMMENT = re.compile(r"/\*[\s\S]*?\*/|#[^\n]*")
+#: A ``/* */`` comment or a ``#`` line comment, skipped in every lexer state.
+COMMENT = re.compile(r"/\*[\s\S]*?\*/|#[^\n]*")
 #: ld's lexer takes the longest match: a keyword directly followed by a character that
 #: every ld start state lets a name continue with is part of that name (`AFTER.data`,
 #: `NOCROSSREFSAT`), even where only the keyword would parse.
@@ -387,7 +388,7 @@ class Driver:
 
     @staticmethod
     def _comments(text: str, start: int, end: int, line: int, comments: list[Token]) -> None:
-        for found in _COMMENT.finditer(text, start, end):
+        for found in COMMENT.finditer(text, start, end):
             offset = found.start()
             comment_line = line + text.count("\n", start, offset)
             column = offset - (text.rfind("\n", 0, offset) + 1) + 1

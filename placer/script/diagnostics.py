@@ -19,7 +19,7 @@ from lark import Token
 
 from placer.errors import ScriptError, ScriptWarning, SourceSpan
 from placer.script import ast
-from placer.script._driver import ParseFailure
+from placer.script._driver import COMMENT, ParseFailure
 
 
 class ScriptProblem(Exception):
@@ -379,7 +379,6 @@ def _first_mri_line(text: str) -> tuple[int, int] | None:
     return None
 
 
-_COMMENTS = re.compile(r"/\*.*?\*/|#[^\n]*", re.DOTALL)
 _SECTIONS_BODY_START = re.compile(r'\A\s*(?:"[^"]*"|[^\s:;{}()"]+)[^;{}]*?:')
 _OUTPUT_BODY_START = re.compile(
     r"\A\s*(?:KEEP|SORT\w*|EXCLUDE_FILE|INPUT_SECTION_FLAGS|BYTE|SHORT|LONG|QUAD|SQUAD|FILL"
@@ -400,7 +399,7 @@ _SCRIPT_START = re.compile(
 def likely_kind(text: str) -> str:
     """Which reading of a snippet its first statement suggests: "script",
     "sections-body" or "output-section-body" (the values of `ast.FragmentKind`)."""
-    code = _COMMENTS.sub(" ", text)
+    code = COMMENT.sub(" ", text)
     if _SCRIPT_START.match(code):
         return "script"
     if _OUTPUT_BODY_START.match(code):
