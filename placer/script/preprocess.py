@@ -124,7 +124,7 @@ def preprocess_file(
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise ScriptError(f"cannot read linker script: {exc.strerror}", str(path), 1, 1) from exc
     return preprocess_text(
@@ -429,15 +429,19 @@ def _run_cpp(
         # The template is passed by its own path when it exists, so `#include "x"` resolves
         # next to it; text without a file goes through a temporary file named like it.
         source = Path(file)
-        if not (source.is_file() and source.read_text(encoding="utf-8") == text):
+        # Bytes that are not UTF-8 (a Latin-1 comment) pass through unchanged, as
+        # load_script reads them.
+        if not (source.is_file()
+                and source.read_text(encoding="utf-8", errors="surrogateescape") == text):
             source = Path(folder) / Path(file).name
-            source.write_text(text, encoding="utf-8")
+            source.write_text(text, encoding="utf-8", errors="surrogateescape")
         command = [cpp, "-E", "-x", "assembler-with-cpp", "-undef", "-nostdinc"]
         command += [f"-I{d}" for d in include_dirs]
         command += [f"-D{m.name}={m.value}" for m in macros]
         command.append(str(source))
         try:
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            result = subprocess.run(command, capture_output=True, encoding="utf-8",
+                                    errors="surrogateescape", check=False)
         except OSError as exc:
             raise ScriptError(f"cannot run preprocessor {cpp}: {exc.strerror}", file, 1, 1) \
                 from exc

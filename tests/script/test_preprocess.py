@@ -394,3 +394,13 @@ def test_pcpp_and_cpp_agree_for_every_config_combination(
                                 f"CONFIG_{name}=y\n" if on else f"# CONFIG_{name} is not set\n")
     Path(".config").write_text(config)
     assert _normalised(_template(cpp=gcc)) == _normalised(_template())
+
+
+@pytest.mark.parametrize("toolchain", [False, True], ids=["pcpp", "toolchain-cpp"])
+def test_a_template_with_a_latin1_comment_preprocesses_with_either_cpp(
+    toolchain: bool, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.ld"
+    path.write_bytes(b"/* caf\xe9 */\n#define BASE 0x1000\nx = BASE;\n")
+    cpp = tool("arm", "gcc") if toolchain else None
+    assert "x = 0x1000;" in preprocess_file(path, cpp=cpp).text
