@@ -130,7 +130,11 @@ def run_format(args: argparse.Namespace) -> int:
         return 2
     text = _formatted(args, source, preprocess)
     if not args.in_place:
-        sys.stdout.write(text)
+        # As bytes: a non-UTF-8 byte read from the script (surrogateescape) goes back out
+        # unchanged, whatever the locale's encoding and error handler for stdout.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8", errors="surrogateescape"))
+        sys.stdout.buffer.flush()
         return 0
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -116,3 +116,12 @@ def test_format_in_place_refuses_a_template_and_leaves_it_as_written(
     )
     assert main(["format", str(script)]) == 0
     assert capsys.readouterr().out == "x = 1;\n"
+
+
+def test_format_passes_a_byte_that_is_not_utf8_through_unchanged(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    script = tmp_path / "latin1.ld"
+    script.write_bytes(b"/* caf\xe9 */\nx = 1;\n")
+    assert main(["format", str(script)]) == 0
+    assert capsysbinary.readouterr().out == b"/* caf\xe9 */\nx = 1;\n"
