@@ -9,11 +9,10 @@ canonical layout, to stdout or in place (atomically).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from placer._files import replace_atomically
 from placer.cli.memory import (
     add_preprocessor_options,
     register_memory,
@@ -136,13 +135,10 @@ def run_format(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(text.encode("utf-8", errors="surrogateescape"))
         sys.stdout.buffer.flush()
         return 0
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
-            out.write(text)
-        os.chmod(temporary, path.stat().st_mode & 0o7777)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        replace_atomically(path, text.encode("utf-8", errors="surrogateescape"),
+                           keep_mode=True)
+    except OSError as exc:
+        print(f"placer format: error: cannot write {path}: {exc.strerror}", file=sys.stderr)
+        return 1
     return 0

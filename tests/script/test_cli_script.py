@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -75,6 +78,25 @@ def test_format_in_place_rewrites_the_file_and_leaves_no_temporary(tmp_path: Pat
     assert main(["format", "-i", str(script)]) == 0
     assert script.read_text() == "SECTIONS" + GOOD.split("SECTIONS", 1)[1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["board.ld"]
+
+
+def test_format_in_place_that_cannot_write_says_so_and_keeps_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "board.ld"
+    script.write_text("SECTIONS{.data :{*(.data)}>RAM}\n")
+    # A read-only file system, as the OS reports it (root ignores permission bits).
+    real_mkstemp = tempfile.mkstemp
+
+    def read_only(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    assert main(["format", "-i", str(script)]) == 1
+    monkeypatch.setattr(tempfile, "mkstemp", real_mkstemp)
+    assert capsys.readouterr().err == (
+        f"placer format: error: cannot write {script}: Read-only file system\n")
+    assert script.read_text() == "SECTIONS{.data :{*(.data)}>RAM}\n"
 
 
 def test_format_of_a_broken_script_changes_nothing(
