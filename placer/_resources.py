@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-_CHECKOUT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parent
 
 
 def data_dir(name: str) -> Path:
     """Return the folder of shipped data `name` ("grammar" or "boards").
 
-    A checkout keeps the folders at its top level; an installed wheel carries them as the
-    packages ``placer.grammar`` and ``placer.boards``.
+    A checkout keeps the folders at its top level; an installed wheel carries them inside
+    the package (``placer/grammar``, ``placer/boards``).
     """
-    in_checkout = _CHECKOUT / name
-    if in_checkout.is_dir() and (_CHECKOUT / "pyproject.toml").is_file():
-        return in_checkout
-    return Path(str(resources.files(f"placer.{name}")))
+    installed = _PACKAGE / name
+    if installed.is_dir():
+        return installed
+    return _CHECKOUT / name

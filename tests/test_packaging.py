@@ -1,0 +1,57 @@
+"""The wheel carries every package and the grammar and board files, and an installed copy
+finds them (not only a checkout)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_package_is_listed_in_pyproject() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts)
+               for p in (ROOT / "placer").rglob("__init__.py")}
+    assert listed == on_disk | {"placer.grammar", "placer.boards"}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """placer built as a wheel and installed into a folder of its own."""
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                    "-q", "-w", str(work), str(ROOT)], check=True, capture_output=True)
+    (wheel,) = work.glob("placer-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "placer/grammar/ld.lark" in names
+    for board in (ROOT / "boards").glob("*.toml"):
+        assert f"placer/boards/{board.name}" in names
+        assert f"placer/boards/{board.stem}.ld" in names
+    target = work / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(target), str(wheel)], check=True, capture_output=True)
+    return target
+
+
+def test_an_installed_wheel_finds_its_grammar_and_boards(installed: Path,
+                                                         tmp_path: Path) -> None:
+    program = (
+        "import placer, placer.script\n"
+        "board = placer.load_board('qemu_cortex_m3')\n"
+        "layout = placer.place(board, placer.LlextConfig())\n"
+        f"print(placer.__file__.startswith({str(installed)!r}), len(placer.list_boards()),\n"
+        "      hex(layout.heap('.llext_heap').address),\n"
+        "      '.llext_heap' in placer.emit.linker_script(layout))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, check=True,
+                            capture_output=True, text=True,
+                            env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"})
+    count = len(list((ROOT / "boards").glob("*.toml")))
+    assert result.stdout.split() == ["True", str(count), "0x20003c00", "True"]
