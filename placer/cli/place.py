@@ -47,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="grow the heaps to the largest size the board allows")
     parser.add_argument("--reserve", metavar="N", help="bytes to keep free after each heap "
                         "that holds extension regions, e.g. 4K (most useful with --maximize)")
+    parser.add_argument("--script", metavar="FILE", type=Path,
+                        help="the linker script to place the heaps in instead of the board's "
+                        "base script, e.g. a Zephyr build's linker.cmd (templates are "
+                        "preprocessed with the --config values); implies -o placer-out")
     parser.add_argument("--json", action="store_true", help="print the layout JSON")
     parser.add_argument("-o", "--out", metavar="DIR", type=Path,
                         help="write the artefacts to DIR")
@@ -67,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     board = load_board(args.board or DEFAULT_BOARD)
     config = _read_config(args.config)
+    base = None
+    if args.script is not None:
+        # Read before solving, so a broken script stops the run before anything is printed.
+        from placer.script.includes import load_script
+
+        base = load_script(args.script, config_files=args.config)
     used = _used_from_elf(args.elf, board) if args.elf is not None else None
     layout = place(board, config, pins=pins, used=used, reserve=reserve,
                    maximize=args.maximize)
@@ -81,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
             for line in kconfig_lines(layout):
                 sys.stdout.write(f"  {line}\n")
     out = args.out
-    if out is None and (kinds is not None or _no_options(args)):
+    if out is None and (kinds is not None or args.script is not None or _no_options(args)):
         out = DEFAULT_OUT
     if out is not None:
         from placer.emit import write_artifacts
 
-        written = write_artifacts(layout, out, kinds)
+        written = write_artifacts(layout, out, kinds, base=base)
         stream = sys.stderr if args.json else sys.stdout
         for path in written:
             print(f"wrote {path}", file=stream)

@@ -12,7 +12,8 @@ from placer.cli import main
 from placer.cli import place as place_cli
 from placer.cli.place import parse_pin
 from placer.solve import Pin
-from tests.boards.link import image_program, link_assembly
+from tests.boards.link import image_program, link_assembly, run, symbols
+from tests.toolchains import tool
 
 
 def test_placer_alone_places_the_default_board_and_writes_every_artefact(
@@ -118,3 +119,43 @@ def test_config_files_set_the_heap_mode(tmp_path: Path,
     assert [(h["section"], h["address"], h["size"]) for h in document["heaps"]] == [
         (".llext_ext_heap", 0x20003C00, 12 * 1024),
         (".llext_metadata_heap", 0x20006C00, 4096)]
+
+
+def test_script_places_the_heaps_in_the_users_own_linker_script(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A porter's own script (a template, as Zephyr's linker.ld is): the board's base script
+    # plus a symbol that only a CONFIG_ value turns on.
+    board = load_board("qemu_cortex_m3")
+    assert board.base_script is not None
+    template = tmp_path / "linker.ld"
+    template.write_text("#ifdef CONFIG_BOARD_MARKER\n__board_marker = 0x1234;\n#endif\n"
+                        + board.base_script.read_text())
+    (tmp_path / "prj.conf").write_text("CONFIG_LLEXT=y\nCONFIG_BOARD_MARKER=y\n")
+    out = tmp_path / "out"
+    assert main(["place", "--config", str(tmp_path / "prj.conf"), "--script", str(template),
+                 "-o", str(out), "--emit", "script"]) == 0
+    assert capsys.readouterr().out.endswith(f"wrote {out / 'linker.ld'}\n")
+    emitted = out / "linker.ld"
+    # GNU ld links the image and an 8 KiB heap buffer with it; the placer ASSERTs hold.
+    program = image_program(board) + (
+        '.section .llext_heap,"aw",%progbits\n.balign 8\nkheap_llext_heap:\n.space 8192\n')
+    (tmp_path / "program.s").write_text(program)
+    run([tool("arm", "as"), "-o", str(tmp_path / "program.o"), str(tmp_path / "program.s")])
+    run([tool("arm", "ld"), "-T", str(emitted), "-o", str(tmp_path / "program.elf"),
+         str(tmp_path / "program.o")])
+    linked = symbols(tmp_path / "program.elf")
+    assert linked["kheap_llext_heap"] == 0x20003C00
+    assert linked["__board_marker"] == 0x1234
+
+
+def test_a_broken_script_stops_the_run_before_any_output(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "linker.ld"
+    script.write_text("SECTIONS { .x : { *(.x) }\n")
+    out = tmp_path / "out"
+    assert main(["place", "--script", str(script), "-o", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(
+        f"{script}:1:10: error: unbalanced braces: this `{{` is never closed\n")
+    assert not out.exists()
