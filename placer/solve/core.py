@@ -110,7 +110,10 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
         raise BoardError(f"board {board.name}: noinit region {board.noinit_region} is not one "
                          f"of its regions ({', '.join(names)})")
     target = resolve(board, config)
-    used_ranges = tuple(board.used if used is None else used)
+    # Memory seen through two views (ESP32-S3's IRAM and DRAM) is used in both: each
+    # region also carries what its aliases use, so no heap lands on it through the other.
+    view = attrs.evolve(board, used=tuple(board.used if used is None else used))
+    used_ranges = tuple(u for region in board.regions for u in view.used_in(region.name))
     problem = _Problem(target, target.heap_sections(), used_ranges, _merged_pins(pins),
                        tuple(orders))
     _check_pins(problem)

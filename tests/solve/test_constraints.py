@@ -7,7 +7,7 @@ import attrs
 import pytest
 
 from placer import BoardError, Infeasible, Order, Pin, load_board, place
-from placer.board import UsedRange
+from placer.board import Bus, UsedRange
 from placer.config import HeapBackend, LlextConfig
 from placer.layout import Placement
 
@@ -318,3 +318,18 @@ def test_heap_pinned_to_a_region_at_address_zero_starts_one_alignment_in() -> No
                    pins=(Pin(".llext_heap", region="ITCM"),))
     heap = layout.heap(".llext_heap")
     assert (heap.region, heap.address, heap.padding) == ("ITCM", 8, 8)
+
+
+def test_memory_used_through_an_alias_is_not_free_in_the_other_view() -> None:
+    # ESP32-S3's SRAM1 is iram0_0_seg and dram0_0_seg at once. Make the IRAM view usable for
+    # data, pin a 16 KiB heap there: the 8 KiB gap after IRAM text (0x40376000) is too small,
+    # and 0x40378000-0x40383000 holds DRAM's data, bss and noinit seen through the alias,
+    # so the first free place is 0x40383000.
+    board = load_board("esp32s3_devkitc")
+    regions = tuple(
+        attrs.evolve(r, bus=Bus.BOTH, attributes=frozenset("rwx"))
+        if r.name == "iram0_0_seg" else r for r in board.regions)
+    board = attrs.evolve(board, regions=regions)
+    layout = place(board, LlextConfig(heap_size=16),
+                   pins=(Pin(".llext_heap", region="iram0_0_seg"),))
+    assert layout.heap(".llext_heap").address == 0x40383000
