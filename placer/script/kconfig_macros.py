@@ -78,9 +78,18 @@ def read_kconfig(path: str | Path) -> tuple[Macro, ...]:
     """`parse_kconfig` of the file at `path`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ScriptError(f"cannot read Kconfig file: {exc.strerror}", str(path), 1, 1) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Kconfig writes UTF-8; a stray byte means a corrupt or wrong file, so point at it
+        # as read_config does rather than guess an encoding.
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScriptError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", str(path),
+                          line, column) from None
     return parse_kconfig(text, str(path))
 
 
