@@ -126,7 +126,10 @@ def write_artifacts(
         raise PlacerError(f"{out_dir}: error: cannot create: {exc.strerror}") from None
     try:
         for name, text in files.items():
-            with open(staging / name, "w", encoding="utf-8", newline="\n") as handle:
+            # A base script read with surrogateescape (a Latin-1 byte in a comment) carries
+            # its bytes into the emitted script; write them back unchanged, as format does.
+            with open(staging / name, "w", encoding="utf-8", errors="surrogateescape",
+                      newline="\n") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
