@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import enum
 import json
+import re
+import sys
 import types
 import typing
 from pathlib import Path, PurePath
@@ -50,6 +52,18 @@ def loads(text: str, *, file: str = "<string>") -> Layout:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LayoutError(exc.msg, file, exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise LayoutError("arrays or objects nest too deeply", file) from None
+    except ValueError:
+        # Python refuses to convert an integer literal longer than its digit limit, which
+        # json reports without a position; no address or size in a layout is that long.
+        digits = re.search(rf"\d{{{sys.get_int_max_str_digits() + 1},}}", text)
+        if digits is None:
+            raise
+        line = text.count("\n", 0, digits.start()) + 1
+        column = digits.start() - (text.rfind("\n", 0, digits.start()) + 1) + 1
+        raise LayoutError(f"number of {len(digits[0])} digits is too long", file, line,
+                          column) from None
     return from_document(document, file=file)
 
 
