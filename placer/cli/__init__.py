@@ -48,9 +48,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except PlacerError as exc:
-        print(str(exc), file=sys.stderr)
+        print(printable(str(exc)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def printable(text: str) -> str:
+    """`text` with each byte a file held that is not UTF-8 (read with surrogateescape, so it
+    reaches a diagnostic's source line as a lone surrogate) shown as ``\\xNN``: a stream
+    that encodes strictly would raise on the surrogate instead of printing the error."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from placer.cli import printable
 from placer.diff import diff_layouts, format_json, format_markdown, format_text
 from placer.emit.layout_json import read_layout
 from placer.errors import LayoutError
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         old = read_layout(args.old)
         new = read_layout(args.new)
     except LayoutError as exc:
-        print(str(exc), file=sys.stderr)
+        print(printable(str(exc)), file=sys.stderr)
         return 2
     diff = diff_layouts(old, new)
     sys.stdout.write(_FORMATS[args.format](diff))

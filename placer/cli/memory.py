@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from placer.cli import printable
 from placer.errors import ScriptError, ScriptWarning
 from placer.script.evaluate import (
     LINKER_TARGETS,
@@ -106,7 +107,7 @@ def report_script_warnings() -> Iterator[None]:
         finally:
             for warning in caught:
                 if isinstance(warning.message, ScriptWarning):
-                    print(str(warning.message), file=sys.stderr)
+                    print(printable(str(warning.message)), file=sys.stderr)
 
 
 def memory_command(args: argparse.Namespace) -> int:

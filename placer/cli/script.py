@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from placer._files import replace_atomically
+from placer.cli import printable
 from placer.cli.memory import (
     add_preprocessor_options,
     register_memory,
@@ -80,7 +81,7 @@ def run_check(args: argparse.Namespace) -> int:
                     preprocess=True if wants_preprocessor(args) else None,
                 )
         except PlacerError as error:
-            print(str(error), file=sys.stderr)
+            print(printable(str(error)), file=sys.stderr)
             problems += 1
     return 1 if problems else 0
 
