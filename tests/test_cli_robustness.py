@@ -273,7 +273,15 @@ def hostile_versions(valid: bytes) -> st.SearchStrategy[bytes]:
         st.tuples(st.integers(0, size), st.integers(0, 16), st.binary(min_size=1, max_size=8))
         .map(lambda t: valid[:t[0]] + t[2] + valid[t[0] + t[1]:]),
         st.integers(0, size).map(lambda n: valid[:n] + b"\xff\xc0\x85" + valid[n:]),
+        st.tuples(st.integers(0, size), st.sampled_from(_TOKENS))
+        .map(lambda t: valid[:t[0]] + t[1] + valid[t[0]:]),
     )
+
+
+#: Tokens that break parsers at their edges: a bad octal, huge numbers, deep nesting,
+#: unbalanced delimiters.
+_TOKENS = (b"099", b"9" * 5000, b"0x" + b"f" * 40, b"(" * 3000, b"[" * 3000, b"{" * 3000,
+           b"-" * 3000, b'"', b"/*", b"<", b"}", b";", b"=")
 
 
 _FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
@@ -437,3 +445,15 @@ def test_a_script_byte_that_is_not_utf8_is_shown_escaped_in_the_diagnostic(
     outcome = run(capsysbinary, ["check", str(script)])
     assert outcome.status == 1
     assert outcome.err == f"{script}:1:1: error: unexpected character `\\x80`\n\\x80\n^\n"
+
+
+def test_a_dts_number_that_is_not_octal_is_a_board_error(
+        tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    dts = tmp_path / "zephyr.dts"
+    dts.write_text("/dts-v1/;\n/ { x = <099>; };\n")
+    output = tmp_path / "board.toml"
+    outcome = run(capsysbinary, ["board", "import", "--from-dts", str(dts), "-o", str(output)])
+    assert outcome.status == 1 and outcome.out == ""
+    assert outcome.err == (f"{dts}: error: invalid devicetree: invalid literal for int() with "
+                           "base 8: '099'\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["zephyr.dts"]

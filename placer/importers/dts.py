@@ -55,6 +55,9 @@ def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | No
         raise BoardError(f"invalid devicetree: {exc}", str(path)) from None
     except UnicodeDecodeError:
         raise BoardError("invalid devicetree: not UTF-8 text", str(path)) from None
+    except ValueError as exc:
+        # dtlib lets int() fail on a literal its lexer took for a number (<099>).
+        raise BoardError(f"invalid devicetree: {exc}", str(path)) from None
     try:
         return _board(tree, path, name=name, arch=arch, cpu=cpu, code_partition=code_partition)
     except dtlib.DTError as exc:
