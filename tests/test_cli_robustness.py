@@ -457,3 +457,51 @@ def test_a_dts_number_that_is_not_octal_is_a_board_error(
     assert outcome.err == (f"{dts}: error: invalid devicetree: invalid literal for int() with "
                            "base 8: '099'\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["zephyr.dts"]
+
+
+# -- Option values -------------------------------------------------------------------------
+
+
+def _bad_options(v: Inputs) -> list[list[str]]:
+    script, layout, ext, config = str(v.script), str(v.layout), str(v.extension), str(v.config)
+    deep = "(" * 3000 + "1" + ")" * 3000
+    return [
+        ["place", "--pin", "x"],
+        ["place", "--pin", ".llext_heap=0x" + "f" * 40],
+        ["place", "--pin", ".llext_heap=NO_SUCH_REGION"],
+        ["place", "--reserve", "-1"],
+        ["place", "--reserve", "9" * 5000],
+        ["place", "--emit", "bogus"],
+        ["memory", "--defsym", "x", script],
+        ["memory", "--defsym", "x=" + deep, script],
+        ["memory", "--defsym", "x=" + "9" * 5000, script],
+        ["memory", "-D", "1x", script],
+        ["memory", "--cpp", "/nonexistent/cc", script],
+        ["memory", "--cpp", str(v.config), script],
+        ["check", "-D", "=", script],
+        ["verify", "--layout", layout, "--buffer-address", "zz", ext],
+        ["verify", "--layout", layout, "--heap-buffer", "1:2:3", ext],
+        ["verify", "--layout", layout, "--heap-buffer", "0x" + "f" * 40 + ":1", ext],
+        ["verify", "--layout", layout, "--order", "nope", ext],
+        ["verify", "--layout", layout, "--exports-list", str(v.folder), ext],
+        ["verify", "--layout", layout, "--exports-list", script, ext],
+        ["verify", "--layout", layout, "--exports", script, ext],
+        ["verify", "--board", "no_such_board", ext],
+        ["config", "check", "--zephyr-version", "9", config],
+        ["config", "check", "--zephyr-version", "1." + "9" * 5000, config],
+        ["config", "check", "--board", "", config],
+        ["board", "show", "no/such/board.toml"],
+        ["board", "import", "--from-elf", ext, "-o", str(v.folder / "never.toml")],
+        ["diff", "--format", "yaml", layout, layout],
+        ["no-such-command"],
+    ]
+
+
+def test_bad_option_values_are_diagnostics(
+        inputs: Inputs, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    before = sorted(p.name for p in inputs.folder.iterdir())
+    for argv in _bad_options(inputs):
+        outcome = run(capsysbinary, argv)
+        assert outcome.status in (1, 2), (argv, outcome)
+        assert_clean(outcome, argv)
+    assert sorted(p.name for p in inputs.folder.iterdir()) == before
