@@ -505,3 +505,26 @@ def test_bad_option_values_are_diagnostics(
         assert outcome.status in (1, 2), (argv, outcome)
         assert_clean(outcome, argv)
     assert sorted(p.name for p in inputs.folder.iterdir()) == before
+
+
+def test_a_dts_expression_nested_past_the_recursion_limit_is_a_board_error(
+        tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    dts = tmp_path / "zephyr.dts"
+    dts.write_text("/dts-v1/;\n/ { x = <" + "(" * 3000 + "1" + ")" * 3000 + ">; };\n")
+    output = tmp_path / "board.toml"
+    outcome = run(capsysbinary, ["board", "import", "--from-dts", str(dts), "-o", str(output)])
+    assert outcome.status == 1 and outcome.out == ""
+    assert outcome.err == f"{dts}: error: invalid devicetree: nests too deeply to parse\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["zephyr.dts"]
+
+
+def test_a_layout_base_script_name_too_long_for_the_os_is_read_as_a_relative_path(
+        inputs: Inputs, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    text = inputs.layout.read_text()
+    assert '"base_script": "qemu_cortex_m3.ld"' in text
+    layout = tmp_path / "new.json"
+    layout.write_text(text.replace('"base_script": "qemu_cortex_m3.ld"',
+                                   '"base_script": "' + "x" * 5000 + '.ld"'))
+    outcome = run(capsysbinary, ["diff", str(inputs.layout), str(layout)])
+    # is_file() raised ENAMETOOLONG; the name is data here, the heaps did not change.
+    assert outcome.status == 0 and outcome.err == ""

@@ -327,7 +327,12 @@ def _shipped_or_relative(name: str) -> Path:
     from placer._resources import data_dir
 
     shipped = data_dir("boards") / name
-    return shipped if shipped.is_file() else Path(name)
+    try:
+        is_shipped = shipped.is_file()
+    except OSError:
+        # is_file() raises for a name the OS refuses outright (ENAMETOOLONG): not shipped.
+        is_shipped = False
+    return shipped if is_shipped else Path(name)
 
 
 def _join(key: str, name: str) -> str:

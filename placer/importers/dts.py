@@ -58,6 +58,9 @@ def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | No
     except ValueError as exc:
         # dtlib lets int() fail on a literal its lexer took for a number (<099>).
         raise BoardError(f"invalid devicetree: {exc}", str(path)) from None
+    except RecursionError:
+        # dtlib parses expressions and nodes recursively: (((( ... 1 ))))
+        raise BoardError("invalid devicetree: nests too deeply to parse", str(path)) from None
     try:
         return _board(tree, path, name=name, arch=arch, cpu=cpu, code_partition=code_partition)
     except dtlib.DTError as exc:
