@@ -494,12 +494,12 @@ def load_board(name_or_path: str | Path) -> Board:
     """A shipped board by name (``"qemu_cortex_m3"``) or a board file by path."""
     text = str(name_or_path)
     path = Path(text)
-    if text.endswith(".toml") or os.sep in text or "/" in text or path.is_file():
-        if not path.is_file():
+    if text.endswith(".toml") or os.sep in text or "/" in text or os.path.isfile(path):
+        if not os.path.isfile(path):
             raise BoardError("no such board file", text)
         return read_board_file(path)
     shipped = data_dir("boards") / f"{text}.toml"
-    if not shipped.is_file():
+    if not os.path.isfile(shipped):
         raise BoardError(f"unknown board '{text}' (shipped boards: "
                          f"{', '.join(list_boards())}; or give a path to a .toml file)")
     return read_board_file(shipped)

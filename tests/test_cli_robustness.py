@@ -528,3 +528,23 @@ def test_a_layout_base_script_name_too_long_for_the_os_is_read_as_a_relative_pat
     outcome = run(capsysbinary, ["diff", str(inputs.layout), str(layout)])
     # is_file() raised ENAMETOOLONG; the name is data here, the heaps did not change.
     assert outcome.status == 0 and outcome.err == ""
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_file_name_too_long_for_the_os_is_a_diagnostic(
+        name: str, inputs: Inputs, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    # Path.is_file() raises ENAMETOOLONG where os.path.isfile() says False.
+    kind, build, on_stdout = COMMANDS[name]
+    with output_folder() as out:
+        argv = build(out.parent / ("x" * 5000 + _SUFFIX[kind]), inputs, out)
+        outcome = run(capsysbinary, argv)
+        assert outcome.status in (1, 2), (argv, outcome)
+        assert_clean(outcome, argv, report_on_stdout=on_stdout)
+        assert_no_half_output(out, outcome)
+
+
+def test_a_board_name_too_long_for_the_os_is_an_unknown_board(
+        capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    outcome = run(capsysbinary, ["board", "show", "x" * 5000])
+    assert outcome.status == 1
+    assert outcome.err.startswith("error: unknown board 'xxxx")

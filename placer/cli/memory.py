@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from placer.cli import printable
@@ -112,7 +112,7 @@ def report_script_warnings() -> Iterator[None]:
 
 def memory_command(args: argparse.Namespace) -> int:
     """Run ``placer memory``: 0 printed, 1 a problem in the script, 2 a missing file."""
-    missing = [f for f in (args.file, *args.config_files) if not Path(f).is_file()]
+    missing = [f for f in (args.file, *args.config_files) if not os.path.isfile(f)]
     if missing:
         for absent in missing:
             print(f"placer memory: error: no such file: {absent}", file=sys.stderr)

@@ -9,6 +9,7 @@ canonical layout, to stdout or in place (atomically).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -57,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _missing(paths: list[Path]) -> list[Path]:
-    return [p for p in paths if not p.is_file()]
+    # os.path.isfile is False for a name the OS refuses (ENAMETOOLONG); Path.is_file raises.
+    return [p for p in paths if not os.path.isfile(p)]
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -216,7 +216,7 @@ class _Resolver:
         else:
             candidates = [name, *(d / name for d in (*self.library_dirs, *self.search_dirs))]
         for candidate in candidates:
-            if candidate.is_file():
+            if os.path.isfile(candidate):
                 return candidate
         searched = [str(d) for d in (*self.library_dirs, *self.search_dirs)]
         where = ("the current folder" + "".join(f", {d}" for d in searched)
@@ -227,7 +227,7 @@ class _Resolver:
             # most likely the one meant; placer takes it and says so.
             folder = Path(self.graph.nodes[self.stack[-1]]["name"]).parent
             beside = folder / name
-            if beside.is_file():
+            if os.path.isfile(beside):
                 warnings.warn(at_span(
                     ScriptWarning,
                     f"INCLUDE {include.path}: found only as {beside}, next to the "
