@@ -9,6 +9,8 @@ store (the field is written, then the error returned). Both are reproduced. A
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from placer.llext.elf import ET_DYN, SHF_ALLOC, SHF_EXECINSTR
 from placer.llext.relocate import Linker, Site, signed
 
@@ -79,15 +81,9 @@ def relocate(linker: Linker, site: Site) -> None:
     elif kind == 5:  # JUMP_SLOT
         linker.write(site, word, s)
     elif kind == 16:  # BRANCH
-        target = signed(s + a - p, word)
-        insn = linker.read(site, 4)
-        linker.write(site, 4, (insn & ~_btype(0xFFFFFFFF)) | _btype(target))
-        _check(linker, site, target, B_TYPE)
+        _patch_pcrel(linker, site, signed(s + a - p, word), 4, _btype, B_TYPE)
     elif kind == 17:  # JAL
-        target = signed(s + a - p, word)
-        insn = linker.read(site, 4)
-        linker.write(site, 4, (insn & ~_jtype(0xFFFFFFFF)) | _jtype(target))
-        _check(linker, site, target, U_PLUS_I)
+        _patch_pcrel(linker, site, signed(s + a - p, word), 4, _jtype, U_PLUS_I)
     elif kind in (18, 19, PCREL_HI20):  # CALL, CALL_PLT, PCREL_HI20
         target = signed(s + a - p, word)
         _set_upper(linker, site, target)
@@ -132,15 +128,9 @@ def relocate(linker: Linker, site: Site) -> None:
         linker.write(site, 4, target)
         _check(linker, site, target, U_PLUS_I)
     elif kind == 44:  # RVC_BRANCH
-        target = signed(s + a - p, word)
-        insn = linker.read(site, 2)
-        linker.write(site, 2, (insn & ~_cbtype(0xFFFF)) | _cbtype(target))
-        _check(linker, site, target, CB_TYPE)
+        _patch_pcrel(linker, site, signed(s + a - p, word), 2, _cbtype, CB_TYPE)
     elif kind == 45:  # RVC_JUMP
-        target = signed(s + a - p, word)
-        insn = linker.read(site, 2)
-        linker.write(site, 2, (insn & ~_cjtype(0xFFFF)) | _cjtype(target))
-        _check(linker, site, target, CJ_TYPE)
+        _patch_pcrel(linker, site, signed(s + a - p, word), 2, _cjtype, CJ_TYPE)
     elif kind == 43:  # ALIGN
         alignment = 1
         while alignment < a:
@@ -162,6 +152,16 @@ def _field_size(kind: int, word: int) -> int:
     if kind in (33, 37, 52, 53, 54, 43):
         return 1
     return 4
+
+
+def _patch_pcrel(linker: Linker, site: Site, target: int, width: int,
+                 encode: Callable[[int], int], limit: int) -> None:
+    """Scatter a PC-relative offset into the immediate bits of a `width`-byte instruction
+    (`encode` places an offset's bits; all-ones gives the field mask), then range-check."""
+    insn = linker.read(site, width)
+    mask = encode((1 << (8 * width)) - 1)
+    linker.write(site, width, (insn & ~mask) | encode(target))
+    _check(linker, site, target, limit)
 
 
 def _check(linker: Linker, site: Site, target: int, limit: int) -> None:
