@@ -2,8 +2,8 @@
 
 Each stage registers its own subcommands from a module of this package, so the command
 line grows with the pipeline without one file knowing every option. Errors from the
-library (`PlacerError`) print as diagnostics and exit 1; usage errors exit 2; no Python
-traceback reaches the user.
+library (`PlacerError`) print as diagnostics and exit 1, as a missing or unreadable input
+file does; usage errors exit 2 (`placer.cli.options`); no Python traceback reaches the user.
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
+from placer.cli.options import INPUT_PROBLEM, USAGE_ERROR, UsageError
+from placer.cli.output import printable
 from placer.errors import PlacerError
 
+__all__ = ["build_parser", "main", "printable"]
+
 #: Modules of this package that add subcommands, in the order ``placer --help`` lists them.
-_STAGES = ("place", "script", "boards", "verify", "diff")
+_STAGES = ("place", "script", "boards", "config", "verify", "diff")
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -44,20 +48,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
-        return 2
+        return USAGE_ERROR
     try:
         return handler(args)
+    except UsageError as exc:
+        print(printable(str(exc)), file=sys.stderr)
+        return USAGE_ERROR
     except PlacerError as exc:
         print(printable(str(exc)), file=sys.stderr)
-        return 1
+        return INPUT_PROBLEM
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
 
-
-def printable(text: str) -> str:
-    """`text` with each byte a file held that is not UTF-8 (read with surrogateescape, so it
-    reaches a diagnostic's source line as a lone surrogate) shown as ``\\xNN``: a stream
-    that encodes strictly would raise on the surrogate instead of printing the error."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

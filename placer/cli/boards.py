@@ -1,15 +1,16 @@
-"""``placer boards``, ``placer board show|import`` and ``placer config check``.
+"""``placer boards`` and ``placer board show|import``.
 
-Thin: every fact comes from `placer.boardfile`, `placer.importers`, `placer.config` and
-`placer.rules`; this module only parses arguments and prints.
+Thin: every fact comes from `placer.boardfile` and `placer.importers`; this module only
+parses arguments and prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
@@ -22,15 +23,21 @@ from placer.boardfile import (
     load_board,
     write_board,
 )
-from placer.cli.place import text_table
-from placer.config import NEWEST_ZEPHYR, LlextConfig, read_config
+from placer.cli.options import (
+    INPUT_PROBLEM,
+    USAGE_ERROR,
+    add_config_option,
+    print_usage,
+    report_missing,
+)
+from placer.cli.output import text_table
+from placer.config import LlextConfig
 from placer.importers import board_from_dts, board_from_script, read_elf_image
-from placer.rules import review_config
 from placer.target import resolve
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``boards``, ``board`` and ``config`` subcommands."""
+    """Add the ``boards`` and ``board`` subcommands."""
     boards = subparsers.add_parser(
         "boards", help="list the shipped boards",
         description="List the boards shipped with placer: name, architecture, CPU, memory.")
@@ -52,8 +59,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp = board_sub.add_parser(
         "import", help="write a board file from a linker script, a zephyr.dts or zephyr.elf",
         description="Build a board from what the build already has and write it as a board "
-        "file. --from-elf alone updates the used ranges of --board (or of the board "
-        "--from-script/--from-dts gives).")
+        "file. --from-elf alone updates the used ranges of the existing board --board (or "
+        "of the board --from-script/--from-dts gives). A new board is named by --name, else "
+        "by CONFIG_BOARD of the --config files or of the build's .config beside the input, "
+        "else (devicetree) by the root node's model or compatible.")
     source = imp.add_mutually_exclusive_group()
     source.add_argument("--from-script", type=Path, metavar="FILE",
                         help="a linker script (its MEMORY block; e.g. Zephyr's linker.cmd)")
@@ -61,9 +70,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="zephyr.dts as the build writes it")
     imp.add_argument("--from-elf", type=Path, metavar="FILE",
                      help="zephyr.elf: the ranges the image already uses")
-    imp.add_argument("--board", help="the board --from-elf updates (name or board file)")
+    imp.add_argument("--board", metavar="NAME|PATH",
+                     help="an existing board (name or board file) whose used ranges "
+                     "--from-elf updates")
     imp.add_argument("-o", "--output", type=Path, required=True, help="board file to write")
-    imp.add_argument("--name", help="board name (default: the input file's stem)")
+    imp.add_argument("--name", help="the name of the board written (default: CONFIG_BOARD, "
+                     "else the devicetree's model or compatible)")
+    add_config_option(imp, "a .config whose CONFIG_BOARD names the board")
     imp.add_argument("--arch", choices=[a.value for a in Arch],
                      help="architecture, when the input does not say")
     imp.add_argument("--cpu", help="CPU core name")
@@ -72,40 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                      "CONFIG_USE_DT_CODE_PARTITION, e.g. behind MCUboot)")
     imp.set_defaults(handler=run_import)
 
-    config = subparsers.add_parser("config", help="check an LLEXT configuration",
-                                   description="Check LLEXT Kconfig values against a board.")
-    config_sub = config.add_subparsers(dest="config_command", metavar="COMMAND")
-    check = config_sub.add_parser(
-        "check", help="check .config / prj.conf files against a board's LLEXT rules",
-        description="Read Kconfig files (later files win) and check every LLEXT rule on the "
-        "board. Exit status: 0 ok (warnings printed), 1 violations, 2 usage error.")
-    check.add_argument("files", nargs="+", type=Path, metavar="FILE",
-                       help=".config, prj.conf or fragment files")
-    check.add_argument("--board", default=DEFAULT_BOARD,
-                       help=f"board name or board file (default: {DEFAULT_BOARD})")
-    check.add_argument("--zephyr-version", type=_version,
-                       default=NEWEST_ZEPHYR, metavar="MAJOR.MINOR",
-                       help="Zephyr version whose behaviour to model (default: "
-                       f"{NEWEST_ZEPHYR[0]}.{NEWEST_ZEPHYR[1]})")
-    check.add_argument("--group", action="append", default=[], metavar="NAME",
-                       help="a symbol group the application exports into (repeatable)")
-    check.set_defaults(handler=run_check)
-    for parser in (board, config):
-        parser.set_defaults(handler=_usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return 2
-    return handler
-
-
-def _version(text: str) -> tuple[int, int]:
-    parts = text.split(".")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"expected MAJOR.MINOR, not {text!r}")
-    return int(parts[0]), int(parts[1])
+    board.set_defaults(handler=print_usage(board))
 
 
 # -- placer boards -------------------------------------------------------------------------
@@ -221,19 +201,30 @@ def _notes(board: Board, name: str) -> str:
 def run_import(args: argparse.Namespace) -> int:
     """Import a board and write it as a board file."""
     arch = Arch(args.arch) if args.arch else None
+    if report_missing("board import", args.config_files):
+        return INPUT_PROBLEM
     board: Board
     if args.from_script is not None:
-        board = board_from_script(args.from_script, name=args.name, arch=arch,
+        name = args.name or _configured_name(args.from_script, args.config_files)
+        if name is None:
+            print(f"placer board import: error: {args.from_script} does not name its board: "
+                  "give --name, or --config with the build's .config (CONFIG_BOARD)",
+                  file=sys.stderr)
+            return USAGE_ERROR
+        board = board_from_script(args.from_script, name=name, arch=arch,
                                   cpu=args.cpu or "unknown")
     elif args.from_dts is not None:
-        board = board_from_dts(args.from_dts, name=args.name, arch=arch, cpu=args.cpu,
+        name = args.name or _configured_name(args.from_dts, args.config_files)
+        board = board_from_dts(args.from_dts, name=name, arch=arch, cpu=args.cpu,
                                code_partition=args.code_partition)
     elif args.board is not None:
         board = load_board(args.board)
+        if args.name:
+            board = attrs.evolve(board, name=args.name)
     else:
         print("placer board import: error: give --from-script, --from-dts, or --from-elf with "
               "--board", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     if args.from_elf is not None:
         image = read_elf_image(args.from_elf, board)
         board = attrs.evolve(board, used=image.used, image=None)
@@ -251,28 +242,22 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- placer config check -------------------------------------------------------------------
+def _configured_name(source: Path, config_files: Iterable[str]) -> str | None:
+    """``CONFIG_BOARD`` of the given Kconfig files (the last wins) or, with none given, of
+    the ``.config`` Zephyr's build writes beside ``zephyr.dts`` and ``linker.cmd``."""
+    from placer.script.kconfig_macros import read_kconfig  # the grammar: only when importing
 
-
-def run_check(args: argparse.Namespace) -> int:
-    """Check Kconfig files against a board; 0 ok, 1 on violations."""
-    board = load_board(args.board)
-    config = read_config(*args.files, zephyr_version=args.zephyr_version)
-    report = review_config(config, board, symbol_groups_used=args.group)
-    for warning in report.warnings:
-        print(warning, file=sys.stderr)
-    for violation in report.violations:
-        print(str(violation), file=sys.stderr)
-    if report.violations:
-        count = len(report.violations)
-        print(f"{count} violation{'s' if count > 1 else ''} of LLEXT's rules on {board.name}",
-              file=sys.stderr)
-        return 1
-    target = resolve(board, config)
-    heaps = ", ".join(f"{h.section} {h.size} bytes" for h in target.heap_sections())
-    print(f"ok: {board.name}, Zephyr {config.zephyr_version[0]}.{config.zephyr_version[1]}: "
-          f"{heaps or 'no static heap'}")
-    return 0
+    files = list(config_files)
+    if not files:
+        beside = source.parent / ".config"
+        # os.path.isfile: False, not an OSError, for a name the OS refuses (ENAMETOOLONG).
+        files = [str(beside)] if os.path.isfile(beside) else []
+    name = None
+    for file in files:
+        for macro in read_kconfig(file):
+            if macro.name == "CONFIG_BOARD" and len(macro.value) > 2:
+                name = macro.value[1:-1]
+    return name
 
 
 # -- formatting ----------------------------------------------------------------------------

@@ -6,10 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from placer.cli import printable
 from placer.diff import diff_layouts, format_json, format_markdown, format_text
 from placer.emit.layout_json import read_layout
-from placer.errors import LayoutError
 
 _FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json}
 
@@ -20,8 +18,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "diff",
         help="compare two layout JSON files; exit 1 when they differ",
         description="Show which heap sections moved, grew, shrank or changed region, and "
-        "each region's free space before and after. Exit status: 0 no change, 1 changed, "
-        "2 a file could not be read.",
+        "each region's free space before and after. Exit status: 0 no change, 1 changed "
+        "or a file could not be read (then with an error on stderr and nothing on "
+        "stdout), 2 usage error.",
     )
     parser.add_argument("old", type=Path, metavar="OLD.json")
     parser.add_argument("new", type=Path, metavar="NEW.json")
@@ -31,13 +30,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the diff of two layout files; 0 when equal, 1 when changed, 2 when unreadable."""
-    try:
-        old = read_layout(args.old)
-        new = read_layout(args.new)
-    except LayoutError as exc:
-        print(printable(str(exc)), file=sys.stderr)
-        return 2
+    """Print the diff of two layout files; 0 when equal, 1 when changed. A file that cannot
+    be read is a problem in the input, as for every command: its `LayoutError` reaches
+    `placer.cli.main` (exit 1)."""
+    old = read_layout(args.old)
+    new = read_layout(args.new)
     diff = diff_layouts(old, new)
     sys.stdout.write(_FORMATS[args.format](diff))
     return 1 if diff.changed else 0

@@ -8,16 +8,19 @@ same attribute spelling), or JSON with the values as integers. Registered by
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
-from placer.cli import printable
-from placer.errors import ScriptError, ScriptWarning
+from placer.cli.options import (
+    INPUT_PROBLEM,
+    UsageError,
+    add_preprocessor_options,
+    defines,
+    report_missing,
+    wants_preprocessor,
+)
+from placer.cli.output import report_script_warnings
 from placer.script.evaluate import (
     LINKER_TARGETS,
     EvaluatedRegion,
@@ -28,51 +31,9 @@ from placer.script.evaluate import (
     target_for_script,
 )
 from placer.script.includes import load_script
-from placer.script.kconfig_macros import parse_define
 
 #: Version of the JSON document; bump on incompatible changes.
 JSON_FORMAT = "placer-memory/1"
-
-
-def add_preprocessor_options(parser: argparse.ArgumentParser) -> None:
-    """Add -I, -D, -L and --config, shared by check, format and memory."""
-    parser.add_argument(
-        "-I",
-        dest="include_dirs",
-        metavar="DIR",
-        action="append",
-        default=[],
-        help="#include search folder (repeatable)",
-    )
-    parser.add_argument(
-        "-D",
-        dest="defines",
-        metavar="NAME[=VALUE]",
-        action="append",
-        default=[],
-        help="define a preprocessor macro (repeatable)",
-    )
-    parser.add_argument(
-        "-L",
-        dest="library_dirs",
-        metavar="DIR",
-        action="append",
-        default=[],
-        help="INCLUDE search folder, as ld's -L (repeatable)",
-    )
-    parser.add_argument(
-        "--config",
-        dest="config_files",
-        metavar="FILE",
-        action="append",
-        default=[],
-        help="Kconfig .config whose values become macros",
-    )
-
-
-def wants_preprocessor(args: argparse.Namespace) -> bool:
-    """Whether preprocessor options were given: then the caller wants cpp, directives or not."""
-    return bool(args.defines or args.config_files or args.include_dirs)
 
 
 def register_memory(subparsers: Any) -> None:
@@ -97,37 +58,23 @@ def register_memory(subparsers: Any) -> None:
     parser.set_defaults(handler=memory_command)
 
 
-@contextlib.contextmanager
-def report_script_warnings() -> Iterator[None]:
-    """Print every `ScriptWarning` issued inside the block to stderr, even if it raises."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ScriptWarning)
-        try:
-            yield
-        finally:
-            for warning in caught:
-                if isinstance(warning.message, ScriptWarning):
-                    print(printable(str(warning.message)), file=sys.stderr)
-
-
 def memory_command(args: argparse.Namespace) -> int:
-    """Run ``placer memory``: 0 printed, 1 a problem in the script, 2 a missing file."""
-    missing = [f for f in (args.file, *args.config_files) if not os.path.isfile(f)]
-    if missing:
-        for absent in missing:
-            print(f"placer memory: error: no such file: {absent}", file=sys.stderr)
-        return 2
+    """Run ``placer memory``: 0 printed, 1 a problem in the script or a missing file."""
+    macros = defines("memory", args)
+    defsyms = _defsyms(args.defsym)
+    if report_missing("memory", (args.file, *args.config_files)):
+        return INPUT_PROBLEM
     with report_script_warnings():
         script = load_script(
             args.file,
             include_dirs=args.include_dirs,
             library_dirs=args.library_dirs,
-            defines=[parse_define(d) for d in args.defines],
+            defines=macros,
             config_files=args.config_files,
             preprocess=args.cpp if args.cpp else (True if wants_preprocessor(args) else None),
         )
     target = LINKER_TARGETS[args.arch] if args.arch else target_for_script(script)
-    regions = evaluate_memory(script, target=target, defsyms=_defsyms(args.defsym))
+    regions = evaluate_memory(script, target=target, defsyms=defsyms)
     bits = target.address_bits if target is not None else 64
     if args.json:
         sys.stdout.write(_json(args.file, target, regions))
@@ -141,12 +88,12 @@ def _defsyms(options: list[str]) -> dict[str, int]:
     for option in options:
         name, eq, value = option.partition("=")
         if not eq or not name:
-            raise ScriptError(f"--defsym {option}: expected SYMBOL=VALUE", "<command line>", 1, 1)
+            raise UsageError("memory", f"--defsym {option}: expected SYMBOL=VALUE")
         try:
             symbols[name] = int(value, 0)
         except ValueError:
-            raise ScriptError(f"--defsym {option}: value must be an integer",
-                              "<command line>", 1, 1) from None
+            raise UsageError("memory", f"--defsym {option}: value must be an integer") \
+                from None
     return symbols
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence, Set
+from collections.abc import Sequence
 from pathlib import Path
 
 from placer.board import Board, UsedRange
 from placer.boardfile import DEFAULT_BOARD, load_board, parse_size
+from placer.cli.options import USAGE_ERROR, add_config_option
+from placer.cli.output import text_table
 from placer.config import LlextConfig, read_config
 from placer.layout import Layout
 from placer.solve import Pin, kconfig_lines, place
@@ -37,8 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--board", metavar="NAME|PATH",
                         help=f"shipped board name or board file (default {DEFAULT_BOARD})")
-    parser.add_argument("--config", metavar="FILE", action="extend", nargs="+", default=[],
-                        help=".config / prj.conf / fragments; later files win")
+    add_config_option(parser, ".config / prj.conf / fragment")
     parser.add_argument("--elf", metavar="zephyr.elf", type=Path,
                         help="take the used ranges from a built image instead of the board")
     parser.add_argument("--pin", metavar="SECTION=REGION|ADDR", action="append", default=[],
@@ -68,15 +69,15 @@ def run(args: argparse.Namespace) -> int:
         kinds = _kinds(args.emit)
     except ValueError as exc:
         print(f"placer place: error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     board = load_board(args.board or DEFAULT_BOARD)
-    config = _read_config(args.config)
+    config = _read_config(args.config_files)
     base = None
     if args.script is not None:
         # Read before solving, so a broken script stops the run before anything is printed.
         from placer.script.includes import load_script
 
-        base = load_script(args.script, config_files=args.config)
+        base = load_script(args.script, config_files=args.config_files)
     used = _used_from_elf(args.elf, board) if args.elf is not None else None
     layout = place(board, config, pins=pins, used=used, reserve=reserve,
                    maximize=args.maximize)
@@ -136,7 +137,7 @@ def _kinds(text: str | None) -> frozenset[str] | None:
 
 
 def _no_options(args: argparse.Namespace) -> bool:
-    return (args.board is None and not args.config and args.elf is None and not args.pin
+    return (args.board is None and not args.config_files and args.elf is None and not args.pin
             and not args.maximize and args.reserve is None and not args.json)
 
 
@@ -195,16 +196,4 @@ def format_layout(layout: Layout) -> str:
         lines.append("")
         lines += [f"note: {w}" for w in layout.warnings]
     return "\n".join(lines) + "\n"
-
-
-def text_table(rows: Sequence[tuple[str, ...]], numeric: Set[int] = frozenset()) -> list[str]:
-    """`rows` as lines of aligned columns two spaces apart; the `numeric` columns (by
-    index) are right-aligned, the rest left-aligned; no trailing blanks."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    out = []
-    for row in rows:
-        cells = [cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
-                 for i, cell in enumerate(row)]
-        out.append("  ".join(cells).rstrip())
-    return out
 

@@ -9,22 +9,23 @@ canonical layout, to stdout or in place (atomically).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from placer._files import replace_atomically
-from placer.cli import printable
-from placer.cli.memory import (
+from placer.cli.memory import register_memory
+from placer.cli.options import (
+    INPUT_PROBLEM,
+    USAGE_ERROR,
     add_preprocessor_options,
-    register_memory,
-    report_script_warnings,
+    defines,
+    report_missing,
     wants_preprocessor,
 )
+from placer.cli.output import printable, report_script_warnings
 from placer.errors import PlacerError, ScriptError
 from placer.script import parse, print_script
 from placer.script.includes import load_script
-from placer.script.kconfig_macros import Macro, parse_define
 from placer.script.preprocess import needs_preprocessing, preprocess_text, remap_error
 
 
@@ -34,8 +35,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "check",
         help="check linker scripts for errors",
         description="Parse each linker script (preprocessed, INCLUDEs resolved) and report "
-        "every problem. Exit 0 when all are clean, 1 when any has a problem, 2 on a usage "
-        "error such as a missing file.",
+        "every problem. Exit 0 when all are clean, 1 when any has a problem or is missing, "
+        "2 on a usage error.",
     )
     check.add_argument("files", metavar="FILE", nargs="+", type=Path)
     add_preprocessor_options(check)
@@ -57,19 +58,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     register_memory(subparsers)
 
 
-def _missing(paths: list[Path]) -> list[Path]:
-    # os.path.isfile is False for a name the OS refuses (ENAMETOOLONG); Path.is_file raises.
-    return [p for p in paths if not os.path.isfile(p)]
-
-
 def run_check(args: argparse.Namespace) -> int:
-    """``placer check``: 0 clean, 1 problems, 2 usage error."""
-    missing = _missing(list(args.files) + [Path(c) for c in args.config_files])
-    if missing:
-        for path in missing:
-            print(f"placer check: error: no such file: {path}", file=sys.stderr)
-        return 2
-    defines = _macros(args)
+    """``placer check``: 0 clean, 1 problems (a missing file included), 2 usage error."""
+    macros = defines("check", args)
+    if report_missing("check", (*args.files, *args.config_files)):
+        return INPUT_PROBLEM
     problems = 0
     for path in args.files:
         try:
@@ -78,14 +71,14 @@ def run_check(args: argparse.Namespace) -> int:
                     path,
                     include_dirs=args.include_dirs,
                     library_dirs=args.library_dirs,
-                    defines=defines,
+                    defines=macros,
                     config_files=args.config_files,
                     preprocess=True if wants_preprocessor(args) else None,
                 )
         except PlacerError as error:
             print(printable(str(error)), file=sys.stderr)
             problems += 1
-    return 1 if problems else 0
+    return INPUT_PROBLEM if problems else 0
 
 
 def _formatted(args: argparse.Namespace, text: str, preprocess: bool) -> str:
@@ -96,7 +89,7 @@ def _formatted(args: argparse.Namespace, text: str, preprocess: bool) -> str:
         text,
         str(path),
         include_dirs=args.include_dirs,
-        defines=_macros(args),
+        defines=defines("format", args),
         config_files=args.config_files,
     )
     try:
@@ -105,18 +98,11 @@ def _formatted(args: argparse.Namespace, text: str, preprocess: bool) -> str:
         raise remap_error(error, preprocessed) from None
 
 
-def _macros(args: argparse.Namespace) -> tuple[Macro, ...]:
-    # Validated once, before any file is read: a bad -D is the command line's fault.
-    return tuple(parse_define(option) for option in args.defines)
-
-
 def run_format(args: argparse.Namespace) -> int:
     """``placer format``: canonical text to stdout, or in place with ``-i``."""
-    missing = _missing([args.file] + [Path(c) for c in args.config_files])
-    if missing:
-        for absent in missing:
-            print(f"placer format: error: no such file: {absent}", file=sys.stderr)
-        return 2
+    defines("format", args)
+    if report_missing("format", (args.file, *args.config_files)):
+        return INPUT_PROBLEM
     path: Path = args.file
     try:
         source = path.read_text(encoding="utf-8", errors="surrogateescape")
@@ -129,7 +115,7 @@ def run_format(args: argparse.Namespace) -> int:
         # #include, #define and #if branch of the template.
         print(f"placer format: error: {path} is a C preprocessor template; -i would replace "
               "it with its expansion (print to stdout instead)", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     text = _formatted(args, source, preprocess)
     if not args.in_place:
         # As bytes: a non-UTF-8 byte read from the script (surrogateescape) goes back out
@@ -143,5 +129,5 @@ def run_format(args: argparse.Namespace) -> int:
                            keep_mode=True)
     except OSError as exc:
         print(f"placer format: error: cannot write {path}: {exc.strerror}", file=sys.stderr)
-        return 1
+        return INPUT_PROBLEM
     return 0

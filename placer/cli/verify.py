@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from placer._files import replace_atomically
+from placer.cli.options import INPUT_PROBLEM, USAGE_ERROR, add_config_option
 from placer.layout import Layout
 from placer.llext import Storage, verify
 from placer.llext.report import Report
@@ -32,9 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     where.add_argument("--layout", type=Path, help="a layout JSON written by `placer place`")
     where.add_argument("--board", help="place the heaps for this board first (with --config, "
                        "or Zephyr's defaults)")
-    parser.add_argument("--config", metavar="FILE", type=Path, action="extend", nargs="+",
-                        default=[], help=".config / prj.conf / fragments for --board; later "
-                        "files win")
+    add_config_option(parser, ".config / prj.conf / fragment for --board")
     symbols = parser.add_mutually_exclusive_group()
     symbols.add_argument("--exports", type=Path, metavar="zephyr.elf",
                          help="the built image: its export table and sizeof(struct llext)")
@@ -64,10 +63,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Verify, print the report; 0 when every extension loads, 1 otherwise."""
-    if args.layout is not None and args.config:
+    if args.layout is not None and args.config_files:
         print("placer verify: error: --config applies to --board; a --layout carries its "
               "configuration", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     layout = _layout(args)
     order = [name.strip() for name in args.order.split(",") if name.strip()] \
         if args.order else None
@@ -81,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"placer verify: error: cannot write the image to {args.dump_image}: "
                   f"{exc.strerror}", file=sys.stderr)
-            return 1
+            return INPUT_PROBLEM
     sys.stdout.write(report.to_json() if args.json else report.render_text())
-    return 0 if report.ok else 1
+    return 0 if report.ok else INPUT_PROBLEM
 
 
 def _address(text: str) -> int:
@@ -116,7 +115,7 @@ def _layout(args: argparse.Namespace) -> Layout:
     from placer.solve import place
 
     board = load_board(args.board)
-    config = read_config(*args.config)
+    config = read_config(*args.config_files)
     return place(board, config)
 
 

@@ -9,6 +9,7 @@ its ``zephyr,memory-region`` name, and ARC's ``arc,iccm``/``arc,dccm`` (ICCM, DC
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +38,8 @@ _MPU = {
 
 def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | None = None,
                    cpu: str | None = None, code_partition: bool = False) -> Board:
-    """A board from the ``zephyr.dts`` at `path`.
+    """A board from the ``zephyr.dts`` at `path`, named `name` or after the devicetree's
+    ``model`` or ``compatible`` (`devicetree_board_name`).
 
     Flash regions are ``rx`` and not writable at load time; RAM regions ``rwx``; DTCM and
     DCCM ``rw`` on the data bus; ICCM ``rwx`` on the instruction bus (written through the
@@ -126,11 +128,15 @@ def _board(tree: dtlib.DT, path: Path, *, name: str | None, arch: Arch | None,
     board_arch = arch or found_arch
     if board_arch is None:
         raise BoardError("no /cpus node with a known compatible; give the architecture", file)
+    board_name = name or devicetree_board_name(tree)
+    if board_name is None:
+        raise BoardError("the root node has no model or compatible to name the board "
+                         "after; give a name", file)
     harvard = iccm is not None and dccm is not None
     noinit = "DCCM" if harvard else ("RAM" if "RAM" in regions else next(iter(regions)))
     flash = "ICCM" if harvard else ("FLASH" if "FLASH" in regions else None)
     return Board(
-        name=name or path.stem, arch=board_arch, cpu=cpu or found_cpu or "unknown",
+        name=board_name, arch=board_arch, cpu=cpu or found_cpu or "unknown",
         regions=tuple(regions.values()), noinit_region=noinit,
         elf_class=64 if board_arch is Arch.ARM64 else 32,
         machine=DEFAULT_MACHINE[board_arch], harvard=harvard, mpu=_mpu(tree),
@@ -167,6 +173,21 @@ def _chosen(prop: dtlib.Property, file: str) -> dtlib.Node:
             return prop.to_node()
         except dtlib.DTError as exc:
             raise BoardError(f"chosen {prop.name}: {exc}", file) from None
+
+
+def devicetree_board_name(tree: dtlib.DT) -> str | None:
+    """A board name from the root node: its ``model`` ("QEMU Cortex-M3" gives
+    ``qemu_cortex_m3``), else its first ``compatible`` without the vendor ("ti,lm3s6965"
+    gives ``lm3s6965``); None when the root has neither."""
+    root = tree.root
+    model = root.props.get("model")
+    texts = _strings(root, "model") if model is not None else []
+    texts += [c.partition(",")[2] or c for c in _strings(root, "compatible")]
+    for text in texts:
+        slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+        if slug:
+            return slug
+    return None
 
 
 def _strings(node: dtlib.Node, name: str) -> list[str]:

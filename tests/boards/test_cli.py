@@ -79,6 +79,65 @@ def test_board_import_from_script(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert board.base_script == script.resolve()
 
 
+def test_board_import_names_a_script_board_after_config_board(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = placer.load_board("nsim_em").base_script
+    assert script is not None
+    config = tmp_path / ".config"
+    config.write_text('CONFIG_LLEXT=y\nCONFIG_BOARD="nsim"\n')
+    output = tmp_path / "nsim.toml"
+    status, out, _ = run(capsys, "board", "import", "--from-script", str(script),
+                         "--config", str(config), "-o", str(output))
+    assert status == 0 and out.startswith(f"wrote {output}: nsim, ")
+    assert read_board_file(output).name == "nsim"
+
+
+def test_board_import_takes_config_board_from_the_build_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Zephyr's build writes .config beside zephyr.dts and linker.cmd.
+    script = placer.load_board("nsim_em").base_script
+    assert script is not None
+    build = tmp_path / "zephyr"
+    build.mkdir()
+    (build / "linker.cmd").write_bytes(script.read_bytes())
+    (build / ".config").write_text('CONFIG_BOARD="nsim_em"\n')
+    output = tmp_path / "board.toml"
+    status, _, _ = run(capsys, "board", "import", "--from-script", str(build / "linker.cmd"),
+                       "-o", str(output))
+    assert status == 0 and read_board_file(output).name == "nsim_em"
+
+
+def test_board_import_of_a_script_that_names_no_board_asks_for_a_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "linker.cmd"
+    script.write_text("MEMORY { RAM (rwx) : ORIGIN = 0, LENGTH = 64K }\n")
+    output = tmp_path / "board.toml"
+    status, _, err = run(capsys, "board", "import", "--from-script", str(script),
+                         "--arch", "arm", "-o", str(output))
+    assert status == 2
+    assert err == (f"placer board import: error: {script} does not name its board: give "
+                   "--name, or --config with the build's .config (CONFIG_BOARD)\n")
+    assert not output.exists()
+
+
+def test_board_import_names_a_devicetree_board_after_its_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dts = tmp_path / "zephyr.dts"
+    dts.write_text('/dts-v1/;\n/ {\n\tmodel = "QEMU Cortex-M3";\n'
+                   '\tcompatible = "ti,lm3s6965evb-qemu", "ti,lm3s6965";\n'
+                   '\t#address-cells = <1>;\n\t#size-cells = <1>;\n'
+                   '\tchosen { zephyr,sram = &sram0; };\n'
+                   '\tcpus { #address-cells = <1>; #size-cells = <0>;\n'
+                   '\t\tcpu@0 { compatible = "arm,cortex-m3"; reg = <0>; }; };\n'
+                   '\tsram0: memory@20000000 { reg = <0x20000000 0x10000>; };\n};\n')
+    output = tmp_path / "board.toml"
+    status, out, _ = run(capsys, "board", "import", "--from-dts", str(dts), "-o", str(output))
+    assert status == 0 and out.startswith(f"wrote {output}: qemu_cortex_m3, ")
+    dts.write_text(dts.read_text().replace('\tmodel = "QEMU Cortex-M3";\n', ""))
+    status, out, _ = run(capsys, "board", "import", "--from-dts", str(dts), "-o", str(output))
+    assert status == 0 and out.startswith(f"wrote {output}: lm3s6965evb_qemu, ")
+
+
 def test_board_import_from_elf_updates_a_board(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     board = placer.load_board("qemu_cortex_m3")

@@ -319,7 +319,7 @@ def test_dts_reg_with_two_address_cells_and_ranges(tmp_path: Path) -> None:
             };
         };
         """))
-    board = board_from_dts(path)
+    board = board_from_dts(path, name="a53")
     assert board.arch is Arch.ARM64 and board.elf_class == 64
     assert [(r.name, r.origin, r.length) for r in board.regions] == [
         ("RAM", 0x40000000, 128 * 1024 * 1024)]
@@ -428,9 +428,9 @@ _NRF_DTS = """\
 def test_dts_code_partition_behind_mcuboot(tmp_path: Path) -> None:
     path = tmp_path / "zephyr.dts"
     path.write_text(_NRF_DTS)
-    whole = board_from_dts(path)
+    whole = board_from_dts(path, name="mcuboot")
     assert (whole.region("FLASH").origin, whole.region("FLASH").length) == (0, 0x100000)
-    slot = board_from_dts(path, code_partition=True)
+    slot = board_from_dts(path, name="mcuboot", code_partition=True)
     assert (slot.region("FLASH").origin, slot.region("FLASH").length) == (0xC000, 0x77000)
     assert (slot.region("RAM").origin, slot.region("RAM").length) == (0x20000000, 0x40000)
     assert slot.mpu.kind is MpuKind.NONE  # no MPU node in this tree

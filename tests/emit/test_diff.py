@@ -90,21 +90,23 @@ def test_cli_exits_1_on_change_and_0_without(
     assert "### LLEXT heap layout changes" in capsys.readouterr().out
 
 
-def test_cli_unreadable_file_exits_2_with_a_message(
+def test_cli_unreadable_file_exits_1_with_a_message_and_no_diff(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "nope.json"
-    assert main(["diff", str(missing), str(missing)]) == 2
-    assert capsys.readouterr().err == f"{missing}: error: cannot read: No such file or directory\n"
+    assert main(["diff", str(missing), str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"{missing}: error: cannot read: No such file or directory\n"
 
 
 
-def test_cli_file_that_is_not_utf8_exits_2_with_a_message(
+def test_cli_file_that_is_not_utf8_exits_1_with_a_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     binary = tmp_path / "layout.json"
     binary.write_bytes(b"\xff\xfe")
-    assert main(["diff", str(binary), str(binary)]) == 2
+    assert main(["diff", str(binary), str(binary)]) == 1
     assert capsys.readouterr().err == f"{binary}: error: not UTF-8 text\n"
 
 

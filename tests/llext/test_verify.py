@@ -270,6 +270,23 @@ def test_cli_places_the_heaps_for_a_board_and_config(
     assert report["extensions"][0]["regions"][0]["heap"] == ".llext_heap"
 
 
+def test_cli_config_is_repeatable_and_leaves_the_extensions_to_the_positionals(
+        llext_dir: Path, exports: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    base = tmp_path / "prj.conf"
+    base.write_text("CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_SIZE=16\n")
+    overlay = tmp_path / "big.conf"
+    overlay.write_text("CONFIG_LLEXT_HEAP_SIZE=24\n")
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    status = main(["verify", "--board", "qemu_cortex_m3", "--config", str(base),
+                   "--config", str(overlay), str(ext), "--exports-list", str(exports),
+                   "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0 and report["ok"]
+    (heap,) = report["heaps"]
+    assert heap["size"] == 24 * 1024  # the later file wins
+
+
 @settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(picks=st.lists(st.sampled_from(["hello", "lib", "app"]), min_size=1, max_size=3,

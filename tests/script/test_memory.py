@@ -204,7 +204,7 @@ def test_an_error_in_a_template_points_at_the_original_line(
 
 def test_missing_file_is_an_error_not_a_traceback(in_tmp: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["memory", "nope.ld"]) == 2
+    assert main(["memory", "nope.ld"]) == 1
     assert capsys.readouterr().err == "placer memory: error: no such file: nope.ld\n"
 
 

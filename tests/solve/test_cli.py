@@ -113,7 +113,7 @@ def test_config_files_set_the_heap_mode(tmp_path: Path,
                                        "CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE=1024\n")
     (tmp_path / "more.conf").write_text("CONFIG_LLEXT_EXT_HEAP_SIZE=12\n")
     assert main(["place", "--config", str(tmp_path / "prj.conf"),
-                 str(tmp_path / "more.conf"), "--json"]) == 0
+                 "--config", str(tmp_path / "more.conf"), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     # .noinit ends at 0x20003c00 (1K-aligned): pool there, 4K metadata heap behind it.
     assert [(h["section"], h["address"], h["size"]) for h in document["heaps"]] == [

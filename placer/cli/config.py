@@ -1,0 +1,69 @@
+"""``placer config check``: an LLEXT configuration against a board's rules.
+
+Thin: the rules live in `placer.rules`, the reading of Kconfig files in `placer.config`;
+this module parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from placer.boardfile import DEFAULT_BOARD, load_board
+from placer.cli.options import INPUT_PROBLEM, print_usage
+from placer.config import NEWEST_ZEPHYR, read_config
+from placer.rules import review_config
+from placer.target import resolve
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``config`` subcommand and its ``check``."""
+    config = subparsers.add_parser("config", help="check an LLEXT configuration",
+                                   description="Check LLEXT Kconfig values against a board.")
+    config_sub = config.add_subparsers(dest="config_command", metavar="COMMAND")
+    check = config_sub.add_parser(
+        "check", help="check .config / prj.conf files against a board's LLEXT rules",
+        description="Read Kconfig files (later files win) and check every LLEXT rule on the "
+        "board. Exit status: 0 ok (warnings printed), 1 violations or a file that cannot "
+        "be read, 2 usage error.")
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                       help=".config, prj.conf or fragment files")
+    check.add_argument("--board", default=DEFAULT_BOARD,
+                       help=f"board name or board file (default: {DEFAULT_BOARD})")
+    check.add_argument("--zephyr-version", type=_version,
+                       default=NEWEST_ZEPHYR, metavar="MAJOR.MINOR",
+                       help="Zephyr version whose behaviour to model (default: "
+                       f"{NEWEST_ZEPHYR[0]}.{NEWEST_ZEPHYR[1]})")
+    check.add_argument("--group", action="append", default=[], metavar="NAME",
+                       help="a symbol group the application exports into (repeatable)")
+    check.set_defaults(handler=run_check)
+    config.set_defaults(handler=print_usage(config))
+
+
+def _version(text: str) -> tuple[int, int]:
+    parts = text.split(".")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected MAJOR.MINOR, not {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check Kconfig files against a board; 0 ok, 1 on violations."""
+    board = load_board(args.board)
+    config = read_config(*args.files, zephyr_version=args.zephyr_version)
+    report = review_config(config, board, symbol_groups_used=args.group)
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
+    for violation in report.violations:
+        print(str(violation), file=sys.stderr)
+    if report.violations:
+        count = len(report.violations)
+        print(f"{count} violation{'s' if count > 1 else ''} of LLEXT's rules on {board.name}",
+              file=sys.stderr)
+        return INPUT_PROBLEM
+    target = resolve(board, config)
+    heaps = ", ".join(f"{h.section} {h.size} bytes" for h in target.heap_sections())
+    print(f"ok: {board.name}, Zephyr {config.zephyr_version[0]}.{config.zephyr_version[1]}: "
+          f"{heaps or 'no static heap'}")
+    return 0
