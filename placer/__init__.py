@@ -22,6 +22,7 @@ from placer.errors import (
     ConfigError,
     ExtensionError,
     Infeasible,
+    InputError,
     PlacerError,
     ScriptError,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigError",
     "ExtensionError",
     "Infeasible",
+    "InputError",
     "LlextConfig",
     "Order",
     "Pin",

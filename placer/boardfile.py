@@ -30,6 +30,7 @@ from placer.board import (
     UsedRange,
 )
 from placer.errors import BoardError
+from placer.inputs import read_input_text
 
 #: The board file schema this version of placer reads and writes.
 SCHEMA = 1
@@ -473,16 +474,8 @@ def _strings(reader: _Reader, data: Mapping[str, Any], key: str) -> list[str]:
 def read_board_file(path: str | Path) -> Board:
     """Read and validate the board file at `path`."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BoardError(f"cannot read board file: {exc.strerror}", str(path)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise BoardError("not UTF-8 text", str(path), line) from None
-    return parse_board(text, str(path), path.parent)
+    text = read_input_text(path, what="board file")
+    return parse_board(text, os.fsdecode(path), path.parent)
 
 
 def list_boards() -> tuple[str, ...]:

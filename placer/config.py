@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from placer.errors import ConfigError, ScriptError
+from placer.inputs import read_input_text
 
 if TYPE_CHECKING:
     from placer.board import Board
@@ -265,16 +266,7 @@ def _parse_string(raw: str, file: str, line: int, text: str) -> str:
 
 def _read_lines(path: Path, settings: dict[str, _Setting], warnings: list[str]) -> None:
     file = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError((), f"cannot read configuration file: {exc.strerror}",
-                          where=file) from None
-    try:
-        content = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError((), "not UTF-8 text", where=f"{file}:{line}") from None
+    content = read_input_text(path, what="configuration file")
     seen_here: dict[str, tuple[str, int]] = {}
     for number, text in enumerate(content.splitlines(), start=1):
         stripped = text.strip()

@@ -205,3 +205,22 @@ class LayoutError(PlacerError):
         if key is not None:
             text += f"{key}: "
         super().__init__(text + message)
+
+
+class InputError(PlacerError):
+    """An input file that cannot be read: missing, not a regular file, larger than the
+    limit, unreadable, or (for `read_input_text` with strict decoding) not UTF-8.
+
+    `file` names the file, `what` the kind of input, `reason` what is wrong; `line` and
+    `column` point at the first byte that is not UTF-8.
+    """
+
+    def __init__(self, file: str, what: str, reason: str, line: int | None = None,
+                 column: int | None = None) -> None:
+        self.file = file
+        self.what = what
+        self.reason = reason
+        self.line = line
+        self.column = column
+        where = file if line is None else f"{file}:{line}:{column}"
+        super().__init__(f"{where}: error: cannot read the {what}: {reason}")

@@ -410,7 +410,8 @@ def test_a_config_that_is_not_utf8_is_pinned_to_its_byte(
     config.write_bytes(b"CONFIG_LLEXT=y\nCONFIG_X=\x85\n")
     outcome = run(capsysbinary, ["check", "--config", str(config), str(inputs.script)])
     assert outcome.status == 1 and outcome.out == ""
-    assert outcome.err == f"{config}:2:10: error: not UTF-8 text (byte 0x85)\n"
+    assert outcome.err == (
+        f"{config}:2:10: error: cannot read the Kconfig file: not UTF-8 text (byte 0x85)\n")
 
 
 def test_place_script_keeps_a_latin1_comment_byte_instead_of_a_traceback(

@@ -24,6 +24,7 @@ from placer.cli.options import (
 )
 from placer.cli.output import printable, report_script_warnings
 from placer.errors import PlacerError, ScriptError
+from placer.inputs import read_input_text
 from placer.script import parse, print_script
 from placer.script.includes import load_script
 from placer.script.preprocess import needs_preprocessing, preprocess_text, remap_error
@@ -104,11 +105,7 @@ def run_format(args: argparse.Namespace) -> int:
     if report_missing("format", (args.file, *args.config_files)):
         return INPUT_PROBLEM
     path: Path = args.file
-    try:
-        source = path.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise ScriptError(f"cannot read linker script: {exc.strerror}", str(path), 1, 1) \
-            from None
+    source = read_input_text(path, what="linker script", errors="surrogateescape")
     preprocess = wants_preprocessor(args) or needs_preprocessing(source)
     if args.in_place and preprocess:
         # The canonical text is of the expansion: writing it back would drop every

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import re
 import sys
 import types
@@ -24,6 +25,7 @@ import attrs
 from placer.board import Board
 from placer.config import LlextConfig
 from placer.errors import LayoutError
+from placer.inputs import read_input_text
 from placer.layout import Layout, PlacedHeap
 from placer.target import HeapSection, Target
 
@@ -71,13 +73,8 @@ def read_layout(path: str | Path) -> Layout:
     """Read the layout file at `path`; `LayoutError` when it cannot be read or is not a
     layout (not UTF-8, malformed JSON, another schema)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LayoutError(f"cannot read: {exc.strerror}", str(path)) from None
-    except UnicodeDecodeError:
-        raise LayoutError("not UTF-8 text", str(path)) from None
-    return loads(text, file=str(path))
+    text = read_input_text(path, what="layout")
+    return loads(text, file=os.fsdecode(path))
 
 
 def to_document(layout: Layout) -> dict[str, JsonValue]:

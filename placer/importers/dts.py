@@ -9,15 +9,19 @@ its ``zephyr,memory-region`` name, and ARC's ``arc,iccm``/``arc,dccm`` (ICCM, DC
 
 from __future__ import annotations
 
+import io
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 from devicetree import dtlib
 
 from placer.board import Arch, Board, Bus, MemoryRegion, Mpu, MpuKind
 from placer.boardfile import DEFAULT_MACHINE
-from placer.errors import BoardError
+from placer.errors import BoardError, InputError
+from placer.inputs import check_input, read_input
 
 #: CPU compatible prefix -> architecture (the part after the vendor names the core).
 _CPU_ARCH = (
@@ -49,8 +53,9 @@ def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | No
     on with a bootloader) FLASH is the ``zephyr,code-partition`` inside the flash node.
     """
     path = Path(path)
+    check_input(path, what="devicetree")
     try:
-        tree = dtlib.DT(str(path))
+        tree = _BoundedDT(str(path))
     except OSError as exc:
         raise BoardError(f"cannot read devicetree: {exc.strerror}", str(path)) from None
     except dtlib.DTError as exc:
@@ -68,6 +73,31 @@ def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | No
     except dtlib.DTError as exc:
         # A property of the wrong type (reg = "abc";) is only found when it is read.
         raise BoardError(f"invalid devicetree: {exc}", str(path)) from None
+
+
+class _BoundedDT(dtlib.DT):  # type: ignore[misc]  # dtlib ships no types
+    """dtlib's parser with its ``/include/`` and ``/incbin/`` files read through
+    `placer.inputs` (regular files only, bounded) and standard input (``"-"``, which dtlib
+    reads for the C tools' sake) refused: a devicetree cannot make placer block or read
+    a device until memory runs out."""
+
+    def _open(self, filename: str, mode: str = "r", **kwargs: object) -> IO[Any]:
+        if filename == "-":
+            self._parse_error("/include/ or /incbin/ of standard input ('-') is not read")
+        for folder in (os.path.dirname(self.filename), *self._include_path):
+            candidate = os.path.join(folder, filename)
+            if not os.path.lexists(candidate):
+                continue
+            try:
+                data = read_input(candidate, what="devicetree include")
+            except InputError as exc:
+                self._parse_error(f"cannot read {candidate}: {exc.reason}")
+            stream: IO[Any] = io.BytesIO(data) if "b" in mode else \
+                io.StringIO(data.decode("utf-8"))
+            stream.name = candidate  # type: ignore[misc]  # dtlib reads it back
+            return stream
+        self._parse_error(f"'{filename}' could not be found")
+        raise AssertionError("unreachable: _parse_error raises")
 
 
 def _board(tree: dtlib.DT, path: Path, *, name: str | None, arch: Arch | None,

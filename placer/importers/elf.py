@@ -9,6 +9,7 @@ macros define, and are reported apart: they are what placer places, not what is 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from placer.board import Board, UsedRange
+from placer.elfguard import elf_guard, open_elf
 from placer.errors import BoardError
 
 #: Heap section -> the buffer symbols Zephyr defines for it (k_heap: ``kheap_<name>``;
@@ -63,15 +65,13 @@ def read_elf_image(path: str | Path, board: Board) -> ElfImage:
     Raises `BoardError` for a file that is not an ELF image, one whose class or machine
     differs from the board's, or a section that straddles a region's end.
     """
-    path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            elf = ELFFile(stream)
-            return _read(elf, str(path), board)
-    except OSError as exc:
-        raise BoardError(f"cannot read ELF file: {exc.strerror}", str(path)) from None
-    except ELFError as exc:
-        raise BoardError(f"not an ELF file: {exc}", str(path)) from None
+    file = os.fsdecode(path)
+    with elf_guard("its sections and symbols", lambda message: BoardError(message, file)):
+        try:
+            elf = open_elf(path, what="image")
+        except ELFError as exc:
+            raise BoardError(f"not an ELF file: {exc}", file) from None
+        return _read(elf, file, board)
 
 
 def used_ranges(path: str | Path, board: Board) -> tuple[UsedRange, ...]:

@@ -15,7 +15,8 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE
 
 from placer.board import Arch
-from placer.errors import ExtensionError
+from placer.errors import ExtensionError, InputError
+from placer.inputs import ELF_LIMIT, read_input
 from placer.target import Target
 
 
@@ -198,10 +199,11 @@ def read_or_refusal(path: str | os.PathLike[str], target: Target | None = None
     however the file ends)."""
     name = os.fspath(path)
     try:
-        with open(name, "rb") as stream:
-            data = stream.read()
-    except OSError as exc:
-        return Refusal(ExtensionError(f"cannot read the file: {exc.strerror}", name, "ENOENT"),
+        data = read_input(name, what="extension", limit=ELF_LIMIT)
+    except InputError as exc:
+        # One extension that cannot be read is that extension's refusal, as a corrupt one
+        # is: the others are still loaded and reported.
+        return Refusal(ExtensionError(f"cannot read the file: {exc.reason}", name, "ENOENT"),
                        None)
     expect = ElfExpectation.for_target(target) if target is not None else None
     return _parse(data, name, expect)

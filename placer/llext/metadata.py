@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 
 import attrs
-from elftools.common.exceptions import DWARFError, ELFError
+from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from placer.elfguard import elf_guard, open_elf
 from placer.errors import ExtensionError
 
 #: Regions every build has (TEXT .. FINI); RODATA_NO_RELOC and VENEER add one each.
@@ -83,21 +84,17 @@ def estimated_sizes(pointer_size: int, *, regions: int = BASE_REGION_COUNT,
 def sizes_from_dwarf(zephyr_elf: str | os.PathLike[str]) -> MetadataSizes | None:
     """The sizes read from the DWARF of a built ``zephyr.elf``; None without debug info
     or without LLEXT in the image."""
-    name = os.fspath(zephyr_elf)
-    try:
-        with open(name, "rb") as stream:
-            try:
-                elf = ELFFile(stream)
-            except ELFError as exc:
-                raise ExtensionError(f"not an ELF image: {exc}", name, "ENOEXEC") from exc
-            pointer = elf.elfclass // 8
-            if not elf.has_dwarf_info():
-                return None
-            found = _struct_sizes(elf, {"llext", "llext_elf_sect_map", "llext_symbol"})
-    except OSError as exc:
-        raise ExtensionError(f"cannot read the file: {exc.strerror}", name, "ENOENT") from exc
-    except (ELFError, DWARFError, ValueError, KeyError) as exc:
-        raise ExtensionError(f"unreadable DWARF: {exc}", name, "EINVAL") from exc
+    name = os.fsdecode(zephyr_elf)
+    with elf_guard("the DWARF sizes of struct llext",
+                   lambda message: ExtensionError(message, name, "EINVAL")):
+        try:
+            elf = open_elf(zephyr_elf, what="image")
+        except ELFError as exc:
+            raise ExtensionError(f"not an ELF image: {exc}", name, "ENOEXEC") from exc
+        pointer = elf.elfclass // 8
+        if not elf.has_dwarf_info():
+            return None
+        found = _struct_sizes(elf, {"llext", "llext_elf_sect_map", "llext_symbol"})
     if "llext" not in found:
         return None
     return MetadataSizes(

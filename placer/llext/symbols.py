@@ -31,7 +31,9 @@ from typing import Literal
 import attrs
 import networkx as nx
 
+from placer.elfguard import elf_guard, open_elf
 from placer.errors import ConfigError, ExtensionError, ScriptError
+from placer.inputs import read_input_text
 from placer.llext.elf import (
     SHF_ALLOC,
     SHN_UNDEF,
@@ -163,13 +165,7 @@ def read_exports_list(
 ) -> ExportTable:
     """`exports_from_list` on a file."""
     name = os.fspath(path)
-    try:
-        with open(name, encoding="utf-8") as stream:
-            text = stream.read()
-    except OSError as exc:
-        raise ScriptError(f"cannot read the export list: {exc.strerror}", name, 1, 1) from exc
-    except UnicodeError as exc:
-        raise ScriptError(f"cannot read the export list: {exc}", name, 1, 1) from exc
+    text = read_input_text(name, what="export list")
     return exports_from_list(text, name, pointer_size, groups, by_slid)
 
 
@@ -181,27 +177,27 @@ def read_exports_elf(path: str | os.PathLike[str], by_slid: bool | None = None) 
     whose name pointers are then offsets into ``llext_exports_strtab``.
     """
     from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
 
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as stream:
-            elf = ELFFile(stream)
-            pointer_size = elf.elfclass // 8
-            order: Literal["little", "big"] = "little" if elf.little_endian else "big"
-            area = elf.get_section_by_name(EXPORT_AREA)
-            if area is None:
-                raise ExtensionError(f"no {EXPORT_AREA} section: the image exports no symbols "
-                                     "(is CONFIG_LLEXT enabled?)", name, "ENODATA")
-            data = area.data()
-            prepared = bool(area["sh_flags"] & SHF_LLEXT_PREPARATION_DONE)
-            strtab = elf.get_section_by_name(EXPORT_STRTAB)
-            strtab_data = strtab.data() if strtab is not None else None
-            loaded = [(s["sh_addr"], s.data()) for s in elf.iter_sections()
-                      if s["sh_flags"] & SHF_ALLOC and s["sh_type"] != "SHT_NOBITS"
-                      and s["sh_size"]]
-    except (OSError, ELFError) as exc:
-        raise ExtensionError(f"cannot read the image: {exc}", name, "ENOEXEC") from exc
+    name = os.fsdecode(path)
+    with elf_guard("the export table",
+                   lambda message: ExtensionError(message, name, "ENOEXEC")):
+        try:
+            elf = open_elf(path, what="image")
+        except ELFError as exc:
+            raise ExtensionError(f"cannot read the image: {exc}", name, "ENOEXEC") from exc
+        pointer_size = elf.elfclass // 8
+        order: Literal["little", "big"] = "little" if elf.little_endian else "big"
+        area = elf.get_section_by_name(EXPORT_AREA)
+        if area is None:
+            raise ExtensionError(f"no {EXPORT_AREA} section: the image exports no symbols "
+                                 "(is CONFIG_LLEXT enabled?)", name, "ENODATA")
+        data = area.data()
+        prepared = bool(area["sh_flags"] & SHF_LLEXT_PREPARATION_DONE)
+        strtab = elf.get_section_by_name(EXPORT_STRTAB)
+        strtab_data = strtab.data() if strtab is not None else None
+        loaded = [(s["sh_addr"], s.data()) for s in elf.iter_sections()
+                  if s["sh_flags"] & SHF_ALLOC and s["sh_type"] != "SHT_NOBITS"
+                  and s["sh_size"]]
     slid_mode = prepared or bool(by_slid)
     entries: list[ExportedSymbol] = []
     step = 2 * pointer_size

@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from lark import Token
 
-from placer.errors import ScriptError, ScriptWarning, SourceSpan
+from placer.errors import InputError, ScriptError, ScriptWarning, SourceSpan
+from placer.inputs import read_input_text
 from placer.script import ast
 from placer.script._driver import COMMENT, ParseFailure
 
@@ -49,8 +49,8 @@ def source_line(text: str, line: int) -> str | None:
 def file_source_line(file: str, line: int) -> str | None:
     """Line `line` of the file `file`, read only when a message needs it; None if unreadable."""
     try:
-        text = Path(file).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = read_input_text(file, what="linker script", errors="replace")
+    except InputError:
         return None
     return source_line(text, line)
 
@@ -493,8 +493,8 @@ def check_memory_attributes(script: ast.Script, sources: Mapping[str, str]) -> N
             text = sources.get(file)
             if text is None:
                 try:
-                    text = Path(file).read_text(encoding="utf-8", errors="replace")
-                except OSError:
+                    text = read_input_text(file, what="linker script", errors="replace")
+                except InputError:
                     text = ""
             line, column = (span.line, span.column) if span else (1, 1)
             column = _attribute_column(text, line, column, bad)

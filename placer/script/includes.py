@@ -27,7 +27,8 @@ from typing import Any, Final
 import attrs
 import networkx as nx
 
-from placer.errors import ScriptError, ScriptWarning, SourceSpan
+from placer.errors import InputError, ScriptError, ScriptWarning, SourceSpan
+from placer.inputs import read_input_text
 from placer.script import ast
 from placer.script.diagnostics import (
     at_span,
@@ -87,11 +88,7 @@ def _load_script(
     preprocess: bool | str | None,
     kind: ast.FragmentKind | None,
 ) -> ast.Script:
-    try:
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise ScriptError(f"cannot read linker script: {exc.strerror}", str(path), 1, 1) \
-            from None
+    text = read_input_text(path, what="linker script", errors="surrogateescape")
     macros = _macros(defines)
     use_cpp = preprocess if preprocess is not None else needs_preprocessing(text)
     preprocessed: PreprocessedText | None = None
@@ -189,9 +186,9 @@ class _Resolver:
                 f"INCLUDE nested too deeply: more than {MAX_INCLUDE_DEPTH} files open "
                 f"(GNU ld's MAX_INCLUDE_DEPTH): {chain}", include.span)
         try:
-            text = found.read_text(encoding="utf-8", errors="surrogateescape")
-        except OSError as exc:
-            raise _located(f"cannot read linker script file {found}: {exc.strerror}",
+            text = read_input_text(found, what="linker script", errors="surrogateescape")
+        except InputError as exc:
+            raise _located(f"cannot read linker script file {found}: {exc.reason}",
                            include.span) from None
         self.sources[str(found)] = text
         fragment = _parse_included(text, str(found), kind)

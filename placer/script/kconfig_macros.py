@@ -9,6 +9,7 @@ but legal Kconfig) defines ``CONFIG_X_MODULE 1`` as Linux's ``autoconf.h`` does.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import attrs
 
 from placer.errors import ScriptError
+from placer.inputs import read_input_text
 
 _ASSIGNMENT = re.compile(r"(CONFIG_[A-Za-z0-9_]+)=(.*)")
 _NOT_SET = re.compile(r"#\s*(CONFIG_[A-Za-z0-9_]+) is not set\s*$")
@@ -76,21 +78,11 @@ def parse_kconfig(text: str, file: str) -> tuple[Macro, ...]:
 
 def read_kconfig(path: str | Path) -> tuple[Macro, ...]:
     """`parse_kconfig` of the file at `path`."""
+    # Kconfig writes UTF-8; a stray byte means a corrupt or wrong file, so it is refused
+    # with its place (read_input_text's strict decoding) rather than an encoding guessed.
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ScriptError(f"cannot read Kconfig file: {exc.strerror}", str(path), 1, 1) from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # Kconfig writes UTF-8; a stray byte means a corrupt or wrong file, so point at it
-        # as read_config does rather than guess an encoding.
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ScriptError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", str(path),
-                          line, column) from None
-    return parse_kconfig(text, str(path))
+    text = read_input_text(path, what="Kconfig file")
+    return parse_kconfig(text, os.fsdecode(path))
 
 
 def merge_macros(*groups: Iterable[Macro]) -> tuple[Macro, ...]:

@@ -45,6 +45,7 @@ from lark.exceptions import LarkError
 
 from placer._resources import data_dir
 from placer.errors import ScriptError, SourceSpan
+from placer.inputs import read_input_text
 from placer.script import ast
 from placer.script._driver import Driver, ParseFailure
 from placer.script.ast import FragmentKind
@@ -780,11 +781,7 @@ def parse_file(
 ) -> ast.Script:
     """Read and parse the linker script at `path` (see `parse`)."""
     name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise ScriptError(f"cannot read linker script: {exc.strerror or exc}", name, 1, 1) \
-            from None
+    text = read_input_text(path, what="linker script", errors="surrogateescape")
     return parse(text, file=name, kind=kind, check_memory_regions=check_memory_regions)
 
 

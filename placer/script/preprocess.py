@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import errno
 import functools
 import io
 import os
@@ -33,7 +34,8 @@ from typing import Any
 import attrs
 import pcpp
 
-from placer.errors import ScriptError, SourceSpan
+from placer.errors import InputError, ScriptError, SourceSpan
+from placer.inputs import is_regular_file, read_input_text
 from placer.script.diagnostics import file_source_line, source_line, source_lines
 from placer.script.kconfig_macros import Macro, merge_macros, read_kconfig
 
@@ -43,6 +45,9 @@ _DIRECTIVE = re.compile(
     r"pragma|line)\b",
     re.MULTILINE,
 )
+#: GCC's limit on nested ``#include`` (``-fmax-include-depth``, 200 by default): a file
+#: that includes itself without a guard stops there, with the loop named.
+MAX_INCLUDE_DEPTH = 200
 #: A GNU cpp line marker: ``# 12 "file" 1 3``.
 _MARKER = re.compile(r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d)*)$')
 #: First diagnostic of GNU cpp: ``file:line:col: (fatal )?error: message``.
@@ -123,10 +128,7 @@ def preprocess_file(
     column for ``#error``, a missing ``#include`` or a malformed directive.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise ScriptError(f"cannot read linker script: {exc.strerror}", str(path), 1, 1) from exc
+    text = read_input_text(path, what="linker script", errors="surrogateescape")
     return preprocess_text(
         text, str(path), include_dirs=include_dirs, defines=defines,
         config_files=config_files, cpp=cpp,
@@ -194,12 +196,13 @@ def _matching_blocks(output_line: str, original: str) -> tuple[tuple[int, int, i
 class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
     """pcpp with placer's error handling: every problem is a `ScriptError`."""
 
-    def __init__(self, sources: dict[str, str]) -> None:
+    def __init__(self, sources: dict[str, str], top: str) -> None:
         super().__init__()
         self.sources = sources
         self.warnings: list[str] = []
         self.directive: Any = None
         self.directive_args: list[Any] = []
+        self._including: list[str] = [top]
         # Times and dates would make output differ run to run; GNU cpp's -undef keeps them,
         # but nothing in a linker script should depend on them.
         for name in ("__DATE__", "__TIME__", "__PCPP__"):
@@ -207,11 +210,38 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
         self.define("__ASSEMBLER__ 1")  # what -x assembler-with-cpp defines
 
     def on_file_open(self, is_system_include: bool, includepath: str) -> Any:
-        handle = super().on_file_open(is_system_include, includepath)
-        content = handle.read()
-        handle.close()
+        if not is_regular_file(includepath) and not os.path.exists(includepath):
+            # pcpp tries the next include folder on OSError.
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", includepath)
+        if os.path.isdir(includepath):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", includepath)
+        try:
+            # Bytes that are not UTF-8 (a Latin-1 comment in a vendor header) pass through
+            # as the top-level script's do.
+            content = read_input_text(includepath, what="#include file",
+                                      errors="surrogateescape")
+        except InputError as exc:
+            raise self._at_directive(f"cannot #include {includepath}: {exc.reason}") from None
+        self._including.append(_relative(includepath))
+        if len(self._including) - 1 >= MAX_INCLUDE_DEPTH:
+            raise self._at_directive(_include_loop(self._including))
         self.sources[_relative(includepath)] = content
         return io.StringIO(content)
+
+    def include(self, tokens: Any, original_line: Any) -> Any:
+        # pcpp includes recursively; the stack of files being included names a loop.
+        depth = len(self._including)
+        try:
+            yield from super().include(tokens, original_line)
+        finally:
+            del self._including[depth:]
+
+    def _at_directive(self, message: str) -> ScriptError:
+        args = self.directive_args
+        anchor = args[0] if args else self.directive
+        file, line = anchor.source, anchor.lineno
+        return ScriptError(message, file, line, self._column(anchor),
+                           source_line=self._line(file, line))
 
     def on_error(self, file: str, line: int, msg: str) -> None:
         raise ScriptError(msg, file, line, 1, source_line=self._line(file, line))
@@ -221,6 +251,10 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
     ) -> Any:
         self.directive = directive
         self.directive_args = toks
+        if directive.value in ("ifdef", "ifndef", "undef") and not any(
+                tok.type not in self.t_WS for tok in toks):
+            # pcpp indexes the missing name (IndexError); GCC's words.
+            raise self._at_directive(f"no macro name given in #{directive.value} directive")
         return super().on_directive_handle(directive, toks, ifpassthru, precedingtoks)
 
     def on_include_not_found(
@@ -351,6 +385,19 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
         return int(tok.lexpos) - start + 1
 
 
+def _include_loop(including: Sequence[str]) -> str:
+    """GCC's message for an ``#include`` nested too deep, naming the loop that did it."""
+    message = (f"#include nested depth {len(including) - 1} exceeds maximum of "
+               f"{MAX_INCLUDE_DEPTH}")
+    last = including[-1]
+    earlier = [i for i, name in enumerate(including[:-1]) if name == last]
+    if not earlier:
+        return message
+    loop = including[earlier[-1]:]
+    through = " -> ".join(loop)
+    return f"{message}: {last} includes itself ({through})"
+
+
 def _relative(path: str) -> str:
     """The path the way pcpp names token sources: relative to the working folder if inside."""
     absolute = os.path.abspath(path)
@@ -362,7 +409,7 @@ def _run_pcpp(
     text: str, file: str, include_dirs: tuple[str, ...], macros: tuple[Macro, ...]
 ) -> PreprocessedText:
     sources: dict[str, str] = {file: text}
-    processor = _Pcpp(sources)
+    processor = _Pcpp(sources, file)
     for folder in include_dirs:
         processor.add_path(folder)
     for macro in macros:
@@ -431,8 +478,9 @@ def _run_cpp(
         source = Path(file)
         # Bytes that are not UTF-8 (a Latin-1 comment) pass through unchanged, as
         # load_script reads them.
-        if not (source.is_file()
-                and source.read_text(encoding="utf-8", errors="surrogateescape") == text):
+        if not (is_regular_file(source)
+                and read_input_text(source, what="linker script",
+                                    errors="surrogateescape") == text):
             source = Path(folder) / Path(file).name
             source.write_text(text, encoding="utf-8", errors="surrogateescape")
         command = [cpp, "-E", "-x", "assembler-with-cpp", "-undef", "-nostdinc"]
@@ -476,8 +524,9 @@ def _parse_markers(
             name = marker.group(2).encode().decode("unicode_escape")
             current = rename.get(name, name)
             if current not in sources and not current.startswith("<"):
-                with contextlib.suppress(OSError):
-                    sources[current] = Path(current).read_text(encoding="utf-8")
+                with contextlib.suppress(InputError):
+                    sources[current] = read_input_text(current, what="#include file",
+                                                       errors="surrogateescape")
             continue
         if raw.strip():
             lines.append(raw.rstrip())

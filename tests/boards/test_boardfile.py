@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import placer
 from placer.board import Board, Bus, MemoryRegion, MpuKind, UsedRange
 from placer.boardfile import board_to_toml, format_size, parse_board, parse_size, read_board_file
-from placer.errors import BoardError
+from placer.errors import BoardError, InputError
 
 MINIMAL = """\
 schema = 1
@@ -158,9 +158,10 @@ def test_missing_file_is_a_board_error(tmp_path: Path) -> None:
 def test_a_board_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "board.toml"
     path.write_bytes(b"schema = 1\nname = \"\xe9\"\n")
-    with pytest.raises(BoardError) as caught:
+    with pytest.raises(InputError) as caught:
         read_board_file(path)
-    assert str(caught.value) == f"{path}:2: error: not UTF-8 text"
+    assert str(caught.value) == (
+        f"{path}:2:9: error: cannot read the board file: not UTF-8 text (byte 0xe9)")
 
 
 def test_unknown_board_name_lists_the_shipped_ones() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import placer
 from placer.config import OPTIONS, BinaryType, HeapBackend, LlextConfig, option, read_config
-from placer.errors import ConfigError, ScriptError
+from placer.errors import ConfigError, InputError, ScriptError
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -104,18 +104,19 @@ def test_bool_with_a_number_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(InputError) as caught:
         read_config(tmp_path / "absent.conf")
-    assert str(caught.value) == (f"{tmp_path / 'absent.conf'}: error: cannot read "
+    assert str(caught.value) == (f"{tmp_path / 'absent.conf'}: error: cannot read the "
                                  "configuration file: No such file or directory")
 
 
 def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "prj.conf"
     path.write_bytes(b"CONFIG_LLEXT=y\nCONFIG_X=\"\xff\"\n")
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(InputError) as caught:
         read_config(path)
-    assert str(caught.value) == f"{path}:2: error: not UTF-8 text"
+    assert str(caught.value) == (
+        f"{path}:2:11: error: cannot read the configuration file: not UTF-8 text (byte 0xff)")
 
 
 def test_reassignment_in_one_file_warns(tmp_path: Path) -> None:

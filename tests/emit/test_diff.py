@@ -97,7 +97,7 @@ def test_cli_unreadable_file_exits_1_with_a_message_and_no_diff(
     assert main(["diff", str(missing), str(missing)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == f"{missing}: error: cannot read: No such file or directory\n"
+    assert captured.err == f"{missing}: error: cannot read the layout: No such file or directory\n"
 
 
 
@@ -107,7 +107,8 @@ def test_cli_file_that_is_not_utf8_exits_1_with_a_message(
     binary = tmp_path / "layout.json"
     binary.write_bytes(b"\xff\xfe")
     assert main(["diff", str(binary), str(binary)]) == 1
-    assert capsys.readouterr().err == f"{binary}: error: not UTF-8 text\n"
+    assert capsys.readouterr().err == (
+        f"{binary}:1:1: error: cannot read the layout: not UTF-8 text (byte 0xff)\n")
 
 
 def test_read_layout_gives_back_the_written_layout(tmp_path: Path) -> None:

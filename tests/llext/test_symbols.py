@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from placer.board import Arch
-from placer.errors import ConfigError, ExtensionError, ScriptError
+from placer.errors import ConfigError, ExtensionError, InputError, ScriptError
 from placer.llext.elf import ElfSymbol, read_extension
 from placer.llext.relocate import apply_relocations
 from placer.llext.symbols import (
@@ -403,7 +403,7 @@ def test_image_without_exports_is_an_error(tmp_path: Path) -> None:
 
 def test_a_missing_export_list_names_the_file_once(tmp_path: Path) -> None:
     missing = tmp_path / "exports.txt"
-    with pytest.raises(ScriptError) as caught:
+    with pytest.raises(InputError) as caught:
         read_exports_list(missing, 4, frozenset({"UNASSIGNED"}))
-    assert str(caught.value).startswith(
-        f"{missing}:1:1: error: cannot read the export list: No such file or directory")
+    assert str(caught.value) == (
+        f"{missing}: error: cannot read the export list: No such file or directory")

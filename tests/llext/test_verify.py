@@ -379,4 +379,5 @@ def test_cli_unreadable_layout_is_a_clear_error(
     layout = tmp_path / "layout.json"
     layout.write_bytes(b"\xff\xfe")
     assert main(["verify", str(ext), "--layout", str(layout)]) == 1
-    assert capsys.readouterr().err == f"{layout}: error: not UTF-8 text\n"
+    assert capsys.readouterr().err == (
+        f"{layout}:1:1: error: cannot read the layout: not UTF-8 text (byte 0xff)\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from placer.errors import ScriptError
+from placer.errors import InputError, ScriptError
 from placer.script import FragmentKind, ast, parse, parse_file, print_script
 from placer.script.numbers import decode_number
 from tests.toolchains import tool
@@ -603,13 +603,13 @@ def test_a_form_feed_does_not_shift_the_line_shown_under_an_error() -> None:
     ]
 
 
-def test_a_script_that_cannot_be_read_is_reported_at_line_1_as_load_script_does(
+def test_a_script_that_cannot_be_read_is_an_input_error_naming_it(
     tmp_path: Path,
 ) -> None:
-    with pytest.raises(ScriptError) as caught:
+    with pytest.raises(InputError) as caught:
         parse_file(tmp_path / "absent.ld")
     assert str(caught.value) == (
-        f"{tmp_path / 'absent.ld'}:1:1: error: cannot read linker script: "
+        f"{tmp_path / 'absent.ld'}: error: cannot read the linker script: "
         "No such file or directory")
 
 
