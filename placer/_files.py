@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -21,3 +22,47 @@ def replace_atomically(path: Path, data: bytes, *, keep_mode: bool = False) -> N
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def replace_all_atomically(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Write several files all or nothing: each is staged in a temporary file beside its
+    target (same file system, so the rename cannot copy), then all are renamed into
+    place. If staging fails, no target was touched; if a rename fails, the targets
+    already replaced get their old bytes back (or are removed if they were new). An
+    existing file keeps its permissions; a new one gets the umask's default, as an editor
+    would create it. Raises `OSError` after the rollback."""
+    originals: list[bytes | None] = []
+    staged: list[Path] = []
+    try:
+        for path, data in files:
+            originals.append(path.read_bytes() if path.exists() else None)
+            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            staged.append(Path(temporary))
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+            os.chmod(temporary, mode)
+        done = 0
+        try:
+            for (path, _), staged_file in zip(files, staged, strict=True):
+                os.replace(staged_file, path)
+                done += 1
+        except BaseException:
+            for (path, _), original in zip(files[:done], originals, strict=False):
+                if original is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    replace_atomically(path, original, keep_mode=True)
+            raise
+    finally:
+        for leftover in staged:
+            leftover.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

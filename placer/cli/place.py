@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from placer.board import Board, UsedRange
 from placer.boardfile import DEFAULT_BOARD, load_board, parse_size
@@ -19,6 +20,9 @@ from placer.cli.output import text_table
 from placer.config import LlextConfig, read_config
 from placer.layout import Layout
 from placer.solve import Pin, kconfig_lines, place
+
+if TYPE_CHECKING:
+    from placer import application
 
 #: Artefact kinds `placer.emit.write_artifacts` knows: a copy of `placer.emit.KINDS` (a test
 #: keeps them equal), because importing `placer.emit` loads the script grammar, which
@@ -52,6 +56,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="the linker script to place the heaps in instead of the board's "
                         "base script, e.g. a Zephyr build's linker.cmd (templates are "
                         "preprocessed with the --config values); implies -o placer-out")
+    parser.add_argument("--apply", metavar="APP_DIR", type=Path,
+                        help="write what the Zephyr application in APP_DIR must carry for "
+                        "this layout: noinit.ld and its zephyr_linker_sources() line in "
+                        "CMakeLists.txt, or the custom linker.ld; the Kconfig lines in a "
+                        "block of prj.conf (all or nothing; a second run changes nothing)")
     parser.add_argument("--json", action="store_true", help="print the layout JSON")
     parser.add_argument("-o", "--out", metavar="DIR", type=Path,
                         help="write the artefacts to DIR")
@@ -81,6 +90,12 @@ def run(args: argparse.Namespace) -> int:
     used = _used_from_elf(args.elf, board) if args.elf is not None else None
     layout = place(board, config, pins=pins, used=used, reserve=reserve,
                    maximize=args.maximize)
+    changes = None
+    if args.apply is not None:
+        from placer import application
+
+        # Planned before anything is printed or written: a refusal changes nothing.
+        changes = application.plan(layout, args.apply, base=base)
     if args.json:
         from placer.emit import layout_json
 
@@ -92,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
             for line in kconfig_lines(layout):
                 sys.stdout.write(f"  {line}\n")
     out = args.out
-    if out is None and (kinds is not None or args.script is not None or _no_options(args)):
+    if out is None and args.apply is None and (kinds is not None or args.script is not None
+                                               or _no_options(args)):
         out = DEFAULT_OUT
     if out is not None:
         from placer.emit import write_artifacts
@@ -101,7 +117,19 @@ def run(args: argparse.Namespace) -> int:
         stream = sys.stderr if args.json else sys.stdout
         for path in written:
             print(f"wrote {path}", file=stream)
+    if changes is not None:
+        _apply(changes, args.apply, sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _apply(changes: tuple[application.FileChange, ...], app_dir: Path, stream: TextIO) -> None:
+    from placer import application
+
+    application.write(changes, app_dir)
+    for change in changes:
+        print(f"{change.action.value} {change.path}: {change.what}", file=stream)
+    if not changes:
+        print(f"{app_dir} already builds this layout: nothing written", file=stream)
 
 
 def parse_pin(text: str) -> Pin:
@@ -138,7 +166,8 @@ def _kinds(text: str | None) -> frozenset[str] | None:
 
 def _no_options(args: argparse.Namespace) -> bool:
     return (args.board is None and not args.config_files and args.elf is None and not args.pin
-            and not args.maximize and args.reserve is None and not args.json)
+            and not args.maximize and args.reserve is None and not args.json
+            and args.apply is None)
 
 
 def _read_config(paths: Sequence[str]) -> LlextConfig:
