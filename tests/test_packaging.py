@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.wheel import ROOT, build_wheel, install_wheel
 
 
 def test_every_package_is_listed_in_pyproject() -> None:
@@ -26,18 +26,16 @@ def test_every_package_is_listed_in_pyproject() -> None:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """placer built as a wheel and installed into a folder of its own."""
     work = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                    "-q", "-w", str(work), str(ROOT)], check=True, capture_output=True)
-    (wheel,) = work.glob("placer-*.whl")
+    wheel = build_wheel(work)
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "placer/grammar/ld.lark" in names
     for board in (ROOT / "boards").glob("*.toml"):
         assert f"placer/boards/{board.name}" in names
         assert f"placer/boards/{board.stem}.ld" in names
-    target = work / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
-                    str(target), str(wheel)], check=True, capture_output=True)
-    return target
+    # The CMake module and the west extension command (its declaration and its code).
+    assert {"placer/cmake/placer.cmake", "placer/west/west-commands.yml",
+            "placer/west/command.py"} <= names
+    return install_wheel(wheel, work / "site")
 
 
 def test_an_installed_wheel_finds_its_grammar_and_boards(installed: Path,
@@ -55,3 +53,18 @@ def test_an_installed_wheel_finds_its_grammar_and_boards(installed: Path,
                             env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"})
     count = len(list((ROOT / "boards").glob("*.toml")))
     assert result.stdout.split() == ["True", str(count), "0x20003c00", "True"]
+
+
+def test_an_installed_wheel_finds_its_cmake_module_and_west_command(installed: Path,
+                                                                   tmp_path: Path) -> None:
+    program = "import sys; from placer.cli import main; sys.exit(main(['cmake-dir']))"
+    result = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, check=True,
+                            capture_output=True, text=True,
+                            env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"})
+    folder = Path(result.stdout.strip())
+    assert folder == installed / "placer" / "cmake"
+    assert (folder / "placer.cmake").is_file()
+    declaration = (installed / "placer/west/west-commands.yml").read_text()
+    # west resolves 'file' against the project folder: the folder the wheel went into.
+    assert "file: placer/west/command.py" in declaration
+    assert (installed / "placer/west/command.py").is_file()

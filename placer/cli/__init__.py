@@ -20,7 +20,7 @@ from placer.errors import PlacerError
 __all__ = ["build_parser", "main", "printable"]
 
 #: Modules of this package that add subcommands, in the order ``placer --help`` lists them.
-_STAGES = ("place", "script", "boards", "config", "verify", "diff")
+_STAGES = ("place", "script", "boards", "config", "verify", "diff", "cmake")
 
 Handler = Callable[[argparse.Namespace], int]
 
