@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.wheel import ROOT, build_wheel, install_wheel
+from tests.wheel import ROOT
 
 
 def test_every_package_is_listed_in_pyproject() -> None:
@@ -23,10 +23,9 @@ def test_every_package_is_listed_in_pyproject() -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def installed(installed_wheel: tuple[Path, Path]) -> Path:
     """placer built as a wheel and installed into a folder of its own."""
-    work = tmp_path_factory.mktemp("wheel")
-    wheel = build_wheel(work)
+    wheel, target = installed_wheel
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "placer/grammar/ld.lark" in names
     for board in (ROOT / "boards").glob("*.toml"):
@@ -35,7 +34,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The CMake module and the west extension command (its declaration and its code).
     assert {"placer/cmake/placer.cmake", "placer/west/west-commands.yml",
             "placer/west/command.py"} <= names
-    return install_wheel(wheel, work / "site")
+    return target
 
 
 def test_an_installed_wheel_finds_its_grammar_and_boards(installed: Path,
