@@ -11,6 +11,7 @@ cross_packages=(
   binutils-xtensa-lx106 gcc-xtensa-lx106
   binutils-aarch64-linux-gnu
   gcc binutils
+  cmake ninja-build
   chromium
 )
 missing=()
