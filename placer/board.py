@@ -156,7 +156,9 @@ class Board:
     `preferred_regions` orders regions the board wants heaps in; `forbidden_regions` lists
     regions no heap may use. `image` keeps the section sizes the used ranges were derived
     from (if the board file gave them); `xip` is ``CONFIG_XIP``: whether code runs from
-    `flash_region` and initialised data has a load image there.
+    `flash_region` and initialised data has a load image there. `used_measured` says the
+    used ranges were read from the built image (``zephyr.elf``, ``zephyr.map``) in this run;
+    otherwise they are an estimate from the board model.
     """
 
     name: str
@@ -179,6 +181,7 @@ class Board:
     source: Path | None = None
     image: ImageSizes | None = None
     xip: bool = True
+    used_measured: bool = False
 
     @property
     def pmp_granularity(self) -> int | None:

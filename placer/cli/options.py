@@ -89,3 +89,17 @@ def print_usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace
         parser.print_help(sys.stderr)
         return USAGE_ERROR
     return handler
+
+
+#: Where ``west build`` builds unless told otherwise.
+DEFAULT_BUILD_DIR = Path("build")
+
+
+def add_build_dir_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--build-dir [DIR]`` (``build`` when given without a folder, as ``west build``
+    names it)."""
+    parser.add_argument("--build-dir", metavar="DIR", type=Path, nargs="?",
+                        const=DEFAULT_BUILD_DIR, default=None,
+                        help="a Zephyr build directory: its .config, devicetree, final "
+                        f"linker script, zephyr.elf/.map and version (default DIR: "
+                        f"{DEFAULT_BUILD_DIR}; sysbuild: the default image's folder)")

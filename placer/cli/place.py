@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from placer.board import Board, UsedRange
+from placer.board import Board
 from placer.boardfile import DEFAULT_BOARD, load_board, parse_size
-from placer.cli.options import USAGE_ERROR, add_config_option
+from placer.cli.builddir import from_build_dir
+from placer.cli.options import USAGE_ERROR, add_build_dir_option, add_config_option
 from placer.cli.output import text_table
 from placer.config import LlextConfig, read_config
 from placer.layout import Layout
@@ -61,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "this layout: noinit.ld and its zephyr_linker_sources() line in "
                         "CMakeLists.txt, or the custom linker.ld; the Kconfig lines in a "
                         "block of prj.conf (all or nothing; a second run changes nothing)")
+    add_build_dir_option(parser)
     parser.add_argument("--json", action="store_true", help="print the layout JSON")
     parser.add_argument("-o", "--out", metavar="DIR", type=Path,
                         help="write the artefacts to DIR")
@@ -79,17 +81,29 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"placer place: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    board = load_board(args.board or DEFAULT_BOARD)
-    config = _read_config(args.config_files)
-    base = None
-    if args.script is not None:
-        # Read before solving, so a broken script stops the run before anything is printed.
-        from placer.script.includes import load_script
+    if args.build_dir is not None and (args.script is not None or args.elf is not None):
+        print("placer place: error: --build-dir gives the linker script and the image; "
+              "drop --script/--elf (or --build-dir)", file=sys.stderr)
+        return USAGE_ERROR
+    if args.build_dir is not None:
+        board, config, base = from_build_dir(args.build_dir, args.board, args.config_files,
+                                             sys.stderr if args.json else sys.stdout)
+    else:
+        board = load_board(args.board or DEFAULT_BOARD)
+        config = _read_config(args.config_files)
+        base = None
+        if args.script is not None:
+            # Read before solving, so a broken script stops the run before anything is
+            # printed; the heaps go in the script's own regions.
+            from placer.importers.script import board_from_script, board_on_script
+            from placer.script.includes import load_script
 
-        base = load_script(args.script, config_files=args.config_files)
-    used = _used_from_elf(args.elf, board) if args.elf is not None else None
-    layout = place(board, config, pins=pins, used=used, reserve=reserve,
-                   maximize=args.maximize)
+            base = load_script(args.script, config_files=args.config_files)
+            board = board_on_script(board, board_from_script(
+                args.script, arch=board.arch, script=base))
+        if args.elf is not None:
+            board = _board_with_elf(args.elf, board)
+    layout = place(board, config, pins=pins, reserve=reserve, maximize=args.maximize)
     changes = None
     if args.apply is not None:
         from placer import application
@@ -108,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
                 sys.stdout.write(f"  {line}\n")
     out = args.out
     if out is None and args.apply is None and (kinds is not None or args.script is not None
+                                               or args.build_dir is not None
                                                or _no_options(args)):
         out = DEFAULT_OUT
     if out is not None:
@@ -175,10 +190,10 @@ def _read_config(paths: Sequence[str]) -> LlextConfig:
     return read_config(*paths) if paths else LlextConfig()
 
 
-def _used_from_elf(path: Path, board: Board) -> tuple[UsedRange, ...]:
-    from placer.importers.elf import used_ranges
+def _board_with_elf(path: Path, board: Board) -> Board:
+    from placer.importers.elf import board_with_elf
 
-    return used_ranges(path, board)
+    return board_with_elf(board, path)
 
 
 # --- the readable table ----------------------------------------------------------------

@@ -82,7 +82,7 @@ def used_ranges(path: str | Path, board: Board) -> tuple[UsedRange, ...]:
 def board_with_elf(board: Board, path: str | Path) -> Board:
     """`board` with its used ranges replaced by what the image at `path` uses."""
     image = read_elf_image(path, board)
-    return attrs.evolve(board, used=image.used, image=None)
+    return attrs.evolve(board, used=image.used, image=None, used_measured=True)
 
 
 def _read(elf: ELFFile, file: str, board: Board) -> ElfImage:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from placer.board import Arch, Board, Bus, MemoryRegion
+import attrs
+
+from placer.board import Arch, Board, Bus, MemoryRegion, UsedRange
 from placer.boardfile import DEFAULT_MACHINE
 from placer.errors import BoardError
 from placer.script import ast
@@ -23,7 +25,8 @@ _ARCH_OF_FORMAT = (
 
 
 def board_from_script(path: str | Path, *, name: str | None = None,
-                      arch: Arch | None = None, cpu: str = "unknown") -> Board:
+                      arch: Arch | None = None, cpu: str = "unknown",
+                      script: ast.Script | None = None) -> Board:
     """A board whose regions are the MEMORY block of the linker script at `path`.
 
     Attributes map from ld's flags: ``r``, ``w`` and ``x`` as given, and every region is
@@ -31,10 +34,12 @@ def board_from_script(path: str | Path, *, name: str | None = None,
     is reachable on the data bus only. The noinit region is the region of the ``.noinit``
     (or Zephyr's ``noinit``) output section, else the largest writable region; the flash
     region is the region of ``text`` when it is another one. `arch` defaults to what
-    ``OUTPUT_FORMAT``/``OUTPUT_ARCH`` name.
+    ``OUTPUT_FORMAT``/``OUTPUT_ARCH`` name. `script` is the file at `path` already read
+    (e.g. preprocessed with a build's Kconfig values).
     """
     path = Path(path)
-    script = load_script(path)
+    if script is None:
+        script = load_script(path)
     memory = evaluate_memory(script, target=target_for_script(script))
     regions: list[MemoryRegion] = []
     for region in memory:
@@ -92,3 +97,97 @@ def _arch_of(script: ast.Script) -> Arch | None:
                     if marker in lowered:
                         return arch
     return None
+
+
+def board_on_script(board: Board, script_board: Board, *, strict: bool = True) -> Board:
+    """`board` with the regions of a linker script (`script_board`, from
+    `board_from_script`) in place of its own: the link uses the script's MEMORY, so heaps
+    go in the script's regions, by the script's names, with the script's lengths.
+
+    Each script region keeps the hardware facts (bus, attributes, load-time writability,
+    alias) of the `board` region that holds it. With `strict`, a script region that no
+    board region holds is a `BoardError` naming both files; without it only the region
+    that holds ``.noinit`` must be held (a devicetree names only some memories). The
+    board's used ranges move to the script region that holds them.
+    """
+    script_file = _file_name(script_board.base_script)
+    board_file = _file_name(board.source) or f"board {board.name}"
+    regions: list[MemoryRegion] = []
+    for region in script_board.regions:
+        holder = _holder(board, region)
+        same_name = next((r for r in board.regions if r.name == region.name), None)
+        if same_name is not None and holder is not same_name:
+            raise BoardError(
+                f"region {region.name} {_span(region)} disagrees with {board_file}'s "
+                f"{same_name.name} {_span(same_name)}", script_file)
+        if holder is None:
+            if strict or region.name == script_board.noinit_region:
+                raise BoardError(
+                    f"region {region.name} {_span(region)} lies in no memory of "
+                    f"{board_file} ({', '.join(f'{r.name} {_span(r)}' for r in board.regions)})"
+                    ": the script and the board describe different hardware", script_file)
+            regions.append(region)
+            continue
+        regions.append(attrs.evolve(
+            region, attributes=holder.attributes if holder.attributes else region.attributes,
+            bus=holder.bus, writable_at_load=holder.writable_at_load,
+            retained=holder.retained, volatile=holder.volatile))
+    regions = [_aliased(board, region, regions) for region in regions]
+    names = {r.name for r in regions}
+    used = tuple(moved for u in board.used if (moved := _moved(u, board, regions)) is not None)
+    return attrs.evolve(
+        board, regions=tuple(regions), noinit_region=script_board.noinit_region,
+        flash_region=script_board.flash_region, xip=script_board.xip,
+        base_script=script_board.base_script, used=used,
+        preferred_regions=tuple(_renamed(board, n, regions) for n in board.preferred_regions
+                                if _renamed(board, n, regions) in names),
+        forbidden_regions=tuple(_renamed(board, n, regions) for n in board.forbidden_regions
+                                if _renamed(board, n, regions) in names))
+
+
+def _holder(board: Board, region: MemoryRegion) -> MemoryRegion | None:
+    for candidate in board.regions:
+        if candidate.contains(region.origin, region.length):
+            return candidate
+    return None
+
+
+def _aliased(board: Board, region: MemoryRegion, regions: list[MemoryRegion]) -> MemoryRegion:
+    # The board's alias (ESP32-S3 IRAM -> DRAM) carried over to the script region that
+    # holds the aliased addresses.
+    holder = _holder(board, region)
+    if holder is None or holder.alias_of is None:
+        return region
+    target = region.origin + holder.alias_offset
+    for other in regions:
+        if other.name != region.name and other.contains(target):
+            return attrs.evolve(region, alias_of=other.name, alias_offset=holder.alias_offset)
+    return attrs.evolve(region, alias_of=None, alias_offset=0)
+
+
+def _moved(used: UsedRange, board: Board, regions: list[MemoryRegion]) -> UsedRange | None:
+    for region in regions:
+        start = max(used.start, region.origin)
+        end = min(used.end, region.end)
+        if start < end:
+            return UsedRange(region.name, start, end - start, used.what)
+    return None
+
+
+def _renamed(board: Board, name: str, regions: list[MemoryRegion]) -> str:
+    try:
+        old = board.region(name)
+    except KeyError:
+        return name
+    for region in regions:
+        if old.contains(region.origin, region.length):
+            return region.name
+    return name
+
+
+def _span(region: MemoryRegion) -> str:
+    return f"[{region.origin:#x}, {region.end:#x})"
+
+
+def _file_name(path: Path | None) -> str | None:
+    return str(path) if path is not None else None

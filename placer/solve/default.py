@@ -121,10 +121,18 @@ def _region_of(used: Sequence[UsedRange], name: str, fallback: str) -> str:
     return fallback
 
 
+#: What the image calls the content a heap joins: the input section name, and the output
+#: section Zephyr's scripts collect it in (``datas`` in include/zephyr/linker/common-ram.ld
+#: and the arch scripts; ``rodata`` and ``noinit`` read as ``.rodata``/``.noinit``).
+_HOST_NAMES = {".data": (".data", ".datas")}
+
+
 def _named(used: Sequence[UsedRange], region: str, name: str) -> str | None:
-    for u in used:
-        if u.region == region and node_name(u) == name:
-            return name
+    ids = node_ids(used)
+    for wanted in _HOST_NAMES.get(name, (name,)):
+        for n, u in enumerate(used):
+            if u.region == region and node_name(u) == wanted:
+                return ids[n]
     return None
 
 

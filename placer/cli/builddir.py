@@ -1,0 +1,33 @@
+"""What ``--build-dir`` (`placer.cli.options.add_build_dir_option`) makes ``place``,
+``verify`` and ``diff`` read: the board, configuration and linker script of a Zephyr build
+(`placer.builddir`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from placer.board import Board
+from placer.boardfile import load_board
+from placer.config import LlextConfig, read_config
+
+if TYPE_CHECKING:
+    from placer.script import ast
+
+def from_build_dir(path: Path, board_name: str | None, configs: Sequence[str],
+                   stream: TextIO) -> tuple[Board, LlextConfig, ast.Script]:
+    """The board, configuration and linker script of the build at `path` (`board_name`
+    cross-checks its regions; `configs` are fragments on top of its ``.config``); prints
+    which file gave what to `stream`."""
+    from placer.builddir import board_for_build, read_build_dir
+    from placer.script.includes import load_script
+
+    build = read_build_dir(path)
+    stream.write(build.describe())
+    board = board_for_build(build, load_board(board_name) if board_name else None)
+    config = read_config(build.config, *configs, zephyr_version=build.version[:2])
+    # linker.cmd is the preprocessor's output already: parse it as it is.
+    base = load_script(build.linker_script, preprocess=False)
+    stream.write("\n")
+    return board, config, base

@@ -1,0 +1,73 @@
+"""``placer place --build-dir``: from a build GNU ld really linked, to a script that puts
+every heap where the layout says when the same objects are linked again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from placer.cli import main
+from tests.zephyr_build import ARC_HARVARD, CORTEX_M, RISCV, Shape, make_build_dir, relink, symbols
+
+SHAPES = [pytest.param(CORTEX_M, id="cortex-m"), pytest.param(RISCV, id="riscv"),
+          pytest.param(ARC_HARVARD, id="arc-harvard")]
+
+
+def _heap_addresses(layout: Path) -> dict[str, int]:
+    return {h["section"]: h["address"] for h in json.loads(layout.read_text())["heaps"]}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_relinking_with_the_emitted_script_puts_every_heap_at_the_layouts_address(
+        shape: Shape, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build = make_build_dir(tmp_path, shape, heap_kib=12)
+    out = tmp_path / "out"
+    assert main(["place", "--build-dir", str(build.path), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    line = next(x for x in printed.splitlines() if x.startswith("  linker script  "))
+    assert line.split() == ["linker", "script", f"{build.zephyr}/linker.cmd", "MEMORY",
+                            "regions,", "output", "sections"]
+    relinked = tmp_path / "relinked.elf"
+    relink(build, out / "linker.ld", relinked, check=True)
+    found = symbols(build, relinked)
+    expected = _heap_addresses(out / "layout.json")
+    assert {section: found["kheap_" + section.lstrip(".")] for section in expected} == {
+        section: (address, 12 * 1024) for section, address in expected.items()}
+    # The image as built already had them there: the prediction is the link's own answer.
+    original = symbols(build, build.zephyr / "zephyr.elf")
+    assert {s: original["kheap_" + s.lstrip(".")][0] for s in expected} == expected
+
+
+def test_the_emitted_script_is_the_builds_own_linker_cmd(tmp_path: Path) -> None:
+    build = make_build_dir(tmp_path, CORTEX_M)
+    out = tmp_path / "out"
+    assert main(["place", "--build-dir", str(build.path), "-o", str(out)]) == 0
+    script = (out / "linker.ld").read_text()
+    for section in ("initlevel :", "device_area :", "k_heap_area :", "noinit (NOLOAD) :"):
+        assert section in script
+
+
+def test_build_dir_defaults_to_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    make_build_dir(tmp_path, CORTEX_M)
+    monkeypatch.chdir(tmp_path)
+    assert main(["place", "--build-dir", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("build directory build: Zephyr 4.2.0, board qemu_cortex_m3\n")
+    assert json.loads(captured.out)["heaps"][0]["region"] == "RAM"
+
+
+def test_build_dir_with_script_is_a_usage_error(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["place", "--build-dir", str(tmp_path), "--script", "x.ld"]) == 2
+    assert "--build-dir gives the linker script and the image" in capsys.readouterr().err
+
+
+def test_a_missing_build_dir_is_an_input_error(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["place", "--build-dir", str(tmp_path / "nope")]) == 1
+    assert capsys.readouterr().err == (
+        f"{tmp_path / 'nope'}: error: no such build directory (run `west build` first, or "
+        "give --build-dir)\n")
