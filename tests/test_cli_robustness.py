@@ -419,7 +419,8 @@ def test_place_script_keeps_a_latin1_comment_byte_instead_of_a_traceback(
     script = tmp_path / "linker.cmd"
     script.write_bytes(b"/* (c) J\xf6rg */\n" + inputs.script.read_bytes())
     out = tmp_path / "out"
-    outcome = run(capsysbinary, ["place", "--script", str(script), "-o", str(out)])
+    outcome = run(capsysbinary, ["place", "--board", "frdm_k64f", "--script", str(script),
+                                 "-o", str(out)])
     assert outcome.status == 0, outcome.err
     assert b"J\xf6rg" in (out / "linker.ld").read_bytes()
 
