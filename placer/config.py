@@ -19,26 +19,11 @@ import attrs
 
 from placer.errors import ConfigError, ScriptError
 from placer.inputs import read_input_text
+from placer.versions import NEWEST_ZEPHYR, ZephyrVersion, as_zephyr_version
 
 if TYPE_CHECKING:
     from placer.board import Board
 
-#: The newest Zephyr behaviour placer models (llext-facts "S-newest").
-NEWEST_ZEPHYR = (4, 4)
-
-# Where Zephyr's behaviour changed, the first version (major, minor) that has the new one.
-# placer's version model counts everything llext-facts calls S-newest into 4.4 and the
-# 4.0-4.3 releases as "older"; a config selects the older behaviour with zephyr_version.
-#: PR #98811 (power of two only with MPU_REQUIRES_POWER_OF_TWO_ALIGNMENT) and PR #100964
-#: (MPU rounding only with USERSPACE). Before: any ARM/ARC MPU forced powers of two.
-MPU_ROUNDING_REWORK = (4, 4)
-#: PR #102428: the sys_mem_blocks (memblk) backend; PR #107277 relaxed its page assert.
-MEMBLK_BACKEND = (4, 4)
-#: PR #114099: Xtensa loads from read-only storage; before, STORAGE_WRITABLE defaulted to y.
-XTENSA_READONLY_STORAGE = (4, 4)
-#: Shared-library extensions on ARM/ARM64/RISC-V/x86/ARC (S-newest Kconfig); before, the
-#: docs said ET_DYN was "not currently supported on ARM" and only Xtensa built them.
-SHAREDLIB_EVERYWHERE = (4, 4)
 
 
 class HeapBackend(enum.Enum):
@@ -112,7 +97,8 @@ class LlextConfig:
     sys_heap_runtime_stats: bool = False
     sys_heap_hardening_full: bool = False
 
-    zephyr_version: tuple[int, int] = NEWEST_ZEPHYR
+    zephyr_version: ZephyrVersion = attrs.field(default=NEWEST_ZEPHYR,
+                                                converter=as_zephyr_version)
     set_by: tuple[tuple[str, str], ...] = ()
 
     # Architecture symbols, when the configuration names them (None: take the board's).
@@ -326,7 +312,7 @@ def _int(name: str, setting: _Setting, kind: OptionKind) -> int:
 
 
 def read_config(*paths: str | Path,
-                zephyr_version: tuple[int, int] = NEWEST_ZEPHYR) -> LlextConfig:
+                zephyr_version: ZephyrVersion = NEWEST_ZEPHYR) -> LlextConfig:
     """Read ``.config``, ``prj.conf`` and fragment files into an `LlextConfig`.
 
     Later files (and later lines) win, as Kconfig merges fragments. ``# CONFIG_X is not set``
@@ -346,7 +332,7 @@ def read_config(*paths: str | Path,
 
 
 def config_from_settings(settings: Mapping[str, _Setting], warnings: list[str],
-                         zephyr_version: tuple[int, int]) -> LlextConfig:
+                         zephyr_version: ZephyrVersion) -> LlextConfig:
     """The `LlextConfig` for parsed assignments (name without prefix -> setting)."""
     values: dict[str, object] = {}
     set_by: list[tuple[str, str]] = []

@@ -18,9 +18,6 @@ from placer.board import Arch, Board, MpuKind
 from placer.config import (
     ARCH_SYMBOLS,
     BUILTIN_SYMBOL_GROUPS,
-    MEMBLK_BACKEND,
-    NEWEST_ZEPHYR,
-    SHAREDLIB_EVERYWHERE,
     BinaryType,
     HeapBackend,
     LlextConfig,
@@ -35,6 +32,7 @@ from placer.target import (
     architecture,
     resolve,
 )
+from placer.versions import MEMBLK_BACKEND, NEWEST_ZEPHYR, SHAREDLIB_EVERYWHERE, ZephyrVersion
 
 
 class ConfigViolations(ConfigError):
@@ -399,8 +397,8 @@ class _Checker:
         return None
 
 
-def _version(version: tuple[int, int]) -> str:
-    return ".".join(str(part) for part in version)
+def _version(version: ZephyrVersion) -> str:
+    return str(version)
 
 
 __all__ = ["NEWEST_ZEPHYR", "SIZE_OPTION", "ConfigReport", "ConfigViolations", "check_config",

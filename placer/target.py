@@ -13,14 +13,8 @@ import enum
 import attrs
 
 from placer.board import Arch, Board, MpuKind
-from placer.config import (
-    MPU_ROUNDING_REWORK,
-    SHAREDLIB_EVERYWHERE,
-    XTENSA_READONLY_STORAGE,
-    BinaryType,
-    HeapBackend,
-    LlextConfig,
-)
+from placer.config import BinaryType, HeapBackend, LlextConfig
+from placer.versions import MPU_ROUNDING_REWORK, SHAREDLIB_EVERYWHERE, XTENSA_READONLY_STORAGE
 
 
 class Rounding(enum.Enum):

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from placer.boardfile import DEFAULT_BOARD, load_board
-from placer.cli.options import INPUT_PROBLEM, print_usage
-from placer.config import NEWEST_ZEPHYR, read_config
+from placer.cli.options import INPUT_PROBLEM, add_zephyr_version_option, print_usage
+from placer.config import read_config
 from placer.rules import review_config
 from placer.target import resolve
 
@@ -31,21 +31,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help=".config, prj.conf or fragment files")
     check.add_argument("--board", default=DEFAULT_BOARD,
                        help=f"board name or board file (default: {DEFAULT_BOARD})")
-    check.add_argument("--zephyr-version", type=_version,
-                       default=NEWEST_ZEPHYR, metavar="MAJOR.MINOR",
-                       help="Zephyr version whose behaviour to model (default: "
-                       f"{NEWEST_ZEPHYR[0]}.{NEWEST_ZEPHYR[1]})")
+    add_zephyr_version_option(check)
     check.add_argument("--group", action="append", default=[], metavar="NAME",
                        help="a symbol group the application exports into (repeatable)")
     check.set_defaults(handler=run_check)
     config.set_defaults(handler=print_usage(config))
-
-
-def _version(text: str) -> tuple[int, int]:
-    parts = text.split(".")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"expected MAJOR.MINOR, not {text!r}")
-    return int(parts[0]), int(parts[1])
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -64,6 +54,6 @@ def run_check(args: argparse.Namespace) -> int:
         return INPUT_PROBLEM
     target = resolve(board, config)
     heaps = ", ".join(f"{h.section} {h.size} bytes" for h in target.heap_sections())
-    print(f"ok: {board.name}, Zephyr {config.zephyr_version[0]}.{config.zephyr_version[1]}: "
+    print(f"ok: {board.name}, Zephyr {config.zephyr_version}: "
           f"{heaps or 'no static heap'}")
     return 0

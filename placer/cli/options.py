@@ -19,6 +19,7 @@ from placer.errors import ScriptError
 
 if TYPE_CHECKING:
     from placer.script.kconfig_macros import Macro
+    from placer.versions import ZephyrVersion
 
 #: Exit status of a command whose input has a problem: bad content, or a missing or
 #: unreadable file (what the user must fix is the input, not the command line).
@@ -42,6 +43,27 @@ def add_config_option(parser: argparse.ArgumentParser, what: str) -> None:
     it never takes the positional arguments after it; later files win."""
     parser.add_argument("--config", dest="config_files", metavar="FILE", action="append",
                         default=[], help=f"{what} (repeatable; later files win)")
+
+
+def add_zephyr_version_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--zephyr-version X.Y[.Z]``: the Zephyr release whose behaviour to model and
+    whose Kconfig the emitted files must suit (`placer.versions`; default the newest)."""
+    from placer.versions import NEWEST_ZEPHYR
+
+    parser.add_argument("--zephyr-version", type=_zephyr_version, default=NEWEST_ZEPHYR,
+                        metavar="X.Y[.Z]", help="Zephyr version whose behaviour to model "
+                        f"(default: {NEWEST_ZEPHYR})")
+
+
+def _zephyr_version(text: str) -> ZephyrVersion:
+    from placer.errors import ConfigError
+    from placer.versions import parse_zephyr_version
+
+    try:
+        return parse_zephyr_version(text)
+    except ConfigError:
+        raise argparse.ArgumentTypeError(
+            f"expected X.Y or X.Y.Z (such as 4.3), not {text!r}") from None
 
 
 def add_preprocessor_options(parser: argparse.ArgumentParser) -> None:

@@ -28,6 +28,7 @@ from placer.errors import LayoutError
 from placer.inputs import read_input_text
 from placer.layout import Layout, PlacedHeap
 from placer.target import HeapSection, Target
+from placer.versions import ZephyrVersion
 
 #: The schema this module writes; `loads` refuses any other.
 SCHEMA = "placer-layout/1"
@@ -139,6 +140,10 @@ def _encode(value: object) -> JsonValue:
         return value
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, ZephyrVersion):
+        # [major, minor] as schema 1 wrote it; the patch level only when there is one.
+        parts = [value.major, value.minor] + ([value.patch] if value.patch else [])
+        return cast(JsonValue, parts)
     if isinstance(value, PurePath):
         # Only the file name: an absolute path would make the file differ per machine.
         return value.name
@@ -313,6 +318,11 @@ class _Decoder:
             if not isinstance(value, str):
                 raise self.fail(key, f"expected a file name, found {_kind(value)}")
             return _shipped_or_relative(value)
+        if hint is ZephyrVersion:
+            parts = self.sequence(value, key)
+            if not (2 <= len(parts) <= 3 and all(type(p) is int and p >= 0 for p in parts)):
+                raise self.fail(key, "expected [major, minor] or [major, minor, patch]")
+            return ZephyrVersion(*cast(list[int], parts))
         if attrs.has(hint):
             return self.attrs_instance(hint, value, key)
         raise self.fail(key, f"cannot decode a value of type {hint.__name__}")

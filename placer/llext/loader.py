@@ -16,7 +16,7 @@ from typing import Literal
 import attrs
 
 from placer.board import Arch, Bus
-from placer.config import XTENSA_READONLY_STORAGE, HeapBackend
+from placer.config import HeapBackend
 from placer.errors import ConfigError, ExtensionError
 from placer.layout import Layout, PlacedHeap
 from placer.llext.elf import (
@@ -43,6 +43,7 @@ from placer.llext.regions import (
 from placer.llext.relocate import RelocationProblem, apply_relocations, first_error
 from placer.llext.symbols import MAX_DEPENDENCIES
 from placer.target import SIZE_OPTION, HeapRole, Rounding, Target
+from placer.versions import XTENSA_READONLY_STORAGE
 
 #: Regions the ET_DYN single image holds (``llext_et_dyn_program_region``).
 _IMAGE_REGIONS = frozenset({Mem.TEXT, Mem.DATA, Mem.RODATA, Mem.BSS, Mem.EXPORT,
