@@ -1,4 +1,4 @@
-"""Where the shipped data files (grammar, boards) are, in a checkout or an installed wheel."""
+"""Where the shipped data (grammar, boards, Kconfig model) is, in a checkout or a wheel."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ _CHECKOUT = _PACKAGE.parent
 
 
 def data_dir(name: str) -> Path:
-    """Return the folder of shipped data `name` ("grammar" or "boards").
+    """Return the folder of shipped data `name` ("grammar", "boards" or "kconfig").
 
     A checkout keeps the folders at its top level; an installed wheel carries them inside
-    the package (``placer/grammar``, ``placer/boards``).
+    the package (``placer/grammar``, ``placer/boards``, ``placer/kconfig``).
     """
     installed = _PACKAGE / name
     if installed.is_dir():

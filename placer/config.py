@@ -10,19 +10,18 @@ that `placer.target.resolve` can take them from the board.
 from __future__ import annotations
 
 import enum
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 
-from placer.errors import ConfigError, ScriptError
-from placer.inputs import read_input_text
+from placer.errors import ConfigError
 from placer.versions import NEWEST_ZEPHYR, ZephyrVersion, as_zephyr_version
 
 if TYPE_CHECKING:
     from placer.board import Board
+    from placer.dotconfig import KconfigValues
 
 
 
@@ -110,6 +109,20 @@ class LlextConfig:
     declared_symbol_groups: frozenset[str] = frozenset()
     #: What reading the files noticed that is not an error (duplicate assignments...).
     warnings: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        # A value no Zephyr build can have is refused here, by option name, so a library
+        # caller's LlextConfig(heap_size=-4) fails as a .config with the same value does.
+        for spec in OPTIONS:
+            if spec.field is None or spec.kind not in (OptionKind.INT, OptionKind.HEX):
+                continue
+            value = getattr(self, spec.field)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise ConfigError((spec.name,), f"{value!r} is not a number",
+                                  f"give {spec.field} an int")
+            if value is not None and value < 0:
+                raise ConfigError((spec.name,), f"{value} is negative: a size or count "
+                                  "cannot be", "use 0 or more")
 
     def where(self, option: str) -> str | None:
         """The ``file:line`` that set `option` (upper case, no prefix), if known."""
@@ -227,165 +240,98 @@ _DEFAULT_GROUPS = frozenset({"UNASSIGNED", "SYSCALL", "LIBC"})
 #: Names older trees used for the same symbols (llext-facts §0).
 _OLD_NAMES = {"LLEXT_HEAP_SYS_MEM_BLOCKS": "LLEXT_HEAP_MEMBLK"}
 
-_ASSIGNMENT = re.compile(r"CONFIG_([A-Za-z0-9_]+)=(.*)")
-_NOT_SET = re.compile(r"#\s*CONFIG_([A-Za-z0-9_]+) is not set\s*")
-
-
 def option(name: str) -> OptionSpec:
     """The spec of option `name` (no ``CONFIG_`` prefix); `KeyError` if placer has none."""
     return _SPECS[name]
 
 
-@attrs.frozen(slots=True)
-class _Setting:
-    raw: str  # "y", "n", an integer text, or a string's value
-    where: str
-    is_string: bool = False
-
-
-def _parse_string(raw: str, file: str, line: int, text: str) -> str:
-    body = raw[1:-1] if len(raw) >= 2 and raw.endswith('"') else None
-    if body is None or re.search(r'(?<!\\)"', body.replace("\\\\", "")):
-        raise ScriptError("unterminated string value", file, line, text.index("=") + 2, text)
-    return body.replace('\\"', '"').replace("\\\\", "\\")
-
-
-def _read_lines(path: Path, settings: dict[str, _Setting], warnings: list[str]) -> None:
-    file = str(path)
-    content = read_input_text(path, what="configuration file")
-    seen_here: dict[str, tuple[str, int]] = {}
-    for number, text in enumerate(content.splitlines(), start=1):
-        stripped = text.strip()
-        if not stripped:
-            continue
-        not_set = _NOT_SET.fullmatch(stripped)
-        if not_set:
-            name, raw, is_string = not_set[1], "n", False
-        elif stripped.startswith("#"):
-            continue
-        else:
-            match = _ASSIGNMENT.fullmatch(stripped)
-            if match is None:
-                column = len(text) - len(text.lstrip()) + 1
-                raise ScriptError(
-                    "expected CONFIG_NAME=value, '# CONFIG_NAME is not set' or a comment",
-                    file, number, column, text)
-            name, raw = match[1], match[2].strip()
-            is_string = raw.startswith('"')
-            if is_string:
-                raw = _parse_string(raw, file, number, text)
-        name = _OLD_NAMES.get(name, name)
-        previous = seen_here.get(name)
-        if previous is not None and previous[0] != raw:
-            warnings.append(f"{file}:{number}: warning: CONFIG_{name} set again (was "
-                            f"{previous[0]!r} at line {previous[1]}); the last value wins")
-        seen_here[name] = (raw, number)
-        settings[name] = _Setting(raw=raw, where=f"{file}:{number}", is_string=is_string)
-
-
-def _bool(name: str, setting: _Setting) -> bool:
-    if setting.raw == "y" and not setting.is_string:
-        return True
-    if setting.raw == "n" and not setting.is_string:
-        return False
-    raise ConfigError((name,), f"{setting.raw!r} is not a bool value", "write y or n",
-                      setting.where)
-
-
-def _int(name: str, setting: _Setting, kind: OptionKind) -> int:
-    text = setting.raw
-    try:
-        if setting.is_string:
-            raise ValueError(text)
-        if kind is OptionKind.HEX:
-            value = int(text, 16)
-        else:
-            value = int(text, 0) if text.lower().startswith(("0x", "-0x")) else int(text, 10)
-    except ValueError:
-        expected = "hex" if kind is OptionKind.HEX else "int"
-        raise ConfigError((name,), f"{text!r} is not an {expected} value",
-                          "write a number such as 8 or 0x1000", setting.where) from None
-    if value < 0:
-        raise ConfigError((name,), f"{value} is negative", "sizes and counts are >= 0",
-                          setting.where)
-    return value
+#: The entries of the model's two choices and the `LlextConfig` value each gives.
+_BACKENDS = {"LLEXT_HEAP_K_HEAP": HeapBackend.K_HEAP, "LLEXT_HEAP_MEMBLK": HeapBackend.MEMBLK}
+_BINARY_TYPES = {f"LLEXT_TYPE_{b.value}": b for b in BinaryType}
 
 
 def read_config(*paths: str | Path,
-                zephyr_version: ZephyrVersion = NEWEST_ZEPHYR) -> LlextConfig:
+                zephyr_version: ZephyrVersion | tuple[int, ...] | str = NEWEST_ZEPHYR
+                ) -> LlextConfig:
     """Read ``.config``, ``prj.conf`` and fragment files into an `LlextConfig`.
 
-    Later files (and later lines) win, as Kconfig merges fragments. ``# CONFIG_X is not set``
-    sets a bool to n. Options placer does not model are ignored; options it models keep
-    Zephyr's defaults unless set, except ``LLEXT`` itself, which stays on unless a file turns
-    it off (a fragment for an LLEXT build need not repeat it). `zephyr_version` selects the
-    Zephyr behaviour to model where it changed (see the ``*_REWORK``/``*_BACKEND``
-    constants). `set_by` records the ``file:line`` of every option set.
-    A line that is not an assignment, a "not set" comment or a comment is a `ScriptError`
-    with its place; a value of the wrong type for a modelled option is a `ConfigError`.
+    The files are merged by kconfiglib against placer's Kconfig model
+    (`placer.dotconfig`): later files (and later lines) win, within a choice the last
+    ``=y`` wins, and a value Kconfig refuses for its type (an int written in hex, a bool
+    that is not y/n) is a `ConfigError` naming the option and its ``file:line``. A line
+    that is not an assignment, a "not set" comment or a comment is a `ScriptError`.
+    Options placer does not model are kept out of the configuration; options it models
+    keep Zephyr's defaults unless set, except ``LLEXT`` itself, which stays on unless a
+    file turns it off (a fragment for an LLEXT build need not repeat it). `zephyr_version`
+    selects the Zephyr behaviour to model where it changed (`placer.versions`). `set_by`
+    records the ``file:line`` of every option set.
     """
-    settings: dict[str, _Setting] = {}
-    warnings: list[str] = []
-    for path in paths:
-        _read_lines(Path(path), settings, warnings)
-    return config_from_settings(settings, warnings, zephyr_version)
+    from placer.dotconfig import read_kconfig_files
+
+    values = read_kconfig_files(paths, base=(("LLEXT", "y"),))
+    return config_from_values(values, as_zephyr_version(zephyr_version))
 
 
-def config_from_settings(settings: Mapping[str, _Setting], warnings: list[str],
-                         zephyr_version: ZephyrVersion) -> LlextConfig:
-    """The `LlextConfig` for parsed assignments (name without prefix -> setting)."""
-    values: dict[str, object] = {}
+def config_from_values(values: KconfigValues, zephyr_version: ZephyrVersion) -> LlextConfig:
+    """The `LlextConfig` that Kconfig values (`placer.dotconfig.KconfigValues`) give."""
+    fields: dict[str, object] = {}
     set_by: list[tuple[str, str]] = []
-    for name, setting in settings.items():
+    for assignment in values.assignments:
+        name = assignment.name
         spec = _SPECS.get(name)
-        if spec is not None:
-            set_by.append((name, setting.where))
-            if spec.field is None:
-                continue
-            if spec.kind is OptionKind.BOOL:
-                values[spec.field] = _bool(name, setting)
-            elif spec.kind is OptionKind.STRING:
-                values[spec.field] = setting.raw
-            else:
-                values[spec.field] = _int(name, setting, spec.kind)
-        elif name.startswith(_GROUP_PREFIX) or name in ARCH_SYMBOLS:
-            set_by.append((name, setting.where))
+        if spec is None:
+            if name.startswith(_GROUP_PREFIX) or name in ARCH_SYMBOLS or name in _OLD_NAMES:
+                set_by.append((name, assignment.where))
+            continue
+        set_by.append((name, assignment.where))
+        if spec.field is None or (assignment.unset and spec.kind is not OptionKind.BOOL):
+            continue
+        text = assignment.text
+        if spec.kind is OptionKind.BOOL:
+            fields[spec.field] = text.startswith("y")
+        elif spec.kind is OptionKind.STRING:
+            fields[spec.field] = text
+        else:
+            # Kconfig checked the text: decimal for an int, hex (0x optional) for a hex.
+            fields[spec.field] = int(text, 16 if spec.kind is OptionKind.HEX else 10)
 
-    def enabled(name: str) -> bool | None:
-        setting = settings.get(name)
-        return None if setting is None else _bool(name, setting)
-
-    if enabled("LLEXT_HEAP_MEMBLK"):
-        values["heap_backend"] = HeapBackend.MEMBLK
-    elif enabled("LLEXT_HEAP_K_HEAP"):
-        values["heap_backend"] = HeapBackend.K_HEAP
-    for entry, binary in (("LLEXT_TYPE_ELF_OBJECT", BinaryType.ELF_OBJECT),
-                          ("LLEXT_TYPE_ELF_RELOCATABLE", BinaryType.ELF_RELOCATABLE),
-                          ("LLEXT_TYPE_ELF_SHAREDLIB", BinaryType.ELF_SHAREDLIB)):
-        if enabled(entry):
-            values["binary_type"] = binary
+    backend = values.selection("LLEXT_HEAP_MANAGEMENT")
+    if backend is None and values.enabled("LLEXT_HEAP_SYS_MEM_BLOCKS"):
+        backend = "LLEXT_HEAP_MEMBLK"  # the name the memblk entry had at first (PR #102428)
+    if backend is not None:
+        fields["heap_backend"] = _BACKENDS[backend]
+    binary = values.selection("LLEXT_BINARY_TYPE")
+    if binary is not None:
+        fields["binary_type"] = _BINARY_TYPES[binary]
     for symbol, arch in ARCH_SYMBOLS.items():
-        if enabled(symbol):
-            values["arch"] = arch
+        if values.enabled(symbol):
+            fields["arch"] = arch
 
     declared: set[str] = set()
     explicit: dict[str, bool] = {}
-    for name in settings:
-        if name.startswith(_GROUP_PREFIX):
-            group = name[len(_GROUP_PREFIX):]
+    for assignment in values.assignments:
+        if assignment.name.startswith(_GROUP_PREFIX):
+            group = assignment.name[len(_GROUP_PREFIX):]
             declared.add(group)
-            explicit[group] = bool(enabled(name))
-    default_groups = values.get("export_default_groups", True)
+            explicit[group] = assignment.text == "y"
+    default_groups = fields.get("export_default_groups", True)
     groups = {g for g in _DEFAULT_GROUPS if default_groups and explicit.get(g, True)}
     groups |= {g for g, on in explicit.items() if on}
-    if values.get("export_devices"):
+    if fields.get("export_devices"):
         groups.add("DEVICE")  # LLEXT_EXPORT_DEVICES selects the DEVICE group
-    values["export_symbol_groups"] = frozenset(groups)
-    values["declared_symbol_groups"] = frozenset(declared)
-    return LlextConfig(
-        zephyr_version=zephyr_version, set_by=tuple(set_by), warnings=tuple(warnings),
-        **values,  # type: ignore[arg-type]
-    )
+    fields["export_symbol_groups"] = frozenset(groups)
+    fields["declared_symbol_groups"] = frozenset(declared)
+    try:
+        return LlextConfig(
+            zephyr_version=zephyr_version, set_by=tuple(set_by), warnings=values.warnings,
+            **fields,  # type: ignore[arg-type]
+        )
+    except ConfigError as error:
+        # LlextConfig refuses impossible values (a negative size) by option name; point
+        # at the assignment that gave it.
+        places = [a.where for o in error.options if (a := values.get(o)) is not None]
+        raise ConfigError(error.options, error.rule, error.fix,
+                          places[0] if places else None) from None
 
 
 def check_config(config: LlextConfig, board: Board, *,

@@ -411,7 +411,7 @@ def test_a_config_that_is_not_utf8_is_pinned_to_its_byte(
     outcome = run(capsysbinary, ["check", "--config", str(config), str(inputs.script)])
     assert outcome.status == 1 and outcome.out == ""
     assert outcome.err == (
-        f"{config}:2:10: error: cannot read the Kconfig file: not UTF-8 text (byte 0x85)\n")
+        f"{config}:2:10: error: cannot read the configuration file: not UTF-8 text (byte 0x85)\n")
 
 
 def test_place_script_keeps_a_latin1_comment_byte_instead_of_a_traceback(

@@ -19,7 +19,7 @@ def test_every_package_is_listed_in_pyproject() -> None:
     listed = set(config["tool"]["setuptools"]["packages"])
     on_disk = {".".join(p.parent.relative_to(ROOT).parts)
                for p in (ROOT / "placer").rglob("__init__.py")}
-    assert listed == on_disk | {"placer.grammar", "placer.boards"}
+    assert listed == on_disk | {"placer.grammar", "placer.boards", "placer.kconfig"}
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,7 @@ def installed(installed_wheel: tuple[Path, Path]) -> Path:
     wheel, target = installed_wheel
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "placer/grammar/ld.lark" in names
+    assert "placer/kconfig/llext.kconfig" in names
     for board in (ROOT / "boards").glob("*.toml"):
         assert f"placer/boards/{board.name}" in names
         assert f"placer/boards/{board.stem}.ld" in names
@@ -42,11 +43,12 @@ def test_an_installed_wheel_finds_its_grammar_and_boards(installed: Path,
     program = (
         "import placer, placer.script\n"
         "board = placer.load_board('qemu_cortex_m3')\n"
-        "layout = placer.place(board, placer.LlextConfig())\n"
+        "layout = placer.place(board, placer.read_config('prj.conf'))\n"
         f"print(placer.__file__.startswith({str(installed)!r}), len(placer.list_boards()),\n"
         "      hex(layout.heap('.llext_heap').address),\n"
         "      '.llext_heap' in placer.emit.linker_script(layout))\n"
     )
+    (tmp_path / "prj.conf").write_text("CONFIG_LLEXT_HEAP_SIZE=8\n")  # read by the model
     result = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, check=True,
                             capture_output=True, text=True,
                             env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"})

@@ -245,19 +245,17 @@ def run_import(args: argparse.Namespace) -> int:
 def _configured_name(source: Path, config_files: Iterable[str]) -> str | None:
     """``CONFIG_BOARD`` of the given Kconfig files (the last wins) or, with none given, of
     the ``.config`` Zephyr's build writes beside ``zephyr.dts`` and ``linker.cmd``."""
-    from placer.script.kconfig_macros import read_kconfig  # the grammar: only when importing
+    from placer.dotconfig import read_kconfig_files
 
     files = list(config_files)
     if not files:
         beside = source.parent / ".config"
         # os.path.isfile: False, not an OSError, for a name the OS refuses (ENAMETOOLONG).
         files = [str(beside)] if os.path.isfile(beside) else []
-    name = None
-    for file in files:
-        for macro in read_kconfig(file):
-            if macro.name == "CONFIG_BOARD" and len(macro.value) > 2:
-                name = macro.value[1:-1]
-    return name
+    board = read_kconfig_files(files).get("BOARD")
+    if board is None or not board.is_string or len(board.text) <= 2:
+        return None
+    return board.text[1:-1]
 
 
 # -- formatting ----------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Kconfig values as C preprocessor macros, the way Zephyr's ``autoconf.h`` spells them.
 
+The ``.config`` files are read by `placer.dotconfig` (placer's one reader, which depends
+on nothing above this layer).
+
 Zephyr preprocesses its linker-script templates with ``-imacros autoconf.h``, and
 ``autoconf.h`` is generated from the ``.config`` file: ``CONFIG_X=y`` becomes
 ``#define CONFIG_X 1``, ``=n`` and ``# CONFIG_X is not set`` define nothing, integers and
@@ -9,20 +12,18 @@ but legal Kconfig) defines ``CONFIG_X_MODULE 1`` as Linux's ``autoconf.h`` does.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from placer.errors import ScriptError
-from placer.inputs import read_input_text
 
-_ASSIGNMENT = re.compile(r"(CONFIG_[A-Za-z0-9_]+)=(.*)")
-_NOT_SET = re.compile(r"#\s*(CONFIG_[A-Za-z0-9_]+) is not set\s*$")
-_INTEGER = re.compile(r"-?(0[xX][0-9a-fA-F]+|[0-9]+)")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+if TYPE_CHECKING:
+    from placer.dotconfig import KconfigValues
+
 
 
 @attrs.frozen(slots=True)
@@ -36,53 +37,26 @@ class Macro:
 def parse_kconfig(text: str, file: str) -> tuple[Macro, ...]:
     """The macros ``autoconf.h`` would define for the ``.config`` text `text`.
 
-    A later assignment of the same option replaces an earlier one, as Kconfig reads
-    ``.config`` files. Raises `ScriptError` on a line that is neither an assignment, a
-    comment nor blank, and on a value that is not ``y``/``n``/``m``, a number or a string.
+    The text is read by placer's one ``.config`` reader (`placer.dotconfig`), the same
+    that reads a configuration for placing heaps, so both accept and refuse the same
+    files: a later assignment replaces an earlier one, the last ``=y`` of a choice wins,
+    a line that is not an assignment or a comment is a `ScriptError`, and a value Kconfig
+    refuses is a `ConfigError` naming the option and ``file:line``.
     """
-    values: dict[str, str | None] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("#"):
-            unset = _NOT_SET.match(line)
-            if unset:
-                values[unset.group(1)] = None
-            continue
-        match = _ASSIGNMENT.fullmatch(line)
-        if match is None:
-            column = raw.index(line[0]) + 1
-            raise ScriptError(
-                "expected `CONFIG_NAME=value`, a `#` comment or a blank line",
-                file, number, column, source_line=raw,
-            )
-        name, value = match.group(1), match.group(2)
-        column = raw.index("=") + 2
-        if value == "y":
-            values[name] = "1"
-        elif value == "n":
-            values[name] = None
-        elif value == "m":
-            values[name] = None
-            values[f"{name}_MODULE"] = "1"
-        elif _INTEGER.fullmatch(value) or _STRING.fullmatch(value):
-            values[name] = value
-        else:
-            raise ScriptError(
-                f"value of {name} is not y, n, m, a number or a quoted string: {value!r}",
-                file, number, column, source_line=raw,
-            )
-    return tuple(Macro(name, value) for name, value in values.items() if value is not None)
+    from placer.dotconfig import kconfig_values
+
+    return _macros(kconfig_values([(file, text)]))
 
 
 def read_kconfig(path: str | Path) -> tuple[Macro, ...]:
-    """`parse_kconfig` of the file at `path`."""
-    # Kconfig writes UTF-8; a stray byte means a corrupt or wrong file, so it is refused
-    # with its place (read_input_text's strict decoding) rather than an encoding guessed.
-    path = Path(path)
-    text = read_input_text(path, what="Kconfig file")
-    return parse_kconfig(text, os.fsdecode(path))
+    """`parse_kconfig` of the file at `path` (`ConfigError` when it cannot be read)."""
+    from placer.dotconfig import read_kconfig_files
+
+    return _macros(read_kconfig_files([path]))
+
+
+def _macros(values: KconfigValues) -> tuple[Macro, ...]:
+    return tuple(Macro(name, value) for name, value in values.macros())
 
 
 def merge_macros(*groups: Iterable[Macro]) -> tuple[Macro, ...]:

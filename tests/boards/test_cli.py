@@ -235,7 +235,7 @@ def test_config_check_malformed_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     conf.write_text("LLEXT=y\n")
     status, _, err = run(capsys, "config", "check", str(conf))
     assert status == 1
-    assert err.startswith(f"{conf}:1:1: error: expected CONFIG_NAME=value")
+    assert err.startswith(f"{conf}:1:1: error: expected `CONFIG_NAME=value`")
 
 
 def test_bad_board_file_prints_file_line_error(tmp_path: Path,

@@ -48,7 +48,7 @@ def test_not_set_comment_turns_a_bool_off(tmp_path: Path) -> None:
 def test_choices_strings_hex_and_ints(tmp_path: Path) -> None:
     path = write(tmp_path, "prj.conf", "\n".join([
         "CONFIG_LLEXT_HEAP_MEMBLK=y",
-        "CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE=0x100",
+        "CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE=256",
         "CONFIG_LLEXT_TYPE_ELF_SHAREDLIB=y",
         "CONFIG_MMU_PAGE_SIZE=0x4000",
         'CONFIG_BOARD="qemu_x86"',
@@ -76,8 +76,8 @@ def test_malformed_line_is_a_script_error_with_its_place(tmp_path: Path) -> None
     with pytest.raises(ScriptError) as caught:
         read_config(path)
     assert str(caught.value) == (
-        f"{path}:2:3: error: expected CONFIG_NAME=value, '# CONFIG_NAME is not set' or a "
-        "comment\n  LLEXT_HEAP_SIZE=8\n  ^")
+        f"{path}:2:3: error: expected `CONFIG_NAME=value`, `# CONFIG_NAME is not set`, a `#` "
+        "comment or a blank line\n  LLEXT_HEAP_SIZE=8\n  ^")
 
 
 def test_unterminated_string(tmp_path: Path) -> None:
@@ -91,16 +91,19 @@ def test_wrong_value_type_names_option_and_place(tmp_path: Path) -> None:
     path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_SIZE=big\n")
     with pytest.raises(ConfigError) as caught:
         read_config(path)
-    assert str(caught.value) == (f"{path}:1: error: CONFIG_LLEXT_HEAP_SIZE: 'big' is not an "
-                                 "int value\n  fix: write a number such as 8 or 0x1000")
+    assert str(caught.value) == (
+        f"{path}:1: error: CONFIG_LLEXT_HEAP_SIZE: 'big' is not an int value (Kconfig ignores "
+        "the assignment, and Zephyr's build stops on it)\n"
+        "  fix: write a decimal number such as 8 (an int option takes no hex)")
 
 
 def test_bool_with_a_number_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_DYNAMIC=1\n")
     with pytest.raises(ConfigError) as caught:
         read_config(path)
-    assert str(caught.value) == (f"{path}:1: error: CONFIG_LLEXT_HEAP_DYNAMIC: '1' is not a "
-                                 "bool value\n  fix: write y or n")
+    assert str(caught.value) == (
+        f"{path}:1: error: CONFIG_LLEXT_HEAP_DYNAMIC: '1' is not a bool value (Kconfig "
+        "ignores the assignment, and Zephyr's build stops on it)\n  fix: write y or n")
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -226,3 +229,104 @@ def test_int_options_read_back_what_was_written(values: dict[object, int]) -> No
         config = read_config(path)
     for spec, value in values.items():
         assert getattr(config, spec.field) == value  # type: ignore[attr-defined]
+
+
+# -- Kconfig's semantics, through kconfiglib and placer's Kconfig model -------------------
+
+
+@pytest.mark.parametrize(("first", "last", "backend"), [
+    ("LLEXT_HEAP_K_HEAP", "LLEXT_HEAP_MEMBLK", HeapBackend.MEMBLK),
+    ("LLEXT_HEAP_MEMBLK", "LLEXT_HEAP_K_HEAP", HeapBackend.K_HEAP),
+])
+def test_the_last_y_of_a_choice_wins_as_in_kconfig(tmp_path: Path, first: str, last: str,
+                                                   backend: HeapBackend) -> None:
+    path = write(tmp_path, "prj.conf", f"CONFIG_{first}=y\nCONFIG_{last}=y\n")
+    config = read_config(path)
+    assert config.heap_backend is backend
+    assert config.where(last) == f"{path}:2"
+
+
+def test_the_last_y_of_a_choice_wins_across_files(tmp_path: Path) -> None:
+    board = write(tmp_path, "board.conf", "CONFIG_LLEXT_HEAP_MEMBLK=y\n")
+    app = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_K_HEAP=y\n")
+    assert read_config(board, app).heap_backend is HeapBackend.K_HEAP
+    assert read_config(app, board).heap_backend is HeapBackend.MEMBLK
+
+
+def test_hex_for_an_int_option_is_refused_as_kconfig_refuses_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", "CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_SIZE=0x10\n")
+    with pytest.raises(ConfigError) as caught:
+        read_config(path)
+    assert caught.value.options == ("LLEXT_HEAP_SIZE",)
+    assert caught.value.where == f"{path}:2"
+    assert str(caught.value).startswith(
+        f"{path}:2: error: CONFIG_LLEXT_HEAP_SIZE: '0x10' is not an int value")
+
+
+def test_a_hex_option_takes_hex_with_or_without_prefix(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", "CONFIG_MMU=y\nCONFIG_MMU_PAGE_SIZE=4000\n")
+    assert read_config(path).mmu_page_size == 0x4000
+
+
+def test_a_negative_size_names_the_option_and_its_place(tmp_path: Path) -> None:
+    path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_SIZE=-4\n")
+    with pytest.raises(ConfigError) as caught:
+        read_config(path)
+    assert caught.value.options == ("LLEXT_HEAP_SIZE",)
+    assert caught.value.where == f"{path}:1"
+
+
+def test_a_symbol_outside_the_model_is_judged_alike_by_every_reader(tmp_path: Path) -> None:
+    from placer.script.kconfig_macros import read_kconfig
+
+    path = write(tmp_path, "prj.conf", "CONFIG_LLEXT=y\nCONFIG_FOO=bar\n")
+    with pytest.raises(ScriptError) as by_config:
+        read_config(path)
+    with pytest.raises(ScriptError) as by_macros:
+        read_kconfig(path)
+    assert str(by_config.value) == str(by_macros.value)
+    assert str(by_config.value).startswith(
+        f"{path}:2:12: error: value of CONFIG_FOO is not y, n, m, a number or a quoted string")
+
+
+def test_symbols_outside_the_model_are_kept_for_the_preprocessor(tmp_path: Path) -> None:
+    from placer.script.kconfig_macros import Macro, read_kconfig
+
+    path = write(tmp_path, ".config", 'CONFIG_BOARD="qemu_x86"\nCONFIG_SRAM_SIZE=64\n'
+                 "CONFIG_LLEXT_HEAP_K_HEAP=y\nCONFIG_LLEXT_HEAP_MEMBLK=y\n")
+    assert read_kconfig(path) == (Macro("CONFIG_BOARD", '"qemu_x86"'),
+                                  Macro("CONFIG_SRAM_SIZE", "64"),
+                                  Macro("CONFIG_LLEXT_HEAP_MEMBLK", "1"))
+    assert read_config(path).heap_backend is HeapBackend.MEMBLK
+
+
+def test_not_set_means_nothing_to_an_int(tmp_path: Path) -> None:
+    path = write(tmp_path, ".config", "CONFIG_LLEXT_HEAP_SIZE=12\n"
+                 "# CONFIG_LLEXT_HEAP_SIZE is not set\n")
+    assert read_config(path).heap_size == 12
+
+
+def test_the_model_agrees_with_the_option_table() -> None:
+    import kconfiglib
+
+    from placer.dotconfig import load_model
+
+    kconf = load_model()
+    assert kconf.warnings == []
+    for spec in OPTIONS:
+        sym = kconf.syms[spec.name]
+        assert sym.nodes, spec.name
+        assert kconfiglib.TYPE_TO_STR[sym.orig_type] == spec.kind.value, spec.name
+
+
+@pytest.mark.parametrize(("field", "value", "option_name"), [
+    ("heap_size", -4, "LLEXT_HEAP_SIZE"),
+    ("heap_memblk_block_size", -32, "LLEXT_HEAP_MEMBLK_BLOCK_SIZE"),
+    ("mmu_page_size", -1, "MMU_PAGE_SIZE"),
+    ("data_heap_size", "8", "LLEXT_DATA_HEAP_SIZE"),
+])
+def test_an_impossible_value_from_a_library_caller_names_the_option(
+        field: str, value: object, option_name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        LlextConfig(**{field: value})  # type: ignore[arg-type]
+    assert caught.value.options == (option_name,)

@@ -317,7 +317,8 @@ def test_malformed_kconfig_line_is_located() -> None:
     with pytest.raises(ScriptError) as caught:
         parse_kconfig("CONFIG_A=y\n  LLEXT=y\n", "prj.conf")
     assert str(caught.value) == (
-        "prj.conf:2:3: error: expected `CONFIG_NAME=value`, a `#` comment or a blank line\n"
+        "prj.conf:2:3: error: expected `CONFIG_NAME=value`, `# CONFIG_NAME is not set`, a `#` "
+        "comment or a blank line\n"
         "  LLEXT=y\n"
         "  ^"
     )
