@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -30,7 +33,11 @@ def replace_all_atomically(files: Sequence[tuple[Path, bytes]]) -> None:
     place. If staging fails, no target was touched; if a rename fails, the targets
     already replaced get their old bytes back (or are removed if they were new). An
     existing file keeps its permissions; a new one gets the umask's default, as an editor
-    would create it. Raises `OSError` after the rollback."""
+    would create it. Raises `OSError` after the rollback; before anything is staged, one
+    with `strerror` ``"it exists and is not a regular file"`` (and the target as
+    `filename`) when a folder, a FIFO or a device holds a target's name."""
+    for path, _ in files:
+        _check_target(path)
     originals: list[bytes | None] = []
     staged: list[Path] = []
     try:
@@ -66,3 +73,47 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _check_target(path: Path) -> None:
+    """Refuse a target that is not a regular file (a link to one is fine) before anything
+    is written: its old content could not be kept for a rollback, and reading a FIFO to
+    keep it would block."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EEXIST, "it exists and is not a regular file", str(path))
+
+
+def replace_files_atomically(out_dir: Path, files: Mapping[str, bytes]) -> tuple[Path, ...]:
+    """`replace_all_atomically` of `files` (a name relative to `out_dir`, possibly in a
+    subfolder → its bytes), making `out_dir` and the subfolders first; on a failure the
+    folders it made are removed again, so nothing has changed. Returns the paths written,
+    in the order of `files`."""
+    made: list[Path] = []
+    try:
+        targets = [(out_dir / name, data) for name, data in files.items()]
+        for path, _ in targets:
+            _make_folder(path.parent, made)
+        replace_all_atomically(targets)
+    except BaseException:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return tuple(path for path, _ in targets)
+
+
+def _make_folder(folder: Path, made: list[Path]) -> None:
+    """`folder` and its missing parents, each one made recorded in `made` (outermost
+    first)."""
+    missing = []
+    for parent in (folder, *folder.parents):
+        if parent.is_dir():
+            break
+        missing.append(parent)
+    for parent in reversed(missing):
+        parent.mkdir()
+        made.append(parent)

@@ -527,7 +527,13 @@ def board_to_toml(board: Board, base_dir: Path | None = None) -> str:
         # Relative when the script sits beside the board file, so the pair can move.
         if base_dir is not None and script.resolve().is_relative_to(base_dir.resolve()):
             script = script.resolve().relative_to(base_dir.resolve())
-        out.append(f"base_script = {_q(script.as_posix())}")
+        name = script.as_posix()
+        if _has_surrogate(name):
+            # TOML is UTF-8 text: a name made of other bytes cannot be written in it.
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise BoardError(f"the base script's file name '{shown}' is not UTF-8, which a "
+                             "board file (UTF-8 TOML) cannot hold: rename the script")
+        out.append(f"base_script = {_q(name)}")
     if board.preferred_regions:
         out.append(f"preferred_regions = [{', '.join(_q(r) for r in board.preferred_regions)}]")
     if board.forbidden_regions:
@@ -574,6 +580,11 @@ def board_to_toml(board: Board, base_dir: Path | None = None) -> str:
                 f"start = {_q(f'{used.start:#x}')}", f"size = {_v(used.size)}",
                 f"what = {_q(used.what)}"]
     return "\n".join(out) + "\n"
+
+
+def _has_surrogate(text: str) -> bool:
+    """A byte of a file name that was not UTF-8 (os.fsdecode keeps it as a surrogate)."""
+    return any("\udc80" <= c <= "\udcff" for c in text)
 
 
 def write_board(board: Board, path: str | Path) -> None:

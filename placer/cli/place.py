@@ -110,6 +110,18 @@ def run(args: argparse.Namespace) -> int:
 
         # Planned before anything is printed or written: a refusal changes nothing.
         changes = application.plan(layout, args.apply, base=base)
+    out = args.out
+    if out is None and args.apply is None and (kinds is not None or args.script is not None
+                                               or args.build_dir is not None
+                                               or _no_options(args)):
+        out = DEFAULT_OUT
+    files = None
+    if out is not None:
+        from placer.emit import render_artifacts
+
+        # Rendered before anything is printed: a base script that cannot be read stops
+        # the run with its error alone, not after a layout table that was never written.
+        files = render_artifacts(layout, kinds, base=base)
     if args.json:
         from placer.emit import layout_json
 
@@ -120,15 +132,10 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write("\nKconfig for this layout:\n")
             for line in kconfig_lines(layout):
                 sys.stdout.write(f"  {line}\n")
-    out = args.out
-    if out is None and args.apply is None and (kinds is not None or args.script is not None
-                                               or args.build_dir is not None
-                                               or _no_options(args)):
-        out = DEFAULT_OUT
-    if out is not None:
-        from placer.emit import write_artifacts
+    if out is not None and files is not None:
+        from placer.emit import write_files
 
-        written = write_artifacts(layout, out, kinds, base=base)
+        written = write_files(files, out)
         stream = sys.stderr if args.json else sys.stdout
         for path in written:
             print(f"wrote {path}", file=stream)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from placer._files import replace_atomically
+from placer._files import replace_files_atomically
 from placer.cli.options import INPUT_PROBLEM, USAGE_ERROR, add_config_option
 from placer.layout import Layout
 from placer.llext import Storage, verify
@@ -121,18 +121,18 @@ def _layout(args: argparse.Namespace) -> Layout:
 
 def dump_image(report: Report, directory: Path) -> None:
     """Write ``DIR/<extension>/<REGION>.bin`` per loaded region and ``DIR/<extension>/
-    regions.txt`` listing region, address, size and file; each file appears whole or not
-    at all."""
+    regions.txt`` listing region, address, size and file; all of it or, on a failure (a
+    full disk), nothing (`placer._files.replace_files_atomically`)."""
+    files: dict[str, bytes] = {}
     for load in report.loads:
         if not load.regions:
             continue
-        folder = directory / load.name
-        folder.mkdir(parents=True, exist_ok=True)
         index = []
         for region in load.regions:
             name = f"{region.mem.name.lower()}.bin"
-            replace_atomically(folder / name, region.data)
+            files[f"{load.name}/{name}"] = region.data
             where = region.heap if region.heap is not None else "in-place"
             index.append(f"{region.mem.name} {region.address:#010x} {len(region.data)} "
                          f"{where} {name}\n")
-        replace_atomically(folder / "regions.txt", "".join(index).encode())
+        files[f"{load.name}/regions.txt"] = "".join(index).encode()
+    replace_files_atomically(directory, files)

@@ -21,11 +21,10 @@ replaced whole, never half-written.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
+from placer._files import replace_files_atomically
 from placer.emit import layout_json
 from placer.emit.kconfig import kconfig_fragment, needs_custom_script
 from placer.emit.linker_script import linker_script, load_base_script
@@ -55,8 +54,10 @@ __all__ = [
     "linker_script",
     "needs_custom_script",
     "noinit_fragment",
+    "render_artifacts",
     "render_svg",
     "write_artifacts",
+    "write_files",
 ]
 
 
@@ -117,28 +118,19 @@ def write_artifacts(
 ) -> tuple[Path, ...]:
     """Write the chosen artefacts (default: `applicable_kinds`) into `out_dir` atomically
     (see the module docs) and return their paths in `KINDS` order."""
-    files = render_artifacts(layout, kinds, base=base)
-    out_dir = Path(out_dir)
+    return write_files(render_artifacts(layout, kinds, base=base), Path(out_dir))
+
+
+def write_files(files: Mapping[str, str], out_dir: Path) -> tuple[Path, ...]:
+    """Write `files` (name → text, from `render_artifacts`) into `out_dir` so that a
+    failure changes nothing (`placer._files.replace_files_atomically`: every target checked
+    first, all staged, renames undone on a failure)."""
+    # A base script read with surrogateescape (a Latin-1 byte in a comment) carries its
+    # bytes into the emitted script; they are written back unchanged, as format does.
+    data = {name: text.encode("utf-8", "surrogateescape") for name, text in files.items()}
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        return replace_files_atomically(out_dir, data)
     except OSError as exc:
-        raise PlacerError(f"{out_dir}: error: cannot create: {exc.strerror}") from None
-    try:
-        for name, text in files.items():
-            # A base script read with surrogateescape (a Latin-1 byte in a comment) carries
-            # its bytes into the emitted script; write them back unchanged, as format does.
-            with open(staging / name, "w", encoding="utf-8", errors="surrogateescape",
-                      newline="\n") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-        written = []
-        for name in files:
-            os.replace(staging / name, out_dir / name)
-            written.append(out_dir / name)
-    except OSError as exc:
-        raise PlacerError(f"{out_dir}: error: cannot write: {exc.strerror}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return tuple(written)
+        where = exc.filename or out_dir
+        raise PlacerError(f"{where}: error: cannot write: {exc.strerror} (nothing was "
+                          "changed)") from None

@@ -48,6 +48,10 @@ _DIRECTIVE = re.compile(
 #: GCC's limit on nested ``#include`` (``-fmax-include-depth``, 200 by default): a file
 #: that includes itself without a guard stops there, with the loop named.
 MAX_INCLUDE_DEPTH = 200
+#: Seconds a toolchain's cpp may run: a Zephyr linker template preprocesses in well under
+#: a second; GNU cpp blocks forever on an ``#include`` of a FIFO and reads a device to the
+#: end, so it is stopped rather than waited for.
+CPP_TIMEOUT = 60.0
 #: A GNU cpp line marker: ``# 12 "file" 1 3``.
 _MARKER = re.compile(r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d)*)$')
 #: First diagnostic of GNU cpp: ``file:line:col: (fatal )?error: message``.
@@ -118,20 +122,22 @@ def preprocess_file(
     defines: Iterable[Macro] = (),
     config_files: Sequence[str | Path] = (),
     cpp: str | None = None,
+    cpp_timeout: float = CPP_TIMEOUT,
 ) -> PreprocessedText:
     """Preprocess the template at `path` as Zephyr's build does.
 
     `include_dirs` are ``-I`` folders; `defines` are ``-D`` macros; each Kconfig file in
     `config_files` adds its values as macros (``CONFIG_X=y`` → ``CONFIG_X`` = 1) before
     `defines`, which win. `cpp` names a compiler driver (``arm-none-eabi-gcc``) to run
-    instead of the embedded pcpp. Raises `ScriptError` at the original file, line and
-    column for ``#error``, a missing ``#include`` or a malformed directive.
+    instead of the embedded pcpp, stopped after `cpp_timeout` seconds (GNU cpp waits
+    forever on an ``#include`` of a FIFO). Raises `ScriptError` at the original file, line
+    and column for ``#error``, a missing ``#include`` or a malformed directive.
     """
     path = Path(path)
     text = read_input_text(path, what="linker script", errors="surrogateescape")
     return preprocess_text(
         text, str(path), include_dirs=include_dirs, defines=defines,
-        config_files=config_files, cpp=cpp,
+        config_files=config_files, cpp=cpp, cpp_timeout=cpp_timeout,
     )
 
 
@@ -143,12 +149,13 @@ def preprocess_text(
     defines: Iterable[Macro] = (),
     config_files: Sequence[str | Path] = (),
     cpp: str | None = None,
+    cpp_timeout: float = CPP_TIMEOUT,
 ) -> PreprocessedText:
     """`preprocess_file` for text already read; `file` names it in the line map."""
     macros = merge_macros(*(read_kconfig(c) for c in config_files), defines)
     dirs = tuple(str(d) for d in include_dirs)
     if cpp is not None:
-        return _run_cpp(cpp, text, file, dirs, macros)
+        return _run_cpp(cpp, text, file, dirs, macros, cpp_timeout)
     return _run_pcpp(text, file, dirs, macros)
 
 
@@ -389,13 +396,14 @@ def _include_loop(including: Sequence[str]) -> str:
     """GCC's message for an ``#include`` nested too deep, naming the loop that did it."""
     message = (f"#include nested depth {len(including) - 1} exceeds maximum of "
                f"{MAX_INCLUDE_DEPTH}")
-    last = including[-1]
-    earlier = [i for i, name in enumerate(including[:-1]) if name == last]
-    if not earlier:
-        return message
-    loop = including[earlier[-1]:]
-    through = " -> ".join(loop)
-    return f"{message}: {last} includes itself ({through})"
+    # The loop as the user entered it: from the first file opened again.
+    seen: dict[str, int] = {}
+    for index, name in enumerate(including):
+        if name in seen:
+            loop = including[seen[name]:index + 1]
+            return f"{message}: {name} includes itself ({' -> '.join(loop)})"
+        seen[name] = index
+    return message
 
 
 def _relative(path: str) -> str:
@@ -465,7 +473,8 @@ def _group_lines(processor: _Pcpp) -> Iterator[tuple[LineOrigin, str]]:
 
 
 def _run_cpp(
-    cpp: str, text: str, file: str, include_dirs: tuple[str, ...], macros: tuple[Macro, ...]
+    cpp: str, text: str, file: str, include_dirs: tuple[str, ...], macros: tuple[Macro, ...],
+    timeout: float,
 ) -> PreprocessedText:
     """Zephyr's command (``-x assembler-with-cpp -undef -nostdinc -E``), without ``-P``.
 
@@ -489,7 +498,10 @@ def _run_cpp(
         command.append(str(source))
         try:
             result = subprocess.run(command, capture_output=True, encoding="utf-8",
-                                    errors="surrogateescape", check=False)
+                                    errors="surrogateescape", check=False, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ScriptError(f"{cpp} did not finish within {timeout:g} s (does an #include "
+                              "name a FIFO or a device?)", file, 1, 1) from None
         except OSError as exc:
             raise ScriptError(f"cannot run preprocessor {cpp}: {exc.strerror}", file, 1, 1) \
                 from exc
