@@ -29,6 +29,7 @@ change are left alone, so a second run is a no-op.
 from __future__ import annotations
 
 import enum
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,7 @@ from placer.emit import (
     render_artifacts,
 )
 from placer.errors import PlacerError
+from placer.inputs import read_input_text
 from placer.layout import Layout, Placement
 
 if TYPE_CHECKING:
@@ -145,12 +147,9 @@ def write(changes: tuple[FileChange, ...], app_dir: Path) -> None:
 
 
 def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="surrogateescape")
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return None
-    except OSError as exc:
-        raise PlacerError(f"{path}: error: cannot read: {exc.strerror}") from None
+    return read_input_text(path, what="application file", errors="surrogateescape")
 
 
 def _whole_file(path: Path, text: str, what: str) -> list[FileChange]:

@@ -21,6 +21,9 @@ from typing import Any
 
 from west.commands import WestCommand
 
+from placer.errors import InputError
+from placer.inputs import read_input_text
+
 #: The placer subcommands that read a build directory.
 SUBCOMMANDS = ("place", "verify", "diff")
 DEFAULT_BUILD_DIR = "build"
@@ -102,7 +105,7 @@ def is_zephyr_build(path: Path) -> bool:
     """Whether `path` holds a CMake cache with ``ZEPHYR_TOOLCHAIN_VARIANT``, as
     ``west build`` decides that a folder is a Zephyr build directory."""
     try:
-        text = (path / "CMakeCache.txt").read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = read_input_text(path / "CMakeCache.txt", what="CMake cache", errors="replace")
+    except InputError:
         return False
     return _TOOLCHAIN_VARIANT.search(text) is not None
