@@ -36,7 +36,8 @@ from pathlib import Path
 import attrs
 
 from placer.board import Board
-from placer.errors import PlacerError
+from placer.errors import InputError, PlacerError
+from placer.inputs import read_input_text
 
 #: ``version.h``'s defines (Zephyr's ``version.h.in``), by the version part they give.
 _VERSION_DEFINES = (("KERNEL_VERSION_MAJOR", 0), ("KERNEL_VERSION_MINOR", 1),
@@ -266,9 +267,9 @@ def _cache_entries(cache: Path) -> dict[str, str]:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise BuildDirError(f"cannot read: {exc.strerror}", path) from None
+        return read_input_text(path, what="build file", errors="surrogateescape")
+    except InputError as exc:
+        raise BuildDirError(f"cannot read: {exc.reason}", path) from None
 
 
 def _dotted(version: tuple[int, int, int]) -> str:
@@ -317,16 +318,14 @@ def board_for_build(build: BuildDir, board: Board | None = None) -> Board:
 
 def _cross_check_map(map_file: Path, elf: Path) -> None:
     # A map left from an earlier link describes another image: refuse rather than guess.
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-
+    from placer.elfguard import elf_guard, open_elf
     from placer.importers.mapfile import read_map_sections
 
     try:
-        with elf.open("rb") as stream:
+        with elf_guard("its sections", lambda message: BuildDirError(message, elf)):
             sections = {s.name: (s["sh_addr"], s["sh_size"])
-                        for s in ELFFile(stream).iter_sections()}
-    except (OSError, ELFError):
+                        for s in open_elf(elf, what="image").iter_sections()}
+    except PlacerError:
         return  # the ELF importer has read it already and reports a broken file
     for section in read_map_sections(map_file):
         found = sections.get(section.name)

@@ -16,6 +16,7 @@ import attrs
 
 from placer.board import Board, UsedRange
 from placer.errors import BoardError
+from placer.inputs import ELF_LIMIT, read_input_text
 
 _START = "Linker script and memory map"
 _NUMBERS = r"0x(?P<address>[0-9a-fA-F]+)\s+0x(?P<size>[0-9a-fA-F]+)" \
@@ -47,10 +48,9 @@ def read_map_sections(path: str | Path) -> tuple[MapSection, ...]:
     in the map's order. Raises `BoardError` when the file cannot be read or is not a GNU
     ld map (no "Linker script and memory map" part)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise BoardError(f"cannot read map file: {exc.strerror}", str(path)) from None
+    # A map lists every input section of the link: tens of MiB for a large image, so it
+    # gets the ELF limit rather than the text one.
+    text = read_input_text(path, what="map file", limit=ELF_LIMIT, errors="surrogateescape")
     start = text.find(_START)
     if start < 0:
         raise BoardError(f"not a GNU ld map file (no '{_START}' part)", str(path))
