@@ -1,0 +1,91 @@
+"""Cold whole-process timing shared by the benchmarks: each command a fresh process, runs
+alternated with its baseline in the same loop (so a busy moment of the shared machine
+hits both sides), medians kept, peak memory from the kernel's rusage of that child."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+
+@attrs.frozen(slots=True)
+class Sample:
+    """The median wall seconds of a command's runs and its largest peak RSS."""
+
+    seconds: float
+    peak_mib: float
+
+
+@attrs.frozen(slots=True)
+class Row:
+    """One line of the benchmark table: placer's figure against a baseline's."""
+
+    name: str
+    placer: Sample
+    baseline_name: str
+    baseline: Sample
+    #: The goal for placer / baseline, when the issue sets one.
+    target: float | None = None
+    unit: str = "s"
+
+    @property
+    def ratio(self) -> float:
+        """placer's figure over the baseline's."""
+        return self.placer.seconds / self.baseline.seconds
+
+
+def run_once(command: Sequence[str], env: Mapping[str, str] | None = None,
+             cwd: str | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MiB and exit status of one run of `command`."""
+    started = time.perf_counter()
+    process = subprocess.Popen(list(command), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=dict(env) if env else None,
+                               cwd=cwd)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024, process.returncode
+
+
+def alternate(commands: Sequence[Sequence[str]], runs: int,
+              env: Mapping[str, str] | None = None, cwd: str | None = None,
+              expect: Sequence[int] | None = None) -> list[Sample]:
+    """Run every command `runs` times, round-robin, after one untimed warm-up round (page
+    cache, bytecode); the median time and the largest peak of each."""
+    times: list[list[float]] = [[] for _ in commands]
+    peaks = [0.0 for _ in commands]
+    for round_ in range(runs + 1):
+        for index, command in enumerate(commands):
+            seconds, peak, status = run_once(command, env, cwd)
+            wanted = expect[index] if expect else 0
+            if status != wanted:
+                raise SystemExit(f"{' '.join(command)}: exit status {status}, not {wanted}")
+            if round_:
+                times[index].append(seconds)
+                peaks[index] = max(peaks[index], peak)
+    return [Sample(statistics.median(t), p) for t, p in zip(times, peaks, strict=True)]
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    """The rows as one Markdown table: figure, baseline, ratio (and goal), peak memory."""
+    print("| benchmark | placer | baseline | ratio | goal | peak MiB |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        goal = f"<= {row.target:g}x" if row.target is not None else ""
+        verdict = ""
+        if row.target is not None:
+            verdict = " ok" if row.ratio <= row.target else " MISSED"
+        print(f"| {row.name} | {_figure(row.placer.seconds, row.unit)} | "
+              f"{row.baseline_name} {_figure(row.baseline.seconds, row.unit)} | "
+              f"{row.ratio:.2f}x | {goal}{verdict} | {row.placer.peak_mib:.0f} |")
+
+
+def _figure(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.1f} ms" if value < 10 else f"{value:.2f} s"
+    return f"{value:.2f} {unit}"
