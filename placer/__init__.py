@@ -15,33 +15,63 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from placer.boardfile import DEFAULT_BOARD, list_boards, load_board, write_board
-from placer.config import LlextConfig, check_config, read_config
-from placer.errors import (
-    BoardError,
-    ConfigError,
-    ExtensionError,
-    Infeasible,
-    InputError,
-    PlacerError,
-    ScriptError,
-)
-from placer.solve import Order, Pin, place
-
 if TYPE_CHECKING:
+    from placer import emit
+    from placer.boardfile import DEFAULT_BOARD, list_boards, load_board, write_board
+    from placer.config import LlextConfig, check_config, read_config
+    from placer.errors import (
+        BoardError,
+        ConfigError,
+        ExtensionError,
+        Infeasible,
+        InputError,
+        PlacerError,
+        ScriptError,
+    )
     from placer.llext import verify
+    from placer.solve import Order, Pin, place
 
 __version__ = "0.1.0"
 
+#: Where each exported name lives. Nothing is imported until a name is used: a
+#: subcommand of the CLI (and a caller that needs one stage) pays only for the modules it
+#: uses, e.g. `placer.emit` loads the script parser and `placer.verify` pyelftools.
+_EXPORTS = {
+    "DEFAULT_BOARD": "placer._resources",
+    "list_boards": "placer.boardfile",
+    "load_board": "placer.boardfile",
+    "write_board": "placer.boardfile",
+    "LlextConfig": "placer.config",
+    "check_config": "placer.config",
+    "read_config": "placer.config",
+    "BoardError": "placer.errors",
+    "ConfigError": "placer.errors",
+    "ExtensionError": "placer.errors",
+    "Infeasible": "placer.errors",
+    "InputError": "placer.errors",
+    "PlacerError": "placer.errors",
+    "ScriptError": "placer.errors",
+    "verify": "placer.llext",
+    "Order": "placer.solve",
+    "Pin": "placer.solve",
+    "place": "placer.solve",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # `placer.emit` loads the script grammar and `placer.verify` the ELF loader (pyelftools,
-    # the relocators): about 0.1 s each, so `import placer` to place heaps pays for neither.
     if name == "emit":
         return import_module("placer.emit")
-    if name == "verify":
-        return import_module("placer.llext").verify
-    raise AttributeError(f"module 'placer' has no attribute {name!r}")
+    home = _EXPORTS.get(name)
+    if home is None:
+        raise AttributeError(f"module 'placer' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "DEFAULT_BOARD",

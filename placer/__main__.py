@@ -1,7 +1,5 @@
 """``python -m placer``: the same as the ``placer`` command."""
 
-import sys
+from placer.cli import entry
 
-from placer.cli import main
-
-sys.exit(main())
+entry()

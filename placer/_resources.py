@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: The board placer uses when none is named: TI LM3S6965 as QEMU emulates it. (Here, not
+#: in `placer.boardfile`, so the command line's help text names it without loading the
+#: board reader.)
+DEFAULT_BOARD = "qemu_cortex_m3"
+
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent
 

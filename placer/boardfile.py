@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from placer._files import replace_atomically
+from placer._resources import DEFAULT_BOARD as DEFAULT_BOARD
 from placer._resources import data_dir
 from placer.board import (
     Arch,
@@ -34,9 +35,6 @@ from placer.inputs import read_input_text
 
 #: The board file schema this version of placer reads and writes.
 SCHEMA = 1
-
-#: The board placer uses when none is named: TI LM3S6965 as QEMU emulates it.
-DEFAULT_BOARD = "qemu_cortex_m3"
 
 #: ``e_machine`` per architecture (ELF ABI values) when the board file does not say.
 DEFAULT_MACHINE: dict[Arch, int] = {

@@ -4,20 +4,29 @@ Each stage registers its own subcommands from a module of this package, so the c
 line grows with the pipeline without one file knowing every option. Errors from the
 library (`PlacerError`) print as diagnostics and exit 1, as a missing or unreadable input
 file does; usage errors exit 2 (`placer.cli.options`); no Python traceback reaches the user.
+
+Start-up is most of what a one-shot command costs, so this package imports nothing of the
+library at module level: each stage module registers its options with `argparse` alone
+and imports what its handler uses when the handler runs (``placer --help`` loads no
+stage; ``placer check`` no solver, no pyelftools). ``tests/test_imports.py`` pins the
+third-party packages each subcommand imports.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
+from typing import NoReturn
 
 from placer.cli.options import INPUT_PROBLEM, USAGE_ERROR, UsageError
 from placer.cli.output import printable
-from placer.errors import PlacerError
 
-__all__ = ["build_parser", "main", "printable"]
+__all__ = ["build_parser", "entry", "main", "printable"]
 
 #: Modules of this package that add subcommands, in the order ``placer --help`` lists them.
 _STAGES = ("place", "script", "boards", "config", "verify", "diff", "cmake")
@@ -54,11 +63,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(printable(str(exc)), file=sys.stderr)
         return USAGE_ERROR
-    except PlacerError as exc:
-        print(printable(str(exc)), file=sys.stderr)
-        return INPUT_PROBLEM
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # `placer.errors` is imported by whatever raised one of its errors: if it is not
+        # loaded, this is not a PlacerError (and --help never pays for loading it).
+        errors = sys.modules.get("placer.errors")
+        if errors is None or not isinstance(exc, errors.PlacerError):
+            raise
+        print(printable(str(exc)), file=sys.stderr)
+        return INPUT_PROBLEM
+
+
+def entry() -> NoReturn:
+    """The ``placer`` executable: `main` run as a one-shot process.
+
+    The cyclic garbage collector is off for the run: a command builds a few large
+    acyclic structures (tokens, AST nodes) and exits, and collections of them cost more
+    than the cycles they could free. At the end the interpreter is not torn down (freeing
+    every object one by one is pure cost for a process about to exit): the output
+    streams are flushed and the process exits with `main`'s status. Every file the
+    library writes is closed by then (each is written in a ``with`` block, atomically).
+    """
+    gc.disable()
+    status = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``placer ... | head``): not an error of ours.
+        pass
+    except OSError:
+        status = status or 120  # what the interpreter exits with when a flush fails
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+    os._exit(status)
 

@@ -12,17 +12,9 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import attrs
-
-from placer.board import Arch, Board, MpuKind
-from placer.boardfile import (
-    DEFAULT_BOARD,
-    format_size,
-    list_boards,
-    load_board,
-    write_board,
-)
+from placer._resources import DEFAULT_BOARD
 from placer.cli.options import (
     INPUT_PROBLEM,
     USAGE_ERROR,
@@ -31,9 +23,13 @@ from placer.cli.options import (
     report_missing,
 )
 from placer.cli.output import text_table
-from placer.config import LlextConfig
-from placer.importers import board_from_dts, board_from_script, read_elf_image
-from placer.target import resolve
+
+if TYPE_CHECKING:
+    from placer.board import Board
+
+#: `placer.board.Arch`'s values, spelled here so building the parser loads no board model
+#: (tests/test_imports.py keeps them equal).
+ARCHES = ("arm", "arm64", "riscv", "x86", "arc", "xtensa")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.add_argument("--name", help="the name of the board written (default: CONFIG_BOARD, "
                      "else the devicetree's model or compatible)")
     add_config_option(imp, "a .config whose CONFIG_BOARD names the board")
-    imp.add_argument("--arch", choices=[a.value for a in Arch],
+    imp.add_argument("--arch", choices=ARCHES,
                      help="architecture, when the input does not say")
     imp.add_argument("--cpu", help="CPU core name")
     imp.add_argument("--code-partition", action="store_true",
@@ -93,6 +89,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_boards(args: argparse.Namespace) -> int:
     """List the shipped boards."""
+    from placer.boardfile import list_boards, load_board
+
     boards = [load_board(name) for name in list_boards()]
     if args.json:
         print(json.dumps([_board_summary(b) for b in boards], indent=2))
@@ -120,6 +118,8 @@ def _board_summary(board: Board) -> dict[str, object]:
 
 
 def _protection(board: Board) -> str:
+    from placer.board import MpuKind
+
     parts = []
     if board.mmu_page_size is not None:
         parts.append(f"MMU {_size(board.mmu_page_size)} pages")
@@ -142,6 +142,10 @@ def _protection(board: Board) -> str:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print one board's regions and facts."""
+    from placer.boardfile import load_board
+    from placer.config import LlextConfig
+    from placer.target import resolve
+
     board = load_board(args.name)
     rows = []
     for region in board.regions:
@@ -200,6 +204,12 @@ def _notes(board: Board, name: str) -> str:
 
 def run_import(args: argparse.Namespace) -> int:
     """Import a board and write it as a board file."""
+    import attrs
+
+    from placer.board import Arch
+    from placer.boardfile import load_board, write_board
+    from placer.importers import board_from_dts, board_from_script, read_elf_image
+
     arch = Arch(args.arch) if args.arch else None
     if report_missing("board import", args.config_files):
         return INPUT_PROBLEM
@@ -262,4 +272,6 @@ def _configured_name(source: Path, config_files: Iterable[str]) -> str | None:
 
 
 def _size(value: int) -> str:
+    from placer.boardfile import format_size
+
     return str(format_size(value))

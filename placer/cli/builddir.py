@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from placer.board import Board
-from placer.boardfile import load_board
-from placer.config import LlextConfig, read_config
+if TYPE_CHECKING:
+    from placer.board import Board
+    from placer.config import LlextConfig
 
 if TYPE_CHECKING:
     from placer.script import ast
@@ -20,7 +20,9 @@ def from_build_dir(path: Path, board_name: str | None, configs: Sequence[str],
     """The board, configuration and linker script of the build at `path` (`board_name`
     cross-checks its regions; `configs` are fragments on top of its ``.config``); prints
     which file gave what to `stream`."""
+    from placer.boardfile import load_board
     from placer.builddir import board_for_build, read_build_dir
+    from placer.config import read_config
     from placer.script.includes import load_script
 
     build = read_build_dir(path)

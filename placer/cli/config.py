@@ -10,11 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from placer.boardfile import DEFAULT_BOARD, load_board
+from placer._resources import DEFAULT_BOARD
 from placer.cli.options import INPUT_PROBLEM, add_zephyr_version_option, print_usage
-from placer.config import read_config
-from placer.rules import review_config
-from placer.target import resolve
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,8 +37,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_check(args: argparse.Namespace) -> int:
     """Check Kconfig files against a board; 0 ok, 1 on violations."""
+    from placer.boardfile import load_board
+    from placer.config import read_config
+    from placer.rules import review_config
+    from placer.target import resolve
+    from placer.versions import NEWEST_ZEPHYR
+
     board = load_board(args.board)
-    config = read_config(*args.files, zephyr_version=args.zephyr_version)
+    config = read_config(*args.files, zephyr_version=args.zephyr_version or NEWEST_ZEPHYR)
     report = review_config(config, board, symbol_groups_used=args.group)
     for warning in report.warnings:
         print(warning, file=sys.stderr)

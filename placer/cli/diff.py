@@ -6,10 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from placer.diff import diff_layouts, format_json, format_markdown, format_text
-from placer.emit.layout_json import read_layout
-
-_FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json}
+#: Report formats, each named for its `placer.diff.format_<name>` function.
+_FORMATS = ("json", "markdown", "text")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("old", type=Path, metavar="OLD.json")
     parser.add_argument("new", type=Path, metavar="NEW.json")
-    parser.add_argument("--format", choices=sorted(_FORMATS), default="text",
+    parser.add_argument("--format", choices=_FORMATS, default="text",
                         help="report format (markdown suits a pull-request comment)")
     parser.set_defaults(handler=run)
 
@@ -33,8 +31,11 @@ def run(args: argparse.Namespace) -> int:
     """Print the diff of two layout files; 0 when equal, 1 when changed. A file that cannot
     be read is a problem in the input, as for every command: its `LayoutError` reaches
     `placer.cli.main` (exit 1)."""
+    from placer import diff as layout_diff
+    from placer.emit.layout_json import read_layout
+
     old = read_layout(args.old)
     new = read_layout(args.new)
-    diff = diff_layouts(old, new)
-    sys.stdout.write(_FORMATS[args.format](diff))
+    diff = layout_diff.diff_layouts(old, new)
+    sys.stdout.write(getattr(layout_diff, f"format_{args.format}")(diff))
     return 1 if diff.changed else 0

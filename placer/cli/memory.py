@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from placer.cli.options import (
     INPUT_PROBLEM,
@@ -21,16 +21,13 @@ from placer.cli.options import (
     wants_preprocessor,
 )
 from placer.cli.output import report_script_warnings
-from placer.script.evaluate import (
-    LINKER_TARGETS,
-    EvaluatedRegion,
-    LinkerTarget,
-    Unknown,
-    Value,
-    evaluate_memory,
-    target_for_script,
-)
-from placer.script.includes import load_script
+
+if TYPE_CHECKING:
+    from placer.script.evaluate import EvaluatedRegion, LinkerTarget, Value
+
+#: The names of `placer.script.evaluate.LINKER_TARGETS`, sorted, spelled here so building
+#: the parser loads no evaluator (tests/test_imports.py keeps them equal).
+LINKER_TARGETS = ("arc", "arm", "arm64", "riscv", "x86", "xtensa")
 
 #: Version of the JSON document; bump on incompatible changes.
 JSON_FORMAT = "placer-memory/1"
@@ -52,7 +49,7 @@ def register_memory(subparsers: Any) -> None:
                              "instead of the embedded preprocessor")
     parser.add_argument("--defsym", action="append", default=[], metavar="SYMBOL=VALUE",
                         help="define a symbol, as ld's --defsym")
-    parser.add_argument("--arch", choices=sorted(LINKER_TARGETS),
+    parser.add_argument("--arch", choices=LINKER_TARGETS,
                         help="target whose ld decides address width and CONSTANT() "
                              "(default: from OUTPUT_FORMAT/OUTPUT_ARCH)")
     parser.set_defaults(handler=memory_command)
@@ -60,6 +57,9 @@ def register_memory(subparsers: Any) -> None:
 
 def memory_command(args: argparse.Namespace) -> int:
     """Run ``placer memory``: 0 printed, 1 a problem in the script or a missing file."""
+    from placer.script import evaluate
+    from placer.script.includes import load_script
+
     macros = defines("memory", args)
     defsyms = _defsyms(args.defsym)
     if report_missing("memory", (args.file, *args.config_files)):
@@ -73,8 +73,8 @@ def memory_command(args: argparse.Namespace) -> int:
             config_files=args.config_files,
             preprocess=args.cpp if args.cpp else (True if wants_preprocessor(args) else None),
         )
-    target = LINKER_TARGETS[args.arch] if args.arch else target_for_script(script)
-    regions = evaluate_memory(script, target=target, defsyms=defsyms)
+    target = evaluate.LINKER_TARGETS[args.arch] if args.arch else evaluate.target_for_script(script)
+    regions = evaluate.evaluate_memory(script, target=target, defsyms=defsyms)
     bits = target.address_bits if target is not None else 64
     if args.json:
         sys.stdout.write(_json(args.file, target, regions))
@@ -99,6 +99,8 @@ def _defsyms(options: list[str]) -> dict[str, int]:
 
 def _cell(value: Value, bits: int) -> str:
     # ld's lang_map: "0x%s " with the address, then spaces up to 16 digits' width.
+    from placer.script.evaluate import Unknown
+
     if isinstance(value, Unknown):
         return f"{'unknown':<19}"
     digits = f"{value:0{bits // 4}x}"
@@ -107,6 +109,8 @@ def _cell(value: Value, bits: int) -> str:
 
 def _table(regions: tuple[EvaluatedRegion, ...], bits: int) -> str:
     """The layout of ld's map: ``%-16s `` for the name, then origin, length, attributes."""
+    from placer.script.evaluate import Unknown
+
     lines = [f"{'Name':<17}{'Origin':<19}{'Length':<19}Attributes"]
     notes: list[str] = []
     for region in regions:
@@ -122,6 +126,8 @@ def _table(regions: tuple[EvaluatedRegion, ...], bits: int) -> str:
 
 def _json(file: str, target: LinkerTarget | None,
           regions: tuple[EvaluatedRegion, ...]) -> str:
+    from placer.script.evaluate import Unknown
+
     def number(value: Value) -> int | None:
         return None if isinstance(value, Unknown) else value
 

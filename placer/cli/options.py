@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from placer.errors import ScriptError
-
 if TYPE_CHECKING:
     from placer.script.kconfig_macros import Macro
     from placer.versions import ZephyrVersion
@@ -47,12 +45,13 @@ def add_config_option(parser: argparse.ArgumentParser, what: str) -> None:
 
 def add_zephyr_version_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--zephyr-version X.Y[.Z]``: the Zephyr release whose behaviour to model and
-    whose Kconfig the emitted files must suit (`placer.versions`; default the newest)."""
-    from placer.versions import NEWEST_ZEPHYR
+    whose Kconfig the emitted files must suit (`placer.versions`; default the newest).
 
-    parser.add_argument("--zephyr-version", type=_zephyr_version, default=NEWEST_ZEPHYR,
-                        metavar="X.Y[.Z]", help="Zephyr version whose behaviour to model "
-                        f"(default: {NEWEST_ZEPHYR})")
+    The default is None here, read as `placer.versions.NEWEST_ZEPHYR` by the command:
+    building the parser loads no library module (tests/test_imports.py)."""
+    parser.add_argument("--zephyr-version", type=_zephyr_version, metavar="X.Y[.Z]",
+                        help="Zephyr version whose behaviour to model (default: the newest "
+                        "release placer models)")
 
 
 def _zephyr_version(text: str) -> ZephyrVersion:
@@ -81,6 +80,7 @@ def defines(command: str, args: argparse.Namespace) -> tuple[Macro, ...]:
     """The ``-D`` options as macros, each checked once before any file is read: a bad
     ``-D`` is the command line's fault (`UsageError`), whatever the files hold."""
     # Imported here: the script package loads the grammar, which `placer place` never needs.
+    from placer.errors import ScriptError
     from placer.script.kconfig_macros import parse_define
 
     try:

@@ -8,8 +8,6 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence, Set
 
-from placer.errors import ScriptWarning
-
 
 def printable(text: str) -> str:
     """`text` with each byte a file held that is not UTF-8 (read with surrogateescape, so it
@@ -21,6 +19,8 @@ def printable(text: str) -> str:
 @contextlib.contextmanager
 def report_script_warnings() -> Iterator[None]:
     """Print every `ScriptWarning` issued inside the block to stderr, even if it raises."""
+    from placer.errors import ScriptWarning
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScriptWarning)
         try:

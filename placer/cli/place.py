@@ -13,14 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from placer.board import Board
-from placer.boardfile import DEFAULT_BOARD, load_board, parse_size
-from placer.cli.builddir import from_build_dir
+from placer._resources import DEFAULT_BOARD
 from placer.cli.options import USAGE_ERROR, add_build_dir_option, add_config_option
 from placer.cli.output import text_table
-from placer.config import LlextConfig, read_config
-from placer.layout import Layout
-from placer.solve import Pin, kconfig_lines, place
+
+if TYPE_CHECKING:
+    from placer.board import Board
+    from placer.config import LlextConfig
+    from placer.layout import Layout
+    from placer.solve import Pin
 
 if TYPE_CHECKING:
     from placer import application
@@ -74,6 +75,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Solve, print, write; returns the exit status."""
+    from placer.boardfile import load_board
+    from placer.cli.builddir import from_build_dir
+    from placer.solve import kconfig_lines, place
+
     try:
         pins = tuple(parse_pin(text) for text in args.pin)
         reserve = _size("--reserve", args.reserve) if args.reserve is not None else 0
@@ -156,6 +161,8 @@ def _apply(changes: tuple[application.FileChange, ...], app_dir: Path, stream: T
 
 def parse_pin(text: str) -> Pin:
     """``SECTION=REGION`` or ``SECTION=ADDRESS`` (an integer, ``0x...``) as a `Pin`."""
+    from placer.solve import Pin
+
     section, sep, target = text.partition("=")
     section, target = section.strip(), target.strip()
     if not sep or not section or not target:
@@ -169,6 +176,8 @@ def parse_pin(text: str) -> Pin:
 
 
 def _size(option: str, text: str) -> int:
+    from placer.boardfile import parse_size
+
     try:
         return parse_size(text)
     except ValueError as exc:
@@ -194,6 +203,8 @@ def _no_options(args: argparse.Namespace) -> bool:
 
 def _read_config(paths: Sequence[str]) -> LlextConfig:
     # Without a file: Zephyr's defaults with LLEXT on, what a fresh LLEXT sample builds.
+    from placer.config import LlextConfig, read_config
+
     return read_config(*paths) if paths else LlextConfig()
 
 

@@ -12,7 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from placer._files import replace_atomically
 from placer.cli.memory import register_memory
 from placer.cli.options import (
     INPUT_PROBLEM,
@@ -23,11 +22,6 @@ from placer.cli.options import (
     wants_preprocessor,
 )
 from placer.cli.output import printable, report_script_warnings
-from placer.errors import PlacerError, ScriptError
-from placer.inputs import read_input_text
-from placer.script import parse, print_script
-from placer.script.includes import load_script
-from placer.script.preprocess import needs_preprocessing, preprocess_text, remap_error
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_check(args: argparse.Namespace) -> int:
     """``placer check``: 0 clean, 1 problems (a missing file included), 2 usage error."""
+    from placer.errors import PlacerError
+    from placer.script.includes import load_script
+
     macros = defines("check", args)
     if report_missing("check", (*args.files, *args.config_files)):
         return INPUT_PROBLEM
@@ -83,6 +80,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _formatted(args: argparse.Namespace, text: str, preprocess: bool) -> str:
+    from placer.errors import ScriptError
+    from placer.script import parse, print_script
+    from placer.script.preprocess import preprocess_text, remap_error
+
     path: Path = args.file
     if not preprocess:
         return print_script(parse(text, file=str(path)))
@@ -101,6 +102,10 @@ def _formatted(args: argparse.Namespace, text: str, preprocess: bool) -> str:
 
 def run_format(args: argparse.Namespace) -> int:
     """``placer format``: canonical text to stdout, or in place with ``-i``."""
+    from placer._files import replace_atomically
+    from placer.inputs import read_input_text
+    from placer.script.preprocess import needs_preprocessing
+
     defines("format", args)
     if report_missing("format", (args.file, *args.config_files)):
         return INPUT_PROBLEM

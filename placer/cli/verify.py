@@ -9,12 +9,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from placer._files import replace_files_atomically
 from placer.cli.options import INPUT_PROBLEM, USAGE_ERROR, add_config_option
-from placer.layout import Layout
-from placer.llext import Storage, verify
-from placer.llext.report import Report
+
+if TYPE_CHECKING:
+    from placer.layout import Layout
+    from placer.llext.report import Report
+
+#: `placer.llext.Storage`'s values, spelled here so building the parser loads no loader
+#: (tests/test_imports.py keeps them equal).
+STORAGES = ("writable", "persistent", "temporary")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--order", help="load order: extension names (file stems), "
                         "comma-separated; '-NAME' unloads NAME at that point (e.g. "
                         "'a,b,-a,c'); by default dependencies decide")
-    parser.add_argument("--storage", choices=[s.value for s in Storage], default=None,
+    parser.add_argument("--storage", choices=STORAGES, default=None,
                         help="the buffer loader's storage type (default: as LLEXT_BUF_LOADER "
                         "declares it: writable with CONFIG_LLEXT_STORAGE_WRITABLE=y, else "
                         "persistent)")
@@ -63,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Verify, print the report; 0 when every extension loads, 1 otherwise."""
+    from placer.llext import verify
+
     if args.layout is not None and args.config_files:
         print("placer verify: error: --config applies to --board; a --layout carries its "
               "configuration", file=sys.stderr)
@@ -123,6 +130,8 @@ def dump_image(report: Report, directory: Path) -> None:
     """Write ``DIR/<extension>/<REGION>.bin`` per loaded region and ``DIR/<extension>/
     regions.txt`` listing region, address, size and file; all of it or, on a failure (a
     full disk), nothing (`placer._files.replace_files_atomically`)."""
+    from placer._files import replace_files_atomically
+
     files: dict[str, bytes] = {}
     for load in report.loads:
         if not load.regions:

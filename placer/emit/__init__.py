@@ -21,18 +21,24 @@ replaced whole, never half-written.
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Mapping
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from placer._files import replace_files_atomically
-from placer.emit import layout_json
-from placer.emit.kconfig import kconfig_fragment, needs_custom_script
-from placer.emit.linker_script import linker_script, load_base_script
-from placer.emit.noinit_fragment import Fragment, noinit_fragment
-from placer.emit.svg import render_svg
 from placer.errors import PlacerError
-from placer.layout import Layout, Placement
-from placer.script import ast
+
+if TYPE_CHECKING:
+    from placer.emit import layout_json
+    from placer.emit.kconfig import kconfig_fragment, needs_custom_script
+    from placer.emit.linker_script import linker_script
+    from placer.emit.noinit_fragment import Fragment, noinit_fragment
+    from placer.emit.svg import render_svg
+    from placer.layout import Layout
+    from placer.script import ast
 
 #: Every artefact kind, in the order files are written and returned.
 KINDS: tuple[str, ...] = ("script", "fragment", "kconfig", "json", "svg")
@@ -44,6 +50,46 @@ SNIPPETS_SCRIPT_FILE = "linker-snippets.ld"
 KCONFIG_FILE = "llext.conf"
 JSON_FILE = "layout.json"
 SVG_FILE = "memory-map.svg"
+
+#: Where each re-exported name lives: a module is imported when its name is first used, so
+#: writing the JSON layout loads neither the script parser nor the SVG writer.
+_EXPORTS = {
+    "Fragment": "placer.emit.noinit_fragment",
+    "kconfig_fragment": "placer.emit.kconfig",
+    "needs_custom_script": "placer.emit.kconfig",
+    "linker_script": "placer.emit.linker_script",
+    "noinit_fragment": "placer.emit.noinit_fragment",
+    "render_svg": "placer.emit.svg",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "layout_json":
+        return import_module("placer.emit.layout_json")
+    home = _EXPORTS.get(name)
+    if home is None:
+        raise AttributeError(f"module 'placer.emit' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+class _Package(types.ModuleType):
+    """This package, keeping its function names when a same-named module is imported.
+
+    `linker_script` and `noinit_fragment` are both functions exported here and modules of
+    this package; importing a submodule binds its name on the package. The functions were
+    imported eagerly so they won that race; imported on first use they must be protected
+    from the binding instead (``placer.emit.linker_script(layout)`` stays a call).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _EXPORTS:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "KINDS",
@@ -65,6 +111,8 @@ def applicable_kinds(layout: Layout) -> frozenset[str]:
     """The kinds written by default: a script when there are static heaps and a base
     script to put them in, a fragment when a heap sits in ``.noinit``, and always Kconfig,
     JSON and SVG (a dynamic heap needs no script: the application supplies the buffer)."""
+    from placer.layout import Placement
+
     kinds = {"kconfig", "json", "svg"}
     if layout.heaps and layout.target.board.base_script is not None:
         kinds.add("script")
@@ -83,13 +131,22 @@ def render_artifacts(
         raise PlacerError(
             f"error: unknown artefact kind {', '.join(unknown)}: choose from {', '.join(KINDS)}"
         )
+    # Each kind's writer is imported only when that kind is written.
+    from placer.emit.kconfig import kconfig_fragment, needs_custom_script
+
     files: dict[str, str] = {}
     custom = SCRIPT_FILE if "script" in chosen and needs_custom_script(layout) else None
     if base is None and chosen & {"script", "fragment"} and layout.target.board.base_script:
+        from placer.emit.linker_script import load_base_script
+
         base = load_base_script(layout)  # parsed once for both the script and the fragment
     if "script" in chosen:
+        from placer.emit.linker_script import linker_script
+
         files[SCRIPT_FILE] = linker_script(layout, base)
     if "fragment" in chosen:
+        from placer.emit.noinit_fragment import noinit_fragment
+
         fragment = noinit_fragment(layout, base)
         if not fragment.sections:
             raise PlacerError(
@@ -103,8 +160,12 @@ def render_artifacts(
     if "kconfig" in chosen:
         files[KCONFIG_FILE] = kconfig_fragment(layout, custom_script=custom)
     if "json" in chosen:
+        from placer.emit import layout_json
+
         files[JSON_FILE] = layout_json.dumps(layout)
     if "svg" in chosen:
+        from placer.emit.svg import render_svg
+
         files[SVG_FILE] = render_svg(layout)
     return files
 

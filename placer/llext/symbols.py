@@ -29,7 +29,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 import attrs
-import networkx as nx
 
 from placer.elfguard import elf_guard, open_elf
 from placer.errors import ConfigError, ExtensionError, ScriptError
@@ -486,15 +485,23 @@ def load_order(
     for ext in ordered:
         for exported in sorted(ext.exports):
             provider.setdefault(exported, ext.name)
-    graph: nx.DiGraph = nx.DiGraph()
-    graph.add_nodes_from(e.name for e in ordered)
+    edges: dict[tuple[str, str], str] = {}
     for ext in ordered:
         for needed in sorted(ext.imports):
             if builtin is not None and builtin.find_name(needed) is not None:
                 continue
             source = provider.get(needed)
             if source is not None and source != ext.name:
-                graph.add_edge(source, ext.name, symbols=needed)
+                edges[source, ext.name] = needed
+    if not edges:
+        # Nothing depends on anything: the requested order (networkx not needed).
+        return tuple(dict.fromkeys(e.name for e in ordered))
+    import networkx as nx
+
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_nodes_from(e.name for e in ordered)
+    for (source, sink), needed in edges.items():
+        graph.add_edge(source, sink, symbols=needed)
     try:
         order = nx.lexicographical_topological_sort(graph, key=lambda n: rank[n])
         return tuple(order)

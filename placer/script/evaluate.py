@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, cast
 
 import attrs
-import networkx as nx
 
+from placer._graph import DiGraph, reaching, strongly_connected
 from placer.errors import ScriptError, SourceSpan
 from placer.script import ast
 from placer.script.diagnostics import at_span, nesting_limit
@@ -529,7 +529,7 @@ class _ScriptEvaluator:
       compound assignment (``x += 1``) updates the value and keeps who defined it, so
       ``PROVIDE(a = 5); a += 1;`` is 6 and ``a += 1; PROVIDE(a = 5);`` is 5;
     * a symbol whose value feeds on itself across passes (a cycle through a forward
-      reference, found on the statement graph with networkx), or that reads one, gets
+      reference, found on the statement graph), or that reads one, gets
       whatever value ld's number of passes leaves, so it is `Unknown`.
 
     Not modelled: a symbol both PROVIDEd and assigned with ``=`` that ``DEFINED()`` tests
@@ -706,7 +706,7 @@ class _ScriptEvaluator:
         defining x (whether they took effect). A cycle needs a forward edge; its values
         then depend on how many passes ld makes, so they are not reported as numbers.
         """
-        graph: nx.DiGraph = nx.DiGraph()
+        graph: DiGraph[int] = DiGraph()
         where: dict[str, list[int]] = {}
         for index, definition in enumerate(self.definitions):
             where.setdefault(definition.statement.target, []).append(index)
@@ -734,13 +734,10 @@ class _ScriptEvaluator:
                     j < index for j in where.get(statement.target, [])):
                 # `x += 1` before any `x = ...`: it adds to what the previous pass left.
                 cyclic.add(index)
-        for component in nx.strongly_connected_components(graph):
+        for component in strongly_connected(graph):
             if len(component) > 1 or any(graph.has_edge(n, n) for n in component):
                 cyclic |= component
-        tainted = set(cyclic)
-        for node in cyclic:
-            tainted |= nx.ancestors(graph, node)
-        return tainted
+        return reaching(graph, cyclic)
 
     def symbols(self) -> EvaluatedSymbols:
         records: dict[str, SymbolValue] = {}

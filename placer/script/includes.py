@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import attrs
-import networkx as nx
 
 from placer.errors import InputError, ScriptError, ScriptWarning, SourceSpan
 from placer.inputs import read_input_text
@@ -136,13 +135,16 @@ class _Resolver:
     def __init__(self, library_dirs: tuple[Path, ...]) -> None:
         self.library_dirs = library_dirs
         self.search_dirs: list[Path] = []
-        self.graph: nx.DiGraph[str] = nx.DiGraph()
+        #: File key -> its name as found, and who includes whom: only a cycle error
+        #: reads the edges (through networkx, loaded then).
+        self.names: dict[str, str] = {}
+        self.edges: list[tuple[str, str]] = []
         self.stack: list[str] = []
         self.sources: dict[str, str] = {}
 
     def resolve(self, script: ast.Script, file: str) -> ast.Script:
         key = _key(file)
-        self.graph.add_node(key, name=file)
+        self.names.setdefault(key, file)
         self.stack.append(key)
         try:
             return ast.with_commands(script, self._commands(script.commands, script.kind))
@@ -176,12 +178,12 @@ class _Resolver:
         found = self._find(include)
         key = _key(str(found))
         includer = self.stack[-1]
-        self.graph.add_node(key, name=str(found))
-        self.graph.add_edge(includer, key)
+        self.names.setdefault(key, str(found))
+        self.edges.append((includer, key))
         if key in self.stack:
             raise self._cycle_error(include, key)
         if len(self.stack) >= MAX_INCLUDE_DEPTH:
-            chain = " -> ".join(self.graph.nodes[k]["name"] for k in [*self.stack, key])
+            chain = " -> ".join(self.names[k] for k in [*self.stack, key])
             raise _located(
                 f"INCLUDE nested too deeply: more than {MAX_INCLUDE_DEPTH} files open "
                 f"(GNU ld's MAX_INCLUDE_DEPTH): {chain}", include.span)
@@ -199,9 +201,14 @@ class _Resolver:
             self.stack.pop()
 
     def _cycle_error(self, include: ast.Include, key: str) -> ScriptError:
-        cycle = nx.find_cycle(self.graph, source=key)
-        names = [self.graph.nodes[edge[0]]["name"] for edge in cycle]
-        names.append(self.graph.nodes[cycle[-1][1]]["name"])
+        import networkx as nx
+
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        graph.add_nodes_from(self.names)
+        graph.add_edges_from(self.edges)
+        cycle = nx.find_cycle(graph, source=key)
+        names = [self.names[edge[0]] for edge in cycle]
+        names.append(self.names[cycle[-1][1]])
         # GNU ld's words depend on where the cycle closes: "linker script file 'x'
         # appears multiple times" through the -T script, else "includes nested too deeply".
         return _located(f"INCLUDE cycle: {' -> '.join(names)}", include.span)
@@ -222,7 +229,7 @@ class _Resolver:
             # Last resort, which ld does not take: the including script's own folder.
             # Build systems run ld from that folder or pass it with -L, so the file is
             # most likely the one meant; placer takes it and says so.
-            folder = Path(self.graph.nodes[self.stack[-1]]["name"]).parent
+            folder = Path(self.names[self.stack[-1]]).parent
             beside = folder / name
             if os.path.isfile(beside):
                 warnings.warn(at_span(

@@ -6,7 +6,7 @@ scripts name them: non-Harvard heaps (and the memblk metadata heap) inside the N
 Harvard ARC the instruction heap inside ``.rodata`` in ICCM and the data heap inside
 ``.data`` in DCCM. Sections that follow the insertion point in that region move up.
 
-The order inside each region is a graph (networkx): consecutive used ranges, anchor ->
+The order inside each region is a graph: consecutive used ranges, anchor ->
 heap, heap -> next heap of the same output section, plus the caller's ``Order``
 constraints. A cycle is an error that names it; otherwise each region's sequence is the
 topological order that keeps every section as early as its predecessors allow.
@@ -18,8 +18,8 @@ import itertools
 from collections.abc import Mapping, Sequence
 
 import attrs
-import networkx as nx
 
+from placer._graph import DiGraph, find_cycle, topological_order
 from placer.board import UsedRange
 from placer.errors import Infeasible
 from placer.layout import Placement
@@ -137,14 +137,14 @@ def _named(used: Sequence[UsedRange], region: str, name: str) -> str | None:
 
 
 def order_graph(target: Target, heaps: Sequence[HeapSection], used: Sequence[UsedRange],
-                orders: Sequence[Order]) -> nx.DiGraph:
+                orders: Sequence[Order]) -> DiGraph[str]:
     """The ordering graph; raises `Infeasible` naming a cycle or an unknown section."""
-    graph = nx.DiGraph()
+    graph: DiGraph[str] = DiGraph()
     ids = node_ids(used)
     by_region: dict[str, list[int]] = {}
     for n, u in enumerate(used):
         by_region.setdefault(u.region, []).append(n)
-        graph.add_node(ids[n], region=u.region)
+        graph.add_node(ids[n])
     for members in by_region.values():
         members.sort(key=lambda n: (used[n].start, used[n].end))
         for lower, upper in itertools.pairwise(members):
@@ -152,7 +152,7 @@ def order_graph(target: Target, heaps: Sequence[HeapSection], used: Sequence[Use
     previous: dict[tuple[str, str | None], str] = {}
     for heap in heaps:
         where = anchor(target, heap, used)
-        graph.add_node(heap.section, region=where.region)
+        graph.add_node(heap.section)
         key = (where.region, where.after)
         before = previous.get(key, where.after)
         if before is not None:
@@ -161,13 +161,12 @@ def order_graph(target: Target, heaps: Sequence[HeapSection], used: Sequence[Use
     for order in orders:
         for name in (order.section, order.after):
             if name not in graph:
-                known = ", ".join(sorted(graph.nodes))
+                known = ", ".join(sorted(graph))
                 raise Infeasible(order.section, f"ordering constraint names {name}, which is "
                                  f"neither a heap section nor a used range (known: {known})")
         graph.add_edge(order.after, order.section)
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
+    cycle = find_cycle(graph)
+    if cycle is None:
         return graph
     names = [edge[0] for edge in cycle] + [cycle[0][0]]
     heap_names = {heap.section for heap in heaps}
@@ -208,7 +207,7 @@ def default_placement(target: Target, heaps: Sequence[HeapSection], used: Sequen
             after = anchors[heap.section].after
             keys[heap.section] = (ends[after] if after else region.origin, 0, index)
         sub = graph.subgraph(keys)
-        sequence = list(nx.lexicographical_topological_sort(sub, key=lambda n: keys[n]))
+        sequence = topological_order(sub, key=lambda n: keys[n])
         heap_by_name = {h.section: h for h in mine}
         cursor = region.origin
         spans: list[tuple[int, int]] = []
