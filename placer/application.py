@@ -147,6 +147,8 @@ def write(changes: tuple[FileChange, ...], app_dir: Path) -> None:
 
 
 def _read(path: Path) -> str | None:
+    # The application's own files: bounded like every input (a FIFO or a folder named
+    # prj.conf is refused by name); surrogateescape keeps a Latin-1 comment byte as it was.
     if not os.path.lexists(path):
         return None
     return read_input_text(path, what="application file", errors="surrogateescape")

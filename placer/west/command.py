@@ -21,9 +21,6 @@ from typing import Any
 
 from west.commands import WestCommand
 
-from placer.errors import InputError
-from placer.inputs import read_input_text
-
 #: The placer subcommands that read a build directory.
 SUBCOMMANDS = ("place", "verify", "diff")
 DEFAULT_BUILD_DIR = "build"
@@ -104,8 +101,15 @@ _TOOLCHAIN_VARIANT = re.compile(r"^ZEPHYR_TOOLCHAIN_VARIANT:", re.MULTILINE)
 def is_zephyr_build(path: Path) -> bool:
     """Whether `path` holds a CMake cache with ``ZEPHYR_TOOLCHAIN_VARIANT``, as
     ``west build`` decides that a folder is a Zephyr build directory."""
+    # Imported here: west loads this file before anything checks that placer is installed.
+    from placer.errors import PlacerError
+    from placer.inputs import is_regular_file, read_input_text
+
+    cache = path / "CMakeCache.txt"
+    if not is_regular_file(cache):
+        return False
     try:
-        text = read_input_text(path / "CMakeCache.txt", what="CMake cache", errors="replace")
-    except InputError:
+        text = read_input_text(cache, what="CMake cache", errors="replace")
+    except PlacerError:
         return False
     return _TOOLCHAIN_VARIANT.search(text) is not None
