@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,10 +10,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+#: What the wheel is not built from: setuptools writes build/ and *.egg-info into the
+#: source folder, so the wheel is built from a copy (two xdist workers building from the
+#: checkout itself would race on those folders).
+_NOT_SOURCES = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__",
+                                      ".*_cache", ".hypothesis", "placer-out", "tests",
+                                      "bench", "snapshots")
+
+
 def build_wheel(folder: Path) -> Path:
     """Build the wheel of this checkout into `folder`; its path."""
+    source = folder / "source"
+    shutil.copytree(ROOT, source, ignore=_NOT_SOURCES)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                    str(folder), str(ROOT)], check=True, capture_output=True)
+                    str(folder), str(source)], check=True, capture_output=True)
     (wheel,) = folder.glob("placer-*.whl")
     return wheel
 

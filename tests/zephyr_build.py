@@ -221,8 +221,11 @@ def _version_h(version: tuple[int, int, int]) -> str:
 
 
 def _cmake_cache(shape: Shape, version: tuple[int, int, int]) -> str:
+    # ZEPHYR_TOOLCHAIN_VARIANT is what 'west build' looks for to call a folder a build
+    # directory (scripts/west_commands/build_helpers.py, is_zephyr_build).
     return ("# This is the CMakeCache file.\n"
             f"BOARD:STRING={shape.name}\nCACHED_BOARD:STRING={shape.name}\n"
+            "ZEPHYR_TOOLCHAIN_VARIANT:STRING=zephyr\n"
             f"CMAKE_PROJECT_VERSION:STATIC={'.'.join(map(str, version))}\n")
 
 

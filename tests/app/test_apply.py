@@ -14,6 +14,7 @@ from placer.cli import main
 from placer.config import LlextConfig
 from placer.errors import PlacerError
 from placer.solve import Pin
+from tests.zephyr_build import CORTEX_M, make_build_dir, relink, symbols
 
 CMAKE = """\
 cmake_minimum_required(VERSION 3.20.0)
@@ -208,3 +209,29 @@ def test_plan_raises_placer_error_for_a_folder_that_is_not_an_application(
     layout = place(load_board("qemu_cortex_m3"), LlextConfig())
     with pytest.raises(PlacerError, match="not a Zephyr application"):
         application.plan(layout, tmp_path)
+
+
+def test_applied_from_a_build_dir_the_custom_script_links_the_heap_at_the_layouts_address(
+        tmp_path: Path) -> None:
+    build = make_build_dir(tmp_path, CORTEX_M)
+    app = _app(tmp_path)
+    assert main(["place", "--build-dir", str(build.path), "--pin", ".llext_heap=0x20008000",
+                 "--apply", str(app)]) == 0
+    # The application's linker.ld is the build's own linker.cmd with the heap moved: the
+    # build's objects linked with it put the heap where the layout says.
+    relinked = tmp_path / "relinked.elf"
+    relink(build, app / "linker.ld", relinked, check=True)
+    assert symbols(build, relinked)["kheap_llext_heap"] == (0x20008000, 8 * 1024)
+    assert 'CONFIG_CUSTOM_LINKER_SCRIPT="linker.ld"\n' in (app / "prj.conf").read_text()
+
+
+def test_applied_from_a_build_dir_zephyrs_placement_gets_noinit_ld_and_its_cmake_line(
+        tmp_path: Path) -> None:
+    build = make_build_dir(tmp_path, CORTEX_M)
+    app = _app(tmp_path)
+    assert main(["place", "--build-dir", str(build.path), "--apply", str(app)]) == 0
+    assert "*(.llext_heap)" in (app / "noinit.ld").read_text()
+    assert "zephyr_linker_sources(NOINIT noinit.ld)" in (app / "CMakeLists.txt").read_text()
+    before = _snapshot(app)
+    assert main(["place", "--build-dir", str(build.path), "--apply", str(app)]) == 0
+    assert _snapshot(app) == before

@@ -3,13 +3,14 @@ PyPI) in a real workspace, and run on the build directory ``west build`` would u
 
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 
 import pytest
 
 from placer.west.command import find_build_dir, is_zephyr_build
 from tests.app.conftest import West
+from tests.zephyr_build import CORTEX_M, make_build_dir
 
 
 def _zephyr_build(folder: Path) -> Path:
@@ -79,8 +80,53 @@ def test_a_zephyr_build_is_a_cmake_cache_with_zephyr_toolchain_variant(tmp_path:
     assert is_zephyr_build(_zephyr_build(tmp_path))
 
 
-def test_west_placer_passes_the_build_dir_config_to_placer(workspace: Path,
-                                                           west: West) -> None:
+def test_west_placer_place_reads_the_build_folder_west_build_wrote(workspace: Path,
+                                                                   west: West) -> None:
+    app = workspace / "app"
+    build = make_build_dir(app, CORTEX_M)
+    result = west(app, "placer", "place", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(
+        f"build directory {build.path}: Zephyr 4.2.0, board qemu_cortex_m3\n")
+    assert json.loads(result.stdout)["heaps"][0]["section"] == ".llext_heap"
+
+
+def test_west_placer_place_apply_writes_into_the_application_once(workspace: Path,
+                                                                 west: West) -> None:
+    app = workspace / "app"
+    make_build_dir(app, CORTEX_M)
+    first = west(app, "placer", "place", "--apply", ".")
+    assert first.returncode == 0, first.stderr
+    assert "created noinit.ld: " in first.stdout
+    assert "zephyr_linker_sources(NOINIT noinit.ld)" in (app / "CMakeLists.txt").read_text()
+    second = west(app, "placer", "place", "--apply", ".")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.endswith(". already builds this layout: nothing written\n")
+
+
+def test_west_placer_inside_a_build_folder_uses_it(workspace: Path, west: West) -> None:
+    build = make_build_dir(workspace / "app", CORTEX_M, name="out")
+    result = west(build.path, "placer", "place", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"build directory {build.path}: ")
+
+
+def test_west_placer_d_names_the_build_folder(workspace: Path, west: West) -> None:
+    build = make_build_dir(workspace, CORTEX_M, name="elsewhere")
+    result = west(workspace / "app", "placer", "place", "-d", str(build.path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"build directory {build.path}: ")
+
+
+def test_west_placer_passes_placers_diagnostic_and_exit_status(workspace: Path,
+                                                              west: West) -> None:
+    result = west(workspace / "app", "placer", "place", "-d", "nowhere")
+    assert result.returncode == 1
+    assert result.stderr == (f"{workspace / 'app' / 'nowhere'}: error: no such build "
+                             "directory (run `west build` first, or give --build-dir)\n")
+
+
+def test_west_placer_follows_build_dir_fmt(workspace: Path, west: West) -> None:
     app = workspace / "app"
     assert west(app, "config", "build.dir-fmt", "out/{board}").returncode == 0
     result = west(app, "placer", "place")
@@ -88,5 +134,7 @@ def test_west_placer_passes_the_build_dir_config_to_placer(workspace: Path,
     assert "build.dir-fmt 'out/{board}' names a value west placer cannot know here; " \
            "give -d/--build-dir" in result.stderr
     assert west(app, "config", "build.board", "qemu_cortex_m3").returncode == 0
-    result = west(app, "placer", "place")
-    assert os.path.join(str(app), "out", "qemu_cortex_m3") in result.stderr
+    build = make_build_dir(app / "out", CORTEX_M, name="qemu_cortex_m3")
+    result = west(app, "placer", "place", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"build directory {build.path}: ")

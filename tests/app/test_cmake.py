@@ -1,0 +1,109 @@
+"""``placer.cmake`` with Debian's CMake and Ninja: a small CMake project includes the module
+and checks a Zephyr build directory made by the cross toolchains (`tests.zephyr_build`).
+placer runs when an input changed and only then, and a placement or an extension that does
+not fit fails the build with placer's own message."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from placer.cli.cmake import CMAKE_DIR
+from tests.zephyr_build import CORTEX_M, Build, make_build_dir
+
+PLACING = "placer: placing the LLEXT heaps of"
+
+
+def _tools() -> tuple[str, str]:
+    found = (shutil.which("cmake"), shutil.which("ninja"))
+    if None in found:
+        message = "cmake and ninja not found: apt-get install cmake ninja-build"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    cmake, ninja = found
+    assert cmake is not None and ninja is not None
+    return cmake, ninja
+
+
+@pytest.fixture
+def build(tmp_path: Path) -> Build:
+    """A linked Cortex-M Zephyr build directory with an 8 KiB heap."""
+    return make_build_dir(tmp_path, CORTEX_M)
+
+
+def _project(tmp_path: Path, calls: str) -> Path:
+    """A CMake project that includes placer.cmake and makes `calls`, configured with Ninja;
+    its build folder."""
+    cmake, ninja = _tools()
+    source = tmp_path / "check"
+    source.mkdir()
+    (source / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.20)\n"
+        "project(placer_check NONE)\n"
+        f'include("{CMAKE_DIR}/placer.cmake")\n'
+        f"{calls}\n")
+    binary = tmp_path / "check-build"
+    # The placer of the test's own Python: the one this checkout installs.
+    command = f"{sys.executable};-m;placer"
+    subprocess.run([cmake, "-S", str(source), "-B", str(binary), "-G", "Ninja",
+                    f"-DCMAKE_MAKE_PROGRAM={ninja}", f"-DPLACER_COMMAND={command}"],
+                   check=True, capture_output=True, text=True, timeout=120)
+    return binary
+
+
+def _build(binary: Path) -> subprocess.CompletedProcess[str]:
+    cmake, _ = _tools()
+    return subprocess.run([cmake, "--build", str(binary)], capture_output=True, text=True,
+                          check=False, timeout=300)
+
+
+def _touch(path: Path) -> None:
+    # A later modification time than every output, whatever the file system's resolution.
+    later = time.time() + 2
+    os.utime(path, (later, later))
+
+
+def test_placer_place_runs_once_and_again_when_an_input_changes(tmp_path: Path,
+                                                                 build: Build) -> None:
+    binary = _project(tmp_path, f'placer_place(BUILD_DIR "{build.path}")')
+    first = _build(binary)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.count(PLACING) == 1
+    layout = binary / "placer" / "layout.json"
+    assert '".llext_heap"' in layout.read_text()
+    second = _build(binary)
+    assert second.returncode == 0
+    assert PLACING not in second.stdout
+    assert "no work to do" in second.stdout
+    for changed in (build.zephyr / ".config", build.zephyr / "zephyr.elf",
+                    build.zephyr / "linker.cmd", build.zephyr / "zephyr.dts"):
+        _touch(changed)
+        again = _build(binary)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert again.stdout.count(PLACING) == 1, changed
+        assert PLACING not in _build(binary).stdout
+
+
+def test_placer_place_fails_the_build_with_placers_message_when_nothing_fits(
+        tmp_path: Path, build: Build) -> None:
+    fragment = tmp_path / "huge.conf"
+    fragment.write_text("CONFIG_LLEXT_HEAP_SIZE=1024\n")
+    binary = _project(tmp_path, f'placer_place(BUILD_DIR "{build.path}" CONFIG "{fragment}")')
+    result = _build(binary)
+    assert result.returncode != 0
+    assert "FAILED:" in result.stdout
+    assert ".llext_heap" in result.stdout and "1048576" in result.stdout
+    assert not (binary / "placer" / "layout.json").exists()
+
+
+def test_an_unknown_argument_is_a_configure_error(tmp_path: Path) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as failure:
+        _project(tmp_path, "placer_place(BULD_DIR build)")
+    assert "placer_place: unknown arguments BULD_DIR;build" in failure.value.stderr
