@@ -181,18 +181,31 @@ def test_a_file_that_cannot_be_read_changes_nothing(
     assert _refused(app, capsys).startswith(f"{app / 'prj.conf'}: error: cannot read")
 
 
-def test_a_failed_rename_puts_back_the_files_already_replaced(tmp_path: Path) -> None:
-    first, second, third = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c"
+def test_a_failed_rename_puts_back_the_files_already_replaced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second, third = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
     first.write_bytes(b"old a")
     os.chmod(first, 0o640)
-    third.mkdir()
-    (third / "keep").write_bytes(b"")  # a non-empty folder: renaming a file onto it fails
-    with pytest.raises(OSError):
+    third.write_bytes(b"old c")
+    # Every target passes the checks before staging; the third rename then fails, as it
+    # would if the disk or the folder changed under placer (root passes permission checks,
+    # so a fault is injected into the one system call instead).
+    real_replace = os.replace
+
+    def failing_replace(source: str | Path, target: str | Path) -> None:
+        if Path(target) == third:
+            raise OSError(5, "Input/output error", str(target))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="Input/output error"):
         replace_all_atomically([(first, b"new a"), (second, b"new b"), (third, b"new c")])
+    monkeypatch.undo()
     assert first.read_bytes() == b"old a"
     assert first.stat().st_mode & 0o777 == 0o640
     assert not second.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "c"]
+    assert third.read_bytes() == b"old c"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "c.txt"]
 
 
 def test_a_file_that_cannot_be_staged_changes_nothing(tmp_path: Path) -> None:
