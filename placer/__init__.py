@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from placer import emit
     from placer.boardfile import DEFAULT_BOARD, list_boards, load_board, write_board
-    from placer.config import LlextConfig, check_config, read_config
+    from placer.config import LlextConfig, read_config
     from placer.errors import (
         BoardError,
         ConfigError,
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         ScriptError,
     )
     from placer.llext import verify
+    from placer.rules import check_config
     from placer.solve import Order, Pin, place
 
 __version__ = "0.1.0"
@@ -42,7 +43,7 @@ _EXPORTS = {
     "load_board": "placer.boardfile",
     "write_board": "placer.boardfile",
     "LlextConfig": "placer.config",
-    "check_config": "placer.config",
+    "check_config": "placer.rules",
     "read_config": "placer.config",
     "BoardError": "placer.errors",
     "ConfigError": "placer.errors",

@@ -131,6 +131,25 @@ class ImageSizes:
     data_load_region: str | None = None
 
 
+#: The smallest region of an Arm MPU, and of ARC MPUs from v3 on: 32 bytes (the fallback of
+#: ``LLEXT_PAGE_SIZE`` in Zephyr's ``subsys/llext/llext_mem.h``).
+MPU_MIN_REGION = 32
+#: ARC MPU v2's smallest region (``MPU_MIN_SIZE`` in ``include/zephyr/arch/arc/v2/linker.ld``).
+ARC_MPU_V2_MIN_REGION = 2048
+#: ``CONFIG_PMP_GRANULARITY``'s default: RISC-V PMP regions are 4-byte granular.
+PMP_DEFAULT_GRANULARITY = 4
+
+
+def default_mpu_granule(kind: MpuKind, version: int | None) -> int:
+    """The smallest region of an MPU of `kind` (and ARC `version`) when a board file does not
+    give its granule; the one home of these defaults (board files, `placer.target`)."""
+    if kind is MpuKind.ARC_MPU and version == 2:
+        return ARC_MPU_V2_MIN_REGION
+    if kind is MpuKind.RISCV_PMP:
+        return PMP_DEFAULT_GRANULARITY
+    return MPU_MIN_REGION
+
+
 @attrs.frozen(slots=True)
 class Mpu:
     """The memory protection unit as LLEXT sees it.
@@ -143,7 +162,7 @@ class Mpu:
 
     kind: MpuKind
     requires_power_of_two: bool = False
-    granule: int = 32
+    granule: int = MPU_MIN_REGION
     version: int | None = None
 
 

@@ -29,6 +29,7 @@ from placer.board import (
     Mpu,
     MpuKind,
     UsedRange,
+    default_mpu_granule,
 )
 from placer.errors import BoardError
 from placer.inputs import read_input_text
@@ -239,14 +240,6 @@ def _read_region(reader: _Reader, data: Mapping[str, Any], index: int) -> Memory
     )
 
 
-def _default_granule(kind: MpuKind, version: int | None) -> int:
-    if kind is MpuKind.ARC_MPU and version == 2:
-        return 2048
-    if kind is MpuKind.RISCV_PMP:
-        return 4
-    return 32
-
-
 def _read_mpu(reader: _Reader, data: Mapping[str, Any]) -> Mpu:
     reader.check_keys(data, _MPU_KEYS, "mpu")
     kind = reader.enum(data, "kind", MpuKind, [k.value for k in MpuKind], "mpu",
@@ -255,7 +248,7 @@ def _read_mpu(reader: _Reader, data: Mapping[str, Any]) -> Mpu:
     version = reader.get(data, "version", int, "mpu")
     granule = reader.size(data, "granule", "mpu")
     if granule is None:
-        granule = _default_granule(kind, version)
+        granule = default_mpu_granule(kind, version)
     if granule <= 0 or granule & (granule - 1):
         raise reader.fail(f"'granule' must be a power of two, not {granule}", "mpu",
                           key="granule")

@@ -10,7 +10,6 @@ that `placer.target.resolve` can take them from the board.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,6 @@ from placer.errors import ConfigError
 from placer.versions import NEWEST_ZEPHYR, ZephyrVersion, as_zephyr_version
 
 if TYPE_CHECKING:
-    from placer.board import Board
     from placer.dotconfig import KconfigValues
 
 
@@ -332,12 +330,3 @@ def config_from_values(values: KconfigValues, zephyr_version: ZephyrVersion) -> 
         places = [a.where for o in error.options if (a := values.get(o)) is not None]
         raise ConfigError(error.options, error.rule, error.fix,
                           places[0] if places else None) from None
-
-
-def check_config(config: LlextConfig, board: Board, *,
-                 symbol_groups_used: Iterable[str] = ()) -> tuple[str, ...]:
-    """Check `config` against `board`: the warnings, or `ConfigViolations` listing every rule
-    broken (each a `ConfigError` with options, rule and fix). See `placer.rules`."""
-    from placer.rules import check_config as check  # rules need the target: import late
-
-    return check(config, board, symbol_groups_used=symbol_groups_used)

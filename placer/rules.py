@@ -24,12 +24,14 @@ from placer.config import (
     option,
 )
 from placer.errors import ConfigError
-from placer.solve.space import exclusion
 from placer.target import (
     SIZE_OPTION,
+    HeapRole,
     Rounding,
     Target,
     architecture,
+    enabled_mpu,
+    enabled_pmp,
     resolve,
 )
 from placer.versions import MEMBLK_BACKEND, NEWEST_ZEPHYR, SHAREDLIB_EVERYWHERE, ZephyrVersion
@@ -124,7 +126,7 @@ class _Checker:
         self.slid()
         self.symbol_groups(groups_used)
         self.sys_heap()
-        self.heap_fits()
+        self.heap_serves_a_region()
         self.user_mode()
         self.visibility()
 
@@ -192,15 +194,7 @@ class _Checker:
         """Why ``B % LLEXT_PAGE_SIZE == 0`` applies (PR #107277: only with an MMU or MPU)."""
         if self.target.mmu:
             return "the MMU"
-        kind = self.board.mpu.kind
-        cfg = self.config
-        mpu = {MpuKind.ARM_MPU: cfg.arm_mpu, MpuKind.ARC_MPU: cfg.arc_mpu,
-               MpuKind.XTENSA_MPU: cfg.xtensa_mpu, MpuKind.NXP_MPU: cfg.arm_mpu}
-        if kind in mpu and mpu[kind] is not False:
-            return "an MPU"
-        if cfg.arm_mpu or cfg.arc_mpu or cfg.xtensa_mpu:
-            return "an MPU"
-        return None
+        return "an MPU" if enabled_mpu(self.board, self.config) is not None else None
 
     def harvard_heaps(self) -> None:
         cfg = self.config
@@ -217,31 +211,43 @@ class _Checker:
                           f"set CONFIG_{name} to the KiB your extensions need (Zephyr's "
                           f"default is {default})")
 
-    def heap_fits(self) -> None:
-        for heap in self.target.heap_sections():
-            option_name = SIZE_OPTION[heap.role]
-            # The solver's own eligibility rule, so a configuration this check passes is
-            # one `place` can place.
-            excluded = {r.name: exclusion(self.board, heap, r) for r in self.board.regions}
-            candidates = [r for r in self.board.regions if excluded[r.name] is None]
-            if not candidates:
-                bus = "instruction" if heap.needs_instruction_bus else "data"
-                reasons = "; ".join(f"{name} is {why}" for name, why in excluded.items())
-                self.fail((option_name,), f"no region of board {self.board.name} can hold "
-                          f"{heap.section}: it needs {bus}-bus memory that is writable at "
-                          f"load time and present at boot ({reasons})",
-                          "add such a region to the board, or use a dynamic heap")
+    def heap_serves_a_region(self) -> None:
+        """With regions rounded to pages (MMU, or an MPU under user mode), a k_heap too
+        small for one page-aligned page loads nothing: every extension has at least one
+        ALLOC region, and ``llext_copy_region`` allocates it page-aligned."""
+        target = self.target
+        if target.rounding not in (Rounding.PAGE, Rounding.POWER_OF_TWO):
+            return
+        # The exact sys_heap model; imported here so `import placer` stays without the
+        # placer.llext package (tests/test_package.py pins what it loads).
+        from placer.llext.heap import HeapOptions, HeapTooSmall, SysHeap
+
+        granule = target.rounding_granule
+        options = HeapOptions(
+            pointer_size=target.pointer_size, big_only=self.config.sys_heap_big_only,
+            small_only=self.config.sys_heap_small_only,
+            runtime_stats=self.config.sys_heap_runtime_stats,
+            hardening_full=self.config.sys_heap_hardening_full)
+        for heap in target.heap_sections():
+            if heap.backend is not HeapBackend.K_HEAP or heap.role is HeapRole.METADATA:
                 continue
-            free = {r.name: r.length - sum(u.size for u in self.board.used_in(r.name))
-                    for r in candidates}
-            best = max(candidates, key=lambda r: (free[r.name], r.name))
-            if heap.size > free[best.name]:
-                self.fail((option_name,),
-                          f"{heap.section} needs {heap.size} bytes but no region that can hold "
-                          f"it has that much free: the largest, {best.name}, has "
-                          f"{free[best.name]} of {best.length} bytes free",
-                          f"set CONFIG_{option_name} to at most {free[best.name] // 1024} "
-                          "(KiB), or free memory in the image")
+            try:
+                fresh = SysHeap(0, heap.size, options)
+                largest = fresh.largest_free_chunk()
+                need = fresh.required_block(granule, granule)
+            except HeapTooSmall:
+                largest, need = 0, 2 * granule
+            if need <= largest:
+                continue
+            name = SIZE_OPTION[heap.role]
+            why = "the MMU" if target.mmu else "the MPU under user mode"
+            kib = -(-(heap.size + need - largest) // 1024)
+            self.fail((name,), f"{heap.section} ({heap.size} bytes) cannot hold one "
+                      f"{granule}-byte region aligned to {granule} ({why} rounds every "
+                      f"extension region so; sys_heap needs a free chunk of {need} bytes "
+                      f"and this heap has {largest}): no extension can load",
+                      f"set CONFIG_{name} to at least {kib} (KiB), more for real "
+                      "extensions")
 
     # -- ELF kinds, symbols --------------------------------------------------------------
 
@@ -389,9 +395,7 @@ class _Checker:
         if name == "MMU_PAGE_SIZE":
             return None if target.mmu else "MMU is not set"
         if name == "PMP_GRANULARITY":
-            pmp = cfg.riscv_pmp if cfg.riscv_pmp is not None else (
-                self.board.mpu.kind is MpuKind.RISCV_PMP)
-            return None if pmp else "RISCV_PMP is not set"
+            return None if enabled_pmp(self.board, cfg) else "RISCV_PMP is not set"
         if name == "ARC_MPU_VER":
             return None if self.arch is Arch.ARC else f"the architecture is {self.arch.value}"
         return None

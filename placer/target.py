@@ -12,7 +12,15 @@ import enum
 
 import attrs
 
-from placer.board import Arch, Board, MpuKind
+from placer.board import (
+    MPU_MIN_REGION,
+    Arch,
+    Board,
+    Bus,
+    MemoryRegion,
+    MpuKind,
+    default_mpu_granule,
+)
 from placer.config import BinaryType, HeapBackend, LlextConfig
 from placer.versions import MPU_ROUNDING_REWORK, SHAREDLIB_EVERYWHERE, XTENSA_READONLY_STORAGE
 
@@ -191,10 +199,32 @@ def llext_page_size(board: Board, config: LlextConfig) -> int:
         return page
     arc_ver = config.arc_mpu_ver if config.arc_mpu_ver is not None else board.mpu.version
     if board.arch is Arch.ARC and arc_ver == 2:
-        return 2048
+        return default_mpu_granule(MpuKind.ARC_MPU, 2)
     if board.mpu.kind is MpuKind.XTENSA_MPU:
-        return board.mpu.granule
-    return 32
+        return board.mpu.granule  # XCHAL_MPU_ALIGN: the core's own, from its board file
+    return MPU_MIN_REGION
+
+
+def enabled_mpu(board: Board, config: LlextConfig) -> MpuKind | None:
+    """The MPU this build enables, or None: ``CONFIG_ARM_MPU``/``ARC_MPU``/``XTENSA_MPU`` as
+    the configuration sets them, else the board's MPU. The one home of "does this build
+    have an MPU" (the rounding of extension regions and the memblk page rule ask it)."""
+    kind = board.mpu.kind
+    flags = ((MpuKind.ARM_MPU, config.arm_mpu), (MpuKind.NXP_MPU, config.arm_mpu),
+             (MpuKind.ARC_MPU, config.arc_mpu), (MpuKind.XTENSA_MPU, config.xtensa_mpu))
+    for candidate, flag in flags:
+        if kind is candidate and flag is not False:
+            return kind
+    for candidate, flag in flags:
+        if flag:
+            return candidate  # a configuration that enables an MPU the board file lacks
+    return None
+
+
+def enabled_pmp(board: Board, config: LlextConfig) -> bool:
+    """Whether this build enables the RISC-V PMP (``CONFIG_RISCV_PMP``, else the board's)."""
+    return config.riscv_pmp if config.riscv_pmp is not None else (
+        board.mpu.kind is MpuKind.RISCV_PMP)
 
 
 def resolve(board: Board, config: LlextConfig) -> Target:
@@ -258,13 +288,11 @@ def _rounding(board: Board, config: LlextConfig, mmu: bool, page: int) -> tuple[
     if mmu:
         return Rounding.PAGE, page
     kind = board.mpu.kind
-    arm_mpu = config.arm_mpu
-    if arm_mpu is None:
-        arm_mpu = kind in (MpuKind.ARM_MPU, MpuKind.NXP_MPU)
-    arc_mpu = config.arc_mpu if config.arc_mpu is not None else kind is MpuKind.ARC_MPU
+    arm_or_arc = enabled_mpu(board, config) in (MpuKind.ARM_MPU, MpuKind.NXP_MPU,
+                                                MpuKind.ARC_MPU)
     if config.zephyr_version < MPU_ROUNDING_REWORK:
         # 4.0-4.3: any Arm or ARC MPU forced power-of-two regions, user mode or not.
-        if arm_mpu or arc_mpu:
+        if arm_or_arc:
             return Rounding.POWER_OF_TWO, page
         return Rounding.NONE, 1
     if not config.userspace:
@@ -275,12 +303,48 @@ def _rounding(board: Board, config: LlextConfig, mmu: bool, page: int) -> tuple[
         pow2 = board.mpu.requires_power_of_two
     if pow2:
         return Rounding.POWER_OF_TWO, page
-    if arm_mpu or arc_mpu:
+    if arm_or_arc:
         return Rounding.PAGE, page
-    pmp = config.riscv_pmp if config.riscv_pmp is not None else kind is MpuKind.RISCV_PMP
-    if pmp:
+    if enabled_pmp(board, config):
         gran = config.pmp_granularity
         if gran is None:
             gran = board.mpu.granule if kind is MpuKind.RISCV_PMP else 1
         return Rounding.PMP, max(gran, 1)
     return Rounding.UNSUPPORTED, 1
+
+
+#: Roles whose heap the loader writes through the data bus.
+_DATA_ROLES = frozenset({HeapRole.SHARED, HeapRole.EXT, HeapRole.DATA, HeapRole.METADATA})
+
+
+def exclusion(board: Board, heap: HeapSection, region: MemoryRegion) -> str | None:
+    """Why `heap` may not go in `region`, in words, or None when it may.
+
+    Static heaps are written by ``k_heap_init`` at boot and by the loader afterwards, so
+    the memory must be writable, writable while extensions load, and present at boot.
+    The Harvard instruction heap needs executable memory on the instruction bus; every
+    other heap is data memory to the loader, so it needs the data bus (a non-Harvard heap
+    goes where Zephyr's ``.noinit`` goes, and runs code from there).
+    """
+    if region.name in board.forbidden_regions:
+        return "forbidden by the board"
+    if region.length <= 0:
+        return "empty"
+    if not region.writable:
+        return f"not writable (attributes {_attrs(region)})"
+    if not region.writable_at_load:
+        return "not writable at load time"
+    if region.volatile:
+        return "not present at boot (volatile)"
+    if heap.role is HeapRole.INSTR:
+        if region.bus is Bus.DATA:
+            return "not on the instruction bus"
+        if not region.executable:
+            return f"not executable (attributes {_attrs(region)})"
+    if heap.role in _DATA_ROLES and region.bus is Bus.INSTRUCTION:
+        return "not on the data bus"
+    return None
+
+
+def _attrs(region: MemoryRegion) -> str:
+    return "".join(flag for flag in "rwx" if flag in region.attributes) or "none"

@@ -1,7 +1,8 @@
 """``placer config check``: an LLEXT configuration against a board's rules.
 
-Thin: the rules live in `placer.rules`, the reading of Kconfig files in `placer.config`;
-this module parses arguments and prints.
+Thin: the verdict is `placer.solve.core.review_placement` (the rules of `placer.rules`,
+then the placement `placer place` would make), the reading of Kconfig files
+`placer.config`; this module parses arguments and prints.
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ def run_check(args: argparse.Namespace) -> int:
     """Check Kconfig files against a board; 0 ok, 1 on violations."""
     from placer.boardfile import load_board
     from placer.config import read_config
-    from placer.rules import review_config
+    from placer.solve.core import review_placement
     from placer.target import resolve
     from placer.versions import NEWEST_ZEPHYR
 
     board = load_board(args.board)
     config = read_config(*args.files, zephyr_version=args.zephyr_version or NEWEST_ZEPHYR)
-    report = review_config(config, board, symbol_groups_used=args.group)
+    # The one verdict: the rules, then the placement itself (what `placer place` decides).
+    report = review_placement(board, config, symbol_groups_used=args.group)
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     for violation in report.violations:

@@ -31,12 +31,12 @@ _CPU_ARCH = (
     ("espressif,xtensa", Arch.XTENSA),
 )
 _MPU = {
-    "arm,armv7m-mpu": Mpu(MpuKind.ARM_MPU, requires_power_of_two=True, granule=32),
-    "arm,armv6m-mpu": Mpu(MpuKind.ARM_MPU, requires_power_of_two=True, granule=32),
-    "arm,armv8m-mpu": Mpu(MpuKind.ARM_MPU, requires_power_of_two=False, granule=32),
-    "arm,armv8.1m-mpu": Mpu(MpuKind.ARM_MPU, requires_power_of_two=False, granule=32),
-    "nxp,sysmpu": Mpu(MpuKind.NXP_MPU, granule=32),
-    "nxp,kinetis-mpu": Mpu(MpuKind.NXP_MPU, granule=32),
+    "arm,armv7m-mpu": Mpu(MpuKind.ARM_MPU, requires_power_of_two=True),
+    "arm,armv6m-mpu": Mpu(MpuKind.ARM_MPU, requires_power_of_two=True),
+    "arm,armv8m-mpu": Mpu(MpuKind.ARM_MPU, requires_power_of_two=False),
+    "arm,armv8.1m-mpu": Mpu(MpuKind.ARM_MPU, requires_power_of_two=False),
+    "nxp,sysmpu": Mpu(MpuKind.NXP_MPU),
+    "nxp,kinetis-mpu": Mpu(MpuKind.NXP_MPU),
 }
 
 

@@ -9,14 +9,14 @@ addresses (sum). Ties are broken by a fixed search order, so the result is deter
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from placer.board import Board, UsedRange
 from placer.config import HeapBackend, LlextConfig
-from placer.errors import BoardError, Infeasible
+from placer.errors import BoardError, ConfigError, Infeasible
 from placer.layout import (
     DynamicBuffer,
     Layout,
@@ -25,11 +25,11 @@ from placer.layout import (
     RegionSpace,
     UsableAllocation,
 )
+from placer.rules import ConfigReport, check_config, review_config
 from placer.solve import search, usable
 from placer.solve.default import DefaultSlot, Order, default_placement, node_name
 from placer.solve.space import (
     covered,
-    exclusion,
     free_gaps,
     largest_aligned_gap,
     preference_rank,
@@ -41,6 +41,7 @@ from placer.target import (
     HeapSection,
     Rounding,
     Target,
+    exclusion,
     resolve,
     z_heap_min_size,
 )
@@ -100,6 +101,11 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
           orders: Sequence[Order] = ()) -> Layout:
     """Place every heap section `config` defines on `board`; raises `Infeasible`.
 
+    The configuration's rules come first (`placer.rules.check_config`, the same that
+    ``placer config check`` applies): a configuration Zephyr would refuse or could not
+    load anything with raises `ConfigViolations` listing every broken rule, and the rules'
+    warnings open the layout's warnings.
+
     `used` replaces the board's used ranges (e.g. from a built ``zephyr.elf``). `pins` fix
     a heap to a region or an address. `orders` add ordering constraints. With `maximize`,
     the heaps that hold extension regions grow to the largest size that fits (whole KiB,
@@ -109,6 +115,7 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
     if board.noinit_region not in names:
         raise BoardError(f"board {board.name}: noinit region {board.noinit_region} is not one "
                          f"of its regions ({', '.join(names)})")
+    config_warnings = check_config(config, board)
     target = resolve(board, config)
     # Memory seen through two views (ESP32-S3's IRAM and DRAM) is used in both: each
     # region also carries what its aliases use, so no heap lands on it through the other.
@@ -118,7 +125,8 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
                        tuple(orders))
     _check_pins(problem)
     if config.llext and config.heap_dynamic:
-        return _dynamic_layout(problem)
+        layout = _dynamic_layout(problem)
+        return attrs.evolve(layout, warnings=config_warnings + layout.warnings)
     if maximize:
         problem = _maximize(problem, reserve)
     elif reserve:
@@ -131,8 +139,40 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
         heaps=placed.heaps,
         regions=_region_space(problem, placed),
         usable=usable_list,
-        warnings=placed.warnings + notes,
+        warnings=config_warnings + placed.warnings + notes,
     )
+
+
+def review_placement(board: Board, config: LlextConfig, *,
+                     symbol_groups_used: Iterable[str] = ()) -> ConfigReport:
+    """The one verdict on a configuration for a board, what ``placer config check`` says.
+
+    Every rule violation and warning (`placer.rules.review_config`); when the rules hold,
+    `place` itself decides whether the heaps fit, and its `Infeasible` becomes a violation
+    naming the heap's size option. So a configuration this passes is one `place` places.
+    """
+    report = review_config(config, board, symbol_groups_used=symbol_groups_used)
+    if report.violations:
+        return report
+    try:
+        layout = place(board, config)
+    except Infeasible as error:
+        sizes = {h.section: SIZE_OPTION[h.role] for h in resolve(board, config).heap_sections()}
+        option = sizes.get(error.heap)
+        if option and error.largest_fit:
+            fix = (f"set CONFIG_{option} to at most {error.largest_fit // KIB} (KiB), or free "
+                   "memory in the image")
+        elif option and error.largest_fit == 0:
+            fix = ("add memory that can hold it to the board (or free some), or use a "
+                   "dynamic heap")
+        else:
+            fix = "free memory in the image, or use smaller heaps"
+        rule = "; ".join((f"{error.heap} cannot be placed on {board.name}: "
+                          f"{error.constraint}", *error.details))
+        violation = ConfigError((option,) if option else (), rule, fix,
+                                config.where(option) if option else None)
+        return ConfigReport((violation,), report.warnings)
+    return ConfigReport((), layout.warnings)
 
 
 def kconfig_lines(layout: Layout) -> tuple[str, ...]:

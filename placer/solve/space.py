@@ -1,47 +1,12 @@
-"""Where a heap may go: region eligibility rules and the free gaps around what is used."""
+"""Where a heap may go: the free gaps around what is used, and the regions it prefers.
+
+Which regions a heap may use at all is `placer.target.exclusion`, shared with the rules."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from placer.board import Board, Bus, MemoryRegion, UsedRange
-from placer.target import HeapRole, HeapSection
-
-#: Roles whose heap the loader writes through the data bus.
-_DATA_ROLES = frozenset({HeapRole.SHARED, HeapRole.EXT, HeapRole.DATA, HeapRole.METADATA})
-
-
-def exclusion(board: Board, heap: HeapSection, region: MemoryRegion) -> str | None:
-    """Why `heap` may not go in `region`, in words, or None when it may.
-
-    Static heaps are written by ``k_heap_init`` at boot and by the loader afterwards, so
-    the memory must be writable, writable while extensions load, and present at boot.
-    The Harvard instruction heap needs executable memory on the instruction bus; every
-    other heap is data memory to the loader, so it needs the data bus (a non-Harvard heap
-    goes where Zephyr's ``.noinit`` goes, and runs code from there).
-    """
-    if region.name in board.forbidden_regions:
-        return "forbidden by the board"
-    if region.length <= 0:
-        return "empty"
-    if not region.writable:
-        return f"not writable (attributes {_attrs(region)})"
-    if not region.writable_at_load:
-        return "not writable at load time"
-    if region.volatile:
-        return "not present at boot (volatile)"
-    if heap.role is HeapRole.INSTR:
-        if region.bus is Bus.DATA:
-            return "not on the instruction bus"
-        if not region.executable:
-            return f"not executable (attributes {_attrs(region)})"
-    if heap.role in _DATA_ROLES and region.bus is Bus.INSTRUCTION:
-        return "not on the data bus"
-    return None
-
-
-def _attrs(region: MemoryRegion) -> str:
-    return "".join(flag for flag in "rwx" if flag in region.attributes) or "none"
+from placer.board import Board, MemoryRegion, UsedRange
 
 
 def free_gaps(region: MemoryRegion, occupied: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -28,6 +28,7 @@ from placer.emit.noinit_fragment import insert_fragment, noinit_fragment
 from placer.emit.svg import SegmentKind, region_segments
 from placer.errors import Infeasible
 from placer.layout import Layout, PlacedHeap, Placement
+from placer.rules import review_config
 from placer.script import FragmentKind, ast, parse, print_script
 from placer.script.kconfig_macros import Macro
 from placer.script.preprocess import preprocess_text
@@ -140,7 +141,10 @@ def _fits(board: Board, kib: int) -> bool:
 
 
 def _largest_fit(board: Board) -> int:
-    low, high = 1, max(r.length for r in board.regions) // 1024 + 1
+    # From the smallest size the rules accept (on MMU boards a heap must hold a page).
+    low = next(kib for kib in range(1, 65)
+               if not review_config(LlextConfig(**{_kib_option(board): kib}), board).violations)
+    high = max(r.length for r in board.regions) // 1024 + 1
     assert _fits(board, low) and not _fits(board, high)
     while high - low > 1:
         middle = (low + high) // 2

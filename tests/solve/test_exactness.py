@@ -13,7 +13,7 @@ from placer import Infeasible, Pin, place
 from placer.board import Arch, Board, MemoryRegion, UsedRange
 from placer.config import HeapBackend, LlextConfig
 from placer.solve.search import Cost, Item, Slot, solve
-from placer.solve.space import exclusion
+from placer.target import exclusion
 
 # --- the search against brute force ----------------------------------------------------
 

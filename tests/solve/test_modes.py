@@ -9,6 +9,7 @@ from placer import load_board, place
 from placer.config import HeapBackend, LlextConfig
 from placer.layout import Placement
 from placer.target import HeapRole, Rounding
+from tests.emit.cases import config_for
 
 
 def test_k_heap_goes_after_noinit_in_qemu_cortex_m3_ram() -> None:
@@ -67,7 +68,9 @@ def test_harvard_instr_heap_goes_into_rodata_in_iccm_and_data_heap_into_data_in_
 def test_harvard_memblk_adds_the_metadata_heap_to_noinit_in_dccm() -> None:
     # DCCM after the data heap moved .bss/.noinit: data 2K + heap 8K + bss 16K + noinit 4K
     # = 30K = 0x7800 -> metadata heap at 0x80007800.
-    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=1024)
+    # 2 KiB blocks: LLEXT_PAGE_SIZE on ARC MPU v2 (a smaller block breaks llext_memblk.c's
+    # BUILD_ASSERT, and place refuses it as config check does).
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=2048)
     layout = place(load_board("nsim_em"), config)
     assert [h.section for h in layout.heaps] == [
         ".llext_instr_heap", ".llext_data_heap", ".llext_metadata_heap"]
@@ -126,7 +129,8 @@ def test_user_mode_without_power_of_two_mpu_rounds_to_granules_and_reports_nothi
 def test_mmu_board_places_heap_after_noinit_in_ram() -> None:
     # qemu_cortex_a53: RAM 0x40000000, text 64K + rodata 16K + data 4K + bss 32K +
     # noinit 8K = 124K = 0x1f000 -> heap at 0x4001f000.
-    layout = place(load_board("qemu_cortex_a53"), LlextConfig())
+    # 16 KiB: Zephyr's 8 KiB default cannot serve one page-aligned page (nothing loads).
+    layout = place(load_board("qemu_cortex_a53"), LlextConfig(heap_size=16))
     assert layout.target.mmu
     assert layout.heap(".llext_heap").address == 0x4001F000
 
@@ -154,9 +158,10 @@ def test_esp32s3_heap_goes_to_dram_next_to_noinit() -> None:
                                   "esp32s3_devkitc", "nsim_em"])
 def test_every_shipped_board_places_the_default_config_without_overlap(name: str) -> None:
     board = load_board(name)
-    layout = place(board, LlextConfig())
+    config = config_for(board, "k_heap")  # Zephyr's default, sized for the page on MMU boards
+    layout = place(board, config)
     for heap in layout.heaps:
         region = board.region(heap.region)
         assert region.contains(heap.address, heap.size)
         assert heap.address % heap.heap.align == 0
-    assert place(board, LlextConfig()) == layout  # deterministic
+    assert place(board, config) == layout  # deterministic
