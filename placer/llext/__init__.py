@@ -13,15 +13,19 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from placer.llext.image import ImageFacts, PreloadedExtension, image_facts
     from placer.llext.loader import Storage
     from placer.llext.report import Report
     from placer.llext.verifier import extension_name, verify, with_dynamic_buffers
 
 #: Export -> the module of this package that defines it.
 _HOMES = {
+    "ImageFacts": "image",
+    "PreloadedExtension": "image",
     "Report": "report",
     "Storage": "loader",
     "extension_name": "verifier",
+    "image_facts": "image",
     "verify": "verifier",
     "with_dynamic_buffers": "verifier",
 }
@@ -34,4 +38,5 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(f"placer.llext.{home}"), name)
 
 
-__all__ = ["Report", "Storage", "extension_name", "verify", "with_dynamic_buffers"]
+__all__ = ["ImageFacts", "PreloadedExtension", "Report", "Storage", "extension_name",
+           "image_facts", "verify", "with_dynamic_buffers"]

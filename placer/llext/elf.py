@@ -209,6 +209,12 @@ def read_or_refusal(path: str | os.PathLike[str], target: Target | None = None
     return _parse(data, name, expect)
 
 
+def parse_or_refusal(data: bytes, name: str, expect: ElfExpectation | None = None
+                     ) -> ExtensionElf | Refusal:
+    """`read_or_refusal` on bytes already in memory; `name` labels the errors."""
+    return _parse(data, name, expect)
+
+
 def parse_extension(data: bytes, name: str, expect: ElfExpectation | None = None
                     ) -> ExtensionElf:
     """`read_extension` on bytes already in memory; `name` labels the errors."""

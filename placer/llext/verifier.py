@@ -19,29 +19,21 @@ import attrs
 from placer.config import HeapBackend
 from placer.errors import ConfigError, ExtensionError
 from placer.layout import Layout, PlacedHeap
-from placer.llext.elf import ExtensionElf, Refusal, read_or_refusal
+from placer.llext.elf import (
+    ElfExpectation,
+    ExtensionElf,
+    Refusal,
+    parse_or_refusal,
+    read_or_refusal,
+)
+from placer.llext.image import MAX_NAME_LEN, ImageFacts, extension_name, image_facts
 from placer.llext.loader import BuiltinLookup, ExtensionLoad, Loader, LoadOptions, Storage
-from placer.llext.metadata import MetadataSizes, estimated_sizes, region_count, sizes_from_dwarf
 from placer.llext.minheap import minimum_heaps
 from placer.llext.report import HeapTotal, Report, Unload
-from placer.llext.symbols import (
-    ExportTable,
-    SymbolResolver,
-    interface_of,
-    load_order,
-    read_exports_elf,
-    read_exports_list,
-)
+from placer.llext.symbols import ExportTable, SymbolResolver, interface_of, load_order
 from placer.target import HeapRole, HeapSection, Target
 
-#: ``LLEXT_MAX_NAME_LEN``: Zephyr keeps this many characters of an extension's name.
-MAX_NAME_LEN = 15
-
-
-def extension_name(path: str | os.PathLike[str]) -> str:
-    """The name an extension is loaded under: its file stem, cut to 15 characters."""
-    return Path(path).stem[:MAX_NAME_LEN]
-
+__all__ = ["MAX_NAME_LEN", "extension_name", "verify", "with_dynamic_buffers"]
 
 def verify(
     layout: Layout,
@@ -49,6 +41,8 @@ def verify(
     *,
     exports: str | os.PathLike[str] | None = None,
     exports_list: str | os.PathLike[str] | None = None,
+    preloaded: Sequence[str | os.PathLike[str]] = (),
+    image: ImageFacts | None = None,
     order: Sequence[str] | None = None,
     storage: str | Storage | None = None,
     buffer_address: int | None = None,
@@ -58,10 +52,12 @@ def verify(
     """Load `extensions` into `layout`'s heaps as Zephyr would, and report.
 
     `exports` is a built ``zephyr.elf`` (its export table, and ``sizeof(struct llext)``
-    from its DWARF); `exports_list` a plain list of exported names instead. `order` gives
-    the load order by extension name (file stem), a ``-name`` entry unloading `name` at
-    that point (so later loads meet the fragmentation it leaves); by default dependencies
-    decide the order.
+    from its DWARF); `exports_list` a plain list of exported names instead; `preloaded`
+    the extension files the product always loads first (in that order, before any of
+    `extensions`). `image` gives all of that already read (`image_facts`, or a profile's),
+    instead of those three. `order` gives the load order by extension name (file stem),
+    a ``-name`` entry unloading `name` at that point (so later loads meet the
+    fragmentation it leaves); by default dependencies decide the order.
     `storage` is the buffer loader's storage type (by default what ``LLEXT_BUF_LOADER``
     declares: writable with ``CONFIG_LLEXT_STORAGE_WRITABLE``, else persistent) and
     `buffer_address` where its buffer sits. `min_heap` also searches the smallest heap
@@ -71,19 +67,29 @@ def verify(
     data buffer). Files Zephyr would refuse are reported, not raised; a dependency cycle
     raises `ExtensionError`.
     """
+    if image is not None and (exports is not None or exports_list is not None or preloaded):
+        raise ValueError("give the image facts or the files to read them from, not both")
     layout = with_dynamic_buffers(layout, heap_buffers)
     target = layout.target
+    if image is None:
+        image = image_facts(target, exports=exports, exports_list=exports_list,
+                            preloaded=preloaded)
     if storage is None:
         store = Storage.WRITABLE if target.storage_writable else Storage.PERSISTENT
     else:
         store = storage if isinstance(storage, Storage) else Storage(storage)
     options = LoadOptions(storage=store, buffer_address=buffer_address)
-    sizes, table, notes = _symbols_and_sizes(target, exports, exports_list)
+    sizes, table, notes = image.metadata, image.exports, list(image.notes)
     resolver = SymbolResolver(table) if table is not None else None
     builtin: BuiltinLookup | None = resolver.builtin if resolver is not None else None
     read: list[tuple[str, ExtensionElf]] = []
     unreadable: dict[str, tuple[ExtensionError, int | None]] = {}
     paths: dict[str, str] = {}
+    expect = ElfExpectation.for_target(target)
+    for pre in image.preloaded:
+        paths[pre.name] = pre.file
+        _sort_read(pre.name, parse_or_refusal(pre.data, pre.file, expect), read, unreadable)
+    first = [pre.name for pre in image.preloaded]
     # Files whose name (first 15 characters of the stem) an earlier file already has.
     twins: list[tuple[str, str]] = []
     for path in extensions:
@@ -92,13 +98,10 @@ def verify(
             twins.append((name, os.fspath(path)))
             continue
         paths[name] = os.fspath(path)
-        result = read_or_refusal(path, target)
-        if isinstance(result, Refusal):
-            unreadable[name] = (result.error, result.section_count)
-        else:
-            read.append((name, result))
-    sequence = _order(read, list(unreadable), order, table,
-                      import_all=target.config.import_all_globals)
+        _sort_read(name, read_or_refusal(path, target), read, unreadable)
+    rest = [(name, ext) for name, ext in read if name not in first]
+    sequence = first + _order(rest, [n for n in unreadable if n not in first], order, table,
+                              import_all=target.config.import_all_globals)
     loader = Loader(layout, options=options, sizes=sizes, builtin=builtin)
     by_name = dict(read)
     loads: list[ExtensionLoad] = []
@@ -137,6 +140,14 @@ def verify(
                   storage=f"{store.value} (ELF buffer at "
                   f"{'an unknown address' if buffer_address is None else hex(buffer_address)})",
                   unloads=tuple(unloads))
+
+
+def _sort_read(name: str, result: ExtensionElf | Refusal, read: list[tuple[str, ExtensionElf]],
+               unreadable: dict[str, tuple[ExtensionError, int | None]]) -> None:
+    if isinstance(result, Refusal):
+        unreadable[name] = (result.error, result.section_count)
+    else:
+        read.append((name, result))
 
 
 def _load_twin(loader: Loader, name: str, path: str, first: str,
@@ -201,34 +212,6 @@ def with_dynamic_buffers(layout: Layout, buffers: Sequence[tuple[int, int]]) -> 
                            backend=HeapBackend.K_HEAP, size=size, align=spec.align)
         placed.append(PlacedHeap(heap=heap, region="dynamic", address=address, padding=0))
     return attrs.evolve(layout, heaps=tuple(placed))
-
-
-def _symbols_and_sizes(
-    target: Target, exports: str | os.PathLike[str] | None,
-    exports_list: str | os.PathLike[str] | None,
-) -> tuple[MetadataSizes, ExportTable | None, list[str]]:
-    cfg = target.config
-    notes: list[str] = []
-    sizes: MetadataSizes | None = None
-    table = None
-    if exports is not None:
-        sizes = sizes_from_dwarf(exports)
-        if sizes is None:
-            notes.append(f"{os.fspath(exports)} has no DWARF for struct llext: "
-                         "sizeof(struct llext) estimated from the options")
-        table = read_exports_elf(exports, by_slid=cfg.export_builtins_by_slid or None)
-    elif exports_list is not None:
-        table = read_exports_list(exports_list, target.pointer_size, cfg.export_symbol_groups,
-                                  by_slid=cfg.export_builtins_by_slid)
-    else:
-        notes.append("no export table given (--exports or --exports-list): every undefined "
-                     "symbol is unresolved")
-    if sizes is None:
-        sizes = estimated_sizes(
-            target.pointer_size,
-            regions=region_count(rodata_no_reloc=cfg.rodata_no_reloc, veneers=cfg.veneers),
-            userspace=cfg.userspace, memblk=cfg.heap_backend.value == "memblk")
-    return sizes, table, notes
 
 
 def _explained(load: ExtensionLoad, ext: ExtensionElf | None,
