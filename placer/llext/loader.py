@@ -117,6 +117,10 @@ class HeapUsage:
     peak: int
     after: int
     capacity: int
+    #: The largest block the allocator would still hand out after it: a plain
+    #: ``sys_heap_alloc`` (payload bytes, the search limit of SYS_HEAP_ALLOC_LOOPS
+    #: included), or the longest run of free blocks of a memblk pool.
+    largest_free: int = 0
 
     @property
     def persistent(self) -> int:
@@ -209,6 +213,13 @@ class _HeapState:
             assert self.pool is not None
             self.pool.free_contiguous(address, self.blocks.pop(address))
         self.used -= self.consumed.pop(address)
+
+    def largest_free(self) -> int:
+        """The largest block one allocation could still get (see `HeapUsage`)."""
+        if self.kheap is not None:
+            return self.kheap.largest_alloc()
+        assert self.pool is not None
+        return self.pool.largest_free_run()
 
     def shortage(self, align: int, nbytes: int) -> str:
         """Why ``alloc(align, nbytes)`` failed, with how much more room it needed."""
@@ -374,7 +385,8 @@ class Loader:
         if any(a.what == "section headers" for a in allocations):
             notes.append("Zephyr does not free the section headers of a failed load: "
                          f"{meta.name} keeps them")
-        usage = tuple(HeapUsage(h.name, before[h.name], h.peak, h.used, h.capacity)
+        usage = tuple(HeapUsage(h.name, before[h.name], h.peak, h.used, h.capacity,
+                                h.largest_free())
                       for h in self.heaps)
         return ExtensionLoad(name=name, path=path, error=error, regions=(),
                              allocations=tuple(allocations), usage=usage, alloc_size=0,
@@ -401,7 +413,8 @@ class Loader:
                     self.loaded[dep].use_count -= 1
             for held in sorted(entry.held, key=_unload_order):
                 held.heap.free(held.address)
-        return tuple(HeapUsage(h.name, before[h.name], before[h.name], h.used, h.capacity)
+        return tuple(HeapUsage(h.name, before[h.name], before[h.name], h.used, h.capacity,
+                               h.largest_free())
                      for h in self.heaps)
 
     def lookup(self, symbol: ElfSymbol) -> tuple[int | None, str | None]:
@@ -471,7 +484,8 @@ class _LoadRun:
             error = exc
         self.cleanup(ok=error is None)
         heaps = self.loader.heaps
-        usage = tuple(HeapUsage(h.name, self.before[h.name], h.peak, h.used, h.capacity)
+        usage = tuple(HeapUsage(h.name, self.before[h.name], h.peak, h.used, h.capacity,
+                                h.largest_free())
                       for h in heaps)
         return ExtensionLoad(
             name=self.name, path=self.ext.path, error=error,

@@ -180,7 +180,8 @@ def _load_dict(load: ExtensionLoad) -> dict[str, Any]:
                          "consumed": a.consumed, "persistent": a.persistent}
                         for a in load.allocations],
         "heaps": [{"heap": u.heap, "before": u.before, "peak": u.peak, "after": u.after,
-                   "persistent": u.persistent, "transient_peak": u.transient_peak}
+                   "persistent": u.persistent, "transient_peak": u.transient_peak,
+                   "largest_free": u.largest_free}
                   for u in load.usage],
         "unresolved": list(load.unresolved),
         "relocation_problems": [str(p) for p in load.relocation_problems],
