@@ -73,7 +73,12 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     exports.write_text("printk 0x1001\n")
     prj = work / "prj.conf"
     prj.write_text("CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_SIZE=16\n")
-    return {"work": work, "layout": layout, "exports": exports, "prj": prj}
+    profile = work / "llext-profile.json"
+    subprocess.run([sys.executable, "-m", "placer", "profile", "--layout", str(layout),
+                    "--exports-list", str(exports), "-o", str(profile)],
+                   cwd=work, check=True, capture_output=True)
+    return {"work": work, "layout": layout, "exports": exports, "prj": prj,
+            "profile": profile}
 
 
 #: Subcommand -> the third-party packages it may import. attrs is the data model's
@@ -90,6 +95,8 @@ EXPECTED: dict[str, set[str]] = {
     "diff": {"attrs", "attr"},
     "config check": {"attrs", "attr", "kconfiglib"},
     "verify": {"attrs", "attr", "elftools"},
+    "verify --profile": {"attrs", "attr", "elftools"},
+    "profile": {"attrs", "attr", "elftools"},
 }
 
 
@@ -108,6 +115,10 @@ def _command(name: str, inputs: dict[str, Path], llext: Path | None) -> list[str
         "config check": ["config", "check", str(inputs["prj"])],
         "verify": ["verify", str(llext), "--layout", str(inputs["layout"]),
                    "--exports-list", str(inputs["exports"])],
+        "verify --profile": ["verify", str(llext), "--profile", str(inputs["profile"]),
+                             "--format", "markdown"],
+        "profile": ["profile", "--layout", str(inputs["layout"]), "--exports-list",
+                    str(inputs["exports"]), "-o", str(work / "again.json")],
     }[name]
 
 
@@ -115,7 +126,7 @@ def _command(name: str, inputs: dict[str, Path], llext: Path | None) -> list[str
 def test_each_subcommand_imports_only_the_packages_it_uses(
         name: str, inputs: dict[str, Path]) -> None:
     llext = build_extension(inputs["work"], "arm", "hello", HELLO).path \
-        if name == "verify" else None
+        if name.startswith("verify") else None
     imported = _third_party(_imports(_command(name, inputs, llext), inputs["work"]))
     extra = sorted(set(imported) - EXPECTED[name])
     assert not extra, "\n".join(
@@ -132,7 +143,7 @@ def test_help_loads_no_library_stage() -> None:
     assert set(placer_modules) <= {"placer", "placer._resources", "placer.cli",
                                    *(f"placer.cli.{s}" for s in
                                      ("place", "script", "memory", "boards", "verify",
-                                      "diff", "config", "options", "output"))}, \
+                                      "profile", "diff", "config", "options", "output"))}, \
         placer_modules
 
 

@@ -29,7 +29,7 @@ from placer.cli.output import printable
 __all__ = ["build_parser", "entry", "main", "printable"]
 
 #: Modules of this package that add subcommands, in the order ``placer --help`` lists them.
-_STAGES = ("place", "script", "boards", "config", "verify", "diff", "cmake")
+_STAGES = ("place", "script", "boards", "config", "verify", "profile", "diff", "cmake")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -18,18 +18,17 @@ from placer.cli.options import USAGE_ERROR, add_build_dir_option, add_config_opt
 from placer.cli.output import text_table
 
 if TYPE_CHECKING:
+    from placer import application
     from placer.board import Board
     from placer.config import LlextConfig
     from placer.layout import Layout
+    from placer.llext.image import ImageFacts
     from placer.solve import Pin
-
-if TYPE_CHECKING:
-    from placer import application
 
 #: Artefact kinds `placer.emit.write_artifacts` knows: a copy of `placer.emit.KINDS` (a test
 #: keeps them equal), because importing `placer.emit` loads the script grammar, which
 #: ``placer place --json`` does not need.
-KINDS = ("script", "fragment", "kconfig", "json", "svg")
+KINDS = ("script", "fragment", "kconfig", "json", "svg", "profile")
 DEFAULT_OUT = Path("placer-out")
 
 
@@ -83,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
         pins = tuple(parse_pin(text) for text in args.pin)
         reserve = _size("--reserve", args.reserve) if args.reserve is not None else 0
         kinds = _kinds(args.emit)
+        if kinds is not None and "profile" in kinds and args.elf is None \
+                and args.build_dir is None:
+            raise ValueError("--emit profile needs the built image for its export table and "
+                             "metadata sizes: give --elf zephyr.elf or --build-dir")
     except ValueError as exc:
         print(f"placer place: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
@@ -109,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
         if args.elf is not None:
             board = _board_with_elf(args.elf, board)
     layout = place(board, config, pins=pins, reserve=reserve, maximize=args.maximize)
+    image = None
+    if kinds is not None and "profile" in kinds:
+        # Read before anything is printed: an image without an export table stops the run.
+        image = _image_facts(layout, args)
     changes = None
     if args.apply is not None:
         from placer import application
@@ -126,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
         # Rendered before anything is printed: a base script that cannot be read stops
         # the run with its error alone, not after a layout table that was never written.
-        files = render_artifacts(layout, kinds, base=base)
+        files = render_artifacts(layout, kinds, base=base, image=image)
     if args.json:
         from placer.emit import layout_json
 
@@ -147,6 +154,22 @@ def run(args: argparse.Namespace) -> int:
     if changes is not None:
         _apply(changes, args.apply, sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _image_facts(layout: Layout, args: argparse.Namespace) -> ImageFacts:
+    from placer.llext.image import image_facts
+
+    elf = args.elf
+    if args.build_dir is not None:
+        from placer.builddir import read_build_dir
+
+        elf = read_build_dir(args.build_dir).elf
+        if elf is None:
+            from placer.errors import PlacerError
+
+            raise PlacerError(f"{args.build_dir}: error: --emit profile needs the built "
+                              "image, and the build directory has no zephyr/zephyr.elf")
+    return image_facts(layout.target, exports=elf)
 
 
 def _apply(changes: tuple[application.FileChange, ...], app_dir: Path, stream: TextIO) -> None:

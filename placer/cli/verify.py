@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="extension ELF files (.llext)")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--layout", type=Path, help="a layout JSON written by `placer place`")
+    where.add_argument("--profile", type=Path, metavar="llext-profile.json",
+                       help="a profile written by `placer profile` (or `placer place --emit "
+                       "profile`): the firmware's heaps, target, export table and metadata "
+                       "sizes, with no build at hand")
     where.add_argument("--board", help="place the heaps for this board first (with --config, "
                        "or Zephyr's defaults)")
     add_config_option(parser, ".config / prj.conf / fragment for --board")
@@ -44,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          help="the built image: its export table and sizeof(struct llext)")
     symbols.add_argument("--exports-list", type=Path, metavar="FILE",
                          help="exported symbols, one 'name [address] [GROUP]' a line")
+    parser.add_argument("--preload", type=Path, action="append", default=[], metavar="EXT",
+                        help="an extension the product always loads first (repeatable, in "
+                        "load order)")
     parser.add_argument("--order", help="load order: extension names (file stems), "
                         "comma-separated; '-NAME' unloads NAME at that point (e.g. "
                         "'a,b,-a,c'); by default dependencies decide")
@@ -60,7 +67,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "llext_heap_init (Harvard: instruction buffer, then data buffer)")
     parser.add_argument("--min-heap", action="store_true",
                         help="also find the smallest heap sizes at which all extensions load")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON "
+                        "(the same as --format json)")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default=None,
+                        help="report format: text (default), json, or markdown (a budget "
+                        "per extension, for a pull-request comment)")
     parser.add_argument("--dump-image", type=Path, metavar="DIR",
                         help="write each loaded region's bytes and address into DIR")
     parser.set_defaults(handler=run)
@@ -68,17 +79,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Verify, print the report; 0 when every extension loads, 1 otherwise."""
-    from placer.llext import verify
+    from placer.llext import image_facts, verify
 
     if args.layout is not None and args.config_files:
         print("placer verify: error: --config applies to --board; a --layout carries its "
               "configuration", file=sys.stderr)
         return USAGE_ERROR
-    layout = _layout(args)
+    if args.profile is not None:
+        given = [option for option, value in (
+            ("--config", args.config_files), ("--exports", args.exports),
+            ("--exports-list", args.exports_list), ("--preload", args.preload)) if value]
+        if given:
+            print(f"placer verify: error: {given[0]} does not go with --profile: the profile "
+                  "carries the configuration, the export table and the pre-loaded "
+                  "extensions", file=sys.stderr)
+            return USAGE_ERROR
+    fmt = args.format or ("json" if args.json else "text")
+    if args.json and fmt != "json":
+        print(f"placer verify: error: --json and --format {fmt} disagree", file=sys.stderr)
+        return USAGE_ERROR
     order = [name.strip() for name in args.order.split(",") if name.strip()] \
         if args.order else None
-    report = verify(layout, args.extensions, exports=args.exports,
-                    exports_list=args.exports_list, order=order, storage=args.storage,
+    source = ""
+    if args.profile is not None:
+        from placer.profile import read_profile
+
+        profile = read_profile(args.profile)
+        layout, image = profile.layout, profile.image
+        source = (f"Checked against the profile `{args.profile.name}` (content_sha256 "
+                  f"`{profile.content_sha256[:16]}…`): {describe(layout)}.")
+    else:
+        layout = _layout(args)
+        image = image_facts(layout.target, exports=args.exports,
+                            exports_list=args.exports_list, preloaded=args.preload)
+    report = verify(layout, args.extensions, image=image, order=order, storage=args.storage,
                     buffer_address=args.buffer_address, min_heap=args.min_heap,
                     heap_buffers=args.heap_buffer)
     if args.dump_image is not None:
@@ -88,8 +122,30 @@ def run(args: argparse.Namespace) -> int:
             print(f"placer verify: error: cannot write the image to {args.dump_image}: "
                   f"{exc.strerror}", file=sys.stderr)
             return INPUT_PROBLEM
-    sys.stdout.write(report.to_json() if args.json else report.render_text())
+    if fmt == "json":
+        sys.stdout.write(report.to_json())
+    elif fmt == "markdown":
+        from placer.llext.budget import render_markdown
+
+        sys.stdout.write(render_markdown(report, image, source=source or
+                                         f"Checked against {describe(layout)}."))
+    else:
+        sys.stdout.write(report.render_text())
     return 0 if report.ok else INPUT_PROBLEM
+
+
+def describe(layout: Layout) -> str:
+    """One line on what a layout is: board, Zephyr version, heap backend, modes."""
+    target = layout.target
+    config = target.config
+    backend = "dynamic" if config.heap_dynamic else config.heap_backend.value
+    text = (f"board `{target.board.name}` ({target.board.arch.value}), Zephyr "
+            f"{config.zephyr_version}, {backend}")
+    if target.harvard:
+        text += ", Harvard"
+    if config.userspace:
+        text += f", user mode ({target.rounding.value} rounding)"
+    return text
 
 
 def _address(text: str) -> int:

@@ -10,6 +10,8 @@ fragment   ``noinit.ld``,          `noinit_fragment`: Zephyr's noinit snippet, i
 kconfig    ``llext.conf``          `kconfig`: the options that build these heaps
 json       ``layout.json``         `layout_json`: the versioned layout, for CI
 svg        ``memory-map.svg``      `svg`: the memory map picture
+profile    ``llext-profile.json``  `placer.profile`: what ``verify --profile``
+                                   needs (only when the image facts are given)
 ========== ======================= ==============================================
 
 `write_artifacts` writes them atomically: every file is produced in memory first, written
@@ -38,10 +40,11 @@ if TYPE_CHECKING:
     from placer.emit.noinit_fragment import Fragment, noinit_fragment
     from placer.emit.svg import render_svg
     from placer.layout import Layout
+    from placer.llext.image import ImageFacts
     from placer.script import ast
 
 #: Every artefact kind, in the order files are written and returned.
-KINDS: tuple[str, ...] = ("script", "fragment", "kconfig", "json", "svg")
+KINDS: tuple[str, ...] = ("script", "fragment", "kconfig", "json", "svg", "profile")
 
 SCRIPT_FILE = "linker.ld"
 FRAGMENT_FILE = "noinit.ld"
@@ -50,6 +53,7 @@ SNIPPETS_SCRIPT_FILE = "linker-snippets.ld"
 KCONFIG_FILE = "llext.conf"
 JSON_FILE = "layout.json"
 SVG_FILE = "memory-map.svg"
+PROFILE_FILE = "llext-profile.json"
 
 #: Where each re-exported name lives: a module is imported when its name is first used, so
 #: writing the JSON layout loads neither the script parser nor the SVG writer.
@@ -122,9 +126,13 @@ def applicable_kinds(layout: Layout) -> frozenset[str]:
 
 
 def render_artifacts(
-    layout: Layout, kinds: frozenset[str] | None = None, *, base: ast.Script | None = None
+    layout: Layout, kinds: frozenset[str] | None = None, *, base: ast.Script | None = None,
+    image: ImageFacts | None = None,
 ) -> dict[str, str]:
-    """File name → text of every chosen artefact, in `KINDS` order, without touching disk."""
+    """File name → text of every chosen artefact, in `KINDS` order, without touching disk.
+
+    The profile needs `image` (the export table and metadata sizes of the built image).
+    """
     chosen = applicable_kinds(layout) if kinds is None else kinds
     unknown = sorted(chosen - set(KINDS))
     if unknown:
@@ -167,6 +175,13 @@ def render_artifacts(
         from placer.emit.svg import render_svg
 
         files[SVG_FILE] = render_svg(layout)
+    if "profile" in chosen:
+        if image is None:
+            raise PlacerError("error: the profile needs the built image's export table: give "
+                              "the image (placer place --elf zephyr.elf)")
+        from placer import profile  # imports this package's layout_json: not at the top
+
+        files[PROFILE_FILE] = profile.dumps(profile.make_profile(layout, image))
     return files
 
 
@@ -176,10 +191,11 @@ def write_artifacts(
     kinds: frozenset[str] | None = None,
     *,
     base: ast.Script | None = None,
+    image: ImageFacts | None = None,
 ) -> tuple[Path, ...]:
     """Write the chosen artefacts (default: `applicable_kinds`) into `out_dir` atomically
     (see the module docs) and return their paths in `KINDS` order."""
-    return write_files(render_artifacts(layout, kinds, base=base), Path(out_dir))
+    return write_files(render_artifacts(layout, kinds, base=base, image=image), Path(out_dir))
 
 
 def write_files(files: Mapping[str, str], out_dir: Path) -> tuple[Path, ...]:

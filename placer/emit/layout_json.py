@@ -24,7 +24,7 @@ import attrs
 
 from placer.board import Board
 from placer.config import LlextConfig
-from placer.errors import LayoutError
+from placer.errors import ConfigError, LayoutError
 from placer.inputs import read_input_text
 from placer.layout import Layout, PlacedHeap
 from placer.target import HeapSection, Target
@@ -51,8 +51,14 @@ def dumps(layout: Layout) -> str:
 
 def loads(text: str, *, file: str = "<string>") -> Layout:
     """Rebuild the `Layout` that `dumps` wrote; `LayoutError` names what is wrong."""
+    return from_document(parse_json(text, file=file), file=file)
+
+
+def parse_json(text: str, *, file: str = "<string>") -> JsonValue:
+    """`text` parsed as JSON; `LayoutError` at the line and column of a syntax error, or
+    for nesting or numbers beyond what Python converts."""
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise LayoutError(exc.msg, file, exc.lineno, exc.colno) from None
     except RecursionError:
@@ -67,7 +73,6 @@ def loads(text: str, *, file: str = "<string>") -> Layout:
         column = digits.start() - (text.rfind("\n", 0, digits.start()) + 1) + 1
         raise LayoutError(f"number of {len(digits[0])} digits is too long", file, line,
                           column) from None
-    return from_document(document, file=file)
 
 
 def read_layout(path: str | Path) -> Layout:
@@ -82,8 +87,8 @@ def to_document(layout: Layout) -> dict[str, JsonValue]:
     """The JSON document (plain dicts and lists) for `layout`, in schema key order."""
     target = layout.target
     document: dict[str, JsonValue] = {"schema": SCHEMA}
-    document["board"] = _encode(target.board)
-    document["config"] = _encode(target.config)
+    document["board"] = encode(target.board)
+    document["config"] = encode(target.config)
     document["target"] = _encode_fields(target, skip=_TARGET_OUTSIDE)
     for field in attrs.fields(Layout):
         if field.name == "target":
@@ -92,13 +97,13 @@ def to_document(layout: Layout) -> dict[str, JsonValue]:
         if field.name == "heaps":
             document["heaps"] = [_encode_heap(placed) for placed in value]
         else:
-            document[field.name] = _encode(value)
+            document[field.name] = encode(value)
     return document
 
 
 def from_document(document: JsonValue, *, file: str = "<string>") -> Layout:
     """Rebuild a `Layout` from a parsed JSON document (see `to_document`)."""
-    decoder = _Decoder(file)
+    decoder = Decoder(file)
     root = decoder.mapping(document, "")
     schema = root.get("schema")
     if schema != SCHEMA:
@@ -133,7 +138,8 @@ def from_document(document: JsonValue, *, file: str = "<string>") -> Layout:
 # --- encoding ----------------------------------------------------------------------------
 
 
-def _encode(value: object) -> JsonValue:
+def encode(value: object) -> JsonValue:
+    """`value` (an attrs instance, enum, tuple, set, path or scalar) as plain JSON data."""
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
@@ -148,9 +154,9 @@ def _encode(value: object) -> JsonValue:
         # Only the file name: an absolute path would make the file differ per machine.
         return value.name
     if isinstance(value, frozenset):
-        return sorted(_encode(item) for item in value)
+        return sorted(encode(item) for item in value)
     if isinstance(value, tuple):
-        return [_encode(item) for item in value]
+        return [encode(item) for item in value]
     if attrs.has(type(value)):
         return _encode_fields(value)
     raise TypeError(f"layout JSON cannot encode {type(value).__name__}")
@@ -164,7 +170,7 @@ def _encode_fields(instance: object, skip: frozenset[str] = frozenset()) -> dict
         value = getattr(instance, field.name)
         if field.name == "set_by":
             value = tuple((option, _strip_dirs(place)) for option, place in value)
-        out[field.name] = _encode(value)
+        out[field.name] = encode(value)
         if field.name in _ADDRESS_FIELDS and isinstance(value, int):
             out[f"{field.name}_hex"] = _hex(value)
     return out
@@ -198,8 +204,9 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-class _Decoder:
-    """Decodes JSON values into typed values, naming the key path of every mistake."""
+class Decoder:
+    """Decodes JSON values into typed values, naming the key path of every mistake (also
+    used by `placer.profile`, whose documents embed a layout's types)."""
 
     def __init__(self, file: str) -> None:
         self.file = file
@@ -242,7 +249,7 @@ class _Decoder:
                 raise self.fail(_join(key, field.name), "missing")
         for name in derived & data.keys():
             base = name.removesuffix("_hex")
-            if base in data and data[name] != _hex(data[base]):
+            if isinstance(data.get(base), int) and data[name] != _hex(data[base]):
                 raise self.fail(
                     _join(key, name), f"{data[name]!r} disagrees with {base} = {data[base]}"
                 )
@@ -250,6 +257,11 @@ class _Decoder:
             return cls(**values)
         except (TypeError, ValueError) as exc:
             raise self.fail(key, str(exc)) from None
+        except ConfigError as exc:
+            # A value the type itself refuses (LlextConfig: a negative size): the file's
+            # fault, named by its key.
+            names = "".join(f"CONFIG_{option}: " for option in exc.options)
+            raise self.fail(key, names + exc.rule) from None
 
     def heap(self, value: JsonValue, key: str) -> PlacedHeap:
         data = self.mapping(value, key)

@@ -68,7 +68,8 @@ def test_infeasible_pin_prints_the_reason_and_exits_1(
      "placer place: error: --reserve: 'lots' is not a size (an integer, \"0x...\", or "
      "\"64K\"/\"2M\")\n"),
     (["place", "--emit", "script,pdf"],
-     "placer place: error: --emit: unknown kind pdf (kinds: script,fragment,kconfig,json,svg)\n"),
+     "placer place: error: --emit: unknown kind pdf (kinds: "
+     "script,fragment,kconfig,json,svg,profile)\n"),
 ])
 def test_usage_errors_exit_2(argv: list[str], message: str,
                              capsys: pytest.CaptureFixture[str]) -> None:
