@@ -31,13 +31,13 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 
 from placer._files import replace_all_atomically
+from placer.dotconfig import kconfig_values
 from placer.emit import (
     CMAKE_FILE,
     FRAGMENT_FILE,
@@ -184,30 +184,25 @@ def _with_block(path: Path, text: str, fragment: str) -> str:
         if end is None:
             raise PlacerError(f"{path}:{begin + 1}:1: error: placer's block has no end "
                               f"marker ({BLOCK_END!r}); restore it or delete the block")
-    ours = dict(_settings(fragment.splitlines()))
-    for number, line in enumerate(lines, 1):
-        if begin is not None and end is not None and begin < number - 1 <= end:
-            continue
-        for symbol, value in _settings([line]):
-            if symbol in ours and ours[symbol] != value:
-                raise PlacerError(
-                    f"{path}:{number}:1: error: CONFIG_{symbol}={value} contradicts the "
-                    f"layout's CONFIG_{symbol}={ours[symbol]}; delete the line (placer "
-                    "writes its value in its own block) or place with this file as --config")
+    # The user's lines as Kconfig reads them (the one .config reader), the block blanked
+    # so that line numbers stay the file's.
+    theirs = list(lines)
+    if begin is not None and end is not None:
+        theirs[begin:end + 1] = [""] * (end + 1 - begin)
+    ours = {a.name: a.text for a in kconfig_values([("placer", fragment)]).assignments}
+    for assignment in kconfig_values([(str(path), "\n".join(theirs))]).assignments:
+        if assignment.name in ours and ours[assignment.name] != assignment.text:
+            raise PlacerError(
+                f"{assignment.where}:1: error: CONFIG_{assignment.name}={assignment.text} "
+                f"contradicts the layout's CONFIG_{assignment.name}={ours[assignment.name]}; "
+                "delete the line (placer writes its value in its own block) or place with "
+                "this file as --config")
     block = [BLOCK_BEGIN, *fragment.rstrip("\n").splitlines(), BLOCK_END]
     if begin is not None and end is not None:
         lines[begin:end + 1] = block
     else:
         lines += ([""] if lines and lines[-1].strip() else []) + block
     return "\n".join(lines) + "\n"
-
-
-def _settings(lines: list[str]) -> Iterator[tuple[str, str]]:
-    for line in lines:
-        if match := _ASSIGNMENT.match(line):
-            yield match[1], match[2]
-        elif match := _NOT_SET.match(line):
-            yield match[1], "n"
 
 
 # --- CMakeLists.txt ----------------------------------------------------------------------

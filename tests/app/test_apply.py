@@ -12,6 +12,7 @@ from placer import application, load_board, place
 from placer._files import replace_all_atomically
 from placer.cli import main
 from placer.config import LlextConfig
+from placer.dotconfig import read_kconfig_files
 from placer.errors import PlacerError
 from placer.solve import Pin
 from tests.zephyr_build import CORTEX_M, make_build_dir, relink, symbols
@@ -248,3 +249,19 @@ def test_applied_from_a_build_dir_zephyrs_placement_gets_noinit_ld_and_its_cmake
     before = _snapshot(app)
     assert main(["place", "--build-dir", str(build.path), "--apply", str(app)]) == 0
     assert _snapshot(app) == before
+
+
+@pytest.mark.parametrize("pins", [(), ("--pin", ".llext_heap=0x20008000")],
+                         ids=["noinit", "custom"])
+def test_the_applied_prj_conf_loads_through_kconfig_with_every_value_of_the_layout(
+        tmp_path: Path, pins: tuple[str, ...]) -> None:
+    app = _app(tmp_path, "CONFIG_LLEXT=y\nCONFIG_PRINTK=y\n")
+    out = tmp_path / "out"
+    assert main(["place", *pins, "-o", str(out), "--apply", str(app)]) == 0
+    values = read_kconfig_files([app / "prj.conf"])
+    assert values.warnings == ()
+    emitted = read_kconfig_files([out / "llext.conf"])
+    for assignment in emitted.assignments:
+        assert values.get(assignment.name) is not None, assignment.name
+        assert values.get(assignment.name).text == assignment.text  # type: ignore[union-attr]
+    assert values.get("PRINTK") is not None
