@@ -15,8 +15,9 @@
 #   (default ${CMAKE_CURRENT_BINARY_DIR}/placer). The target <name> (default
 #   placer_place) is built by default and re-runs placer only when one of its inputs
 #   changed: the build's zephyr/.config, zephyr/zephyr.dts, zephyr/linker.cmd and
-#   zephyr/zephyr.elf (INPUTS replaces that list, e.g. for a Zephyr 2.x build's
-#   linker_pass_final.cmd), the CONFIG fragments and DEPENDS. ARGS go to placer as they are
+#   zephyr/zephyr.elf, and those of zephyr.map, version.h, linker_pass_final.cmd and
+#   <board>.dts_compiled (Zephyr 2.x) that exist when CMake runs (INPUTS replaces the whole
+#   list), the CONFIG fragments and DEPENDS. ARGS go to placer as they are
 #   (--board, --pin, --maximize, ...).
 #
 # placer_verify(EXTENSIONS <file>... [TARGET <name>] [BUILD_DIR <dir>]
@@ -61,6 +62,15 @@ function(_placer_build_inputs prefix build_dir inputs)
   if(NOT inputs)
     set(inputs "${build_dir}/zephyr/.config" "${build_dir}/zephyr/zephyr.dts"
                "${build_dir}/zephyr/linker.cmd" "${build_dir}/zephyr/zephyr.elf")
+    # What else placer reads when it is there when CMake runs (a build made earlier): the
+    # map, the version header, and a Zephyr 2.x build's final script and devicetree.
+    file(GLOB optional LIST_DIRECTORIES false
+         "${build_dir}/zephyr/zephyr.map"
+         "${build_dir}/zephyr/include/generated/zephyr/version.h"
+         "${build_dir}/zephyr/include/generated/version.h"
+         "${build_dir}/zephyr/linker_pass_final.cmd"
+         "${build_dir}/zephyr/*.dts_compiled")
+    list(APPEND inputs ${optional})
   endif()
   set(${prefix}_BUILD_DIR "${build_dir}" PARENT_SCOPE)
   set(${prefix}_INPUTS "${inputs}" PARENT_SCOPE)
