@@ -22,9 +22,24 @@ class Placement(enum.Enum):
     IN_DATA = "in-data"  # ARC Harvard: inside .data in DCCM (has an LMA when XIP)
 
 
+class AddressSource(enum.Enum):
+    """Where a heap's address comes from, so nothing downstream treats a guess as a fact."""
+
+    #: The script fixes it: the user pinned the address, or the heap is its own output
+    #: section at an explicit address in placer's script.
+    PINNED = "pinned"
+    #: Follows from the built image (``zephyr.elf``/``zephyr.map``) read in this run: a
+    #: relink of that image puts the heap there.
+    MEASURED = "measured"
+    #: Follows from a board model's canned image sizes: where the heap lands depends on
+    #: the real image.
+    ESTIMATED = "estimated"
+
+
 @attrs.frozen(slots=True)
 class PlacedHeap:
-    """A heap section at its address: `padding` bytes of alignment precede it."""
+    """A heap section at its address: `padding` bytes of alignment precede it;
+    `address_source` says whether the address is pinned, measured or an estimate."""
 
     heap: HeapSection
     region: str
@@ -32,6 +47,7 @@ class PlacedHeap:
     padding: int
     placement: Placement = Placement.NOINIT
     pinned: bool = False
+    address_source: AddressSource = AddressSource.ESTIMATED
 
     @property
     def section(self) -> str:

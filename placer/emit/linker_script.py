@@ -12,19 +12,23 @@ The script is made by editing the parsed AST and printing it, never by pasting t
   with a trailing ``*`` in the pattern because MWDT names them ``.llext_instr_heap.<n>``.
 
 Every heap is bracketed by two symbols (``__placer_<name>_start``/``_end``) and the script
-ends with ``ASSERT``s on them: address, size and region. If the image drifts away from the
-layout (a bigger ``.bss``, an edited script, another heap size), GNU ld itself refuses to
-link, with a message that names the heap and the numbers placer expected.
+ends with ``ASSERT``s on them, for what must hold whatever the image: size, alignment,
+region, no overlap with another heap; and the exact address only where the layout pins it
+(`AddressSource.PINNED`). If a link breaks one (another heap size, an edited script, a
+region too small), GNU ld itself refuses to link, with a message that names the heap and
+the numbers placer expected; a measured or estimated address moving with the image is
+what ``placer diff`` reports.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import attrs
 
 from placer.errors import BoardError
-from placer.layout import Layout, PlacedHeap, Placement
+from placer.layout import AddressSource, Layout, PlacedHeap, Placement
 from placer.script import ast, parse_file, print_script
 
 #: Where the heaps of each placement go, when they go inside an existing output section:
@@ -67,7 +71,7 @@ def edit_script(layout: Layout, base: ast.Script | None = None) -> ast.Script:
                 )
             appended.append(_output_section(placed))
             continue
-        edited = attrs.evolve(host, commands=_with_heap(host, placed))
+        edited = attrs.evolve(host, commands=_with_heap(layout, host, placed))
         script = ast.replace(script, host, edited)
     if appended:
         script = _append_output_sections(script, tuple(appended))
@@ -92,21 +96,30 @@ def heap_symbols(placed: PlacedHeap) -> tuple[str, str]:
 
 
 def heap_asserts(layout: Layout) -> tuple[ast.Assert, ...]:
-    """``ASSERT``s that fail the link when a heap is not where, or not as big as, the
-    layout says, or left its region."""
+    """``ASSERT``s that fail the link when a heap breaks what must hold: its size, its
+    alignment, its region, and no overlap with another heap (in physical memory, through
+    a region's alias); and its exact address only where the layout pins it
+    (`AddressSource.PINNED`). A measured or estimated address follows the image (a bigger
+    ``.bss`` moves it), so asserting it would refuse good links; ``placer diff`` reports
+    such a move instead."""
     asserts: list[ast.Assert] = []
     for placed in layout.heaps:
         start, end = heap_symbols(placed)
         name = placed.section
         region = placed.region
-        asserts += [
-            ast.Assert(
+        if placed.address_source is AddressSource.PINNED:
+            asserts.append(ast.Assert(
                 _eq(ast.Symbol(start), placed.address),
-                f"placer: {name} moved: the layout puts it at 0x{placed.address:08x}",
-            ),
+                f"placer: {name} moved: the layout pins it at 0x{placed.address:08x}",
+            ))
+        asserts += [
             ast.Assert(
                 _eq(ast.BinaryOp("-", ast.Symbol(end), ast.Symbol(start)), placed.size),
                 f"placer: {name} is not {placed.size} bytes as the layout says",
+            ),
+            ast.Assert(
+                _eq(ast.BinaryOp("%", ast.Symbol(start), _number(placed.heap.align)), 0),
+                f"placer: {name} is not aligned to {placed.heap.align} bytes",
             ),
             ast.Assert(
                 ast.BinaryOp(
@@ -121,30 +134,72 @@ def heap_asserts(layout: Layout) -> tuple[ast.Assert, ...]:
                 f"placer: {name} left region {region}",
             ),
         ]
-        if placed.placement is Placement.OUTPUT_SECTION:
-            asserts.append(ast.Assert(
-                _eq(_call("ADDR", name), placed.address),
-                f"placer: output section {name} moved from 0x{placed.address:08x}",
-            ))
+    for first, second in itertools.combinations(layout.heaps, 2):
+        offsets = physical_offsets(layout, first.region, second.region)
+        if offsets is None:
+            continue
+        first_start, first_end = (_shifted(s, offsets[0]) for s in heap_symbols(first))
+        second_start, second_end = (_shifted(s, offsets[1]) for s in heap_symbols(second))
+        asserts.append(ast.Assert(
+            ast.BinaryOp("||", ast.BinaryOp("<=", first_end, second_start),
+                         ast.BinaryOp("<=", second_end, first_start)),
+            f"placer: {first.section} and {second.section} overlap",
+        ))
     return tuple(asserts)
+
+
+def physical_offsets(layout: Layout, first: str, second: str) -> tuple[int, int] | None:
+    """What to add to an address in region `first` and one in region `second` to compare
+    them as the same physical memory (0, 0 for one region; a region's alias offset for
+    two views of one SRAM); None when the two regions are different memory."""
+    if first == second:
+        return 0, 0
+    board = layout.target.board
+    a, b = board.region(first), board.region(second)
+    if a.alias_of == second:
+        return a.alias_offset, 0
+    if b.alias_of == first:
+        return 0, b.alias_offset
+    return None
+
+
+def alignment_commands(layout: Layout, placed: PlacedHeap) -> tuple[ast.Assignment, ...]:
+    """What moves the location counter to where the heap's base must be when the solver
+    wants more than the heap's own alignment (a power-of-two MPU: the base modulo the
+    block size that serves the most extension regions), computed by ld from wherever the
+    image really ends (``ALIGN``), never a fixed number of padding bytes."""
+    modulus = next((u.base_alignment for u in layout.usable if u.section == placed.section),
+                   placed.heap.align)
+    if modulus <= placed.heap.align:
+        return ()
+    residue = placed.address % modulus
+    if residue == 0:
+        return (ast.Assignment(".", "=", _call_expr("ALIGN", _number(modulus))),)
+    # ALIGN(exp, n) aligns exp as given: ABSOLUTE(.) makes it the address, not the offset
+    # into the output section, so the base is the first address >= . that is residue
+    # modulo `modulus`.
+    shifted = ast.BinaryOp("-", _call_expr("ABSOLUTE", ast.Symbol(".")), _number(residue))
+    return (ast.Assignment(".", "=", ast.BinaryOp(
+        "+", ast.Call("ALIGN", (shifted, _number(modulus))), _number(residue))),)
+
+
+def _shifted(symbol: str, offset: int) -> ast.Expr:
+    return ast.BinaryOp("+", ast.Symbol(symbol), _number(offset)) if offset else ast.Symbol(symbol)
 
 
 # --- editing -------------------------------------------------------------------------------
 
 
-def _heap_commands(placed: PlacedHeap) -> tuple[ast.OutputSectionCommand, ...]:
+def _heap_commands(layout: Layout, placed: PlacedHeap) -> tuple[ast.OutputSectionCommand, ...]:
     start, end = heap_symbols(placed)
     pattern = placed.section
     if placed.placement in (Placement.IN_RODATA, Placement.IN_DATA):
         pattern += "*"  # MWDT's .llext_instr_heap.<n> (zephyr PR #108099)
-    # The padding the layout leaves before the heap (to give its allocations a useful
-    # alignment), then the heap's own alignment, which the input section would apply
-    # anyway: aligning first puts the start symbol on the heap's first byte.
-    padding: tuple[ast.OutputSectionCommand, ...] = ()
-    if placed.padding:
-        padding = (ast.Assignment(".", "+=", _number(placed.padding)),)
+    # The base the layout wants for the heap's allocations (when it wants more than the
+    # heap's own alignment), then the heap's own alignment, which the input section would
+    # apply anyway: aligning first puts the start symbol on the heap's first byte.
     return (
-        *padding,
+        *alignment_commands(layout, placed),
         ast.Assignment(".", "=", _call_expr("ALIGN", _number(placed.heap.align))),
         ast.Assignment(start, "=", ast.Symbol(".")),
         ast.InputSectionDescription(
@@ -154,7 +209,8 @@ def _heap_commands(placed: PlacedHeap) -> tuple[ast.OutputSectionCommand, ...]:
     )
 
 
-def _with_heap(host: ast.OutputSection, placed: PlacedHeap) -> tuple[ast.OutputSectionCommand, ...]:
+def _with_heap(layout: Layout, host: ast.OutputSection,
+               placed: PlacedHeap) -> tuple[ast.OutputSectionCommand, ...]:
     # After the last input section description: the heap follows what the section already
     # collects (and after heaps inserted before it), the way Zephyr's noinit snippets do.
     commands = host.commands
@@ -165,7 +221,7 @@ def _with_heap(host: ast.OutputSection, placed: PlacedHeap) -> tuple[ast.OutputS
         if not (isinstance(command, ast.Assignment) and command.target.startswith("__placer_")):
             break
         at += 1
-    return (*commands[:at], *_heap_commands(placed), *commands[at:])
+    return (*commands[:at], *_heap_commands(layout, placed), *commands[at:])
 
 
 def input_sections_end(commands: Sequence[ast.OutputSectionCommand]) -> int:

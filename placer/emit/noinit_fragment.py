@@ -21,7 +21,12 @@ import re
 
 import attrs
 
-from placer.emit.linker_script import collects, input_sections_end, load_base_script
+from placer.emit.linker_script import (
+    alignment_commands,
+    collects,
+    input_sections_end,
+    load_base_script,
+)
 from placer.errors import ScriptError
 from placer.layout import Layout, Placement
 from placer.script import FragmentKind, ast, print_script
@@ -73,11 +78,9 @@ def noinit_fragment(layout: Layout, base: ast.Script | None = None) -> Fragment:
         ast.Comment(GUARD),
     ]
     for placed in placed_here:
-        if placed.padding:
-            # The gap the layout leaves so the heap's allocations align well (user mode
-            # with a power-of-two MPU); without it the heap would start `padding` earlier.
-            body.append(ast.Assignment(".", "+=", ast.Number(placed.padding,
-                                                             str(placed.padding))))
+        # The base the layout wants so the heap's allocations align well (user mode with
+        # a power-of-two MPU), aligned by ld from wherever .noinit really ends.
+        body += alignment_commands(layout, placed)
         body.append(ast.InputSectionDescription(
             file=ast.Pattern("*"), sections=(ast.Pattern(placed.section),)))
     body.append(ast.Comment("#endif"))

@@ -18,6 +18,7 @@ from placer.board import Board, UsedRange
 from placer.config import HeapBackend, LlextConfig
 from placer.errors import BoardError, ConfigError, Infeasible
 from placer.layout import (
+    AddressSource,
     DynamicBuffer,
     Layout,
     PlacedHeap,
@@ -134,9 +135,11 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
                                                if h.role in REGION_ROLES})
     placed = _solve(problem)
     placed, usable_list, notes = _pay_off_alignment(problem, placed)
+    measured = board.used_measured if used is None else False
     return Layout(
         target=problem.target,
-        heaps=placed.heaps,
+        heaps=tuple(attrs.evolve(p, address_source=_address_source(problem, p, measured))
+                    for p in placed.heaps),
         regions=_region_space(problem, placed),
         usable=usable_list,
         warnings=config_warnings + placed.warnings + notes,
@@ -219,6 +222,16 @@ def _solve(problem: _Problem, budget: int | None = search.DEFAULT_BUDGET,
                     "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y and placer's linker script",
                     *warnings)
     return attrs.evolve(solution, warnings=warnings)
+
+
+def _address_source(problem: _Problem, placed: PlacedHeap, measured: bool) -> AddressSource:
+    """Pinned when the script will state the address (a pinned address, or the heap's own
+    output section at an explicit address); measured when the used ranges came from the
+    built image; else an estimate."""
+    if placed.placement is Placement.OUTPUT_SECTION or any(
+            p.section == placed.section and p.address is not None for p in problem.pins):
+        return AddressSource.PINNED
+    return AddressSource.MEASURED if measured else AddressSource.ESTIMATED
 
 
 def _pinned(problem: _Problem, section: str) -> bool:

@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 import placer
-from placer.config import LlextConfig
+from placer.config import HeapBackend, LlextConfig
 from placer.emit.linker_script import edit_script, linker_script
 from placer.errors import BoardError
 from placer.layout import Placement
@@ -55,17 +55,27 @@ def test_pinned_heap_becomes_a_noload_output_section_at_its_address() -> None:
     assert section.address.value == layout.heap(".llext_heap").address
 
 
-def test_asserts_pin_address_size_and_region() -> None:
+def test_asserts_check_size_alignment_and_region_but_not_an_estimated_address() -> None:
     layout = placer.place(placer.load_board("qemu_cortex_m3"), LlextConfig())
     text = linker_script(layout)
     assert text.endswith(
-        'ASSERT(__placer_llext_heap_start == 0x20003c00, "placer: .llext_heap moved: the '
-        'layout puts it at 0x20003c00")\n'
         'ASSERT(__placer_llext_heap_end - __placer_llext_heap_start == 0x2000, "placer: '
         '.llext_heap is not 8192 bytes as the layout says")\n'
+        'ASSERT(__placer_llext_heap_start % 8 == 0, "placer: .llext_heap is not aligned to 8 '
+        'bytes")\n'
         'ASSERT(__placer_llext_heap_start >= ORIGIN(RAM) && __placer_llext_heap_end <= '
         'ORIGIN(RAM) + LENGTH(RAM), "placer: .llext_heap left region RAM")\n'
     )
+    assert "moved" not in text
+
+
+def test_heaps_in_one_memory_are_asserted_apart() -> None:
+    layout = placer.place(placer.load_board("nrf52840dk_nrf52840"),
+                          LlextConfig(heap_backend=HeapBackend.MEMBLK))
+    assert linker_script(layout).endswith(
+        'ASSERT(__placer_llext_ext_heap_end <= __placer_llext_metadata_heap_start || '
+        '__placer_llext_metadata_heap_end <= __placer_llext_ext_heap_start, "placer: '
+        '.llext_ext_heap and .llext_metadata_heap overlap")\n')
 
 
 def test_printed_script_parses_back_to_the_edited_tree() -> None:
