@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from placer.board import Board
     from placer.config import LlextConfig
-
-if TYPE_CHECKING:
+    from placer.layout import Layout
     from placer.script import ast
+
 
 def from_build_dir(path: Path, board_name: str | None, configs: Sequence[str],
                    stream: TextIO) -> tuple[Board, LlextConfig, ast.Script]:
@@ -33,3 +33,12 @@ def from_build_dir(path: Path, board_name: str | None, configs: Sequence[str],
     base = load_script(build.linker_script, preprocess=False)
     stream.write("\n")
     return board, config, base
+
+
+def layout_from_build_dir(path: Path, configs: Sequence[str], stream: TextIO) -> Layout:
+    """The layout `placer place --build-dir` computes for the build at `path` (`configs`
+    on top of its ``.config``), for ``verify`` and ``diff``."""
+    from placer.solve import place
+
+    board, config, _ = from_build_dir(path, None, configs, stream)
+    return place(board, config)

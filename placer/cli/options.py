@@ -117,7 +117,7 @@ def print_usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace
 DEFAULT_BUILD_DIR = Path("build")
 
 
-def add_build_dir_option(parser: argparse.ArgumentParser) -> None:
+def add_build_dir_option(parser: argparse._ActionsContainer) -> None:
     """Add ``--build-dir [DIR]`` (``build`` when given without a folder, as ``west build``
     names it)."""
     parser.add_argument("--build-dir", metavar="DIR", type=Path, nargs="?",

@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from placer.cli.options import INPUT_PROBLEM, USAGE_ERROR, add_config_option
+from placer.cli.options import (
+    INPUT_PROBLEM,
+    USAGE_ERROR,
+    add_build_dir_option,
+    add_config_option,
+)
 
 if TYPE_CHECKING:
     from placer.layout import Layout
@@ -42,10 +47,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        "sizes, with no build at hand")
     where.add_argument("--board", help="place the heaps for this board first (with --config, "
                        "or Zephyr's defaults)")
-    add_config_option(parser, ".config / prj.conf / fragment for --board")
+    add_build_dir_option(where)
+    add_config_option(parser, ".config / prj.conf / fragment for --board (for --build-dir: "
+                      "on top of the build's .config)")
     symbols = parser.add_mutually_exclusive_group()
     symbols.add_argument("--exports", type=Path, metavar="zephyr.elf",
-                         help="the built image: its export table and sizeof(struct llext)")
+                         help="the built image: its export table and sizeof(struct llext) "
+                         "(default with --build-dir: the build's zephyr.elf)")
     symbols.add_argument("--exports-list", type=Path, metavar="FILE",
                          help="exported symbols, one 'name [address] [GROUP]' a line")
     parser.add_argument("--preload", type=Path, action="append", default=[], metavar="EXT",
@@ -110,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
                   f"`{profile.content_sha256[:16]}…`): {describe(layout)}.")
     else:
         layout = _layout(args)
+        if args.build_dir is not None and args.exports is None and args.exports_list is None:
+            from placer.builddir import read_build_dir
+
+            args.exports = read_build_dir(args.build_dir).elf
         image = image_facts(layout.target, exports=args.exports,
                             exports_list=args.exports_list, preloaded=args.preload)
     report = verify(layout, args.extensions, image=image, order=order, storage=args.storage,
@@ -172,6 +184,11 @@ def _layout(args: argparse.Namespace) -> Layout:
         from placer.emit.layout_json import read_layout
 
         return read_layout(args.layout)
+    if args.build_dir is not None:
+        from placer.cli.builddir import layout_from_build_dir
+
+        return layout_from_build_dir(args.build_dir, args.config_files,
+                                     sys.stderr if args.json else sys.stdout)
     # Imported here: placing is another stage, needed only without --layout.
     from placer.boardfile import load_board
     from placer.config import read_config

@@ -71,3 +71,49 @@ def test_a_missing_build_dir_is_an_input_error(tmp_path: Path,
     assert capsys.readouterr().err == (
         f"{tmp_path / 'nope'}: error: no such build directory (run `west build` first, or "
         "give --build-dir)\n")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_bigger_bss_still_links_and_diff_reports_the_move(
+        shape: Shape, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = make_build_dir(tmp_path / "before", shape, bss=4096)
+    out = tmp_path / "out"
+    assert main(["place", "--build-dir", str(before.path), "-o", str(out)]) == 0
+    placed = json.loads((out / "layout.json").read_text())["heaps"]
+    assert {h["address_source"] for h in placed} == {"measured"}
+    # The application grows its .bss by 256 bytes and is built again.
+    after = make_build_dir(tmp_path / "after", shape, bss=4096 + 256)
+    relinked = tmp_path / "grown.elf"
+    result = relink(after, out / "linker.ld", relinked)
+    assert result.returncode == 0, result.stderr
+    found = symbols(after, relinked)
+    capsys.readouterr()
+    # Heaps in .noinit follow .bss; ARC's, inside rodata and datas, come before it.
+    follows_bss = [h for h in placed if h["placement"] == "noinit"]
+    # Exit 1 either way: the region holding .bss has 256 bytes less free.
+    assert main(["diff", str(out / "layout.json"), "--build-dir", str(after.path)]) == 1
+    report = capsys.readouterr().out
+    assert ("heaps: no change" in report) == (not follows_bss)
+    for heap in placed:
+        moved_to = found["kheap_" + heap["section"].lstrip(".")][0]
+        if heap in follows_bss:
+            assert moved_to >= heap["address"] + 256
+            assert f"{heap['section']}: moved {heap['address']:#010x} -> {moved_to:#010x}" \
+                in report
+        else:
+            assert moved_to == heap["address"]
+
+
+def test_diff_needs_a_new_layout_or_a_build_dir(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", str(tmp_path / "old.json")]) == 2
+    assert "compare OLD.json with NEW.json or with --build-dir" in capsys.readouterr().err
+
+
+def test_verify_from_a_build_dir_uses_its_layout_and_image(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build = make_build_dir(tmp_path, CORTEX_M)
+    missing = tmp_path / "nothing.llext"
+    assert main(["verify", str(missing), "--build-dir", str(build.path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"build directory {build.path}: Zephyr 4.2.0")
