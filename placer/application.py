@@ -89,7 +89,7 @@ def plan(layout: Layout, app_dir: Path, *, base: Script | None = None) -> tuple[
     cmake_path = app_dir / CMAKE_LISTS
     cmake_text = _read(cmake_path)
     if cmake_text is None:
-        raise PlacerError(f"{app_dir}: error: not a Zephyr application: no {CMAKE_LISTS}")
+        raise PlacerError(where=f"{app_dir}", message=f"not a Zephyr application: no {CMAKE_LISTS}")
     find_zephyr = _find_package_zephyr(cmake_path, cmake_text)
     if needs_custom_script(layout):
         kinds = frozenset({"script", "kconfig"})
@@ -139,7 +139,7 @@ def write(changes: tuple[FileChange, ...], app_dir: Path) -> None:
                                 for c in changes])
     except OSError as exc:
         where = exc.filename or app_dir
-        raise PlacerError(f"{where}: error: cannot write: {exc.strerror}; "
+        raise PlacerError(where=f"{where}", message=f"cannot write: {exc.strerror}; "
                           "nothing in the application was changed") from None
 
 
@@ -161,7 +161,7 @@ def _whole_file(path: Path, text: str, what: str) -> list[FileChange]:
     if old is not None and "placer" not in old:
         # Never overwrite a file placer did not write (a hand-made linker.ld, say): what
         # placer writes names it (noinit.ld's header, the script's __placer_ symbols).
-        raise PlacerError(f"{path}: error: exists and was not written by placer; move it "
+        raise PlacerError(where=f"{path}", message="exists and was not written by placer; move it "
                           "away or apply to another folder")
     return [FileChange(path, text, Action.CREATE if old is None else Action.UPDATE, what)]
 
@@ -182,7 +182,7 @@ def _with_block(path: Path, text: str, fragment: str) -> str:
         end = next((i for i in range(begin + 1, len(lines)) if lines[i].strip() == BLOCK_END),
                    None)
         if end is None:
-            raise PlacerError(f"{path}:{begin + 1}:1: error: placer's block has no end "
+            raise PlacerError(where=f"{path}:{begin + 1}:1", message=f"placer's block has no end "
                               f"marker ({BLOCK_END!r}); restore it or delete the block")
     # The user's lines as Kconfig reads them (the one .config reader), the block blanked
     # so that line numbers stay the file's.
@@ -193,10 +193,11 @@ def _with_block(path: Path, text: str, fragment: str) -> str:
     for assignment in kconfig_values([(str(path), "\n".join(theirs))]).assignments:
         if assignment.name in ours and ours[assignment.name] != assignment.text:
             raise PlacerError(
-                f"{assignment.where}:1: error: CONFIG_{assignment.name}={assignment.text} "
-                f"contradicts the layout's CONFIG_{assignment.name}={ours[assignment.name]}; "
-                "delete the line (placer writes its value in its own block) or place with "
-                "this file as --config")
+                where=f"{assignment.where}:1",
+                message=f"CONFIG_{assignment.name}={assignment.text} contradicts the "
+                f"layout's CONFIG_{assignment.name}={ours[assignment.name]}; delete the line "
+                "(placer writes its value in its own block) or place with this file as "
+                "--config")
     block = [BLOCK_BEGIN, *fragment.rstrip("\n").splitlines(), BLOCK_END]
     if begin is not None and end is not None:
         lines[begin:end + 1] = block
@@ -223,7 +224,7 @@ def _find_package_zephyr(path: Path, text: str) -> _Command:
     for command in _commands(path, text):
         if command.name == "find_package" and command.arguments[:1] == ("Zephyr",):
             return command
-    raise PlacerError(f"{path}: error: no find_package(Zephyr ...): not a Zephyr "
+    raise PlacerError(where=f"{path}", message="no find_package(Zephyr ...): not a Zephyr "
                       "application's CMakeLists.txt")
 
 
@@ -234,8 +235,7 @@ def _with_linker_sources(path: Path, text: str, find_zephyr: _Command, line: str
     for command in _commands(path, text):
         if command.name == wanted.name and command.arguments == wanted.arguments:
             if command.line < find_zephyr.line:
-                raise PlacerError(
-                    f"{path}:{command.line}:1: error: {line} comes before "
+                raise PlacerError(where=f"{path}:{command.line}:1", message=f"{line} comes before "
                     f"find_package(Zephyr) (line {find_zephyr.line}), which defines it; "
                     "move it after")
             return text
@@ -272,7 +272,7 @@ def _commands(path: Path, text: str) -> list[_Command]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None:
-            raise PlacerError(f"{path}:{line}:1: error: cannot read this CMake line")
+            raise PlacerError(where=f"{path}:{line}:1", message="cannot read this CMake line")
         kind, token = match.lastgroup, match[0]
         position = match.end()
         if kind in ("eq1", "eq2"):  # pragma: no cover - named subgroups, never lastgroup
@@ -299,5 +299,5 @@ def _commands(path: Path, text: str) -> list[_Command]:
             arguments.append(token)
         line += token.count("\n")
     if depth:
-        raise PlacerError(f"{path}:{name_line}:1: error: {name}( is never closed")
+        raise PlacerError(where=f"{path}:{name_line}:1", message=f"{name}( is never closed")
     return commands

@@ -57,7 +57,7 @@ class BuildDirError(PlacerError):
     def __init__(self, message: str, file: Path | str) -> None:
         self.message = message
         self.file = str(file)
-        super().__init__(f"{file}: error: {message}")
+        super().__init__(message, where=self.file)
 
 
 @attrs.frozen(slots=True)

@@ -2,8 +2,13 @@
 
 Every error carries where it comes from: a file, line and column for scripts and board
 files; the option and the rule for configuration; the binding constraint and its numbers
-for an infeasible placement; the file and the section or symbol for an extension. The CLI
-prints ``str(error)`` and exits non-zero; library callers read the fields.
+for an infeasible placement; the file and the section or symbol for an extension.
+
+``str(error)`` is the plain message, where and what on one line, as a caller logs it. The
+rest (the source line and a caret, notes, the fix, the numbers per region) is in the
+fields and in `context()`; rendering it all as a compiler diagnostic (``file:line:col:
+error: ...`` and the lines under it) is the CLI's job (`placer.cli.output.render`), as Lark
+keeps its messages plain and offers ``get_context()``.
 """
 
 from __future__ import annotations
@@ -28,12 +33,64 @@ class SourceSpan:
 
 
 class PlacerError(Exception):
-    """Root of every error placer raises on bad input."""
+    """Root of every error placer raises on bad input.
+
+    Subclasses say where (`location`), what (`summary`) and what to show under it
+    (`context`); ``str()`` is ``location: summary``, or the summary alone.
+    """
+
+    def __init__(self, message: str = "", where: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
+
+    def location(self) -> str | None:
+        """Where the problem is (``file:line:col``, ``file``), or None."""
+        return self.where
+
+    def summary(self) -> str:
+        """What is wrong, in one line, without the location."""
+        return str(self.args[0]) if self.args else ""
+
+    def context(self) -> tuple[str, ...]:
+        """Lines a diagnostic shows under the message (source line and caret, notes, the
+        fix, numbers); not part of ``str()``."""
+        return ()
+
+    def __str__(self) -> str:
+        where = self.location()
+        return f"{where}: {self.summary()}" if where else self.summary()
+
+
+class ArgumentError(PlacerError, ValueError):
+    """A value a caller passed that placer cannot use: an unknown storage type, a load
+    order naming an extension that was not given, a pin naming an unknown heap section or
+    region, a negative reserve. `argument` names the parameter (as the library spells
+    it). Also a `ValueError`, which is what such values raised before."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        self.argument = argument
+        self.message = message
+        super().__init__(message)
+
+
+class OutputError(PlacerError):
+    """A file or folder placer was asked to write and cannot (`file` names it); nothing
+    was left half-written."""
+
+    def __init__(self, message: str, file: str) -> None:
+        self.message = message
+        self.file = file
+        super().__init__(message)
+
+    def location(self) -> str | None:
+        """The file or folder that could not be written."""
+        return self.file
 
 
 class _Diagnostic(Exception):
-    """A message about a place in a source file, rendered like a compiler's diagnostic:
-    ``file:line:col: <severity>: message``, then the source line and a caret, then notes."""
+    """A message about a place in a source file, which the CLI renders like a compiler's
+    diagnostic: ``file:line:col: <severity>: message``, then the source line and a caret,
+    then notes."""
 
     severity: ClassVar[str]
 
@@ -52,17 +109,26 @@ class _Diagnostic(Exception):
         self.column = column
         self.source_line = source_line
         self.notes = notes
-        super().__init__(self.render())
+        super().__init__(message)
 
-    def render(self) -> str:
-        """The full diagnostic: location, message, the offending line and a caret."""
-        text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+    def location(self) -> str | None:
+        """``file:line:col``."""
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def summary(self) -> str:
+        """The message."""
+        return self.message
+
+    def context(self) -> tuple[str, ...]:
+        """The offending line and a caret under the column, then ``note: ...`` lines."""
+        lines: list[str] = []
         if self.source_line is not None:
-            shown = self.source_line.rstrip("\n").expandtabs(1)
-            text += f"\n{shown}\n" + " " * max(self.column - 1, 0) + "^"
-        for note in self.notes:
-            text += f"\nnote: {note}"
-        return text
+            lines.append(self.source_line.rstrip("\n").expandtabs(1))
+            lines.append(" " * max(self.column - 1, 0) + "^")
+        return (*lines, *(f"note: {note}" for note in self.notes))
+
+    def __str__(self) -> str:
+        return f"{self.location()}: {self.summary()}"
 
 
 class ScriptError(_Diagnostic, PlacerError):
@@ -92,10 +158,17 @@ class BoardError(PlacerError):
         self.message = message
         self.file = file
         self.line = line
-        where = ""
-        if file is not None:
-            where = f"{file}:{line}: " if line is not None else f"{file}: "
-        super().__init__(f"{where}error: {message}")
+        super().__init__(message)
+
+    def location(self) -> str | None:
+        """``file:line``, ``file``, or None for a board built in memory."""
+        if self.file is None:
+            return None
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+    def summary(self) -> str:
+        """The message."""
+        return self.message
 
 
 class ConfigError(PlacerError):
@@ -116,12 +189,20 @@ class ConfigError(PlacerError):
         self.rule = rule
         self.fix = fix
         self.where = where
-        names = ", ".join(f"CONFIG_{o}" for o in options)
-        text = f"{where}: " if where else ""
-        text += f"error: {names}: {rule}" if names else f"error: {rule}"
-        if fix:
-            text += f"\n  fix: {fix}"
-        super().__init__(text)
+        super().__init__(self.summary())
+
+    def location(self) -> str | None:
+        """The ``file:line`` that set the option, when read from a file."""
+        return self.where
+
+    def summary(self) -> str:
+        """``CONFIG_A, CONFIG_B: rule``."""
+        names = ", ".join(f"CONFIG_{o}" for o in self.options)
+        return f"{names}: {self.rule}" if names else self.rule
+
+    def context(self) -> tuple[str, ...]:
+        """``  fix: ...`` when there is a fix."""
+        return (f"  fix: {self.fix}",) if self.fix else ()
 
 
 class Infeasible(PlacerError):
@@ -143,10 +224,15 @@ class Infeasible(PlacerError):
         self.constraint = constraint
         self.details = details
         self.largest_fit = largest_fit
-        text = f"error: cannot place {heap}: {constraint}"
-        for line in details:
-            text += f"\n  {line}"
-        super().__init__(text)
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        """``cannot place HEAP: constraint``."""
+        return f"cannot place {self.heap}: {self.constraint}"
+
+    def context(self) -> tuple[str, ...]:
+        """The numbers per candidate region, indented."""
+        return tuple(f"  {line}" for line in self.details)
 
 
 class ExtensionError(PlacerError):
@@ -169,12 +255,20 @@ class ExtensionError(PlacerError):
         self.errno = errno
         self.section = section
         self.symbol = symbol
-        where = file
-        if section is not None:
-            where += f": section {section}"
-        if symbol is not None:
-            where += f": symbol {symbol}"
-        super().__init__(f"{where}: error: {message} (Zephyr: -{errno})")
+        super().__init__(self.summary())
+
+    def location(self) -> str | None:
+        """``file``, then ``: section S`` and ``: symbol X`` when known."""
+        where = self.file
+        if self.section is not None:
+            where += f": section {self.section}"
+        if self.symbol is not None:
+            where += f": symbol {self.symbol}"
+        return where
+
+    def summary(self) -> str:
+        """The message and the errno Zephyr would return."""
+        return f"{self.message} (Zephyr: -{self.errno})"
 
 
 class LayoutError(PlacerError):
@@ -198,13 +292,18 @@ class LayoutError(PlacerError):
         self.line = line
         self.column = column
         self.key = key
-        where = file
-        if line is not None:
-            where += f":{line}:{column}" if column is not None else f":{line}"
-        text = f"{where}: error: "
-        if key is not None:
-            text += f"{key}: "
-        super().__init__(text + message)
+        super().__init__(self.summary())
+
+    def location(self) -> str | None:
+        """``file``, ``file:line`` or ``file:line:col``."""
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}" + (f":{self.column}" if self.column is not None
+                                              else "")
+
+    def summary(self) -> str:
+        """The message, after the dotted key of the offending value when there is one."""
+        return f"{self.key}: {self.message}" if self.key is not None else self.message
 
 
 class InputError(PlacerError):
@@ -222,5 +321,12 @@ class InputError(PlacerError):
         self.reason = reason
         self.line = line
         self.column = column
-        where = file if line is None else f"{file}:{line}:{column}"
-        super().__init__(f"{where}: error: cannot read the {what}: {reason}")
+        super().__init__(self.summary())
+
+    def location(self) -> str | None:
+        """``file``, or ``file:line:col`` of the first byte that is not UTF-8."""
+        return self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
+
+    def summary(self) -> str:
+        """``cannot read the WHAT: reason``."""
+        return f"cannot read the {self.what}: {self.reason}"

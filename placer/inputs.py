@@ -60,7 +60,7 @@ def effective_limit(limit: int) -> int:
     scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
     digits = text[:-1] if scale != 1 else text
     if not digits.isdigit():
-        raise PlacerError(f"error: {LIMIT_VARIABLE}={text!r} is not a size in bytes "
+        raise PlacerError(f"{LIMIT_VARIABLE}={text!r} is not a size in bytes "
                           "(digits, optionally followed by K, M or G)")
     return int(digits) * scale
 

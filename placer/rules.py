@@ -49,7 +49,9 @@ class ConfigViolations(ConfigError):
         super().__init__(first.options, first.rule, first.fix, first.where)
         self.violations = violations
         self.warnings = warnings
-        self.args = ("\n".join(str(v) for v in violations),)
+
+    def __str__(self) -> str:
+        return "\n".join(str(v) for v in self.violations)
 
 
 @attrs.frozen(slots=True)

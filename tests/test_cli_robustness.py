@@ -467,10 +467,11 @@ def test_a_dts_number_that_is_not_octal_is_a_board_error(
 # -- Option values -------------------------------------------------------------------------
 
 
-#: Exit status of an option value of the wrong form (the command line must change).
+#: Exit status of an option value of the wrong form or naming what does not exist (a
+#: region the board does not have, an extension not given): the command line must change.
 USAGE = 2
-#: Exit status of an option value the input does not agree with (a region the board does
-#: not have, an address that is not aligned) or of a file that cannot be read.
+#: Exit status of an option value the input cannot satisfy (a pinned address that is not
+#: aligned) or of a file that cannot be read.
 INPUT = 1
 
 
@@ -480,7 +481,7 @@ def _bad_options(v: Inputs) -> list[tuple[list[str], int]]:
     return [
         (["place", "--pin", "x"], USAGE),
         (["place", "--pin", ".llext_heap=0x" + "f" * 40], INPUT),
-        (["place", "--pin", ".llext_heap=NO_SUCH_REGION"], INPUT),
+        (["place", "--pin", ".llext_heap=NO_SUCH_REGION"], USAGE),
         (["place", "--reserve", "-1"], USAGE),
         (["place", "--reserve", "9" * 5000], USAGE),
         (["place", "--emit", "bogus"], USAGE),
@@ -494,7 +495,7 @@ def _bad_options(v: Inputs) -> list[tuple[list[str], int]]:
         (["verify", "--layout", layout, "--buffer-address", "zz", ext], USAGE),
         (["verify", "--layout", layout, "--heap-buffer", "1:2:3", ext], USAGE),
         (["verify", "--layout", layout, "--heap-buffer", "0x" + "f" * 40 + ":1", ext], INPUT),
-        (["verify", "--layout", layout, "--order", "nope", ext], INPUT),
+        (["verify", "--layout", layout, "--order", "nope", ext], USAGE),
         (["verify", "--layout", layout, "--exports-list", str(v.folder), ext], INPUT),
         (["verify", "--layout", layout, "--exports-list", script, ext], INPUT),
         (["verify", "--layout", layout, "--exports", script, ext], INPUT),

@@ -29,6 +29,7 @@ def installed(installed_wheel: tuple[Path, Path]) -> Path:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "placer/grammar/ld.lark" in names
     assert "placer/kconfig/llext.kconfig" in names
+    assert "placer/py.typed" in names  # PEP 561: callers' type checkers read placer's hints
     for board in (ROOT / "boards").glob("*.toml"):
         assert f"placer/boards/{board.name}" in names
         assert f"placer/boards/{board.stem}.ld" in names

@@ -24,7 +24,7 @@ from importlib import import_module
 from typing import NoReturn
 
 from placer.cli.options import INPUT_PROBLEM, USAGE_ERROR, UsageError
-from placer.cli.output import printable
+from placer.cli.output import printable, render
 
 __all__ = ["build_parser", "entry", "main", "printable"]
 
@@ -73,7 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors = sys.modules.get("placer.errors")
         if errors is None or not isinstance(exc, errors.PlacerError):
             raise
-        print(printable(str(exc)), file=sys.stderr)
+        if isinstance(exc, errors.ArgumentError):
+            # An option value the library cannot use (a pin to a region the board lacks,
+            # an order naming an extension not given): the command line must change.
+            print(printable(f"placer {args.command}: error: {exc}"), file=sys.stderr)
+            return USAGE_ERROR
+        print(printable(render(exc)), file=sys.stderr)
         return INPUT_PROBLEM
 
 

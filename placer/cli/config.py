@@ -13,6 +13,7 @@ from pathlib import Path
 
 from placer._resources import DEFAULT_BOARD
 from placer.cli.options import INPUT_PROBLEM, add_zephyr_version_option, print_usage
+from placer.cli.output import render
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,7 +52,7 @@ def run_check(args: argparse.Namespace) -> int:
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     for violation in report.violations:
-        print(str(violation), file=sys.stderr)
+        print(render(violation), file=sys.stderr)
     if report.violations:
         count = len(report.violations)
         print(f"{count} violation{'s' if count > 1 else ''} of LLEXT's rules on {board.name}",

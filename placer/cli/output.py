@@ -7,6 +7,10 @@ import contextlib
 import sys
 import warnings
 from collections.abc import Iterator, Sequence, Set
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from placer.errors import PlacerError, ScriptWarning
 
 
 def printable(text: str) -> str:
@@ -14,6 +18,22 @@ def printable(text: str) -> str:
     reaches a diagnostic's source line as a lone surrogate) shown as ``\\xNN``: a stream
     that encodes strictly would raise on the surrogate instead of printing the error."""
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def render(error: PlacerError | ScriptWarning) -> str:
+    """`error` as a compiler's diagnostic: ``location: error: summary`` (``warning:`` for a
+    warning), then its context lines (source line and caret, notes, fix, numbers)."""
+    # ConfigViolations: each violation is a diagnostic of its own.
+    violations: tuple[PlacerError, ...] = getattr(error, "violations", ())
+    if violations:
+        return "\n".join(render(v) for v in violations)
+    severity = getattr(error, "severity", "error")
+    summary = error.summary()
+    if summary.startswith(f"{severity}: ") or f": {severity}: " in summary:
+        return str(error)  # a message written pre-rendered: shown as written, not twice
+    where = error.location()
+    head = f"{where}: {severity}: {summary}" if where else f"{severity}: {summary}"
+    return "\n".join((head, *error.context()))
 
 
 @contextlib.contextmanager
@@ -28,7 +48,7 @@ def report_script_warnings() -> Iterator[None]:
         finally:
             for warning in caught:
                 if isinstance(warning.message, ScriptWarning):
-                    print(printable(str(warning.message)), file=sys.stderr)
+                    print(printable(render(warning.message)), file=sys.stderr)
 
 
 def text_table(rows: Sequence[tuple[str, ...]], numeric: Set[int] = frozenset()) -> list[str]:

@@ -167,7 +167,7 @@ def _image_facts(layout: Layout, args: argparse.Namespace) -> ImageFacts:
         if elf is None:
             from placer.errors import PlacerError
 
-            raise PlacerError(f"{args.build_dir}: error: --emit profile needs the built "
+            raise PlacerError(where=f"{args.build_dir}", message="--emit profile needs the built "
                               "image, and the build directory has no zephyr/zephyr.elf")
     return image_facts(layout.target, exports=elf)
 

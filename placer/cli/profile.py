@@ -103,7 +103,8 @@ def edk_profile_path(edk: Path) -> Path:
     from placer.profile import PROFILE_FILE
 
     if not any((edk / name).is_file() for name in ("cmake.cflags", "Makefile.cflags")):
-        raise PlacerError(f"{edk}: error: not an unpacked LLEXT EDK: it has no cmake.cflags "
+        raise PlacerError(where=f"{edk}",
+                          message="not an unpacked LLEXT EDK: it has no cmake.cflags "
                           "or Makefile.cflags (unpack llext-edk.tar.xz and give the folder "
                           "that holds them)")
     return edk / PROFILE_FILE
@@ -126,7 +127,7 @@ def write_text_atomically(path: Path, text: str) -> None:
             os.umask(mask)
             os.chmod(path, 0o666 & ~mask)
     except OSError as exc:
-        raise PlacerError(f"{path}: error: cannot write: {exc.strerror}") from None
+        raise PlacerError(where=f"{path}", message=f"cannot write: {exc.strerror}") from None
 
 
 def _layout_and_image(args: argparse.Namespace) -> tuple[Layout, Path | None]:
@@ -150,7 +151,7 @@ def _layout_and_image(args: argparse.Namespace) -> tuple[Layout, Path | None]:
         if elf is None:
             from placer.errors import PlacerError
 
-            raise PlacerError(f"{args.build_dir}: error: the build directory has no "
+            raise PlacerError(where=f"{args.build_dir}", message="the build directory has no "
                               "zephyr/zephyr.elf: the profile needs the built image")
     else:
         board = load_board(args.board or DEFAULT_BOARD)
@@ -179,7 +180,7 @@ def measured_layout(board: Board, config: LlextConfig, elf: Path | None) -> Layo
     for heap in measured:
         size = next((p.size for p in layout.heaps if p.section == heap.section), None)
         if size is not None and size != heap.size:
-            raise PlacerError(
-                f"{elf}: error: the image's {heap.section} ({heap.symbol}) is {heap.size} "
+            raise PlacerError(where=f"{elf}",
+                              message=f"the image's {heap.section} ({heap.symbol}) is {heap.size} "
                 f"bytes, the configuration makes it {size}: give the build's own .config")
     return layout

@@ -21,7 +21,7 @@ from placer.cli.options import (
     report_missing,
     wants_preprocessor,
 )
-from placer.cli.output import printable, report_script_warnings
+from placer.cli.output import printable, render, report_script_warnings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,7 +74,7 @@ def run_check(args: argparse.Namespace) -> int:
                     preprocess=True if wants_preprocessor(args) else None,
                 )
         except PlacerError as error:
-            print(printable(str(error)), file=sys.stderr)
+            print(printable(render(error)), file=sys.stderr)
             problems += 1
     return INPUT_PROBLEM if problems else 0
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from placer._files import replace_files_atomically
-from placer.errors import PlacerError
+from placer.errors import ArgumentError, OutputError, PlacerError
 
 if TYPE_CHECKING:
     from placer.emit import layout_json
@@ -136,8 +136,8 @@ def render_artifacts(
     chosen = applicable_kinds(layout) if kinds is None else kinds
     unknown = sorted(chosen - set(KINDS))
     if unknown:
-        raise PlacerError(
-            f"error: unknown artefact kind {', '.join(unknown)}: choose from {', '.join(KINDS)}"
+        raise ArgumentError(
+            "kinds", f"unknown artefact kind {', '.join(unknown)}: choose from {', '.join(KINDS)}"
         )
     # Each kind's writer is imported only when that kind is written.
     from placer.emit.kconfig import kconfig_fragment, needs_custom_script
@@ -157,8 +157,8 @@ def render_artifacts(
 
         fragment = noinit_fragment(layout, base)
         if not fragment.sections:
-            raise PlacerError(
-                "error: the noinit.ld fragment does not apply: no heap of this layout is "
+            raise ArgumentError(
+                "kinds", "the noinit.ld fragment does not apply: no heap of this layout is "
                 "placed in .noinit (Harvard, dynamic or output-section placement)"
             )
         files[FRAGMENT_FILE] = fragment.text
@@ -177,7 +177,7 @@ def render_artifacts(
         files[SVG_FILE] = render_svg(layout)
     if "profile" in chosen:
         if image is None:
-            raise PlacerError("error: the profile needs the built image's export table: give "
+            raise PlacerError("the profile needs the built image's export table: give "
                               "the image (placer place --elf zephyr.elf)")
         from placer import profile  # imports this package's layout_json: not at the top
 
@@ -209,5 +209,5 @@ def write_files(files: Mapping[str, str], out_dir: Path) -> tuple[Path, ...]:
         return replace_files_atomically(out_dir, data)
     except OSError as exc:
         where = exc.filename or out_dir
-        raise PlacerError(f"{where}: error: cannot write: {exc.strerror} (nothing was "
-                          "changed)") from None
+        raise OutputError(f"cannot write: {exc.strerror} (nothing was changed)",
+                          str(where)) from None

@@ -17,7 +17,7 @@ from pathlib import Path
 import attrs
 
 from placer.config import HeapBackend
-from placer.errors import ConfigError, ExtensionError
+from placer.errors import ArgumentError, ConfigError, ExtensionError
 from placer.layout import Layout, PlacedHeap
 from placer.llext.elf import (
     ElfExpectation,
@@ -65,7 +65,8 @@ def verify(
     has no heap sections: `heap_buffers` gives the (address, size) of each buffer the
     application passes to ``llext_heap_init`` (Harvard: the instruction buffer, then the
     data buffer). Files Zephyr would refuse are reported, not raised; a dependency cycle
-    raises `ExtensionError`.
+    raises `ExtensionError`; an unknown `storage`, or an `order` naming an extension not
+    given or unloading one before loading it, raises `ArgumentError`.
     """
     if image is not None and (exports is not None or exports_list is not None or preloaded):
         raise ValueError("give the image facts or the files to read them from, not both")
@@ -77,7 +78,7 @@ def verify(
     if storage is None:
         store = Storage.WRITABLE if target.storage_writable else Storage.PERSISTENT
     else:
-        store = storage if isinstance(storage, Storage) else Storage(storage)
+        store = storage if isinstance(storage, Storage) else _storage(storage)
     options = LoadOptions(storage=store, buffer_address=buffer_address)
     sizes, table, notes = image.metadata, image.exports, list(image.notes)
     resolver = SymbolResolver(table) if table is not None else None
@@ -140,6 +141,14 @@ def verify(
                   storage=f"{store.value} (ELF buffer at "
                   f"{'an unknown address' if buffer_address is None else hex(buffer_address)})",
                   unloads=tuple(unloads))
+
+
+def _storage(name: str) -> Storage:
+    try:
+        return Storage(name)
+    except ValueError:
+        choices = ", ".join(s.value for s in Storage)
+        raise ArgumentError("storage", f"storage {name!r} is not one of {choices}") from None
 
 
 def _sort_read(name: str, result: ExtensionElf | Refusal, read: list[tuple[str, ExtensionElf]],
@@ -239,11 +248,10 @@ def _order(read: list[tuple[str, ExtensionElf]], refused: list[str],
         for entry in order:
             name = entry.removeprefix("-")
             if name not in names:
-                raise ExtensionError(f"the order names '{name}', which is not among the "
-                                     f"extensions given ({', '.join(names)})", name, "ENOENT")
+                raise ArgumentError("order", f"the order names '{name}', which is not among "
+                                    f"the extensions given ({', '.join(names)})")
             if entry.startswith("-") and name not in loaded:
-                raise ExtensionError(f"the order unloads '{name}' before loading it", name,
-                                     "ENOENT")
+                raise ArgumentError("order", f"the order unloads '{name}' before loading it")
             loaded.add(name)
         rest = [n for n in names if n not in loaded]
         return list(order) + rest

@@ -16,7 +16,7 @@ import attrs
 
 from placer.board import Board, UsedRange
 from placer.config import HeapBackend, LlextConfig
-from placer.errors import BoardError, ConfigError, Infeasible
+from placer.errors import ArgumentError, BoardError, ConfigError, Infeasible
 from placer.layout import (
     AddressSource,
     DynamicBuffer,
@@ -100,7 +100,9 @@ class _Placed:
 def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
           used: Sequence[UsedRange] | None = None, reserve: int = 0, maximize: bool = False,
           orders: Sequence[Order] = ()) -> Layout:
-    """Place every heap section `config` defines on `board`; raises `Infeasible`.
+    """Place every heap section `config` defines on `board`; raises `Infeasible` when no
+    placement exists, `ArgumentError` for a pin or an order naming what does not exist,
+    two pins of one section that disagree, or a negative `reserve`.
 
     The configuration's rules come first (`placer.rules.check_config`, the same that
     ``placer config check`` applies): a configuration Zephyr would refuse or could not
@@ -112,6 +114,8 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
     the heaps that hold extension regions grow to the largest size that fits (whole KiB,
     whole memblk blocks), keeping `reserve` bytes free after each.
     """
+    if reserve < 0:
+        raise ArgumentError("reserve", f"reserve must be 0 or more bytes, not {reserve}")
     names = [r.name for r in board.regions]
     if board.noinit_region not in names:
         raise BoardError(f"board {board.name}: noinit region {board.noinit_region} is not one "
@@ -361,7 +365,7 @@ def _floors(problem: _Problem, section: str) -> tuple[tuple[str, int], ...]:
 
 def _merged_pins(pins: Sequence[Pin]) -> tuple[Pin, ...]:
     """One pin per heap section, in first-pin order: a section's pins combined (a region
-    from one, an address from another, a repeat ignored); `Infeasible` when they name two
+    from one, an address from another, a repeat ignored); `ArgumentError` when they name two
     regions or two addresses, since everything after reads one pin per section."""
     merged: dict[str, Pin] = {}
     for pin in pins:
@@ -371,12 +375,12 @@ def _merged_pins(pins: Sequence[Pin]) -> tuple[Pin, ...]:
             continue
         if earlier.region is not None and pin.region is not None \
                 and earlier.region != pin.region:
-            raise Infeasible(pin.section, f"pinned to two regions, {earlier.region} and "
-                             f"{pin.region}")
+            raise ArgumentError("pins", f"{pin.section} is pinned to two regions, "
+                                f"{earlier.region} and {pin.region}")
         if earlier.address is not None and pin.address is not None \
                 and earlier.address != pin.address:
-            raise Infeasible(pin.section, f"pinned to two addresses, {earlier.address:#x} and "
-                             f"{pin.address:#x}")
+            raise ArgumentError("pins", f"{pin.section} is pinned to two addresses, "
+                                f"{earlier.address:#x} and {pin.address:#x}")
         merged[pin.section] = Pin(
             pin.section, region=earlier.region if earlier.region is not None else pin.region,
             address=earlier.address if earlier.address is not None else pin.address)
@@ -392,14 +396,15 @@ def _check_pins(problem: _Problem) -> None:
         heap = sections.get(pin.section)
         if heap is None:
             have = ", ".join(sections) or "none"
-            raise Infeasible(pin.section, "pinned, but this configuration has no such heap "
-                             f"section (heap sections: {have})")
+            raise ArgumentError("pins", f"{pin.section} is pinned, but this configuration has "
+                                f"no such heap section (heap sections: {have})")
         if pin.region is not None:
             try:
                 region = board.region(pin.region)
             except KeyError:
-                raise Infeasible(pin.section, f"pinned to region {pin.region}, which board "
-                                 f"{board.name} does not have (regions: {names})") from None
+                raise ArgumentError("pins", f"{pin.section} is pinned to region {pin.region}, "
+                                    f"which board {board.name} does not have (regions: "
+                                    f"{names})") from None
             why = exclusion(board, heap, region)
             if why is not None:
                 raise Infeasible(pin.section, f"pinned to region {pin.region}, which is {why}")

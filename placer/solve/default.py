@@ -21,7 +21,7 @@ import attrs
 
 from placer._graph import DiGraph, find_cycle, topological_order
 from placer.board import UsedRange
-from placer.errors import Infeasible
+from placer.errors import ArgumentError, Infeasible
 from placer.layout import Placement
 from placer.solve.search import first_address
 from placer.target import HeapRole, HeapSection, Target
@@ -162,8 +162,9 @@ def order_graph(target: Target, heaps: Sequence[HeapSection], used: Sequence[Use
         for name in (order.section, order.after):
             if name not in graph:
                 known = ", ".join(sorted(graph))
-                raise Infeasible(order.section, f"ordering constraint names {name}, which is "
-                                 f"neither a heap section nor a used range (known: {known})")
+                raise ArgumentError("orders", f"ordering constraint {order.section} after "
+                                    f"{order.after} names {name}, which is neither a heap "
+                                    f"section nor a used range (known: {known})")
         graph.add_edge(order.after, order.section)
     cycle = find_cycle(graph)
     if cycle is None:

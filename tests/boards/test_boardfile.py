@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import placer
 from placer.board import Board, Bus, MemoryRegion, MpuKind, UsedRange
 from placer.boardfile import board_to_toml, format_size, parse_board, parse_size, read_board_file
+from placer.cli.output import render
 from placer.errors import BoardError, InputError
 
 MINIMAL = """\
@@ -31,7 +32,7 @@ length = "16K"
 def error_of(text: str) -> str:
     with pytest.raises(BoardError) as caught:
         parse_board(text, "board.toml")
-    return str(caught.value)
+    return render(caught.value)
 
 
 def test_default_board_is_the_lm3s6965_memory_map() -> None:
@@ -152,7 +153,7 @@ def test_wrong_type_is_named() -> None:
 def test_missing_file_is_a_board_error(tmp_path: Path) -> None:
     with pytest.raises(BoardError) as caught:
         placer.load_board(tmp_path / "nope.toml")
-    assert str(caught.value) == f"{tmp_path / 'nope.toml'}: error: no such board file"
+    assert render(caught.value) == f"{tmp_path / 'nope.toml'}: error: no such board file"
 
 
 def test_a_board_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
@@ -160,14 +161,14 @@ def test_a_board_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
     path.write_bytes(b"schema = 1\nname = \"\xe9\"\n")
     with pytest.raises(InputError) as caught:
         read_board_file(path)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{path}:2:9: error: cannot read the board file: not UTF-8 text (byte 0xe9)")
 
 
 def test_unknown_board_name_lists_the_shipped_ones() -> None:
     with pytest.raises(BoardError) as caught:
         placer.load_board("qemu_cortex_m4")
-    assert str(caught.value).startswith("error: unknown board 'qemu_cortex_m4' (shipped "
+    assert render(caught.value).startswith("error: unknown board 'qemu_cortex_m4' (shipped "
                                         "boards: esp32s3_devkitc, frdm_k64f, ")
 
 

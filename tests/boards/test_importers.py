@@ -11,6 +11,7 @@ import pytest
 import placer
 from placer.board import Arch, Bus, MpuKind
 from placer.boardfile import read_board_file
+from placer.cli.output import render
 from placer.errors import BoardError
 from placer.importers import board_from_dts, board_from_script, board_with_elf, read_elf_image
 from placer.script.evaluate import evaluate_memory, target_for_script
@@ -138,7 +139,7 @@ def test_elf_import_refuses_another_architecture(tmp_path: Path) -> None:
     elf = link_assembly(arm, image_program(arm), tmp_path)
     with pytest.raises(BoardError) as caught:
         read_elf_image(elf, placer.load_board("qemu_riscv32"))
-    assert str(caught.value) == (f"{elf}: error: the image is ELF32 EM_ARM, but board "
+    assert render(caught.value) == (f"{elf}: error: the image is ELF32 EM_ARM, but board "
                                  "qemu_riscv32 is ELF32 machine 243")
 
 
@@ -147,7 +148,7 @@ def test_elf_import_refuses_a_non_elf(tmp_path: Path) -> None:
     path.write_bytes(b"not an elf")
     with pytest.raises(BoardError) as caught:
         read_elf_image(path, placer.load_board("qemu_cortex_m3"))
-    assert str(caught.value).startswith(f"{path}: error: not an ELF file: ")
+    assert render(caught.value).startswith(f"{path}: error: not an ELF file: ")
 
 
 _H743_DTS = """\
@@ -330,7 +331,7 @@ def test_dts_syntax_error_is_a_board_error(tmp_path: Path) -> None:
     path.write_text("/dts-v1/;\n/ {\n\tchosen {\n};\n")
     with pytest.raises(BoardError) as caught:
         board_from_dts(path)
-    assert str(caught.value).startswith(f"{path}: error: invalid devicetree: ")
+    assert render(caught.value).startswith(f"{path}: error: invalid devicetree: ")
 
 
 def test_dts_that_is_not_utf8_is_a_board_error(tmp_path: Path) -> None:
@@ -338,7 +339,7 @@ def test_dts_that_is_not_utf8_is_a_board_error(tmp_path: Path) -> None:
     path.write_bytes(b"/dts-v1/;\n/ { model = \"\xff\"; };\n")
     with pytest.raises(BoardError) as caught:
         board_from_dts(path)
-    assert str(caught.value) == f"{path}: error: invalid devicetree: not UTF-8 text"
+    assert render(caught.value) == f"{path}: error: invalid devicetree: not UTF-8 text"
 
 
 def test_dts_property_of_the_wrong_type_is_a_board_error(tmp_path: Path) -> None:
@@ -348,7 +349,7 @@ def test_dts_property_of_the_wrong_type_is_a_board_error(tmp_path: Path) -> None
                     '\tsram0: memory@20000000 { reg = "abc"; };\n};\n')
     with pytest.raises(BoardError) as caught:
         board_from_dts(path)
-    assert str(caught.value).startswith(
+    assert render(caught.value).startswith(
         f"{path}: error: invalid devicetree: expected property 'reg' on /memory@20000000")
 
 

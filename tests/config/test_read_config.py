@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import placer
+from placer.cli.output import render
 from placer.config import OPTIONS, BinaryType, HeapBackend, LlextConfig, option, read_config
 from placer.errors import ConfigError, InputError, ScriptError
 
@@ -75,7 +76,7 @@ def test_malformed_line_is_a_script_error_with_its_place(tmp_path: Path) -> None
     path = write(tmp_path, "prj.conf", "CONFIG_LLEXT=y\n  LLEXT_HEAP_SIZE=8\n")
     with pytest.raises(ScriptError) as caught:
         read_config(path)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{path}:2:3: error: expected `CONFIG_NAME=value`, `# CONFIG_NAME is not set`, a `#` "
         "comment or a blank line\n  LLEXT_HEAP_SIZE=8\n  ^")
 
@@ -84,14 +85,14 @@ def test_unterminated_string(tmp_path: Path) -> None:
     path = write(tmp_path, "prj.conf", 'CONFIG_BOARD="qemu\n')
     with pytest.raises(ScriptError) as caught:
         read_config(path)
-    assert str(caught.value).startswith(f"{path}:1:14: error: unterminated string value")
+    assert render(caught.value).startswith(f"{path}:1:14: error: unterminated string value")
 
 
 def test_wrong_value_type_names_option_and_place(tmp_path: Path) -> None:
     path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_SIZE=big\n")
     with pytest.raises(ConfigError) as caught:
         read_config(path)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{path}:1: error: CONFIG_LLEXT_HEAP_SIZE: 'big' is not an int value (Kconfig ignores "
         "the assignment, and Zephyr's build stops on it)\n"
         "  fix: write a decimal number such as 8 (an int option takes no hex)")
@@ -101,7 +102,7 @@ def test_bool_with_a_number_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "prj.conf", "CONFIG_LLEXT_HEAP_DYNAMIC=1\n")
     with pytest.raises(ConfigError) as caught:
         read_config(path)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{path}:1: error: CONFIG_LLEXT_HEAP_DYNAMIC: '1' is not a bool value (Kconfig "
         "ignores the assignment, and Zephyr's build stops on it)\n  fix: write y or n")
 
@@ -109,7 +110,7 @@ def test_bool_with_a_number_is_refused(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_config(tmp_path / "absent.conf")
-    assert str(caught.value) == (f"{tmp_path / 'absent.conf'}: error: cannot read the "
+    assert render(caught.value) == (f"{tmp_path / 'absent.conf'}: error: cannot read the "
                                  "configuration file: No such file or directory")
 
 
@@ -118,7 +119,7 @@ def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
     path.write_bytes(b"CONFIG_LLEXT=y\nCONFIG_X=\"\xff\"\n")
     with pytest.raises(InputError) as caught:
         read_config(path)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{path}:2:11: error: cannot read the configuration file: not UTF-8 text (byte 0xff)")
 
 

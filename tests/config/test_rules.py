@@ -7,6 +7,7 @@ import pytest
 
 import placer
 from placer.board import Mpu, MpuKind
+from placer.cli.output import render
 from placer.config import BinaryType, HeapBackend, LlextConfig
 from placer.errors import ConfigError
 from placer.rules import ConfigViolations, check_config, review_config
@@ -15,7 +16,7 @@ from placer.target import resolve
 
 def violations(board: str, config: LlextConfig, **kwargs: object) -> list[str]:
     report = review_config(config, placer.load_board(board), **kwargs)  # type: ignore[arg-type]
-    return [str(v) for v in report.violations]
+    return [render(v) for v in report.violations]
 
 
 def warnings(board: str, config: LlextConfig) -> list[str]:
@@ -198,7 +199,7 @@ def test_user_mode_without_a_rounding_rule_is_enotsup() -> None:
     board = attrs.evolve(placer.load_board("esp32s3_devkitc"),
                          mpu=Mpu(MpuKind.XTENSA_MPU, granule=4096))
     report = review_config(LlextConfig(userspace=True), board)
-    assert [str(v) for v in report.violations] == [
+    assert [render(v) for v in report.violations] == [
         "error: CONFIG_USERSPACE: with user mode, Zephyr's loader has no MMU/MPU/PMP alignment "
         "rule for the xtensa-mpu of esp32s3_devkitc: every extension load fails with -ENOTSUP\n"
         "  fix: disable CONFIG_USERSPACE, or use a board with an Arm or ARC MPU, a RISC-V PMP "

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from placer.cli.output import render
 from placer.config import LlextConfig
 from placer.emit import layout_json
 from placer.errors import LayoutError
@@ -60,13 +61,13 @@ def test_provenance_keeps_file_names_not_folders() -> None:
 def test_malformed_json_names_file_line_and_column() -> None:
     with pytest.raises(LayoutError) as error:
         layout_json.loads('{\n  "schema": }', file="layout.json")
-    assert str(error.value) == "layout.json:2:13: error: Expecting value"
+    assert render(error.value) == "layout.json:2:13: error: Expecting value"
 
 
 def test_other_schema_version_is_refused() -> None:
     with pytest.raises(LayoutError) as error:
         layout_json.loads('{"schema": "placer-layout/2"}', file="l.json")
-    assert str(error.value) == (
+    assert render(error.value) == (
         "l.json: error: schema: unsupported schema 'placer-layout/2': "
         "this placer reads 'placer-layout/1'"
     )
@@ -100,7 +101,7 @@ def _edited(edit: str, value: object) -> str:
 def test_schema_mistakes_name_the_key(edit: str, value: object, message: str) -> None:
     with pytest.raises(LayoutError) as error:
         layout_json.loads(_edited(edit, value), file="l.json")
-    assert str(error.value) == f"l.json: error: {message}"
+    assert render(error.value) == f"l.json: error: {message}"
 
 
 def test_every_shipped_board_and_mode_round_trips() -> None:

@@ -6,6 +6,7 @@ import attrs
 import pytest
 
 import placer
+from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
 from placer.emit.linker_script import edit_script, linker_script
 from placer.errors import BoardError
@@ -113,7 +114,7 @@ def test_board_without_base_script_says_to_pass_one() -> None:
         layout.target, board=attrs.evolve(layout.target.board, base_script=None)))
     with pytest.raises(BoardError) as error:
         linker_script(bare)
-    assert str(error.value) == (
+    assert render(error.value) == (
         "error: board qemu_cortex_m3 has no base linker script: pass one (e.g. Zephyr's "
         "linker.cmd) to emit a custom script"
     )
@@ -125,7 +126,7 @@ def test_harvard_heap_needs_a_data_section_in_its_region() -> None:
                    "SECTIONS { bss : { *(.bss) } > DCCM }\n", file="custom.ld")
     with pytest.raises(BoardError) as error:
         edit_script(layout, script)
-    assert str(error.value) == (
+    assert render(error.value) == (
         "custom.ld: error: cannot place .llext_data_heap in-data: the linker script has "
         "no output section collecting .data in region DCCM"
     )

@@ -15,6 +15,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from syrupy.location import PyTestLocation
 
 import placer
+from placer.cli.output import render
 from placer.emit.linker_script import linker_script
 from placer.emit.noinit_fragment import noinit_fragment
 from placer.emit.svg import render_svg
@@ -64,7 +65,7 @@ def _layouts() -> dict[str, Layout]:
             out[f"{name}-{mode}"] = layout_for(placer.load_board(name), mode)
         except Infeasible as error:
             # The oracle test checks that GNU ld refuses these too.
-            REFUSED[f"{name}-{mode}"] = str(error) + "\n"
+            REFUSED[f"{name}-{mode}"] = render(error) + "\n"
     return out
 
 

@@ -8,6 +8,7 @@ import attrs
 import pytest
 
 import placer
+from placer.cli.output import render
 from placer.config import LlextConfig
 from placer.emit import KINDS, applicable_kinds, write_artifacts
 from placer.errors import BoardError, PlacerError
@@ -41,7 +42,7 @@ def test_chosen_kinds_only(tmp_path: Path) -> None:
 def test_unknown_kind_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     with pytest.raises(PlacerError) as error:
         write_artifacts(_layout(), tmp_path / "out", frozenset({"json", "pdf"}))
-    assert str(error.value) == (
+    assert render(error.value) == (
         "error: unknown artefact kind pdf: choose from " + ", ".join(KINDS)
     )
     assert not (tmp_path / "out").exists()

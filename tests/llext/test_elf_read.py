@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from placer.cli.output import render
 from placer.errors import ExtensionError, PlacerError
 from placer.llext.elf import ElfExpectation, parse_extension, read_extension
 from placer.llext.loader import Loader, LoadOptions
@@ -37,7 +38,7 @@ def test_an_elf_for_another_architecture_is_refused(llext_dir: Path) -> None:
     riscv = build_extension(llext_dir, "riscv32", "hello", HELLO).path
     with pytest.raises(ExtensionError) as caught:
         read_extension(riscv, layout_for("arm").target)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{riscv}: error: e_machine is EM_RISCV (243): built for another architecture; "
         "the arm target accepts EM_ARM (40) (Zephyr: -ENOEXEC)")
 
@@ -62,7 +63,7 @@ def test_a_truncated_elf_names_the_cut(arm_hello: Path) -> None:
     data = arm_hello.read_bytes()
     with pytest.raises(ExtensionError) as caught:
         parse_extension(data[:30], "cut.llext")
-    assert str(caught.value) == ("cut.llext: error: file is 30 bytes, too short for an ELF "
+    assert render(caught.value) == ("cut.llext: error: file is 30 bytes, too short for an ELF "
                                  "header (Zephyr: -EINVAL)")
     with pytest.raises(ExtensionError, match=r"section header table \(\d+ headers at 0x[0-9a-f]+"
                        r"\) extends past the end of the \d+-byte file \(Zephyr: -EINVAL\)"):
@@ -73,7 +74,7 @@ def test_bad_magic_is_enoexec(arm_hello: Path) -> None:
     data = b"\x7fELG" + arm_hello.read_bytes()[4:]
     with pytest.raises(ExtensionError) as caught:
         parse_extension(data, "magic.llext")
-    assert str(caught.value) == ("magic.llext: error: not an ELF file: magic is 7f 45 4c 47, "
+    assert render(caught.value) == ("magic.llext: error: not an ELF file: magic is 7f 45 4c 47, "
                                  "expected 7f 45 4c 46 (Zephyr: -ENOEXEC)")
 
 
@@ -83,7 +84,7 @@ def test_a_stripped_file_has_no_symbol_table(arm_hello: Path, tmp_path: Path) ->
                    check=True)
     with pytest.raises(ExtensionError) as caught:
         read_extension(stripped)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{stripped}: error: Some sections are missing or present multiple times! (symbol "
         "table SHT_SYMTAB is missing; the file may be stripped) (Zephyr: -ENOEXEC)")
 
@@ -180,6 +181,6 @@ def test_no_section_headers_fails_like_zephyrs_empty_section_map(arm_hello: Path
     data[48:50] = (0).to_bytes(2, "little")  # e_shnum
     with pytest.raises(ExtensionError) as caught:
         parse_extension(bytes(data), "none.llext")
-    assert str(caught.value) == ("none.llext: error: no section headers (e_shnum is 0): the "
+    assert render(caught.value) == ("none.llext: error: no section headers (e_shnum is 0): the "
                                  "section map allocation is 0 bytes and fails "
                                  "(Zephyr: -ENOMEM)")

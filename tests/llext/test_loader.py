@@ -9,6 +9,7 @@ import attrs
 import pytest
 
 from placer.board import Mpu, MpuKind
+from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
 from placer.errors import ExtensionError
 from placer.layout import Layout, PlacedHeap
@@ -182,7 +183,7 @@ def test_an_extension_without_globals_fails_like_zephyr(llext_dir: Path) -> None
                             source.replace("int (*const keep)", "static int (*const keep)"))
     result = temporary().load(read_extension(built.path), "noglobals")
     assert result.error is not None
-    assert str(result.error) == (
+    assert render(result.error) == (
         f"{built.path}: error: the extension defines no global function or object symbol, so "
         "its symbol table allocation is 0 bytes and fails (Zephyr: -ENOMEM)")
 
@@ -407,5 +408,5 @@ def test_an_exports_file_that_is_not_elf_says_so(tmp_path: Path) -> None:
     image.write_text("not an image\n")
     with pytest.raises(ExtensionError) as caught:
         sizes_from_dwarf(image)
-    assert str(caught.value) == (f"{image}: error: not an ELF image: Magic number does not "
+    assert render(caught.value) == (f"{image}: error: not an ELF image: Magic number does not "
                                  "match (Zephyr: -ENOEXEC)")

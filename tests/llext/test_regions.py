@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from placer.cli.output import render
 from placer.errors import ExtensionError
 from placer.llext.elf import parse_extension, read_extension
 from placer.llext.regions import SHF_LLEXT_HAS_RELOCS, Mem, map_regions
@@ -97,7 +98,7 @@ def test_a_second_nobits_section_is_not_supported(llext_dir: Path) -> None:
     ext = read_extension(built.path)
     with pytest.raises(ExtensionError) as caught:
         map_regions(ext)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{built.path}: section .bss: error: Multiple SHT_NOBITS sections are not supported:"
         " .bss after .sbss (build with -msmall-data-limit=0 on RISC-V, or merge them in a "
         "linker script) (Zephyr: -ENOTSUP)")
@@ -163,6 +164,6 @@ int get(void) { return *where; }
 """)
     with pytest.raises(ExtensionError) as caught:
         map_regions(read_extension(pointing.path), rodata_no_reloc=True)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{pointing.path}: section .llext.rodata.noreloc: error: region RODATA_NO_RELOC has "
         "relocations, so it cannot be used in place (Zephyr: -ENOEXEC)")

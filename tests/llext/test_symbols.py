@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from placer.board import Arch
+from placer.cli.output import render
 from placer.errors import ConfigError, ExtensionError, InputError, ScriptError
 from placer.llext.elf import ElfSymbol, read_extension
 from placer.llext.relocate import apply_relocations
@@ -74,7 +75,7 @@ def test_slid_collision_names_both_symbols() -> None:
     assert slid("sym_21994", 4) == slid("sym_44835", 4) == 0xB00DD016
     with pytest.raises(ConfigError) as caught:
         check_slid_collisions(["printk", "sym_21994", "sym_44835"], 4, "exports.txt")
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         "exports.txt: error: CONFIG_LLEXT_EXPORT_BUILTINS_BY_SLID: SLID collision: "
         "'sym_21994' and 'sym_44835' both hash to 0xb00dd016 (32-bit)\n"
         "  fix: rename one of the two symbols, or export by name")
@@ -110,7 +111,7 @@ def test_export_list_by_slid_carries_each_slid() -> None:
 def test_export_list_with_too_many_fields_is_an_error() -> None:
     with pytest.raises(ScriptError) as caught:
         exports_from_list("printk 0x1001 LIBC extra\n", "exports.txt", 4, GROUPS)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         "exports.txt:1:20: error: too many fields: expected 'name [address] [GROUP]'\n"
         "printk 0x1001 LIBC extra\n"
         "                   ^")
@@ -119,7 +120,7 @@ def test_export_list_with_too_many_fields_is_an_error() -> None:
 def test_export_list_group_before_address_is_an_error() -> None:
     with pytest.raises(ScriptError) as caught:
         exports_from_list("# x\nprintk LIBC 0x10\n", "exports.txt", 4, GROUPS)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         "exports.txt:2:13: error: unexpected '0x10' after group 'LIBC' (the address comes "
         "before the group)\nprintk LIBC 0x10\n            ^")
 
@@ -222,7 +223,7 @@ def test_a_dependency_cycle_is_an_error_naming_it() -> None:
     extensions = [_iface("a", {"from_b"}, {"from_a"}), _iface("b", {"from_a"}, {"from_b"})]
     with pytest.raises(ExtensionError) as caught:
         load_order(extensions, ["a", "b"])
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         "a: error: extension dependency cycle: a -> b -> a (a exports 'from_a' to b, "
         "b exports 'from_b' to a) (Zephyr: -ENODATA)")
 
@@ -396,7 +397,7 @@ def test_image_without_exports_is_an_error(tmp_path: Path) -> None:
         "<HHIIIIIHHHHHH", 2, 40, 1, 0, 0, 0, 0, 52, 0, 0, 40, 0, 0))
     with pytest.raises(ExtensionError) as caught:
         read_exports_elf(empty)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{empty}: error: no llext_const_symbol_area section: the image exports no symbols "
         "(is CONFIG_LLEXT enabled?) (Zephyr: -ENODATA)")
 
@@ -405,5 +406,5 @@ def test_a_missing_export_list_names_the_file_once(tmp_path: Path) -> None:
     missing = tmp_path / "exports.txt"
     with pytest.raises(InputError) as caught:
         read_exports_list(missing, 4, frozenset({"UNASSIGNED"}))
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{missing}: error: cannot read the export list: No such file or directory")

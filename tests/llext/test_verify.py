@@ -14,8 +14,8 @@ import placer
 from placer.cli import main
 from placer.config import LlextConfig
 from placer.emit.layout_json import dumps
-from placer.errors import ConfigError, ExtensionError
-from placer.llext import verify
+from placer.errors import ArgumentError, ConfigError
+from placer.llext import extension_name, verify
 from tests.llext.build import HELLO, build_extension
 from tests.llext.targets import layout_for
 from tests.toolchains import tool
@@ -246,7 +246,7 @@ def test_order_can_unload_and_the_next_load_reuses_the_hole(
     text = report.render_text()
     assert f"unload {h}: .llext_heap {unload.usage[0].before} -> {unload.usage[0].after} " \
            "bytes in use" in text
-    with pytest.raises(ExtensionError, match=r"unloads .* before loading it"):
+    with pytest.raises(ArgumentError, match=r"unloads .* before loading it"):
         verify(layout_for("arm"), [hello_path], exports_list=exports, order=[f"-{h}"])
     layout = tmp_path / "layout.json"
     layout.write_text(dumps(layout_for("arm")))
@@ -381,3 +381,25 @@ def test_cli_unreadable_layout_is_a_clear_error(
     assert main(["verify", str(ext), "--layout", str(layout)]) == 1
     assert capsys.readouterr().err == (
         f"{layout}:1:1: error: cannot read the layout: not UTF-8 text (byte 0xff)\n")
+
+
+@pytest.mark.parametrize(("options", "argument", "message"), [
+    ({"storage": "bogus"}, "storage",
+     "storage 'bogus' is not one of writable, persistent, temporary"),
+    ({"order": ["nope"]}, "order",
+     "the order names 'nope', which is not among the extensions given ({name})"),
+    ({"order": ["-{name}", "{name}"]}, "order",
+     "the order unloads '{name}' before loading it"),
+])
+def test_a_bad_argument_is_an_argument_error_not_a_zephyr_errno(
+        llext_dir: Path, options: dict[str, object], argument: str, message: str) -> None:
+    ext = build_extension(llext_dir, "arm", "hello", HELLO).path
+    name = extension_name(ext)  # the file stem, cut to Zephyr's 15 characters
+    order = options.get("order")
+    if isinstance(order, list):
+        options = {"order": [entry.format(name=name) for entry in order]}
+    with pytest.raises(ArgumentError) as caught:
+        verify(layout_for("arm"), [ext], **options)  # type: ignore[arg-type]
+    assert caught.value.argument == argument
+    assert str(caught.value) == message.format(name=name)
+    assert isinstance(caught.value, placer.PlacerError)

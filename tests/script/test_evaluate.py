@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from placer.cli.output import render
 from placer.errors import ScriptError
 from placer.script import ast
 from placer.script.evaluate import (
@@ -182,7 +183,7 @@ def test_an_invalid_attribute_letter_is_an_error_as_in_ld(tmp_path: Path) -> Non
     assert "invalid character %c (113) in flags" in result.stderr  # ld's own typo
     with pytest.raises(ScriptError) as caught:
         evaluate_memory(parse(text, file="bad.ld"))
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         "bad.ld:3:3: error: memory region `RAM': invalid character 'q' in memory attributes")
 
 
@@ -233,4 +234,4 @@ def test_an_expression_too_deep_to_evaluate_is_a_script_error_not_a_traceback() 
     for evaluate in (evaluate_memory, evaluate_symbols):
         with pytest.raises(ScriptError) as caught:
             evaluate(script)
-        assert str(caught.value) == "deep.ld:1:1: error: expressions nest too deeply to evaluate"
+        assert render(caught.value) == "deep.ld:1:1: error: expressions nest too deeply to evaluate"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from placer.cli.output import render
 from placer.errors import ScriptError, ScriptWarning
 from placer.script import ast
 from placer.script.evaluate import evaluate_memory, evaluate_symbols
@@ -85,7 +86,7 @@ def test_the_including_scripts_folder_is_searched_last_with_a_warning(tree: Path
     assert _ld_pick(tree, "sub/main.ld", ("sub",)) == 1
     with pytest.warns(ScriptWarning) as caught:
         assert _placer_pick("sub/main.ld", ("L1",)) == 1
-    assert [str(w.message) for w in caught] == [
+    assert [render(w.message) for w in caught] == [
         "sub/main.ld:1:1: warning: INCLUDE part.ld: found only as sub/part.ld, next to the "
         "including script, where GNU ld does not look\n"
         "INCLUDE part.ld\n"
@@ -101,7 +102,7 @@ def test_a_file_found_nowhere_names_the_folders_searched(tree: Path) -> None:
         (tree / name).unlink()
     with pytest.raises(ScriptError) as caught:
         load_script("sub/search.ld", library_dirs=["L1"])
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         "sub/search.ld:2:1: error: cannot open linker script file part.ld: "
         "No such file or directory\n"
         "INCLUDE part.ld\n"
@@ -121,7 +122,7 @@ def test_a_cycle_is_an_error_that_prints_the_chain(work: Path) -> None:
     assert result.stderr == ":includes nested too deeply\n"
     with pytest.raises(ScriptError) as caught:
         load_script("a.ld")
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         "c.ld:2:3: error: INCLUDE cycle: a.ld -> b.ld -> c.ld -> a.ld\n"
         "  INCLUDE a.ld\n"
         "  ^"
@@ -164,7 +165,7 @@ def test_eleven_files_deep_is_an_error_as_in_ld(work: Path) -> None:
     with pytest.raises(ScriptError) as caught:
         load_script("d0.ld")
     chain = " -> ".join(f"d{i}.ld" for i in range(MAX_INCLUDE_DEPTH + 1))
-    assert str(caught.value).splitlines()[0] == (
+    assert render(caught.value).splitlines()[0] == (
         "d9.ld:1:1: error: INCLUDE nested too deeply: more than 10 files open "
         f"(GNU ld's MAX_INCLUDE_DEPTH): {chain}"
     )
@@ -253,4 +254,4 @@ def test_a_template_with_an_expression_too_deep_to_read_is_a_script_error(
     script.write_text("#define ONE 1\nx = " + " + ".join(["ONE"] * 3000) + ";\n")
     with pytest.raises(ScriptError) as caught:
         load_script(script)
-    assert str(caught.value) == f"{script}:1:1: error: expressions nest too deeply to read"
+    assert render(caught.value) == f"{script}:1:1: error: expressions nest too deeply to read"

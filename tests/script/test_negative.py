@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from placer.cli.output import render
 from placer.errors import ScriptError
 from placer.script import parse_file
 from tests.toolchains import tool
@@ -157,7 +158,7 @@ def test_placer_rejects_with_its_pinned_message(name: str) -> None:
     where, message = EXPECTED[name]
     assert f"{caught.value.line}:{caught.value.column}" == where
     assert caught.value.message == message
-    rendered = str(caught.value).splitlines()
+    rendered = render(caught.value).splitlines()
     assert rendered[0] == f"{path}:{where}: error: {message}"
     assert rendered[2].strip() == "^"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from placer.cli.output import render
 from placer.errors import InputError, ScriptError
 from placer.script import FragmentKind, ast, parse, parse_file, print_script
 from placer.script.numbers import decode_number
@@ -491,7 +492,7 @@ def test_nodes_carry_their_source_position_outside_equality() -> None:
 def test_error_render_has_location_line_and_caret() -> None:
     with pytest.raises(ScriptError) as caught:
         parse("SECTIONS\n{\n  x=1+2;\n}\n", file="board.ld")
-    assert str(caught.value).splitlines() == [
+    assert render(caught.value).splitlines() == [
         "board.ld:3:3: error: `x=1+2` is read as one name: here GNU ld counts `=`, `+`, "
         "`-` and `,` as name characters; write spaces around the operator: `x = 1+2`",
         "  x=1+2;",
@@ -597,7 +598,7 @@ def test_a_form_feed_does_not_shift_the_line_shown_under_an_error() -> None:
     # GNU sources separate pages with ^L; only '\n' ends a line for ld and for the caret.
     with pytest.raises(ScriptError) as caught:
         parse("/* page */\f\nx = 1;\ny = 2\nz = 3;\n", file="board.ld")
-    assert str(caught.value).splitlines()[:2] == [
+    assert render(caught.value).splitlines()[:2] == [
         "board.ld:3:6: error: missing `;` after the assignment",
         "y = 2",
     ]
@@ -608,7 +609,7 @@ def test_a_script_that_cannot_be_read_is_an_input_error_naming_it(
 ) -> None:
     with pytest.raises(InputError) as caught:
         parse_file(tmp_path / "absent.ld")
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{tmp_path / 'absent.ld'}: error: cannot read the linker script: "
         "No such file or directory")
 
@@ -617,7 +618,7 @@ def test_an_expression_too_deep_to_print_is_a_script_error() -> None:
     script = parse("x = " + " + ".join(["1"] * 3000) + ";\n", file="deep.ld")
     with pytest.raises(ScriptError) as caught:
         print_script(script)
-    assert str(caught.value) == "deep.ld:1:1: error: expressions nest too deeply to print"
+    assert render(caught.value) == "deep.ld:1:1: error: expressions nest too deeply to print"
 
 
 def test_the_printer_quotes_exactly_the_grammar_s_keywords() -> None:

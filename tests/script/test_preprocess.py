@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from placer.cli.output import render
 from placer.errors import ScriptError
 from placer.script.kconfig_macros import Macro, parse_define, parse_kconfig
 from placer.script.preprocess import (
@@ -177,7 +178,7 @@ def test_a_parser_error_maps_back_to_the_original_line_and_column(zephyr_tree: P
     column = result.text.splitlines()[out_line - 1].index(".text.*") + 1
     error = ScriptError("bad pattern", "<preprocessed>", out_line, column)
     remapped = remap_error(error, result)
-    assert str(remapped) == (
+    assert render(remapped) == (
         "linker.ld:25:17: error: bad pattern\n"
         "        *(.text .text.*)\n"
         "                ^\n"
@@ -200,7 +201,7 @@ def test_hash_error_points_at_the_directive(tmp_path: Path) -> None:
     path.write_text("x = 1;\n#ifndef CONFIG_LLEXT\n#error LLEXT needs CONFIG_LLEXT\n#endif\n")
     with pytest.raises(ScriptError) as caught:
         preprocess_file(path)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{path}:3:2: error: #error LLEXT needs CONFIG_LLEXT\n"
         "#error LLEXT needs CONFIG_LLEXT\n"
         " ^"
@@ -221,7 +222,7 @@ def test_missing_include_names_the_file_and_the_search_path(zephyr_tree: Path) -
     Path("bad.ld").write_text("MEMORY {}\n#include <zephyr/linker/missing.h>\n")
     with pytest.raises(ScriptError) as caught:
         preprocess_file("bad.ld", include_dirs=["include"])
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         "bad.ld:2:10: error: zephyr/linker/missing.h: No such file or directory\n"
         "#include <zephyr/linker/missing.h>\n"
         "         ^\n"
@@ -234,7 +235,7 @@ def test_missing_include_with_toolchain_cpp_has_the_same_location(zephyr_tree: P
     Path("bad.ld").write_text("MEMORY {}\n#include <zephyr/linker/missing.h>\n")
     with pytest.raises(ScriptError) as caught:
         preprocess_file("bad.ld", include_dirs=["include"], cpp=gcc)
-    assert str(caught.value).splitlines()[0] == (
+    assert render(caught.value).splitlines()[0] == (
         "bad.ld:2:10: error: zephyr/linker/missing.h: No such file or directory"
     )
 
@@ -316,7 +317,7 @@ def test_a_later_kconfig_assignment_wins() -> None:
 def test_malformed_kconfig_line_is_located() -> None:
     with pytest.raises(ScriptError) as caught:
         parse_kconfig("CONFIG_A=y\n  LLEXT=y\n", "prj.conf")
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         "prj.conf:2:3: error: expected `CONFIG_NAME=value`, `# CONFIG_NAME is not set`, a `#` "
         "comment or a blank line\n"
         "  LLEXT=y\n"
@@ -327,7 +328,7 @@ def test_malformed_kconfig_line_is_located() -> None:
 def test_kconfig_value_that_is_no_kconfig_type_is_located() -> None:
     with pytest.raises(ScriptError) as caught:
         parse_kconfig("CONFIG_A=maybe\n", "prj.conf")
-    assert caught.value.render().splitlines()[0] == (
+    assert render(caught.value).splitlines()[0] == (
         "prj.conf:1:10: error: value of CONFIG_A is not y, n, m, a number or a quoted "
         "string: 'maybe'"
     )

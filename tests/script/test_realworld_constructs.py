@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from placer.cli import main
+from placer.cli.output import render
 from placer.errors import ScriptError
 from placer.script import ast, parse, print_script
 from placer.script.evaluate import evaluate_memory, evaluate_symbols
@@ -186,7 +187,7 @@ def test_a_bad_letter_in_an_included_memory_file_names_that_file(
     Path("main.ld").write_text("MEMORY\n{\n  INCLUDE regions.ld\n}\n")
     with pytest.raises(ScriptError) as caught:
         load_script("main.ld")
-    assert str(caught.value).splitlines()[:3] == [
+    assert render(caught.value).splitlines()[:3] == [
         "regions.ld:2:9: error: memory region `ROM': invalid character 'q' in memory "
         "attributes",
         "  ROM (rq) : ORIGIN = 1K, LENGTH = 1K",

@@ -6,8 +6,9 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from placer import BoardError, Infeasible, Order, Pin, load_board, place
+from placer import ArgumentError, BoardError, Infeasible, Order, Pin, load_board, place
 from placer.board import Bus, UsedRange
+from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
 from placer.layout import Placement
 
@@ -63,7 +64,7 @@ def test_forbidden_region_is_never_used() -> None:
     board = two_ram_board(forbidden_regions=("SRAM2",))
     with pytest.raises(Infeasible) as error:
         place(board, LlextConfig(heap_size=32))
-    assert str(error.value) == (
+    assert render(error.value) == (
         "error: cannot place .llext_heap: 32768 bytes aligned to 8 do not fit\n"
         "  FLASH: excluded: not writable (attributes rx)\n"
         "  RAM: 22528 bytes free, largest gap aligned to 8: 22528 bytes at 0x20002800\n"
@@ -92,9 +93,6 @@ def test_pin_that_matches_the_default_keeps_noinit_placement() -> None:
 
 
 @pytest.mark.parametrize(("pin", "message"), [
-    (Pin(".llext_heap", region="SRAM9"),
-     "error: cannot place .llext_heap: pinned to region SRAM9, which board two_ram does not "
-     "have (regions: FLASH, RAM, SRAM2)"),
     (Pin(".llext_heap", region="FLASH"),
      "error: cannot place .llext_heap: pinned to region FLASH, which is not writable "
      "(attributes rx)"),
@@ -112,21 +110,47 @@ def test_pin_that_matches_the_default_keeps_noinit_placement() -> None:
     (Pin(".llext_heap", region="RAM", address=0x30008000),
      "error: cannot place .llext_heap: pinned to 0x30008000 in region RAM, but that address "
      "is in SRAM2"),
-    (Pin(".llext_instr_heap", region="RAM"),
-     "error: cannot place .llext_instr_heap: pinned, but this configuration has no such heap "
-     "section (heap sections: .llext_heap)"),
 ])
 def test_bad_pin_messages(pin: Pin, message: str) -> None:
     with pytest.raises(Infeasible) as error:
         place(two_ram_board(), LlextConfig(), pins=(pin,))
-    assert str(error.value) == message
+    assert render(error.value) == message
+
+
+@pytest.mark.parametrize(("pin", "message"), [
+    (Pin(".llext_instr_heap", region="RAM"),
+     ".llext_instr_heap is pinned, but this configuration has no such heap section (heap "
+     "sections: .llext_heap)"),
+    (Pin(".llext_heap", region="SRAM9"),
+     ".llext_heap is pinned to region SRAM9, which board two_ram does not have (regions: "
+     "FLASH, RAM, SRAM2)"),
+])
+def test_a_pin_naming_what_does_not_exist_is_the_callers_mistake(pin: Pin, message: str) -> None:
+    with pytest.raises(ArgumentError) as error:
+        place(two_ram_board(), LlextConfig(), pins=(pin,))
+    assert str(error.value) == message and error.value.argument == "pins"
+
+
+def test_a_negative_reserve_is_refused() -> None:
+    with pytest.raises(ArgumentError) as error:
+        place(two_ram_board(), LlextConfig(), reserve=-1)
+    assert str(error.value) == "reserve must be 0 or more bytes, not -1"
 
 
 @pytest.mark.parametrize(("pins", "message"), [
     ((Pin(".llext_heap", address=0x30004000), Pin(".llext_heap", address=0x30008000)),
-     "error: cannot place .llext_heap: pinned to two addresses, 0x30004000 and 0x30008000"),
+     ".llext_heap is pinned to two addresses, 0x30004000 and 0x30008000"),
     ((Pin(".llext_heap", region="RAM"), Pin(".llext_heap", region="SRAM2")),
-     "error: cannot place .llext_heap: pinned to two regions, RAM and SRAM2"),
+     ".llext_heap is pinned to two regions, RAM and SRAM2"),
+])
+def test_two_pins_of_one_heap_that_disagree_are_refused(pins: tuple[Pin, ...],
+                                                        message: str) -> None:
+    with pytest.raises(ArgumentError) as error:
+        place(two_ram_board(), LlextConfig(), pins=pins)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(("pins", "message"), [
     ((Pin(".llext_heap", region="RAM"), Pin(".llext_heap", address=0x30008000)),
      "error: cannot place .llext_heap: pinned to 0x30008000 in region RAM, but that address "
      "is in SRAM2"),
@@ -134,7 +158,7 @@ def test_bad_pin_messages(pin: Pin, message: str) -> None:
 def test_conflicting_pins_of_one_heap_are_refused(pins: tuple[Pin, ...], message: str) -> None:
     with pytest.raises(Infeasible) as error:
         place(two_ram_board(), LlextConfig(), pins=pins)
-    assert str(error.value) == message
+    assert render(error.value) == message
 
 
 def test_repeated_and_complementary_pins_of_one_heap_combine() -> None:
@@ -150,7 +174,7 @@ def test_two_heaps_pinned_on_top_of_each_other() -> None:
             Pin(".llext_metadata_heap", address=0x30003000))
     with pytest.raises(Infeasible) as error:
         place(two_ram_board(), LlextConfig(heap_backend=HeapBackend.MEMBLK), pins=pins)
-    assert str(error.value) == (
+    assert render(error.value) == (
         "error: cannot place .llext_metadata_heap: pinned to 0x30003000: [0x30003000, "
         "0x30004000) overlaps .llext_ext_heap pinned at [0x30002000, 0x30006000)")
 
@@ -160,7 +184,7 @@ def test_pinned_region_too_small_names_the_numbers() -> None:
     with pytest.raises(Infeasible) as error:
         place(two_ram_board(), LlextConfig(heap_size=24),
               pins=(Pin(".llext_heap", region="RAM"),))
-    assert str(error.value) == (
+    assert render(error.value) == (
         "error: cannot place .llext_heap: 24576 bytes aligned to 8 do not fit in RAM (pinned)\n"
         "  FLASH: excluded: not writable (attributes rx)\n"
         "  RAM: 22528 bytes free, largest gap aligned to 8: 22528 bytes at 0x20002800\n"
@@ -177,7 +201,7 @@ def test_heaps_that_fit_alone_but_not_together_name_the_second() -> None:
                          metadata_heap_size=16)
     with pytest.raises(Infeasible) as error:
         place(board, config)
-    assert str(error.value) == (
+    assert render(error.value) == (
         "error: cannot place .llext_metadata_heap: 16384 bytes aligned to 8 do not fit beside "
         ".llext_ext_heap\n"
         "  FLASH: excluded: not writable (attributes rx)\n"
@@ -190,14 +214,14 @@ def test_heaps_that_fit_alone_but_not_together_name_the_second() -> None:
 def test_harvard_instr_heap_cannot_go_to_dccm() -> None:
     with pytest.raises(Infeasible) as error:
         place(harvard_board(), LlextConfig(), pins=(Pin(".llext_instr_heap", region="DCCM"),))
-    assert str(error.value) == ("error: cannot place .llext_instr_heap: pinned to region DCCM, "
+    assert render(error.value) == ("error: cannot place .llext_instr_heap: pinned to region DCCM, "
                                 "which is not on the instruction bus")
 
 
 def test_harvard_data_heap_cannot_go_to_iccm() -> None:
     with pytest.raises(Infeasible) as error:
         place(harvard_board(), LlextConfig(), pins=(Pin(".llext_data_heap", region="ICCM"),))
-    assert str(error.value) == ("error: cannot place .llext_data_heap: pinned to region ICCM, "
+    assert render(error.value) == ("error: cannot place .llext_data_heap: pinned to region ICCM, "
                                 "which is not on the data bus")
 
 
@@ -207,7 +231,7 @@ def test_order_constraint_puts_the_pool_above_the_metadata_heap() -> None:
     with pytest.raises(Infeasible) as error:
         place(two_ram_board(), config,
               orders=(Order(".llext_ext_heap", after=".llext_metadata_heap"),))
-    assert str(error.value) == (
+    assert render(error.value) == (
         "error: cannot place .llext_ext_heap: ordering constraints form a cycle: "
         ".llext_ext_heap -> .llext_metadata_heap -> .llext_ext_heap")
 
@@ -226,10 +250,10 @@ def test_order_constraint_after_a_used_range_moves_a_free_heap_up() -> None:
 
 
 def test_order_constraint_naming_nothing_known() -> None:
-    with pytest.raises(Infeasible) as error:
+    with pytest.raises(ArgumentError) as error:
         place(two_ram_board(), LlextConfig(), orders=(Order(".llext_heap", after=".stacks"),))
     assert str(error.value) == (
-        "error: cannot place .llext_heap: ordering constraint names .stacks, which is neither "
+        "ordering constraint .llext_heap after .stacks names .stacks, which is neither "
         "a heap section nor a used range (known: .bss, .data, .dma, .llext_heap, .noinit, "
         ".text)")
 
@@ -250,7 +274,7 @@ def test_shipped_board_infeasible_memblk_names_largest_fit() -> None:
     config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=1024)
     with pytest.raises(Infeasible) as error:
         place(load_board("hifive1_revb"), config)
-    assert str(error.value) == (
+    assert render(error.value) == (
         "error: cannot place .llext_ext_heap: 16384 bytes aligned to 1024 do not fit\n"
         "  ROM: excluded: not writable (attributes rx)\n"
         "  RAM: 8704 bytes free, largest gap aligned to 1024: 8192 bytes at 0x80002000\n"
@@ -284,17 +308,17 @@ def test_harvard_instr_heap_in_rodata_pushes_the_data_load_image_up() -> None:
 
 
 def test_a_dynamic_heap_has_no_section_to_pin() -> None:
-    with pytest.raises(Infeasible) as error:
+    with pytest.raises(ArgumentError) as error:
         place(two_ram_board(), LlextConfig(heap_dynamic=True),
               pins=(Pin(".llext_heap", region="RAM"),))
-    assert str(error.value) == ("error: cannot place .llext_heap: pinned, but this "
-                                "configuration has no such heap section (heap sections: none)")
+    assert str(error.value) == (".llext_heap is pinned, but this configuration has no such "
+                                "heap section (heap sections: none)")
 
 
 def test_board_whose_noinit_region_is_missing() -> None:
     with pytest.raises(BoardError) as error:
         place(two_ram_board(noinit_region="SRAM9"), LlextConfig())
-    assert str(error.value) == ("error: board two_ram: noinit region SRAM9 is not one of its "
+    assert render(error.value) == ("error: board two_ram: noinit region SRAM9 is not one of its "
                                 "regions (FLASH, RAM, SRAM2)")
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from placer import Infeasible, load_board, place
 from placer.board import UsedRange
+from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
 from placer.layout import Placement
 from placer.solve import kconfig_lines
@@ -70,7 +71,7 @@ def test_maximize_with_nothing_left_names_the_reason() -> None:
     board = two_ram_board(forbidden_regions=("SRAM2",))
     with pytest.raises(Infeasible) as error:
         place(board, LlextConfig(), maximize=True, reserve=32 * 1024)
-    assert str(error.value).splitlines()[0] == (
+    assert render(error.value).splitlines()[0] == (
         "error: cannot place .llext_heap: 1024 + 32768 reserved bytes aligned to 8 do not "
         "fit")
 
