@@ -188,12 +188,7 @@ class ConfigError(PlacerError):
         self.options = options
         self.rule = rule
         self.fix = fix
-        self.where = where
-        super().__init__(self.summary())
-
-    def location(self) -> str | None:
-        """The ``file:line`` that set the option, when read from a file."""
-        return self.where
+        super().__init__(self.summary(), where=where)
 
     def summary(self) -> str:
         """``CONFIG_A, CONFIG_B: rule``."""

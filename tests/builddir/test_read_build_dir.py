@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from placer.builddir import BuildDirError, board_for_build, read_build_dir
+from placer.cli.output import render
 from placer.errors import BoardError
 from placer.importers.mapfile import read_map_sections
 from tests.zephyr_build import CORTEX_M, Build, make_build_dir
@@ -109,7 +110,7 @@ def test_a_missing_file_is_an_error_naming_it(cortex_m: Build, tmp_path: Path, m
     (build / missing).unlink()
     with pytest.raises(BuildDirError) as caught:
         read_build_dir(build)
-    assert str(caught.value) == f"{build / missing}: error: {message}"
+    assert render(caught.value) == f"{build / missing}: error: {message}"
 
 
 def test_no_version_anywhere_is_an_error(cortex_m: Build, tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ def test_versions_that_disagree_name_both_files(cortex_m: Build, tmp_path: Path)
                                           "CMAKE_PROJECT_VERSION:STATIC=3.7.0\n")
     with pytest.raises(BuildDirError) as caught:
         read_build_dir(build)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{build}/zephyr/include/generated/zephyr/version.h: error: Zephyr 4.2.0 here but "
         f"3.7.0 in {build}/CMakeCache.txt (CMAKE_PROJECT_VERSION): the build directory mixes "
         "two builds (run `west build -p`)")
@@ -175,7 +176,7 @@ def test_a_devicetree_whose_ram_does_not_hold_the_scripts_is_refused(
     build = _copy(cortex_m, tmp_path)
     dts = build / "zephyr/zephyr.dts"
     dts.write_text(dts.read_text().replace("0x20000000 0x10000", "0x20000000 0x4000"))
-    with pytest.raises(BoardError, match=r"linker.cmd: error: region RAM \[0x20000000, "
+    with pytest.raises(BoardError, match=r"linker.cmd: region RAM \[0x20000000, "
                        r"0x20010000\) disagrees with .*zephyr.dts's RAM "
                        r"\[0x20000000, 0x20004000\)"):
         board_for_build(read_build_dir(build))

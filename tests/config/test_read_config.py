@@ -260,7 +260,7 @@ def test_hex_for_an_int_option_is_refused_as_kconfig_refuses_it(tmp_path: Path) 
         read_config(path)
     assert caught.value.options == ("LLEXT_HEAP_SIZE",)
     assert caught.value.where == f"{path}:2"
-    assert str(caught.value).startswith(
+    assert render(caught.value).startswith(
         f"{path}:2: error: CONFIG_LLEXT_HEAP_SIZE: '0x10' is not an int value")
 
 
@@ -285,8 +285,8 @@ def test_a_symbol_outside_the_model_is_judged_alike_by_every_reader(tmp_path: Pa
         read_config(path)
     with pytest.raises(ScriptError) as by_macros:
         read_kconfig(path)
-    assert str(by_config.value) == str(by_macros.value)
-    assert str(by_config.value).startswith(
+    assert render(by_config.value) == render(by_macros.value)
+    assert render(by_config.value).startswith(
         f"{path}:2:12: error: value of CONFIG_FOO is not y, n, m, a number or a quoted string")
 
 

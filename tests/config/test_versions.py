@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from placer.cli.output import render
 from placer.config import LlextConfig
 from placer.errors import ConfigError
 from placer.versions import (
@@ -30,7 +31,7 @@ def test_versions_parse_as_zephyr_writes_them(text: str, version: ZephyrVersion)
 def test_a_malformed_version_names_the_option(text: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_zephyr_version(text)
-    assert str(caught.value).startswith(f"error: --zephyr-version: {text!r} is not a Zephyr "
+    assert render(caught.value).startswith(f"error: --zephyr-version: {text!r} is not a Zephyr "
                                         "version")
 
 

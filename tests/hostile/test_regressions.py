@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from placer.cli import main
+from placer.cli.output import render
 
 _ROOT = Path(__file__).resolve().parents[2]
 _BOARDS = _ROOT / "boards"
@@ -214,7 +215,7 @@ def test_d9_gcc_stuck_on_a_fifo_is_stopped_by_the_timeout(tmp_path: Path) -> Non
     script.write_text(f'#include "{fifo}"\nSECTIONS {{ }}\n')
     with pytest.raises(ScriptError) as caught:
         preprocess_file(script, cpp="arm-none-eabi-gcc", cpp_timeout=1.0)
-    assert str(caught.value) == (
+    assert render(caught.value) == (
         f"{script}:1:1: error: arm-none-eabi-gcc did not finish within 1 s (does an "
         "#include name a FIFO or a device?)")
 
