@@ -11,6 +11,7 @@ import pytest
 
 import placer
 from placer.board import Board
+from placer.cli.output import render
 from placer.config import BinaryType, HeapBackend, LlextConfig
 from placer.errors import ConfigError, Infeasible
 from placer.rules import ConfigViolations
@@ -65,7 +66,7 @@ def test_config_check_refuses_what_place_cannot_fit() -> None:
                          set_by=(("LLEXT_EXT_HEAP_SIZE", "prj.conf:3"),))
     verdict = review_placement(board, config)
     assert [v.options for v in verdict.violations] == [("LLEXT_METADATA_HEAP_SIZE",)]
-    assert str(verdict.violations[0]).startswith(
+    assert render(verdict.violations[0]).startswith(
         "error: CONFIG_LLEXT_METADATA_HEAP_SIZE: .llext_metadata_heap cannot be placed on "
         "qemu_cortex_m3: 4096 bytes aligned to 8 do not fit beside .llext_ext_heap")
     with pytest.raises(Infeasible):

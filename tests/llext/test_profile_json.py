@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from placer.boardfile import load_board
 from placer.cli import main
+from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
 from placer.errors import ConfigError, LayoutError, PlacerError
 from placer.llext import verify
@@ -83,7 +84,7 @@ def test_a_newer_schema_is_refused_with_an_upgrade_hint() -> None:
     document["schema"] = "placer-profile/2"
     with pytest.raises(LayoutError) as caught:
         loads(json.dumps(document), file="p.json")
-    assert str(caught.value) == ("p.json: error: schema: written for schema "
+    assert render(caught.value) == ("p.json: error: schema: written for schema "
                                  "'placer-profile/2', newer than this placer reads "
                                  "('placer-profile/1'): upgrade placer")
 
@@ -91,7 +92,7 @@ def test_a_newer_schema_is_refused_with_an_upgrade_hint() -> None:
 def test_a_layout_is_not_a_profile() -> None:
     with pytest.raises(LayoutError) as caught:
         loads('{"schema": "placer-layout/1"}', file="p.json")
-    assert str(caught.value) == ("p.json: error: schema: unsupported schema "
+    assert render(caught.value) == ("p.json: error: schema: unsupported schema "
                                  "'placer-layout/1': this placer reads 'placer-profile/1'")
 
 
@@ -101,7 +102,7 @@ def test_an_edited_profile_fails_its_hash() -> None:
     assert edited != text
     with pytest.raises(LayoutError) as caught:
         loads(edited, file="p.json")
-    message = str(caught.value)
+    message = render(caught.value)
     assert message.startswith("p.json: error: content_sha256: the content does not match "
                               "its hash (the file says '")
     assert message.endswith("it was edited or damaged since placer wrote it; write it "
@@ -119,12 +120,12 @@ def test_a_bad_value_names_its_key_even_with_a_good_hash() -> None:
     document["layout"]["heaps"][0]["align"] = 12
     with pytest.raises(LayoutError) as caught:
         loads(_rehashed(document), file="p.json")
-    assert str(caught.value) == "p.json: error: layout.heaps[0].align: 12 is not a power of two"
+    assert render(caught.value) == "p.json: error: layout.heaps[0].align: 12 is not a power of two"
     document = json.loads(dumps(_profile()))
     document["image"]["preloaded"][0]["sha256"] = "0" * 64
     with pytest.raises(LayoutError) as caught:
         loads(_rehashed(document), file="p.json")
-    assert str(caught.value).startswith(
+    assert render(caught.value).startswith(
         "p.json: error: image.preloaded[0].sha256: '" + "0" * 64 + "' is not the SHA-256 of "
         "elf_base64")
 
@@ -181,7 +182,7 @@ def test_no_value_anywhere_in_a_rehashed_profile_gets_a_traceback(llext_dir: Pat
             try:
                 read = loads(_rehashed(document), file="p.json")
             except LayoutError as exc:
-                assert str(exc).startswith("p.json: error: "), (leaf, value, exc)
+                assert render(exc).startswith("p.json: error: "), (leaf, value, exc)
                 continue
             try:
                 report = verify(read.layout, [ext], image=read.image)
