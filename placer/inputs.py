@@ -31,10 +31,12 @@ from typing import Literal
 from placer.errors import InputError, PlacerError
 
 #: Largest text input accepted by default. Zephyr's generated ``linker.cmd``, ``zephyr.dts``
-#: and ``.config`` are a few hundred KiB at most (measured on Zephyr 4.x builds of the
-#: shipped boards: under 200 KiB each); 4 MiB leaves room without letting a hostile file
-#: make the pure-Python preprocessor or parser hold gigabytes.
-TEXT_LIMIT = 4 * 1024 * 1024
+#: and ``.config`` are well under this (tens to a few hundred KiB; an estimate from builds
+#: of common boards, not a measured maximum). The parser and the preprocessor hold a few
+#: hundred bytes per input byte (measured: about 400 for a long expression, 500 through
+#: pcpp), so 1 MiB keeps one input under half a GiB; the sum of the files one script
+#: ``#include``s or ``INCLUDE``s is held to the same limit.
+TEXT_LIMIT = 1024 * 1024
 
 #: Largest ELF input accepted by default. A ``zephyr.elf`` with DWARF for a large
 #: application reaches tens of MiB; extensions are far smaller.

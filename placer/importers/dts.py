@@ -75,11 +75,54 @@ def board_from_dts(path: str | Path, *, name: str | None = None, arch: Arch | No
         raise BoardError(f"invalid devicetree: {exc}", str(path)) from None
 
 
+#: A C or C++ comment, or a string or character literal (so that a comment marker inside a
+#: literal is left alone); written so that the regex engine keeps no state per character.
+_COMMENT_OR_LITERAL = re.compile(
+    r'"[^"\\]*(?:\\.[^"\\]*)*"'          # a string, across lines as dtlib reads it
+    r"|'(?:\\.|[^'\\\n]){0,16}'"          # a character literal: short, so no rescans
+    r"|/\*.*?\*/|//[^\n]*", re.DOTALL)
+#: Longest string or character literal read from a devicetree: a zephyr.dts holds
+#: compatibles, labels and paths, far shorter.
+_LITERAL_LIMIT = 64 * 1024
+
+
 class _BoundedDT(dtlib.DT):  # type: ignore[misc]  # dtlib ships no types
     """dtlib's parser with its ``/include/`` and ``/incbin/`` files read through
     `placer.inputs` (regular files only, bounded) and standard input (``"-"``, which dtlib
     reads for the C tools' sake) refused: a devicetree cannot make placer block or read
-    a device until memory runs out."""
+    a device until memory runs out. Comments are dropped and long literals refused before
+    dtlib lexes the text (see `_without_comments`)."""
+
+    _file_contents: str  # dtlib's text being lexed, set by its __init__ and _enter_file
+
+    def _parse_dt(self) -> None:
+        self._file_contents = self._without_comments(self._file_contents)
+        super()._parse_dt()
+
+    def _enter_file(self, filename: str) -> None:
+        super()._enter_file(filename)
+        self._file_contents = self._without_comments(self._file_contents)
+
+    def _without_comments(self, text: str) -> str:
+        """`text` with each comment replaced by its newlines (lines keep their numbers),
+        and a string or character literal longer than `_LITERAL_LIMIT` refused: dtlib's
+        lexer matches both with a pattern that holds hundreds of bytes per character
+        (a 10 MB comment took 3.6 GB), so it gets neither."""
+        parts: list[str] = []
+        last = 0
+        for match in _COMMENT_OR_LITERAL.finditer(text):
+            token = match.group()
+            if token[0] in "\"'":
+                if len(token) > _LITERAL_LIMIT:
+                    self._lineno = text.count("\n", 0, match.start()) + 1
+                    self._parse_error(f"a literal of {len(token)} bytes: longer than the "
+                                      f"{_LITERAL_LIMIT} bytes placer reads in a devicetree")
+                continue
+            parts.append(text[last:match.start()])
+            parts.append("\n" * token.count("\n") or " ")
+            last = match.end()
+        parts.append(text[last:])
+        return "".join(parts)
 
     def _open(self, filename: str, mode: str = "r", **kwargs: object) -> IO[Any]:
         if filename == "-":

@@ -17,7 +17,13 @@ from typing import Any
 import pcpp
 
 from placer.errors import InputError, ScriptError
-from placer.inputs import is_regular_file, read_input_text
+from placer.inputs import (
+    LIMIT_VARIABLE,
+    TEXT_LIMIT,
+    effective_limit,
+    is_regular_file,
+    read_input_text,
+)
 from placer.script.diagnostics import source_line
 from placer.script.kconfig_macros import Macro
 from placer.script.preprocess import MAX_INCLUDE_DEPTH, LineOrigin, PreprocessedText
@@ -33,6 +39,9 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
         self.directive: Any = None
         self.directive_args: list[Any] = []
         self._including: list[str] = [top]
+        # A small file included many times is as large as one huge file.
+        self._included = 0
+        self._include_limit = effective_limit(TEXT_LIMIT)
         # Times and dates would make output differ run to run; GNU cpp's -undef keeps them,
         # but nothing in a linker script should depend on them.
         for name in ("__DATE__", "__TIME__", "__PCPP__"):
@@ -51,10 +60,15 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
             content = read_input_text(includepath, what="#include file",
                                       errors="surrogateescape")
         except InputError as exc:
-            raise self._at_directive(f"cannot #include {includepath}: {exc.reason}") from None
+            raise self.at_directive(f"cannot #include {includepath}: {exc.reason}") from None
+        self._included += len(content)
+        if self._included > self._include_limit:
+            raise self.at_directive(
+                f"the #include files add up to more than {self._include_limit} bytes "
+                f"(set {LIMIT_VARIABLE} to raise the limit)")
         self._including.append(_relative(includepath))
         if len(self._including) - 1 >= MAX_INCLUDE_DEPTH:
-            raise self._at_directive(_include_loop(self._including))
+            raise self.at_directive(_include_loop(self._including))
         self.sources[_relative(includepath)] = content
         return io.StringIO(content)
 
@@ -66,7 +80,7 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
         finally:
             del self._including[depth:]
 
-    def _at_directive(self, message: str) -> ScriptError:
+    def at_directive(self, message: str) -> ScriptError:
         args = self.directive_args
         anchor = args[0] if args else self.directive
         file, line = anchor.source, anchor.lineno
@@ -81,10 +95,14 @@ class _Pcpp(pcpp.Preprocessor):  # type: ignore[misc]
     ) -> Any:
         self.directive = directive
         self.directive_args = toks
-        if directive.value in ("ifdef", "ifndef", "undef") and not any(
-                tok.type not in self.t_WS for tok in toks):
+        words = [tok for tok in toks if tok.type not in self.t_WS]
+        if directive.value in ("ifdef", "ifndef", "undef", "define") and not words:
             # pcpp indexes the missing name (IndexError); GCC's words.
-            raise self._at_directive(f"no macro name given in #{directive.value} directive")
+            raise self.at_directive(f"no macro name given in #{directive.value} directive")
+        if directive.value in ("if", "elif") and not words:
+            raise self.at_directive(f"#{directive.value} with no expression")
+        if directive.value == "pragma" and not words:
+            raise pcpp.OutputDirective(pcpp.Action.IgnoreAndRemove)  # GCC ignores it too
         return super().on_directive_handle(directive, toks, ifpassthru, precedingtoks)
 
     def on_include_not_found(
@@ -249,9 +267,15 @@ def run_pcpp(
     processor.parse(text, file)
     lines: list[str] = []
     origins: list[LineOrigin] = []
-    for origin, line in _group_lines(processor):
-        lines.append(line)
-        origins.append(origin)
+    try:
+        for origin, line in _group_lines(processor):
+            lines.append(line)
+            origins.append(origin)
+    except IndexError:
+        # pcpp indexes a directive's words without checking there are enough (`#if !defined`
+        # at the top of a file); the cases GCC words are refused above, the rest here.
+        name = processor.directive.value if processor.directive is not None else "directive"
+        raise processor.at_directive(f"malformed #{name} directive") from None
     return PreprocessedText(
         text="\n".join(lines) + ("\n" if lines else ""),
         line_map=tuple(origins),

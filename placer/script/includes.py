@@ -27,7 +27,7 @@ from typing import Any, Final
 import attrs
 
 from placer.errors import InputError, ScriptError, ScriptWarning, SourceSpan
-from placer.inputs import read_input_text
+from placer.inputs import LIMIT_VARIABLE, TEXT_LIMIT, effective_limit, read_input_text
 from placer.script import ast
 from placer.script.diagnostics import (
     at_span,
@@ -141,6 +141,7 @@ class _Resolver:
         self.edges: list[tuple[str, str]] = []
         self.stack: list[str] = []
         self.sources: dict[str, str] = {}
+        self.included = 0  # bytes of every INCLUDE so far: one file INCLUDEd many times
 
     def resolve(self, script: ast.Script, file: str) -> ast.Script:
         key = _key(file)
@@ -192,6 +193,11 @@ class _Resolver:
         except InputError as exc:
             raise _located(f"cannot read linker script file {found}: {exc.reason}",
                            include.span) from None
+        self.included += len(text)
+        if self.included > effective_limit(TEXT_LIMIT):
+            raise _located(f"the INCLUDEd files add up to more than "
+                           f"{effective_limit(TEXT_LIMIT)} bytes (set {LIMIT_VARIABLE} to "
+                           "raise the limit)", include.span)
         self.sources[str(found)] = text
         fragment = _parse_included(text, str(found), kind)
         self.stack.append(key)

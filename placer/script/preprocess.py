@@ -186,12 +186,38 @@ def _map_column(output_line: str, original: str, column: int) -> int:
     return min(best, len(original) + 1)
 
 
+#: Longest pair of lines (output + original, in characters) aligned with difflib, whose
+#: time grows with the product of the lengths: a real script's lines are far shorter, and a
+#: longer pair is aligned by its common prefix and suffix alone, in linear time.
+_ALIGN_LIMIT = 2048
+
+
 @functools.lru_cache(maxsize=4096)
 def _matching_blocks(output_line: str, original: str) -> tuple[tuple[int, int, int], ...]:
     """Runs of text common to an output line and its original line (cached: every span
     of a line asks for the same pair)."""
+    if len(output_line) + len(original) > _ALIGN_LIMIT:
+        return _prefix_suffix_blocks(output_line, original)
     matcher = difflib.SequenceMatcher(None, output_line, original, autojunk=False)
     return tuple((a, b, size) for a, b, size in matcher.get_matching_blocks())
+
+
+def _prefix_suffix_blocks(output_line: str, original: str) -> tuple[tuple[int, int, int], ...]:
+    """The common prefix and suffix of two lines as matching blocks (difflib's shape): a
+    position between them maps to the start of the text the macros replaced."""
+    limit = min(len(output_line), len(original))
+    prefix = 0
+    while prefix < limit and output_line[prefix] == original[prefix]:
+        prefix += 1
+    suffix = 0
+    while (suffix < limit - prefix
+           and output_line[-1 - suffix] == original[-1 - suffix]):
+        suffix += 1
+    blocks = [(0, 0, prefix)] if prefix else []
+    if suffix:
+        blocks.append((len(output_line) - suffix, len(original) - suffix, suffix))
+    blocks.append((len(output_line), len(original), 0))
+    return tuple(blocks)
 
 
 # --- toolchain cpp -----------------------------------------------------------------------
