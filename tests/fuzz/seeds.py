@@ -139,14 +139,18 @@ def _quiet_main(argv: list[str]) -> int:
 def _layouts(shared: Path) -> dict[str, Path]:
     """Layout JSON of shipped boards, as `placer place` writes it."""
     found = {}
-    for board, config in (("qemu_cortex_m3", None), ("qemu_riscv32", None), ("qemu_x86", None),
-                          ("nsim_em", None), ("nucleo_h743zi", "memblk")):
+    configs = {
+        # x86's MMU rounds each region to a 4 KiB page: the default 8 KiB heap holds none.
+        "qemu_x86": "CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_SIZE=32\n",
+        "nucleo_h743zi": "CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_MEMBLK=y\n"
+                         "CONFIG_LLEXT_EXT_HEAP_SIZE=16\nCONFIG_LLEXT_HEAP_SIZE=8\n",
+    }
+    for board in ("qemu_cortex_m3", "qemu_riscv32", "qemu_x86", "nsim_em", "nucleo_h743zi"):
         argv = ["place", "--board", board, "-o", str(shared / f"placed-{board}"),
                 "--emit", "json"]
-        if config == "memblk":
-            conf = shared / "memblk.conf"
-            conf.write_text("CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_MEMBLK=y\n"
-                            "CONFIG_LLEXT_EXT_HEAP_SIZE=16\nCONFIG_LLEXT_HEAP_SIZE=8\n")
+        if board in configs:
+            conf = shared / f"{board}.conf"
+            conf.write_text(configs[board])
             argv += ["--config", str(conf)]
         assert _quiet_main(argv) == 0, argv
         found[board] = shared / f"placed-{board}" / "layout.json"
