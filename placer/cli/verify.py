@@ -45,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="a profile written by `placer profile` (or `placer place --emit "
                        "profile`): the firmware's heaps, target, export table and metadata "
                        "sizes, with no build at hand")
+    parser.add_argument("--profile-sha256", metavar="HEX",
+                        help="with --profile: refuse it unless its content_sha256 is HEX (a "
+                        "CI gate pins the profile it trusts)")
     where.add_argument("--board", help="place the heaps for this board first (with --config, "
                        "or Zephyr's defaults)")
     add_build_dir_option(where)
@@ -102,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
                   "carries the configuration, the export table and the pre-loaded "
                   "extensions", file=sys.stderr)
             return USAGE_ERROR
+    if args.profile_sha256 is not None and args.profile is None:
+        print("placer verify: error: --profile-sha256 pins a --profile", file=sys.stderr)
+        return USAGE_ERROR
     fmt = args.format or ("json" if args.json else "text")
     if args.json and fmt != "json":
         print(f"placer verify: error: --json and --format {fmt} disagree", file=sys.stderr)
@@ -113,6 +119,12 @@ def run(args: argparse.Namespace) -> int:
         from placer.profile import read_profile
 
         profile = read_profile(args.profile)
+        if args.profile_sha256 is not None \
+                and args.profile_sha256.strip().lower() != profile.content_sha256:
+            print(f"{args.profile}: error: content_sha256 is {profile.content_sha256}, not the "
+                  f"pinned {args.profile_sha256}: this is not the profile the gate trusts",
+                  file=sys.stderr)
+            return INPUT_PROBLEM
         layout, image = profile.layout, profile.image
         source = (f"Checked against the profile `{args.profile.name}` (content_sha256 "
                   f"`{profile.content_sha256[:16]}…`): {describe(layout)}.")

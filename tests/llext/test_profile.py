@@ -10,6 +10,8 @@ profile and the extensions. The reports must be byte for byte the same.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from tests.llext.profile_case import (
     build_image,
     exports_object,
 )
-from tests.zephyr_build import CORTEX_M, make_build_dir, relink, symbols
+from tests.zephyr_build import CORTEX_M, Build, make_build_dir, relink, symbols
 
 #: The extensions a developer checks (the pre-loaded library is the product's).
 CHECKED = ["hello.llext", "app.llext", "big.llext", "typo.llext"]
@@ -195,11 +197,8 @@ def test_the_profile_goes_beside_the_edk_flags(
 def test_a_build_directory_gives_a_profile_with_the_heaps_where_the_image_has_them(
         tmp_path: Path, llext_dir: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    made = make_build_dir(tmp_path, CORTEX_M)
-    extra = exports_object(made.zephyr, CORTEX_M.family, CORTEX_M.cflags)
+    made = _build_dir_with_exports(tmp_path)
     zephyr = made.zephyr
-    relink(attrs.evolve(made, objects=(*made.objects, extra)), zephyr / "linker.cmd",
-           zephyr / "zephyr.elf", zephyr / "zephyr.map", check=True)
     build_extensions(llext_dir, tmp_path, CASES["k_heap"])
     monkeypatch.chdir(tmp_path)
     assert main(["profile", "--build-dir", "build", "-o", "llext-profile.json"]) == 0
@@ -216,3 +215,78 @@ def test_a_build_directory_gives_a_profile_with_the_heaps_where_the_image_has_th
     alone = _verify(capsys, monkeypatch, tmp_path, _PROFILE, ["--json"])
     assert alone == (full[0], full[1].replace("DWARF of build/zephyr/zephyr.elf",
                                               "DWARF of zephyr.elf"))
+
+
+def _build_dir_with_exports(where: Path) -> Build:
+    """A Zephyr build directory (``where/build``) whose image also has Zephyr's export
+    table and DWARF for the loader's structures."""
+    made = make_build_dir(where, CORTEX_M)
+    extra = exports_object(made.zephyr, CORTEX_M.family, CORTEX_M.cflags)
+    zephyr = made.zephyr
+    relink(attrs.evolve(made, objects=(*made.objects, extra)), zephyr / "linker.cmd",
+           zephyr / "zephyr.elf", zephyr / "zephyr.map", check=True)
+    return made
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_commands(fence: str) -> list[list[str]]:
+    """The ``placer`` commands of the README's admission section, in its `fence` blocks
+    (continuation lines joined, a pipe and what follows it dropped)."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Admission checks in an extension repository's CI", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(rf"```{fence}\n(.*?)```", section, flags=re.DOTALL):
+        joined = re.sub(r"\\\n\s*", "", block)
+        for line in joined.splitlines():
+            line = line.strip().split("#", 1)[0].split("|", 1)[0]
+            if line.startswith("placer "):
+                commands.append(shlex.split(line)[1:])
+    return commands
+
+
+def test_the_readme_admission_job_runs_as_written(
+        tmp_path: Path, llext_dir: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The firmware's side: a build, its shared library, an unpacked EDK.
+    _build_dir_with_exports(tmp_path)
+    built = build_extensions(llext_dir, tmp_path, CASES["k_heap"])
+    shutil.copy(built["lib"], tmp_path / "build" / "libshared.llext")
+    edk = tmp_path / "out" / "llext-edk"
+    edk.mkdir(parents=True)
+    (edk / "cmake.cflags").write_text("set(LLEXT_CFLAGS -mcpu=cortex-m4 -mthumb)\n")
+    (edk / "Makefile.cflags").write_text("LLEXT_CFLAGS = -mcpu=cortex-m4 -mthumb\n")
+    monkeypatch.chdir(tmp_path)
+    (product,) = _readme_commands("sh")
+    assert product[0] == "profile"
+    assert main(product) == 0
+    pinned = read_profile(edk / "llext-profile.json").content_sha256
+    assert f"content_sha256 {pinned}" in capsys.readouterr().out
+    # The extension's side: the EDK unpacked in the checkout, the extensions in build/.
+    checkout = tmp_path / "extension"
+    (checkout / "build").mkdir(parents=True)
+    shutil.copytree(edk, checkout / "llext-edk")
+    for name in ("hello", "app", "typo"):
+        shutil.copy(built[name], checkout / "build" / f"{name}.llext")
+    monkeypatch.chdir(checkout)
+    (job,) = _readme_commands("yaml")
+    assert job[0] == "verify"
+
+    def expand(argument: str) -> list[str]:
+        if "*" in argument:
+            return sorted(str(p.relative_to(checkout)) for p in checkout.glob(argument))
+        return [argument.replace("$PROFILE_SHA256", pinned)]
+
+    argv = [expanded for argument in job for expanded in expand(argument)]
+    capsys.readouterr()
+    assert main(argv) == 1  # typo's import is nowhere: the job fails
+    out = capsys.readouterr().out
+    assert out.startswith("## LLEXT admission check: ❌ FAIL: 1 of 4 extension(s) would not "
+                          "load; first: typo: -ENODATA")
+    assert "| 2 | `app` | loads |" in out and "| `k_slep` | `k_sleep` |" in out
+    # Another profile than the pinned one is refused.
+    argv[argv.index(pinned)] = "0" * 64
+    assert main(argv) == 1
+    assert "this is not the profile the gate trusts" in capsys.readouterr().err
