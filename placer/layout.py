@@ -10,6 +10,7 @@ import enum
 
 import attrs
 
+from placer.board import UsedRange
 from placer.target import HeapRole, HeapSection, Target
 
 
@@ -117,6 +118,16 @@ class Layout:
     dynamic: tuple[DynamicBuffer, ...] = ()
     usable: tuple[UsableAllocation, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: The image's used ranges where they lie once the heaps are in: Zephyr's default
+    #: placement inserts heaps into the image's own output sections (``.noinit``; on ARC
+    #: Harvard ``.rodata`` and ``.data``), which moves what follows them up, aligned as
+    #: the linker aligns it. The solver says where; every emitter reads it from here.
+    #: Default: the target board's ranges, unmoved.
+    image: tuple[UsedRange, ...] = attrs.field()
+
+    @image.default
+    def _board_image(self) -> tuple[UsedRange, ...]:
+        return tuple(self.target.board.used)
 
     def heap(self, section: str) -> PlacedHeap:
         """The placed heap for `section`; raises `KeyError` when the layout has none."""

@@ -17,8 +17,7 @@ import xml.etree.ElementTree as ET
 
 import attrs
 
-from placer.layout import Layout, Placement
-from placer.solve.default import SHIFT_ALIGN
+from placer.layout import Layout
 from placer.target import HeapRole
 
 _COLUMN_WIDTH = 150
@@ -78,9 +77,11 @@ def region_segments(layout: Layout, region: str) -> tuple[Segment, ...]:
     """The region cut into segments in address order, gaps filled with free space."""
     board = layout.target.board
     memory = board.region(region)
+    # Where the image's sections lie once the heaps are in: the solver's answer.
     pieces: list[Segment] = [
-        Segment(SegmentKind.USED, what, start, size)
-        for what, start, size in _image_after_heaps(layout, region)
+        Segment(SegmentKind.USED, u.what, u.start, u.size)
+        for u in sorted(layout.image, key=lambda u: (u.start, u.what))
+        if u.region == region and u.size > 0
     ]
     for placed in layout.heaps:
         if placed.region != region:
@@ -105,38 +106,6 @@ def region_segments(layout: Layout, region: str) -> tuple[Segment, ...]:
     if cursor < memory.end:
         out.append(Segment(SegmentKind.FREE, "free", cursor, memory.end - cursor))
     return tuple(out)
-
-
-def _image_after_heaps(layout: Layout, region: str) -> list[tuple[str, int, int]]:
-    """The image's used ranges in `region` where they end up once the heaps are in.
-
-    A heap inserted into the image's own output sections (inside ``.data`` on ARC Harvard,
-    or ``.noinit``) pushes what follows it in the region up by its padding and size, as
-    the linker does; a heap in its own output section moves nothing.
-    """
-    used = sorted(
-        (u for u in layout.target.board.used if u.region == region and u.size > 0),
-        key=lambda u: (u.start, u.what),
-    )
-    inserted = sorted(
-        (h for h in layout.heaps
-         if h.region == region and h.placement is not Placement.OUTPUT_SECTION),
-        key=lambda h: h.address,
-    )
-    points: list[tuple[int, int]] = []  # (insertion point in image coordinates, bytes)
-    pushed = 0
-    for placed in inserted:
-        points.append((placed.address - placed.padding - pushed, placed.padding + placed.size))
-        pushed += placed.padding + placed.size
-    moved = []
-    for u in used:
-        shift = sum(size for point, size in points if point <= u.start)
-        start = u.start + shift
-        if shift:
-            # Sections pushed up keep the alignment the solver gives them.
-            start = -(-start // SHIFT_ALIGN) * SHIFT_ALIGN
-        moved.append((u.what, start, u.size))
-    return moved
 
 
 def render_svg(layout: Layout) -> str:

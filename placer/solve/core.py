@@ -95,6 +95,8 @@ class _Placed:
     heaps: tuple[PlacedHeap, ...]
     occupied: Mapping[str, tuple[tuple[int, int], ...]]
     warnings: tuple[str, ...] = ()
+    #: Used ranges the heaps push up: (region, what, start) -> new start.
+    moved: Mapping[tuple[str, str, int], int] = attrs.field(factory=dict)
 
 
 def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
@@ -131,7 +133,8 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
     _check_pins(problem)
     if config.llext and config.heap_dynamic:
         layout = _dynamic_layout(problem)
-        return attrs.evolve(layout, warnings=config_warnings + layout.warnings)
+        return attrs.evolve(layout, warnings=config_warnings + layout.warnings,
+                            image=tuple(view.used))
     if maximize:
         problem = _maximize(problem, reserve)
     elif reserve:
@@ -147,6 +150,9 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
         regions=_region_space(problem, placed),
         usable=usable_list,
         warnings=config_warnings + placed.warnings + notes,
+        image=tuple(attrs.evolve(u, start=placed.moved.get((u.region, u.what, u.start),
+                                                           u.start))
+                    for u in view.used),
     )
 
 
@@ -212,7 +218,7 @@ def _solve(problem: _Problem, budget: int | None = search.DEFAULT_BUDGET,
         heaps = tuple(PlacedHeap(s.heap, s.region, s.address, s.padding, s.placement,
                                  pinned=_pinned(problem, s.heap.section))
                       for s in default.slots)
-        return _Placed(heaps, default.occupied)
+        return _Placed(heaps, default.occupied, moved=default.moved)
     if not custom and not config.custom_heap_placement:
         first = problem.heaps[0].section if problem.heaps else ""
         raise Infeasible(first, f"Zephyr's default placement does not fit ({reason})")

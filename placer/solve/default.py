@@ -72,6 +72,8 @@ class DefaultResult:
     slots: tuple[DefaultSlot, ...]
     occupied: Mapping[str, tuple[tuple[int, int], ...]]
     problem: str | None = None
+    #: (region, what, start) of each used range the heaps push up -> its new start.
+    moved: Mapping[tuple[str, str, int], int] = attrs.field(factory=dict)
 
 
 def node_name(used: UsedRange) -> str:
@@ -186,6 +188,7 @@ def default_placement(target: Target, heaps: Sequence[HeapSection], used: Sequen
     anchors = {heap.section: anchor(target, heap, used) for heap in heaps}
     slots: list[DefaultSlot] = []
     occupied: dict[str, tuple[tuple[int, int], ...]] = {}
+    moved: dict[tuple[str, str, int], int] = {}
     problems: list[str] = []
     regions = sorted({a.region for a in anchors.values()},
                      key=lambda name: [r.name for r in board.regions].index(name))
@@ -220,6 +223,8 @@ def default_placement(target: Target, heaps: Sequence[HeapSection], used: Sequen
                           and anchors[h.section].host]
                 if hosted:
                     start = first_address(start, section_align[(region_name, name)], 0)
+                if start != u.start:
+                    moved[(u.region, u.what, u.start)] = start
                 spans.append((start, start + u.size))
                 cursor = max(cursor, start + u.size)
                 continue
@@ -241,4 +246,4 @@ def default_placement(target: Target, heaps: Sequence[HeapSection], used: Sequen
         occupied[region_name] = tuple(sorted(spans))
     order = {h.section: n for n, h in enumerate(heaps)}
     slots.sort(key=lambda s: order[s.heap.section])
-    return DefaultResult(tuple(slots), occupied, "; ".join(problems) or None)
+    return DefaultResult(tuple(slots), occupied, "; ".join(problems) or None, moved)

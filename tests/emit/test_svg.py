@@ -85,3 +85,20 @@ def test_chromium_renders_the_map(tmp_path: Path) -> None:
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 20_000  # a blank page compresses to a few KiB
+
+
+def test_the_map_draws_noinit_where_the_solver_moved_it() -> None:
+    # memblk with 4096-byte blocks: the .noinit output section holds the pool, so GNU ld
+    # aligns it to 4096 and its own content moves from 0x20003400 up to 0x20004000. The
+    # map reads that from the layout instead of recomputing it.
+    import placer
+    from placer.config import HeapBackend, LlextConfig
+
+    config = LlextConfig(heap_backend=HeapBackend.MEMBLK, heap_memblk_block_size=4096,
+                         ext_heap_size=8)
+    layout = placer.place(placer.load_board("qemu_cortex_m3"), config)
+    (noinit,) = [u for u in layout.image if u.what == "noinit"]
+    assert noinit.start == 0x20004000
+    drawn = {s.name: s for s in region_segments(layout, "RAM")}
+    assert (drawn["noinit"].start, drawn["noinit"].size) == (0x20004000, 2048)
+    assert drawn[".llext_ext_heap"].start == layout.heap(".llext_ext_heap").address
