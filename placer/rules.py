@@ -222,14 +222,10 @@ class _Checker:
             return
         # The exact sys_heap model; imported here so `import placer` stays without the
         # placer.llext package (tests/test_package.py pins what it loads).
-        from placer.llext.heap import HeapOptions, HeapTooSmall, SysHeap
+        from placer.llext.heap import HeapTooSmall, SysHeap
 
         granule = target.rounding_granule
-        options = HeapOptions(
-            pointer_size=target.pointer_size, big_only=self.config.sys_heap_big_only,
-            small_only=self.config.sys_heap_small_only,
-            runtime_stats=self.config.sys_heap_runtime_stats,
-            hardening_full=self.config.sys_heap_hardening_full)
+        options = target.heap_options
         for heap in target.heap_sections():
             if heap.backend is not HeapBackend.K_HEAP or heap.role is HeapRole.METADATA:
                 continue

@@ -22,6 +22,7 @@ from placer.board import (
     default_mpu_granule,
 )
 from placer.config import BinaryType, HeapBackend, LlextConfig
+from placer.llext.heap import HeapOptions, z_heap_min_size
 from placer.versions import MPU_ROUNDING_REWORK, SHAREDLIB_EVERYWHERE, XTENSA_READONLY_STORAGE
 
 
@@ -76,15 +77,6 @@ class HeapSection:
     writable_at_load: bool = True
 
 
-def z_heap_min_size(pointer_size: int) -> int:
-    """``Z_HEAP_MIN_SIZE``: the smallest buffer that serves one 1-byte allocation.
-
-    Derived from the sys_heap layout (llext-facts §3.8.1): 44 bytes on 32-bit targets
-    (small heap, 4-byte headers) and 56 on 64-bit (big heap, 8-byte headers).
-    """
-    return 44 if pointer_size == 4 else 56
-
-
 @attrs.frozen(slots=True)
 class Target:
     """A board built with a configuration, with every derived fact LLEXT depends on."""
@@ -118,6 +110,11 @@ class Target:
         granule = self.rounding_granule
         return _round_up(size, granule), max(align, granule)
 
+    @property
+    def heap_options(self) -> HeapOptions:
+        """The options this build gives its sys_heaps."""
+        return HeapOptions.for_config(self.pointer_size, self.config)
+
     def heap_sections(self) -> tuple[HeapSection, ...]:
         """The static heap buffers this build defines, in Zephyr's declaration order.
 
@@ -127,7 +124,7 @@ class Target:
         cfg = self.config
         if not cfg.llext or cfg.heap_dynamic:
             return ()
-        minimum = z_heap_min_size(self.pointer_size)
+        minimum = z_heap_min_size(self.heap_options)
         kib = 1024
         if cfg.heap_backend is HeapBackend.K_HEAP:
             if self.harvard:

@@ -15,7 +15,13 @@ carries from one extension load to the next is exact, not estimated.
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING
+
 import attrs
+
+if TYPE_CHECKING:
+    from placer.config import LlextConfig
 
 #: ``CHUNK_UNIT``: the allocator's granule, in bytes.
 CHUNK_UNIT = 8
@@ -36,6 +42,15 @@ class HeapOptions:
     alloc_loops: int = 3
     runtime_stats: bool = False
     hardening_full: bool = False
+
+    @classmethod
+    def for_config(cls, pointer_size: int, config: LlextConfig) -> HeapOptions:
+        """The options a build with `config` gives its sys_heaps (``CONFIG_SYS_HEAP_*``)."""
+        return cls(pointer_size=pointer_size, big_only=config.sys_heap_big_only,
+                   small_only=config.sys_heap_small_only,
+                   alloc_loops=config.sys_heap_alloc_loops,
+                   runtime_stats=config.sys_heap_runtime_stats,
+                   hardening_full=config.sys_heap_hardening_full)
 
     def z_heap_struct_bytes(self) -> int:
         """``sizeof(struct z_heap)`` without its bucket array."""
@@ -66,6 +81,23 @@ class HeapStats:
 
 class HeapTooSmall(ValueError):
     """The buffer cannot even hold the allocator's own bookkeeping."""
+
+
+@functools.cache
+def z_heap_min_size(options: HeapOptions) -> int:
+    """``Z_HEAP_MIN_SIZE`` (``include/zephyr/kernel.h``): the smallest buffer whose fresh
+    heap serves one 1-byte allocation, found with this model (as Zephyr derives it from
+    the struct sizes, ``Z_HEAP_MIN_SIZE_FOR(1)``): 44 bytes on 32-bit targets and 56 on
+    64-bit ones without runtime statistics or hardening, the constants Zephyr wrote by hand
+    before."""
+    size = CHUNK_UNIT
+    while True:
+        try:
+            if SysHeap(0, size, options).alloc(1) is not None:
+                return size
+        except HeapTooSmall:
+            pass
+        size += 1
 
 
 @attrs.frozen(slots=True)

@@ -303,11 +303,7 @@ class Loader:
             self.pointer, regions=self.mem_count, userspace=cfg.userspace,
             memblk=cfg.heap_backend is HeapBackend.MEMBLK)
         self.builtin = builtin
-        heap_options = HeapOptions(
-            pointer_size=self.pointer, big_only=cfg.sys_heap_big_only,
-            small_only=cfg.sys_heap_small_only, alloc_loops=cfg.sys_heap_alloc_loops,
-            runtime_stats=cfg.sys_heap_runtime_stats,
-            hardening_full=cfg.sys_heap_hardening_full)
+        heap_options = HeapOptions.for_config(self.pointer, cfg)
         if not cfg.llext:
             raise ConfigError(("LLEXT",), "LLEXT is disabled: no heap exists to load "
                               "extensions into", fix="set CONFIG_LLEXT=y")

@@ -17,9 +17,10 @@ import attrs
 from placer.config import HeapBackend
 from placer.layout import Layout
 from placer.llext.elf import ExtensionElf
+from placer.llext.heap import z_heap_min_size
 from placer.llext.loader import BuiltinLookup, Loader, LoadOptions
 from placer.llext.metadata import MetadataSizes
-from placer.target import SIZE_OPTION, z_heap_min_size
+from placer.target import SIZE_OPTION
 
 #: The search gives up above this many KiB per heap.
 LIMIT_KIB = 64 * 1024
@@ -136,4 +137,4 @@ def _size_for(layout: Layout, section: str, kib: int) -> int:
     heap = layout.heap(section).heap
     if heap.backend is HeapBackend.MEMBLK:
         return kib * 1024
-    return max(kib * 1024, z_heap_min_size(layout.target.pointer_size))
+    return max(kib * 1024, z_heap_min_size(layout.target.heap_options))

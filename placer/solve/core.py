@@ -26,6 +26,7 @@ from placer.layout import (
     RegionSpace,
     UsableAllocation,
 )
+from placer.llext.heap import z_heap_min_size
 from placer.rules import ConfigReport, check_config, review_config
 from placer.solve import search, usable
 from placer.solve.default import DefaultSlot, Order, default_placement, node_name
@@ -44,7 +45,6 @@ from placer.target import (
     Target,
     exclusion,
     resolve,
-    z_heap_min_size,
 )
 
 KIB = 1024
@@ -652,7 +652,7 @@ def _region_space(problem: _Problem, placed: _Placed) -> tuple[RegionSpace, ...]
 def _dynamic_layout(problem: _Problem) -> Layout:
     """``LLEXT_HEAP_DYNAMIC``: no heap sections; what the application's buffers need."""
     target, board = problem.target, problem.board
-    minimum = z_heap_min_size(target.pointer_size)
+    minimum = z_heap_min_size(target.heap_options)
     roles = [HeapRole.INSTR, HeapRole.DATA] if target.harvard else [HeapRole.SHARED]
     call = "llext_heap_init_harvard" if target.harvard else "llext_heap_init"
     buffers: list[DynamicBuffer] = []

@@ -14,8 +14,8 @@ from __future__ import annotations
 import attrs
 
 from placer.config import LlextConfig
-
-CHUNK = 8
+from placer.llext.heap import CHUNK_UNIT as CHUNK
+from placer.llext.heap import HeapOptions, SysHeap
 
 
 @attrs.frozen(slots=True)
@@ -33,17 +33,10 @@ class HeapShape:
 
 
 def heap_shape(size: int, pointer_size: int, config: LlextConfig) -> HeapShape:
-    """The fresh heap ``sys_heap_init`` builds over `size` bytes at an 8-aligned base."""
-    big = (pointer_size > 4 or config.sys_heap_big_only or size // CHUNK > 0x7FFF) \
-        and not config.sys_heap_small_only
-    header = 8 if big else 4
-    usable = size - header  # the end marker's header
-    chunks = usable // CHUNK
-    min_chunk = -(-(header + 1) // CHUNK)
-    buckets = max(chunks - min_chunk + 1, 1).bit_length()
-    z_heap = 16 + ((24 if pointer_size > 4 else 12) if config.sys_heap_runtime_stats else 0)
-    chunk0 = -(-(z_heap + 4 * buckets) // CHUNK)
-    return HeapShape(header=header, chunk0=chunk0, chunks=chunks)
+    """The fresh heap ``sys_heap_init`` builds over `size` bytes at an 8-aligned base, as
+    the allocator model (`placer.llext.heap.SysHeap`) lays it out."""
+    fresh = SysHeap(0, size, HeapOptions.for_config(pointer_size, config))
+    return HeapShape(header=fresh.header, chunk0=fresh.chunk0, chunks=fresh.end_chunk)
 
 
 def largest_block(shape: HeapShape, granule: int) -> int:

@@ -194,3 +194,14 @@ def test_the_solvers_block_count_agrees_with_the_simulator(pointer: int, kib: in
         served += 1
     shape = heap_shape(kib * 1024, pointer, LlextConfig())
     assert blocks_served(address, shape, block) == served
+
+
+def test_the_model_gives_zephyrs_hand_written_minimum_heap_sizes() -> None:
+    # Z_HEAP_MIN_SIZE was 44 bytes on 32-bit and 56 on 64-bit targets before Zephyr
+    # derived it from the struct sizes; the model finds both, and more with the options
+    # that grow the bookkeeping.
+    from placer.llext.heap import HeapOptions, z_heap_min_size
+
+    assert z_heap_min_size(HeapOptions(pointer_size=4)) == 44
+    assert z_heap_min_size(HeapOptions(pointer_size=8)) == 56
+    assert z_heap_min_size(HeapOptions(pointer_size=4, hardening_full=True)) > 44
