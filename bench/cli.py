@@ -39,9 +39,11 @@ ARM_FLAGS = ["-O2", "-ffreestanding", "-nostdlib", "-fno-common", "-fno-stack-pr
              "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-g0",
              "-mcpu=cortex-m4", "-mthumb", "-mlong-calls", "-mfloat-abi=soft"]
 
-ENVIRONMENTS = {
-    "": {},
-    ", read-only home": {"HOME": "/dev/null/home", "XDG_CACHE_HOME": None},
+#: Suffix of the row names -> environment changes (None removes the variable).
+ENVIRONMENTS: dict[str, dict[str, str | None]] = {
+    "": {"PYTHONDONTWRITEBYTECODE": None},
+    ", read-only home": {"HOME": "/dev/null/home", "XDG_CACHE_HOME": None,
+                         "PYTHONDONTWRITEBYTECODE": None},
     ", PYTHONDONTWRITEBYTECODE=1": {"PYTHONDONTWRITEBYTECODE": "1"},
 }
 

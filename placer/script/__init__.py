@@ -9,9 +9,35 @@ This package knows the ld language and nothing of LLEXT. The parsing surface::
     text = print_script(script)                      # canonical; parse(text) == script
 """
 
-from placer.script import ast
-from placer.script.ast import FragmentKind, Script
-from placer.script.parser import parse, parse_file
-from placer.script.printer import print_script
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from placer.script import ast
+    from placer.script.ast import FragmentKind, Script
+    from placer.script.parser import parse, parse_file
+    from placer.script.printer import print_script
+
+#: Where each exported name lives, imported on first use: the AST module alone (to build
+#: nodes) loads no parser, and the parser no printer.
+_EXPORTS = {
+    "FragmentKind": "placer.script.ast",
+    "Script": "placer.script.ast",
+    "parse": "placer.script.parser",
+    "parse_file": "placer.script.parser",
+    "print_script": "placer.script.printer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ast":
+        return import_module("placer.script.ast")
+    home = _EXPORTS.get(name)
+    if home is None:
+        raise AttributeError(f"module 'placer.script' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["FragmentKind", "Script", "ast", "parse", "parse_file", "print_script"]

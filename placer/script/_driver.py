@@ -1,10 +1,13 @@
 """A lean LALR(1) driver and contextual lexer over the tables Lark builds for ld.lark.
 
-Lark compiles the grammar (``grammar/ld.lark``) into LALR tables and rule callbacks; this
-module runs them. It does what Lark's own contextual lexer and parser loop do, with less
-per-token work (one regex match per token, whitespace and comments skipped by one more),
-which is most of the parse time on large scripts. Two behaviours differ on purpose, both
-to follow GNU ld's lexer:
+Lark compiles the grammar (``grammar/ld.lark``) into LALR tables once, when the grammar
+changes (`placer.script._tablegen` writes them to `placer.script._tables`, shipped in the
+wheel); this module runs them without importing Lark. It does what Lark's own contextual
+lexer and parser loop do, with less per-token work (one regex match per token, whitespace
+and comments skipped by one more), which is most of the parse time on large scripts. A
+state's table row and lexer are decoded and compiled the first time the parse reaches it
+(a script visits a small part of the 2,000 states). Two behaviours differ on purpose,
+both to follow GNU ld's lexer:
 
 * where the parser state accepts both a SCRIPT-state name and the ``/`` operator (right
   after an expression), a name starting with ``/`` is the operator unless it is exactly
@@ -27,9 +30,8 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from lark import Lark, Token
-from lark.lexer import PatternStr, TerminalDef
-from lark.parsers.lalr_analysis import Shift
+
+from placer.script import _tables
 
 _BLANK = r"[ \t\r\n\f\v]"
 _SKIP = re.compile(r"(?:[ \t\r\n\f\v]+|/\*[\s\S]*?\*/|#[^\n]*)+")
@@ -43,6 +45,23 @@ _KEYWORD_END = r"(?![_a-zA-Z0-9.])"
 _MEMORY_KEYWORD_END = r"(?![_a-zA-Z0-9.=])"
 _MEMORY_KEYWORDS = frozenset({"ORIGIN", "org", "o", "LENGTH", "len", "l"})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Token(str):
+    """A lexed token: its text (the string itself), terminal name and position (as Lark's
+    ``Token``, whose attributes the diagnostics read; `end_line`/`end_column` unused)."""
+
+    __slots__ = ("column", "end_pos", "line", "start_pos", "type", "value")
+
+    type: str
+    value: str
+    start_pos: int
+    end_pos: int
+    line: int
+    column: int
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r})"
 
 
 @attrs.frozen(slots=True)
@@ -66,7 +85,12 @@ class _StateLexer:
     slash_operator: bool
 
 
-def _callback(rule: Any, transformer: Any) -> Callable[[list[Any]], Any] | None:
+#: A grammar rule as `placer.script._tables` stores it: produced nonterminal, alias, ?rule,
+#: the expansion's symbol names, and the positions of spliced ``_x`` children.
+Rule = tuple[str, "str | None", bool, tuple[str, ...], tuple[int, ...]]
+
+
+def _callback(rule: Rule, transformer: Any) -> Callable[[list[Any]], Any] | None:
     """The reduction for `rule`, with Lark's tree-shaping rules applied directly.
 
     Lark wraps every transformer method in generic helpers; the same shaping is done
@@ -76,22 +100,16 @@ def _callback(rule: Any, transformer: Any) -> Callable[[list[Any]], Any] | None:
     means the reduction passes its one child through unchanged (the driver then only
     changes state).
     """
-    splice = tuple(
-        i
-        for i, symbol in enumerate(rule.expansion)
-        if not symbol.is_term and symbol.name.startswith("_")
-    )
-    name = rule.origin.name
+    name, alias, rule_expand1, symbols, splice = rule
     if name.startswith("_"):
         method: Callable[[list[Any]], Any] | None = None
     else:
-        method = getattr(transformer, rule.alias or name, None)
-        if method is None and not rule.options.expand1:
-            raise TypeError(f"no transformer method for grammar rule {rule.alias or name}")
-    expand1 = bool(rule.options.expand1) and not rule.alias
-    if expand1 and len(rule.expansion) == 1 and not splice:
+        method = getattr(transformer, alias or name, None)
+        if method is None and not rule_expand1:
+            raise TypeError(f"no transformer method for grammar rule {alias or name}")
+    expand1 = rule_expand1 and not alias
+    if expand1 and len(symbols) == 1 and not splice:
         return None
-    symbols = [symbol.name for symbol in rule.expansion]
     if name.startswith("_") and len(symbols) == 2 and symbols[0] == name and splice == (0,):
         # Lark's `x*` / `x+` helper: `__helper: item | __helper item`. Appending in place
         # keeps long statement lists linear; the list is only referenced from the stack.
@@ -149,25 +167,16 @@ def _callback(rule: Any, transformer: Any) -> Callable[[list[Any]], Any] | None:
     return call
 
 
-def _sort_key(t: TerminalDef) -> tuple[int, int, int, str]:
-    # Lark's own order: priority, then widest pattern, then longest literal, then name.
-    return (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
-
-
 _new_str = str.__new__
 
 
 def _token(kind: str, value: str, start: int, line: int, column: int) -> Token:
-    # Lark's Token constructor checks and copies arguments; this is the same object
-    # built directly (Token has __slots__, so every field is set).
     token: Token = _new_str(Token, value)
     token.type = kind
     token.value = value
     token.start_pos = start
     token.line = line
     token.column = column
-    token.end_line = None
-    token.end_column = None
     token.end_pos = start + len(value)
     return token
 
@@ -175,93 +184,104 @@ def _token(kind: str, value: str, start: int, line: int, column: int) -> Token:
 _FastLexer = tuple[Callable[[str, int], "re.Match[str] | None"], dict[str, dict[str, str]], bool]
 
 #: Terminals declared in the grammar without a pattern and lexed by this driver.
-_DRIVER_TERMINALS = frozenset({"INPUT_SECTIONS"})
+_DRIVER_TERMINALS = frozenset(_tables.DRIVER_TERMINALS)
 #: Tokens that may span lines (a quoted name, an input section description).
 _MULTILINE = frozenset({"QSTRING", "INPUT_SECTIONS"})
 
 
-class Driver:
-    """Parses with the tables of a compiled Lark grammar; see the module docstring."""
+class _Rows(dict[int, dict[str, int]]):
+    """State -> its table row (symbol -> number), decoded from `rows` on first use."""
 
-    def __init__(self, lark: Lark, transformer: Any) -> None:
-        parser = lark.parser.parser.parser
-        self.table = parser.parse_table
-        rules = list(parser.callbacks)
-        index = {rule: i for i, rule in enumerate(rules)}
-        #: Per rule: (children count, reduction or None to pass the one child through,
-        #: nonterminal produced).
-        self._rules = [
-            (len(rule.expansion), _callback(rule, transformer), rule.origin.name) for rule in rules
-        ]
+    def __init__(self, rows: tuple[str, ...]) -> None:
+        super().__init__()
+        self._encoded = rows
+
+    def __missing__(self, state: int) -> dict[str, int]:
+        names = _tables.SYMBOLS
+        row = {}
+        for pair in self._encoded[state].split():
+            symbol, _, number = pair.partition(":")
+            row[names[int(symbol)]] = int(number)
+        self[state] = row
+        return row
+
+
+_Reduction = tuple[int, "Callable[[list[Any]], Any] | None", str]
+
+
+class _Reductions(dict[int, _Reduction]):
+    """Rule index -> (children count, reduction or None to pass the one child through,
+    nonterminal produced), built on first use (a parse reduces by a few of the rules)."""
+
+    def __init__(self, transformer: Any) -> None:
+        super().__init__()
+        self._transformer = transformer
+
+    def __missing__(self, index: int) -> _Reduction:
+        rule = _tables.RULES[index]
+        reduction = self[index] = (len(rule[3]), _callback(rule, self._transformer), rule[0])
+        return reduction
+
+
+class Driver:
+    """Parses with the generated tables of ld.lark; see the module docstring."""
+
+    def __init__(self, transformer: Any) -> None:
+        self._rules = _Reductions(transformer)
         #: Per state: terminal -> next state (>= 0, shift) or ~rule index (< 0, reduce).
-        size = max(self.table.states) + 1
-        self._actions: list[dict[str, int]] = [{} for _ in range(size)]
+        self._actions = _Rows(_tables.ACTIONS)
         #: Per state: nonterminal -> state after reducing to it.
-        self._gotos: list[dict[str, int]] = [{} for _ in range(size)]
-        for state, row in self.table.states.items():
-            for symbol, (action, arg) in row.items():
-                if action is Shift:
-                    if symbol.isupper():
-                        self._actions[state][symbol] = arg
-                    else:
-                        self._gotos[state][symbol] = arg
-                else:
-                    self._actions[state][symbol] = ~index[arg]
-        ignore = set(lark.lexer_conf.ignore)
-        self.terminals = sorted((t for t in lark.terminals if t.name not in ignore), key=_sort_key)
-        self._by_name = {t.name: t for t in self.terminals}
+        self._gotos = _Rows(_tables.GOTOS)
+        self.start_states: dict[str, int] = _tables.START_STATES
+        self.end_states: dict[str, int] = _tables.END_STATES
+        size = len(_tables.ACTIONS)
+        #: Lexer terminals in Lark's priority order: (name, literal text or None, regexp).
+        self.terminals: tuple[tuple[str, str | None, str], ...] = _tables.TERMINALS
         self._patterns = {"INPUT_SECTIONS": self._input_sections_regexp()}
         self._lexers: list[_StateLexer | None] = [None] * size
         self._by_accepted: dict[frozenset[str], _StateLexer] = {}
         self._fast: list[_FastLexer | None] = [None] * size
-        # The fallback lexer (for error tokens) reads single tokens only.
-        self._root = self._build(frozenset(self._by_name))
+        self._root_lexer: _StateLexer | None = None
+
+    @property
+    def _root(self) -> _StateLexer:
+        """The fallback lexer (for error tokens): every terminal, single tokens only."""
+        if self._root_lexer is None:
+            self._root_lexer = self._build(frozenset(name for name, _, _ in self.terminals))
+        return self._root_lexer
 
     def _input_sections_regexp(self) -> str:
         """``file(section ...)`` of plain WILD names; see the module docstring."""
-        wildname = self._by_name["WILDNAME"].pattern.to_regexp()
-        keywords = {
-            name
-            for actions in self._actions
-            if "WILDNAME" in actions
-            for name in actions
-            if name in self._by_name
-            and isinstance(self._by_name[name].pattern, PatternStr)
-            and re.fullmatch(wildname, self._by_name[name].pattern.value)
-        }
+        literals = _tables.LITERALS
         # WILDNAME's own characters, without `=`; its exclusions (a lone operator, a
         # comment start) are kept, and keywords are excluded as whole words.
         chars = r"[_a-zA-Z0-9\/.\\$~\-+:\[\],?*^!]"
         excluded = "|".join(
-            [r"\[", r"\]"]
-            + [re.escape(self._by_name[k].pattern.value) for k in sorted(keywords, reverse=True)]
+            [r"\[", r"\]"] + [re.escape(literals[k]) for k in _tables.WILD_KEYWORDS]
         )
         word = rf"(?!\/\*|(?:{excluded})(?!{chars})){chars}+"
         return rf"{word}{_BLANK}*\({_BLANK}*{word}(?:{_BLANK}+{word})*{_BLANK}*\)"
 
     def _build(self, accepted: frozenset[str]) -> _StateLexer:
-        terminals = [t for t in self.terminals if t.name in accepted]
-        regexes = [t for t in terminals if not isinstance(t.pattern, PatternStr)]
+        terminals = [t for t in self.terminals if t[0] in accepted]
         keywords: dict[str, dict[str, str]] = {}
         # Driver terminals first: each is a longer reading of what the others would lex.
         alternatives = [
             f"(?P<{name}>{self._patterns[name]})" for name in sorted(_DRIVER_TERMINALS & accepted)
         ]
-        for terminal in terminals:
-            if isinstance(terminal.pattern, PatternStr):
-                text = terminal.pattern.value
+        for name, text, regexp in terminals:
+            if text is not None:
                 owner = next(
-                    (r for r in regexes if re.fullmatch(r.pattern.to_regexp(), text)), None
+                    (r for r in _tables.OWNERS.get(name, ()) if r in accepted), None
                 )
                 if owner is not None:
-                    keywords.setdefault(owner.name, {})[text] = terminal.name
+                    keywords.setdefault(owner, {})[text] = name
                     continue
-            regexp = terminal.pattern.to_regexp()
-            if isinstance(terminal.pattern, PatternStr) and _WORD.fullmatch(text):
-                regexp += _MEMORY_KEYWORD_END if text in _MEMORY_KEYWORDS else _KEYWORD_END
+                if _WORD.fullmatch(text):
+                    regexp += _MEMORY_KEYWORD_END if text in _MEMORY_KEYWORDS else _KEYWORD_END
             if regexp == re.escape("/"):
                 regexp = r"/(?!\*)"  # a comment, not a division
-            alternatives.append(f"(?P<{terminal.name}>{regexp})")
+            alternatives.append(f"(?P<{name}>{regexp})")
         # Leading blanks are matched here too: one regex call per token on the common
         # path; comments (rarer) fail the match and go through _SKIP.
         body = "|".join(alternatives) if alternatives else r"(?!x)x"
@@ -293,7 +313,7 @@ class Driver:
     def parse(self, text: str, start: str, comments: list[Token]) -> Any:
         """Run the parser on `text` from rule `start`; comments are appended to `comments`."""
         actions, gotos, rules, lexers = self._actions, self._gotos, self._rules, self._fast
-        state = self.table.start_states[start]
+        state = self.start_states[start]
         state_stack = [state]
         value_stack: list[Any] = []
         position, line, line_start = 0, 1, 0
@@ -350,8 +370,6 @@ class Driver:
             token.start_pos = position
             token.line = line
             token.column = position - line_start + 1
-            token.end_line = None
-            token.end_column = None
             position += len(value)
             token.end_pos = position
             if kind in multiline and "\n" in value:
@@ -413,7 +431,7 @@ class Driver:
         previous: Token | None,
         start: str,
     ) -> Any:
-        end_state = self.table.end_states[start]
+        end_state = self.end_states[start]
         while True:
             action = self._actions[state_stack[-1]].get("$END")
             if action is None or action >= 0:
@@ -428,7 +446,7 @@ class Driver:
         Driver terminals are left out: each is a longer reading of a terminal that is
         listed.
         """
-        end_states = set(self.table.end_states.values())
+        end_states = set(self.end_states.values())
         result = set()
         for terminal in self._actions[state_stack[-1]]:
             if terminal in _DRIVER_TERMINALS:

@@ -14,12 +14,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, TypeVar
 
-from lark import Token
-
 from placer.errors import InputError, ScriptError, ScriptWarning, SourceSpan
 from placer.inputs import read_input_text
 from placer.script import ast
-from placer.script._driver import COMMENT, ParseFailure
+from placer.script._driver import COMMENT, ParseFailure, Token
 
 
 class ScriptProblem(Exception):

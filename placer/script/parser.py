@@ -1,7 +1,8 @@
 """Parse GNU linker scripts and fragments into the typed AST of `placer.script.ast`.
 
-The grammar is ``grammar/ld.lark``: Lark compiles it to LALR(1) tables once per process
-(cached on disk), and `placer.script._driver` runs those tables with a contextual lexer
+The grammar is ``grammar/ld.lark``: Lark compiles it to LALR(1) tables when it changes
+(`placer.script._tablegen`, shipped as `placer.script._tables`), and
+`placer.script._driver` runs those tables with a contextual lexer
 (one lexer per parser state, as Lark's ``lexer="contextual"``), calling the reductions of
 `_Builder` directly, so no intermediate parse tree exists.
 
@@ -40,14 +41,11 @@ from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 import attrs
-from lark import Lark, Token
-from lark.exceptions import LarkError
 
-from placer._resources import data_dir
 from placer.errors import ScriptError, SourceSpan
 from placer.inputs import read_input_text
-from placer.script import ast
-from placer.script._driver import Driver, ParseFailure
+from placer.script import _tables, ast
+from placer.script._driver import Driver, ParseFailure, Token
 from placer.script.ast import FragmentKind
 from placer.script.diagnostics import (
     ScriptProblem,
@@ -655,7 +653,6 @@ def _fold(chain: list[Any]) -> Any:
 
 @attrs.frozen(slots=True)
 class _Engine:
-    lark: Lark
     builder: _Builder
     lock: threading.Lock
     literals: dict[str, str]
@@ -664,38 +661,9 @@ class _Engine:
 
 @functools.cache
 def _engine() -> _Engine:
-    """The Lark parser, built once per process (and cached on disk by Lark)."""
+    """The parser, built once per process from the shipped tables (no Lark, no cache)."""
     builder = _Builder()
-    grammar = (data_dir("grammar") / "ld.lark").read_text(encoding="utf-8")
-
-    lark = Lark(
-        grammar,
-        parser="lalr",
-        lexer="contextual",
-        start=list(_START.values()),
-        keep_all_tokens=True,
-        cache=_cache_path(grammar),
-    )
-    literals = {t.name: str(t.pattern.value) for t in lark.terminals if t.pattern.type == "str"}
-    return _Engine(lark, builder, threading.Lock(), literals, Driver(lark, builder))
-
-
-def _cache_path(grammar: str) -> str | bool:
-    """A per-user cache file for the compiled parser tables, or no cache if unwritable."""
-    import hashlib
-    import os
-    import tempfile
-
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = Path(base) / "placer"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=folder, delete=True)  # noqa: SIM115
-        probe.close()
-    except OSError:
-        return False
-    digest = hashlib.sha256(grammar.encode()).hexdigest()[:16]
-    return str(folder / f"ld-lark-{digest}.cache")
+    return _Engine(builder, threading.Lock(), _tables.LITERALS, Driver(builder))
 
 
 def parse(
@@ -804,7 +772,7 @@ def _parse_kind(text: str, file: str, kind: FragmentKind) -> ast.Script:
             if kind is FragmentKind.SCRIPT and looks_like_mri(text):
                 raise mri_error(file, text) from None
             raise describe_failure(failure, file, text, engine.literals) from None
-        except (LarkError, RecursionError, ValueError) as error:
+        except (RecursionError, ValueError) as error:
             raise ScriptError(f"cannot parse: {error}", file, 1, 1) from None
         script = ast.Script(commands, kind, span=SourceSpan(file, 1, 1))
         if builder.comments:
