@@ -177,6 +177,52 @@ def read_kconfig_files(paths: Sequence[str | Path], *,
 def kconfig_values(texts: Sequence[tuple[str, str]], *,
                    base: Sequence[tuple[str, str]] = ()) -> KconfigValues:
     """`read_kconfig_files` for ``(file name, text)`` pairs already read."""
+    return _merge(texts, base)[1]
+
+
+def ineffective_assignments(texts: Sequence[tuple[str, str]], *,
+                            base: Sequence[tuple[str, str]] = ()) -> tuple[str, ...]:
+    """What Zephyr's Kconfig step warns about after merging `texts` on top of `base` (the
+    board's values): each assignment to a modelled symbol whose value did not take (an
+    unmet ``depends on``, a symbol without a prompt) and each choice entry set to y that
+    did not become the selection, located at its ``file:line``. Empty when every value
+    survives."""
+    import kconfiglib
+
+    kconf, values = _merge(texts, base)
+    out: list[str] = []
+    for assignment in values.assignments:
+        if assignment.name not in values.modelled:
+            continue
+        sym = kconf.syms[assignment.name]
+        kind = kconfiglib.TYPE_TO_STR[sym.orig_type]
+        if sym.choice is not None:
+            if assignment.text.startswith("y") and sym.choice.selection is not sym:
+                chosen = sym.choice.selection.name if sym.choice.selection else "no entry"
+                out.append(f"{assignment.where}: warning: CONFIG_{assignment.name} was set "
+                           f"to y, but {chosen} is the choice's selection "
+                           f"(depends on {kconfiglib.expr_str(sym.direct_dep)})")
+            continue
+        wanted = assignment.text
+        if kind in ("bool", "tristate"):
+            wanted = wanted[:1]
+        elif kind == "string":
+            wanted = kconfiglib.unescape(wanted[1:-1])
+        got = sym.str_value
+        if kind in ("int", "hex") and got:
+            same = int(got, 0 if kind == "int" else 16) == int(wanted, 0 if kind == "int"
+                                                                else 16)
+        else:
+            same = got == wanted
+        if not same:
+            out.append(f"{assignment.where}: warning: CONFIG_{assignment.name} was assigned "
+                       f"{wanted!r} but Kconfig gives it {got!r} (depends on "
+                       f"{kconfiglib.expr_str(sym.direct_dep)})")
+    return tuple(out)
+
+
+def _merge(texts: Sequence[tuple[str, str]], base: Sequence[tuple[str, str]]
+           ) -> tuple[kconfiglib.Kconfig, KconfigValues]:
     import kconfiglib
 
     kconf = load_model()
@@ -199,7 +245,7 @@ def kconfig_values(texts: Sequence[tuple[str, str]], *,
     selections = tuple(
         (choice.name, choice.user_selection.name) for choice in kconf.unique_choices
         if choice.name is not None and choice.user_selection is not None)
-    return KconfigValues(tuple(latest.values()), modelled, selections, tuple(warnings))
+    return kconf, KconfigValues(tuple(latest.values()), modelled, selections, tuple(warnings))
 
 
 def _assign(kconf: kconfiglib.Kconfig, assignment: Assignment) -> None:
@@ -294,5 +340,5 @@ def _check_foreign(name: str, value: str, file: str, line: int, column: int,
                       f"{value!r}", file, line, column, source_line=raw)
 
 
-__all__ = ["MODEL_FILE", "Assignment", "KconfigValues", "kconfig_values", "load_model",
-           "model_path", "read_kconfig_files"]
+__all__ = ["MODEL_FILE", "Assignment", "KconfigValues", "ineffective_assignments",
+           "kconfig_values", "load_model", "model_path", "read_kconfig_files"]

@@ -34,7 +34,15 @@ from placer.target import (
     enabled_pmp,
     resolve,
 )
-from placer.versions import MEMBLK_BACKEND, NEWEST_ZEPHYR, SHAREDLIB_EVERYWHERE, ZephyrVersion
+from placer.versions import (
+    CUSTOM_HEAP_PLACEMENT,
+    HARVARD_HEAPS,
+    LLEXT_SUBSYSTEM,
+    MEMBLK_BACKEND,
+    NEWEST_ZEPHYR,
+    SHAREDLIB_EVERYWHERE,
+    ZephyrVersion,
+)
 
 
 class ConfigViolations(ConfigError):
@@ -121,6 +129,8 @@ class _Checker:
             self.fail((symbol,), f"the configuration is for {cfg.arch}, but board "
                       f"{self.board.name} is {self.board.arch.value}",
                       "check the configuration against the board it was built for (--board)")
+        if not self.release():
+            return
         self.heap_backend()
         self.memblk_pools()
         self.harvard_heaps()
@@ -133,6 +143,29 @@ class _Checker:
         self.visibility()
 
     # -- heaps ---------------------------------------------------------------------------
+
+    def release(self) -> bool:
+        """What the modelled Zephyr release has at all; False when it has no LLEXT."""
+        cfg = self.config
+        version = cfg.zephyr_version
+        if version < LLEXT_SUBSYSTEM:
+            self.fail(("LLEXT",), f"Zephyr {version} has no LLEXT subsystem (subsys/llext "
+                      f"arrived in {LLEXT_SUBSYSTEM})",
+                      f"use Zephyr {LLEXT_SUBSYSTEM} or newer (--zephyr-version)")
+            return False
+        if self.target.harvard and version < HARVARD_HEAPS:
+            self.fail(("HARVARD",), f"Zephyr {version}'s LLEXT has no Harvard heaps "
+                      "(LLEXT_INSTR_HEAP_SIZE and LLEXT_DATA_HEAP_SIZE arrived in "
+                      f"{HARVARD_HEAPS}; before, Harvard cores were not supported)",
+                      f"use Zephyr {HARVARD_HEAPS} or newer (--zephyr-version)")
+        if cfg.custom_heap_placement and version < CUSTOM_HEAP_PLACEMENT:
+            self.fail(("LLEXT_CUSTOM_HEAP_PLACEMENT",),
+                      f"Zephyr {version} has no LLEXT_CUSTOM_HEAP_PLACEMENT (PR #107366, "
+                      f"{CUSTOM_HEAP_PLACEMENT}) and no .llext_heap sections (PR #104918): "
+                      "its heaps go where Zephyr's scripts put them",
+                      "drop CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT, or use Zephyr "
+                      f"{CUSTOM_HEAP_PLACEMENT} or newer")
+        return True
 
     def heap_backend(self) -> None:
         cfg = self.config

@@ -112,11 +112,12 @@ class Build:
 
 
 def make_build_dir(where: Path, shape: Shape, *, heap_kib: int = 8, bss: int = 4096,
-                   noinit: int = 1024, version: tuple[int, int, int] = (4, 2, 0),
+                   noinit: int = 1024, version: tuple[int, int, int] = (4, 4, 0),
                    extra_config: tuple[str, ...] = (), name: str = "build") -> Build:
     """Write a linked Zephyr build directory for `shape` at ``where/name``: an LLEXT
     application with heaps of `heap_kib` KiB (each Harvard heap too), `bss` and `noinit`
-    bytes of the application's own, for Zephyr `version`."""
+    bytes of the application's own, for Zephyr `version` (4.4 by default: the heaps in
+    sections of their own and the Harvard heaps this writes are 4.4's, `placer.versions`)."""
     build = where / name
     zephyr = build / "zephyr"
     (zephyr / "include/generated/zephyr").mkdir(parents=True, exist_ok=True)

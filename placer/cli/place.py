@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from placer._resources import DEFAULT_BOARD
-from placer.cli.options import USAGE_ERROR, add_build_dir_option, add_config_option
+from placer.cli.options import (
+    USAGE_ERROR,
+    add_build_dir_option,
+    add_config_option,
+    add_zephyr_version_option,
+)
 from placer.cli.output import text_table
 
 if TYPE_CHECKING:
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
     from placer.layout import Layout
     from placer.llext.image import ImageFacts
     from placer.solve import Pin
+    from placer.versions import ZephyrVersion
 
 #: Artefact kinds `placer.emit.write_artifacts` knows: a copy of `placer.emit.KINDS` (a test
 #: keeps them equal), because importing `placer.emit` loads the script grammar, which
@@ -45,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--board", metavar="NAME|PATH",
                         help=f"shipped board name or board file (default {DEFAULT_BOARD})")
     add_config_option(parser, ".config / prj.conf / fragment")
+    add_zephyr_version_option(parser)
     parser.add_argument("--elf", metavar="zephyr.elf", type=Path,
                         help="take the used ranges from a built image instead of the board")
     parser.add_argument("--pin", metavar="SECTION=REGION|ADDR", action="append", default=[],
@@ -76,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     """Solve, print, write; returns the exit status."""
     from placer.boardfile import load_board
     from placer.cli.builddir import from_build_dir
-    from placer.solve import kconfig_lines, place
+    from placer.emit.kconfig import kconfig_lines
+    from placer.solve import place
 
     try:
         pins = tuple(parse_pin(text) for text in args.pin)
@@ -96,9 +104,13 @@ def run(args: argparse.Namespace) -> int:
     if args.build_dir is not None:
         board, config, base = from_build_dir(args.build_dir, args.board, args.config_files,
                                              sys.stderr if args.json else sys.stdout)
+        if args.zephyr_version is not None and args.zephyr_version != config.zephyr_version:
+            print(f"placer place: error: --zephyr-version {args.zephyr_version}, but the build "
+                  f"in {args.build_dir} is Zephyr {config.zephyr_version}", file=sys.stderr)
+            return USAGE_ERROR
     else:
         board = load_board(args.board or DEFAULT_BOARD)
-        config = _read_config(args.config_files)
+        config = _read_config(args.config_files, args.zephyr_version)
         base = None
         if args.script is not None:
             # Read before solving, so a broken script stops the run before anything is
@@ -224,11 +236,14 @@ def _no_options(args: argparse.Namespace) -> bool:
             and args.apply is None)
 
 
-def _read_config(paths: Sequence[str]) -> LlextConfig:
+def _read_config(paths: Sequence[str], version: ZephyrVersion | None) -> LlextConfig:
     # Without a file: Zephyr's defaults with LLEXT on, what a fresh LLEXT sample builds.
     from placer.config import LlextConfig, read_config
+    from placer.versions import NEWEST_ZEPHYR
 
-    return read_config(*paths) if paths else LlextConfig()
+    version = version or NEWEST_ZEPHYR
+    return read_config(*paths, zephyr_version=version) if paths else LlextConfig(
+        zephyr_version=version)
 
 
 def _board_with_elf(path: Path, board: Board) -> Board:

@@ -16,6 +16,7 @@ from placer.cli.options import (
     USAGE_ERROR,
     add_build_dir_option,
     add_config_option,
+    add_zephyr_version_option,
 )
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_build_dir_option(where)
     add_config_option(parser, ".config / prj.conf / fragment for --board (for --build-dir: "
                       "on top of the build's .config)")
+    add_zephyr_version_option(parser)
     symbols = parser.add_mutually_exclusive_group()
     symbols.add_argument("--exports", type=Path, metavar="zephyr.elf",
                          help="the built image: its export table and sizeof(struct llext) "
@@ -92,9 +94,13 @@ def run(args: argparse.Namespace) -> int:
     """Verify, print the report; 0 when every extension loads, 1 otherwise."""
     from placer.llext import image_facts, verify
 
-    if args.layout is not None and args.config_files:
-        print("placer verify: error: --config applies to --board; a --layout carries its "
-              "configuration", file=sys.stderr)
+    if args.layout is not None and (args.config_files or args.zephyr_version is not None):
+        print("placer verify: error: --config and --zephyr-version apply to --board; a "
+              "--layout carries its configuration", file=sys.stderr)
+        return USAGE_ERROR
+    if args.build_dir is not None and args.zephyr_version is not None:
+        print("placer verify: error: --zephyr-version applies to --board; a --build-dir "
+              "gives its own Zephyr version", file=sys.stderr)
         return USAGE_ERROR
     if args.profile is not None:
         given = [option for option, value in (
@@ -205,9 +211,11 @@ def _layout(args: argparse.Namespace) -> Layout:
     from placer.boardfile import load_board
     from placer.config import read_config
     from placer.solve import place
+    from placer.versions import NEWEST_ZEPHYR
 
     board = load_board(args.board)
-    config = read_config(*args.config_files)
+    config = read_config(*args.config_files,
+                         zephyr_version=args.zephyr_version or NEWEST_ZEPHYR)
     return place(board, config)
 
 

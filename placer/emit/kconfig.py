@@ -1,14 +1,21 @@
-"""The Kconfig fragment that builds the heaps the layout placed.
+"""The Kconfig fragment that builds the heaps the layout placed: the one home of a layout's
+Kconfig lines (``llext.conf``, ``place --maximize``'s sizes, ``--apply``'s block).
 
-Kconfig sizes are KiB (the one place placer leaves bytes, llext-facts §1.1); only the
-options Kconfig makes visible for the layout's mode are written, so the fragment never
-sets a symbol Zephyr would ignore with a warning.
+Kconfig sizes are KiB (the one place placer leaves bytes); only the options Kconfig
+makes visible for the layout's mode, and that the layout's Zephyr release has
+(`placer.versions`), are written, so the fragment never sets a symbol Zephyr would
+ignore with a warning or abort on as undefined. The tests load every fragment through
+kconfiglib against placer's Kconfig model (`placer.dotconfig`) and check that every value
+survives.
 """
 
 from __future__ import annotations
 
 from placer.config import HeapBackend
+from placer.errors import ConfigError
 from placer.layout import Layout, Placement
+from placer.target import SIZE_OPTION, Target, enabled_mpu, enabled_pmp
+from placer.versions import CUSTOM_HEAP_PLACEMENT, LLEXT_SUBSYSTEM, MEMBLK_BACKEND
 
 
 def needs_custom_script(layout: Layout) -> bool:
@@ -22,43 +29,93 @@ def needs_custom_script(layout: Layout) -> bool:
     )
 
 
-def kconfig_fragment(layout: Layout, custom_script: str | None = None) -> str:
-    """The ``prj.conf``-style lines for `layout`.
+def kconfig_assignments(layout: Layout, custom_script: str | None = None
+                        ) -> tuple[tuple[str, str], ...]:
+    """``(symbol, value)`` pairs (no ``CONFIG_`` prefix; values as ``.config`` writes them)
+    that build `layout`'s heaps with the layout's Zephyr release.
 
     `custom_script` is the file name of the emitted custom linker script when the build
-    uses it: the fragment then points ``CONFIG_CUSTOM_LINKER_SCRIPT`` at it. Zephyr's
-    default heap placement is turned off with it, and whenever the layout needs a custom
-    script at all (`needs_custom_script`), even one placer did not write.
+    uses it: ``CONFIG_HAVE_CUSTOM_LINKER_SCRIPT`` (without which Kconfig drops the file
+    name) and ``CONFIG_CUSTOM_LINKER_SCRIPT`` point the build at it. Zephyr's default heap
+    placement is turned off with it, and whenever the layout needs a custom script at all
+    (`needs_custom_script`), even one placer did not write. Raises `ConfigError` when the
+    release cannot build the layout (no LLEXT; no custom heap placement before 4.4).
     """
     target = layout.target
     config = target.config
-    lines = [
-        f"# LLEXT heaps for board {target.board.name}, as placed by placer.",
-        "CONFIG_LLEXT=y",
-    ]
+    version = config.zephyr_version
+    if version < LLEXT_SUBSYSTEM:
+        raise ConfigError(("LLEXT",), f"Zephyr {version} has no LLEXT subsystem (subsys/llext "
+                          f"arrived in {LLEXT_SUBSYSTEM})", "use Zephyr 3.5 or newer")
+    out: list[tuple[str, str]] = [("LLEXT", "y")]
     if config.heap_dynamic:
-        lines.append("CONFIG_LLEXT_HEAP_DYNAMIC=y")
+        out.append(("LLEXT_HEAP_DYNAMIC", "y"))
     if config.heap_backend is HeapBackend.MEMBLK:
-        lines.append("CONFIG_LLEXT_HEAP_MEMBLK=y")
-        lines.append(f"CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE={config.heap_memblk_block_size}")
-        lines.append(f"CONFIG_LLEXT_METADATA_HEAP_SIZE={config.metadata_heap_size}")
-    else:
-        lines.append("CONFIG_LLEXT_HEAP_K_HEAP=y")
+        out.append(("LLEXT_HEAP_MEMBLK", "y"))
+        out.append(("LLEXT_HEAP_MEMBLK_BLOCK_SIZE", str(config.heap_memblk_block_size)))
+        out.append(("LLEXT_METADATA_HEAP_SIZE", str(config.metadata_heap_size)))
+    elif version >= MEMBLK_BACKEND:
+        # The LLEXT_HEAP_MANAGEMENT choice came with the memblk backend (PR #102428);
+        # before it, LLEXT_HEAP_K_HEAP is an undefined symbol Zephyr's build aborts on.
+        out.append(("LLEXT_HEAP_K_HEAP", "y"))
     if not config.heap_dynamic:
         if target.harvard:
-            lines.append(f"CONFIG_LLEXT_INSTR_HEAP_SIZE={config.instr_heap_size}")
-            lines.append(f"CONFIG_LLEXT_DATA_HEAP_SIZE={config.data_heap_size}")
+            out.append(("LLEXT_INSTR_HEAP_SIZE", str(config.instr_heap_size)))
+            out.append(("LLEXT_DATA_HEAP_SIZE", str(config.data_heap_size)))
         elif config.heap_backend is HeapBackend.MEMBLK:
-            lines.append(f"CONFIG_LLEXT_EXT_HEAP_SIZE={config.ext_heap_size}")
+            out.append(("LLEXT_EXT_HEAP_SIZE", str(config.ext_heap_size)))
         else:
-            lines.append(f"CONFIG_LLEXT_HEAP_SIZE={config.heap_size}")
+            out.append(("LLEXT_HEAP_SIZE", str(config.heap_size)))
     if config.userspace:
-        lines.append("CONFIG_USERSPACE=y")
+        out.append(("USERSPACE", "y"))
     if custom_script is not None or needs_custom_script(layout):
-        lines.append("CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y")
+        if version < CUSTOM_HEAP_PLACEMENT:
+            raise ConfigError(
+                ("LLEXT_CUSTOM_HEAP_PLACEMENT",),
+                f"this layout moves a heap away from Zephyr's placement, and Zephyr {version} "
+                f"has no LLEXT_CUSTOM_HEAP_PLACEMENT ({CUSTOM_HEAP_PLACEMENT}, PR #107366)",
+                "keep Zephyr's placement (no pins), or use Zephyr "
+                f"{CUSTOM_HEAP_PLACEMENT} or newer")
+        out.append(("LLEXT_CUSTOM_HEAP_PLACEMENT", "y"))
     if custom_script is not None:
-        lines.append(f'CONFIG_CUSTOM_LINKER_SCRIPT="{_quote(custom_script)}"')
+        out.append(("HAVE_CUSTOM_LINKER_SCRIPT", "y"))
+        out.append(("CUSTOM_LINKER_SCRIPT", f'"{_quote(custom_script)}"'))
+    return tuple(out)
+
+
+def kconfig_fragment(layout: Layout, custom_script: str | None = None) -> str:
+    """The ``prj.conf``-style lines for `layout` (`kconfig_assignments`, with a header)."""
+    lines = [f"# LLEXT heaps for board {layout.target.board.name}, as placed by placer."]
+    lines += [f"CONFIG_{name}={value}"
+              for name, value in kconfig_assignments(layout, custom_script)]
     return "\n".join(lines) + "\n"
+
+
+def kconfig_lines(layout: Layout) -> tuple[str, ...]:
+    """The lines of the fragment that size the layout's heaps (``CONFIG_LLEXT_HEAP_SIZE=52``),
+    heap by heap, then the block size and the custom placement when they apply."""
+    values = dict(kconfig_assignments(layout))
+    names = [SIZE_OPTION[placed.heap.role] for placed in layout.heaps]
+    names += ["LLEXT_HEAP_MEMBLK_BLOCK_SIZE", "LLEXT_CUSTOM_HEAP_PLACEMENT"]
+    return tuple(f"CONFIG_{name}={values[name]}" for name in names if name in values)
+
+
+def board_symbols(target: Target) -> tuple[tuple[str, str], ...]:
+    """The Kconfig values the board and its SoC decide for `target` (the architecture,
+    ``HARVARD``, ``MMU``, the MPU or PMP, ``64BIT``), as ``(symbol, value)`` pairs: what
+    Zephyr's Kconfig has set before it reads ``prj.conf`` and ``llext.conf``."""
+    board = target.board
+    out = [(board.arch.name, "y"), ("HARVARD", "y" if target.harvard else "n"),
+           ("64BIT", "y" if target.pointer_size == 8 else "n")]
+    if target.mmu:
+        out += [("MMU", "y"), ("MMU_PAGE_SIZE", hex(target.page_size))]
+    mpu = enabled_mpu(board, target.config)
+    if mpu is not None:
+        symbol = {"arc": "ARC_MPU", "xtensa": "XTENSA_MPU"}.get(board.arch.value, "ARM_MPU")
+        out.append((symbol, "y"))
+    if enabled_pmp(board, target.config):
+        out.append(("RISCV_PMP", "y"))
+    return tuple(out)
 
 
 def _quote(text: str) -> str:

@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
-from placer.solve.core import Pin, kconfig_lines, place
+from placer.solve.core import Pin, place
 from placer.solve.default import Order
 from placer.target import SIZE_OPTION
 
-__all__ = ["SIZE_OPTION", "Order", "Pin", "kconfig_lines", "place"]
+__all__ = ["SIZE_OPTION", "Order", "Pin", "place"]

@@ -46,6 +46,7 @@ from placer.target import (
     exclusion,
     resolve,
 )
+from placer.versions import HEAP_SECTIONS
 
 KIB = 1024
 
@@ -140,7 +141,9 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
     elif reserve:
         problem = attrs.evolve(problem, extra={h.section: reserve for h in problem.heaps
                                                if h.role in REGION_ROLES})
-    placed = _solve(problem)
+    # Before the heaps had sections of their own (PR #104918), K_HEAP_DEFINE put a buffer
+    # in a ".noinit.<file>.<name>" section no script can name: Zephyr's placement or none.
+    placed = _solve(problem, custom=_may_leave_zephyrs_placement(problem.target))
     placed, usable_list, notes = _pay_off_alignment(problem, placed)
     measured = board.used_measured if used is None else False
     return Layout(
@@ -188,20 +191,6 @@ def review_placement(board: Board, config: LlextConfig, *,
     return ConfigReport((), layout.warnings)
 
 
-def kconfig_lines(layout: Layout) -> tuple[str, ...]:
-    """The Kconfig values that give the layout's heap sizes (``CONFIG_LLEXT_HEAP_SIZE=52``)."""
-    config = layout.target.config
-    lines: list[str] = []
-    for placed in layout.heaps:
-        role = placed.heap.role
-        lines.append(f"CONFIG_{SIZE_OPTION[role]}={getattr(config, _CONFIG_FIELD[role])}")
-    if any(h.heap.backend is HeapBackend.MEMBLK for h in layout.heaps):
-        lines.append(f"CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE={config.heap_memblk_block_size}")
-    if any(h.placement is Placement.OUTPUT_SECTION for h in layout.heaps):
-        lines.append("CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y")
-    return tuple(lines)
-
-
 # --- solving ---------------------------------------------------------------------------
 
 
@@ -221,7 +210,12 @@ def _solve(problem: _Problem, budget: int | None = search.DEFAULT_BUDGET,
         return _Placed(heaps, default.occupied, moved=default.moved)
     if not custom and not config.custom_heap_placement:
         first = problem.heaps[0].section if problem.heaps else ""
-        raise Infeasible(first, f"Zephyr's default placement does not fit ({reason})")
+        why = f"Zephyr's default placement does not fit ({reason})"
+        if config.zephyr_version < HEAP_SECTIONS:
+            why += (f", and Zephyr {config.zephyr_version} can place its heaps nowhere else: "
+                    f"the heap sections a script can place arrived in {HEAP_SECTIONS} "
+                    "(PR #104918)")
+        raise Infeasible(first, why)
     solution = _search(problem, problem.heaps, budget)
     if solution is None:
         raise _explain(problem)
@@ -528,7 +522,15 @@ def _maximize(problem: _Problem, reserve: int) -> _Problem:
     try:
         return _grow(problem, custom=False)
     except Infeasible:
+        if not _may_leave_zephyrs_placement(problem.target):
+            raise
         return _grow(problem, custom=True)
+
+
+def _may_leave_zephyrs_placement(target: Target) -> bool:
+    """Whether the heaps may go elsewhere than Zephyr's own placement: only releases whose
+    heaps have sections of their own (PR #104918) let a script place them."""
+    return target.config.zephyr_version >= HEAP_SECTIONS
 
 
 def _grow(problem: _Problem, custom: bool) -> _Problem:
@@ -600,7 +602,7 @@ def _pay_off_alignment(problem: _Problem, placed: _Placed) \
         residues = {**problem.residues, heap.section: (block, residue)}
         trial = attrs.evolve(problem, residues=residues)
         try:
-            moved = _solve(trial)
+            moved = _solve(trial, custom=_may_leave_zephyrs_placement(target))
         except Infeasible:
             continue
         if [(h.region, h.placement) for h in moved.heaps] != \

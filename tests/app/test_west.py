@@ -87,7 +87,7 @@ def test_west_placer_place_reads_the_build_folder_west_build_wrote(workspace: Pa
     result = west(app, "placer", "place", "--json")
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith(
-        f"build directory {build.path}: Zephyr 4.2.0, board qemu_cortex_m3\n")
+        f"build directory {build.path}: Zephyr 4.4.0, board qemu_cortex_m3\n")
     assert json.loads(result.stdout)["heaps"][0]["section"] == ".llext_heap"
 
 

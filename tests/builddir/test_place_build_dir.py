@@ -55,7 +55,7 @@ def test_build_dir_defaults_to_build(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     assert main(["place", "--build-dir", "--json"]) == 0
     captured = capsys.readouterr()
-    assert captured.err.startswith("build directory build: Zephyr 4.2.0, board qemu_cortex_m3\n")
+    assert captured.err.startswith("build directory build: Zephyr 4.4.0, board qemu_cortex_m3\n")
     assert json.loads(captured.out)["heaps"][0]["region"] == "RAM"
 
 

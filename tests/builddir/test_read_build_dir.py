@@ -32,13 +32,13 @@ def test_a_linked_build_gives_every_file(cortex_m: Build) -> None:
     assert (build.config, build.devicetree, build.linker_script, build.elf, build.map_file) == (
         zephyr / ".config", zephyr / "zephyr.dts", zephyr / "linker.cmd", zephyr / "zephyr.elf",
         zephyr / "zephyr.map")
-    assert build.version == (4, 2, 0)
+    assert build.version == (4, 4, 0)
     assert build.board == "qemu_cortex_m3"
     assert [s.what for s in build.sources] == [
         "configuration", "board", "version", "devicetree", "linker script", "image", "map"]
     text = build.describe()
-    assert text.startswith(f"build directory {cortex_m.path}: Zephyr 4.2.0, board qemu_cortex_m3\n")
-    assert f"  version        {zephyr}/include/generated/zephyr/version.h  Zephyr 4.2.0\n" in text
+    assert text.startswith(f"build directory {cortex_m.path}: Zephyr 4.4.0, board qemu_cortex_m3\n")
+    assert f"  version        {zephyr}/include/generated/zephyr/version.h  Zephyr 4.4.0\n" in text
 
 
 def test_the_board_is_the_linker_scripts_memory_with_the_images_use(cortex_m: Build) -> None:
@@ -128,7 +128,7 @@ def test_versions_that_disagree_name_both_files(cortex_m: Build, tmp_path: Path)
     with pytest.raises(BuildDirError) as caught:
         read_build_dir(build)
     assert render(caught.value) == (
-        f"{build}/zephyr/include/generated/zephyr/version.h: error: Zephyr 4.2.0 here but "
+        f"{build}/zephyr/include/generated/zephyr/version.h: error: Zephyr 4.4.0 here but "
         f"3.7.0 in {build}/CMakeCache.txt (CMAKE_PROJECT_VERSION): the build directory mixes "
         "two builds (run `west build -p`)")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from placer.cli.output import render
@@ -47,3 +49,19 @@ def test_library_callers_may_pass_a_tuple_or_a_string() -> None:
     assert as_zephyr_version(NEWEST_ZEPHYR) is NEWEST_ZEPHYR
     with pytest.raises(ConfigError, match="zephyr_version: \\(4,\\) is not a Zephyr version"):
         LlextConfig(zephyr_version=(4,))
+
+
+def test_place_takes_the_zephyr_version_and_emits_what_that_release_understands(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from placer.cli import main
+
+    assert main(["place", "--zephyr-version", "4.3", "-o", str(tmp_path), "--emit",
+                 "kconfig"]) == 0
+    assert (tmp_path / "llext.conf").read_text().splitlines()[1:] == [
+        "CONFIG_LLEXT=y", "CONFIG_LLEXT_HEAP_SIZE=8"]
+    capsys.readouterr()
+    assert main(["place", "--zephyr-version", "3.4", "-o", str(tmp_path)]) == 1
+    assert "Zephyr 3.4 has no LLEXT subsystem" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        main(["verify", "x.llext", "--board", "qemu_cortex_m3", "--zephyr-version", "four"])
+    assert caught.value.code == 2

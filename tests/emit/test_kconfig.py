@@ -37,8 +37,9 @@ def test_harvard_fragment_sets_instruction_and_data_heaps_not_the_shared_one() -
 
 def test_custom_script_turns_off_default_placement_and_names_the_script() -> None:
     lines = kconfig_fragment(kheap_layout(), custom_script='boards/my "odd".ld').splitlines()
-    assert lines[-2:] == [
+    assert lines[-3:] == [
         "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y",
+        "CONFIG_HAVE_CUSTOM_LINKER_SCRIPT=y",
         'CONFIG_CUSTOM_LINKER_SCRIPT="boards/my \\"odd\\".ld"',
     ]
 

@@ -166,8 +166,8 @@ def test_cli_layout_with_config_is_a_usage_error(
     layout = tmp_path / "layout.json"
     layout.write_text("{}")
     assert main(["verify", str(ext), "--layout", str(layout), "--config", "prj.conf"]) == 2
-    assert ("placer verify: error: --config applies to --board; a --layout carries its "
-            "configuration") in capsys.readouterr().err
+    assert ("placer verify: error: --config and --zephyr-version apply to --board; a "
+            "--layout carries its configuration") in capsys.readouterr().err
 
 
 def test_report_json_is_deterministic(llext_dir: Path, exports: Path) -> None:

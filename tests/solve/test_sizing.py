@@ -9,8 +9,8 @@ from placer import Infeasible, load_board, place
 from placer.board import UsedRange
 from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
+from placer.emit.kconfig import kconfig_lines
 from placer.layout import Placement
-from placer.solve import kconfig_lines
 from placer.solve.usable import aligned_residue, blocks_served, heap_shape, largest_block
 
 from .conftest import harvard_board, two_ram_board
