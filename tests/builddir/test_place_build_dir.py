@@ -116,4 +116,4 @@ def test_verify_from_a_build_dir_uses_its_layout_and_image(
     missing = tmp_path / "nothing.llext"
     assert main(["verify", str(missing), "--build-dir", str(build.path)]) == 1
     captured = capsys.readouterr()
-    assert captured.out.startswith(f"build directory {build.path}: Zephyr 4.2.0")
+    assert captured.out.startswith(f"build directory {build.path}: Zephyr 4.4.0")

@@ -206,7 +206,7 @@ def test_a_build_directory_gives_a_profile_with_the_heaps_where_the_image_has_th
     profile = read_profile(tmp_path / "llext-profile.json")
     (heap,) = profile.layout.heaps
     assert heap.address == symbols(made, zephyr / "zephyr.elf")["kheap_llext_heap"][0]
-    assert str(profile.layout.target.config.zephyr_version) == "4.2"
+    assert str(profile.layout.target.config.zephyr_version) == "4.4"
     # The same verdicts as verify with the build directory itself.
     full = _verify(capsys, monkeypatch, tmp_path, ["--build-dir", "build"], ["--json"])
     alone = _verify(capsys, monkeypatch, tmp_path, _PROFILE, ["--json"])
