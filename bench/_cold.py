@@ -54,16 +54,17 @@ def run_once(command: Sequence[str], env: Mapping[str, str] | None = None,
 
 def alternate(commands: Sequence[Sequence[str]], runs: int,
               env: Mapping[str, str] | None = None, cwd: str | None = None,
-              expect: Sequence[int] | None = None) -> list[Sample]:
+              expect: Sequence[int | None] | None = None) -> list[Sample]:
     """Run every command `runs` times, round-robin, after one untimed warm-up round (page
-    cache, bytecode); the median time and the largest peak of each."""
+    cache, bytecode); the median time and the largest peak of each. `expect` gives each
+    command's exit status (None: any; default 0)."""
     times: list[list[float]] = [[] for _ in commands]
     peaks = [0.0 for _ in commands]
     for round_ in range(runs + 1):
         for index, command in enumerate(commands):
             seconds, peak, status = run_once(command, env, cwd)
             wanted = expect[index] if expect else 0
-            if status != wanted:
+            if wanted is not None and status != wanted:
                 raise SystemExit(f"{' '.join(command)}: exit status {status}, not {wanted}")
             if round_:
                 times[index].append(seconds)
@@ -80,9 +81,10 @@ def print_table(rows: Sequence[Row]) -> None:
         verdict = ""
         if row.target is not None:
             verdict = " ok" if row.ratio <= row.target else " MISSED"
+        peak = f"{row.placer.peak_mib:.0f}" if row.placer.peak_mib else "—"
         print(f"| {row.name} | {_figure(row.placer.seconds, row.unit)} | "
               f"{row.baseline_name} {_figure(row.baseline.seconds, row.unit)} | "
-              f"{row.ratio:.2f}x | {goal}{verdict} | {row.placer.peak_mib:.0f} |")
+              f"{row.ratio:.2f}x | {goal}{verdict} | {peak} |")
 
 
 def _figure(value: float, unit: str) -> str:

@@ -6,7 +6,7 @@ What is measured, on the same scripts (every distinct default script that Debian
 binutils packages install under ``ldscripts/``, for the targets whose ld is installed):
 
 * placer: a fresh Python process reads the corpus texts, then (timed from here) imports
-  ``placer.script``, loads the compiled parser tables from the per-user cache, and calls
+  ``placer.script``, loads the parser tables shipped in the package, and calls
   ``placer.script.parse(text)`` once on every script: one batch run, so the one-off
   setup (import, tables, and each parser state's lexer, built on first use) is paid once,
   as a tool that parses many scripts pays it. Python's own start-up and reading the
