@@ -116,13 +116,6 @@ def _load_script(
     return resolved
 
 
-def resolve_includes(
-    script: ast.Script, file: str, *, library_dirs: Sequence[str | Path] = ()
-) -> ast.Script:
-    """`script` (parsed from `file`) with every INCLUDE replaced by the included statements."""
-    return _Resolver(tuple(Path(d) for d in library_dirs)).resolve(script, file)
-
-
 def _macros(defines: Mapping[str, str] | Iterable[Macro]) -> tuple[Macro, ...]:
     if isinstance(defines, Mapping):
         return tuple(Macro(name, value) for name, value in defines.items())

@@ -388,9 +388,6 @@ class _Builder:
     def fill_command(self, c: list[Any]) -> ast.Fill:
         return ast.Fill(c[2], span=self._span(c[0]))
 
-    def input_section_spec(self, c: list[Any]) -> ast.InputSectionDescription:
-        return cast(ast.InputSectionDescription, c[0])
-
     def keep(self, c: list[Any]) -> ast.InputSectionDescription:
         inner: ast.InputSectionDescription = c[2]
         return attrs.evolve(inner, keep=True, span=self._span(c[0]))
