@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -12,6 +13,7 @@ import pytest
 
 from placer.emit.svg import SegmentKind, region_segments, render_svg
 from tests.emit.layouts import harvard_layout, kheap_layout, memblk_layout
+from tests.emit.png import read_png
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 
@@ -82,9 +84,20 @@ def test_chromium_renders_the_map(tmp_path: Path) -> None:
          f"--screenshot={png}", "--window-size=1200,900", str(svg)],
         check=True, capture_output=True, timeout=120,
     )
-    data = png.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 20_000  # a blank page compresses to a few KiB
+    image = read_png(png.read_bytes())  # Chromium's error page is a PNG too: look inside
+    assert image.pixel(3, 3) == (255, 255, 255)  # the map's white background
+    # Each heap and used range is drawn in its colour where the SVG says: two points
+    # inside each box, clear of its centred label (an error page or a blank render has
+    # none of these colours there).
+    boxes = re.findall(r'<rect class="(heap|used)" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" '
+                       r'height="([\d.]+)" fill="#([0-9a-f]{6})"', svg.read_text())
+    assert [kind for kind, *_ in boxes].count("heap") == 2
+    for _, x, y, width, height, colour in boxes:
+        left, top, right, bottom = (float(x) + 5, float(y) + 4, float(x) + float(width) - 5,
+                                    float(y) + float(height) - 4)
+        expected = tuple(bytes.fromhex(colour))
+        assert image.pixel(int(left), int(top)) == expected, (colour, x, y)
+        assert image.pixel(int(right), int(bottom)) == expected, (colour, x, y)
 
 
 def test_the_map_draws_noinit_where_the_solver_moved_it() -> None:
