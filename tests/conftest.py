@@ -6,7 +6,23 @@ from pathlib import Path
 
 import pytest
 
+from tests.toolchains import PREFIXES, missing, unavailable
 from tests.wheel import build_wheel, install_wheel
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.toolchain(FAMILY, ...)`` (a key of `tests.toolchains.PREFIXES`, or
+    ``"all"``): without that family's tools the test is skipped with what to install, or
+    fails under CI (`tests.toolchains.unavailable`)."""
+    for mark in item.iter_markers("toolchain"):
+        families = tuple(mark.args)
+        unknown = [f for f in families if f != "all" and f not in PREFIXES]
+        if unknown or not families:
+            pytest.fail(f"toolchain marker names {unknown or 'nothing'}; known: "
+                        f"{', '.join(PREFIXES)} or all", pytrace=False)
+        absent = missing(families)
+        if absent:
+            unavailable("; ".join(absent))
 
 
 @pytest.fixture(scope="session")

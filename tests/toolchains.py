@@ -2,13 +2,15 @@
 
 On a developer machine a missing cross toolchain skips the test with the package to
 install; under CI (``CI=true``) it fails, because ``.ci/run`` installs every one of them and
-a skip there would hide a broken install step.
+a skip there would hide a broken install step. `unavailable` is that one policy: the
+``@pytest.mark.toolchain(FAMILY...)`` hook in ``tests/conftest.py`` and `tool` both use it.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from typing import NoReturn
 
 import pytest
 
@@ -26,15 +28,39 @@ PREFIXES: dict[str, tuple[str, str]] = {
 }
 
 
+#: The tools each family's tests run (Debian ships no bare-metal aarch64 gcc).
+TOOLS: dict[str, tuple[str, ...]] = {
+    family: ("as", "ld") if family == "arm64" else ("gcc", "as", "ld") for family in PREFIXES
+}
+
+
+def unavailable(message: str) -> NoReturn:
+    """Stop a test that needs what is not installed: a failure under CI (which installs
+    everything, so a skip there would hide a broken install), a skip with `message`
+    elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def missing(families: tuple[str, ...]) -> list[str]:
+    """``tool not found: apt-get install package`` for each tool of `families` (``"all"``:
+    every family) that is not on the PATH."""
+    wanted = tuple(PREFIXES) if "all" in families else families
+    found = []
+    for family in wanted:
+        prefix, package = PREFIXES[family]
+        found += [f"{prefix}{name} not found: apt-get install {package}"
+                  for name in TOOLS[family] if shutil.which(prefix + name) is None]
+    return found
+
+
 def tool(arch: str, name: str) -> str:
     """Path of `name` (``gcc``, ``ld``, ``objcopy``...) for `arch`; skip or fail if absent."""
     prefix, package = PREFIXES[arch]
     path = shutil.which(prefix + name)
     if path is None:
-        message = f"{prefix}{name} not found: apt-get install {package}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{prefix}{name} not found: apt-get install {package}")
     return path
 
 

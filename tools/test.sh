@@ -11,6 +11,7 @@ cross_packages=(
   binutils-xtensa-lx106 gcc-xtensa-lx106
   binutils-aarch64-linux-gnu
   gcc binutils
+  python3-venv
   cmake ninja-build
   chromium
 )
@@ -27,13 +28,21 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test,dev]'
+# PEP 668: Debian's python3 refuses `pip install` outside a virtual environment. Use the
+# one that is active, else .venv (the README's set-up command makes the same one).
+if [ -n "${VIRTUAL_ENV:-}" ]; then
+  python="$VIRTUAL_ENV/bin/python"
+else
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  python=.venv/bin/python
+fi
+"$python" -m pip install -q --disable-pip-version-check -e '.[test,dev]'
 
-python3 -m ruff check placer tests bench
-python3 -m mypy
+"$python" -m ruff check placer tests bench
+"$python" -m mypy
 
 status=0
-python3 -m pytest -n 2 "$@" || status=$?
+"$python" -m pytest -n 2 "$@" || status=$?
 if [ "$status" -eq 5 ]; then
   echo "error: pytest collected no tests" >&2
   exit 1

@@ -89,6 +89,7 @@ def in_tmp(tmp_path: Path) -> Iterator[Path]:
         os.chdir(cwd)
 
 
+@pytest.mark.toolchain("arm", "arc")
 def test_the_corpus_has_memory_scripts() -> None:
     # The must-show needs both shipped MEMORY scripts and ones that INCLUDE their MEMORY.
     assert {_arch(s) for s in MEMORY_SCRIPTS} >= {"arm", "arc"}

@@ -24,6 +24,7 @@ from placer.script.includes import load_script
 from placer.script.kconfig_macros import Macro
 from placer.script.preprocess import preprocess_text
 from tests.script.ld_oracle import link
+from tests.toolchains import tool
 
 #: name -> (arch, script). Every script links an empty object without error.
 CONSTRUCTS: dict[str, tuple[str, str]] = {
@@ -139,8 +140,8 @@ def test_object_macro_naming_a_function_macro_expands_as_gcc_does(tmp_path: Path
     )
     path = tmp_path / "alias.ld"
     path.write_text(template)
-    gcc = subprocess.run(["gcc", "-E", "-P", "-undef", "-x", "assembler-with-cpp", str(path)],
-                         capture_output=True, text=True, check=True)
+    gcc = subprocess.run([tool("x86", "gcc"), "-E", "-P", "-undef", "-x", "assembler-with-cpp",
+                          str(path)], capture_output=True, text=True, check=True)
     ours = preprocess_text(template, str(path)).text
     assert parse(ours) == parse(gcc.stdout)
     (section,) = [s for s in parse(ours).commands[0].commands]
@@ -272,8 +273,8 @@ def test_names_are_lexed_longest_first_as_ld_does(text: str, ld_accepts: bool,
 
 def _gcc_cpp(path: Path, *options: str) -> list[str]:
     """What GCC's preprocessor makes of a template, as Zephyr runs it, blank lines dropped."""
-    run = subprocess.run(["gcc", "-E", "-P", "-undef", "-x", "assembler-with-cpp", *options,
-                          str(path)], capture_output=True, text=True, check=True)
+    run = subprocess.run([tool("x86", "gcc"), "-E", "-P", "-undef", "-x", "assembler-with-cpp",
+                          *options, str(path)], capture_output=True, text=True, check=True)
     return [" ".join(line.split()) for line in run.stdout.splitlines() if line.strip()]
 
 
