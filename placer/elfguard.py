@@ -38,7 +38,16 @@ def elf_guard(reading: str, error: Callable[[str], PlacerError]) -> Iterator[Non
     except (PlacerError, MemoryError):
         raise
     except Exception as exc:  # pyelftools raises anything on damaged input: see above
-        detail = str(exc) or type(exc).__name__
+        from elftools.common.exceptions import ELFError
+
+        # pyelftools' own errors say what is wrong; anything else (an assert that held
+        # for every file its authors met, a None where a string was) only says where
+        # its code stopped, so its type is kept for a bug report.
+        kind = type(exc)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__qualname__}"
+        detail = str(exc) if isinstance(exc, ELFError) else \
+            f"{name} in pyelftools" + (f": {exc}" if str(exc) else "")
         raise error(f"damaged ELF file while reading {reading}: {detail}") from exc
 
 

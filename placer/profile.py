@@ -34,7 +34,6 @@ from placer.layout import Layout
 from placer.llext.image import MAX_NAME_LEN, ImageFacts, PreloadedExtension
 from placer.llext.metadata import MetadataSizes
 from placer.llext.symbols import ExportTable
-from placer.target import Rounding
 
 __all__ = ["PROFILE_FILE", "SCHEMA", "Profile", "dumps", "loads", "make_profile",
            "read_profile"]
@@ -50,11 +49,6 @@ HASH_KEY = "content_sha256"
 #: 400 KiB; a 1 MiB pre-loaded extension 1.4 MiB).
 PROFILE_LIMIT = 64 * 1024 * 1024
 
-#: The largest k_heap buffer placer simulates (Zephyr's sys_heap counts chunks of 8
-#: bytes in 31 bits on big heaps; no LLEXT heap comes near).
-MAX_HEAP_BYTES = 1 << 31
-#: The most blocks a memblk pool may have in a profile (the simulator keeps one flag each).
-MAX_POOL_BLOCKS = 1 << 22
 
 
 @attrs.frozen(slots=True)
@@ -173,7 +167,6 @@ def loads(text: str, *, file: str = "<string>") -> Profile:
             raise
         key = "layout" if exc.key in (None, "<document>") else f"layout.{exc.key}"
         raise LayoutError(exc.message, file, key=key) from None
-    _check_layout(layout, file)
     image = _read_image(decoder, root["image"], layout, file)
     return Profile(layout=layout, image=image)
 
@@ -242,58 +235,6 @@ def _fail(file: str, key: str, message: str) -> LayoutError:
     return LayoutError(message, file, key=key)
 
 
-def _check_layout(layout: Layout, file: str) -> None:
-    """Refuse values the loader's arithmetic cannot take (sizes, alignments, classes), so a
-    hostile profile ends in an error naming its key, never in a traceback."""
-    target = layout.target
-    board = target.board
-    if board.elf_class not in (32, 64):
-        raise _fail(file, "layout.board.elf_class", f"{board.elf_class} is not 32 or 64")
-    if board.endianness not in ("little", "big"):
-        raise _fail(file, "layout.board.endianness",
-                    f"{board.endianness!r} is not 'little' or 'big'")
-    if not 0 <= board.machine < 1 << 16:
-        raise _fail(file, "layout.board.machine", f"{board.machine} is not an e_machine")
-    top = 1 << board.elf_class
-    for index, region in enumerate(board.regions):
-        if region.origin < 0 or region.length < 0 or region.end > top:
-            raise _fail(file, f"layout.board.regions[{index}]",
-                        f"[{region.origin:#x}, {region.end:#x}) is outside the "
-                        f"{board.elf_class}-bit address space")
-    if not _power_of_two(target.page_size):
-        raise _fail(file, "layout.target.page_size",
-                    f"{target.page_size} is not a power of two")
-    if target.rounding is not Rounding.NONE and not 1 <= target.rounding_granule <= top:
-        raise _fail(file, "layout.target.rounding_granule",
-                    f"{target.rounding_granule} is not a granule")
-    config = target.config
-    if not 1 <= config.sys_heap_alloc_loops <= 1 << 16:
-        raise _fail(file, "layout.config.sys_heap_alloc_loops",
-                    f"{config.sys_heap_alloc_loops} is not between 1 and 65536")
-    for index, placed in enumerate(layout.heaps):
-        key = f"layout.heaps[{index}]"
-        heap = placed.heap
-        if not _power_of_two(heap.align):
-            raise _fail(file, f"{key}.align", f"{heap.align} is not a power of two")
-        if placed.address < 0 or placed.address % heap.align or placed.end > top:
-            raise _fail(file, f"{key}.address", f"{placed.address:#x} is not a "
-                        f"{heap.align}-aligned address of a {heap.size}-byte heap")
-        if heap.size <= 0 or heap.size > MAX_HEAP_BYTES:
-            raise _fail(file, f"{key}.size", f"{heap.size} is not between 1 and "
-                        f"{MAX_HEAP_BYTES} bytes")
-        if heap.block_size is not None:
-            if not _power_of_two(heap.block_size):
-                raise _fail(file, f"{key}.block_size",
-                            f"{heap.block_size} is not a power of two")
-            if heap.size // heap.block_size > MAX_POOL_BLOCKS:
-                raise _fail(file, f"{key}.size", f"{heap.size // heap.block_size} blocks "
-                            f"exceed the {MAX_POOL_BLOCKS} placer simulates")
-        elif heap.backend.value == "memblk":
-            raise _fail(file, f"{key}.block_size", "a memblk pool needs a block size")
-    if len({p.section for p in layout.heaps}) != len(layout.heaps):
-        raise _fail(file, "layout.heaps", "a heap section appears twice")
-
-
 def _check_image(image: ImageFacts, layout: Layout, file: str) -> None:
     pointer = layout.target.pointer_size
     metadata = image.metadata
@@ -320,7 +261,3 @@ def _check_image(image: ImageFacts, layout: Layout, file: str) -> None:
                             f"{8 * pointer}-bit SLID")
             if symbol.name is None and symbol.slid is None:
                 raise _fail(file, key, "an export needs a name or a SLID")
-
-
-def _power_of_two(value: int) -> bool:
-    return value > 0 and value & (value - 1) == 0

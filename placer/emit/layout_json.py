@@ -27,7 +27,7 @@ from placer.config import LlextConfig
 from placer.errors import ConfigError, LayoutError
 from placer.inputs import read_input_text
 from placer.layout import Layout, PlacedHeap
-from placer.target import HeapSection, Target
+from placer.target import HeapSection, Rounding, Target
 from placer.versions import ZephyrVersion
 
 #: The schema this module writes; `loads` refuses any other.
@@ -132,7 +132,85 @@ def from_document(document: JsonValue, *, file: str = "<string>") -> Layout:
         if field.name in values or field.name not in root:
             continue
         values[field.name] = decoder.decode(hints[field.name], root[field.name], field.name)
-    return Layout(**values)
+    layout = Layout(**values)
+    check_layout(layout, file)
+    return layout
+
+
+#: The largest k_heap buffer placer simulates (Zephyr's sys_heap counts chunks of 8
+#: bytes in 31 bits on big heaps; no LLEXT heap comes near).
+MAX_HEAP_BYTES = 1 << 31
+#: The most blocks a memblk pool may have in a layout (the simulator keeps one flag each).
+MAX_POOL_BLOCKS = 1 << 22
+
+
+def _fail(file: str, key: str, message: str) -> LayoutError:
+    return LayoutError(message, file, key=key)
+
+
+def _power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
+
+
+def check_layout(layout: Layout, file: str) -> None:
+    """Refuse values the loader's arithmetic cannot take (sizes, alignments, classes) and
+    heaps in regions the board lacks, so a hand-edited, damaged or hostile layout
+    (``"elf_class": 0``) ends in an error naming its key, never in a traceback. Heaps are not
+    held to their regions' bounds nor configurations to Zephyr's rules: `diff` compares
+    layouts that were never placed."""
+    target = layout.target
+    board = target.board
+    if board.elf_class not in (32, 64):
+        raise _fail(file, "board.elf_class", f"{board.elf_class} is not 32 or 64")
+    if board.endianness not in ("little", "big"):
+        raise _fail(file, "board.endianness",
+                    f"{board.endianness!r} is not 'little' or 'big'")
+    if not 0 <= board.machine < 1 << 16:
+        raise _fail(file, "board.machine", f"{board.machine} is not an e_machine")
+    top = 1 << board.elf_class
+    for index, region in enumerate(board.regions):
+        if region.origin < 0 or region.length < 0 or region.end > top:
+            raise _fail(file, f"board.regions[{index}]",
+                        f"[{region.origin:#x}, {region.end:#x}) is outside the "
+                        f"{board.elf_class}-bit address space")
+    if not _power_of_two(target.page_size):
+        raise _fail(file, "target.page_size",
+                    f"{target.page_size} is not a power of two")
+    if target.rounding is not Rounding.NONE and not 1 <= target.rounding_granule <= top:
+        raise _fail(file, "target.rounding_granule",
+                    f"{target.rounding_granule} is not a granule")
+    config = target.config
+    if not 1 <= config.sys_heap_alloc_loops <= 1 << 16:
+        raise _fail(file, "config.sys_heap_alloc_loops",
+                    f"{config.sys_heap_alloc_loops} is not between 1 and 65536")
+    for index, placed in enumerate(layout.heaps):
+        key = f"heaps[{index}]"
+        heap = placed.heap
+        if not _power_of_two(heap.align):
+            raise _fail(file, f"{key}.align", f"{heap.align} is not a power of two")
+        if placed.address < 0 or placed.address % heap.align or placed.end > top:
+            raise _fail(file, f"{key}.address", f"{placed.address:#x} is not a "
+                        f"{heap.align}-aligned address of a {heap.size}-byte heap")
+        if heap.size <= 0 or heap.size > MAX_HEAP_BYTES:
+            raise _fail(file, f"{key}.size", f"{heap.size} is not between 1 and "
+                        f"{MAX_HEAP_BYTES} bytes")
+        if heap.block_size is not None:
+            if not _power_of_two(heap.block_size):
+                raise _fail(file, f"{key}.block_size",
+                            f"{heap.block_size} is not a power of two")
+            if heap.size // heap.block_size > MAX_POOL_BLOCKS:
+                raise _fail(file, f"{key}.size", f"{heap.size // heap.block_size} blocks "
+                            f"exceed the {MAX_POOL_BLOCKS} placer simulates")
+        elif heap.backend.value == "memblk":
+            raise _fail(file, f"{key}.block_size", "a memblk pool needs a block size")
+    names = {region.name for region in board.regions}
+    for index, placed in enumerate(layout.heaps):
+        if placed.region not in names:
+            raise _fail(file, f"heaps[{index}].region",
+                        f"{placed.region!r} is not a region of the board")
+    if len({p.section for p in layout.heaps}) != len(layout.heaps):
+        raise _fail(file, "heaps", "a heap section appears twice")
+
 
 
 # --- encoding ----------------------------------------------------------------------------
