@@ -18,8 +18,9 @@ ELF loader and the relocators).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from placer._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from placer import emit
@@ -97,15 +98,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name == "emit":
-        return import_module("placer.emit")
-    home = _EXPORTS.get(name)
-    if home is None:
-        raise AttributeError(f"module 'placer' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, submodules=("emit",))
 
 
 def __dir__() -> list[str]:

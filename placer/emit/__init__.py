@@ -26,11 +26,11 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Mapping
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from placer._files import replace_files_atomically
+from placer._lazy import lazy_exports
 from placer.errors import ArgumentError, OutputError, PlacerError
 
 if TYPE_CHECKING:
@@ -67,15 +67,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name == "layout_json":
-        return import_module("placer.emit.layout_json")
-    home = _EXPORTS.get(name)
-    if home is None:
-        raise AttributeError(f"module 'placer.emit' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, submodules=("layout_json",))
 
 
 class _Package(types.ModuleType):

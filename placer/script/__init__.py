@@ -9,8 +9,9 @@ This package knows the ld language and nothing of LLEXT. The parsing surface::
     text = print_script(script)                      # canonical; parse(text) == script
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from placer._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from placer.script import ast
@@ -29,15 +30,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name == "ast":
-        return import_module("placer.script.ast")
-    home = _EXPORTS.get(name)
-    if home is None:
-        raise AttributeError(f"module 'placer.script' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, submodules=("ast",))
 
 
 __all__ = ["FragmentKind", "Script", "ast", "parse", "parse_file", "print_script"]
