@@ -11,12 +11,14 @@ Zephyr's layout, for three shapes of target:
 
 The folder holds ``zephyr/.config``, ``zephyr/zephyr.dts`` (as Zephyr's ``gen_defines``
 step writes it: flattened, with ``/chosen``), ``zephyr/linker.cmd`` (the shape of Zephyr's
-preprocessed script: ``rom_start``, ``text``, ``initlevel``, ``device_area``, ``rodata``,
-``datas``, ``k_heap_area``, ``bss``, ``noinit``, with the heap patterns Zephyr's scripts
+preprocessed script: ``rom_start``, ``text``, ``initlevel``, ``device_area``,
+``llext_const_symbol_area``, ``rodata``, ``datas``, ``k_heap_area``, ``bss``, ``noinit``,
+with the heap patterns Zephyr's scripts
 carry when ``CONFIG_LLEXT`` is set and ``CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT`` is not),
 ``zephyr/zephyr.elf`` and ``zephyr/zephyr.map`` from a real compile and link of a C
 program that defines the heap buffers and their ``struct k_heap`` the way Zephyr's
-``Z_HEAP_DEFINE_IN_SECT`` does, ``zephyr/include/generated/zephyr/version.h`` and
+``Z_HEAP_DEFINE_IN_SECT`` does (and exports ``k_yield`` in ``llext_const_symbol_area``, as
+``EXPORT_SYMBOL`` does), ``zephyr/include/generated/zephyr/version.h`` and
 ``CMakeCache.txt``. `relink` links the same objects again with another script.
 
 Used by the ``--build-dir`` tests and by the west/CMake tests; the text written here is
@@ -279,6 +281,12 @@ SECTIONS
         KEEP(*(SORT(._device.static.*)))
         _device_list_end = .;
     }} > {rom}
+    llext_const_symbol_area : SUBALIGN(4)
+    {{
+        _llext_const_symbol_list_start = .;
+        KEEP(*(SORT_BY_NAME(._llext_const_symbol.static.*)))
+        _llext_const_symbol_list_end = .;
+    }} > {rom}
     rodata :
     {{
         __rodata_region_start = .;
@@ -358,6 +366,15 @@ static int init_uart(void) {{ return 0; }}
 static int (*const init_entry)(void) __attribute__((section(".z_init_PRE_KERNEL_10_"), used))
     = init_uart;
 void (*const vectors[2])(void) __attribute__((section("{shape.vectors}"), used));
+
+/* EXPORT_SYMBOL(k_yield): the export table LLEXT resolves extensions' symbols against
+ * (STRUCT_SECTION_ITERABLE(llext_const_symbol, ...) in Zephyr's llext/symbol.h). */
+struct llext_const_symbol {{ const char *name; const void *addr; }};
+void k_yield(void) {{ app_counter++; }}
+static const char __llext_sym_name_k_yield[] = "k_yield";
+const struct llext_const_symbol __llext_sym_k_yield
+    __attribute__((section("._llext_const_symbol.static.__llext_sym_k_yield"), used))
+    = {{ __llext_sym_name_k_yield, (const void *)k_yield }};
 
 int main(void) {{ app_buffer[0] = app_table[app_counter]; app_noinit[0] = 1; return 0; }}
 void __start(void) {{ main(); for (;;) {{ }} }}

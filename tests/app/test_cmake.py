@@ -14,9 +14,16 @@ from pathlib import Path
 import pytest
 
 from placer.cli.cmake import CMAKE_DIR
+from tests.llext.build import build_extension
 from tests.zephyr_build import CORTEX_M, Build, make_build_dir
 
 PLACING = "placer: placing the LLEXT heaps of"
+VERIFYING = "placer: verifying LLEXT extensions against"
+# Calls k_yield, which the build's zephyr.elf exports (its llext_const_symbol_area).
+FITS = ("extern void k_yield(void);\nstatic int counter = 3;\n"
+        "int bump(int by) { counter += by; k_yield(); return counter; }\n")
+# 16 KiB of writable data: copied into the 8 KiB heap at load time, it cannot fit.
+TOO_BIG = "char big[16384] = {1};\nvoid set(int i, char c) { big[i] = c; }\n"
 
 
 def _tools() -> tuple[str, str]:
@@ -102,6 +109,40 @@ def test_placer_place_fails_the_build_with_placers_message_when_nothing_fits(
     assert "FAILED:" in result.stdout
     assert ".llext_heap" in result.stdout and "1048576" in result.stdout
     assert not (binary / "placer" / "layout.json").exists()
+
+
+def test_placer_verify_runs_only_when_an_extension_or_the_build_changed(
+        tmp_path: Path, build: Build) -> None:
+    extension = build_extension(tmp_path, "arm", "fits", FITS).path
+    binary = _project(tmp_path, f'placer_verify(EXTENSIONS "{extension}" '
+                                f'BUILD_DIR "{build.path}")')
+    first = _build(binary)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.count(VERIFYING) == 1
+    assert "OK: all 1 extension(s) load" in first.stdout
+    assert PLACING not in first.stdout
+    assert VERIFYING not in _build(binary).stdout
+    _touch(extension)
+    assert _build(binary).stdout.count(VERIFYING) == 1
+    _touch(build.zephyr / "zephyr.elf")
+    assert _build(binary).stdout.count(VERIFYING) == 1
+    assert VERIFYING not in _build(binary).stdout
+
+
+def test_an_extension_that_would_not_load_fails_the_build_with_placers_message(
+        tmp_path: Path, build: Build) -> None:
+    fits = build_extension(tmp_path, "arm", "fits", FITS).path
+    too_big = build_extension(tmp_path, "arm", "too_big", TOO_BIG).path
+    binary = _project(tmp_path, f'placer_verify(EXTENSIONS "{fits}" "{too_big}" '
+                                f'BUILD_DIR "{build.path}")')
+    result = _build(binary)
+    assert result.returncode != 0
+    assert "FAILED:" in result.stdout
+    assert "(Zephyr: -ENOMEM)" in result.stdout
+    assert "FAIL: 1 of 2 extension(s) would not load" in result.stdout
+    assert not (binary / "placer_verify.verified").exists()
+    # A failed check is not remembered: the next build checks again.
+    assert _build(binary).stdout.count(VERIFYING) == 1
 
 
 def test_an_unknown_argument_is_a_configure_error(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from placer.west.command import find_build_dir, is_zephyr_build
 from tests.app.conftest import West
+from tests.llext.build import build_extension
 from tests.zephyr_build import CORTEX_M, make_build_dir
 
 
@@ -138,3 +139,24 @@ def test_west_placer_follows_build_dir_fmt(workspace: Path, west: West) -> None:
     result = west(app, "placer", "place", "--json")
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith(f"build directory {build.path}: ")
+
+
+def test_west_placer_verify_and_diff_run_on_the_build(workspace: Path, west: West,
+                                                      tmp_path: Path) -> None:
+    app = workspace / "app"
+    make_build_dir(app, CORTEX_M)
+    source = "extern void k_yield(void);\nint hello(int x) { k_yield(); return x; }\n"
+    extension = build_extension(tmp_path, "arm", "hello", source).path
+    result = west(app, "placer", "verify", str(extension))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("OK: all 1 extension(s) load")
+    placed = west(app, "placer", "place", "--json")
+    assert placed.returncode == 0, placed.stderr
+    (app / "llext-layout.json").write_text(placed.stdout)
+    same = west(app, "placer", "diff", "llext-layout.json")
+    assert same.returncode == 0, same.stdout + same.stderr
+    # The application grows: its build's heap moves, and diff says so with exit 1.
+    make_build_dir(app, CORTEX_M, bss=8192)
+    moved = west(app, "placer", "diff", "llext-layout.json")
+    assert moved.returncode == 1, moved.stdout + moved.stderr
+    assert ".llext_heap" in moved.stdout
