@@ -244,8 +244,9 @@ def option(name: str) -> OptionSpec:
 
 
 #: The entries of the model's two choices and the `LlextConfig` value each gives.
-_BACKENDS = {"LLEXT_HEAP_K_HEAP": HeapBackend.K_HEAP, "LLEXT_HEAP_MEMBLK": HeapBackend.MEMBLK}
-_BINARY_TYPES = {f"LLEXT_TYPE_{b.value}": b for b in BinaryType}
+CHOICE_BACKENDS = {"LLEXT_HEAP_K_HEAP": HeapBackend.K_HEAP,
+                   "LLEXT_HEAP_MEMBLK": HeapBackend.MEMBLK}
+CHOICE_BINARY_TYPES = {f"LLEXT_TYPE_{b.value}": b for b in BinaryType}
 
 
 def read_config(*paths: str | Path,
@@ -297,10 +298,10 @@ def config_from_values(values: KconfigValues, zephyr_version: ZephyrVersion) -> 
     if backend is None and values.enabled("LLEXT_HEAP_SYS_MEM_BLOCKS"):
         backend = "LLEXT_HEAP_MEMBLK"  # the name the memblk entry had at first (PR #102428)
     if backend is not None:
-        fields["heap_backend"] = _BACKENDS[backend]
+        fields["heap_backend"] = CHOICE_BACKENDS[backend]
     binary = values.selection("LLEXT_BINARY_TYPE")
     if binary is not None:
-        fields["binary_type"] = _BINARY_TYPES[binary]
+        fields["binary_type"] = CHOICE_BINARY_TYPES[binary]
     for symbol, arch in ARCH_SYMBOLS.items():
         if values.enabled(symbol):
             fields["arch"] = arch

@@ -187,21 +187,32 @@ def ineffective_assignments(texts: Sequence[tuple[str, str]], *,
     unmet ``depends on``, a symbol without a prompt) and each choice entry set to y that
     did not become the selection, located at its ``file:line``. Empty when every value
     survives."""
+    kconf, values = _merge(texts, base)
+    return _ineffective(kconf, values)
+
+
+def ineffective(assignments: Sequence[Assignment], *,
+                base: Sequence[tuple[str, str]] = ()) -> tuple[str, ...]:
+    """`ineffective_assignments` for assignments already read (each keeps its place)."""
+    kconf, values = _merge_assignments([list(assignments)], base)
+    return _ineffective(kconf, values)
+
+
+def _ineffective(kconf: kconfiglib.Kconfig, values: KconfigValues) -> tuple[str, ...]:
     import kconfiglib
 
-    kconf, values = _merge(texts, base)
     out: list[str] = []
     for assignment in values.assignments:
         if assignment.name not in values.modelled:
             continue
         sym = kconf.syms[assignment.name]
         kind = kconfiglib.TYPE_TO_STR[sym.orig_type]
+        name = f"CONFIG_{assignment.name}"
         if sym.choice is not None:
             if assignment.text.startswith("y") and sym.choice.selection is not sym:
                 chosen = sym.choice.selection.name if sym.choice.selection else "no entry"
-                out.append(f"{assignment.where}: warning: CONFIG_{assignment.name} was set "
-                           f"to y, but {chosen} is the choice's selection "
-                           f"(depends on {kconfiglib.expr_str(sym.direct_dep)})")
+                out.append(f"{assignment.where}: warning: {name}=y has no effect: {chosen} "
+                           f"is the choice's selection{_unmet(sym.direct_dep)}")
             continue
         wanted = assignment.text
         if kind in ("bool", "tristate"):
@@ -210,19 +221,38 @@ def ineffective_assignments(texts: Sequence[tuple[str, str]], *,
             wanted = kconfiglib.unescape(wanted[1:-1])
         got = sym.str_value
         if kind in ("int", "hex") and got:
-            same = int(got, 0 if kind == "int" else 16) == int(wanted, 0 if kind == "int"
-                                                                else 16)
+            radix = 10 if kind == "int" else 16
+            same = int(got, radix) == int(wanted, radix)
         else:
             same = got == wanted
         if not same:
-            out.append(f"{assignment.where}: warning: CONFIG_{assignment.name} was assigned "
-                       f"{wanted!r} but Kconfig gives it {got!r} (depends on "
-                       f"{kconfiglib.expr_str(sym.direct_dep)})")
+            out.append(f"{assignment.where}: warning: {name}={assignment.text} has no effect: "
+                       f"Kconfig gives it {got!r}{_unmet(sym.direct_dep)}")
     return tuple(out)
+
+
+def _unmet(dependency: object) -> str:
+    """``, as it depends on E, and A does not hold``: the parts of a ``depends on`` (its
+    ``&&`` operands) that are false."""
+    import kconfiglib
+
+    if kconfiglib.expr_value(dependency):
+        return ""
+    parts = kconfiglib.split_expr(dependency, kconfiglib.AND)
+    false = [kconfiglib.expr_str(p) for p in parts if not kconfiglib.expr_value(p)]
+    return (f", as it depends on {kconfiglib.expr_str(dependency)}, and "
+            f"{' and '.join(false)} does not hold")
 
 
 def _merge(texts: Sequence[tuple[str, str]], base: Sequence[tuple[str, str]]
            ) -> tuple[kconfiglib.Kconfig, KconfigValues]:
+    kconf, modelled, ignored = _model()
+    warnings: list[str] = []
+    lists = [_scan(text, file, modelled, ignored, warnings) for file, text in texts]
+    return _merge_assignments(lists, base, (kconf, modelled, ignored), warnings)
+
+
+def _model() -> tuple[kconfiglib.Kconfig, frozenset[str], frozenset[str]]:
     import kconfiglib
 
     kconf = load_model()
@@ -232,12 +262,19 @@ def _merge(texts: Sequence[tuple[str, str]], base: Sequence[tuple[str, str]]
     ignored = frozenset(name for name in modelled
                         if kconfiglib.TYPE_TO_STR[kconf.syms[name].orig_type]
                         not in ("bool", "tristate"))
+    return kconf, modelled, ignored
+
+
+def _merge_assignments(
+        lists: Sequence[Sequence[Assignment]], base: Sequence[tuple[str, str]],
+        model: tuple[kconfiglib.Kconfig, frozenset[str], frozenset[str]] | None = None,
+        warnings: Sequence[str] = ()) -> tuple[kconfiglib.Kconfig, KconfigValues]:
+    kconf, modelled, _ = model if model is not None else _model()
     for name, value in base:
         kconf.syms[name].set_value(value)
     latest: dict[str, Assignment] = {}
-    warnings: list[str] = []
-    for file, text in texts:
-        for assignment in _scan(text, file, modelled, ignored, warnings):
+    for assignments in lists:
+        for assignment in assignments:
             if assignment.name in modelled:
                 _assign(kconf, assignment)
             latest.pop(assignment.name, None)
@@ -340,5 +377,5 @@ def _check_foreign(name: str, value: str, file: str, line: int, column: int,
                       f"{value!r}", file, line, column, source_line=raw)
 
 
-__all__ = ["MODEL_FILE", "Assignment", "KconfigValues", "ineffective_assignments",
+__all__ = ["MODEL_FILE", "Assignment", "KconfigValues", "ineffective", "ineffective_assignments",
            "kconfig_values", "load_model", "model_path", "read_kconfig_files"]

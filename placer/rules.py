@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -18,9 +19,12 @@ from placer.board import Arch, Board, MpuKind
 from placer.config import (
     ARCH_SYMBOLS,
     BUILTIN_SYMBOL_GROUPS,
+    CHOICE_BACKENDS,
+    CHOICE_BINARY_TYPES,
     BinaryType,
     HeapBackend,
     LlextConfig,
+    OptionKind,
     option,
 )
 from placer.errors import ConfigError
@@ -30,8 +34,8 @@ from placer.target import (
     Rounding,
     Target,
     architecture,
+    board_symbols,
     enabled_mpu,
-    enabled_pmp,
     resolve,
 )
 from placer.versions import (
@@ -43,6 +47,9 @@ from placer.versions import (
     SHAREDLIB_EVERYWHERE,
     ZephyrVersion,
 )
+
+if TYPE_CHECKING:
+    from placer.dotconfig import Assignment
 
 
 class ConfigViolations(ConfigError):
@@ -377,59 +384,56 @@ class _Checker:
     # -- options that are set but do not exist in this configuration ----------------------
 
     def visibility(self) -> None:
-        for name, _ in self.config.set_by:
-            reason = self.invisible(name)
-            if reason is None:
-                continue
-            spec = option(name)
-            self.warn(name, f"CONFIG_{name} has no effect: it exists only when "
-                      f"{spec.depends}, and {reason}")
+        """Kconfig's own verdict on every option the files set: an assignment whose
+        ``depends on`` is unmet (on this board, with its HARVARD, MMU, MPU and arch) has no
+        effect, as Zephyr's Kconfig step warns (`placer.dotconfig.ineffective`, against the
+        same model that read the files)."""
+        assignments = self.assignments()
+        if not assignments:
+            return
+        from placer.dotconfig import ineffective  # kconfiglib: only for files read
 
-    def invisible(self, name: str) -> str | None:
-        cfg, target = self.config, self.target
-        memblk = cfg.heap_backend is HeapBackend.MEMBLK
-        harvard = "HARVARD=y" + ("" if cfg.harvard is not None else
-                                 f" (board {self.board.name})")
-        not_harvard = "HARVARD is not set" + ("" if cfg.harvard is not None else
-                                              f" (board {self.board.name})")
-        dynamic = "LLEXT_HEAP_DYNAMIC=y"
-        if name == "LLEXT_HEAP_SIZE":
-            return (dynamic if cfg.heap_dynamic else harvard if target.harvard
-                    else "LLEXT_HEAP_MEMBLK=y" if memblk else None)
-        if name in ("LLEXT_METADATA_HEAP_SIZE", "LLEXT_HEAP_MEMBLK_BLOCK_SIZE"):
-            return None if memblk else "LLEXT_HEAP_MEMBLK is not set"
-        if name == "LLEXT_EXT_HEAP_SIZE":
-            return ("LLEXT_HEAP_MEMBLK is not set" if not memblk
-                    else harvard if target.harvard else None)
-        if name in ("LLEXT_INSTR_HEAP_SIZE", "LLEXT_DATA_HEAP_SIZE"):
-            return (dynamic if cfg.heap_dynamic else None if target.harvard else not_harvard)
-        if name == "LLEXT_SHELL_MAX_SIZE":
-            return None if cfg.llext_shell else "LLEXT_SHELL is not set"
-        if name == "LLEXT_BUILD_PIC":
-            newest = cfg.zephyr_version >= SHAREDLIB_EVERYWHERE
-            shared = target.binary_type is BinaryType.ELF_SHAREDLIB and newest
-            return (None if self.arch is Arch.XTENSA or shared
-                    else "this build is neither Xtensa nor LLEXT_TYPE_ELF_SHAREDLIB")
-        if name == "LLEXT_RODATA_NO_RELOC":
-            if target.mmu:
-                return "MMU=y"
-            if cfg.userspace:
-                return "USERSPACE=y"
-            if target.build_pic and self.arch is not Arch.XTENSA:
-                return "LLEXT_BUILD_PIC=y"
+        # What Kconfig has decided before the files: the board's symbols, LLEXT (on, or
+        # run() would have stopped) and user mode as this configuration has them.
+        base = (*board_symbols(self.target), ("LLEXT", "y"),
+                ("USERSPACE", "y" if self.config.userspace else "n"))
+        failed = {o for violation in self.violations for o in violation.options}
+        self.warnings.extend(
+            warning for warning in ineffective(assignments, base=base)
+            if not any(f"CONFIG_{name}=" in warning for name in failed))
+
+    def assignments(self) -> list[Assignment]:
+        """The configuration's values for the options its files set, as assignments at the
+        ``file:line`` that set them."""
+        from placer.dotconfig import Assignment
+
+        out = []
+        for name, where in self.config.set_by:
+            file, _, line = where.rpartition(":")
+            text = self.assigned_text(name)
+            if text is not None and file and line.isdigit():
+                out.append(Assignment(name, text, file, int(line)))
+        return out
+
+    def assigned_text(self, name: str) -> str | None:
+        """`name`'s value in ``.config`` words, or None when it is not an LLEXT option's."""
+        cfg = self.config
+        for entry, backend in CHOICE_BACKENDS.items():
+            if name == entry:
+                return "y" if cfg.heap_backend is backend else "n"
+        for entry, binary in CHOICE_BINARY_TYPES.items():
+            if name == entry:
+                return "y" if cfg.binary_type is binary else "n"
+        try:
+            spec = option(name)
+        except KeyError:
             return None
-        if name == "LLEXT_VENEERS":
-            return None if self.arch is Arch.ARM else "only ARM has ARCH_HAS_LLEXT_VENEERS"
-        if name == "LLEXT_EXPORT_DEV_IDS_BY_HASH":
-            return (None if "DEVICE" in cfg.export_symbol_groups
-                    else "LLEXT_EXPORT_SYMBOL_GROUP_DEVICE is not set")
-        if name == "MMU_PAGE_SIZE":
-            return None if target.mmu else "MMU is not set"
-        if name == "PMP_GRANULARITY":
-            return None if enabled_pmp(self.board, cfg) else "RISCV_PMP is not set"
-        if name == "ARC_MPU_VER":
-            return None if self.arch is Arch.ARC else f"the architecture is {self.arch.value}"
-        return None
+        value = getattr(cfg, spec.field) if spec.field is not None else None
+        if value is None:
+            return None
+        if spec.kind is OptionKind.BOOL:
+            return "y" if value else "n"
+        return hex(value) if spec.kind is OptionKind.HEX else str(value)
 
 
 def _version(version: ZephyrVersion) -> str:

@@ -345,3 +345,21 @@ def exclusion(board: Board, heap: HeapSection, region: MemoryRegion) -> str | No
 
 def _attrs(region: MemoryRegion) -> str:
     return "".join(flag for flag in "rwx" if flag in region.attributes) or "none"
+
+
+def board_symbols(target: Target) -> tuple[tuple[str, str], ...]:
+    """The Kconfig values the board and its SoC decide for `target` (the architecture,
+    ``HARVARD``, ``MMU``, the MPU or PMP, ``64BIT``), as ``(symbol, value)`` pairs: what
+    Zephyr's Kconfig has set before it reads ``prj.conf`` and ``llext.conf``."""
+    board = target.board
+    out = [(board.arch.name, "y"), ("HARVARD", "y" if target.harvard else "n"),
+           ("64BIT", "y" if target.pointer_size == 8 else "n")]
+    if target.mmu:
+        out += [("MMU", "y"), ("MMU_PAGE_SIZE", hex(target.page_size))]
+    mpu = enabled_mpu(board, target.config)
+    if mpu is not None:
+        symbol = {"arc": "ARC_MPU", "xtensa": "XTENSA_MPU"}.get(board.arch.value, "ARM_MPU")
+        out.append((symbol, "y"))
+    if enabled_pmp(board, target.config):
+        out.append(("RISCV_PMP", "y"))
+    return tuple(out)

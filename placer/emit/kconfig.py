@@ -14,7 +14,7 @@ from __future__ import annotations
 from placer.config import HeapBackend
 from placer.errors import ConfigError
 from placer.layout import Layout, Placement
-from placer.target import SIZE_OPTION, Target, enabled_mpu, enabled_pmp
+from placer.target import SIZE_OPTION
 from placer.versions import CUSTOM_HEAP_PLACEMENT, LLEXT_SUBSYSTEM, MEMBLK_BACKEND
 
 
@@ -98,24 +98,6 @@ def kconfig_lines(layout: Layout) -> tuple[str, ...]:
     names = [SIZE_OPTION[placed.heap.role] for placed in layout.heaps]
     names += ["LLEXT_HEAP_MEMBLK_BLOCK_SIZE", "LLEXT_CUSTOM_HEAP_PLACEMENT"]
     return tuple(f"CONFIG_{name}={values[name]}" for name in names if name in values)
-
-
-def board_symbols(target: Target) -> tuple[tuple[str, str], ...]:
-    """The Kconfig values the board and its SoC decide for `target` (the architecture,
-    ``HARVARD``, ``MMU``, the MPU or PMP, ``64BIT``), as ``(symbol, value)`` pairs: what
-    Zephyr's Kconfig has set before it reads ``prj.conf`` and ``llext.conf``."""
-    board = target.board
-    out = [(board.arch.name, "y"), ("HARVARD", "y" if target.harvard else "n"),
-           ("64BIT", "y" if target.pointer_size == 8 else "n")]
-    if target.mmu:
-        out += [("MMU", "y"), ("MMU_PAGE_SIZE", hex(target.page_size))]
-    mpu = enabled_mpu(board, target.config)
-    if mpu is not None:
-        symbol = {"arc": "ARC_MPU", "xtensa": "XTENSA_MPU"}.get(board.arch.value, "ARM_MPU")
-        out.append((symbol, "y"))
-    if enabled_pmp(board, target.config):
-        out.append(("RISCV_PMP", "y"))
-    return tuple(out)
 
 
 def _quote(text: str) -> str:

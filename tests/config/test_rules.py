@@ -232,15 +232,17 @@ def test_sys_heap_choice_takes_one_entry() -> None:
 def test_invisible_option_warns_and_names_why() -> None:
     config = LlextConfig(heap_size=16, set_by=(("LLEXT_HEAP_SIZE", "prj.conf:3"),))
     assert warnings("nsim_em", config) == [
-        "prj.conf:3: warning: CONFIG_LLEXT_HEAP_SIZE has no effect: it exists only when "
-        "!LLEXT_HEAP_DYNAMIC && !HARVARD && !LLEXT_HEAP_MEMBLK, and HARVARD=y (board nsim_em)"]
+        "prj.conf:3: warning: CONFIG_LLEXT_HEAP_SIZE=16 has no effect: Kconfig gives it '', as "
+        "it depends on !LLEXT_HEAP_DYNAMIC && !HARVARD && !LLEXT_HEAP_MEMBLK && LLEXT, and "
+        "!HARVARD does not hold"]
 
 
 def test_rodata_no_reloc_has_no_effect_with_an_mmu() -> None:
     config = LlextConfig(rodata_no_reloc=True, set_by=(("LLEXT_RODATA_NO_RELOC", "a:1"),))
     assert warnings("qemu_x86", config) == [
-        "a:1: warning: CONFIG_LLEXT_RODATA_NO_RELOC has no effect: it exists only when !MMU && "
-        "!USERSPACE && (!LLEXT_BUILD_PIC || XTENSA), and MMU=y"]
+        "a:1: warning: CONFIG_LLEXT_RODATA_NO_RELOC=y has no effect: Kconfig gives it 'n', as it "
+        "depends on !MMU && !USERSPACE && (!LLEXT_BUILD_PIC || XTENSA) && LLEXT, and !MMU does "
+        "not hold"]
 
 
 def test_memblk_with_power_of_two_mpu_warns_about_alignment() -> None:

@@ -9,10 +9,11 @@ import pytest
 import placer
 from placer.config import HeapBackend, LlextConfig, config_from_values
 from placer.dotconfig import ineffective_assignments, kconfig_values
-from placer.emit.kconfig import board_symbols, kconfig_fragment, needs_custom_script
+from placer.emit.kconfig import kconfig_fragment, needs_custom_script
 from placer.errors import ConfigError, Infeasible
 from placer.solve import Pin
 from placer.solve.core import review_placement
+from placer.target import board_symbols
 from tests.emit.cases import cases, config_for, layout_for
 
 
@@ -60,21 +61,22 @@ def test_custom_placement_names_the_script_with_have_custom_linker_script() -> N
     dropped = text.replace("CONFIG_HAVE_CUSTOM_LINKER_SCRIPT=y\n", "")
     (warning,) = ineffective_assignments([("llext.conf", dropped)],
                                          base=board_symbols(layout.target))
-    assert warning == ("llext.conf:6: warning: CONFIG_CUSTOM_LINKER_SCRIPT was assigned "
-                       "'linker.ld' but Kconfig gives it '' (depends on "
-                       "HAVE_CUSTOM_LINKER_SCRIPT)")
+    assert warning == ('llext.conf:6: warning: CONFIG_CUSTOM_LINKER_SCRIPT="linker.ld" has no '
+                       "effect: Kconfig gives it '', as it depends on HAVE_CUSTOM_LINKER_SCRIPT, "
+                       "and HAVE_CUSTOM_LINKER_SCRIPT does not hold")
 
 
 def test_kconfig_reports_a_value_whose_dependency_is_unmet() -> None:
     text = "CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_MEMBLK=y\nCONFIG_LLEXT_HEAP_SIZE=16\n"
     assert ineffective_assignments([("prj.conf", text)]) == (
-        "prj.conf:3: warning: CONFIG_LLEXT_HEAP_SIZE was assigned '16' but Kconfig gives it "
-        "'' (depends on !LLEXT_HEAP_DYNAMIC && !HARVARD && !LLEXT_HEAP_MEMBLK && LLEXT)",)
+        "prj.conf:3: warning: CONFIG_LLEXT_HEAP_SIZE=16 has no effect: Kconfig gives it '', "
+        "as it depends on !LLEXT_HEAP_DYNAMIC && !HARVARD && !LLEXT_HEAP_MEMBLK && LLEXT, and "
+        "!LLEXT_HEAP_MEMBLK does not hold",)
     text = "CONFIG_LLEXT=y\nCONFIG_LLEXT_HEAP_DYNAMIC=y\nCONFIG_LLEXT_HEAP_MEMBLK=y\n"
     assert ineffective_assignments([("prj.conf", text)]) == (
-        "prj.conf:3: warning: CONFIG_LLEXT_HEAP_MEMBLK was set to y, but LLEXT_HEAP_K_HEAP is "
-        "the choice's selection (depends on !LLEXT_HEAP_DYNAMIC && "
-        "<choice LLEXT_HEAP_MANAGEMENT>)",)
+        "prj.conf:3: warning: CONFIG_LLEXT_HEAP_MEMBLK=y has no effect: LLEXT_HEAP_K_HEAP is "
+        "the choice's selection, as it depends on !LLEXT_HEAP_DYNAMIC && "
+        "<choice LLEXT_HEAP_MANAGEMENT>, and !LLEXT_HEAP_DYNAMIC does not hold",)
 
 
 def test_a_release_before_the_heap_management_choice_gets_no_k_heap_line() -> None:
