@@ -33,7 +33,8 @@ class Bus(enum.Enum):
 
 
 class MpuKind(enum.Enum):
-    """Memory protection hardware, as far as LLEXT's rounding rules care (facts §3.6)."""
+    """Memory protection hardware, as far as LLEXT's rounding rules care (``llext_copy_region`` in
+    Zephyr's subsys/llext/llext_mem.c)."""
 
     NONE = "none"
     ARM_MPU = "arm-mpu"

@@ -131,7 +131,8 @@ class LlextConfig:
 
 
 # --------------------------------------------------------------------------------------
-# The options, with their Kconfig types, defaults, units and dependencies (llext-facts §1).
+# The options, with their Kconfig types, defaults, units and dependencies (Zephyr's
+# subsys/llext/Kconfig).
 
 
 class OptionKind(enum.Enum):
@@ -162,7 +163,7 @@ class OptionSpec:
 
 _B, _I, _H, _S = OptionKind.BOOL, OptionKind.INT, OptionKind.HEX, OptionKind.STRING
 
-#: Every option `read_config` understands, in the order of llext-facts §1.
+#: Every option `read_config` understands, in the order of Zephyr's subsys/llext/Kconfig.
 OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("LLEXT", _B, "llext", "n"),
     OptionSpec("LLEXT_HEAP_DYNAMIC", _B, "heap_dynamic", "n", "LLEXT"),
@@ -235,7 +236,8 @@ _GROUP_PREFIX = "LLEXT_EXPORT_SYMBOL_GROUP_"
 #: Groups Zephyr itself defines a Kconfig symbol for.
 BUILTIN_SYMBOL_GROUPS = frozenset({"UNASSIGNED", "SYSCALL", "LIBC", "DEVICE"})
 _DEFAULT_GROUPS = frozenset({"UNASSIGNED", "SYSCALL", "LIBC"})
-#: Names older trees used for the same symbols (llext-facts §0).
+#: Names older trees used for the same symbols (older names in the history of Zephyr's
+#: subsys/llext/Kconfig).
 _OLD_NAMES = {"LLEXT_HEAP_SYS_MEM_BLOCKS": "LLEXT_HEAP_MEMBLK"}
 
 def option(name: str) -> OptionSpec:

@@ -15,7 +15,8 @@ from placer.target import HeapRole, HeapSection, Target
 
 
 class Placement(enum.Enum):
-    """How a heap enters the linked image (llext-facts §7)."""
+    """How a heap enters the linked image (Zephyr's include/zephyr/linker/common-noinit.ld and
+    include/zephyr/arch/arc/v2/linker.ld)."""
 
     NOINIT = "noinit"  # input section of the NOLOAD .noinit output section (Zephyr default)
     OUTPUT_SECTION = "output-section"  # its own NOLOAD output section (custom script)

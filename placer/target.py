@@ -1,8 +1,10 @@
 """A board and a configuration resolved into what Zephyr would build: the target.
 
 This is where board facts and Kconfig values meet: whether the build is Harvard, which
-memory protection rounding applies to extension regions (llext-facts §1.4, §3.6), and
-which heap sections exist with which sizes and alignments (§2.1). The solver, the
+memory protection rounding applies to extension regions (``LLEXT_PAGE_SIZE`` in Zephyr's
+subsys/llext/llext_mem.h; ``llext_copy_region`` in Zephyr's subsys/llext/llext_mem.c), and
+which heap sections exist with which sizes and alignments (Zephyr's subsys/llext/llext_kheap.c and
+llext_memblk.c). The solver, the
 emitters and the loader all read the same `Target`, so they cannot disagree.
 """
 
@@ -27,7 +29,8 @@ from placer.versions import MPU_ROUNDING_REWORK, SHAREDLIB_EVERYWHERE, XTENSA_RE
 
 
 class Rounding(enum.Enum):
-    """How ``llext_copy_region`` rounds ALLOC regions (llext-facts §3.6)."""
+    """How ``llext_copy_region`` rounds ALLOC regions (Zephyr's
+    subsys/llext/llext_mem.c)."""
 
     NONE = "none"
     PAGE = "page"  # MMU, or an MPU with fine granules under user mode
@@ -37,7 +40,8 @@ class Rounding(enum.Enum):
 
 
 class HeapRole(enum.Enum):
-    """What a heap serves (llext-facts §2.2)."""
+    """What a heap serves (the allocators of Zephyr's subsys/llext/llext_kheap.h and
+    llext_memblk.h)."""
 
     SHARED = "shared"  # .llext_heap: regions and metadata
     EXT = "ext"  # .llext_ext_heap: memblk pool for regions
@@ -101,7 +105,8 @@ class Target:
         return self.board.pointer_size
 
     def round_region(self, size: int, align: int) -> tuple[int, int]:
-        """Size and alignment of an ALLOC region after MMU/MPU/PMP rounding (§3.6)."""
+        """Size and alignment of an ALLOC region after MMU/MPU/PMP rounding (``llext_copy_region``
+        in Zephyr's subsys/llext/llext_mem.c)."""
         if self.rounding is Rounding.NONE:
             return size, align
         if self.rounding is Rounding.POWER_OF_TWO:
@@ -189,7 +194,7 @@ def _next_power_of_two(value: int) -> int:
 
 
 def llext_page_size(board: Board, config: LlextConfig) -> int:
-    """``LLEXT_PAGE_SIZE`` (llext-facts §1.4)."""
+    """``LLEXT_PAGE_SIZE`` (Zephyr's subsys/llext/llext_mem.h)."""
     page = config.mmu_page_size if config.mmu_page_size is not None else board.mmu_page_size
     mmu = config.mmu if config.mmu is not None else board.mmu_page_size is not None
     if mmu and page is not None:

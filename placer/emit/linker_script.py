@@ -3,11 +3,12 @@
 The script is made by editing the parsed AST and printing it, never by pasting text:
 
 - a heap placed `Placement.NOINIT` becomes an input section description inside the output
-  section that collects ``.noinit`` (Zephyr's default spot, llext-facts §7.1);
+  section that collects ``.noinit`` (Zephyr's default spot, include/zephyr/linker/common-noinit.ld);
 - `Placement.OUTPUT_SECTION` becomes its own ``(NOLOAD)`` output section at the layout's
   address in the layout's region, appended after every other output section so nothing
   the image places moves;
-- `Placement.IN_RODATA` / `Placement.IN_DATA` (ARC Harvard, §7.2) become input section
+- `Placement.IN_RODATA` / `Placement.IN_DATA` (ARC Harvard, include/zephyr/arch/arc/v2/linker.ld)
+become input section
   descriptions at the end of the output sections that collect ``.rodata`` and ``.data``,
   with a trailing ``*`` in the pattern because MWDT names them ``.llext_instr_heap.<n>``.
 
@@ -39,7 +40,8 @@ _HOST_PATTERN = {
     Placement.IN_DATA: ".data",
 }
 
-#: Every LLEXT heap input section Zephyr defines (llext-facts §2.1).
+#: Every LLEXT heap input section Zephyr defines (Zephyr's subsys/llext/llext_kheap.c and
+#: llext_memblk.c).
 HEAP_SECTIONS = frozenset({
     ".llext_heap", ".llext_ext_heap", ".llext_metadata_heap", ".llext_instr_heap",
     ".llext_data_heap",

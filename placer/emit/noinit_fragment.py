@@ -1,5 +1,6 @@
 """The ``noinit.ld`` fragment: Zephyr's documented way to place the heaps without a custom
-linker script (``doc/services/llext/config.rst``, llext-facts §7.1).
+linker script (Zephyr's ``doc/services/llext/config.rst`` and
+include/zephyr/linker/common-noinit.ld).
 
 Three pieces, each ready to paste:
 

@@ -100,7 +100,7 @@ class ExtensionElf:
         return self.data[section.offset : section.offset + section.size]
 
 
-# -- reading and validating (llext-facts §4) ---------------------------------------------
+# -- reading and validating (``llext_load_elf_data`` in Zephyr's subsys/llext/llext_load.c)
 
 ET_REL = 1
 ET_DYN = 3
@@ -130,7 +130,8 @@ SHN_UNDEF = 0
 SHN_LORESERVE = 0xFF00
 SHN_ABS = 0xFFF1
 
-#: ``e_machine`` values the loader accepts per architecture; Xtensa is not checked (§4).
+#: ``e_machine`` values the loader accepts per architecture; Xtensa is not checked
+#: (``llext_load_elf_data`` in Zephyr's subsys/llext/llext_load.c).
 _MACHINES: dict[str, tuple[int, ...]] = {
     "arm": (40,),
     "arm64": (183,),
@@ -179,7 +180,8 @@ class Refusal:
 
 
 def read_extension(path: str | os.PathLike[str], target: Target | None = None) -> ExtensionElf:
-    """Read and validate an extension file as Zephyr's ``llext_load`` does (§4).
+    """Read and validate an extension file as Zephyr's ``llext_load`` does (``llext_load_elf_data``
+    in Zephyr's subsys/llext/llext_load.c).
 
     Every failure raises `ExtensionError` naming the file, the section or symbol and the
     errno Zephyr returns. With `target`, the header is also checked against the build's

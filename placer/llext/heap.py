@@ -1,4 +1,4 @@
-"""Zephyr's sys_heap allocator, simulated address by address (llext-facts §3.8.1).
+"""Zephyr's sys_heap allocator, simulated address by address (Zephyr's lib/heap/heap.c).
 
 This is an independent Python model of ``lib/heap/heap.c``: chunks of 8 bytes indexed
 from the 8-aligned start of the buffer, 4-byte headers on small heaps and 8-byte headers

@@ -1,4 +1,6 @@
-"""The load pipeline, step by step as ``llext_load`` runs it (llext-facts §3.2, §3.5-§3.7).
+"""The load pipeline, step by step as ``llext_load`` runs it (``do_llext_load`` in Zephyr's
+subsys/llext/llext_load.c; ``llext_copy_region`` in Zephyr's subsys/llext/llext_mem.c;
+``llext_prepare_et_dyn_image`` in Zephyr's subsys/llext/llext_mem.c).
 
 A `Loader` holds the heaps of one layout, simulated exactly (`SysHeap`, `MemBlocks`), and
 the extensions loaded so far. `Loader.load` makes the allocations Zephyr makes, in
@@ -54,7 +56,8 @@ BuiltinLookup = Callable[[ElfSymbol], "int | None"]
 
 
 class Storage(enum.Enum):
-    """``enum llext_storage_type``: what the loader may do with the ELF buffer (§3.5)."""
+    """``enum llext_storage_type``: what the loader may do with the ELF buffer
+    (``llext_copy_region`` in Zephyr's subsys/llext/llext_mem.c)."""
 
     WRITABLE = "writable"  # regions used in place whenever aligned
     PERSISTENT = "persistent"  # read-only regions without relocations used in place
@@ -415,7 +418,8 @@ class Loader:
 
     def lookup(self, symbol: ElfSymbol) -> tuple[int | None, str | None]:
         """An undefined symbol's address: built-in table first, then every loaded
-        extension's exports in load order (§5.2). Returns (address, providing extension)."""
+        extension's exports in load order (``llext_lookup_symbol`` in Zephyr's
+        subsys/llext/llext_link.c). Returns (address, providing extension)."""
         if self.builtin is not None:
             found = self.builtin(symbol)
             if found:
@@ -705,7 +709,8 @@ class _LoadRun:
                 data = images[slot.section]
                 self.images[slot.mem][slot.offset:slot.offset + len(data)] = data
         self.problems = problems
-        # ENODATA from the common lookup, ENOENT from Xtensa's own (§5.2).
+        # ENODATA from the common lookup, ENOENT from Xtensa's own (``llext_lookup_symbol`` in
+        # Zephyr's subsys/llext/llext_link.c).
         self.unresolved = sorted({p.symbol for p in problems
                                   if p.errno in ("ENODATA", "ENOENT") and p.symbol})
         dropped: list[str] = []

@@ -1,4 +1,4 @@
-"""Zephyr's sys_mem_blocks pool, simulated block by block (llext-facts §3.8.2).
+"""Zephyr's sys_mem_blocks pool, simulated block by block (Zephyr's lib/mem_blocks/mem_blocks.c).
 
 A pool is N blocks of B bytes (B a power of two, the buffer aligned to B) with one bit per
 block in a ``sys_bitarray``. ``sys_mem_blocks_alloc_contiguous`` asks the bit array for a run

@@ -3,7 +3,8 @@
 The exact ``sizeof(struct llext)`` depends on options (userspace partitions, memblk
 allocation map, extra region kinds, the ET_DYN fields), so the best source is the DWARF of
 the built ``zephyr.elf``. Without one, `estimate_llext_size` lays the structure out field
-by field for the options given (llext-facts §3.1): 204 bytes on a 32-bit k_heap build
+by field for the options given (``struct llext`` in Zephyr's include/zephyr/llext/llext.h): 204
+bytes on a 32-bit k_heap build
 without userspace (the documented 188 plus the four ET_DYN fields of the current tree).
 """
 

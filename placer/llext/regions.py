@@ -1,4 +1,5 @@
-"""Sections to memory regions, exactly as ``llext_map_sections`` groups them (§3.3, §3.4).
+"""Sections to memory regions, exactly as ``llext_map_sections`` groups them (Zephyr's
+subsys/llext/llext_load.c).
 
 Zephyr loads an extension not section by section but region by region: every section of
 one kind (text, data, read-only data, ...) is merged into a single region that covers the

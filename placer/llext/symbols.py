@@ -1,4 +1,5 @@
-"""Symbols an extension links against, found as Zephyr's loader finds them (llext-facts §5).
+"""Symbols an extension links against, found as Zephyr's loader finds them (Zephyr's
+subsys/llext/llext_link.c and llext.c).
 
 The built-in export table comes from a built ``zephyr.elf`` (output section
 ``llext_const_symbol_area``, entries of two pointers: name or SLID, then address) or from a
@@ -270,7 +271,8 @@ class Resolution:
 
 
 class SymbolResolver:
-    """Zephyr's lookup order for undefined symbols, as a ``resolve`` callback (§5.2).
+    """Zephyr's lookup order for undefined symbols, as a ``resolve`` callback
+    (``llext_lookup_symbol`` in Zephyr's subsys/llext/llext_link.c).
 
     Call it with an undefined `ElfSymbol`: it returns the address or None. It records the
     extensions it took symbols from, as ``llext_dependency_add`` does. Used for one link.
@@ -473,7 +475,8 @@ def load_order(
 
     Ties keep `requested_order` (then the given order). A name exported by several
     extensions is taken from the first in that order, as the lookup would. Names the
-    built-in table provides create no dependency (the image wins, §5.2). A cycle raises
+    built-in table provides create no dependency (the image wins: ``llext_lookup_symbol``). A cycle
+    raises
     `ExtensionError` naming it: whichever loads first finds its imports missing.
     """
     rank = {name: i for i, name in enumerate(requested_order)}

@@ -1,4 +1,5 @@
-"""Zephyr's own placement of the heaps, driven by an ordering graph (facts §7).
+"""Zephyr's own placement of the heaps, driven by an ordering graph (Zephyr's
+include/zephyr/linker/common-noinit.ld and include/zephyr/arch/arc/v2/linker.ld).
 
 Without ``CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT`` the linker puts the heaps where Zephyr's
 scripts name them: non-Harvard heaps (and the memblk metadata heap) inside the NOLOAD

@@ -1,4 +1,5 @@
-"""How much of a heap extension regions can use under a power-of-two MPU (facts §3.6, §3.8).
+"""How much of a heap extension regions can use under a power-of-two MPU (``llext_copy_region`` in
+Zephyr's subsys/llext/llext_mem.c; ``sys_heap_aligned_alloc`` in Zephyr's lib/heap/heap.c).
 
 With ``CONFIG_USERSPACE`` and ``CONFIG_MPU_REQUIRES_POWER_OF_TWO_ALIGNMENT`` every region
 is a block of ``2**k`` bytes aligned to its size. sys_heap's aligned allocation first takes

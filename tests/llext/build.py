@@ -1,4 +1,5 @@
-"""Build test extensions with Debian's cross compilers and Zephyr's LLEXT flags (§6.7).
+"""Build test extensions with Debian's cross compilers and Zephyr's LLEXT flags
+(``add_llext_target`` in Zephyr's cmake/modules/extensions.cmake).
 
 Shared by the loader and the relocation tests. `build_extension` compiles C source for one
 architecture once per session (cached by content in a temporary directory) the way

@@ -1,6 +1,7 @@
 """GNU ld as the relocation oracle: build an extension, place its sections, link it alike.
 
-`compile_extension` builds C source with Zephyr's LLEXT flags (llext-facts §6.7) as the
+`compile_extension` builds C source with Zephyr's LLEXT flags (``add_llext_target`` in Zephyr's
+cmake/modules/extensions.cmake) as the
 extension kind Zephyr uses for the architecture, cached in a directory. `place` puts each
 loaded section at an address the way the loader groups them into regions;
 `gnu_ld_images` links the same object with GNU ld so that every section lands at exactly
@@ -113,7 +114,8 @@ class Placement:
 
 
 def region_of(flags: int, type_: int) -> str:
-    """The loader's region for a section: text, rodata, data or bss (llext-facts §3.3)."""
+    """The loader's region for a section: text, rodata, data or bss (``llext_map_sections`` in
+    Zephyr's subsys/llext/llext_load.c)."""
     if type_ == SHT_NOBITS:
         return "bss"
     if flags & SHF_EXECINSTR:

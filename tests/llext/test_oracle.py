@@ -497,7 +497,8 @@ def test_x86_64_shared_library_dynamic_relocations_point_into_the_image(
                              link=True)
     ext = read_extension(path)
     base = 0x4000_0000
-    # §3.7: one allocation holds the whole image at its link layout.
+    # llext_prepare_et_dyn_image (Zephyr's subsys/llext/llext_mem.c): one allocation holds the whole
+    # image at its link layout.
     placement = Placement(
         load_address={s.index: base + s.addr for s in ext.sections if s.flags & 0x2},
         images={s.index: bytearray(ext.section_bytes(s).ljust(s.size, b"\0"))

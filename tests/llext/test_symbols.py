@@ -125,7 +125,7 @@ def test_export_list_group_before_address_is_an_error() -> None:
         "before the group)\nprintk LIBC 0x10\n            ^")
 
 
-# -- lookup order (§5.2) ---------------------------------------------------------------------
+# -- lookup order (``llext_lookup_symbol`` in Zephyr's subsys/llext/llext_link.c)
 
 
 def _builtin(**names: int) -> ExportTable:

@@ -100,7 +100,7 @@ def test_power_of_two_mpu_moves_the_heap_base_when_it_serves_more_blocks() -> No
 
 
 def test_sys_heap_model_matches_the_reference_numbers() -> None:
-    # llext-facts 3.8.1: an 8 KiB heap on 32-bit has 1023 chunks, chunk 0 of 7, 8128 free.
+    # lib/heap/heap.c's layout: an 8 KiB heap on 32-bit has 1023 chunks, chunk 0 of 7, 8128 free.
     shape = heap_shape(8192, 4, LlextConfig())
     assert (shape.chunks, shape.chunk0, shape.free_bytes) == (1023, 7, 8128)
     # A 16 KiB heap at a 4096-aligned base holds one 4096-aligned 4096-byte block only.

@@ -1,7 +1,9 @@
-"""Link an extension's loaded sections the way Zephyr's ``llext_link`` does (llext-facts §6).
+"""Link an extension's loaded sections the way Zephyr's ``llext_link`` does
+(subsys/llext/llext_link.c).
 
 `apply_relocations` walks the relocation sections in section-header order, resolves each
-entry's symbol as ``llext_lookup_symbol`` does (§5.2) and patches the loaded bytes with the
+entry's symbol as ``llext_lookup_symbol`` does (Zephyr's
+subsys/llext/llext_link.c) and patches the loaded bytes with the
 architecture's handler, computing exactly what Zephyr's ``arch_elf_relocate`` writes, quirks
 included. Every problem is reported, not only the first: Zephyr stops at (or keeps) the
 first error, which is the first `Severity.ERROR` problem in the returned order.
@@ -247,7 +249,8 @@ class Linker:
 
     def et_dyn_bias(self) -> int:
         """``llext_et_dyn_bias``: where the single ET_DYN image went minus its link
-        address (§3.7), from the lowest loaded ALLOC section; 0 when none is loaded."""
+        address (``llext_prepare_et_dyn_image`` in Zephyr's subsys/llext/llext_mem.c), from the
+        lowest loaded ALLOC section; 0 when none is loaded."""
         loaded = [s for s in self.ext.sections
                   if s.flags & SHF_ALLOC and s.index in self.load_address]
         if not loaded:
@@ -324,8 +327,10 @@ def apply_relocations(
     `load_address` maps each loaded section's index to its run-time address and `images`
     to its writable bytes (NOBITS sections may be absent or zero-filled). `resolve` returns
     the address of an undefined symbol from the built-in export table or a loaded
-    extension's (§5.2), None if neither has it. Xtensa also searches the extension's own
-    globals between the two (§5.2): pass `resolve_builtin` (the built-in table alone) to
+    extension's (``llext_lookup_symbol`` in Zephyr's subsys/llext/llext_link.c), None if neither has
+    it. Xtensa also searches the extension's own
+    globals between the two (``llext_lookup_symbol`` in Zephyr's subsys/llext/llext_link.c): pass
+    `resolve_builtin` (the built-in table alone) to
     reproduce that order exactly. `veneers` is the (address, size) of the VENEER region
     the loader allocated with ``CONFIG_LLEXT_VENEERS`` (ARM only). `xtensa_patch_target`
     selects Xtensa's relocation place since PR #114099 (Zephyr 4.4): the target section as

@@ -1,4 +1,4 @@
-"""ARC relocations as Zephyr's ``arch/arc/core/elf.c`` applies them (llext-facts §6.4).
+"""ARC relocations as Zephyr's ``arch/arc/core/elf.c`` applies them.
 
 Instructions are stored middle-endian: the two 16-bit halves of a 32-bit word are swapped.
 Zephyr adds the addend to S before its switch, and the two PC-relative types add it again

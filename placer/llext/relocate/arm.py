@@ -1,4 +1,4 @@
-"""AArch32 relocations as Zephyr's ``arch/arm/core/elf.c`` applies them (llext-facts §6.1).
+"""AArch32 relocations as Zephyr's ``arch/arm/core/elf.c`` applies them.
 
 REL only: the addend is the value already in the instruction or word. Thumb-2 instructions
 are two halfwords, each in the file's byte order. Branch ranges are Zephyr's, which exclude

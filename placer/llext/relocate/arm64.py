@@ -1,4 +1,4 @@
-"""AArch64 relocations as Zephyr's ``arch/arm64/core/elf.c`` applies them (llext-facts §6.2).
+"""AArch64 relocations as Zephyr's ``arch/arm64/core/elf.c`` applies them.
 
 Zephyr checks overflow only on the checked variants, and its check for instruction fields
 catches only values too large on the positive side: a negative value below the field's

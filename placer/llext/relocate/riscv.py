@@ -1,4 +1,4 @@
-"""RISC-V relocations as Zephyr's ``arch/riscv/core/elf.c`` applies them (llext-facts §6.3).
+"""RISC-V relocations as Zephyr's ``arch/riscv/core/elf.c`` applies them.
 
 Zephyr computes in the target's C types: on RV32 addresses are ``intptr_t`` of 32 bits, so
 ``S + A - P`` wraps to 32 bits before it is range-checked, and a range check never stops the

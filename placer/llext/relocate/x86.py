@@ -1,4 +1,4 @@
-"""x86 relocations as Zephyr's ``arch/x86/core/elf.c`` applies them (llext-facts §6.5).
+"""x86 relocations as Zephyr's ``arch/x86/core/elf.c`` applies them.
 
 x86-64 (RELA) stores ``R_X86_64_32``/``32S`` as 32-bit words and the PC-relative types as
 32-bit words without a range check: when the value does not fit, Zephyr writes the low 32

@@ -1,6 +1,7 @@
 """Xtensa linking as Zephyr's ``llext_link_plt`` and ``arch/xtensa/core/elf.c`` do it.
 
-Xtensa takes its own path (llext-facts §5.2, §6.6). Every relocation section is walked,
+Xtensa takes its own path (``llext_lookup_symbol`` in Zephyr's subsys/llext/llext_link.c; Zephyr's
+arch/xtensa/core/elf.c). Every relocation section is walked,
 whatever its target. Before PR #114099 (Zephyr 4.4) the patched place was computed from
 the TEXT region: its load address plus the distance in the *file* between the region and
 the target section, so a section loaded elsewhere than at its file distance from the text
