@@ -36,14 +36,13 @@ from pathlib import Path
 import attrs
 
 from placer.board import Board
-from placer.errors import InputError, PlacerError
+from placer.errors import ConfigError, InputError, PlacerError
 from placer.inputs import read_input_text
+from placer.versions import LINKER_PASS_FINAL_UNTIL, ZephyrVersion, parse_zephyr_version
 
 #: ``version.h``'s defines (Zephyr's ``version.h.in``), by the version part they give.
 _VERSION_DEFINES = (("KERNEL_VERSION_MAJOR", 0), ("KERNEL_VERSION_MINOR", 1),
                     ("KERNEL_PATCHLEVEL", 2))
-#: Releases before this one linked the final image with ``linker_pass_final.cmd``.
-PASS_FINAL_BEFORE = (2, 5, 0)
 _DEFINE = re.compile(r"^\s*#\s*define\s+(\w+)\s+(\S+)", re.MULTILINE)
 _CACHE_ENTRY = re.compile(r"^(?P<name>[A-Za-z_][\w.-]*):(?P<type>\w+)=(?P<value>.*)$",
                           re.MULTILINE)
@@ -74,8 +73,8 @@ class BuildDir:
     """The files of one Zephyr application build, and the facts read from them.
 
     `path` is the application's build folder (``build`` or, under sysbuild,
-    ``build/<app>``), `root` the folder the user named; `version` is Zephyr's
-    ``(major, minor, patchlevel)``; `board` the board target the build was configured for
+    ``build/<app>``), `root` the folder the user named; `version` is Zephyr's release
+    (patch level 99 for a development tree); `board` the board target the build was configured for
     (``nrf54l15dk/nrf54l15/cpuapp``), None when no file names it. `elf` and `map_file` are
     None when the build has not linked.
     """
@@ -87,14 +86,14 @@ class BuildDir:
     linker_script: Path
     elf: Path | None
     map_file: Path | None
-    version: tuple[int, int, int]
+    version: ZephyrVersion
     board: str | None
     sources: tuple[Source, ...]
 
     @property
     def version_text(self) -> str:
         """The version as Zephyr writes it: ``3.7.0``."""
-        return ".".join(str(part) for part in self.version)
+        return _dotted(self.version)
 
     def describe(self) -> str:
         """Which file gave what, one line per file, for the command line."""
@@ -137,7 +136,7 @@ def read_build_dir(path: str | Path) -> BuildDir:
     sources.append(Source("devicetree", devicetree, "memory nodes, CPU, MPU"))
     # Up to Zephyr 2.4 the final link used linker_pass_final.cmd and linker.cmd was the
     # first pass; a later build in the same folder may leave a stale one behind.
-    names = ("linker_pass_final.cmd", "linker.cmd") if version < PASS_FINAL_BEFORE \
+    names = ("linker_pass_final.cmd", "linker.cmd") if version < LINKER_PASS_FINAL_UNTIL \
         else ("linker.cmd",)
     script = _first_file(zephyr, names, "final linker script")
     sources.append(Source("linker script", script, "MEMORY regions, output sections"))
@@ -189,7 +188,7 @@ def _board(config: Path, config_text: str, cache: Path, entries: dict[str, str],
 
 
 def _version(zephyr: Path, cache: Path, entries: dict[str, str],
-             sources: list[Source]) -> tuple[int, int, int]:
+             sources: list[Source]) -> ZephyrVersion:
     header = None
     for candidate in (zephyr / "include/generated/zephyr/version.h",
                       zephyr / "include/generated/version.h"):
@@ -215,7 +214,7 @@ def _version(zephyr: Path, cache: Path, entries: dict[str, str],
                         "the Zephyr version", zephyr / "include/generated/zephyr/version.h")
 
 
-def _version_from_header(header: Path) -> tuple[int, int, int]:
+def _version_from_header(header: Path) -> ZephyrVersion:
     defines = dict(_DEFINE.findall(_read_text(header)))
     parts = [0, 0, 0]
     for name, index in _VERSION_DEFINES:
@@ -223,14 +222,14 @@ def _version_from_header(header: Path) -> tuple[int, int, int]:
         if value is None or not value.isdigit():
             raise BuildDirError(f"no numeric {name} define: not a Zephyr version.h", header)
         parts[index] = int(value)
-    return parts[0], parts[1], parts[2]
+    return ZephyrVersion(*parts)
 
 
-def _version_from_text(text: str, file: Path) -> tuple[int, int, int]:
-    match = re.fullmatch(r"\s*(\d+)\.(\d+)(?:\.(\d+))?.*", text)
-    if match is None:
-        raise BuildDirError(f"CMAKE_PROJECT_VERSION {text!r} is not a version", file)
-    return int(match[1]), int(match[2]), int(match[3] or 0)
+def _version_from_text(text: str, file: Path) -> ZephyrVersion:
+    try:
+        return parse_zephyr_version(text, option="CMAKE_PROJECT_VERSION")
+    except ConfigError as exc:
+        raise BuildDirError(exc.rule, file) from None
 
 
 def _devicetree(zephyr: Path, board: str | None) -> Path:
@@ -272,8 +271,9 @@ def _read_text(path: Path) -> str:
         raise BuildDirError(f"cannot read: {exc.reason}", path) from None
 
 
-def _dotted(version: tuple[int, int, int]) -> str:
-    return ".".join(str(part) for part in version)
+def _dotted(version: ZephyrVersion) -> str:
+    # All three parts, as version.h's KERNEL_VERSION_STRING spells them.
+    return f"{version.major}.{version.minor}.{version.patch}"
 
 
 def board_for_build(build: BuildDir, board: Board | None = None) -> Board:

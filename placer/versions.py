@@ -100,10 +100,15 @@ XTENSA_READONLY_STORAGE = ZephyrVersion(4, 4)
 SHAREDLIB_EVERYWHERE = ZephyrVersion(4, 4)
 
 
+#: Zephyr 2.5 (the linker generator rework) links the final image with ``linker.cmd``;
+#: before, ``linker.cmd`` was the first pass and ``linker_pass_final.cmd`` the final one.
+LINKER_PASS_FINAL_UNTIL = ZephyrVersion(2, 5)
+
 __all__ = [
     "CUSTOM_HEAP_PLACEMENT",
     "HARVARD_HEAPS",
     "HEAP_SECTIONS",
+    "LINKER_PASS_FINAL_UNTIL",
     "LLEXT_SUBSYSTEM",
     "MEMBLK_BACKEND",
     "MPU_ROUNDING_REWORK",

@@ -28,7 +28,7 @@ def from_build_dir(path: Path, board_name: str | None, configs: Sequence[str],
     build = read_build_dir(path)
     stream.write(build.describe())
     board = board_for_build(build, load_board(board_name) if board_name else None)
-    config = read_config(build.config, *configs, zephyr_version=build.version[:2])
+    config = read_config(build.config, *configs, zephyr_version=build.version)
     # linker.cmd is the preprocessor's output already: parse it as it is.
     base = load_script(build.linker_script, preprocess=False)
     stream.write("\n")

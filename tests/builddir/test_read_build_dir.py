@@ -12,6 +12,7 @@ from placer.builddir import BuildDirError, board_for_build, read_build_dir
 from placer.cli.output import render
 from placer.errors import BoardError
 from placer.importers.mapfile import read_map_sections
+from placer.versions import ZephyrVersion
 from tests.zephyr_build import CORTEX_M, Build, make_build_dir
 
 
@@ -32,7 +33,7 @@ def test_a_linked_build_gives_every_file(cortex_m: Build) -> None:
     assert (build.config, build.devicetree, build.linker_script, build.elf, build.map_file) == (
         zephyr / ".config", zephyr / "zephyr.dts", zephyr / "linker.cmd", zephyr / "zephyr.elf",
         zephyr / "zephyr.map")
-    assert build.version == (4, 4, 0)
+    assert build.version == ZephyrVersion(4, 4, 0)
     assert build.board == "qemu_cortex_m3"
     assert [s.what for s in build.sources] == [
         "configuration", "board", "version", "devicetree", "linker script", "image", "map"]
@@ -72,7 +73,7 @@ def test_zephyr_2_before_2_3_uses_dts_compiled_and_linker_pass_final(
     found = read_build_dir(build)
     assert found.devicetree == zephyr / "qemu_cortex_m3.dts_compiled"
     assert found.linker_script == zephyr / "linker_pass_final.cmd"
-    assert found.version == (2, 2, 0)
+    assert found.version == ZephyrVersion(2, 2, 0)
     assert found.sources[2].detail == "Zephyr 2.2.0 (CMAKE_PROJECT_VERSION)"
 
 
