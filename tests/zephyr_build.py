@@ -96,6 +96,8 @@ ARC_HARVARD = Shape(
 #: ``Z_HEAP_DEFINE_IN_SECT(llext_heap, ...)`` and the Harvard pair).
 HEAP_SECTIONS = {".llext_heap": "llext_heap", ".llext_instr_heap": "llext_instr_heap",
                  ".llext_data_heap": "llext_data_heap"}
+#: memblk pools' block size in the builds made here (a multiple of every page size).
+BLOCK_SIZE = 256
 
 
 @attrs.frozen(slots=True)
@@ -115,21 +117,28 @@ class Build:
 
 def make_build_dir(where: Path, shape: Shape, *, heap_kib: int = 8, bss: int = 4096,
                    noinit: int = 1024, version: tuple[int, int, int] = (4, 4, 0),
-                   extra_config: tuple[str, ...] = (), name: str = "build") -> Build:
+                   extra_config: tuple[str, ...] = (), name: str = "build",
+                   memblk: bool = False, heap_patterns: bool = True) -> Build:
     """Write a linked Zephyr build directory for `shape` at ``where/name``: an LLEXT
     application with heaps of `heap_kib` KiB (each Harvard heap too), `bss` and `noinit`
     bytes of the application's own, for Zephyr `version` (4.4 by default: the heaps in
-    sections of their own and the Harvard heaps this writes are 4.4's, `placer.versions`)."""
+    sections of their own and the Harvard heaps this writes are 4.4's, `placer.versions`).
+
+    `memblk` (non-Harvard) builds the sys_mem_blocks backend: a pool of `heap_kib` KiB in
+    `BLOCK_SIZE` blocks and a 4 KiB metadata k_heap. Without `heap_patterns` the script
+    lacks the heap patterns (a board script written before them), so ld places each heap
+    section as an orphan."""
     build = where / name
     zephyr = build / "zephyr"
     (zephyr / "include/generated/zephyr").mkdir(parents=True, exist_ok=True)
-    config = _config(shape, heap_kib, extra_config)
+    config = _config(shape, heap_kib, extra_config, memblk)
     (zephyr / ".config").write_text(config)
     (zephyr / "zephyr.dts").write_text(_devicetree(shape))
     (zephyr / "include/generated/zephyr/version.h").write_text(_version_h(version))
     (build / "CMakeCache.txt").write_text(_cmake_cache(shape, version))
-    (zephyr / "linker.cmd").write_text(linker_cmd(shape))
-    objects = (_compile(shape, _program(shape, heap_kib, bss, noinit), zephyr),)
+    (zephyr / "linker.cmd").write_text(linker_cmd(shape, memblk=memblk,
+                                                  heap_patterns=heap_patterns))
+    objects = (_compile(shape, _program(shape, heap_kib, bss, noinit, memblk), zephyr),)
     made = Build(build, shape, objects)
     relink(made, zephyr / "linker.cmd", zephyr / "zephyr.elf", zephyr / "zephyr.map",
            check=True)
@@ -171,12 +180,19 @@ def _heaps(shape: Shape) -> tuple[str, ...]:
     return (".llext_instr_heap", ".llext_data_heap") if shape.harvard else (".llext_heap",)
 
 
-def _config(shape: Shape, heap_kib: int, extra: tuple[str, ...]) -> str:
+def _config(shape: Shape, heap_kib: int, extra: tuple[str, ...], memblk: bool) -> str:
     lines = ["#", "# Automatically generated file; DO NOT EDIT.", "# Zephyr Kernel Configuration",
-             "#", f'CONFIG_BOARD="{shape.name}"', *shape.arch_config,
-             "CONFIG_LLEXT=y", "CONFIG_LLEXT_HEAP_K_HEAP=y",
-             "# CONFIG_LLEXT_HEAP_MEMBLK is not set", "# CONFIG_LLEXT_HEAP_DYNAMIC is not set",
-             "# CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT is not set"]
+             "#", f'CONFIG_BOARD="{shape.name}"', *shape.arch_config, "CONFIG_LLEXT=y"]
+    if memblk:
+        lines += ["# CONFIG_LLEXT_HEAP_K_HEAP is not set", "CONFIG_LLEXT_HEAP_MEMBLK=y",
+                  "# CONFIG_LLEXT_HEAP_DYNAMIC is not set",
+                  "# CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT is not set",
+                  f"CONFIG_LLEXT_EXT_HEAP_SIZE={heap_kib}", "CONFIG_LLEXT_METADATA_HEAP_SIZE=4",
+                  f"CONFIG_LLEXT_HEAP_MEMBLK_BLOCK_SIZE={BLOCK_SIZE}"]
+        return "\n".join([*lines, *extra]) + "\n"
+    lines += ["CONFIG_LLEXT_HEAP_K_HEAP=y", "# CONFIG_LLEXT_HEAP_MEMBLK is not set",
+              "# CONFIG_LLEXT_HEAP_DYNAMIC is not set",
+              "# CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT is not set"]
     if shape.harvard:
         lines += [f"CONFIG_LLEXT_INSTR_HEAP_SIZE={heap_kib}",
                   f"CONFIG_LLEXT_DATA_HEAP_SIZE={heap_kib}"]
@@ -232,9 +248,9 @@ def _cmake_cache(shape: Shape, version: tuple[int, int, int]) -> str:
             f"CMAKE_PROJECT_VERSION:STATIC={'.'.join(map(str, version))}\n")
 
 
-def linker_cmd(shape: Shape) -> str:
+def linker_cmd(shape: Shape, *, memblk: bool = False, heap_patterns: bool = True) -> str:
     """The target's ``linker.cmd``: Zephyr's section names and order, its symbols, and the
-    LLEXT heap patterns where Zephyr's scripts put them."""
+    LLEXT heap patterns where Zephyr's scripts put them (none without `heap_patterns`)."""
     memory = "\n".join(f"    {r.name} ({r.flags}) : ORIGIN = 0x{r.origin:x}, LENGTH = {r.length}"
                        for r in shape.regions)
     rom, ram = shape.rom, shape.ram
@@ -242,6 +258,10 @@ def linker_cmd(shape: Shape) -> str:
     instr = "        *(.llext_instr_heap*)\n" if shape.harvard else ""
     data = "        *(.llext_data_heap*)\n" if shape.harvard else ""
     noinit_heaps = "" if shape.harvard else "        *(.llext_heap)\n"
+    if memblk:
+        noinit_heaps = "        *(.llext_ext_heap)\n        *(.llext_metadata_heap)\n"
+    if not heap_patterns:
+        instr = data = noinit_heaps = ""
     ram_region = next(r for r in shape.regions if r.name == ram)
     return f"""{shape.output}
 _region_min_align = 32;
@@ -341,9 +361,21 @@ SECTIONS
 """
 
 
-def _program(shape: Shape, heap_kib: int, bss: int, noinit: int) -> str:
+def _program(shape: Shape, heap_kib: int, bss: int, noinit: int, memblk: bool) -> str:
     heaps = []
-    for section in _heaps(shape):
+    if memblk:
+        # SYS_MEM_BLOCKS_DEFINE(llext_ext_heap, B, N, B): the pool's buffer is
+        # _sys_mem_blocks_buf_llext_ext_heap, aligned to the block size, here in the
+        # pool's own input section; the metadata heap is a k_heap.
+        heaps.append(
+            f'unsigned char __attribute__((section(".llext_ext_heap"), aligned({BLOCK_SIZE}))) '
+            f"_sys_mem_blocks_buf_llext_ext_heap[{heap_kib * 1024}];\n"
+            'char __attribute__((section(".llext_metadata_heap"), aligned(8))) '
+            "kheap_llext_metadata_heap[4096];\n"
+            'struct k_heap llext_metadata_heap __attribute__((section('
+            '"._k_heap.static.llext_metadata_heap"), used)) = '
+            "{ kheap_llext_metadata_heap, sizeof(kheap_llext_metadata_heap) };\n")
+    for section in () if memblk else _heaps(shape):
         name = HEAP_SECTIONS[section]
         # Z_HEAP_DEFINE_IN_SECT: the buffer kheap_<name>, 8-aligned, in the given section,
         # and the struct k_heap in the k_heap iterable section.

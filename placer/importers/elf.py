@@ -24,11 +24,16 @@ from placer.board import Board, UsedRange
 from placer.elfguard import elf_guard, open_elf
 from placer.errors import BoardError
 
-#: Heap section -> the buffer symbols Zephyr defines for it (k_heap: ``kheap_<name>``;
-#: memblk pools: ``_k_mem_blocks_buf_<name>``, or the Harvard pools' own ``<name>_buf``).
+#: Heap section -> the buffer symbols Zephyr defines for it. A k_heap's buffer is
+#: ``kheap_<name>`` (``K_HEAP_DEFINE``/``Z_HEAP_DEFINE_IN_SECT`` in include/zephyr/kernel.h,
+#: every release). The non-Harvard memblk pool comes from ``SYS_MEM_BLOCKS_DEFINE``, whose
+#: ``_SYS_MEM_BLOCKS_DEFINE`` (include/zephyr/sys/mem_blocks.h) names its backing buffer
+#: ``_sys_mem_blocks_buf_<name>``; the Harvard pools pass their own buffers
+#: (``llext_instr_heap_buf``, ``llext_data_heap_buf``) to
+#: ``SYS_MEM_BLOCKS_DEFINE_WITH_EXT_BUF`` (subsys/llext/llext_memblk.c).
 HEAP_SYMBOLS: dict[str, tuple[str, ...]] = {
     ".llext_heap": ("kheap_llext_heap",),
-    ".llext_ext_heap": ("_k_mem_blocks_buf_llext_ext_heap",),
+    ".llext_ext_heap": ("_sys_mem_blocks_buf_llext_ext_heap",),
     ".llext_metadata_heap": ("kheap_llext_metadata_heap",),
     ".llext_instr_heap": ("kheap_llext_instr_heap", "llext_instr_heap_buf"),
     ".llext_data_heap": ("kheap_llext_data_heap", "llext_data_heap_buf"),

@@ -117,3 +117,24 @@ def test_verify_from_a_build_dir_uses_its_layout_and_image(
     assert main(["verify", str(missing), "--build-dir", str(build.path)]) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith(f"build directory {build.path}: Zephyr 4.4.0")
+
+
+@pytest.mark.parametrize("shape", [pytest.param(CORTEX_M, id="cortex-m"),
+                                   pytest.param(RISCV, id="riscv")])
+def test_an_images_memblk_pool_is_recognised_by_the_buffer_name_zephyr_gives_it(
+        shape: Shape, tmp_path: Path) -> None:
+    # SYS_MEM_BLOCKS_DEFINE names the pool's buffer _sys_mem_blocks_buf_<name>: read under
+    # another name, the image's own pool counted as used and a second one went after it.
+    build = make_build_dir(tmp_path, shape, memblk=True, heap_kib=16)
+    out = tmp_path / "out"
+    assert main(["place", "--build-dir", str(build.path), "-o", str(out)]) == 0
+    expected = _heap_addresses(out / "layout.json")
+    assert set(expected) == {".llext_ext_heap", ".llext_metadata_heap"}
+    buffers = {".llext_ext_heap": "_sys_mem_blocks_buf_llext_ext_heap",
+               ".llext_metadata_heap": "kheap_llext_metadata_heap"}
+    image = symbols(build, build.zephyr / "zephyr.elf")
+    assert {s: image[buffers[s]][0] for s in expected} == expected
+    relinked = tmp_path / "relinked.elf"
+    relink(build, out / "linker.ld", relinked, check=True)
+    found = symbols(build, relinked)
+    assert {s: found[buffers[s]][0] for s in expected} == expected
