@@ -32,10 +32,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from placer.board import Board
+
+if TYPE_CHECKING:
+    from placer.script import ast
 from placer.errors import ConfigError, InputError, PlacerError
 from placer.inputs import read_input_text
 from placer.versions import LINKER_PASS_FINAL_UNTIL, ZephyrVersion, parse_zephyr_version
@@ -276,44 +280,76 @@ def _dotted(version: ZephyrVersion) -> str:
     return f"{version.major}.{version.minor}.{version.patch}"
 
 
+@attrs.frozen(slots=True)
+class BuildTarget:
+    """What a build links for (`load_build`): the board, the parsed final linker script
+    the emitted script starts from, and notes on how the image's use was read."""
+
+    board: Board
+    script: ast.Script
+    notes: tuple[str, ...] = ()
+
+
 def board_for_build(build: BuildDir, board: Board | None = None) -> Board:
+    """The board of `load_build` alone."""
+    return load_build(build, board).board
+
+
+def load_build(build: BuildDir, board: Board | None = None) -> BuildTarget:
     """The board a build links for: the regions of its final linker script, cross-checked
     with `board` when one is given (strictly: every region must lie in the board's memory)
     and with the devicetree (the region of ``.noinit`` must lie in a memory node); CPU and
     memory-protection facts from `board`, else from the devicetree; what is used from the
     image (``zephyr.elf``, else ``zephyr.map``), else the board model's estimate.
 
+    An image heap that is an orphan output section (the script has no pattern for it) is
+    read as it will be once placer's script puts it in ``.noinit``: the sections after it
+    close the gap. That is a prediction, so the used ranges then count as an estimate.
+
     Raises `BoardError` naming the files when the script and a board or the devicetree
     disagree, and when nothing says what the image uses.
     """
     from placer.importers.dts import board_from_dts
     from placer.importers.script import board_from_script, board_on_script
+    from placer.script import ast
+    from placer.script.includes import load_script
 
     tree = attrs.evolve(board_from_dts(build.devicetree,
                                        name=(build.board or "build").split("/")[0]),
                         source=build.devicetree)
     base = board if board is not None else tree
-    script = board_from_script(build.linker_script, arch=base.arch)
+    # linker.cmd is the preprocessor's output already: parse it as it is.
+    parsed = load_script(build.linker_script, preprocess=False)
+    script = board_from_script(build.linker_script, arch=base.arch, script=parsed)
     on_script = board_on_script(base, script, strict=board is not None)
     if board is not None:
         board_on_script(tree, script, strict=False)  # the devicetree must agree too
     if build.elf is not None:
-        from placer.importers.elf import read_elf_image
+        from placer.importers.elf import HEAP_SYMBOLS, read_elf_image
 
-        image = read_elf_image(build.elf, on_script)
+        named = {section.name for section in ast.iter_output_sections(parsed)}
+        image = read_elf_image(build.elf, on_script,
+                               orphans=frozenset(HEAP_SYMBOLS) - named)
         if build.map_file is not None:
             _cross_check_map(build.map_file, build.elf)
-        return attrs.evolve(on_script, used=image.used, image=None, used_measured=True)
+        notes = tuple(
+            f"{build.elf}: {name} is an orphan output section ({build.linker_script.name} "
+            "has no pattern for it): read as ld will lay the image out once the heap is in "
+            ".noinit, so the heap addresses are estimates until the image is relinked"
+            for name in image.orphans)
+        return BuildTarget(attrs.evolve(on_script, used=image.used, image=None,
+                                        used_measured=not image.orphans), parsed, notes)
     if build.map_file is not None:
         from placer.importers.mapfile import map_used_ranges
 
-        return attrs.evolve(on_script, used=map_used_ranges(build.map_file, on_script),
-                            image=None, used_measured=True)
+        return BuildTarget(attrs.evolve(on_script,
+                                        used=map_used_ranges(build.map_file, on_script),
+                                        image=None, used_measured=True), parsed)
     if board is None or not board.used:
         raise BuildDirError("missing: no zephyr.elf or zephyr.map, so nothing says what the "
                             "image uses (finish the build, or give --board for an estimate)",
                             build.path / "zephyr" / "zephyr.elf")
-    return on_script
+    return BuildTarget(on_script, parsed)
 
 
 def _cross_check_map(map_file: Path, elf: Path) -> None:

@@ -21,18 +21,17 @@ def from_build_dir(path: Path, board_name: str | None, configs: Sequence[str],
     cross-checks its regions; `configs` are fragments on top of its ``.config``); prints
     which file gave what to `stream`."""
     from placer.boardfile import load_board
-    from placer.builddir import board_for_build, read_build_dir
+    from placer.builddir import load_build, read_build_dir
     from placer.config import read_config
-    from placer.script.includes import load_script
 
     build = read_build_dir(path)
     stream.write(build.describe())
-    board = board_for_build(build, load_board(board_name) if board_name else None)
+    target = load_build(build, load_board(board_name) if board_name else None)
     config = read_config(build.config, *configs, zephyr_version=build.version)
-    # linker.cmd is the preprocessor's output already: parse it as it is.
-    base = load_script(build.linker_script, preprocess=False)
+    for note in target.notes:
+        stream.write(f"note: {note}\n")
     stream.write("\n")
-    return board, config, base
+    return target.board, config, target.script
 
 
 def layout_from_build_dir(path: Path, configs: Sequence[str], stream: TextIO) -> Layout:

@@ -56,16 +56,26 @@ class ElfImage:
     """The memory a built image uses, per board region.
 
     `used` excludes the LLEXT heap buffers (`heaps`); `outside` names the allocated
-    sections that lie in no region of the board (Zephyr's IDT_LIST data, for instance).
+    sections that lie in no region of the board (Zephyr's IDT_LIST data, for instance);
+    `orphans` the heaps that were orphan output sections, whose gap `used` has closed.
     """
 
     used: tuple[UsedRange, ...]
     heaps: tuple[ElfHeap, ...]
     outside: tuple[str, ...]
+    orphans: tuple[str, ...] = ()
 
 
-def read_elf_image(path: str | Path, board: Board) -> ElfImage:
+def read_elf_image(path: str | Path, board: Board, *,
+                   orphans: frozenset[str] = frozenset()) -> ElfImage:
     """The ranges of `board`'s regions that the image at `path` occupies.
+
+    `orphans` names heap sections the image's linker script has no output section for:
+    where the image has one by that name, GNU ld placed it by its orphan rules (after the
+    last output section with the same flags: for a PROGBITS heap, after the initialised
+    data, with a load image in flash). Placer's scripts put the heap into ``.noinit``
+    instead, so the sections after the orphan close the gap (`ElfImage.orphans` lists
+    them; the ranges then predict a relink, not this image).
 
     Raises `BoardError` for a file that is not an ELF image, one whose class or machine
     differs from the board's, or a section that straddles a region's end.
@@ -76,7 +86,7 @@ def read_elf_image(path: str | Path, board: Board) -> ElfImage:
             elf = open_elf(path, what="image")
         except ELFError as exc:
             raise BoardError(f"not an ELF file: {exc}", file) from None
-        return _read(elf, file, board)
+        return _read(elf, file, board, orphans)
 
 
 def used_ranges(path: str | Path, board: Board) -> tuple[UsedRange, ...]:
@@ -90,17 +100,23 @@ def board_with_elf(board: Board, path: str | Path) -> Board:
     return attrs.evolve(board, used=image.used, image=None, used_measured=True)
 
 
-def _read(elf: ELFFile, file: str, board: Board) -> ElfImage:
+def _read(elf: ELFFile, file: str, board: Board, orphans: frozenset[str]) -> ElfImage:
     machine = elf.header["e_machine"]
     number = machine if isinstance(machine, int) else _MACHINES.get(machine)
     if elf.elfclass != board.elf_class or (number is not None and number != board.machine):
         raise BoardError(f"the image is ELF{elf.elfclass} {machine}, but board {board.name} "
                          f"is ELF{board.elf_class} machine {board.machine}", file)
     heaps = _heaps(elf, board)
-    carved = [(h.address, h.address + h.size) for h in heaps]
+    ranges = list(_ranges(elf))
+    moved = [h for h in heaps if h.section in orphans and h.symbol == h.section]
+    for heap in moved:
+        ranges = _close_gap(ranges, heap, board)
+    carved = [(h.address, h.address + h.size) for h in heaps if h not in moved]
     used: list[UsedRange] = []
     outside: list[str] = []
-    for name, start, size, is_load_image in _ranges(elf):
+    for name, start, size, is_load_image, _ in ranges:
+        if name in HEAP_SYMBOLS and (is_load_image or any(h.section == name for h in moved)):
+            continue  # an orphan heap's bytes (and its load image) leave with it
         region = board.region_name_at(start)
         if region is None:
             outside.append(name)
@@ -113,10 +129,44 @@ def _read(elf: ELFFile, file: str, board: Board) -> ElfImage:
             used.append(UsedRange(region=region, start=piece_start,
                                   size=piece_end - piece_start, what=what))
     used.sort(key=lambda u: (board.regions.index(board.region(u.region)), u.start, u.what))
-    return ElfImage(used=tuple(used), heaps=heaps, outside=tuple(sorted(set(outside))))
+    return ElfImage(used=tuple(used), heaps=heaps, outside=tuple(sorted(set(outside))),
+                    orphans=tuple(h.section for h in moved))
 
 
-def _ranges(elf: ELFFile) -> Iterator[tuple[str, int, int, bool]]:
+def _close_gap(ranges: list[_Range], heap: ElfHeap, board: Board) -> list[_Range]:
+    """`ranges` as GNU ld lays them out once the orphan output section `heap` is gone
+    (its input section then goes into ``.noinit`` by the heap patterns): each later
+    section of its region starts at the end of the one before, rounded up to its own
+    alignment, keeping any further gap the script put in front of it."""
+    region = board.region_name_at(heap.address)
+    if region is None:
+        return ranges
+    run = sorted((r for r in ranges if not r[3] and r[0] != heap.section
+                  and board.region_name_at(r[1]) == region), key=lambda r: r[1])
+    before = [r for r in run if r[1] + r[2] <= heap.address]
+    after = [r for r in run if r[1] >= heap.address + heap.size]
+    cursor = max((r[1] + r[2] for r in before), default=heap.address)
+    old_end = heap.address + heap.size
+    shifted: dict[tuple[str, int], int] = {}
+    for name, start, size, _, align in after:
+        gap = max(start - _align_up(old_end, align), 0)
+        new_start = _align_up(cursor, align) + gap
+        shifted[(name, start)] = new_start
+        old_end, cursor = start + size, new_start + size
+    return [(r[0], shifted.get((r[0], r[1]), r[1]), r[2], r[3], r[4]) if not r[3] else r
+            for r in ranges]
+
+
+def _align_up(value: int, align: int) -> int:
+    return -(-value // align) * align if align > 1 else value
+
+
+#: An allocated section's range: name, address, size, whether it is the load image, and
+#: the section's alignment.
+_Range = tuple[str, int, int, bool, int]
+
+
+def _ranges(elf: ELFFile) -> Iterator[_Range]:
     segments = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
     for section in elf.iter_sections():
         if not section["sh_flags"] & SH_FLAGS.SHF_ALLOC or section["sh_size"] == 0:
@@ -124,12 +174,13 @@ def _ranges(elf: ELFFile) -> Iterator[tuple[str, int, int, bool]]:
         if section["sh_flags"] & SH_FLAGS.SHF_TLS and section["sh_type"] == "SHT_NOBITS":
             continue  # .tbss takes no memory of its own
         address, size = section["sh_addr"], section["sh_size"]
-        yield section.name, address, size, False
+        align = max(int(section["sh_addralign"]), 1)
+        yield section.name, address, size, False, align
         if section["sh_type"] == "SHT_NOBITS":
             continue
         load = _load_address(segments, section)
         if load is not None and load != address:
-            yield section.name, load, size, True
+            yield section.name, load, size, True, align
 
 
 def _load_address(segments: list[Any], section: Any) -> int | None:

@@ -138,3 +138,25 @@ def test_an_images_memblk_pool_is_recognised_by_the_buffer_name_zephyr_gives_it(
     relink(build, out / "linker.ld", relinked, check=True)
     found = symbols(build, relinked)
     assert {s: found[buffers[s]][0] for s in expected} == expected
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_an_orphan_heap_is_predicted_where_ld_puts_it_once_the_script_has_its_pattern(
+        shape: Shape, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A linker.cmd without the heap patterns: ld places each heap section as an orphan
+    # (after the initialised data, with a load image in flash). Placer's script puts it
+    # where Zephyr's would; the sections after the orphan then close its gap.
+    build = make_build_dir(tmp_path, shape, heap_patterns=False)
+    out = tmp_path / "out"
+    assert main(["place", "--build-dir", str(build.path), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    heaps = json.loads((out / "layout.json").read_text())["heaps"]
+    for heap in heaps:
+        assert f"note: {build.zephyr}/zephyr.elf: {heap['section']} is an orphan output " \
+            "section" in printed
+        assert heap["address_source"] == "estimated"
+    relinked = tmp_path / "relinked.elf"
+    relink(build, out / "linker.ld", relinked, check=True)
+    found = symbols(build, relinked)
+    assert {h["section"]: found["kheap_" + h["section"].lstrip(".")][0] for h in heaps} == \
+        {h["section"]: h["address"] for h in heaps}
