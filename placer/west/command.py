@@ -30,6 +30,8 @@ Run 'placer place', 'placer verify' or 'placer diff' on a Zephyr build directory
 'west build' finds it: -d/--build-dir, else the build.dir-fmt configuration option
 (default 'build') when it is a build directory, else the current directory when it is
 one. Every other argument goes to placer unchanged; 'placer SUBCOMMAND --help' lists them.
+'west placer diff OLD.json' compares a saved layout with the build as it is now; to compare
+two layout files, run 'placer diff OLD.json NEW.json' itself.
 """
 
 
