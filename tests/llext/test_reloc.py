@@ -513,3 +513,19 @@ def test_riscv_shared_library_relative_uses_the_text_address_with_a_warning() ->
     assert [p.message for p in problems] == [
         "Zephyr adds the TEXT address (0x80001000), not the load bias (0x80000000): the "
         "pointer is off by 0x1000"]
+
+
+def test_relocation_constants_are_the_abis_numbers() -> None:
+    # Named constants, checked against pyelftools' tables (which follow the ABIs).
+    from elftools.elf import enums
+
+    from placer.llext.relocate import arc, arm, x86
+
+    for constants, table in ((arm.R, enums.ENUM_RELOC_TYPE_ARM),
+                             (x86.R64, enums.ENUM_RELOC_TYPE_x64),
+                             (x86.R32, enums.ENUM_RELOC_TYPE_i386)):
+        known = [member for member in constants if member.name in table]
+        assert len(known) >= len(constants) - 2  # pyelftools lacks GOTPCRELX, spells JMP_SLOT
+        for member in known:
+            assert table[member.name] == member.value, member
+    assert arc.R.R_ARC_32 == 4 and arc.NAMES[27] == "R_ARC_32_ME"

@@ -8,13 +8,27 @@ a correct link puts it. placer writes what Zephyr writes and warns. Zephyr check
 
 from __future__ import annotations
 
+import enum
+
 from placer.llext.relocate import Linker, Site, sign_extend
 
-NAMES: dict[int, str] = {
-    0: "R_ARC_NONE", 4: "R_ARC_32", 5: "R_ARC_B26", 14: "R_ARC_S21H_PCREL",
-    15: "R_ARC_S21W_PCREL", 16: "R_ARC_S25H_PCREL", 17: "R_ARC_S25W_PCREL",
-    27: "R_ARC_32_ME", 49: "R_ARC_32_PCREL",
-}
+
+class R(enum.IntEnum):
+    """ARC relocation types (the ARC ELF ABI; binutils' ``elf/arc-reloc.def``)."""
+
+    R_ARC_NONE = 0
+    R_ARC_32 = 4
+    R_ARC_B26 = 5
+    R_ARC_S21H_PCREL = 14
+    R_ARC_S21W_PCREL = 15
+    R_ARC_S25H_PCREL = 16
+    R_ARC_S25W_PCREL = 17
+    R_ARC_32_ME = 27
+    R_ARC_32_PCREL = 49
+
+
+#: Type number -> name, for reports.
+NAMES: dict[int, str] = {r.value: r.name for r in R}
 
 S25_LIMIT = 1 << 24  # a 25-bit signed displacement, in bytes before scaling
 
@@ -34,23 +48,24 @@ def relocate(linker: Linker, site: Site) -> None:
     addend = site.entry.addend or 0
     s = (site.symbol_address + addend) & 0xFFFFFFFF
     pcl = site.address & ~0x3
-    if kind in (4, 5):  # 32, B26: the whole word
+    if kind in (R.R_ARC_32, R.R_ARC_B26):  # the whole word
         linker.write(site, 4, s)
-    elif kind in (16, 17):
-        scale = 1 if kind == 16 else 2
+    elif kind in (R.R_ARC_S25H_PCREL, R.R_ARC_S25W_PCREL):
+        halfword = kind == R.R_ARC_S25H_PCREL
+        scale = 1 if halfword else 2
         zephyr = ((s + addend - pcl) & 0xFFFFFFFF) >> scale
         insn = middle_endian(linker.read(site, 4))
-        if kind == 16:
+        if halfword:
             insn &= ~0x7FEFFCF
             insn |= ((zephyr & 0x3FF) << 17) | (((zephyr >> 10) & 0x3FF) << 6)
         else:
             insn &= ~0x7FCFFCF
             insn |= ((zephyr & 0x1FF) << 18) | (((zephyr >> 9) & 0x3FF) << 6)
-        high_shift = 20 if kind == 16 else 19
+        high_shift = 20 if halfword else 19
         insn |= (zephyr >> high_shift) & 0xF
         linker.write(site, 4, middle_endian(insn))
         _check_pcrel(linker, site, s, addend, pcl)
-    elif kind == 27:  # 32_ME
+    elif kind == R.R_ARC_32_ME:
         linker.write(site, 4, middle_endian(s))
     else:
         linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")

@@ -8,19 +8,49 @@ both ends: an ARM branch reaches -0x1fffffc..0x1fffffc and a Thumb BL/B.W
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
+
 from placer.llext.elf import SHN_UNDEF
 from placer.llext.relocate import Linker, Site, sign_extend, signed
 
-NAMES: dict[int, str] = {
-    0: "R_ARM_NONE", 1: "R_ARM_PC24", 2: "R_ARM_ABS32", 3: "R_ARM_REL32",
-    10: "R_ARM_THM_CALL", 20: "R_ARM_COPY", 21: "R_ARM_GLOB_DAT", 22: "R_ARM_JUMP_SLOT",
-    23: "R_ARM_RELATIVE", 28: "R_ARM_CALL", 29: "R_ARM_JUMP24", 30: "R_ARM_THM_JUMP24",
-    38: "R_ARM_TARGET1", 40: "R_ARM_V4BX", 42: "R_ARM_PREL31", 43: "R_ARM_MOVW_ABS_NC",
-    44: "R_ARM_MOVT_ABS", 45: "R_ARM_MOVW_PREL_NC", 46: "R_ARM_MOVT_PREL",
-    47: "R_ARM_THM_MOVW_ABS_NC", 48: "R_ARM_THM_MOVT_ABS", 49: "R_ARM_THM_MOVW_PREL_NC",
-    50: "R_ARM_THM_MOVT_PREL", 57: "R_ARM_ALU_PC_G0_NC", 59: "R_ARM_ALU_PC_G1_NC",
-    63: "R_ARM_LDR_PC_G2", 102: "R_ARM_THM_JUMP11", 108: "R_ARM_TLS_LE32",
-}
+
+class R(enum.IntEnum):
+    """AArch32 relocation types (AAELF32; pyelftools' ``ENUM_RELOC_TYPE_ARM``), the ones
+    Zephyr's ``arch_elf_relocate`` handles."""
+
+    R_ARM_NONE = 0
+    R_ARM_PC24 = 1
+    R_ARM_ABS32 = 2
+    R_ARM_REL32 = 3
+    R_ARM_THM_CALL = 10
+    R_ARM_COPY = 20
+    R_ARM_GLOB_DAT = 21
+    R_ARM_JUMP_SLOT = 22
+    R_ARM_RELATIVE = 23
+    R_ARM_CALL = 28
+    R_ARM_JUMP24 = 29
+    R_ARM_THM_JUMP24 = 30
+    R_ARM_TARGET1 = 38
+    R_ARM_V4BX = 40
+    R_ARM_PREL31 = 42
+    R_ARM_MOVW_ABS_NC = 43
+    R_ARM_MOVT_ABS = 44
+    R_ARM_MOVW_PREL_NC = 45
+    R_ARM_MOVT_PREL = 46
+    R_ARM_THM_MOVW_ABS_NC = 47
+    R_ARM_THM_MOVT_ABS = 48
+    R_ARM_THM_MOVW_PREL_NC = 49
+    R_ARM_THM_MOVT_PREL = 50
+    R_ARM_ALU_PC_G0_NC = 57
+    R_ARM_ALU_PC_G1_NC = 59
+    R_ARM_LDR_PC_G2 = 63
+    R_ARM_THM_JUMP11 = 102
+    R_ARM_TLS_LE32 = 108
+
+
+#: Type number -> name, for reports.
+NAMES: dict[int, str] = {r.value: r.name for r in R}
 
 ARM_BRANCH_LIMIT = 0x2000000
 THUMB_BRANCH_LIMIT = 0x1000000
@@ -28,53 +58,63 @@ PREL31_LIMIT = 0x40000000
 #: Bytes between the thread pointer and the TLS data on AArch32 (AAELF32, variant 1).
 ARM_TCB_SIZE = 8
 
-_ADD_S = frozenset({2, 38, 108})  # ABS32, TARGET1, TLS_LE32: *P += S
-_ARM_BRANCH = frozenset({1, 28, 29})
-_ARM_MOV = frozenset({43, 44, 45, 46})
-_THUMB_BRANCH = frozenset({10, 30})
-_THUMB_MOV = frozenset({47, 48, 49, 50})
-_PC_RELATIVE_MOV = frozenset({45, 46, 49, 50})
-_MOVT = frozenset({44, 46, 48, 50})
+_PC_RELATIVE_MOV = frozenset({R.R_ARM_MOVW_PREL_NC, R.R_ARM_MOVT_PREL,
+                              R.R_ARM_THM_MOVW_PREL_NC, R.R_ARM_THM_MOVT_PREL})
+_MOVT = frozenset({R.R_ARM_MOVT_ABS, R.R_ARM_MOVT_PREL, R.R_ARM_THM_MOVT_ABS,
+                   R.R_ARM_THM_MOVT_PREL})
+
+Handler = Callable[[Linker, Site, int, int], None]
 
 
 def relocate(linker: Linker, site: Site) -> None:
     """Apply one AArch32 relocation as Zephyr's ``arch_elf_relocate`` does."""
     kind = site.entry.type
-    s = site.symbol_address
-    p = site.address
-    if kind == 0:
+    if kind == R.R_ARM_NONE:
         return
     if not linker.fits(site, 4):
         linker.error(site, "ENOEXEC", "the 4-byte field runs past the end of the section")
         return
-    if kind in _ADD_S:
-        linker.write(site, 4, linker.read(site, 4) + s)
-        if kind == 108:
-            # The ABI's offset from the thread pointer skips the 8-byte thread control
-            # block, which Zephyr's TLS setup also reserves; the handler adds only S.
-            linker.warning(site, f"Zephyr's offset omits the {ARM_TCB_SIZE}-byte thread "
-                           "control block: the variable is read "
-                           f"{ARM_TCB_SIZE} bytes too low (a Zephyr defect)")
-    elif kind in _ARM_BRANCH:
-        _arm_branch(linker, site, s, p)
-    elif kind == 40:  # V4BX: keep the condition and Rm, make it a MOV PC, Rm
-        linker.write(site, 4, (linker.read(site, 4) & 0xF000000F) | 0x01A0F000)
-    elif kind == 42:
-        _prel31(linker, site, s, p)
-    elif kind == 3:  # REL32
-        linker.write(site, 4, linker.read(site, 4) + s - p)
-    elif kind in _ARM_MOV:
-        _arm_mov(linker, site, s, p)
-    elif kind in _THUMB_BRANCH:
-        _thumb_branch(linker, site, s, p)
-    elif kind in _THUMB_MOV:
-        _thumb_mov(linker, site, s, p)
-    elif kind == 23:
-        _relative(linker, site)
-    elif kind in (21, 22):  # GLOB_DAT, JUMP_SLOT
-        linker.write(site, 4, s)
-    else:
+    handler = _HANDLERS.get(kind)
+    if handler is None:
         linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")
+        return
+    handler(linker, site, site.symbol_address, site.address)
+
+
+def _add_s(linker: Linker, site: Site, s: int, p: int) -> None:
+    """ABS32, TARGET1, TLS_LE32: ``*P += S``."""
+    linker.write(site, 4, linker.read(site, 4) + s)
+    if site.entry.type == R.R_ARM_TLS_LE32:
+        # The ABI's offset from the thread pointer skips the 8-byte thread control
+        # block, which Zephyr's TLS setup also reserves; the handler adds only S.
+        linker.warning(site, f"Zephyr's offset omits the {ARM_TCB_SIZE}-byte thread "
+                       "control block: the variable is read "
+                       f"{ARM_TCB_SIZE} bytes too low (a Zephyr defect)")
+
+
+def _v4bx(linker: Linker, site: Site, s: int, p: int) -> None:
+    """V4BX: keep the condition and Rm, make it a MOV PC, Rm."""
+    linker.write(site, 4, (linker.read(site, 4) & 0xF000000F) | 0x01A0F000)
+
+
+def _rel32(linker: Linker, site: Site, s: int, p: int) -> None:
+    linker.write(site, 4, linker.read(site, 4) + s - p)
+
+
+def _absolute(linker: Linker, site: Site, s: int, p: int) -> None:
+    """GLOB_DAT, JUMP_SLOT: ``*P = S``."""
+    linker.write(site, 4, s)
+
+
+def _relative(linker: Linker, site: Site, s: int, p: int) -> None:
+    # The word holds a link-time address; move it to where its section was loaded.
+    vma = linker.read(site, 4)
+    for section in linker.ext.sections:
+        base = linker.section_address(section.index)
+        if base is not None and section.addr <= vma < section.addr + section.size:
+            linker.write(site, 4, vma - section.addr + base)
+            return
+    linker.error(site, "ENOEXEC", f"address {vma:#x} is not inside a loaded section")
 
 
 def _arm_branch(linker: Linker, site: Site, s: int, p: int) -> None:
@@ -166,17 +206,6 @@ def _thumb_mov(linker: Linker, site: Site, s: int, p: int) -> None:
     linker.write(site, 2, lower, delta=2)
 
 
-def _relative(linker: Linker, site: Site) -> None:
-    # The word holds a link-time address; move it to where its section was loaded.
-    vma = linker.read(site, 4)
-    for section in linker.ext.sections:
-        base = linker.section_address(section.index)
-        if base is not None and section.addr <= vma < section.addr + section.size:
-            linker.write(site, 4, vma - section.addr + base)
-            return
-    linker.error(site, "ENOEXEC", f"address {vma:#x} is not inside a loaded section")
-
-
 def _through_veneer(linker: Linker, site: Site, p: int, s: int) -> None:
     """An out-of-range Thumb call to an export, with ``CONFIG_LLEXT_VENEERS``: Zephyr
     branches to a stub in the VENEER region that jumps on to the export.
@@ -197,3 +226,20 @@ def _through_veneer(linker: Linker, site: Site, p: int, s: int) -> None:
                  f"VENEER region at {base:#x} is out of the branch's range too",
                  value=max(reach, key=abs),
                  allowed=(-THUMB_BRANCH_LIMIT + 1, THUMB_BRANCH_LIMIT - 1))
+
+
+#: Zephyr's switch on the relocation type, as a table: type -> handler.
+_HANDLERS: dict[int, Handler] = {
+    R.R_ARM_ABS32: _add_s, R.R_ARM_TARGET1: _add_s, R.R_ARM_TLS_LE32: _add_s,
+    R.R_ARM_PC24: _arm_branch, R.R_ARM_CALL: _arm_branch, R.R_ARM_JUMP24: _arm_branch,
+    R.R_ARM_V4BX: _v4bx,
+    R.R_ARM_PREL31: _prel31,
+    R.R_ARM_REL32: _rel32,
+    R.R_ARM_MOVW_ABS_NC: _arm_mov, R.R_ARM_MOVT_ABS: _arm_mov,
+    R.R_ARM_MOVW_PREL_NC: _arm_mov, R.R_ARM_MOVT_PREL: _arm_mov,
+    R.R_ARM_THM_CALL: _thumb_branch, R.R_ARM_THM_JUMP24: _thumb_branch,
+    R.R_ARM_THM_MOVW_ABS_NC: _thumb_mov, R.R_ARM_THM_MOVT_ABS: _thumb_mov,
+    R.R_ARM_THM_MOVW_PREL_NC: _thumb_mov, R.R_ARM_THM_MOVT_PREL: _thumb_mov,
+    R.R_ARM_RELATIVE: _relative,
+    R.R_ARM_GLOB_DAT: _absolute, R.R_ARM_JUMP_SLOT: _absolute,
+}

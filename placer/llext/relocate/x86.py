@@ -8,19 +8,54 @@ reads the addend from the word in place.
 
 from __future__ import annotations
 
+import enum
+
 from placer.llext.relocate import Linker, Site, signed
 
-NAMES_64: dict[int, str] = {
-    0: "R_X86_64_NONE", 1: "R_X86_64_64", 2: "R_X86_64_PC32", 3: "R_X86_64_GOT32",
-    4: "R_X86_64_PLT32", 5: "R_X86_64_COPY", 6: "R_X86_64_GLOB_DAT", 7: "R_X86_64_JUMP_SLOT",
-    8: "R_X86_64_RELATIVE", 9: "R_X86_64_GOTPCREL", 10: "R_X86_64_32", 11: "R_X86_64_32S",
-    24: "R_X86_64_PC64", 41: "R_X86_64_GOTPCRELX", 42: "R_X86_64_REX_GOTPCRELX",
-}
-NAMES_32: dict[int, str] = {
-    0: "R_386_NONE", 1: "R_386_32", 2: "R_386_PC32", 3: "R_386_GOT32", 4: "R_386_PLT32",
-    6: "R_386_GLOB_DAT", 7: "R_386_JMP_SLOT", 8: "R_386_RELATIVE", 9: "R_386_GOTOFF",
-    10: "R_386_GOTPC",
-}
+
+class R64(enum.IntEnum):
+    """x86-64 relocation types (the psABI; pyelftools' ``ENUM_RELOC_TYPE_x64``)."""
+
+    R_X86_64_NONE = 0
+    R_X86_64_64 = 1
+    R_X86_64_PC32 = 2
+    R_X86_64_GOT32 = 3
+    R_X86_64_PLT32 = 4
+    R_X86_64_COPY = 5
+    R_X86_64_GLOB_DAT = 6
+    R_X86_64_JUMP_SLOT = 7
+    R_X86_64_RELATIVE = 8
+    R_X86_64_GOTPCREL = 9
+    R_X86_64_32 = 10
+    R_X86_64_32S = 11
+    R_X86_64_PC64 = 24
+    R_X86_64_GOTPCRELX = 41
+    R_X86_64_REX_GOTPCRELX = 42
+
+
+class R32(enum.IntEnum):
+    """IA-32 relocation types (the i386 psABI; pyelftools' ``ENUM_RELOC_TYPE_i386``)."""
+
+    R_386_NONE = 0
+    R_386_32 = 1
+    R_386_PC32 = 2
+    R_386_GOT32 = 3
+    R_386_PLT32 = 4
+    R_386_GLOB_DAT = 6
+    R_386_JMP_SLOT = 7
+    R_386_RELATIVE = 8
+    R_386_GOTOFF = 9
+    R_386_GOTPC = 10
+
+
+#: Type number -> name, for reports.
+NAMES_64: dict[int, str] = {r.value: r.name for r in R64}
+NAMES_32: dict[int, str] = {r.value: r.name for r in R32}
+
+_WORD_64 = frozenset({R64.R_X86_64_64, R64.R_X86_64_GLOB_DAT, R64.R_X86_64_JUMP_SLOT,
+                      R64.R_X86_64_RELATIVE})
+_PC32 = frozenset({R64.R_X86_64_PC32, R64.R_X86_64_PLT32})
+_ABS32 = frozenset({R64.R_X86_64_32, R64.R_X86_64_32S})
 
 INT32 = (-(1 << 31), (1 << 31) - 1)
 UINT32 = (0, (1 << 32) - 1)
@@ -37,22 +72,23 @@ def relocate(linker: Linker, site: Site) -> None:
 def _relocate_64(linker: Linker, site: Site) -> None:
     kind = site.entry.type
     value = (site.symbol_address + (site.entry.addend or 0)) & linker.address_mask
-    size = 8 if kind in (1, 6, 7, 8) else 4
-    if kind in (1, 2, 4, 6, 7, 8, 10, 11) and not linker.fits(site, size):
+    size = 8 if kind in _WORD_64 else 4
+    if kind in _WORD_64 | _PC32 | _ABS32 and not linker.fits(site, size):
         linker.error(site, "ENOEXEC", f"the {size}-byte field runs past the end of the section")
         return
-    if kind in (2, 4):  # PC32, PLT32
+    if kind in _PC32:
         delta = signed(value - site.address, 8)
         linker.write(site, 4, delta)
         _warn_truncated(linker, site, delta, INT32)
-    elif kind in (6, 7, 1):  # GLOB_DAT, JUMP_SLOT, 64
+    elif kind in (R64.R_X86_64_GLOB_DAT, R64.R_X86_64_JUMP_SLOT, R64.R_X86_64_64):
         linker.write(site, 8, value)
-    elif kind == 8:  # RELATIVE: load bias + A
+    elif kind == R64.R_X86_64_RELATIVE:  # load bias + A
         linker.write(site, 8, linker.et_dyn_bias() + (site.entry.addend or 0))
-    elif kind in (10, 11):  # 32, 32S: one 32-bit store for both
+    elif kind in _ABS32:  # one 32-bit store for both
         linker.write(site, 4, value)
-        allowed = UINT32 if kind == 10 else INT32
-        checked = value if kind == 10 else signed(value, 8)
+        unsigned = kind == R64.R_X86_64_32
+        allowed = UINT32 if unsigned else INT32
+        checked = value if unsigned else signed(value, 8)
         _warn_truncated(linker, site, checked, allowed)
     else:
         linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")
@@ -65,13 +101,14 @@ def _relocate_32(linker: Linker, site: Site) -> None:
         return
     addend = linker.read(site, 4)
     s = site.symbol_address
-    if kind in (6, 7):  # GLOB_DAT, JMP_SLOT: the word is a lazy PLT stub, not an addend
+    if kind in (R32.R_386_GLOB_DAT, R32.R_386_JMP_SLOT):
+        # The word is a lazy PLT stub, not an addend.
         linker.write(site, 4, s)
-    elif kind == 1:
+    elif kind == R32.R_386_32:
         linker.write(site, 4, s + addend)
-    elif kind == 8:
+    elif kind == R32.R_386_RELATIVE:
         linker.write(site, 4, linker.et_dyn_bias() + addend)
-    elif kind == 2:
+    elif kind == R32.R_386_PC32:
         linker.write(site, 4, s + addend - site.address)
     else:
         linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")
