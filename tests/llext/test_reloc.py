@@ -519,9 +519,10 @@ def test_relocation_constants_are_the_abis_numbers() -> None:
     # Named constants, checked against pyelftools' tables (which follow the ABIs).
     from elftools.elf import enums
 
-    from placer.llext.relocate import arc, arm, x86
+    from placer.llext.relocate import arc, arm, arm64, x86
 
     for constants, table in ((arm.R, enums.ENUM_RELOC_TYPE_ARM),
+                             (arm64.R, {**enums.ENUM_RELOC_TYPE_AARCH64, "R_ARM_NONE": 0}),
                              (x86.R64, enums.ENUM_RELOC_TYPE_x64),
                              (x86.R32, enums.ENUM_RELOC_TYPE_i386)):
         known = [member for member in constants if member.name in table]

@@ -8,29 +8,65 @@ Instructions are little-endian words.
 
 from __future__ import annotations
 
+import enum
+
 from placer.llext.relocate import Linker, Site, signed
 
-NAMES: dict[int, str] = {
-    0: "R_ARM_NONE", 256: "R_AARCH64_NONE", 257: "R_AARCH64_ABS64", 258: "R_AARCH64_ABS32",
-    259: "R_AARCH64_ABS16", 260: "R_AARCH64_PREL64", 261: "R_AARCH64_PREL32",
-    262: "R_AARCH64_PREL16", 263: "R_AARCH64_MOVW_UABS_G0", 264: "R_AARCH64_MOVW_UABS_G0_NC",
-    265: "R_AARCH64_MOVW_UABS_G1", 266: "R_AARCH64_MOVW_UABS_G1_NC",
-    267: "R_AARCH64_MOVW_UABS_G2", 268: "R_AARCH64_MOVW_UABS_G2_NC",
-    269: "R_AARCH64_MOVW_UABS_G3", 270: "R_AARCH64_MOVW_SABS_G0",
-    271: "R_AARCH64_MOVW_SABS_G1", 272: "R_AARCH64_MOVW_SABS_G2",
-    273: "R_AARCH64_LD_PREL_LO19", 274: "R_AARCH64_ADR_PREL_LO21",
-    275: "R_AARCH64_ADR_PREL_PG_HI21", 276: "R_AARCH64_ADR_PREL_PG_HI21_NC",
-    277: "R_AARCH64_ADD_ABS_LO12_NC", 278: "R_AARCH64_LDST8_ABS_LO12_NC",
-    279: "R_AARCH64_TSTBR14", 280: "R_AARCH64_CONDBR19", 282: "R_AARCH64_JUMP26",
-    283: "R_AARCH64_CALL26", 284: "R_AARCH64_LDST16_ABS_LO12_NC",
-    285: "R_AARCH64_LDST32_ABS_LO12_NC", 286: "R_AARCH64_LDST64_ABS_LO12_NC",
-    287: "R_AARCH64_MOVW_PREL_G0", 288: "R_AARCH64_MOVW_PREL_G0_NC",
-    289: "R_AARCH64_MOVW_PREL_G1", 290: "R_AARCH64_MOVW_PREL_G1_NC",
-    291: "R_AARCH64_MOVW_PREL_G2", 292: "R_AARCH64_MOVW_PREL_G2_NC",
-    293: "R_AARCH64_MOVW_PREL_G3", 299: "R_AARCH64_LDST128_ABS_LO12_NC",
-    549: "R_AARCH64_TLSLE_ADD_TPREL_HI12", 551: "R_AARCH64_TLSLE_ADD_TPREL_LO12_NC",
-    1025: "R_AARCH64_GLOB_DAT", 1026: "R_AARCH64_JUMP_SLOT", 1027: "R_AARCH64_RELATIVE",
-}
+
+class R(enum.IntEnum):
+    """AArch64 relocation types (AAELF64; pyelftools' ``ENUM_RELOC_TYPE_AARCH64``), the
+    ones Zephyr's ``arch_elf_relocate`` handles (0 is the generic ``R_ARM_NONE``)."""
+
+    R_ARM_NONE = 0
+    R_AARCH64_NONE = 256
+    R_AARCH64_ABS64 = 257
+    R_AARCH64_ABS32 = 258
+    R_AARCH64_ABS16 = 259
+    R_AARCH64_PREL64 = 260
+    R_AARCH64_PREL32 = 261
+    R_AARCH64_PREL16 = 262
+    R_AARCH64_MOVW_UABS_G0 = 263
+    R_AARCH64_MOVW_UABS_G0_NC = 264
+    R_AARCH64_MOVW_UABS_G1 = 265
+    R_AARCH64_MOVW_UABS_G1_NC = 266
+    R_AARCH64_MOVW_UABS_G2 = 267
+    R_AARCH64_MOVW_UABS_G2_NC = 268
+    R_AARCH64_MOVW_UABS_G3 = 269
+    R_AARCH64_MOVW_SABS_G0 = 270
+    R_AARCH64_MOVW_SABS_G1 = 271
+    R_AARCH64_MOVW_SABS_G2 = 272
+    R_AARCH64_LD_PREL_LO19 = 273
+    R_AARCH64_ADR_PREL_LO21 = 274
+    R_AARCH64_ADR_PREL_PG_HI21 = 275
+    R_AARCH64_ADR_PREL_PG_HI21_NC = 276
+    R_AARCH64_ADD_ABS_LO12_NC = 277
+    R_AARCH64_LDST8_ABS_LO12_NC = 278
+    R_AARCH64_TSTBR14 = 279
+    R_AARCH64_CONDBR19 = 280
+    R_AARCH64_JUMP26 = 282
+    R_AARCH64_CALL26 = 283
+    R_AARCH64_LDST16_ABS_LO12_NC = 284
+    R_AARCH64_LDST32_ABS_LO12_NC = 285
+    R_AARCH64_LDST64_ABS_LO12_NC = 286
+    R_AARCH64_MOVW_PREL_G0 = 287
+    R_AARCH64_MOVW_PREL_G0_NC = 288
+    R_AARCH64_MOVW_PREL_G1 = 289
+    R_AARCH64_MOVW_PREL_G1_NC = 290
+    R_AARCH64_MOVW_PREL_G2 = 291
+    R_AARCH64_MOVW_PREL_G2_NC = 292
+    R_AARCH64_MOVW_PREL_G3 = 293
+    R_AARCH64_LDST128_ABS_LO12_NC = 299
+    R_AARCH64_TLSLE_ADD_TPREL_HI12 = 549
+    R_AARCH64_TLSLE_ADD_TPREL_LO12_NC = 551
+    R_AARCH64_GLOB_DAT = 1025
+    R_AARCH64_JUMP_SLOT = 1026
+    R_AARCH64_RELATIVE = 1027
+
+
+#: Type number -> name, for reports.
+NAMES: dict[int, str] = {r.value: r.name for r in R}
+
+_DYNAMIC = frozenset({R.R_AARCH64_GLOB_DAT, R.R_AARCH64_JUMP_SLOT, R.R_AARCH64_RELATIVE})
 
 #: Thread-control block the thread pointer skips before the TLS data (AArch64 variant I).
 TCB_SIZE = 16
@@ -38,47 +74,58 @@ TCB_SIZE = 16
 _ABS, _PREL, _PAGE = "abs", "prel", "page"
 # type -> (bytes, kind, signed range or None for no check)
 _DATA: dict[int, tuple[int, str, tuple[int, int] | None]] = {
-    257: (8, _ABS, None), 258: (4, _ABS, (0, 0xFFFFFFFF)), 259: (2, _ABS, (0, 0xFFFF)),
-    260: (8, _PREL, None), 261: (4, _PREL, (-(1 << 31), (1 << 31) - 1)),
-    262: (2, _PREL, (-(1 << 15), (1 << 15) - 1)),
+    R.R_AARCH64_ABS64: (8, _ABS, None),
+    R.R_AARCH64_ABS32: (4, _ABS, (0, 0xFFFFFFFF)),
+    R.R_AARCH64_ABS16: (2, _ABS, (0, 0xFFFF)),
+    R.R_AARCH64_PREL64: (8, _PREL, None),
+    R.R_AARCH64_PREL32: (4, _PREL, (-(1 << 31), (1 << 31) - 1)),
+    R.R_AARCH64_PREL16: (2, _PREL, (-(1 << 15), (1 << 15) - 1)),
 }
 # type -> (kind, lsb, signed MOVN/MOVZ selection, overflow checked)
 _MOVW: dict[int, tuple[str, int, bool, bool]] = {
-    263: (_ABS, 0, False, True), 264: (_ABS, 0, False, False),
-    265: (_ABS, 16, False, True), 266: (_ABS, 16, False, False),
-    267: (_ABS, 32, False, True), 268: (_ABS, 32, False, False),
-    269: (_ABS, 48, False, False),
-    270: (_ABS, 0, True, True), 271: (_ABS, 16, True, True), 272: (_ABS, 32, True, True),
-    287: (_PREL, 0, True, True), 288: (_PREL, 0, False, False),
-    289: (_PREL, 16, True, True), 290: (_PREL, 16, False, False),
-    291: (_PREL, 32, True, True), 292: (_PREL, 32, False, False),
-    293: (_PREL, 48, True, False),
+    R.R_AARCH64_MOVW_UABS_G0: (_ABS, 0, False, True),
+    R.R_AARCH64_MOVW_UABS_G0_NC: (_ABS, 0, False, False),
+    R.R_AARCH64_MOVW_UABS_G1: (_ABS, 16, False, True),
+    R.R_AARCH64_MOVW_UABS_G1_NC: (_ABS, 16, False, False),
+    R.R_AARCH64_MOVW_UABS_G2: (_ABS, 32, False, True),
+    R.R_AARCH64_MOVW_UABS_G2_NC: (_ABS, 32, False, False),
+    R.R_AARCH64_MOVW_UABS_G3: (_ABS, 48, False, False),
+    R.R_AARCH64_MOVW_SABS_G0: (_ABS, 0, True, True),
+    R.R_AARCH64_MOVW_SABS_G1: (_ABS, 16, True, True),
+    R.R_AARCH64_MOVW_SABS_G2: (_ABS, 32, True, True),
+    R.R_AARCH64_MOVW_PREL_G0: (_PREL, 0, True, True),
+    R.R_AARCH64_MOVW_PREL_G0_NC: (_PREL, 0, False, False),
+    R.R_AARCH64_MOVW_PREL_G1: (_PREL, 16, True, True),
+    R.R_AARCH64_MOVW_PREL_G1_NC: (_PREL, 16, False, False),
+    R.R_AARCH64_MOVW_PREL_G2: (_PREL, 32, True, True),
+    R.R_AARCH64_MOVW_PREL_G2_NC: (_PREL, 32, False, False),
+    R.R_AARCH64_MOVW_PREL_G3: (_PREL, 48, True, False),
 }
 # type -> (kind, lsb, len, field mask, field shift, is ADR, overflow checked)
 _IMM: dict[int, tuple[str, int, int, int, int, bool, bool]] = {
-    277: (_ABS, 0, 12, 0xFFF, 10, False, False),
-    278: (_ABS, 0, 12, 0xFFF, 10, False, False),
-    284: (_ABS, 1, 11, 0xFFF, 10, False, False),
-    285: (_ABS, 2, 10, 0xFFF, 10, False, False),
-    286: (_ABS, 3, 9, 0xFFF, 10, False, False),
-    299: (_ABS, 4, 8, 0xFFF, 10, False, False),
-    273: (_PREL, 2, 19, 0x7FFFF, 5, False, True),
-    280: (_PREL, 2, 19, 0x7FFFF, 5, False, True),
-    274: (_PREL, 0, 21, 0, 0, True, True),
-    279: (_PREL, 2, 14, 0x3FFF, 5, False, True),
-    275: (_PAGE, 12, 21, 0, 0, True, True),
-    276: (_PAGE, 12, 21, 0, 0, True, False),
-    282: (_PREL, 2, 26, 0x3FFFFFF, 0, False, True),
-    283: (_PREL, 2, 26, 0x3FFFFFF, 0, False, True),
+    R.R_AARCH64_ADD_ABS_LO12_NC: (_ABS, 0, 12, 0xFFF, 10, False, False),
+    R.R_AARCH64_LDST8_ABS_LO12_NC: (_ABS, 0, 12, 0xFFF, 10, False, False),
+    R.R_AARCH64_LDST16_ABS_LO12_NC: (_ABS, 1, 11, 0xFFF, 10, False, False),
+    R.R_AARCH64_LDST32_ABS_LO12_NC: (_ABS, 2, 10, 0xFFF, 10, False, False),
+    R.R_AARCH64_LDST64_ABS_LO12_NC: (_ABS, 3, 9, 0xFFF, 10, False, False),
+    R.R_AARCH64_LDST128_ABS_LO12_NC: (_ABS, 4, 8, 0xFFF, 10, False, False),
+    R.R_AARCH64_LD_PREL_LO19: (_PREL, 2, 19, 0x7FFFF, 5, False, True),
+    R.R_AARCH64_CONDBR19: (_PREL, 2, 19, 0x7FFFF, 5, False, True),
+    R.R_AARCH64_ADR_PREL_LO21: (_PREL, 0, 21, 0, 0, True, True),
+    R.R_AARCH64_TSTBR14: (_PREL, 2, 14, 0x3FFF, 5, False, True),
+    R.R_AARCH64_ADR_PREL_PG_HI21: (_PAGE, 12, 21, 0, 0, True, True),
+    R.R_AARCH64_ADR_PREL_PG_HI21_NC: (_PAGE, 12, 21, 0, 0, True, False),
+    R.R_AARCH64_JUMP26: (_PREL, 2, 26, 0x3FFFFFF, 0, False, True),
+    R.R_AARCH64_CALL26: (_PREL, 2, 26, 0x3FFFFFF, 0, False, True),
 }
 
 
 def relocate(linker: Linker, site: Site) -> None:
     """Apply one AArch64 relocation as Zephyr's ``arch_elf_relocate`` does."""
     kind = site.entry.type
-    if kind in (0, 256):
+    if kind in (R.R_ARM_NONE, R.R_AARCH64_NONE):
         return
-    size = _DATA[kind][0] if kind in _DATA else 8 if kind in (1025, 1026, 1027) else 4
+    size = _DATA[kind][0] if kind in _DATA else 8 if kind in _DYNAMIC else 4
     if not linker.fits(site, size):
         linker.error(site, "ENOEXEC", f"the {size}-byte field runs past the end of the section")
         return
@@ -88,11 +135,11 @@ def relocate(linker: Linker, site: Site) -> None:
         _movw(linker, site)
     elif kind in _IMM:
         _imm(linker, site)
-    elif kind in (1025, 1026):  # GLOB_DAT, JUMP_SLOT: S + A
+    elif kind in (R.R_AARCH64_GLOB_DAT, R.R_AARCH64_JUMP_SLOT):  # S + A
         linker.write(site, 8, site.symbol_address + (site.entry.addend or 0))
-    elif kind == 1027:  # RELATIVE: load bias + A
+    elif kind == R.R_AARCH64_RELATIVE:  # load bias + A
         linker.write(site, 8, linker.et_dyn_bias() + (site.entry.addend or 0))
-    elif kind in (549, 551):
+    elif kind in (R.R_AARCH64_TLSLE_ADD_TPREL_HI12, R.R_AARCH64_TLSLE_ADD_TPREL_LO12_NC):
         _tls_le(linker, site)
     else:
         linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")
@@ -170,7 +217,7 @@ def _imm(linker: Linker, site: Site) -> None:
 def _tls_le(linker: Linker, site: Site) -> None:
     insn = linker.read(site, 4)
     offset = site.symbol_address + (site.entry.addend or 0) + TCB_SIZE
-    if site.entry.type == 549:  # HI12: bits 23..12, checked
+    if site.entry.type == R.R_AARCH64_TLSLE_ADD_TPREL_HI12:  # bits 23..12, checked
         field = offset >> 12
         if field > 0xFFF:
             linker.error(site, "ENOEXEC", "relocation out of range", value=field,
