@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from placer.cli.options import INPUT_PROBLEM, USAGE_ERROR, UsageError
 from placer.cli.output import printable, render
@@ -34,9 +34,44 @@ _STAGES = ("place", "script", "boards", "config", "verify", "profile", "diff", "
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _terminal_columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` reads it (``COLUMNS``, else the
+    terminal of stdout, else 80)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized without importing `shutil`: argparse builds a
+    formatter for every ``add_argument``, and `shutil` (with bz2 and lzma) would cost every
+    command a few milliseconds that ``placer --help`` itself barely has."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _terminal_columns() - 2 if width is None else width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser (and, through ``add_subparsers``, every subcommand's) that
+    formats with `_Formatter` unless told otherwise."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every stage's subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="placer",
         description="Place Zephyr LLEXT heaps in linker scripts and verify extensions fit.",
     )

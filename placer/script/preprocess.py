@@ -17,11 +17,8 @@ template's kilobytes of guarded-out text do not turn into kilobytes of empty lin
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import re
-import subprocess
-import tempfile
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -198,6 +195,8 @@ def _matching_blocks(output_line: str, original: str) -> tuple[tuple[int, int, i
     of a line asks for the same pair)."""
     if len(output_line) + len(original) > _ALIGN_LIMIT:
         return _prefix_suffix_blocks(output_line, original)
+    import difflib  # only to map a template's error back to its line
+
     matcher = difflib.SequenceMatcher(None, output_line, original, autojunk=False)
     return tuple((a, b, size) for a, b, size in matcher.get_matching_blocks())
 
@@ -232,6 +231,10 @@ def _run_cpp(
     Zephyr passes ``-P``; placer keeps the line markers to map lines back and strips them
     itself, which yields the same text.
     """
+    # Imported here: reading a plain script (most calls) runs no compiler.
+    import subprocess
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="placer-cpp-") as folder:
         # The template is passed by its own path when it exists, so `#include "x"` resolves
         # next to it; text without a file goes through a temporary file named like it.
