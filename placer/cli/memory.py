@@ -74,7 +74,8 @@ def memory_command(args: argparse.Namespace) -> int:
             preprocess=args.cpp if args.cpp else (True if wants_preprocessor(args) else None),
         )
     target = evaluate.LINKER_TARGETS[args.arch] if args.arch else evaluate.target_for_script(script)
-    regions = evaluate.evaluate_memory(script, target=target, defsyms=defsyms)
+    with report_script_warnings():
+        regions = evaluate.evaluate_memory(script, target=target, defsyms=defsyms)
     bits = target.address_bits if target is not None else 64
     if args.json:
         sys.stdout.write(_json(args.file, target, regions))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from placer.cli.memory import register_memory
 from placer.cli.options import (
@@ -23,6 +24,9 @@ from placer.cli.options import (
 )
 from placer.cli.output import printable, render, report_script_warnings
 
+if TYPE_CHECKING:
+    from placer.script.ast import FragmentKind
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``check`` and ``format`` subcommands."""
@@ -34,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "2 on a usage error.",
     )
     check.add_argument("files", metavar="FILE", nargs="+", type=Path)
+    add_fragment_option(check)
     add_preprocessor_options(check)
     check.set_defaults(handler=run_check)
 
@@ -45,12 +50,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     fmt.add_argument("file", metavar="FILE", type=Path)
     fmt.add_argument("-i", "--in-place", action="store_true", help="rewrite FILE in place")
+    add_fragment_option(fmt)
     add_preprocessor_options(fmt)
     fmt.set_defaults(handler=run_format)
 
     # ``placer memory`` (evaluated MEMORY regions) is registered here by the evaluator
     # stage: add its parser below this line.
     register_memory(subparsers)
+
+
+#: ``--fragment`` values: what a file is when it is not a whole script.
+_FRAGMENTS = {"sections-body": "SECTIONS_BODY", "output-section-body": "OUTPUT_SECTION_BODY",
+              "auto": None}
+
+
+def add_fragment_option(parser: argparse.ArgumentParser) -> None:
+    """``--fragment``: read FILE as a snippet rather than a whole ``-T`` script."""
+    parser.add_argument(
+        "--fragment", choices=sorted(_FRAGMENTS), metavar="KIND",
+        help="read FILE as a snippet: sections-body (statements of a SECTIONS block), "
+        "output-section-body (what goes between an output section's braces, like "
+        "Zephyr's noinit.ld) or auto (detected); without it FILE is a whole script, as "
+        "ld -T reads it")
+
+
+def fragment_kind(args: argparse.Namespace) -> FragmentKind | None:
+    """The `FragmentKind` ``--fragment`` asks for; SCRIPT without it, None for auto."""
+    from placer.script.ast import FragmentKind
+
+    if args.fragment is None:
+        return FragmentKind.SCRIPT
+    member = _FRAGMENTS[args.fragment]
+    return None if member is None else FragmentKind[member]
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -72,6 +103,7 @@ def run_check(args: argparse.Namespace) -> int:
                     defines=macros,
                     config_files=args.config_files,
                     preprocess=True if wants_preprocessor(args) else None,
+                    kind=fragment_kind(args),
                 )
         except PlacerError as error:
             print(printable(render(error)), file=sys.stderr)
@@ -86,7 +118,7 @@ def _formatted(args: argparse.Namespace, text: str, preprocess: bool) -> str:
 
     path: Path = args.file
     if not preprocess:
-        return print_script(parse(text, file=str(path)))
+        return print_script(parse(text, file=str(path), kind=fragment_kind(args)))
     preprocessed = preprocess_text(
         text,
         str(path),
@@ -95,7 +127,7 @@ def _formatted(args: argparse.Namespace, text: str, preprocess: bool) -> str:
         config_files=args.config_files,
     )
     try:
-        return print_script(parse(preprocessed.text, file=str(path)))
+        return print_script(parse(preprocessed.text, file=str(path), kind=fragment_kind(args)))
     except ScriptError as error:
         raise remap_error(error, preprocessed) from None
 

@@ -43,7 +43,7 @@ def board_from_script(path: str | Path, *, name: str | None = None,
     memory = evaluate_memory(script, target=target_for_script(script))
     regions: list[MemoryRegion] = []
     for region in memory:
-        if region.name in _NOT_MEMORY:
+        if region.name in _NOT_MEMORY or not region.declared:
             continue
         if not isinstance(region.origin, int) or not isinstance(region.length, int):
             raise BoardError(f"region {region.name}: origin or length depends on the link "

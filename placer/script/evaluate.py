@@ -30,13 +30,14 @@ never defines is 0, as it is when linking objects that do not define it; pass
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, cast
 
 import attrs
 
 from placer._graph import DiGraph, reaching, strongly_connected
-from placer.errors import ScriptError, SourceSpan
+from placer.errors import ScriptError, ScriptWarning, SourceSpan
 from placer.script import ast
 from placer.script.diagnostics import at_span, nesting_limit
 
@@ -112,6 +113,9 @@ class EvaluatedRegion:
     denied: frozenset[str] = frozenset()
     aliases: tuple[str, ...] = ()
     span: SourceSpan | None = attrs.field(default=None, eq=False)
+    #: False for a region ORIGIN()/LENGTH() named but no MEMORY block declares: GNU ld
+    #: makes it (origin 0, length ~0) and lists it in its map; it is no memory.
+    declared: bool = True
 
 
 @attrs.frozen(slots=True)
@@ -566,6 +570,8 @@ class _ScriptEvaluator:
         self.declarations = self._declarations()
         self.aliases = self._aliases()
         self.regions: dict[str, tuple[Value, Value]] = {}
+        # Regions used by ORIGIN()/LENGTH() but never declared, in order of first use.
+        self.undeclared: dict[str, ast.Call | None] = {}
         self.resolving: set[str] = set()
         self._run_assignments()
 
@@ -831,8 +837,7 @@ class _ScriptEvaluator:
         if real in self.regions:
             return self.regions[real]
         if real not in self.declarations:
-            span = call.span if call is not None else None
-            raise _error(f"memory region `{name}' is not declared", span, self.file)
+            return self._undeclared(real, call)
         if real in self.resolving:
             span = call.span if call is not None else None
             raise _error(f"memory region `{real}' depends on its own ORIGIN or LENGTH",
@@ -845,6 +850,20 @@ class _ScriptEvaluator:
         self.resolving.discard(real)
         self.regions[real] = (origin, length)
         return origin, length
+
+    def _undeclared(self, name: str, call: ast.Call | None) -> tuple[Value, Value]:
+        """GNU ld's reading of ORIGIN/LENGTH of a region no MEMORY block declares: a
+        warning ("memory region `X' not declared"), then a region of origin 0 and length
+        ~0 that its map lists after the declared ones (lang_memory_region_lookup creates
+        it on first use; measured with ld 2.40, tests/hostile/test_language.py)."""
+        if name not in self.undeclared:
+            self.undeclared[name] = call
+            span = call.span if call is not None else None
+            warnings.warn(at_span(
+                ScriptWarning, f"memory region `{name}' not declared: GNU ld warns and "
+                "reads it as origin 0, length ~0", span, file=self.file), stacklevel=2)
+        everything = self.target.mask if self.target is not None else _MASK64
+        return 0, everything
 
     def _bounded(self, value: Value) -> Value:
         if isinstance(value, int) and self.target is not None:
@@ -895,7 +914,32 @@ class _ScriptEvaluator:
                 aliases=tuple(a for a, r in self.aliases.items() if r == name),
                 span=decl.span,
             ))
+        for name, call in self.undeclared.items():
+            origin, length = self._undeclared(name, call)
+            result.append(EvaluatedRegion(name=name, origin=origin, length=length,
+                                          attributes="", declared=False))
         return tuple(result)
+
+
+def check_section_addresses(script: ast.Script, file: str) -> None:
+    """GNU ld's refusal of an output-section address that reads a symbol nothing defines
+    ("non constant or forward reference address expression for section .text"). A symbol
+    the script assigns anywhere (a later assignment too: ld's passes find it) or tests
+    with DEFINED() in the same expression passes; one only an input file or --defsym
+    could define is refused, as ld refuses it when none does (measured with ld 2.40)."""
+    assigned = {statement.target for statement in ast.iter_statements(script)
+                if isinstance(statement, ast.Assignment)}
+    for section in ast.iter_output_sections(script):
+        if section.address is None:
+            continue
+        reads, checks = _reads(section.address)
+        missing = sorted(reads - assigned - checks)
+        if missing:
+            raise at_span(
+                ScriptError, "non constant or forward reference address expression for "
+                f"section {section.name}", section.span, file=file,
+                notes=(f"`{missing[0]}' is assigned nowhere in the script; GNU ld accepts it "
+                       "only when an input file or --defsym defines it",))
 
 
 def _cycle(name: str) -> Unknown:

@@ -61,9 +61,14 @@ def load_script(
     defines: Mapping[str, str] | Iterable[Macro] = (),
     config_files: Sequence[str | Path] = (),
     preprocess: bool | str | None = None,
-    kind: ast.FragmentKind | None = None,
+    kind: ast.FragmentKind | None = ast.FragmentKind.SCRIPT,
 ) -> ast.Script:
     """Read, preprocess, parse and resolve the INCLUDEs of the linker script at `path`.
+
+    `kind` is what the file is: a whole script by default, as ``ld -T`` reads it (output
+    sections outside SECTIONS are then a syntax error, as in ld); a snippet (a SECTIONS
+    body, an output-section body such as Zephyr's ``noinit.ld``) only when the caller says
+    so, or ``None`` to detect it. An INCLUDEd file is read as the kind its INCLUDE sits in.
 
     `preprocess`: ``None`` preprocesses when the file has C preprocessor directives,
     ``True`` always (pcpp), ``False`` never, a string names a compiler driver to use as
@@ -113,6 +118,10 @@ def _load_script(
     sources.update(resolver.sources)
     _check_regions(resolved, sources)
     check_memory_attributes(resolved, sources)
+    if resolved.kind is ast.FragmentKind.SCRIPT:
+        from placer.script.evaluate import check_section_addresses
+
+        check_section_addresses(resolved, str(path))
     return resolved
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from placer.errors import ScriptError
+from placer.errors import ScriptError, ScriptWarning
 from placer.script import ast, parse
 from placer.script.evaluate import (
     LINKER_TARGETS,
@@ -269,10 +269,14 @@ def test_region_depending_on_itself_is_an_error() -> None:
     assert caught.value.message == "memory region `R' depends on its own ORIGIN or LENGTH"
 
 
-def test_undeclared_and_redeclared_regions_are_errors() -> None:
-    with pytest.raises(ScriptError) as caught:
-        evaluate_symbols(ast.Script((_set("s", _call("ORIGIN", _sym("NOPE"))),)))
-    assert caught.value.message == "memory region `NOPE' is not declared"
+def test_an_undeclared_region_warns_as_ld_does_and_a_redeclared_one_is_an_error() -> None:
+    with pytest.warns(ScriptWarning) as caught:
+        symbols = evaluate_symbols(ast.Script((_set("s", _call("ORIGIN", _sym("NOPE"))),
+                                               _set("l", _call("LENGTH", _sym("NOPE"))))))
+    assert [str(w.message.message) for w in caught] == [  # type: ignore[union-attr]
+        "memory region `NOPE' not declared: GNU ld warns and reads it as origin 0, "
+        "length ~0"]
+    assert (symbols["s"], symbols["l"]) == (0, (1 << 64) - 1)
     twice = _memory(ast.MemoryRegionDecl("R", None, _n(0), _n(1)),
                     ast.MemoryRegionDecl("R", None, _n(0), _n(2)))
     with pytest.raises(ScriptError) as caught:
