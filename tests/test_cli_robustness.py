@@ -80,6 +80,8 @@ class Inputs:
     extension: Path
     dts: Path
     config: Path
+    exports: Path
+    profile: Path
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +102,13 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     dts.write_text(_DTS)
     config = folder / "prj.conf"
     config.write_text(_CONFIG)
-    return Inputs(folder, board, script, layout, extension, dts, config)
+    exports = folder / "exports.txt"
+    exports.write_text("printk 0x1000\n")
+    profile = folder / "llext-profile.json"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["profile", "--layout", str(layout), "--exports-list", str(exports),
+                     "-o", str(profile)]) == 0
+    return Inputs(folder, board, script, layout, extension, dts, config, exports, profile)
 
 
 @attrs.frozen(slots=True)
@@ -197,12 +205,20 @@ COMMANDS: dict[str, tuple[str, Command, bool]] = {
                        False),
     "check --config": ("config", lambda p, v, o: ["check", "--config", str(p), str(v.script)],
                        False),
+    "verify --profile": ("profile", lambda p, v, o: ["verify", "--profile", str(p),
+                                                     str(v.extension)], False),
+    "profile --layout": ("layout", lambda p, v, o: [
+        "profile", "--layout", str(p), "--exports-list", str(v.exports), "-o",
+        str(o / "p.json")], False),
+    "profile --preload": ("extension", lambda p, v, o: [
+        "profile", "--layout", str(v.layout), "--exports-list", str(v.exports), "--preload",
+        str(p), "-o", str(o / "p.json")], False),
     "verify --board --config": ("config", lambda p, v, o: [
         "verify", str(v.extension), "--board", "qemu_cortex_m3", "--config", str(p)], False),
 }
 
 _SUFFIX = {"board": ".toml", "script": ".ld", "layout": ".json", "extension": ".llext",
-           "dts": ".dts", "config": ".conf"}
+           "dts": ".dts", "config": ".conf", "profile": ".json"}
 
 
 def valid_bytes(inputs: Inputs, kind: str) -> bytes:

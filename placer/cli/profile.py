@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from placer.config import LlextConfig
     from placer.importers.elf import ElfHeap
     from placer.layout import Layout
+    from placer.llext.image import ImageFacts
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,10 +76,26 @@ def run(args: argparse.Namespace) -> int:
     layout, elf = _layout_and_image(args)
     image = image_facts(layout.target, exports=elf, exports_list=args.exports_list,
                         preloaded=args.preload)
+    _check_preloaded(layout, image, args.preload)
     profile = make_profile(layout, image)
     write_text_atomically(target, dumps(profile))
     print(f"wrote {target} (content_sha256 {profile.content_sha256})")
     return 0
+
+
+def _check_preloaded(layout: Layout, image: ImageFacts, paths: list[Path]) -> None:
+    """Refuse a pre-loaded extension that would not load on this firmware: every verdict
+    of the profile would start with that failure."""
+    if not image.preloaded:
+        return
+    from placer.errors import PlacerError
+    from placer.llext import verify
+
+    report = verify(layout, [], image=image)
+    for path, load in zip(paths, report.loads, strict=False):
+        if load.error is not None:
+            raise PlacerError(f"{path}: error: the pre-loaded extension would not load: "
+                              f"{load.error.message} (Zephyr: -{load.error.errno})")
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:

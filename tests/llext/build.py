@@ -107,3 +107,14 @@ static const char hello_start_name[] = "hello_start";
 const struct llext_const_symbol __llext_sym_hello_start
     __attribute__((section(".exported_sym"), used)) = { hello_start_name, hello_start };
 """
+
+
+#: A library extension: exports ``lib_add`` (through ``.exported_sym``), imports printk.
+LIB = r"""
+struct llext_const_symbol { const char *name; const void *addr; };
+extern int printk(const char *fmt, ...);
+int lib_add(int a, int b) { printk("add\n"); return a + b; }
+static const char name[] = "lib_add";
+const struct llext_const_symbol export_lib_add
+    __attribute__((section(".exported_sym"), used)) = { name, lib_add };
+"""

@@ -17,7 +17,7 @@ import attrs
 from elftools.elf.elffile import ELFFile
 
 from placer.llext.symbols import slid
-from tests.llext.build import HELLO, build_extension
+from tests.llext.build import HELLO, LIB, build_extension
 from tests.toolchains import tool
 
 #: How the image exports its symbols.
@@ -49,14 +49,6 @@ EXPORT(k_sleep);
 EXPORT(memcpy);
 """
 
-LIB = r"""
-struct llext_const_symbol { const char *name; const void *addr; };
-extern int printk(const char *fmt, ...);
-int lib_add(int a, int b) { printk("add\n"); return a + b; }
-static const char name[] = "lib_add";
-const struct llext_const_symbol export_lib_add
-    __attribute__((section(".exported_sym"), used)) = { name, lib_add };
-"""
 APP = r"""
 extern int lib_add(int, int);
 extern int k_sleep(int);

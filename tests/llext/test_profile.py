@@ -287,3 +287,18 @@ def test_the_readme_admission_job_runs_as_written(
     argv[argv.index(pinned)] = "0" * 64
     assert main(argv) == 1
     assert "this is not the profile the gate trusts" in capsys.readouterr().err
+
+
+def test_a_pre_loaded_extension_that_does_not_load_is_refused(
+        firmware: tuple[Case, Path, Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _, build, _ = firmware
+    big = build / "big.llext"
+    assert main(["profile", "--layout", str(build / "layout.json"), "--elf",
+                 str(build / "zephyr.elf"), "--preload", str(big), "-o",
+                 str(tmp_path / "p.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{big}: error: the pre-loaded extension would not load: cannot "
+                          "allocate ")
+    assert err.endswith("(Zephyr: -ENOMEM)\n")
+    assert not (tmp_path / "p.json").exists()

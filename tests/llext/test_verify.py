@@ -16,18 +16,10 @@ from placer.config import LlextConfig
 from placer.emit.layout_json import dumps
 from placer.errors import ArgumentError, ConfigError
 from placer.llext import extension_name, verify
-from tests.llext.build import HELLO, build_extension
+from tests.llext.build import HELLO, LIB, build_extension
 from tests.llext.targets import layout_for
 from tests.toolchains import tool
 
-LIB = r"""
-struct llext_const_symbol { const char *name; const void *addr; };
-extern int printk(const char *fmt, ...);
-int lib_add(int a, int b) { printk("add\n"); return a + b; }
-static const char name[] = "lib_add";
-const struct llext_const_symbol export_lib_add
-    __attribute__((section(".exported_sym"), used)) = { name, lib_add };
-"""
 APP = r"""
 extern int lib_add(int, int);
 int app_main(void) { return lib_add(2, 3); }
