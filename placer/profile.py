@@ -9,9 +9,10 @@ product loads first), through the same types and the same codec as the layout JS
 
 What the loader never reads is left out: the board's used ranges, base script, region
 preferences and provenance, the configuration's ``file:line`` records, the solver's free
-space and warnings. A SHA-256 of the content is written inside (``content_sha256``, over
-the canonical JSON of every other key), so a CI gate can pin the profile it trusts, and a
-reader refuses a file whose content does not match it. Schema in ``docs/profile.md``.
+space, warnings and moved image ranges. A SHA-256 of the content is written inside
+(``content_sha256``, over the canonical JSON of every other key), so a CI gate can pin the
+profile it trusts, and a reader refuses a file whose content does not match it. Schema in
+``docs/profile.md``.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def make_profile(layout: Layout, image: ImageFacts) -> Profile:
                          source=None, image=None)
     config = attrs.evolve(target.config, set_by=(), warnings=())
     trimmed = attrs.evolve(layout, target=attrs.evolve(target, board=board, config=config),
-                           regions=(), usable=(), warnings=())
+                           regions=(), usable=(), warnings=(), image=())
     return Profile(layout=trimmed, image=_without_folders(image))
 
 

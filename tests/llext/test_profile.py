@@ -139,7 +139,7 @@ def test_the_profile_carries_the_target_and_the_exports(
     assert board.name == case.board
     # What the loader never reads stays out: used ranges, base script, provenance.
     assert board.used == () and board.base_script is None and board.source is None
-    assert profile.layout.target.config.set_by == ()
+    assert profile.layout.target.config.set_by == () and profile.layout.image == ()
     exports = profile.image.exports
     assert exports is not None
     assert exports.by_slid is (case.exports != "names")
