@@ -315,6 +315,10 @@ def _rounding(board: Board, config: LlextConfig, mmu: bool, page: int) -> tuple[
     return Rounding.UNSUPPORTED, 1
 
 
+#: Roles whose heap holds extensions' code: a non-Harvard heap (or memblk pool) holds every
+#: region, text included (subsys/llext/llext_mem.c, llext_copy_section); the Harvard
+#: instruction heap holds the text. The metadata and Harvard data heaps hold no code.
+CODE_ROLES = frozenset({HeapRole.SHARED, HeapRole.EXT, HeapRole.INSTR})
 #: Roles whose heap the loader writes through the data bus.
 _DATA_ROLES = frozenset({HeapRole.SHARED, HeapRole.EXT, HeapRole.DATA, HeapRole.METADATA})
 
@@ -325,8 +329,9 @@ def exclusion(board: Board, heap: HeapSection, region: MemoryRegion) -> str | No
     Static heaps are written by ``k_heap_init`` at boot and by the loader afterwards, so
     the memory must be writable, writable while extensions load, and present at boot.
     The Harvard instruction heap needs executable memory on the instruction bus; every
-    other heap is data memory to the loader, so it needs the data bus (a non-Harvard heap
-    goes where Zephyr's ``.noinit`` goes, and runs code from there).
+    other heap is data memory to the loader, so it needs the data bus; and a heap that
+    holds code (`CODE_ROLES`: a non-Harvard heap runs the extensions' code where Zephyr's
+    ``.noinit`` puts it) needs executable memory.
     """
     if region.name in board.forbidden_regions:
         return "forbidden by the board"
@@ -345,6 +350,9 @@ def exclusion(board: Board, heap: HeapSection, region: MemoryRegion) -> str | No
             return f"not executable (attributes {_attrs(region)})"
     if heap.role in _DATA_ROLES and region.bus is Bus.INSTRUCTION:
         return "not on the data bus"
+    if heap.role in CODE_ROLES and not region.executable:
+        return (f"not executable (attributes {_attrs(region)}): the extensions' code in "
+                "this heap would fault on its first instruction")
     return None
 
 

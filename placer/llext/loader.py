@@ -153,11 +153,14 @@ class ExtensionLoad:
     dependencies: tuple[str, ...]
     notes: tuple[str, ...] = ()
     already_loaded: bool = False
+    #: Why the extension, loaded, would fault when called (its code in memory the CPU
+    #: cannot execute): Zephyr's llext_load succeeds, the first call does not.
+    faults: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Whether the extension loaded."""
-        return self.error is None
+        """Whether the extension loaded and its code can run where it was put."""
+        return self.error is None and not self.faults
 
 
 class _HeapState:
@@ -487,9 +490,10 @@ class _LoadRun:
         usage = tuple(HeapUsage(h.name, self.before[h.name], h.peak, h.used, h.capacity,
                                 h.largest_free())
                       for h in heaps)
+        regions = self.loaded_regions() if error is None else ()
         return ExtensionLoad(
-            name=self.name, path=self.ext.path, error=error,
-            regions=self.loaded_regions() if error is None else (),
+            name=self.name, path=self.ext.path, error=error, regions=regions,
+            faults=self.faults(regions),
             allocations=tuple(self.allocations), usage=usage, alloc_size=self.alloc_size,
             unresolved=tuple(self.unresolved), relocation_problems=self.problems,
             exports=tuple(self.exports), dependencies=tuple(self.dependencies),
@@ -801,6 +805,27 @@ class _LoadRun:
                     continue
                 held.heap.free(held.address)
             self.held.clear()
+
+    def faults(self, regions: tuple[LoadedRegion, ...]) -> tuple[str, ...]:
+        """Code the loader put in memory the board cannot execute from (data-bus-only or
+        without ``x``: DTCM, ESP32-S3's DRAM view). Zephyr's loader does not check: it
+        returns 0 and the first call into the extension takes an instruction fetch fault."""
+        board = self.loader.target.board
+        out = []
+        for region in regions:
+            if region.mem is not Mem.TEXT or region.size == 0:
+                continue
+            name = board.region_name_at(region.address)
+            if name is None:
+                continue
+            memory = board.region(name)
+            if memory.executable and memory.bus is not Bus.DATA:
+                continue
+            why = "data bus only" if memory.bus is Bus.DATA else "no x attribute"
+            out.append(f"{region.mem.name} at {region.address:#x} is in {name}, which the "
+                       f"CPU cannot execute ({why}): Zephyr's llext_load returns 0 and the "
+                       "first call into the extension faults on an instruction fetch")
+        return tuple(out)
 
     def loaded_regions(self) -> tuple[LoadedRegion, ...]:
         assert self.map is not None

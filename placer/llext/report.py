@@ -69,9 +69,10 @@ class Report:
         if not failed:
             return f"OK: all {len(self.loads)} extension(s) load"
         first = failed[0]
-        assert first.error is not None
+        why = f"-{first.error.errno}" if first.error is not None else \
+            "its code cannot execute where it was loaded"
         return (f"FAIL: {len(failed)} of {len(self.loads)} extension(s) would not load; "
-                f"first: {first.name}: -{first.error.errno}")
+                f"first: {first.name}: {why}")
 
     def render_text(self) -> str:
         """The human-readable report: a table per extension, heap totals, the verdict."""
@@ -82,6 +83,7 @@ class Report:
             lines.append(f"extension {load.name} ({load.path}): {state}")
             if load.error is not None:
                 lines.append(f"  error: {load.error.message} (Zephyr: -{load.error.errno})")
+            lines.extend(f"  fault: {fault}" for fault in load.faults)
             if load.regions:
                 lines.append(f"  {'region':<16}{'address':>12}{'size':>8}{'align':>7}"
                              f"  {'where':<22}{'heap bytes':>10}  sections")
@@ -171,6 +173,7 @@ def _load_dict(load: ExtensionLoad) -> dict[str, Any]:
         "path": load.path,
         "ok": load.ok,
         "error": error,
+        "faults": list(load.faults),
         "alloc_size": load.alloc_size,
         "regions": [{"region": r.mem.name, "address": r.address, "size": r.size,
                      "align": r.align, "heap": r.heap, "heap_bytes": r.consumed,

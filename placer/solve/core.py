@@ -317,6 +317,9 @@ def _search(problem: _Problem, heaps: Sequence[HeapSection],
     solution = search.solve(items, slots, after, budget=budget)
     if solution is None:
         return None
+    clash = _alias_clash(board, free, slots, solution)
+    if clash is not None:
+        return _search_apart(problem, heaps, budget, clash)
     warnings: tuple[str, ...] = ()
     if not solution.proven and budget:
         warnings = (f"the placement satisfies every constraint but is not proven optimal: the "
@@ -339,6 +342,50 @@ def _search(problem: _Problem, heaps: Sequence[HeapSection],
         spans += [(p.address, p.end) for p in ordered if p.region == region.name]
         occupied[region.name] = tuple(sorted(spans))
     return _Placed(ordered, occupied, warnings)
+
+
+def _alias_clash(board: Board, free: Sequence[HeapSection], slots: Sequence[search.Slot],
+                 solution: search.Solution) -> tuple[HeapSection, str, int] | None:
+    """The first heap of two that the search put on the same physical bytes through two
+    views of one memory (ESP32-S3's IRAM and DRAM): the search keeps heaps apart within a
+    region, not across an alias. Returns that heap with its region and address."""
+    spans = []
+    for assignment in solution.assignments:
+        region = board.region(slots[assignment.slot].region)
+        offset = region.alias_offset if region.alias_of is not None else 0
+        home = region.alias_of or region.name
+        size = free[assignment.item].size
+        spans.append((home, assignment.address + offset, size, assignment))
+    for n, (home, start, size, assignment) in enumerate(spans):
+        for other_home, other_start, other_size, _ in spans[n + 1:]:
+            if home == other_home and start < other_start + other_size \
+                    and other_start < start + size:
+                return (free[assignment.item], slots[assignment.slot].region,
+                        assignment.address)
+    return None
+
+
+def _search_apart(problem: _Problem, heaps: Sequence[HeapSection], budget: int | None,
+                  clash: tuple[HeapSection, str, int]) -> _Placed | None:
+    """Keep the clashing heap where the search put it, count its bytes as used in every
+    view of its memory, and place the other heaps around it (optimal for them, not
+    jointly: aliased memory is rare and holds few heaps)."""
+    heap, region, address = clash
+    footprint = UsedRange(region, address, heap.size, heap.section)
+    view = attrs.evolve(problem.board, used=(footprint,))
+    seen = tuple(u for r in problem.board.regions for u in view.used_in(r.name))
+    rest = tuple(h for h in heaps if h is not heap)
+    placed = _search(attrs.evolve(problem, used=problem.used + seen), rest, budget)
+    if placed is None:
+        return None
+    first = PlacedHeap(heap, region, address, 0, Placement.OUTPUT_SECTION,
+                       pinned=_pinned(problem, heap.section))
+    by_name = {p.section: p for p in placed.heaps}
+    by_name[heap.section] = first
+    ordered = tuple(by_name[h.section] for h in heaps)
+    occupied = dict(placed.occupied)
+    occupied[region] = tuple(sorted((*occupied.get(region, ()), (address, first.end))))
+    return _Placed(ordered, occupied, placed.warnings)
 
 
 def _padding(assignment: search.Assignment, at_null: bool) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import attrs
 
 import placer
-from placer.board import Board, Bus
+from placer.board import Board
 from placer.config import HeapBackend, LlextConfig
 from placer.layout import Layout
 from placer.solve import Pin
-from placer.target import Rounding, resolve
+from placer.target import Rounding, exclusion, resolve
 
 MODES = ("k_heap", "memblk", "user-mode", "pinned")
 
@@ -41,14 +41,21 @@ def supports(board: Board, mode: str) -> bool:
         return resolve(board, LlextConfig(userspace=True)).rounding is not Rounding.UNSUPPORTED
     if mode == "pinned":
         return not board.harvard and other_ram(board) is not None
-    return True
+    # A non-Harvard heap holds the extensions' code: a board with no memory that is both
+    # on the loader's data bus and executable (ESP32-S3: DRAM cannot run code, IRAM is
+    # not on the data bus) has nowhere for it.
+    code = resolve(board, config_for(board, mode)).heap_sections()
+    return all(any(exclusion(board, heap, region) is None for region in board.regions)
+               for heap in code)
 
 
 def other_ram(board: Board) -> str | None:
-    """A writable data region other than the one holding .noinit, for a pinned heap."""
+    """A writable data region other than the one holding .noinit, for a pinned heap (one
+    that may hold its code)."""
+    probe = resolve(board, LlextConfig()).heap_sections()[0]
     for region in board.regions:
-        if (region.name != board.noinit_region and region.writable and region.bus is not
-                Bus.INSTRUCTION and region.name != board.flash_region):
+        if (region.name != board.noinit_region and region.name != board.flash_region
+                and exclusion(board, probe, region) is None):
             return region.name
     return None
 

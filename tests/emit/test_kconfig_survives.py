@@ -51,7 +51,7 @@ def test_every_emitted_fragment_loads_through_kconfig_and_every_value_survives(
 
 def test_custom_placement_names_the_script_with_have_custom_linker_script() -> None:
     board = placer.load_board("nucleo_h743zi")
-    layout = placer.place(board, LlextConfig(), pins=(Pin(".llext_heap", region="SRAM1"),))
+    layout = placer.place(board, LlextConfig(), pins=(Pin(".llext_heap", region="ITCM"),))
     text = kconfig_fragment(layout, custom_script="linker.ld")
     assert text.splitlines()[-3:] == ["CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y",
                                       "CONFIG_HAVE_CUSTOM_LINKER_SCRIPT=y",
@@ -90,7 +90,7 @@ def test_a_release_before_the_heap_management_choice_gets_no_k_heap_line() -> No
 
 def test_a_release_without_heap_sections_keeps_zephyrs_placement_or_refuses() -> None:
     board = placer.load_board("nucleo_h743zi")
-    pins = (Pin(".llext_heap", region="SRAM1"),)
+    pins = (Pin(".llext_heap", region="ITCM"),)
     with pytest.raises(Infeasible) as caught:
         placer.place(board, LlextConfig(zephyr_version=(4, 3)), pins=pins)
     assert "Zephyr 4.3 can place its heaps nowhere else" in str(caught.value)

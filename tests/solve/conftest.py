@@ -22,7 +22,8 @@ def two_ram_board(**changes: object) -> Board:
         regions=(
             MemoryRegion("FLASH", 0x0, 256 * 1024, frozenset("rx"), writable_at_load=False),
             MemoryRegion("RAM", 0x20000000, 32 * 1024, frozenset("rwx")),
-            MemoryRegion("SRAM2", 0x30000000, 64 * 1024, frozenset("rw")),
+            # Executable, as a heap that holds extensions' code must be.
+            MemoryRegion("SRAM2", 0x30000000, 64 * 1024, frozenset("rwx")),
         ),
         noinit_region="RAM",
         flash_region="FLASH",

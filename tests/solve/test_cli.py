@@ -38,11 +38,23 @@ def test_json_prints_the_layout_document(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_pin_to_region_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
-    # nucleo_h743zi: SRAM1 0x30000000 is free; a pinned heap becomes its own section.
-    assert main(["place", "--board", "nucleo_h743zi", "--pin", ".llext_heap=SRAM1"]) == 0
+    # nucleo_h743zi: ITCM (executable, free from 0) takes a pinned heap as its own section,
+    # from address 8: a heap at 0 would hand out NULL.
+    assert main(["place", "--board", "nucleo_h743zi", "--pin", ".llext_heap=ITCM"]) == 0
     out = capsys.readouterr().out
-    assert ".llext_heap (pinned)  SRAM1   0x30000000  8192      8        0  output-section" \
+    assert ".llext_heap (pinned)  ITCM    0x00000008  8192      8        8  output-section" \
         in out
+
+
+def test_a_pin_to_memory_that_cannot_run_the_heaps_code_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # SRAM1 is data memory to Zephyr's MPU (ATTR_MPU_RAM: no execute): the shared heap holds
+    # the extensions' text, which would fault there.
+    assert main(["place", "--board", "nucleo_h743zi", "--pin", ".llext_heap=SRAM1"]) == 1
+    assert capsys.readouterr().err == (
+        "error: cannot place .llext_heap: pinned to region SRAM1, which is not executable "
+        "(attributes rw): the extensions' code in this heap would fault on its first "
+        "instruction\n")
 
 
 def test_maximize_prints_the_matching_kconfig(capsys: pytest.CaptureFixture[str]) -> None:

@@ -145,17 +145,10 @@ def test_mmu_memblk_pool_of_pages() -> None:
     assert (pool.address, pool.size, meta.address) == (0x4001F000, 65536, 0x4002F000)
 
 
-def test_esp32s3_heap_goes_to_dram_next_to_noinit() -> None:
-    # dram0_0_seg 0x3fc88000: data 8K + bss 32K + noinit 4K = 44K = 0xb000 -> 0x3fc93000.
-    layout = place(load_board("esp32s3_devkitc"), LlextConfig())
-    heap = layout.heap(".llext_heap")
-    assert (heap.region, heap.address) == ("dram0_0_seg", 0x3FC93000)
-
-
 @pytest.mark.parametrize("name", ["qemu_cortex_m3", "nrf52840dk_nrf52840", "mps2_an385",
                                   "nucleo_h743zi", "frdm_k64f", "qemu_riscv32",
                                   "hifive1_revb", "qemu_x86", "qemu_cortex_a53",
-                                  "esp32s3_devkitc", "nsim_em"])
+                                  "nsim_em"])
 def test_every_shipped_board_places_the_default_config_without_overlap(name: str) -> None:
     board = load_board(name)
     config = config_for(board, "k_heap")  # Zephyr's default, sized for the page on MMU boards
