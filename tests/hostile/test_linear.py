@@ -58,35 +58,37 @@ def test_d12_a_small_file_included_a_thousand_times_is_refused_too(
         'PLACER_INPUT_LIMIT to raise the limit)\n#include "part.h"\n         ^\n')
 
 
+def _import_dts(folder: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
+    """``board import --from-dts`` of `text`, which must fail: the file and stderr."""
+    dts = folder / "zephyr.dts"
+    dts.write_text(text)
+    assert main(["board", "import", "--from-dts", str(dts), "--name", "b",
+                 "-o", str(folder / "b.toml")]) == 1
+    return dts, capsys.readouterr().err
+
+
 def test_d13_a_devicetree_with_a_10mb_comment_is_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    dts = tmp_path / "zephyr.dts"
-    dts.write_text("/dts-v1/;\n/* " + "x" * (10 * 1024 * 1024) + " */\n/ { };\n")
-    assert main(["board", "import", "--from-dts", str(dts), "--name", "b",
-                 "-o", str(tmp_path / "b.toml")]) == 1
-    assert capsys.readouterr().err == _limit_message(dts, "devicetree")
+    dts, err = _import_dts(tmp_path, "/dts-v1/;\n/* " + "x" * (10 * 1024 * 1024) + " */\n"
+                           "/ { };\n", capsys)
+    assert err == _limit_message(dts, "devicetree")
 
 
 def test_d13_a_long_comment_under_the_limit_is_skipped_not_lexed(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    dts = tmp_path / "zephyr.dts"
-    dts.write_text("/dts-v1/;\n/* " + "x\n" * 400_000 + " */\n/ { };\n")
-    assert main(["board", "import", "--from-dts", str(dts), "--name", "b",
-                 "-o", str(tmp_path / "b.toml")]) == 1
-    assert capsys.readouterr().err == (
-        f"{dts}: error: the devicetree has no zephyr,sram, zephyr,flash, memory-region or "
-        "ICCM/DCCM node\n")
+    dts, err = _import_dts(tmp_path, "/dts-v1/;\n/* " + "x\n" * 400_000 + " */\n/ { };\n",
+                           capsys)
+    assert err == (f"{dts}: error: the devicetree has no zephyr,sram, zephyr,flash, "
+                   "memory-region or ICCM/DCCM node\n")
 
 
 def test_d13_a_long_string_property_is_refused_with_its_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    dts = tmp_path / "zephyr.dts"
-    dts.write_text('/dts-v1/;\n/ {\n\tmodel = "' + "x" * 500_000 + '";\n};\n')
-    assert main(["board", "import", "--from-dts", str(dts), "--name", "b",
-                 "-o", str(tmp_path / "b.toml")]) == 1
-    assert capsys.readouterr().err == (
-        f"{dts}: error: invalid devicetree: {dts}:3 (column 1): parse error: a literal of "
-        "500002 bytes: longer than the 65536 bytes placer reads in a devicetree\n")
+    dts, err = _import_dts(tmp_path, '/dts-v1/;\n/ {\n\tmodel = "' + "x" * 500_000 + '";\n};\n',
+                           capsys)
+    assert err == (f"{dts}: error: invalid devicetree: {dts}:3 (column 1): parse error: a "
+                   "literal of 500002 bytes: longer than the 65536 bytes placer reads in a "
+                   "devicetree\n")
 
 
 def test_d14_a_10mb_expression_is_refused_before_parsing(

@@ -151,6 +151,15 @@ _READERS = [
 ]
 
 
+def _special_file(special: str, folder: Path) -> tuple[Path, str]:
+    """``/dev/zero``, or a new FIFO in `folder`, and how placer names its kind."""
+    if special != "fifo":
+        return Path(special), "a character device"
+    fifo = folder / "fifo"
+    os.mkfifo(fifo)
+    return fifo, "a FIFO"
+
+
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
 @pytest.mark.parametrize(("command", "argv", "what"), _READERS, ids=[r[0] for r in _READERS])
 def test_d8_a_device_or_fifo_is_refused_at_once(
@@ -158,12 +167,7 @@ def test_d8_a_device_or_fifo_is_refused_at_once(
         capsys: pytest.CaptureFixture[str]) -> None:
     known = _inputs(tmp_path)
     capsys.readouterr()
-    hostile = Path(special)
-    kind = "a character device"
-    if special == "fifo":
-        hostile = tmp_path / "fifo"
-        os.mkfifo(hostile)
-        kind = "a FIFO"
+    hostile, kind = _special_file(special, tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     filled = [a.format(str(hostile), out=out, layout=known["layout"]) for a in argv]
@@ -190,12 +194,7 @@ def test_d8_an_extension_that_is_a_device_is_that_extensions_refusal(
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
 def test_d9_an_include_of_a_fifo_or_device_is_refused_at_the_directive(
         special: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    target = Path(special)
-    kind = "a character device"
-    if special == "fifo":
-        target = tmp_path / "fifo"
-        os.mkfifo(target)
-        kind = "a FIFO"
+    target, kind = _special_file(special, tmp_path)
     script = tmp_path / "board.ld"
     script.write_text(f'#include "{target}"\nSECTIONS {{ }}\n')
     status, out, err = run_main(["check", str(script)], capsys)
