@@ -519,7 +519,7 @@ def test_relocation_constants_are_the_abis_numbers() -> None:
     # Named constants, checked against pyelftools' tables (which follow the ABIs).
     from elftools.elf import enums
 
-    from placer.llext.relocate import arc, arm, arm64, x86
+    from placer.llext.relocate import arc, arm, arm64, riscv, x86
 
     for constants, table in ((arm.R, enums.ENUM_RELOC_TYPE_ARM),
                              (arm64.R, {**enums.ENUM_RELOC_TYPE_AARCH64, "R_ARM_NONE": 0}),
@@ -530,3 +530,6 @@ def test_relocation_constants_are_the_abis_numbers() -> None:
         for member in known:
             assert table[member.name] == member.value, member
     assert arc.R.R_ARC_32 == 4 and arc.NAMES[27] == "R_ARC_32_ME"
+    # pyelftools has no RISC-V table: spot-check the psABI's numbers.
+    assert (riscv.R.R_RISCV_CALL_PLT, riscv.R.R_RISCV_PCREL_HI20, riscv.R.R_RISCV_RELAX) == \
+        (19, 23, 51)

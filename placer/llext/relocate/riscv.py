@@ -9,29 +9,67 @@ store (the field is written, then the error returned). Both are reproduced. A
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 
 from placer.llext.elf import ET_DYN, SHF_ALLOC, SHF_EXECINSTR
 from placer.llext.relocate import Linker, Site, signed
 
-NAMES: dict[int, str] = {
-    0: "R_RISCV_NONE", 1: "R_RISCV_32", 2: "R_RISCV_64", 3: "R_RISCV_RELATIVE",
-    4: "R_RISCV_COPY", 5: "R_RISCV_JUMP_SLOT", 16: "R_RISCV_BRANCH", 17: "R_RISCV_JAL",
-    18: "R_RISCV_CALL", 19: "R_RISCV_CALL_PLT", 20: "R_RISCV_GOT_HI20",
-    23: "R_RISCV_PCREL_HI20", 24: "R_RISCV_PCREL_LO12_I", 25: "R_RISCV_PCREL_LO12_S",
-    26: "R_RISCV_HI20", 27: "R_RISCV_LO12_I", 28: "R_RISCV_LO12_S", 29: "R_RISCV_TPREL_HI20",
-    30: "R_RISCV_TPREL_LO12_I", 31: "R_RISCV_TPREL_LO12_S", 32: "R_RISCV_TPREL_ADD",
-    33: "R_RISCV_ADD8", 34: "R_RISCV_ADD16", 35: "R_RISCV_ADD32", 36: "R_RISCV_ADD64",
-    37: "R_RISCV_SUB8", 38: "R_RISCV_SUB16", 39: "R_RISCV_SUB32", 40: "R_RISCV_SUB64",
-    43: "R_RISCV_ALIGN", 44: "R_RISCV_RVC_BRANCH", 45: "R_RISCV_RVC_JUMP",
-    51: "R_RISCV_RELAX", 52: "R_RISCV_SUB6", 53: "R_RISCV_SET6", 54: "R_RISCV_SET8",
-    55: "R_RISCV_SET16", 56: "R_RISCV_SET32", 57: "R_RISCV_32_PCREL", 59: "R_RISCV_PLT32",
-    60: "R_RISCV_SET_ULEB128", 61: "R_RISCV_SUB_ULEB128",
-}
 
-PCREL_HI20 = 23
-PCREL_LO12_I = 24
-PCREL_LO12_S = 25
+class R(enum.IntEnum):
+    """RISC-V relocation types (the RISC-V ELF psABI's numbers),
+    the ones Zephyr's ``arch_elf_relocate`` knows."""
+
+    R_RISCV_NONE = 0
+    R_RISCV_32 = 1
+    R_RISCV_64 = 2
+    R_RISCV_RELATIVE = 3
+    R_RISCV_COPY = 4
+    R_RISCV_JUMP_SLOT = 5
+    R_RISCV_BRANCH = 16
+    R_RISCV_JAL = 17
+    R_RISCV_CALL = 18
+    R_RISCV_CALL_PLT = 19
+    R_RISCV_GOT_HI20 = 20
+    R_RISCV_PCREL_HI20 = 23
+    R_RISCV_PCREL_LO12_I = 24
+    R_RISCV_PCREL_LO12_S = 25
+    R_RISCV_HI20 = 26
+    R_RISCV_LO12_I = 27
+    R_RISCV_LO12_S = 28
+    R_RISCV_TPREL_HI20 = 29
+    R_RISCV_TPREL_LO12_I = 30
+    R_RISCV_TPREL_LO12_S = 31
+    R_RISCV_TPREL_ADD = 32
+    R_RISCV_ADD8 = 33
+    R_RISCV_ADD16 = 34
+    R_RISCV_ADD32 = 35
+    R_RISCV_ADD64 = 36
+    R_RISCV_SUB8 = 37
+    R_RISCV_SUB16 = 38
+    R_RISCV_SUB32 = 39
+    R_RISCV_SUB64 = 40
+    R_RISCV_ALIGN = 43
+    R_RISCV_RVC_BRANCH = 44
+    R_RISCV_RVC_JUMP = 45
+    R_RISCV_RELAX = 51
+    R_RISCV_SUB6 = 52
+    R_RISCV_SET6 = 53
+    R_RISCV_SET8 = 54
+    R_RISCV_SET16 = 55
+    R_RISCV_SET32 = 56
+    R_RISCV_32_PCREL = 57
+    R_RISCV_PLT32 = 59
+    R_RISCV_SET_ULEB128 = 60
+    R_RISCV_SUB_ULEB128 = 61
+
+
+#: Type number -> name, for reports.
+NAMES: dict[int, str] = {r.value: r.name for r in R}
+
+PCREL_HI20 = R.R_RISCV_PCREL_HI20
+PCREL_LO12_I = R.R_RISCV_PCREL_LO12_I
+PCREL_LO12_S = R.R_RISCV_PCREL_LO12_S
 
 #: Zephyr's maximum distances per instruction format (inclusive, positive side).
 U_PLUS_I = 0x7FFFFFFF
@@ -39,9 +77,12 @@ B_TYPE = (1 << 12) - 1
 CB_TYPE = (1 << 8) - 1
 CJ_TYPE = (1 << 11) - 1
 
-_ADD = {33: 1, 34: 2, 35: 4, 36: 8}
-_SUB = {37: 1, 38: 2, 39: 4, 40: 8}
-_SET = {54: 1, 55: 2, 56: 4}
+#: Type -> bytes of the field it adds to, subtracts from or sets.
+_ADD: dict[int, int] = {R.R_RISCV_ADD8: 1, R.R_RISCV_ADD16: 2, R.R_RISCV_ADD32: 4,
+                        R.R_RISCV_ADD64: 8}
+_SUB: dict[int, int] = {R.R_RISCV_SUB8: 1, R.R_RISCV_SUB16: 2, R.R_RISCV_SUB32: 4,
+                        R.R_RISCV_SUB64: 8}
+_SET: dict[int, int] = {R.R_RISCV_SET8: 1, R.R_RISCV_SET16: 2, R.R_RISCV_SET32: 4}
 
 
 def relocate(linker: Linker, site: Site) -> None:
@@ -59,32 +100,32 @@ def relocate(linker: Linker, site: Site) -> None:
                          "R_RISCV_PCREL_LO12 relocation")
             return
         s = paired
-    if kind in (0, 51):  # NONE, RELAX
+    if kind in (R.R_RISCV_NONE, R.R_RISCV_RELAX):
         return
     size = _field_size(kind, word)
     if not linker.fits(site, size):
         linker.error(site, "ENOEXEC", f"the {size}-byte field runs past the end of the section")
         return
-    if kind == 1:  # 32: S + A
+    if kind == R.R_RISCV_32:  # 32: S + A
         target = signed(s + a, word)
         linker.write(site, 4, target)
         _check(linker, site, target, U_PLUS_I)
-    elif kind == 2:  # 64
+    elif kind == R.R_RISCV_64:
         linker.write(site, 8, s + a)
-    elif kind == 3:  # RELATIVE: B + A, B being the TEXT region's address
+    elif kind == R.R_RISCV_RELATIVE:  # RELATIVE: B + A, B being the TEXT region's address
         base = _text_base(linker)
         linker.write(site, word, base + a)
         bias = linker.et_dyn_bias() if linker.ext.e_type == ET_DYN else None
         if bias is not None and bias != base:
             linker.warning(site, f"Zephyr adds the TEXT address ({base:#x}), not the load "
                            f"bias ({bias:#x}): the pointer is off by {base - bias:#x}")
-    elif kind == 5:  # JUMP_SLOT
+    elif kind == R.R_RISCV_JUMP_SLOT:
         linker.write(site, word, s)
-    elif kind == 16:  # BRANCH
+    elif kind == R.R_RISCV_BRANCH:
         _patch_pcrel(linker, site, signed(s + a - p, word), 4, _btype, B_TYPE)
-    elif kind == 17:  # JAL
+    elif kind == R.R_RISCV_JAL:
         _patch_pcrel(linker, site, signed(s + a - p, word), 4, _jtype, U_PLUS_I)
-    elif kind in (18, 19, PCREL_HI20):  # CALL, CALL_PLT, PCREL_HI20
+    elif kind in (R.R_RISCV_CALL, R.R_RISCV_CALL_PLT, PCREL_HI20):
         target = signed(s + a - p, word)
         _set_upper(linker, site, target)
         if kind != PCREL_HI20:
@@ -97,15 +138,15 @@ def relocate(linker: Linker, site: Site) -> None:
         _set_itype(linker, site, signed(s, 4))
     elif kind == PCREL_LO12_S:
         _set_stype(linker, site, signed(s, 4))
-    elif kind == 26:  # HI20
+    elif kind == R.R_RISCV_HI20:
         target = signed(s + a, word)
         _set_upper(linker, site, target)
         _check(linker, site, target, U_PLUS_I)
-    elif kind == 27:  # LO12_I
+    elif kind == R.R_RISCV_LO12_I:
         target = signed(s + a, word)
         _set_itype(linker, site, target)
         _check(linker, site, target, U_PLUS_I)
-    elif kind == 28:  # LO12_S: Zephyr does not check it
+    elif kind == R.R_RISCV_LO12_S:  # LO12_S: Zephyr does not check it
         _set_stype(linker, site, signed(s + a, word))
     elif kind in _ADD:
         n = _ADD[kind]
@@ -113,25 +154,25 @@ def relocate(linker: Linker, site: Site) -> None:
     elif kind in _SUB:
         n = _SUB[kind]
         linker.write(site, n, linker.read(site, n) - s - a)
-    elif kind == 52:  # SUB6, with Zephyr's 5-bit masks (the ABI field is 6 bits)
+    elif kind == R.R_RISCV_SUB6:  # SUB6, with Zephyr's 5-bit masks (the ABI field is 6 bits)
         low = linker.read(site, 1) & 0x1F
         linker.write(site, 1, ((low - s - a) & 0x1F) | low)
         _warn_six_bit(linker, site)
-    elif kind == 53:  # SET6, likewise
+    elif kind == R.R_RISCV_SET6:  # SET6, likewise
         low = linker.read(site, 1) & 0x1F
         linker.write(site, 1, ((s + a) & 0xFF) | low)
         _warn_six_bit(linker, site)
     elif kind in _SET:
         linker.write(site, _SET[kind], s + a)
-    elif kind in (57, 59):  # 32_PCREL, PLT32
+    elif kind in (R.R_RISCV_32_PCREL, R.R_RISCV_PLT32):
         target = signed(s + a - p, word)
         linker.write(site, 4, target)
         _check(linker, site, target, U_PLUS_I)
-    elif kind == 44:  # RVC_BRANCH
+    elif kind == R.R_RISCV_RVC_BRANCH:
         _patch_pcrel(linker, site, signed(s + a - p, word), 2, _cbtype, CB_TYPE)
-    elif kind == 45:  # RVC_JUMP
+    elif kind == R.R_RISCV_RVC_JUMP:
         _patch_pcrel(linker, site, signed(s + a - p, word), 2, _cjtype, CJ_TYPE)
-    elif kind == 43:  # ALIGN
+    elif kind == R.R_RISCV_ALIGN:
         alignment = 1
         while alignment < a:
             alignment *= 2
@@ -143,13 +184,15 @@ def relocate(linker: Linker, site: Site) -> None:
 
 
 def _field_size(kind: int, word: int) -> int:
-    if kind in (2, 36, 40):
+    if kind in (R.R_RISCV_64, R.R_RISCV_ADD64, R.R_RISCV_SUB64):
         return 8
-    if kind in (3, 5):
+    if kind in (R.R_RISCV_RELATIVE, R.R_RISCV_JUMP_SLOT):
         return word
-    if kind in (44, 45, 34, 38, 55):
+    if kind in (R.R_RISCV_RVC_BRANCH, R.R_RISCV_RVC_JUMP, R.R_RISCV_ADD16, R.R_RISCV_SUB16,
+                R.R_RISCV_SET16):
         return 2
-    if kind in (33, 37, 52, 53, 54, 43):
+    if kind in (R.R_RISCV_ADD8, R.R_RISCV_SUB8, R.R_RISCV_SUB6, R.R_RISCV_SET6, R.R_RISCV_SET8,
+                R.R_RISCV_ALIGN):
         return 1
     return 4
 
