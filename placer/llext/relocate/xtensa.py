@@ -16,6 +16,8 @@ negative word offset to an aligned literal) and CALLn (18-bit word offset) and w
 
 from __future__ import annotations
 
+import enum
+
 from placer.llext.elf import (
     SHF_ALLOC,
     SHF_EXECINSTR,
@@ -33,14 +35,34 @@ from placer.llext.elf import (
 )
 from placer.llext.relocate import Linker, Site, signed
 
-NAMES: dict[int, str] = {
-    0: "R_XTENSA_NONE", 1: "R_XTENSA_32", 2: "R_XTENSA_RTLD", 3: "R_XTENSA_GLOB_DAT",
-    4: "R_XTENSA_JMP_SLOT", 5: "R_XTENSA_RELATIVE", 6: "R_XTENSA_PLT", 8: "R_XTENSA_OP0",
-    9: "R_XTENSA_OP1", 10: "R_XTENSA_OP2", 11: "R_XTENSA_ASM_EXPAND",
-    12: "R_XTENSA_ASM_SIMPLIFY", 14: "R_XTENSA_32_PCREL", 15: "R_XTENSA_GNU_VTINHERIT",
-    16: "R_XTENSA_GNU_VTENTRY", 17: "R_XTENSA_DIFF8", 18: "R_XTENSA_DIFF16",
-    19: "R_XTENSA_DIFF32", 20: "R_XTENSA_SLOT0_OP", 35: "R_XTENSA_SLOT0_ALT",
-}
+
+class R(enum.IntEnum):
+    """Xtensa relocation types (binutils' ``include/elf/xtensa.h``)."""
+
+    R_XTENSA_NONE = 0
+    R_XTENSA_32 = 1
+    R_XTENSA_RTLD = 2
+    R_XTENSA_GLOB_DAT = 3
+    R_XTENSA_JMP_SLOT = 4
+    R_XTENSA_RELATIVE = 5
+    R_XTENSA_PLT = 6
+    R_XTENSA_OP0 = 8
+    R_XTENSA_OP1 = 9
+    R_XTENSA_OP2 = 10
+    R_XTENSA_ASM_EXPAND = 11
+    R_XTENSA_ASM_SIMPLIFY = 12
+    R_XTENSA_32_PCREL = 14
+    R_XTENSA_GNU_VTINHERIT = 15
+    R_XTENSA_GNU_VTENTRY = 16
+    R_XTENSA_DIFF8 = 17
+    R_XTENSA_DIFF16 = 18
+    R_XTENSA_DIFF32 = 19
+    R_XTENSA_SLOT0_OP = 20
+    R_XTENSA_SLOT0_ALT = 35
+
+
+#: Type number -> name, for reports.
+NAMES: dict[int, str] = {r.value: r.name for r in R}
 
 L32R_RANGE = (-(1 << 16), -1)
 CALL_RANGE = (-(1 << 17), (1 << 17) - 1)
@@ -223,19 +245,19 @@ def _lookup_global(linker: Linker, sym: ElfSymbol) -> int | None:
 
 def _relocate(linker: Linker, site: Site, address: int, bind: int) -> None:
     kind = site.entry.type
-    if kind in (0, 11):  # NONE, ASM_EXPAND: nothing to do
+    if kind in (R.R_XTENSA_NONE, R.R_XTENSA_ASM_EXPAND):  # nothing to do
         return
-    if not linker.fits(site, 4) and kind != 20:
+    if not linker.fits(site, 4) and kind != R.R_XTENSA_SLOT0_OP:
         linker.error(site, "ENOEXEC", "the 4-byte field runs past the end of the section")
         return
-    if kind == 5:
+    if kind == R.R_XTENSA_RELATIVE:
         _relative(linker, site)
-    elif kind in (3, 4):  # GLOB_DAT, JMP_SLOT
+    elif kind in (R.R_XTENSA_GLOB_DAT, R.R_XTENSA_JMP_SLOT):
         if bind == STB_GLOBAL:
             linker.write(site, 4, address)
-    elif kind == 1:
+    elif kind == R.R_XTENSA_32:
         linker.write(site, 4, linker.read(site, 4) + address)
-    elif kind == 20:
+    elif kind == R.R_XTENSA_SLOT0_OP:
         _slot0_op(linker, site)
     else:
         linker.warning(site, f"Zephyr ignores relocation type {kind} (logged at debug level "
