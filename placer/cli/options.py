@@ -125,3 +125,16 @@ def add_build_dir_option(parser: argparse._ActionsContainer) -> None:
                         help="a Zephyr build directory: its .config, devicetree, final "
                         f"linker script, zephyr.elf/.map and version (default DIR: "
                         f"{DEFAULT_BUILD_DIR}; sysbuild: the default image's folder)")
+
+
+def add_image_options(parser: argparse.ArgumentParser, symbols: argparse._ActionsContainer,
+                      estimated: str = "") -> None:
+    """Add ``--exports-list FILE`` (to `symbols`, the group that also holds the image
+    option) and ``--preload EXT``, shared by verify and profile: what the built image
+    exports when there is no image, and the extensions the product loads first."""
+    symbols.add_argument("--exports-list", type=Path, metavar="FILE",
+                         help="exported symbols, one 'name [address] [GROUP]' a line"
+                         + estimated)
+    parser.add_argument("--preload", type=Path, action="append", default=[], metavar="EXT",
+                        help="an extension the product always loads first (repeatable, in "
+                        "load order)")

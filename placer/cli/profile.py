@@ -12,7 +12,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from placer.cli.options import USAGE_ERROR, add_build_dir_option, add_config_option
+from placer.cli.options import (
+    USAGE_ERROR,
+    add_build_dir_option,
+    add_config_option,
+    add_image_options,
+)
 
 if TYPE_CHECKING:
     from placer.board import Board
@@ -45,12 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     symbols.add_argument("--elf", type=Path, metavar="zephyr.elf",
                          help="the built image: export table, sizeof(struct llext) from its "
                          "DWARF, and (with --board) the used ranges")
-    symbols.add_argument("--exports-list", type=Path, metavar="FILE",
-                         help="exported symbols, one 'name [address] [GROUP]' a line "
-                         "(metadata sizes are then estimated)")
-    parser.add_argument("--preload", type=Path, action="append", default=[], metavar="EXT",
-                        help="an extension the product always loads first (repeatable, in "
-                        "load order)")
+    add_image_options(parser, symbols, " (metadata sizes are then estimated)")
     out = parser.add_mutually_exclusive_group()
     out.add_argument("-o", "--out", type=Path, metavar="FILE",
                      help="where to write the profile (default llext-profile.json)")

@@ -16,6 +16,7 @@ from placer.cli.options import (
     USAGE_ERROR,
     add_build_dir_option,
     add_config_option,
+    add_image_options,
     add_zephyr_version_option,
 )
 
@@ -59,11 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     symbols.add_argument("--exports", type=Path, metavar="zephyr.elf",
                          help="the built image: its export table and sizeof(struct llext) "
                          "(default with --build-dir: the build's zephyr.elf)")
-    symbols.add_argument("--exports-list", type=Path, metavar="FILE",
-                         help="exported symbols, one 'name [address] [GROUP]' a line")
-    parser.add_argument("--preload", type=Path, action="append", default=[], metavar="EXT",
-                        help="an extension the product always loads first (repeatable, in "
-                        "load order)")
+    add_image_options(parser, symbols)
     parser.add_argument("--order", help="load order: extension names (file stems), "
                         "comma-separated; '-NAME' unloads NAME at that point (e.g. "
                         "'a,b,-a,c'); by default dependencies decide")
