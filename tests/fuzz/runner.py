@@ -91,6 +91,7 @@ def _run_worker(target: Target, work: Path, seed: int, start: int, total: int,
     assert process.stdout is not None
     failures: list[Failure] = []
     current = start
+    argv: tuple[str, ...] = ()
     offset = start if replay is not None else 0
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
@@ -99,14 +100,16 @@ def _run_worker(target: Target, work: Path, seed: int, start: int, total: int,
             if not selector.select(timeout=HANG_AFTER):
                 process.kill()
                 failures.append(_failure(target, work, current, "hang", "hang",
-                                         (), f"no progress in {HANG_AFTER:g} s"))
+                                         argv, f"no progress in {HANG_AFTER:g} s"))
                 return current + 1, failures
             line = process.stdout.readline()
             if not line:
                 break
             word, _, rest = line.rstrip("\n").partition(" ")
             if word == "begin":
-                current = int(rest) + (offset if replay is not None else 0)
+                current = int(rest) + offset
+            elif word == "run":
+                argv = tuple(json.loads(rest))
             elif word == "fail":
                 report = json.loads(rest)
                 failures.append(_failure(target, work, current, report["kind"],

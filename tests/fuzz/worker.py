@@ -7,9 +7,10 @@ Run by `tests.fuzz.runner` (never by hand)::
     python -m tests.fuzz.worker TARGET_FOLDER WORK --replay FILE...
 
 Protocol, one line each: ``begin <i>`` before input i runs (the input is then in WORK),
-``end <i>`` after it ran cleanly, ``fail <json>`` when it did not: any exception other
-than placer's own errors reaching the command line, an exit status other than 0/1/2, more
-than `TIME_LIMIT` seconds of CPU, or the memory limit (`MemoryError`).
+``run <json argv>`` before each command on it, ``end <i>`` after it ran cleanly, ``fail
+<json>`` when it did not: any exception other than placer's own errors reaching the
+command line, an exit status other than 0/1/2, more than `TIME_LIMIT` seconds of CPU, or
+the memory limit (`MemoryError`).
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def main() -> int:
         for command in commands:
             argv = [a.format(input=work / target.input_name, work=work, out=out)
                     for a in command]
+            print("run " + json.dumps(argv), flush=True)  # so a hang names its command
             run_one(index, argv)
         print(f"end {index}", flush=True)
     return 0
