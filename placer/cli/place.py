@@ -157,12 +157,19 @@ def run(args: argparse.Namespace) -> int:
             for line in kconfig_lines(layout):
                 sys.stdout.write(f"  {line}\n")
     if out is not None and files is not None:
-        from placer.emit import write_files
+        from placer.emit import SCRIPT_FILE, needs_custom_script, write_files
 
         written = write_files(files, out)
         stream = sys.stderr if args.json else sys.stdout
         for path in written:
             print(f"wrote {path}", file=stream)
+        if base is None and SCRIPT_FILE in files and needs_custom_script(layout):
+            # The board model's base script lacks what Zephyr's generated script has
+            # (k_heap_area, initlevel, device_area, iterable sections): it shows where the
+            # heaps go, but cannot be a CONFIG_CUSTOM_LINKER_SCRIPT.
+            print(f"note: {out / SCRIPT_FILE} is board {layout.target.board.name}'s model "
+                  "script, not a Zephyr linker script: for CONFIG_CUSTOM_LINKER_SCRIPT run "
+                  "with --build-dir (or --script build/zephyr/linker.cmd)", file=stream)
     if changes is not None:
         _apply(changes, args.apply, sys.stderr if args.json else sys.stdout)
     return 0

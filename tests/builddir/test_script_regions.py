@@ -62,3 +62,17 @@ def test_a_region_named_like_the_boards_but_elsewhere_is_refused(
     path.write_text(script)
     assert main(["place", "--script", str(path), "-o", str(tmp_path / "out")]) == 1
     assert "region FLASH [0x20000000, 0x20040000) disagrees with" in capsys.readouterr().err
+
+
+def test_a_custom_script_from_the_board_model_is_marked_as_not_zephyrs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["place", "--board", "nucleo_h743zi", "--pin", ".llext_heap=ITCM", "-o",
+                 str(out)]) == 0
+    assert (f"note: {out}/linker.ld is board nucleo_h743zi's model script, not a Zephyr "
+            "linker script: for CONFIG_CUSTOM_LINKER_SCRIPT run with --build-dir (or --script "
+            "build/zephyr/linker.cmd)\n") in capsys.readouterr().out
+    # From the build's own linker.cmd the script is Zephyr's, edited: no such note.
+    assert main(["place", "--board", "nucleo_h743zi", "--pin", ".llext_heap=ITCM",
+                 "--script", str(BASE.with_name("nucleo_h743zi.ld")), "-o", str(out)]) == 0
+    assert "model script" not in capsys.readouterr().out
