@@ -22,6 +22,7 @@ import re
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -29,6 +30,9 @@ from placer.errors import InputError, ScriptError, SourceSpan
 from placer.inputs import is_regular_file, read_input_text
 from placer.script.diagnostics import file_source_line, source_lines
 from placer.script.kconfig_macros import Macro, merge_macros, read_kconfig
+
+if TYPE_CHECKING:
+    import subprocess
 
 #: Directives that make a file a template; ``# text`` alone is an ld comment, not one.
 _DIRECTIVE = re.compile(
@@ -251,18 +255,37 @@ def _run_cpp(
         command += [f"-D{m.name}={m.value}" for m in macros]
         command.append(str(source))
         try:
-            result = subprocess.run(command, capture_output=True, encoding="utf-8",
-                                    errors="surrogateescape", check=False, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise ScriptError(f"{cpp} did not finish within {timeout:g} s (does an #include "
-                              "name a FIFO or a device?)", file, 1, 1) from None
+            # A session of its own: the driver (gcc) runs cc1 as a child, and on a timeout
+            # the whole group must go, or a cc1 blocked on a FIFO outlives placer.
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       stdin=subprocess.DEVNULL, encoding="utf-8",
+                                       errors="surrogateescape", start_new_session=True)
         except OSError as exc:
             raise ScriptError(f"cannot run preprocessor {cpp}: {exc.strerror}", file, 1, 1) \
                 from exc
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            raise ScriptError(f"{cpp} did not finish within {timeout:g} s (does an #include "
+                              "name a FIFO or a device?)", file, 1, 1) from None
+        except BaseException:
+            _kill_group(process)
+            raise
         rename = {str(source): file}
-    if result.returncode != 0:
-        raise _cpp_error(result.stderr, rename, cpp)
-    return _parse_markers(result.stdout, rename, text, file, result.stderr)
+    if process.returncode != 0:
+        raise _cpp_error(stderr, rename, cpp)
+    return _parse_markers(stdout, rename, text, file, stderr)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """Kill `process` and every process it started (its session), then reap it."""
+    import os
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
 
 
 def _cpp_error(stderr: str, rename: Mapping[str, str], cpp: str) -> ScriptError:

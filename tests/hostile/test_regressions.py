@@ -217,6 +217,21 @@ def test_d9_gcc_stuck_on_a_fifo_is_stopped_by_the_timeout(tmp_path: Path) -> Non
     assert render(caught.value) == (
         f"{script}:1:1: error: arm-none-eabi-gcc did not finish within 1 s (does an "
         "#include name a FIFO or a device?)")
+    # The driver's cc1, blocked on the FIFO, goes with it: nothing outlives placer.
+    assert _processes_naming(script) == []
+
+
+def _processes_naming(path: Path) -> list[int]:
+    """Process ids whose command line names `path`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # not a process, or it ended meanwhile
+            continue
+        if os.fsencode(path) in arguments:
+            found.append(int(entry.name))
+    return found
 
 
 # -- D10: a board whose base_script is a device -------------------------------------------------
