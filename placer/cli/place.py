@@ -264,6 +264,8 @@ def _board_with_elf(path: Path, board: Board) -> Board:
 
 def format_layout(layout: Layout) -> str:
     """The layout as aligned text tables: target, heaps, regions, notes."""
+    from placer.layout import AddressSource  # loaded already: `layout` is one
+
     target = layout.target
     board, config = target.board, target.config
     mode = "dynamic" if config.heap_dynamic else config.heap_backend.value
@@ -275,12 +277,16 @@ def format_layout(layout: Layout) -> str:
         mode += f", MMU {target.page_size}-byte pages"
     lines = [f"board {board.name} ({board.arch.value} {board.cpu}): {mode}", ""]
     if layout.heaps:
-        rows = [("heap section", "region", "address", "size", "align", "padding", "placement")]
+        rows = [("heap section", "region", "address", "from", "size", "align", "padding",
+                 "placement")]
         for p in layout.heaps:
-            rows.append((p.section + (" (pinned)" if p.pinned else ""), p.region,
-                         f"{p.address:#010x}", str(p.size), str(p.heap.align), str(p.padding),
-                         p.placement.value))
-        lines += text_table(rows, numeric={3, 4, 5})
+            rows.append((p.section, p.region, f"{p.address:#010x}", p.address_source.value,
+                         str(p.size), str(p.heap.align), str(p.padding), p.placement.value))
+        lines += text_table(rows, numeric={4, 5, 6})
+        if any(p.address_source is AddressSource.ESTIMATED for p in layout.heaps):
+            # The number is printed, so say what it rests on and how to make it a fact.
+            lines.append("estimated: from the board model's image sizes; "
+                         "--elf or --build-dir measures them")
         lines.append("")
     for d in layout.dynamic:
         lines.append(f"dynamic {d.role.value} heap: the application calls {d.init_call}() "

@@ -23,8 +23,12 @@ def test_placer_alone_places_the_default_board_and_writes_every_artefact(
     assert main([]) == 0
     out = capsys.readouterr().out
     assert out.startswith("board qemu_cortex_m3 (arm cortex-m3): k_heap\n\n"
-                          "heap section  region  address     size  align  padding  placement\n"
-                          ".llext_heap   RAM     0x20003c00  8192      8        0  noinit\n")
+                          "heap section  region  address     from       size  align  padding  "
+                          "placement\n"
+                          ".llext_heap   RAM     0x20003c00  estimated  8192      8        0  "
+                          "noinit\n"
+                          "estimated: from the board model's image sizes; --elf or --build-dir "
+                          "measures them\n")
     written = sorted(p.name for p in (tmp_path / "placer-out").iterdir())
     assert written == ["layout.json", "linker-snippets.ld", "linker.ld", "llext.conf",
                        "memory-map.svg", "noinit.cmake", "noinit.ld"]
@@ -42,7 +46,7 @@ def test_pin_to_region_from_the_command_line(capsys: pytest.CaptureFixture[str])
     # from address 8: a heap at 0 would hand out NULL.
     assert main(["place", "--board", "nucleo_h743zi", "--pin", ".llext_heap=ITCM"]) == 0
     out = capsys.readouterr().out
-    assert ".llext_heap (pinned)  ITCM    0x00000008  8192      8        8  output-section" \
+    assert ".llext_heap   ITCM    0x00000008  pinned  8192      8        8  output-section" \
         in out
 
 
