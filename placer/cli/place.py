@@ -277,12 +277,12 @@ def format_layout(layout: Layout) -> str:
         mode += f", MMU {target.page_size}-byte pages"
     lines = [f"board {board.name} ({board.arch.value} {board.cpu}): {mode}", ""]
     if layout.heaps:
-        rows = [("heap section", "region", "address", "from", "size", "align", "padding",
-                 "placement")]
+        heap_rows = [("heap section", "region", "address", "from", "size", "align", "padding",
+                      "placement")]
         for p in layout.heaps:
-            rows.append((p.section, p.region, f"{p.address:#010x}", p.address_source.value,
+            heap_rows.append((p.section, p.region, f"{p.address:#010x}", p.address_source.value,
                          str(p.size), str(p.heap.align), str(p.padding), p.placement.value))
-        lines += text_table(rows, numeric={4, 5, 6})
+        lines += text_table(heap_rows, numeric={4, 5, 6})
         if any(p.address_source is AddressSource.ESTIMATED for p in layout.heaps):
             # The number is printed, so say what it rests on and how to make it a fact.
             lines.append("estimated: from the board model's image sizes; "
