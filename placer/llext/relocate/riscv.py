@@ -85,6 +85,9 @@ _SUB: dict[int, int] = {R.R_RISCV_SUB8: 1, R.R_RISCV_SUB16: 2, R.R_RISCV_SUB32: 
 _SET: dict[int, int] = {R.R_RISCV_SET8: 1, R.R_RISCV_SET16: 2, R.R_RISCV_SET32: 4}
 
 
+Handler = Callable[[Linker, Site, int, int, int], None]
+
+
 def relocate(linker: Linker, site: Site) -> None:
     """Apply one RISC-V relocation as Zephyr's ``arch_elf_relocate`` does."""
     kind = site.entry.type
@@ -106,81 +109,161 @@ def relocate(linker: Linker, site: Site) -> None:
     if not linker.fits(site, size):
         linker.error(site, "ENOEXEC", f"the {size}-byte field runs past the end of the section")
         return
-    if kind == R.R_RISCV_32:  # 32: S + A
-        target = signed(s + a, word)
-        linker.write(site, 4, target)
-        _check(linker, site, target, U_PLUS_I)
-    elif kind == R.R_RISCV_64:
-        linker.write(site, 8, s + a)
-    elif kind == R.R_RISCV_RELATIVE:  # RELATIVE: B + A, B being the TEXT region's address
-        base = _text_base(linker)
-        linker.write(site, word, base + a)
-        bias = linker.et_dyn_bias() if linker.ext.e_type == ET_DYN else None
-        if bias is not None and bias != base:
-            linker.warning(site, f"Zephyr adds the TEXT address ({base:#x}), not the load "
-                           f"bias ({bias:#x}): the pointer is off by {base - bias:#x}")
-    elif kind == R.R_RISCV_JUMP_SLOT:
-        linker.write(site, word, s)
-    elif kind == R.R_RISCV_BRANCH:
-        _patch_pcrel(linker, site, signed(s + a - p, word), 4, _btype, B_TYPE)
-    elif kind == R.R_RISCV_JAL:
-        _patch_pcrel(linker, site, signed(s + a - p, word), 4, _jtype, U_PLUS_I)
-    elif kind in (R.R_RISCV_CALL, R.R_RISCV_CALL_PLT, PCREL_HI20):
-        target = signed(s + a - p, word)
-        _set_upper(linker, site, target)
-        if kind != PCREL_HI20:
-            if not linker.fits(site, 4, delta=4):
-                linker.error(site, "ENOEXEC", "the call's second instruction is past the end")
-                return
-            _set_itype(linker, site, target, delta=4)
-        _check(linker, site, target, U_PLUS_I)
-    elif kind == PCREL_LO12_I:
-        _set_itype(linker, site, signed(s, 4))
-    elif kind == PCREL_LO12_S:
-        _set_stype(linker, site, signed(s, 4))
-    elif kind == R.R_RISCV_HI20:
-        target = signed(s + a, word)
-        _set_upper(linker, site, target)
-        _check(linker, site, target, U_PLUS_I)
-    elif kind == R.R_RISCV_LO12_I:
-        target = signed(s + a, word)
-        _set_itype(linker, site, target)
-        _check(linker, site, target, U_PLUS_I)
-    elif kind == R.R_RISCV_LO12_S:  # LO12_S: Zephyr does not check it
-        _set_stype(linker, site, signed(s + a, word))
-    elif kind in _ADD:
-        n = _ADD[kind]
-        linker.write(site, n, linker.read(site, n) + s + a)
-    elif kind in _SUB:
-        n = _SUB[kind]
-        linker.write(site, n, linker.read(site, n) - s - a)
-    elif kind == R.R_RISCV_SUB6:  # SUB6, with Zephyr's 5-bit masks (the ABI field is 6 bits)
-        low = linker.read(site, 1) & 0x1F
-        linker.write(site, 1, ((low - s - a) & 0x1F) | low)
-        _warn_six_bit(linker, site)
-    elif kind == R.R_RISCV_SET6:  # SET6, likewise
-        low = linker.read(site, 1) & 0x1F
-        linker.write(site, 1, ((s + a) & 0xFF) | low)
-        _warn_six_bit(linker, site)
-    elif kind in _SET:
-        linker.write(site, _SET[kind], s + a)
-    elif kind in (R.R_RISCV_32_PCREL, R.R_RISCV_PLT32):
-        target = signed(s + a - p, word)
-        linker.write(site, 4, target)
-        _check(linker, site, target, U_PLUS_I)
-    elif kind == R.R_RISCV_RVC_BRANCH:
-        _patch_pcrel(linker, site, signed(s + a - p, word), 2, _cbtype, CB_TYPE)
-    elif kind == R.R_RISCV_RVC_JUMP:
-        _patch_pcrel(linker, site, signed(s + a - p, word), 2, _cjtype, CJ_TYPE)
-    elif kind == R.R_RISCV_ALIGN:
-        alignment = 1
-        while alignment < a:
-            alignment *= 2
-        linker.error(site, "ENOEXEC",
-                     f"requires alignment to {alignment} bytes: Alignment relocation is "
-                     "currently not supported (build with -mno-relax)")
-    else:
+    handler = _HANDLERS.get(kind)
+    if handler is None:
         linker.error(site, "ENOEXEC", f"Unsupported relocation type: {kind}")
+        return
+    handler(linker, site, s, a, p)
+
+
+def _abs32(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    """32: ``S + A``."""
+    target = signed(s + a, linker.pointer_size)
+    linker.write(site, 4, target)
+    _check(linker, site, target, U_PLUS_I)
+
+
+def _abs64(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    linker.write(site, 8, s + a)
+
+
+def _relative(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    """RELATIVE: ``B + A``, B being the TEXT region's address."""
+    base = _text_base(linker)
+    linker.write(site, linker.pointer_size, base + a)
+    bias = linker.et_dyn_bias() if linker.ext.e_type == ET_DYN else None
+    if bias is not None and bias != base:
+        linker.warning(site, f"Zephyr adds the TEXT address ({base:#x}), not the load "
+                       f"bias ({bias:#x}): the pointer is off by {base - bias:#x}")
+
+
+def _jump_slot(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    linker.write(site, linker.pointer_size, s)
+
+
+def _branch(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    _patch_pcrel(linker, site, signed(s + a - p, linker.pointer_size), 4, _btype, B_TYPE)
+
+
+def _jal(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    _patch_pcrel(linker, site, signed(s + a - p, linker.pointer_size), 4, _jtype, U_PLUS_I)
+
+
+def _call(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    """CALL, CALL_PLT (AUIPC then JALR) and PCREL_HI20 (the AUIPC alone)."""
+    target = signed(s + a - p, linker.pointer_size)
+    _set_upper(linker, site, target)
+    if site.entry.type != PCREL_HI20:
+        if not linker.fits(site, 4, delta=4):
+            linker.error(site, "ENOEXEC", "the call's second instruction is past the end")
+            return
+        _set_itype(linker, site, target, delta=4)
+    _check(linker, site, target, U_PLUS_I)
+
+
+def _pcrel_lo12_i(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    """S is the paired HI20's ``S + A - P`` here."""
+    _set_itype(linker, site, signed(s, 4))
+
+
+def _pcrel_lo12_s(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    """S is the paired HI20's ``S + A - P`` here."""
+    _set_stype(linker, site, signed(s, 4))
+
+
+def _hi20(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    target = signed(s + a, linker.pointer_size)
+    _set_upper(linker, site, target)
+    _check(linker, site, target, U_PLUS_I)
+
+
+def _lo12_i(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    target = signed(s + a, linker.pointer_size)
+    _set_itype(linker, site, target)
+    _check(linker, site, target, U_PLUS_I)
+
+
+def _lo12_s(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    """LO12_S: Zephyr does not check it."""
+    _set_stype(linker, site, signed(s + a, linker.pointer_size))
+
+
+def _add(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    n = _ADD[site.entry.type]
+    linker.write(site, n, linker.read(site, n) + s + a)
+
+
+def _sub(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    n = _SUB[site.entry.type]
+    linker.write(site, n, linker.read(site, n) - s - a)
+
+
+def _sub6(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    """SUB6, with Zephyr's 5-bit masks (the ABI field is 6 bits)."""
+    low = linker.read(site, 1) & 0x1F
+    linker.write(site, 1, ((low - s - a) & 0x1F) | low)
+    _warn_six_bit(linker, site)
+
+
+def _set6(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    """SET6, with Zephyr's 5-bit mask likewise."""
+    low = linker.read(site, 1) & 0x1F
+    linker.write(site, 1, ((s + a) & 0xFF) | low)
+    _warn_six_bit(linker, site)
+
+
+def _set(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    linker.write(site, _SET[site.entry.type], s + a)
+
+
+def _pcrel32(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    """32_PCREL, PLT32: ``S + A - P`` in a word."""
+    target = signed(s + a - p, linker.pointer_size)
+    linker.write(site, 4, target)
+    _check(linker, site, target, U_PLUS_I)
+
+
+def _rvc_branch(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    _patch_pcrel(linker, site, signed(s + a - p, linker.pointer_size), 2, _cbtype, CB_TYPE)
+
+
+def _rvc_jump(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    _patch_pcrel(linker, site, signed(s + a - p, linker.pointer_size), 2, _cjtype, CJ_TYPE)
+
+
+def _align(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
+    alignment = 1
+    while alignment < a:
+        alignment *= 2
+    linker.error(site, "ENOEXEC",
+                 f"requires alignment to {alignment} bytes: Alignment relocation is "
+                 "currently not supported (build with -mno-relax)")
+
+
+#: Zephyr's switch on the relocation type, as a table: type -> handler.
+_HANDLERS: dict[int, Handler] = {
+    R.R_RISCV_32: _abs32,
+    R.R_RISCV_64: _abs64,
+    R.R_RISCV_RELATIVE: _relative,
+    R.R_RISCV_JUMP_SLOT: _jump_slot,
+    R.R_RISCV_BRANCH: _branch,
+    R.R_RISCV_JAL: _jal,
+    R.R_RISCV_CALL: _call, R.R_RISCV_CALL_PLT: _call, PCREL_HI20: _call,
+    PCREL_LO12_I: _pcrel_lo12_i,
+    PCREL_LO12_S: _pcrel_lo12_s,
+    R.R_RISCV_HI20: _hi20,
+    R.R_RISCV_LO12_I: _lo12_i,
+    R.R_RISCV_LO12_S: _lo12_s,
+    R.R_RISCV_ADD8: _add, R.R_RISCV_ADD16: _add, R.R_RISCV_ADD32: _add, R.R_RISCV_ADD64: _add,
+    R.R_RISCV_SUB8: _sub, R.R_RISCV_SUB16: _sub, R.R_RISCV_SUB32: _sub, R.R_RISCV_SUB64: _sub,
+    R.R_RISCV_SUB6: _sub6,
+    R.R_RISCV_SET6: _set6,
+    R.R_RISCV_SET8: _set, R.R_RISCV_SET16: _set, R.R_RISCV_SET32: _set,
+    R.R_RISCV_32_PCREL: _pcrel32, R.R_RISCV_PLT32: _pcrel32,
+    R.R_RISCV_RVC_BRANCH: _rvc_branch,
+    R.R_RISCV_RVC_JUMP: _rvc_jump,
+    R.R_RISCV_ALIGN: _align,
+}
 
 
 def _field_size(kind: int, word: int) -> int:
