@@ -9,6 +9,7 @@ reads the addend from the word in place.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 from placer.llext.relocate import Linker, Site, signed
 
@@ -54,11 +55,12 @@ NAMES_32: dict[int, str] = {r.value: r.name for r in R32}
 
 _WORD_64 = frozenset({R64.R_X86_64_64, R64.R_X86_64_GLOB_DAT, R64.R_X86_64_JUMP_SLOT,
                       R64.R_X86_64_RELATIVE})
-_PC32 = frozenset({R64.R_X86_64_PC32, R64.R_X86_64_PLT32})
-_ABS32 = frozenset({R64.R_X86_64_32, R64.R_X86_64_32S})
 
 INT32 = (-(1 << 31), (1 << 31) - 1)
 UINT32 = (0, (1 << 32) - 1)
+
+#: x86-64 handlers get ``S + A`` (as an address) and P; IA-32 handlers get S and P.
+Handler = Callable[[Linker, Site, int, int], None]
 
 
 def relocate(linker: Linker, site: Site) -> None:
@@ -71,27 +73,42 @@ def relocate(linker: Linker, site: Site) -> None:
 
 def _relocate_64(linker: Linker, site: Site) -> None:
     kind = site.entry.type
-    value = (site.symbol_address + (site.entry.addend or 0)) & linker.address_mask
+    handler = _HANDLERS_64.get(kind)
+    if handler is None:
+        linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")
+        return
     size = 8 if kind in _WORD_64 else 4
-    if kind in _WORD_64 | _PC32 | _ABS32 and not linker.fits(site, size):
+    if not linker.fits(site, size):
         linker.error(site, "ENOEXEC", f"the {size}-byte field runs past the end of the section")
         return
-    if kind in _PC32:
-        delta = signed(value - site.address, 8)
-        linker.write(site, 4, delta)
-        _warn_truncated(linker, site, delta, INT32)
-    elif kind in (R64.R_X86_64_GLOB_DAT, R64.R_X86_64_JUMP_SLOT, R64.R_X86_64_64):
-        linker.write(site, 8, value)
-    elif kind == R64.R_X86_64_RELATIVE:  # load bias + A
-        linker.write(site, 8, linker.et_dyn_bias() + (site.entry.addend or 0))
-    elif kind in _ABS32:  # one 32-bit store for both
-        linker.write(site, 4, value)
-        unsigned = kind == R64.R_X86_64_32
-        allowed = UINT32 if unsigned else INT32
-        checked = value if unsigned else signed(value, 8)
-        _warn_truncated(linker, site, checked, allowed)
-    else:
-        linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")
+    value = (site.symbol_address + (site.entry.addend or 0)) & linker.address_mask
+    handler(linker, site, value, site.address)
+
+
+def _pc32_64(linker: Linker, site: Site, value: int, p: int) -> None:
+    """PC32, PLT32: a 32-bit store, no range check."""
+    delta = signed(value - p, 8)
+    linker.write(site, 4, delta)
+    _warn_truncated(linker, site, delta, INT32)
+
+
+def _word_64(linker: Linker, site: Site, value: int, p: int) -> None:
+    """64, GLOB_DAT, JUMP_SLOT: ``S + A``."""
+    linker.write(site, 8, value)
+
+
+def _relative_64(linker: Linker, site: Site, value: int, p: int) -> None:
+    """RELATIVE: load bias + A."""
+    linker.write(site, 8, linker.et_dyn_bias() + (site.entry.addend or 0))
+
+
+def _abs32_64(linker: Linker, site: Site, value: int, p: int) -> None:
+    """32, 32S: one 32-bit store for both; only the warning's range differs."""
+    linker.write(site, 4, value)
+    unsigned = site.entry.type == R64.R_X86_64_32
+    allowed = UINT32 if unsigned else INT32
+    checked = value if unsigned else signed(value, 8)
+    _warn_truncated(linker, site, checked, allowed)
 
 
 def _relocate_32(linker: Linker, site: Site) -> None:
@@ -99,19 +116,44 @@ def _relocate_32(linker: Linker, site: Site) -> None:
     if not linker.fits(site, 4):
         linker.error(site, "ENOEXEC", "the 4-byte field runs past the end of the section")
         return
-    addend = linker.read(site, 4)
-    s = site.symbol_address
-    if kind in (R32.R_386_GLOB_DAT, R32.R_386_JMP_SLOT):
-        # The word is a lazy PLT stub, not an addend.
-        linker.write(site, 4, s)
-    elif kind == R32.R_386_32:
-        linker.write(site, 4, s + addend)
-    elif kind == R32.R_386_RELATIVE:
-        linker.write(site, 4, linker.et_dyn_bias() + addend)
-    elif kind == R32.R_386_PC32:
-        linker.write(site, 4, s + addend - site.address)
-    else:
+    handler = _HANDLERS_32.get(kind)
+    if handler is None:
         linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")
+        return
+    handler(linker, site, site.symbol_address, site.address)
+
+
+def _absolute_32(linker: Linker, site: Site, s: int, p: int) -> None:
+    """GLOB_DAT, JMP_SLOT: ``*P = S``; the word is a lazy PLT stub, not an addend."""
+    linker.write(site, 4, s)
+
+
+def _abs_32(linker: Linker, site: Site, s: int, p: int) -> None:
+    linker.write(site, 4, s + linker.read(site, 4))
+
+
+def _relative_32(linker: Linker, site: Site, s: int, p: int) -> None:
+    linker.write(site, 4, linker.et_dyn_bias() + linker.read(site, 4))
+
+
+def _pc32_32(linker: Linker, site: Site, s: int, p: int) -> None:
+    linker.write(site, 4, s + linker.read(site, 4) - p)
+
+
+#: Zephyr's switches on the relocation type, as tables: type -> handler.
+_HANDLERS_64: dict[int, Handler] = {
+    R64.R_X86_64_PC32: _pc32_64, R64.R_X86_64_PLT32: _pc32_64,
+    R64.R_X86_64_64: _word_64, R64.R_X86_64_GLOB_DAT: _word_64,
+    R64.R_X86_64_JUMP_SLOT: _word_64,
+    R64.R_X86_64_RELATIVE: _relative_64,
+    R64.R_X86_64_32: _abs32_64, R64.R_X86_64_32S: _abs32_64,
+}
+_HANDLERS_32: dict[int, Handler] = {
+    R32.R_386_GLOB_DAT: _absolute_32, R32.R_386_JMP_SLOT: _absolute_32,
+    R32.R_386_32: _abs_32,
+    R32.R_386_RELATIVE: _relative_32,
+    R32.R_386_PC32: _pc32_32,
+}
 
 
 def _warn_truncated(linker: Linker, site: Site, value: int, allowed: tuple[int, int]) -> None:
