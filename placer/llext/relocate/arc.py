@@ -9,6 +9,7 @@ a correct link puts it. placer writes what Zephyr writes and warns. Zephyr check
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 from placer.llext.relocate import Linker, Site, sign_extend
 
@@ -39,36 +40,51 @@ def middle_endian(value: int) -> int:
     return ((value >> 16) | (value << 16)) & 0xFFFFFFFF
 
 
+#: Handlers get ``S + A`` (Zephyr adds A before its switch) and PCL, P rounded down to 4.
+Handler = Callable[[Linker, Site, int, int], None]
+
+
 def relocate(linker: Linker, site: Site) -> None:
     """Apply one ARC relocation as Zephyr's ``arch_elf_relocate`` does."""
     kind = site.entry.type
     if not linker.fits(site, 4):
         linker.error(site, "ENOEXEC", "the 4-byte field runs past the end of the section")
         return
-    addend = site.entry.addend or 0
-    s = (site.symbol_address + addend) & 0xFFFFFFFF
-    pcl = site.address & ~0x3
-    if kind in (R.R_ARC_32, R.R_ARC_B26):  # the whole word
-        linker.write(site, 4, s)
-    elif kind in (R.R_ARC_S25H_PCREL, R.R_ARC_S25W_PCREL):
-        halfword = kind == R.R_ARC_S25H_PCREL
-        scale = 1 if halfword else 2
-        zephyr = ((s + addend - pcl) & 0xFFFFFFFF) >> scale
-        insn = middle_endian(linker.read(site, 4))
-        if halfword:
-            insn &= ~0x7FEFFCF
-            insn |= ((zephyr & 0x3FF) << 17) | (((zephyr >> 10) & 0x3FF) << 6)
-        else:
-            insn &= ~0x7FCFFCF
-            insn |= ((zephyr & 0x1FF) << 18) | (((zephyr >> 9) & 0x3FF) << 6)
-        high_shift = 20 if halfword else 19
-        insn |= (zephyr >> high_shift) & 0xF
-        linker.write(site, 4, middle_endian(insn))
-        _check_pcrel(linker, site, s, addend, pcl)
-    elif kind == R.R_ARC_32_ME:
-        linker.write(site, 4, middle_endian(s))
-    else:
+    handler = _HANDLERS.get(kind)
+    if handler is None:
         linker.error(site, "ENOEXEC", f"unknown relocation: {kind}")
+        return
+    s = (site.symbol_address + (site.entry.addend or 0)) & 0xFFFFFFFF
+    handler(linker, site, s, site.address & ~0x3)
+
+
+def _word(linker: Linker, site: Site, s: int, pcl: int) -> None:
+    """32, B26: the whole word."""
+    linker.write(site, 4, s)
+
+
+def _s25_pcrel(linker: Linker, site: Site, s: int, pcl: int) -> None:
+    """S25H_PCREL, S25W_PCREL: the displacement scattered over a middle-endian word."""
+    addend = site.entry.addend or 0
+    halfword = site.entry.type == R.R_ARC_S25H_PCREL
+    scale = 1 if halfword else 2
+    zephyr = ((s + addend - pcl) & 0xFFFFFFFF) >> scale
+    insn = middle_endian(linker.read(site, 4))
+    if halfword:
+        insn &= ~0x7FEFFCF
+        insn |= ((zephyr & 0x3FF) << 17) | (((zephyr >> 10) & 0x3FF) << 6)
+    else:
+        insn &= ~0x7FCFFCF
+        insn |= ((zephyr & 0x1FF) << 18) | (((zephyr >> 9) & 0x3FF) << 6)
+    high_shift = 20 if halfword else 19
+    insn |= (zephyr >> high_shift) & 0xF
+    linker.write(site, 4, middle_endian(insn))
+    _check_pcrel(linker, site, s, addend, pcl)
+
+
+def _word_me(linker: Linker, site: Site, s: int, pcl: int) -> None:
+    """32_ME: the whole word, middle-endian."""
+    linker.write(site, 4, middle_endian(s))
 
 
 def _check_pcrel(linker: Linker, site: Site, s: int, addend: int, pcl: int) -> None:
@@ -80,3 +96,11 @@ def _check_pcrel(linker: Linker, site: Site, s: int, addend: int, pcl: int) -> N
     if not -S25_LIMIT <= displacement < S25_LIMIT:
         linker.warning(site, "displacement does not fit 25 bits and Zephyr does not check it",
                        value=displacement, allowed=(-S25_LIMIT, S25_LIMIT - 1))
+
+
+#: Zephyr's switch on the relocation type, as a table: type -> handler.
+_HANDLERS: dict[int, Handler] = {
+    R.R_ARC_32: _word, R.R_ARC_B26: _word,
+    R.R_ARC_S25H_PCREL: _s25_pcrel, R.R_ARC_S25W_PCREL: _s25_pcrel,
+    R.R_ARC_32_ME: _word_me,
+}
