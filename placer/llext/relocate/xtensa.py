@@ -17,6 +17,7 @@ negative word offset to an aligned literal) and CALLn (18-bit word offset) and w
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 from placer.llext.elf import (
     SHF_ALLOC,
@@ -66,6 +67,9 @@ NAMES: dict[int, str] = {r.value: r.name for r in R}
 
 L32R_RANGE = (-(1 << 16), -1)
 CALL_RANGE = (-(1 << 17), (1 << 17) - 1)
+
+#: Handlers get the address Zephyr resolved the symbol to and the symbol's binding.
+Handler = Callable[[Linker, Site, int, int], None]
 
 
 def link(linker: Linker) -> None:
@@ -250,21 +254,27 @@ def _relocate(linker: Linker, site: Site, address: int, bind: int) -> None:
     if not linker.fits(site, 4) and kind != R.R_XTENSA_SLOT0_OP:
         linker.error(site, "ENOEXEC", "the 4-byte field runs past the end of the section")
         return
-    if kind == R.R_XTENSA_RELATIVE:
-        _relative(linker, site)
-    elif kind in (R.R_XTENSA_GLOB_DAT, R.R_XTENSA_JMP_SLOT):
-        if bind == STB_GLOBAL:
-            linker.write(site, 4, address)
-    elif kind == R.R_XTENSA_32:
-        linker.write(site, 4, linker.read(site, 4) + address)
-    elif kind == R.R_XTENSA_SLOT0_OP:
-        _slot0_op(linker, site)
-    else:
+    handler = _HANDLERS.get(kind)
+    if handler is None:
         linker.warning(site, f"Zephyr ignores relocation type {kind} (logged at debug level "
                        "only): the field keeps its unlinked value")
+        return
+    handler(linker, site, address, bind)
 
 
-def _relative(linker: Linker, site: Site) -> None:
+def _plt(linker: Linker, site: Site, address: int, bind: int) -> None:
+    """GLOB_DAT, JMP_SLOT: the symbol's address, for globals only."""
+    if bind == STB_GLOBAL:
+        linker.write(site, 4, address)
+
+
+def _add(linker: Linker, site: Site, address: int, bind: int) -> None:
+    """32: add the symbol's address to the word."""
+    linker.write(site, 4, linker.read(site, 4) + address)
+
+
+def _relative(linker: Linker, site: Site, address: int, bind: int) -> None:
+    """RELATIVE: rebase a link-time address to where its section was loaded."""
     word = linker.read(site, 4)
     for section in linker.ext.sections:
         if section.addr <= word < section.addr + section.size:
@@ -278,7 +288,8 @@ def _relative(linker: Linker, site: Site) -> None:
     linker.warning(site, f"{word:#x} not found in any of the sections: Zephyr leaves it")
 
 
-def _slot0_op(linker: Linker, site: Site) -> None:
+def _slot0_op(linker: Linker, site: Site, address: int, bind: int) -> None:
+    """SLOT0_OP: patch an L32R or CALLn; Zephyr leaves other instructions alone."""
     ext = linker.ext
     sym = site.symbol
     assert sym is not None
@@ -327,3 +338,12 @@ def _stale(
     if b0 & 0xF == 5:
         return ((b0 >> 6) | b1 << 2 | b2 << 10) != value & 0x3FFFF
     return sym.shndx != site.section.index
+
+
+#: Zephyr's switch on the relocation type, as a table: type -> handler.
+_HANDLERS: dict[int, Handler] = {
+    R.R_XTENSA_RELATIVE: _relative,
+    R.R_XTENSA_GLOB_DAT: _plt, R.R_XTENSA_JMP_SLOT: _plt,
+    R.R_XTENSA_32: _add,
+    R.R_XTENSA_SLOT0_OP: _slot0_op,
+}
