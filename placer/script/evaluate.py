@@ -532,6 +532,10 @@ class _ScriptEvaluator:
       and ``x`` is undefined or was defined by this very PROVIDE in an earlier pass; a
       compound assignment (``x += 1``) updates the value and keeps who defined it, so
       ``PROVIDE(a = 5); a += 1;`` is 6 and ``a += 1; PROVIDE(a = 5);`` is 5;
+    * an assignment that reads its own target (``x = x``, ``x += 1``) acts only if a
+      statement before it in the same pass defined the target; otherwise ld skips it,
+      and ``DEFINED`` after it says 0, in every pass but its final one, which runs once
+      the others have settled (see `_deferred`);
     * a symbol whose value feeds on itself across passes (a cycle through a forward
       reference, found on the statement graph), or that reads one, gets
       whatever value ld's number of passes leaves, so it is `Unknown`.
@@ -567,6 +571,7 @@ class _ScriptEvaluator:
         self.last_statement: dict[str, int] = {}  # the last one to set each symbol
         self.statement_reads: dict[int, set[str]] = {}  # symbols read in the last pass
         self.defined_after: dict[str, int] = {}  # first statement defining it, last pass
+        self.deferred = False  # the last pass skipped a self-assignment (see _deferred)
         self.declarations = self._declarations()
         self.aliases = self._aliases()
         self.regions: dict[str, tuple[Value, Value]] = {}
@@ -626,7 +631,10 @@ class _ScriptEvaluator:
             return False
         return name not in self.values or self.definer.get(name) == index
 
-    def _run_pass(self) -> None:
+    def _run_pass(self, final: bool = False) -> None:
+        """One pass over the assignments; `final` is ld's last one (lang_final_phase_enum),
+        the only pass where a self-assignment not preceded by a definition acts."""
+        self.deferred = False
         self.defined_now = set()
         self.applied = set()
         self.last_statement = {}
@@ -652,16 +660,19 @@ class _ScriptEvaluator:
                     value = _combine(statement, self._symbol(name), value, scope)
             except _NotYet:
                 self._record_remaining_reads(statement.expr, scope)
+                if self._deferred(name, statement, reads, final):
+                    continue
+                self._define_now(name, index)
                 if statement.op == "=":
                     self.definer[name] = index
                 self.last_statement[name] = index  # attempted: its inputs decide the value
                 continue
             finally:
-                # After the expression: `x = DEFINED(x)` reads x as not yet defined.
-                self.defined_now.add(name)
-                self.defined_after.setdefault(name, index)
                 # A read makes a PROVIDE act from then on, as an ld hash entry would.
                 self.referenced |= reads
+            if self._deferred(name, statement, reads, final):
+                continue
+            self._define_now(name, index)
             if isinstance(value, int) and self.target is not None:
                 value &= self.target.mask
             self.values[name] = value
@@ -669,6 +680,31 @@ class _ScriptEvaluator:
                 self.definer[name] = index
             self.applied.add(index)
             self.last_statement[name] = index
+
+    def _deferred(self, name: str, statement: ast.Assignment, reads: set[str],
+                  final: bool) -> bool:
+        """Whether ld skips this assignment in this pass because it reads its own target.
+
+        ld's exp_fold_tree_1 (ld/ldexp.c, etree_assign) defines the symbol only if the
+        expression did not read it, or in the final phase; fold_name lets the read pass
+        when the target is an absolute script symbol defined earlier in this same
+        iteration (its definedness ``iteration`` equals ``lang_statement_iteration``).
+        So ``x = x`` or ``x += 1`` with no definition of x before it in the pass does
+        nothing, and ``DEFINED(x)`` after it is 0, until the final pass. A skipped
+        statement defines nothing; the final pass is still owed once the others settle.
+        """
+        if final or name in self.defined_now:
+            return False
+        if statement.op == "=" and name not in reads:
+            return False
+        self.deferred = True
+        return True
+
+    def _define_now(self, name: str, index: int) -> None:
+        """Mark `name` defined from statement `index` on in this pass (after the
+        expression: `x = DEFINED(x)` reads x as not yet defined)."""
+        self.defined_now.add(name)
+        self.defined_after.setdefault(name, index)
 
     def _record_remaining_reads(self, expr: ast.Expr, scope: _Scope) -> None:
         """Record what `expr` reads once a symbol in it turned out not valid yet.
@@ -688,12 +724,18 @@ class _ScriptEvaluator:
             _eval(expr, attrs.evolve(scope, symbol=symbol))
 
     def _run_assignments(self) -> None:
+        settled = False
         for _ in range(_MAX_PASSES):
             before = (dict(self.values), dict(self.definer), set(self.referenced))
             self._run_pass()
             if (self.values, self.definer, self.referenced) == before:
+                settled = True
                 break
-        else:
+        if self.deferred:
+            # ld's final phase (lang_do_assignments (lang_final_phase_enum) in
+            # lang_process, ld/ldlang.c) runs the skipped self-assignments once more.
+            self._run_pass(final=True)
+        if not settled:
             for name, value in self.values.items():
                 if before[0].get(name) != value:
                     self.values[name] = _cycle(name)

@@ -199,6 +199,23 @@ def test_a_read_after_a_symbol_not_valid_yet_still_makes_a_provide_act(
         name: result.symbols[name] for name in symbols}
 
 
+def test_a_self_assignment_defines_its_symbol_only_in_lds_final_pass(tmp_path: Path) -> None:
+    # Found by the property test below. `s_0 = s_0` reads its own target before anything
+    # in the pass defined it: ld skips it (so DEFINED(s_0) is 0) in every pass but the
+    # final one, where s_10 and then s_5 become 1 while s_9 still reads s_5 as the
+    # earlier passes left it, 0.
+    text = ("s_0 = s_0; s_1 = 0; s_2 = 0; s_3 = 0; s_4 = 0; PROVIDE(s_7 = 0);"
+            " s_10 = DEFINED(s_0);\nPROVIDE(s_8 = 0); s_9 = s_5; s_5 = s_10; s_10 = 0;"
+            " s_11 = 0; s_0 += 0; s_0 += 0;\ns_0 = 0; s_6 = 0;\n")
+    result = link("x86", text, tmp_path)
+    assert result.returncode == 0, result.stderr
+    symbols = evaluate_symbols(parse(text), target=LINKER_TARGETS["x86"])
+    assert (result.symbols["s_9"], result.symbols["s_5"]) == (0, 1)
+    compared = {name: symbols[name] for name in symbols if name in result.symbols}
+    assert compared == {name: result.symbols[name] for name in compared}
+    assert all(symbols.symbol(name).provided for name in symbols if name not in compared)
+
+
 def test_alias_names_its_region() -> None:
     regions = evaluate_memory(ORDER_SCRIPT)
     assert [r.aliases for r in regions] == [("TEXT",), (), ()]
