@@ -556,14 +556,6 @@ def find_output_section(script: Script, name: str) -> OutputSection | None:
     return None
 
 
-def find_memory_region(script: Script, name: str) -> MemoryRegionDecl | None:
-    """The MEMORY declaration of region `name`, or ``None``."""
-    for statement in iter_statements(script):
-        if isinstance(statement, MemoryRegionDecl) and statement.name == name:
-            return statement
-    return None
-
-
 def with_commands(node: _N, commands: tuple[Any, ...]) -> _N:
     """A copy of container `node` (Script, Sections, OutputSection...) with `commands`."""
     field = _CONTAINERS.get(type(node))
@@ -617,11 +609,6 @@ def insert_after(tree: _N, anchor: Any, *new: Any) -> _N:
     """A copy of `tree` with `new` statements right after `anchor` (found by identity,
     else by equality; the first match depth first). Raises ValueError if absent."""
     return _splice(tree, anchor, new, 1, 0)
-
-
-def insert_before(tree: _N, anchor: Any, *new: Any) -> _N:
-    """A copy of `tree` with `new` statements right before `anchor`."""
-    return _splice(tree, anchor, new, 0, 0)
 
 
 def replace(tree: _N, old: Any, *new: Any) -> _N:

@@ -540,7 +540,8 @@ def test_find_output_section() -> None:
     noinit = ast.find_output_section(script, ".noinit")
     assert noinit is not None and noinit.type == "NOLOAD"
     assert ast.find_output_section(script, ".nope") is None
-    region = ast.find_memory_region(script, "RAM")
+    region = next(s for s in ast.iter_statements(script)
+                  if isinstance(s, ast.MemoryRegionDecl) and s.name == "RAM")
     assert region is not None and region.origin == ast.Number(0x20000000, "0x20000000")
 
 
@@ -571,7 +572,7 @@ def test_insert_into_an_output_section_and_replace() -> None:
     removed = ast.replace(edited, updated)
     assert ast.find_output_section(removed, ".noinit") is None
     with pytest.raises(ValueError, match="not found"):
-        ast.insert_before(script, ast.Comment("/* absent */"), extra)
+        ast.insert_after(script, ast.Comment("/* absent */"), extra)
     renamed = ast.with_commands(noinit, ())
     assert renamed.commands == () and renamed.name == ".noinit"
 
