@@ -217,15 +217,6 @@ def parse_or_refusal(data: bytes, name: str, expect: ElfExpectation | None = Non
     return _parse(data, name, expect)
 
 
-def parse_extension(data: bytes, name: str, expect: ElfExpectation | None = None
-                    ) -> ExtensionElf:
-    """`read_extension` on bytes already in memory; `name` labels the errors."""
-    result = _parse(data, name, expect)
-    if isinstance(result, Refusal):
-        raise result.error
-    return result
-
-
 def _parse(data: bytes, name: str, expect: ElfExpectation | None) -> ExtensionElf | Refusal:
     reader = _Reader(data, name, expect)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,13 @@ from hypothesis import strategies as st
 
 from placer.cli.output import render
 from placer.errors import ExtensionError, PlacerError
-from placer.llext.elf import ElfExpectation, parse_extension, read_extension
+from placer.llext.elf import (
+    ElfExpectation,
+    ExtensionElf,
+    Refusal,
+    parse_or_refusal,
+    read_extension,
+)
 from placer.llext.loader import Loader, LoadOptions
 from tests.llext.build import HELLO, build_extension
 from tests.llext.targets import layout_for
@@ -56,25 +63,28 @@ def test_xtensa_machine_is_not_checked(llext_dir: Path) -> None:
     assert expect.machines == ()
     data = bytearray(xtensa.read_bytes())
     data[18:20] = (40).to_bytes(2, "little")  # claim EM_ARM: Zephyr does not look
-    assert parse_extension(bytes(data), "x.llext", expect).machine == 40
+    ext = parse_or_refusal(bytes(data), "x.llext", expect)
+    assert isinstance(ext, ExtensionElf) and ext.machine == 40
 
 
 def test_a_truncated_elf_names_the_cut(arm_hello: Path) -> None:
     data = arm_hello.read_bytes()
-    with pytest.raises(ExtensionError) as caught:
-        parse_extension(data[:30], "cut.llext")
-    assert render(caught.value) == ("cut.llext: error: file is 30 bytes, too short for an ELF "
+    cut = parse_or_refusal(data[:30], "cut.llext")
+    assert isinstance(cut, Refusal)
+    assert render(cut.error) == ("cut.llext: error: file is 30 bytes, too short for an ELF "
                                  "header (Zephyr: -EINVAL)")
-    with pytest.raises(ExtensionError, match=r"section header table \(\d+ headers at 0x[0-9a-f]+"
-                       r"\) extends past the end of the \d+-byte file \(Zephyr: -EINVAL\)"):
-        parse_extension(data[: len(data) // 2], "half.llext")
+    half = parse_or_refusal(data[: len(data) // 2], "half.llext")
+    assert isinstance(half, Refusal)
+    assert re.fullmatch(r"section header table \(\d+ headers at 0x[0-9a-f]+\) extends past the "
+                        r"end of the \d+-byte file", half.error.message)
+    assert half.error.errno == "EINVAL"
 
 
 def test_bad_magic_is_enoexec(arm_hello: Path) -> None:
     data = b"\x7fELG" + arm_hello.read_bytes()[4:]
-    with pytest.raises(ExtensionError) as caught:
-        parse_extension(data, "magic.llext")
-    assert render(caught.value) == ("magic.llext: error: not an ELF file: magic is 7f 45 4c 47, "
+    refused = parse_or_refusal(data, "magic.llext")
+    assert isinstance(refused, Refusal)
+    assert render(refused.error) == ("magic.llext: error: not an ELF file: magic is 7f 45 4c 47, "
                                  "expected 7f 45 4c 46 (Zephyr: -ENOEXEC)")
 
 
@@ -101,9 +111,10 @@ def test_an_executable_is_not_an_extension(arm_hello: Path, tmp_path: Path) -> N
 def test_wrong_section_header_size_is_refused(arm_hello: Path) -> None:
     data = bytearray(arm_hello.read_bytes())
     data[46:48] = (52).to_bytes(2, "little")
-    with pytest.raises(ExtensionError, match=r"e_shentsize is 52, expected "
-                       r"sizeof\(Elf32_Shdr\) = 40"):
-        parse_extension(bytes(data), "x.llext")
+    refused = parse_or_refusal(bytes(data), "x.llext")
+    assert isinstance(refused, Refusal)
+    assert re.search(r"e_shentsize is 52, expected sizeof\(Elf32_Shdr\) = 40",
+                     refused.error.message)
 
 
 def test_a_missing_file_is_a_clean_error(tmp_path: Path) -> None:
@@ -124,10 +135,9 @@ def test_corrupt_files_fail_cleanly_in_bounded_time(
         data[at % len(data)] = value
     if cut is not None:
         data = data[:cut]
-    try:
-        ext = parse_extension(bytes(data), "fuzz.llext")
-    except ExtensionError as exc:
-        assert exc.errno in {"ENOEXEC", "EINVAL", "ENOMEM"}
+    ext = parse_or_refusal(bytes(data), "fuzz.llext")
+    if isinstance(ext, Refusal):
+        assert ext.error.errno in {"ENOEXEC", "EINVAL", "ENOMEM"}
         return
     # Whatever reads must also load or fail with a clean error, never a traceback.
     loader = Loader(layout_for("arm"), options=LoadOptions(link=False))
@@ -179,8 +189,8 @@ def test_reader_agrees_with_pyelftools(llext_dir: Path, arch: str) -> None:
 def test_no_section_headers_fails_like_zephyrs_empty_section_map(arm_hello: Path) -> None:
     data = bytearray(arm_hello.read_bytes())
     data[48:50] = (0).to_bytes(2, "little")  # e_shnum
-    with pytest.raises(ExtensionError) as caught:
-        parse_extension(bytes(data), "none.llext")
-    assert render(caught.value) == ("none.llext: error: no section headers (e_shnum is 0): the "
+    refused = parse_or_refusal(bytes(data), "none.llext")
+    assert isinstance(refused, Refusal)
+    assert render(refused.error) == ("none.llext: error: no section headers (e_shnum is 0): the "
                                  "section map allocation is 0 bytes and fails "
                                  "(Zephyr: -ENOMEM)")

@@ -8,7 +8,7 @@ import pytest
 
 from placer.cli.output import render
 from placer.errors import ExtensionError
-from placer.llext.elf import parse_extension, read_extension
+from placer.llext.elf import ExtensionElf, parse_or_refusal, read_extension
 from placer.llext.regions import SHF_LLEXT_HAS_RELOCS, Mem, map_regions
 from tests.llext.build import HELLO, build_extension
 
@@ -125,7 +125,8 @@ def test_zero_alignment_turns_the_whole_offset_into_prepad(llext_dir: Path) -> N
     shoff = int.from_bytes(data[32:36], "little")
     at = shoff + ext.symtab_index * 40 + 32  # sh_addralign of .symtab
     data[at:at + 4] = (0).to_bytes(4, "little")
-    patched = parse_extension(bytes(data), "align0.llext")
+    patched = parse_or_refusal(bytes(data), "align0.llext")
+    assert isinstance(patched, ExtensionElf)
     symtab = map_regions(patched).region(Mem.SYMTAB)
     section = patched.sections[patched.symtab_index]
     assert symtab is not None and symtab.align == 0
