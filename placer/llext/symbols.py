@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import attrs
@@ -40,7 +40,6 @@ from placer.llext.elf import (
     STB_GLOBAL,
     STT_FUNC,
     STT_OBJECT,
-    ElfSection,
     ElfSymbol,
     ExtensionElf,
 )
@@ -412,50 +411,6 @@ def exported_names(ext: ExtensionElf, import_all_globals: bool = False) -> froze
             if text:
                 names.add(text)
     return frozenset(names)
-
-
-def exports_of_loaded(
-    ext: ExtensionElf,
-    name: str,
-    load_address: Mapping[int, int],
-    images: Mapping[int, bytes | bytearray],
-    import_all_globals: bool = False,
-) -> LoadedExtension:
-    """The ``exp_tab`` of a loaded (relocated) extension: read from its relocated
-    ``.exported_sym`` entries, or every defined global with ``LLEXT_IMPORT_ALL_GLOBALS``."""
-    if import_all_globals:
-        found = sorted(
-            (s.name, load_address[s.shndx] + s.value) for s in _defined_globals(ext)
-            if s.shndx in load_address
-        )
-        return LoadedExtension(name=name, exports=tuple(found))
-    section = next((s for s in ext.sections if s.name == EXPORTED_SYM_SECTION), None)
-    if section is None or section.index not in images:
-        return LoadedExtension(name=name, exports=())
-    pointer = 8 if ext.elf_class == 64 else 4
-    order: Literal["little", "big"] = "little" if ext.little_endian else "big"
-    table = bytes(images[section.index])
-    entries: list[tuple[str, int]] = []
-    for at in range(0, len(table) - 2 * pointer + 1, 2 * pointer):
-        name_ptr = int.from_bytes(table[at : at + pointer], order)
-        address = int.from_bytes(table[at + pointer : at + 2 * pointer], order)
-        text = _loaded_string(ext.sections, load_address, images, name_ptr)
-        if text is not None:
-            entries.append((text, address))
-    # llext_load sorts exp_tab by name; lookups return the first match either way.
-    return LoadedExtension(name=name, exports=tuple(sorted(entries)))
-
-
-def _loaded_string(
-    sections: Sequence[ElfSection], load_address: Mapping[int, int],
-    images: Mapping[int, bytes | bytearray], address: int,
-) -> str | None:
-    for section in sections:
-        base = load_address.get(section.index)
-        image = images.get(section.index)
-        if base is not None and image is not None and base <= address < base + len(image):
-            return _c_string(bytes(image), address - base)
-    return None
 
 
 def _defined_globals(ext: ExtensionElf) -> list[ElfSymbol]:
