@@ -37,12 +37,6 @@ GUARD = "#if defined(CONFIG_LLEXT) && !defined(CONFIG_LLEXT_CUSTOM_HEAP_PLACEMEN
 CMAKE_LINE = "zephyr_linker_sources(NOINIT noinit.ld)"
 SNIPPETS_INCLUDE = "#include <snippets-noinit.ld>"
 
-#: What a ``noinit.ld`` may hold: the statements of an output-section body.
-_OUTPUT_SECTION_COMMANDS = (
-    ast.InputSectionDescription, ast.Assignment, ast.DataCommand, ast.Fill, ast.Command,
-    ast.Assert, ast.Include,
-)
-
 _INCLUDES_SNIPPETS = re.compile(r"^#\s*include\s*[<\"]snippets-noinit\.ld[>\"]")
 
 
@@ -116,22 +110,6 @@ def add_snippets_include(script: ast.Script) -> ast.Script:
     at = input_sections_end(commands)
     include = ast.Comment(SNIPPETS_INCLUDE)
     edited = attrs.evolve(host, commands=(*commands[:at], include, *commands[at:]))
-    return ast.replace(script, host, edited)
-
-
-def insert_fragment(script: ast.Script, fragment: ast.Script) -> ast.Script:
-    """`script` with a preprocessed ``noinit.ld`` (parsed as an output-section body) spliced
-    in where ``snippets-noinit.ld`` would put it: after the ``.noinit`` input sections."""
-    host = _noinit_section(script)
-    if host is None:
-        raise _no_noinit(script)
-    commands = host.commands
-    at = input_sections_end(commands)
-    added = tuple(
-        c for c in fragment.commands
-        if isinstance(c, _OUTPUT_SECTION_COMMANDS) and not isinstance(c, ast.Comment)
-    )
-    edited = attrs.evolve(host, commands=(*commands[:at], *added, *commands[at:]))
     return ast.replace(script, host, edited)
 
 

@@ -24,12 +24,12 @@ from placer.board import Board
 from placer.config import HeapBackend, LlextConfig
 from placer.emit import layout_json
 from placer.emit.linker_script import edit_script, heap_symbols, linker_script
-from placer.emit.noinit_fragment import insert_fragment, noinit_fragment
+from placer.emit.noinit_fragment import SNIPPETS_INCLUDE, add_snippets_include, noinit_fragment
 from placer.emit.svg import SegmentKind, region_segments
 from placer.errors import Infeasible
 from placer.layout import AddressSource, Layout, PlacedHeap, Placement
 from placer.rules import review_config
-from placer.script import FragmentKind, ast, parse, print_script
+from placer.script import ast, print_script
 from placer.script.kconfig_macros import Macro
 from placer.script.preprocess import preprocess_text
 from placer.solve import Pin
@@ -44,16 +44,19 @@ BOARDS = [name for name in placer.list_boards() if supports(placer.load_board(na
 
 def fragment_script(layout: Layout) -> str:
     """The base script with Zephyr's placement: heaps placed in .noinit come from the
-    preprocessed noinit.ld; ARC Harvard heaps go inside rodata/data as the arch script
-    puts them (without placer's ASSERTs: this is Zephyr's own placement)."""
+    preprocessed noinit.ld, pasted where ``add_snippets_include`` puts the include, as the
+    C preprocessor of Zephyr's build pastes it; ARC Harvard heaps go inside rodata/data as
+    the arch script puts them (without placer's ASSERTs: this is Zephyr's own placement)."""
     others = tuple(h for h in layout.heaps if h.placement is not Placement.NOINIT)
     base = edit_script(attrs.evolve(layout, heaps=others))
     base = ast.with_commands(base, tuple(c for c in base.commands
                                          if not isinstance(c, ast.Assert)))
     fragment = noinit_fragment(layout)
     text = preprocess_text(fragment.text, "noinit.ld", defines=(Macro("CONFIG_LLEXT", "1"),))
-    body = parse(text.text, file="noinit.ld", kind=FragmentKind.OUTPUT_SECTION_BODY)
-    return print_script(insert_fragment(base, body))
+    printed = print_script(add_snippets_include(base))
+    assert printed.count(SNIPPETS_INCLUDE) == 1
+    before, _include, after = printed.partition(SNIPPETS_INCLUDE)
+    return before + text.text + after
 
 
 @pytest.mark.parametrize(("name", "mode"), cases())
