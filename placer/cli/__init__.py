@@ -62,15 +62,46 @@ class _Formatter(argparse.HelpFormatter):
 
 class _Parser(argparse.ArgumentParser):
     """An argument parser (and, through ``add_subparsers``, every subcommand's) that
-    formats with `_Formatter` unless told otherwise."""
+    formats with `_Formatter` unless told otherwise.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    A subcommand declares its options in a function given as ``arguments=`` to
+    ``add_parser``, which runs when that subcommand is first used (parsed, or its usage
+    or help formatted): a command line names one subcommand, so it pays for that one's
+    options only, and ``placer --help`` (which lists each subcommand's one-line help)
+    for none. The result is the parser the eager calls would have built, so every usage,
+    help and error text is the same.
+    """
+
+    def __init__(self, *args: Any, arguments: Callable[[argparse.ArgumentParser], None]
+                 | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
+        self._arguments = arguments
+
+    def _complete(self) -> None:
+        """Add the subcommand's options, once."""
+        arguments, self._arguments = self._arguments, None
+        if arguments is not None:
+            arguments(self)
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        self._complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._complete()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._complete()
+        return super().format_help()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every stage's subcommands."""
+    """The argument parser, with every stage's subcommands (each subcommand's options are
+    added when it is first used: see `_Parser`)."""
     parser = _Parser(
         prog="placer",
         description="Place Zephyr LLEXT heaps in linker scripts and verify extensions fit.",

@@ -7,7 +7,6 @@ parses arguments and prints.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterable
@@ -34,31 +33,45 @@ ARCHES = ("arm", "arm64", "riscv", "x86", "arc", "xtensa")
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``boards`` and ``board`` subcommands."""
-    boards = subparsers.add_parser(
+    subparsers.add_parser(
         "boards", help="list the shipped boards",
-        description="List the boards shipped with placer: name, architecture, CPU, memory.")
+        description="List the boards shipped with placer: name, architecture, CPU, memory.",
+        arguments=_boards_arguments)
+    subparsers.add_parser("board", help="show or import a board",
+                          description="Show a board's memory, or import one.",
+                          arguments=_board_arguments)
+
+
+def _boards_arguments(boards: argparse.ArgumentParser) -> None:
     boards.add_argument("--json", action="store_true", help="print JSON instead of a table")
     boards.set_defaults(handler=run_boards)
 
-    board = subparsers.add_parser("board", help="show or import a board",
-                                  description="Show a board's memory, or import one.")
+
+def _board_arguments(board: argparse.ArgumentParser) -> None:
     board_sub = board.add_subparsers(dest="board_command", metavar="COMMAND")
-    show = board_sub.add_parser(
+    board_sub.add_parser(
         "show", help="a board's regions, attributes, buses and free space",
         description="Print a board's regions with attributes, bus, used and free bytes, "
-        "and its memory protection facts.")
-    show.add_argument("name", nargs="?", default=DEFAULT_BOARD,
-                      help=f"shipped board name or board file (default: {DEFAULT_BOARD})")
-    show.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    show.set_defaults(handler=run_show)
-
-    imp = board_sub.add_parser(
+        "and its memory protection facts.", arguments=_show_arguments)
+    board_sub.add_parser(
         "import", help="write a board file from a linker script, a zephyr.dts or zephyr.elf",
         description="Build a board from what the build already has and write it as a board "
         "file. --from-elf alone updates the used ranges of the existing board --board (or "
         "of the board --from-script/--from-dts gives). A new board is named by --name, else "
         "by CONFIG_BOARD of the --config files or of the build's .config beside the input, "
-        "else (devicetree) by the root node's model or compatible.")
+        "else (devicetree) by the root node's model or compatible.",
+        arguments=_import_arguments)
+    board.set_defaults(handler=print_usage(board))
+
+
+def _show_arguments(show: argparse.ArgumentParser) -> None:
+    show.add_argument("name", nargs="?", default=DEFAULT_BOARD,
+                      help=f"shipped board name or board file (default: {DEFAULT_BOARD})")
+    show.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    show.set_defaults(handler=run_show)
+
+
+def _import_arguments(imp: argparse.ArgumentParser) -> None:
     source = imp.add_mutually_exclusive_group()
     source.add_argument("--from-script", type=Path, metavar="FILE",
                         help="a linker script (its MEMORY block; e.g. Zephyr's linker.cmd)")
@@ -81,8 +94,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                      "CONFIG_USE_DT_CODE_PARTITION, e.g. behind MCUboot)")
     imp.set_defaults(handler=run_import)
 
-    board.set_defaults(handler=print_usage(board))
-
 
 # -- placer boards -------------------------------------------------------------------------
 
@@ -93,6 +104,8 @@ def run_boards(args: argparse.Namespace) -> int:
 
     boards = [load_board(name) for name in list_boards()]
     if args.json:
+        import json  # only for --json: building the parser (``placer --help``) does not need it
+
         print(json.dumps([_board_summary(b) for b in boards], indent=2))
         return 0
     rows: list[tuple[str, ...]] = [("BOARD", "ARCH", "CPU", "MEMORY", "PROTECTION")]
@@ -159,6 +172,8 @@ def run_show(args: argparse.Namespace) -> int:
             "notes": _notes(board, region.name),
         })
     if args.json:
+        import json
+
         print(json.dumps({**_board_summary(board), "regions": rows}, indent=2))
         return 0
     target = resolve(board, LlextConfig())

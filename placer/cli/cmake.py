@@ -12,13 +12,13 @@ CMAKE_DIR = Path(__file__).resolve().parent.parent / "cmake"
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``cmake-dir`` subcommand."""
-    parser = subparsers.add_parser(
+    subparsers.add_parser(
         "cmake-dir",
         help="print the folder of placer.cmake (placer_place, placer_verify)",
         description="Print the folder that holds placer.cmake, the CMake module with "
         "placer_place() and placer_verify(): include(<folder>/placer.cmake).",
+        arguments=lambda parser: parser.set_defaults(handler=run),
     )
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,14 +18,22 @@ from placer.cli.output import render
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``config`` subcommand and its ``check``."""
-    config = subparsers.add_parser("config", help="check an LLEXT configuration",
-                                   description="Check LLEXT Kconfig values against a board.")
+    subparsers.add_parser("config", help="check an LLEXT configuration",
+                          description="Check LLEXT Kconfig values against a board.",
+                          arguments=_config_arguments)
+
+
+def _config_arguments(config: argparse.ArgumentParser) -> None:
     config_sub = config.add_subparsers(dest="config_command", metavar="COMMAND")
-    check = config_sub.add_parser(
+    config_sub.add_parser(
         "check", help="check .config / prj.conf files against a board's LLEXT rules",
         description="Read Kconfig files (later files win) and check every LLEXT rule on the "
         "board. Exit status: 0 ok (warnings printed), 1 violations or a file that cannot "
-        "be read, 2 usage error.")
+        "be read, 2 usage error.", arguments=_check_arguments)
+    config.set_defaults(handler=print_usage(config))
+
+
+def _check_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("files", nargs="+", type=Path, metavar="FILE",
                        help=".config, prj.conf or fragment files")
     check.add_argument("--board", default=DEFAULT_BOARD,
@@ -34,7 +42,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--group", action="append", default=[], metavar="NAME",
                        help="a symbol group the application exports into (repeatable)")
     check.set_defaults(handler=run_check)
-    config.set_defaults(handler=print_usage(config))
 
 
 def run_check(args: argparse.Namespace) -> int:

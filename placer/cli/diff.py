@@ -15,14 +15,18 @@ _FORMATS = ("json", "markdown", "text")
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``diff`` subcommand."""
-    parser = subparsers.add_parser(
+    subparsers.add_parser(
         "diff",
         help="compare two layout JSON files; exit 1 when they differ",
         description="Show which heap sections moved, grew, shrank or changed region, and "
         "each region's free space before and after. Exit status: 0 no change, 1 changed "
         "or a file could not be read (then with an error on stderr and nothing on "
         "stdout), 2 usage error.",
+        arguments=_arguments,
     )
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", type=Path, metavar="OLD.json")
     parser.add_argument("new", type=Path, metavar="NEW.json", nargs="?",
                         help="the layout to compare with (or --build-dir)")

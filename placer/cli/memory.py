@@ -8,7 +8,6 @@ same attribute spelling), or JSON with the values as integers. Registered by
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +34,16 @@ JSON_FORMAT = "placer-memory/1"
 
 def register_memory(subparsers: Any) -> None:
     """Add the ``memory`` subcommand."""
-    parser = subparsers.add_parser(
+    subparsers.add_parser(
         "memory",
         help="print the evaluated MEMORY regions of a linker script",
         description="Evaluate a linker script's MEMORY regions as GNU ld does and print "
                     "them like ld's map file (\"Memory Configuration\") or as JSON.",
+        arguments=_arguments,
     )
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="linker script or template")
     parser.add_argument("--json", action="store_true", help="print JSON with integer values")
     add_preprocessor_options(parser)
@@ -155,4 +158,6 @@ def _json(file: str, target: LinkerTarget | None,
             for r in regions
         ],
     }
+    import json  # only for --json: building the parser (``placer --help``) does not need it
+
     return json.dumps(document, indent=2) + "\n"

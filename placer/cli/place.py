@@ -40,14 +40,18 @@ DEFAULT_OUT = Path("placer-out")
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``place`` subcommand."""
-    parser = subparsers.add_parser(
+    subparsers.add_parser(
         "place",
         help="place the LLEXT heap sections of a board and configuration",
         description="Place every LLEXT heap section: least padding, then the board's "
         "preferred regions, then the lowest addresses; Zephyr's own placement (next to "
         ".noinit) whenever it fits and nothing asks otherwise. Exit 1 when no placement "
         "exists, with the binding constraint and its numbers.",
+        arguments=_arguments,
     )
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", metavar="NAME|PATH",
                         help=f"shipped board name or board file (default {DEFAULT_BOARD})")
     add_config_option(parser, ".config / prj.conf / fragment")

@@ -29,14 +29,18 @@ if TYPE_CHECKING:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``profile`` subcommand."""
-    parser = subparsers.add_parser(
+    subparsers.add_parser(
         "profile",
         help="write the profile that `placer verify --profile` checks extensions against",
         description="Write a self-contained, hashed profile (placer-profile/1) of a "
         "firmware: the LLEXT heaps and configuration, the target facts, the image's export "
         "table and metadata sizes, and the extensions the product always loads first. "
         "Extension developers verify against it without the build.",
+        arguments=_arguments,
     )
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
     layout = parser.add_mutually_exclusive_group()
     layout.add_argument("--layout", type=Path, metavar="layout.json",
                         help="the heaps as `placer place` placed them (a layout JSON)")

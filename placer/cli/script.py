@@ -30,33 +30,40 @@ if TYPE_CHECKING:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``check`` and ``format`` subcommands."""
-    check = subparsers.add_parser(
+    subparsers.add_parser(
         "check",
         help="check linker scripts for errors",
         description="Parse each linker script (preprocessed, INCLUDEs resolved) and report "
         "every problem. Exit 0 when all are clean, 1 when any has a problem or is missing, "
         "2 on a usage error.",
+        arguments=_check_arguments,
     )
+    subparsers.add_parser(
+        "format",
+        help="print a linker script in canonical layout",
+        description="Print FILE in placer's canonical layout (INCLUDEs are kept as "
+        "statements). With -i, rewrite FILE in place atomically.",
+        arguments=_format_arguments,
+    )
+
+    # ``placer memory`` (evaluated MEMORY regions) is registered here by the evaluator
+    # stage: add its parser below this line.
+    register_memory(subparsers)
+
+
+def _check_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("files", metavar="FILE", nargs="+", type=Path)
     add_fragment_option(check)
     add_preprocessor_options(check)
     check.set_defaults(handler=run_check)
 
-    fmt = subparsers.add_parser(
-        "format",
-        help="print a linker script in canonical layout",
-        description="Print FILE in placer's canonical layout (INCLUDEs are kept as "
-        "statements). With -i, rewrite FILE in place atomically.",
-    )
+
+def _format_arguments(fmt: argparse.ArgumentParser) -> None:
     fmt.add_argument("file", metavar="FILE", type=Path)
     fmt.add_argument("-i", "--in-place", action="store_true", help="rewrite FILE in place")
     add_fragment_option(fmt)
     add_preprocessor_options(fmt)
     fmt.set_defaults(handler=run_format)
-
-    # ``placer memory`` (evaluated MEMORY regions) is registered here by the evaluator
-    # stage: add its parser below this line.
-    register_memory(subparsers)
 
 
 #: ``--fragment`` values: what a file is when it is not a whole script.

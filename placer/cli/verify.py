@@ -31,14 +31,18 @@ STORAGES = ("writable", "persistent", "temporary")
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``verify`` subcommand."""
-    parser = subparsers.add_parser(
+    subparsers.add_parser(
         "verify",
         help="check that extensions load and fit, as Zephyr's loader would",
         description="Load each extension into the simulated LLEXT heaps of a layout, step "
         "by step as llext_load does, link it at the addresses the heaps give it, and report "
         "regions, heap bytes, unresolved symbols and relocation problems. Exit status: 0 "
         "all load, 1 one would fail, 2 usage error.",
+        arguments=_arguments,
     )
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("extensions", nargs="+", type=Path, metavar="EXT",
                         help="extension ELF files (.llext)")
     where = parser.add_mutually_exclusive_group(required=True)
