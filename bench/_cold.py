@@ -10,10 +10,10 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 
-import attrs
+from placer import records
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Sample:
     """The median wall seconds of a command's runs and its largest peak RSS."""
 
@@ -21,7 +21,7 @@ class Sample:
     peak_mib: float
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Row:
     """One line of the benchmark table: placer's figure against a baseline's."""
 

@@ -34,8 +34,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
-
+from placer import records
 from placer._files import replace_all_atomically
 from placer.dotconfig import kconfig_values
 from placer.emit import (
@@ -67,7 +66,7 @@ class Action(enum.Enum):
     UPDATE = "updated"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class FileChange:
     """One file of the application and its new text; `what` says why, for the user."""
 
@@ -209,7 +208,7 @@ def _with_block(path: Path, text: str, fragment: str) -> str:
 # --- CMakeLists.txt ----------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Command:
     """A CMake command invocation: name, arguments as written, where it ends (the offset
     after its closing parenthesis) and its line."""

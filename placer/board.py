@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-import attrs
+from placer import records
 
 
 class Arch(enum.Enum):
@@ -47,7 +47,7 @@ class MpuKind(enum.Enum):
     NXP_MPU = "nxp-mpu"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class MemoryRegion:
     """One memory region, as a MEMORY block or a devicetree memory node declares it.
 
@@ -96,7 +96,7 @@ class MemoryRegion:
         return self.origin <= address and address + size <= self.end
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class UsedRange:
     """Bytes of a region that the image already occupies (`what` names the occupant)."""
 
@@ -111,7 +111,7 @@ class UsedRange:
         return self.start + self.size
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ImageSizes:
     """Sizes in bytes of the built image's output sections, as a board file may give them.
 
@@ -151,7 +151,7 @@ def default_mpu_granule(kind: MpuKind, version: int | None) -> int:
     return MPU_MIN_REGION
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Mpu:
     """The memory protection unit as LLEXT sees it.
 
@@ -167,7 +167,7 @@ class Mpu:
     version: int | None = None
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Board:
     """A board: its CPU facts, memory regions, protection hardware and used ranges.
 

@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
-
+from placer import records
 from placer._files import replace_atomically
 from placer._resources import DEFAULT_BOARD as DEFAULT_BOARD
 from placer._resources import data_dir
@@ -445,7 +444,7 @@ def parse_board(text: str, file: str = "<board>", base_dir: Path | None = None) 
                               f"(regions: {', '.join(names)})", table, key=key)
     explicit_used = len(board.used)
     if board.image is not None:
-        board = attrs.evolve(board, used=board.used + image_used_ranges(board, board.image))
+        board = records.evolve(board, used=board.used + image_used_ranges(board, board.image))
     _check_consistency(reader, board, explicit_used)
     return board
 

@@ -34,8 +34,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
-
+from placer import records
 from placer.board import Board
 
 if TYPE_CHECKING:
@@ -63,7 +62,7 @@ class BuildDirError(PlacerError):
         super().__init__(message, where=self.file)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Source:
     """One fact and the file it came from (`detail` says what the file gave)."""
 
@@ -72,7 +71,7 @@ class Source:
     detail: str
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class BuildDir:
     """The files of one Zephyr application build, and the facts read from them.
 
@@ -280,7 +279,7 @@ def _dotted(version: ZephyrVersion) -> str:
     return f"{version.major}.{version.minor}.{version.patch}"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class BuildTarget:
     """What a build links for (`load_build`): the board, the parsed final linker script
     the emitted script starts from, and notes on how the image's use was read."""
@@ -314,7 +313,7 @@ def load_build(build: BuildDir, board: Board | None = None) -> BuildTarget:
     from placer.script import ast
     from placer.script.includes import load_script
 
-    tree = attrs.evolve(board_from_dts(build.devicetree,
+    tree = records.evolve(board_from_dts(build.devicetree,
                                        name=(build.board or "build").split("/")[0]),
                         source=build.devicetree)
     base = board if board is not None else tree
@@ -337,12 +336,12 @@ def load_build(build: BuildDir, board: Board | None = None) -> BuildTarget:
             "has no pattern for it): read as ld will lay the image out once the heap is in "
             ".noinit, so the heap addresses are estimates until the image is relinked"
             for name in image.orphans)
-        return BuildTarget(attrs.evolve(on_script, used=image.used, image=None,
+        return BuildTarget(records.evolve(on_script, used=image.used, image=None,
                                         used_measured=not image.orphans), parsed, notes)
     if build.map_file is not None:
         from placer.importers.mapfile import map_used_ranges
 
-        return BuildTarget(attrs.evolve(on_script,
+        return BuildTarget(records.evolve(on_script,
                                         used=map_used_ranges(build.map_file, on_script),
                                         image=None, used_measured=True), parsed)
     if board is None or not board.used:

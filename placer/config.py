@@ -13,8 +13,7 @@ import enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
-
+from placer import records
 from placer.errors import ConfigError
 from placer.versions import NEWEST_ZEPHYR, ZephyrVersion, as_zephyr_version
 
@@ -38,7 +37,7 @@ class BinaryType(enum.Enum):
     ELF_SHAREDLIB = "ELF_SHAREDLIB"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class LlextConfig:
     """The LLEXT-relevant Kconfig values of one build.
 
@@ -94,7 +93,7 @@ class LlextConfig:
     sys_heap_runtime_stats: bool = False
     sys_heap_hardening_full: bool = False
 
-    zephyr_version: ZephyrVersion = attrs.field(default=NEWEST_ZEPHYR,
+    zephyr_version: ZephyrVersion = records.field(default=NEWEST_ZEPHYR,
                                                 converter=as_zephyr_version)
     set_by: tuple[tuple[str, str], ...] = ()
 
@@ -108,7 +107,7 @@ class LlextConfig:
     #: What reading the files noticed that is not an error (duplicate assignments...).
     warnings: tuple[str, ...] = ()
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         # A value no Zephyr build can have is refused here, by option name, so a library
         # caller's LlextConfig(heap_size=-4) fails as a .config with the same value does.
         for spec in OPTIONS:
@@ -144,7 +143,7 @@ class OptionKind(enum.Enum):
     STRING = "string"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class OptionSpec:
     """One Kconfig option placer reads.
 

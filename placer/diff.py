@@ -11,8 +11,7 @@ import enum
 import json
 from collections.abc import Callable
 
-import attrs
-
+from placer import records
 from placer.layout import Layout, PlacedHeap
 
 
@@ -29,7 +28,7 @@ class Change(enum.Enum):
     REPLACED = "changed placement"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class HeapDelta:
     """One heap section in the old and the new layout (``None`` where it is absent)."""
 
@@ -61,7 +60,7 @@ class HeapDelta:
         return tuple(found)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class RegionDelta:
     """A region's free space (after the heaps) in the old and the new layout, in bytes."""
 
@@ -75,7 +74,7 @@ class RegionDelta:
         return self.old_free != self.new_free
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class LayoutDiff:
     """Every heap and region of either layout, in a stable order, with what changed."""
 

@@ -27,8 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
-
+from placer import records
 from placer.errors import ConfigError, ScriptError
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ _NUMBER = re.compile(r"-?(0[xX][0-9a-fA-F]+|[0-9]+)")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Assignment:
     """One ``CONFIG_NAME=value`` (or ``# CONFIG_NAME is not set``) line of a file.
 
@@ -72,7 +71,7 @@ class Assignment:
         return self.text.startswith('"')
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class KconfigValues:
     """What Kconfig makes of a sequence of ``.config`` files and fragments.
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import attrs
+from placer import records
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class SourceSpan:
     """A place in a source file: 1-based line and column; `end_*` inclusive-exclusive."""
 

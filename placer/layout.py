@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import enum
 
-import attrs
-
+from placer import records
 from placer.board import UsedRange
 from placer.target import HeapRole, HeapSection, Target
 
@@ -38,7 +37,7 @@ class AddressSource(enum.Enum):
     ESTIMATED = "estimated"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class PlacedHeap:
     """A heap section at its address: `padding` bytes of alignment precede it;
     `address_source` says whether the address is pinned, measured or an estimate."""
@@ -67,7 +66,7 @@ class PlacedHeap:
         return self.address + self.heap.size
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class RegionSpace:
     """A region's free space before and after the heaps go in."""
 
@@ -80,7 +79,7 @@ class RegionSpace:
     largest_gap_after: int
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class DynamicBuffer:
     """``LLEXT_HEAP_DYNAMIC``: what the buffer the application passes must satisfy."""
 
@@ -92,7 +91,7 @@ class DynamicBuffer:
     note: str = ""
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class UsableAllocation:
     """Under user mode with a power-of-two MPU: the largest extension region a heap can
     serve from its chosen base, after the allocator's header and power-of-two alignment.
@@ -109,7 +108,7 @@ class UsableAllocation:
     count: int = 1
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Layout:
     """Every heap section placed, for one target."""
 
@@ -124,11 +123,8 @@ class Layout:
     #: Harvard ``.rodata`` and ``.data``), which moves what follows them up, aligned as
     #: the linker aligns it. The solver says where; every emitter reads it from here.
     #: Default: the target board's ranges, unmoved.
-    image: tuple[UsedRange, ...] = attrs.field()
-
-    @image.default
-    def _board_image(self) -> tuple[UsedRange, ...]:
-        return tuple(self.target.board.used)
+    image: tuple[UsedRange, ...] = records.field(
+        factory=lambda layout: tuple(layout.target.board.used), takes_self=True)
 
     def heap(self, section: str) -> PlacedHeap:
         """The placed heap for `section`; raises `KeyError` when the layout has none."""

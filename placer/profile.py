@@ -25,8 +25,7 @@ import os
 from pathlib import Path, PurePath
 from typing import Any
 
-import attrs
-
+from placer import records
 from placer.emit import PROFILE_FILE, layout_json
 from placer.emit.layout_json import Decoder, JsonValue, encode
 from placer.errors import LayoutError
@@ -52,7 +51,7 @@ PROFILE_LIMIT = 64 * 1024 * 1024
 
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Profile:
     """Everything `verify` needs of one firmware: its layout and its image facts."""
 
@@ -69,11 +68,11 @@ def make_profile(layout: Layout, image: ImageFacts) -> Profile:
     """The profile of `layout` and `image`, reduced to what the loader reads (see the
     module docs), with file paths reduced to file names."""
     target = layout.target
-    board = attrs.evolve(target.board, used=(), base_script=None, flash_region=None,
+    board = records.evolve(target.board, used=(), base_script=None, flash_region=None,
                          preferred_regions=(), forbidden_regions=(), description="",
                          source=None, image=None)
-    config = attrs.evolve(target.config, set_by=(), warnings=())
-    trimmed = attrs.evolve(layout, target=attrs.evolve(target, board=board, config=config),
+    config = records.evolve(target.config, set_by=(), warnings=())
+    trimmed = records.evolve(layout, target=records.evolve(target, board=board, config=config),
                            regions=(), usable=(), warnings=(), image=())
     return Profile(layout=trimmed, image=_without_folders(image))
 
@@ -88,10 +87,10 @@ def _without_folders(image: ImageFacts) -> ImageFacts:
     def strip(text: str) -> str:
         return text.replace(full, short) if full else text
 
-    metadata = attrs.evolve(image.metadata, source=strip(image.metadata.source))
+    metadata = records.evolve(image.metadata, source=strip(image.metadata.source))
     if exports is not None:
-        exports = attrs.evolve(exports, source=short)
-    return attrs.evolve(image, metadata=metadata, exports=exports,
+        exports = records.evolve(exports, source=short)
+    return records.evolve(image, metadata=metadata, exports=exports,
                         notes=tuple(strip(note) for note in image.notes))
 
 

@@ -13,8 +13,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import attrs
-
+from placer import records
 from placer.board import Arch, Board, MpuKind
 from placer.config import (
     ARCH_SYMBOLS,
@@ -69,7 +68,7 @@ class ConfigViolations(ConfigError):
         return "\n".join(str(v) for v in self.violations)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ConfigReport:
     """What checking a configuration against a board found."""
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import enum
 
-import attrs
-
+from placer import records
 from placer.board import (
     MPU_MIN_REGION,
     Arch,
@@ -60,7 +59,7 @@ SIZE_OPTION: dict[HeapRole, str] = {
 }
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class HeapSection:
     """One static heap buffer as the linker sees it: an input section to place.
 
@@ -81,7 +80,7 @@ class HeapSection:
     writable_at_load: bool = True
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Target:
     """A board built with a configuration, with every derived fact LLEXT depends on."""
 

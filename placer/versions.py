@@ -16,18 +16,33 @@ from __future__ import annotations
 
 import re
 
-import attrs
-
+from placer import records
 from placer.errors import ConfigError
 
 
-@attrs.frozen(slots=True, order=True)
+@records.frozen
 class ZephyrVersion:
-    """A Zephyr version ``major.minor.patch`` (patch 99: a development tree)."""
+    """A Zephyr version ``major.minor.patch`` (patch 99: a development tree), ordered as
+    releases are."""
 
     major: int
     minor: int
     patch: int = 0
+
+    def _key(self) -> tuple[int, int, int]:
+        return (self.major, self.minor, self.patch)
+
+    def __lt__(self, other: ZephyrVersion) -> bool:
+        return self._key() < other._key()
+
+    def __le__(self, other: ZephyrVersion) -> bool:
+        return self._key() <= other._key()
+
+    def __gt__(self, other: ZephyrVersion) -> bool:
+        return self._key() > other._key()
+
+    def __ge__(self, other: ZephyrVersion) -> bool:
+        return self._key() >= other._key()
 
     @property
     def release(self) -> ZephyrVersion:

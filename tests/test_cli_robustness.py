@@ -21,11 +21,11 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from placer import records
 from placer.cli import main
 from tests.llext.build import build_extension
 
@@ -69,7 +69,7 @@ CONFIG_LLEXT_STORAGE_WRITABLE=y
 """
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Inputs:
     """Real, valid inputs of every kind placer reads, to truncate and mutate."""
 
@@ -111,7 +111,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     return Inputs(folder, board, script, layout, extension, dts, config, exports, profile)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Outcome:
     """What one run of `main` did."""
 

@@ -30,12 +30,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import attrs
-
+from placer import records
 from tests.toolchains import tool
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Region:
     """A MEMORY region of the target's ``linker.cmd`` and its devicetree node."""
 
@@ -45,7 +44,7 @@ class Region:
     flags: str
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Shape:
     """A target: toolchain family, compiler/linker flags, memory, devicetree and Kconfig.
 
@@ -100,7 +99,7 @@ HEAP_SECTIONS = {".llext_heap": "llext_heap", ".llext_instr_heap": "llext_instr_
 BLOCK_SIZE = 256
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Build:
     """A build directory made by `make_build_dir`: `path` is ``build``; `objects` are the
     object files its image links, for `relink`."""

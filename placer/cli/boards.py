@@ -219,8 +219,7 @@ def _notes(board: Board, name: str) -> str:
 
 def run_import(args: argparse.Namespace) -> int:
     """Import a board and write it as a board file."""
-    import attrs
-
+    from placer import records
     from placer.board import Arch
     from placer.boardfile import load_board, write_board
     from placer.importers import board_from_dts, board_from_script, read_elf_image
@@ -245,14 +244,14 @@ def run_import(args: argparse.Namespace) -> int:
     elif args.board is not None:
         board = load_board(args.board)
         if args.name:
-            board = attrs.evolve(board, name=args.name)
+            board = records.evolve(board, name=args.name)
     else:
         print("placer board import: error: give --from-script, --from-dts, or --from-elf with "
               "--board", file=sys.stderr)
         return USAGE_ERROR
     if args.from_elf is not None:
         image = read_elf_image(args.from_elf, board)
-        board = attrs.evolve(board, used=image.used, image=None)
+        board = records.evolve(board, used=image.used, image=None)
         for heap in image.heaps:
             print(f"note: the image already has {heap.section} ({heap.symbol}) at "
                   f"{heap.address:#x}, {heap.size} bytes; left out of the used ranges",

@@ -20,8 +20,7 @@ import typing
 from pathlib import Path, PurePath
 from typing import Any, TypeVar, cast
 
-import attrs
-
+from placer import records
 from placer.board import Board
 from placer.config import LlextConfig
 from placer.errors import ConfigError, LayoutError
@@ -90,7 +89,7 @@ def to_document(layout: Layout) -> dict[str, JsonValue]:
     document["board"] = encode(target.board)
     document["config"] = encode(target.config)
     document["target"] = _encode_fields(target, skip=_TARGET_OUTSIDE)
-    for field in attrs.fields(Layout):
+    for field in records.fields(Layout):
         if field.name == "target":
             continue
         value = getattr(layout, field.name)
@@ -111,7 +110,7 @@ def from_document(document: JsonValue, *, file: str = "<string>") -> Layout:
             f"unsupported schema {schema!r}: this placer reads {SCHEMA!r}", file, key="schema"
         )
     expected = {"schema", "board", "config", "target"} | {
-        f.name for f in attrs.fields(Layout) if f.name != "target"
+        f.name for f in records.fields(Layout) if f.name != "target"
     }
     decoder.no_unknown_keys(root, expected, "")
     for key in ("board", "config", "target", "heaps", "regions"):
@@ -128,7 +127,7 @@ def from_document(document: JsonValue, *, file: str = "<string>") -> Layout:
     )
     values: dict[str, Any] = {"target": target, "heaps": heaps}
     hints = _hints(Layout)
-    for field in attrs.fields(Layout):
+    for field in records.fields(Layout):
         if field.name in values or field.name not in root:
             continue
         values[field.name] = decoder.decode(hints[field.name], root[field.name], field.name)
@@ -235,14 +234,14 @@ def encode(value: object) -> JsonValue:
         return sorted(encode(item) for item in value)
     if isinstance(value, tuple):
         return [encode(item) for item in value]
-    if attrs.has(type(value)):
+    if records.has(type(value)):
         return _encode_fields(value)
     raise TypeError(f"layout JSON cannot encode {type(value).__name__}")
 
 
 def _encode_fields(instance: object, skip: frozenset[str] = frozenset()) -> dict[str, JsonValue]:
     out: dict[str, JsonValue] = {}
-    for field in attrs.fields(cast(Any, type(instance))):
+    for field in records.fields(cast(Any, type(instance))):
         if field.name in skip:
             continue
         value = getattr(instance, field.name)
@@ -313,7 +312,7 @@ class Decoder:
         data = self.mapping(value, key)
         extra = extra or {}
         hints = _hints(cls)
-        fields = [f for f in attrs.fields(cast(Any, cls)) if f.name not in extra]
+        fields = [f for f in records.fields(cast(Any, cls)) if f.name not in extra]
         known = {f.name for f in fields}
         derived = {f"{name}_hex" for name in known & _ADDRESS_FIELDS}
         self.no_unknown_keys(data, known | derived, key)
@@ -323,7 +322,7 @@ class Decoder:
                 values[field.name] = self.decode(
                     hints[field.name], data[field.name], _join(key, field.name)
                 )
-            elif field.default is attrs.NOTHING:
+            elif field.default is records.NOTHING:
                 raise self.fail(_join(key, field.name), "missing")
         for name in derived & data.keys():
             base = name.removesuffix("_hex")
@@ -343,7 +342,7 @@ class Decoder:
 
     def heap(self, value: JsonValue, key: str) -> PlacedHeap:
         data = self.mapping(value, key)
-        heap_names = {f.name for f in attrs.fields(HeapSection)}
+        heap_names = {f.name for f in records.fields(HeapSection)}
         heap_part = {k: v for k, v in data.items() if k in heap_names}
         placed_part = {
             k: v for k, v in data.items() if k not in heap_names and k not in {"end", "end_hex"}
@@ -413,7 +412,7 @@ class Decoder:
             if not (2 <= len(parts) <= 3 and all(type(p) is int and p >= 0 for p in parts)):
                 raise self.fail(key, "expected [major, minor] or [major, minor, patch]")
             return ZephyrVersion(*cast(list[int], parts))
-        if attrs.has(hint):
+        if records.has(hint):
             return self.attrs_instance(hint, value, key)
         raise self.fail(key, f"cannot decode a value of type {hint.__name__}")
 

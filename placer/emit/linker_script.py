@@ -26,8 +26,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-import attrs
-
+from placer import records
 from placer.errors import BoardError
 from placer.layout import AddressSource, Layout, PlacedHeap, Placement
 from placer.script import ast, parse_file, print_script
@@ -73,7 +72,7 @@ def edit_script(layout: Layout, base: ast.Script | None = None) -> ast.Script:
                 )
             appended.append(_output_section(placed))
             continue
-        edited = attrs.evolve(host, commands=_with_heap(layout, host, placed))
+        edited = records.evolve(host, commands=_with_heap(layout, host, placed))
         script = ast.replace(script, host, edited)
     if appended:
         script = _append_output_sections(script, tuple(appended))
@@ -302,7 +301,7 @@ def _without_heap_patterns(script: ast.Script, heaps: frozenset[str]) -> ast.Scr
                     and all(_plain(p).name.rstrip("*") in heaps for p in c.sections))
         )
         if kept != section.commands:
-            script = ast.replace(script, section, attrs.evolve(section, commands=kept))
+            script = ast.replace(script, section, records.evolve(section, commands=kept))
     return script
 
 

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import re
 
-import attrs
-
+from placer import records
 from placer.emit.linker_script import (
     alignment_commands,
     collects,
@@ -40,7 +39,7 @@ SNIPPETS_INCLUDE = "#include <snippets-noinit.ld>"
 _INCLUDES_SNIPPETS = re.compile(r"^#\s*include\s*[<\"]snippets-noinit\.ld[>\"]")
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Fragment:
     """A ``noinit.ld`` and what a board needs to use it.
 
@@ -109,7 +108,7 @@ def add_snippets_include(script: ast.Script) -> ast.Script:
     commands = host.commands
     at = input_sections_end(commands)
     include = ast.Comment(SNIPPETS_INCLUDE)
-    edited = attrs.evolve(host, commands=(*commands[:at], include, *commands[at:]))
+    edited = records.evolve(host, commands=(*commands[:at], include, *commands[at:]))
     return ast.replace(script, host, edited)
 
 

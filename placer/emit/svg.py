@@ -15,8 +15,7 @@ import math
 import textwrap
 import xml.etree.ElementTree as ET
 
-import attrs
-
+from placer import records
 from placer.layout import Layout
 from placer.target import HeapRole
 
@@ -57,7 +56,7 @@ class SegmentKind(enum.Enum):
     FREE = "free"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Segment:
     """A contiguous stretch of one region: image contents, a heap, padding or free."""
 
@@ -101,7 +100,7 @@ def region_segments(layout: Layout, region: str) -> tuple[Segment, ...]:
             continue  # overlaps what is already drawn, or lies outside the region
         if start > cursor:
             out.append(Segment(SegmentKind.FREE, "free", cursor, start - cursor))
-        out.append(attrs.evolve(piece, start=start, size=end - start))
+        out.append(records.evolve(piece, start=start, size=end - start))
         cursor = end
     if cursor < memory.end:
         out.append(Segment(SegmentKind.FREE, "free", cursor, memory.end - cursor))
@@ -158,7 +157,7 @@ def render_svg(layout: Layout) -> str:
 # --- layout of one column ----------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Drawn:
     segment: Segment
     top: float
@@ -166,7 +165,7 @@ class _Drawn:
     broken: bool
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Column:
     name: str
     origin: int

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 from elftools.common.exceptions import ELFError
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
+from placer import records
 from placer.board import Board, UsedRange
 from placer.elfguard import elf_guard, open_elf
 from placer.errors import BoardError
@@ -40,7 +40,7 @@ HEAP_SYMBOLS: dict[str, tuple[str, ...]] = {
 }
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ElfHeap:
     """An LLEXT heap buffer the image already has: where it is and how big."""
 
@@ -51,7 +51,7 @@ class ElfHeap:
     region: str | None
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ElfImage:
     """The memory a built image uses, per board region.
 
@@ -97,7 +97,7 @@ def used_ranges(path: str | Path, board: Board) -> tuple[UsedRange, ...]:
 def board_with_elf(board: Board, path: str | Path) -> Board:
     """`board` with its used ranges replaced by what the image at `path` uses."""
     image = read_elf_image(path, board)
-    return attrs.evolve(board, used=image.used, image=None, used_measured=True)
+    return records.evolve(board, used=image.used, image=None, used_measured=True)
 
 
 def _read(elf: ELFFile, file: str, board: Board, orphans: frozenset[str]) -> ElfImage:

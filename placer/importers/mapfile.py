@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import attrs
-
+from placer import records
 from placer.board import Board, UsedRange
 from placer.errors import BoardError
 from placer.inputs import ELF_LIMIT, read_input_text
@@ -32,7 +31,7 @@ _NOT_MEMORY = re.compile(r"^(\.debug|\.zdebug|\.comment|\.stab|\.ARM\.attributes
                          r"\.rel\.|\.rela\.)")
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class MapSection:
     """One output section as the map reports it; `load_address` is None when ld printed
     none (the section is not loaded from elsewhere)."""

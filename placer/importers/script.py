@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import attrs
-
+from placer import records
 from placer.board import Arch, Board, Bus, MemoryRegion, UsedRange
 from placer.boardfile import DEFAULT_MACHINE
 from placer.errors import BoardError
@@ -128,14 +127,14 @@ def board_on_script(board: Board, script_board: Board, *, strict: bool = True) -
                     ": the script and the board describe different hardware", script_file)
             regions.append(region)
             continue
-        regions.append(attrs.evolve(
+        regions.append(records.evolve(
             region, attributes=holder.attributes if holder.attributes else region.attributes,
             bus=holder.bus, writable_at_load=holder.writable_at_load,
             retained=holder.retained, volatile=holder.volatile))
     regions = [_aliased(board, region, regions) for region in regions]
     names = {r.name for r in regions}
     used = tuple(moved for u in board.used if (moved := _moved(u, board, regions)) is not None)
-    return attrs.evolve(
+    return records.evolve(
         board, regions=tuple(regions), noinit_region=script_board.noinit_region,
         flash_region=script_board.flash_region, xip=script_board.xip,
         base_script=script_board.base_script, used=used,
@@ -161,8 +160,8 @@ def _aliased(board: Board, region: MemoryRegion, regions: list[MemoryRegion]) ->
     target = region.origin + holder.alias_offset
     for other in regions:
         if other.name != region.name and other.contains(target):
-            return attrs.evolve(region, alias_of=other.name, alias_offset=holder.alias_offset)
-    return attrs.evolve(region, alias_of=None, alias_offset=0)
+            return records.evolve(region, alias_of=other.name, alias_offset=holder.alias_offset)
+    return records.evolve(region, alias_of=None, alias_offset=0)
 
 
 def _moved(used: UsedRange, board: Board, regions: list[MemoryRegion]) -> UsedRange | None:

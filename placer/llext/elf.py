@@ -10,17 +10,17 @@ from __future__ import annotations
 import os
 import struct
 
-import attrs
 from elftools.common.exceptions import ELFError
 from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE
 
+from placer import records
 from placer.board import Arch
 from placer.errors import ExtensionError, InputError
 from placer.inputs import ELF_LIMIT, read_input
 from placer.target import Target
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ElfSection:
     """One section header, with its name resolved."""
 
@@ -37,7 +37,7 @@ class ElfSection:
     entsize: int
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ElfSymbol:
     """One symbol table entry. `type` and `bind` are the STT_/STB_ numbers."""
 
@@ -50,7 +50,7 @@ class ElfSymbol:
     shndx: int
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Relocation:
     """One REL or RELA entry; `addend` is None for REL (the addend is in place)."""
 
@@ -60,7 +60,7 @@ class Relocation:
     addend: int | None
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class RelocationSection:
     """A SHT_REL/SHT_RELA section and the section it patches (`target`, from sh_info)."""
 
@@ -71,7 +71,7 @@ class RelocationSection:
     entries: tuple[Relocation, ...]
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ExtensionElf:
     """A validated extension file.
 
@@ -91,7 +91,7 @@ class ExtensionElf:
     symtab_index: int
     strtab_index: int
     relocation_sections: tuple[RelocationSection, ...]
-    data: bytes = attrs.field(repr=False)
+    data: bytes = records.field(repr=False)
 
     def section_bytes(self, section: ElfSection) -> bytes:
         """The file bytes of `section` (empty for NOBITS)."""
@@ -146,7 +146,7 @@ _MACHINE_NAMES = {number: name for name, number in ENUM_E_MACHINE.items()
 _TYPE_NAMES = {number: name for name, number in ENUM_E_TYPE.items() if isinstance(number, int)}
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ElfExpectation:
     """What the target's loader checks the header against: its class, byte order and the
     machine numbers it accepts (empty: not checked, as on Xtensa)."""
@@ -169,7 +169,7 @@ class ElfExpectation:
                    machines=_MACHINES.get(arch, ()), arch_label=arch)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Refusal:
     """A file Zephyr's loader refuses while reading it: the error, and ``e_shnum`` when the
     refusal comes after the header checks (Zephyr allocated the section map for that many

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-import attrs
+from placer import records
 
 if TYPE_CHECKING:
     from placer.config import LlextConfig
@@ -29,7 +29,7 @@ CHUNK_UNIT = 8
 _SMALL_HEAP_MAX_CHUNKS = 0x7FFF
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class HeapOptions:
     """The build options that change the allocator's arithmetic.
 
@@ -70,7 +70,7 @@ class HeapOptions:
         return chunks > _SMALL_HEAP_MAX_CHUNKS
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class HeapStats:
     """A heap's runtime statistics, in usable bytes (``struct sys_memory_stats``)."""
 
@@ -100,7 +100,7 @@ def z_heap_min_size(options: HeapOptions) -> int:
         size += 1
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Chunk:
     """One chunk of the heap as it stands: its address, size in bytes and state."""
 

@@ -14,8 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import attrs
-
+from placer import records
 from placer.inputs import ELF_LIMIT, read_input
 from placer.llext.metadata import MetadataSizes, estimated_sizes, region_count, sizes_from_dwarf
 from placer.llext.symbols import ExportTable, read_exports_elf, read_exports_list
@@ -30,7 +29,7 @@ def extension_name(path: str | os.PathLike[str]) -> str:
     return Path(path).stem[:MAX_NAME_LEN]
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class PreloadedExtension:
     """An extension the product loads before any other (a shared library the image
     ships, say): its bytes, so the heaps and the symbols it leaves behind are exact.
@@ -40,7 +39,7 @@ class PreloadedExtension:
 
     name: str
     file: str
-    data: bytes = attrs.field(repr=False)
+    data: bytes = records.field(repr=False)
 
     @property
     def sha256(self) -> str:
@@ -48,7 +47,7 @@ class PreloadedExtension:
         return hashlib.sha256(self.data).hexdigest()
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ImageFacts:
     """The built image as the loader meets it, beyond its heaps.
 

@@ -15,8 +15,7 @@ import enum
 from collections.abc import Callable
 from typing import Literal
 
-import attrs
-
+from placer import records
 from placer.board import Arch, Bus
 from placer.config import HeapBackend
 from placer.errors import ConfigError, ExtensionError
@@ -64,7 +63,7 @@ class Storage(enum.Enum):
     TEMPORARY = "temporary"  # everything copied
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class LoadOptions:
     """How extensions are handed to the loader.
 
@@ -84,7 +83,7 @@ class LoadOptions:
     link: bool = True
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Allocation:
     """One allocation the load made: which heap, where, how much asked and consumed."""
 
@@ -97,7 +96,7 @@ class Allocation:
     persistent: bool
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class LoadedRegion:
     """Where one region ended up: on a heap (`heap` names it) or in place in the buffer."""
 
@@ -108,10 +107,10 @@ class LoadedRegion:
     heap: str | None
     consumed: int
     sections: tuple[str, ...]
-    data: bytes = attrs.field(repr=False)
+    data: bytes = records.field(repr=False)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class HeapUsage:
     """One heap's bytes over a load: before it, at its peak, and after it."""
 
@@ -136,7 +135,7 @@ class HeapUsage:
         return self.peak - self.before
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ExtensionLoad:
     """The outcome of loading one extension."""
 
@@ -245,11 +244,11 @@ class _HeapState:
                 f"bytes ({needed - largest} more)")
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Held:
     """An allocation an extension holds: the heap, the payload address, what it is."""
 
-    heap: _HeapState = attrs.field(eq=False)
+    heap: _HeapState = records.field(eq=False)
     address: int
     what: str
 
@@ -280,7 +279,7 @@ class _Failed(Exception):
         self.error = error
 
 
-@attrs.define(slots=True)
+@records.mutable
 class _Loaded:
     """An extension while it is loaded: what to free on unload, what it exports."""
 
@@ -289,7 +288,7 @@ class _Loaded:
     held: list[_Held]
     exports: dict[str, int]
     use_count: int = 1
-    dependencies: list[str] = attrs.Factory(list)
+    dependencies: list[str] = records.field(factory=list)
 
 
 class Loader:
@@ -321,7 +320,7 @@ class Loader:
         self.heaps: list[_HeapState] = []
         for placed in layout.heaps:
             if heap_sizes and placed.section in heap_sizes:
-                placed = attrs.evolve(placed, heap=attrs.evolve(
+                placed = records.evolve(placed, heap=records.evolve(
                     placed.heap, size=heap_sizes[placed.section]))
             self.heaps.append(_HeapState(placed, heap_options))
         self.metadata_heap = self._route(HeapRole.METADATA, HeapRole.DATA, HeapRole.SHARED)
@@ -399,7 +398,7 @@ class Loader:
         """``llext_load`` of a name already loaded: one more reference, nothing read."""
         entry = self.loaded[name]
         entry.use_count += 1
-        return attrs.evolve(entry.result, already_loaded=True, allocations=(), usage=())
+        return records.evolve(entry.result, already_loaded=True, allocations=(), usage=())
 
     def unload(self, name: str) -> tuple[HeapUsage, ...]:
         """``llext_unload``: drop one reference; free everything when it was the last."""

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 
-import attrs
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from placer import records
 from placer.elfguard import elf_guard, open_elf
 from placer.errors import ExtensionError
 
@@ -23,7 +23,7 @@ from placer.errors import ExtensionError
 BASE_REGION_COUNT = 11
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class MetadataSizes:
     """Byte sizes of what the loader allocates from the metadata heap."""
 

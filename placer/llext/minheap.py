@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import attrs
-
+from placer import records
 from placer.config import HeapBackend
 from placer.layout import Layout
 from placer.llext.elf import ExtensionElf
@@ -28,7 +27,7 @@ LIMIT_KIB = 64 * 1024
 _SMALL_KIB = 255
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class HeapMinimum:
     """The smallest workable size of one heap: in KiB as Kconfig takes it, and in bytes
     as the buffer ends up. `current` is the layout's size; `shortfall` how much more the
@@ -54,7 +53,7 @@ class HeapMinimum:
         return f"CONFIG_{self.option}={self.kib}"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class MinimumHeaps:
     """Every heap's minimum, or why there is none (`blocked_by`: an extension that fails
     for a reason no heap size fixes)."""
@@ -75,7 +74,7 @@ def minimum_heaps(layout: Layout, steps: Sequence[tuple[str, ExtensionElf | None
 
     Each step is (name, extension) to load it, or (name, None) to unload it, in order.
     """
-    opts = attrs.evolve(options if options is not None else LoadOptions(), link=False)
+    opts = records.evolve(options if options is not None else LoadOptions(), link=False)
     # Search with the other heaps roomy. The largest small heap keeps 4-byte headers, so
     # its peak is a true lower bound for small sizes; beyond it, a big roomy heap.
     for roomy_kib in (_SMALL_KIB, LIMIT_KIB):

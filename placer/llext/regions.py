@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import enum
 
-import attrs
-
+from placer import records
 from placer.errors import ExtensionError
 from placer.llext.elf import (
     ET_DYN,
@@ -73,7 +72,7 @@ _ARRAY_TYPES = {SHT_PREINIT_ARRAY: Mem.PREINIT, SHT_INIT_ARRAY: Mem.INIT,
                 SHT_FINI_ARRAY: Mem.FINI}
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Region:
     """One region as the loader's descriptor holds it after mapping.
 
@@ -113,7 +112,7 @@ class Region:
         return bool(self.flags & SHF_LLEXT_HAS_RELOCS)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class SectionSlot:
     """Where one section lives: its region and its offset inside the region."""
 
@@ -122,7 +121,7 @@ class SectionSlot:
     offset: int
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class RegionMap:
     """Every non-empty region, in `Mem` order, and every loaded section's slot."""
 
@@ -144,7 +143,7 @@ class RegionMap:
         return None
 
 
-@attrs.define(slots=True)
+@records.mutable
 class _Draft:
     mem: Mem
     type: int

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import attrs
-
+from placer import records
 from placer.llext.loader import ExtensionLoad, HeapUsage
 from placer.llext.minheap import MinimumHeaps
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class HeapTotal:
     """One heap over the whole sequence: bytes in use at the end, the peak, the capacity
     the allocator can hand out, and the buffer's size and address."""
@@ -28,7 +27,7 @@ class HeapTotal:
     peak: int
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Unload:
     """An ``llext_unload`` between loads: after the first `after_loads` loads, with each
     heap's bytes in use before and after it."""
@@ -38,7 +37,7 @@ class Unload:
     usage: tuple[HeapUsage, ...]
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Report:
     """The outcome of loading extensions, in load order, against one layout."""
 

@@ -29,8 +29,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-import attrs
-
+from placer import records
 from placer.elfguard import elf_guard, open_elf
 from placer.errors import ConfigError, ExtensionError, ScriptError
 from placer.inputs import read_input_text
@@ -64,7 +63,7 @@ def slid(name: str, pointer_size: int) -> int:
     return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:pointer_size], "big")
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ExportedSymbol:
     """One entry of an export table. `name` is None when only the SLID survives (a
     prepared ``zephyr.elf``); `address` is None when an export list does not give it."""
@@ -75,7 +74,7 @@ class ExportedSymbol:
     slid: int | None = None
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ExportTable:
     """The image's built-in exports, in table order (Zephyr scans it linearly).
 
@@ -249,7 +248,7 @@ def _string_at(loaded: Sequence[tuple[int, bytes]], address: int) -> str | None:
 # -- other extensions -----------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class LoadedExtension:
     """An extension already loaded: its name and its ``exp_tab`` (name -> address)."""
 
@@ -260,7 +259,7 @@ class LoadedExtension:
         return next((address for n, address in self.exports if n == name), None)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Resolution:
     """What resolving an extension's symbols recorded: its dependencies (extension names,
     in the order found, at most 8 kept) and warnings."""
@@ -353,7 +352,7 @@ class SymbolResolver:
 # -- what an extension imports and exports ----------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class ExtensionInterface:
     """The names an extension needs from others (`imports`) and offers (`exports`)."""
 

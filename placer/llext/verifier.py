@@ -14,8 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import attrs
-
+from placer import records
 from placer.config import HeapBackend
 from placer.errors import ArgumentError, ConfigError, ExtensionError
 from placer.layout import Layout, PlacedHeap
@@ -172,7 +171,7 @@ def _load_twin(loader: Loader, name: str, path: str, first: str,
         note = (f"llext_load('{Path(path).stem}') compares only the first {MAX_NAME_LEN} "
                 f"characters of the name: Zephyr hands back '{name}' (loaded from {first}) "
                 f"and never reads {path}; give the extensions names that differ earlier")
-        return attrs.evolve(load, path=path, notes=(*load.notes, note))
+        return records.evolve(load, path=path, notes=(*load.notes, note))
     result = read_or_refusal(path, target)
     if isinstance(result, Refusal):
         return _refused(loader, name, path, result.error, result.section_count)
@@ -220,7 +219,7 @@ def with_dynamic_buffers(layout: Layout, buffers: Sequence[tuple[int, int]]) -> 
         heap = HeapSection(section=f"dynamic {symbol}", symbol=symbol, role=spec.role,
                            backend=HeapBackend.K_HEAP, size=size, align=spec.align)
         placed.append(PlacedHeap(heap=heap, region="dynamic", address=address, padding=0))
-    return attrs.evolve(layout, heaps=tuple(placed))
+    return records.evolve(layout, heaps=tuple(placed))
 
 
 def _explained(load: ExtensionLoad, ext: ExtensionElf | None,
@@ -234,7 +233,7 @@ def _explained(load: ExtensionLoad, ext: ExtensionElf | None,
         reason = resolver.explain_missing(symbol) if symbol is not None else None
         if reason is not None:
             notes.append(reason)
-    return attrs.evolve(load, notes=tuple(notes))
+    return records.evolve(load, notes=tuple(notes))
 
 
 def _order(read: list[tuple[str, ExtensionElf]], refused: list[str],

@@ -29,8 +29,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import attrs
-
+from placer import records
 from placer.script import _tables
 
 _BLANK = r"[ \t\r\n\f\v]"
@@ -64,20 +63,22 @@ class Token(str):
         return f"Token({self.type!r}, {self.value!r})"
 
 
-@attrs.frozen(slots=True)
 class ParseFailure(Exception):
     """Where parsing stopped: the offending token (or character) and what was possible."""
 
-    token: Token | None
-    position: int
-    expected: frozenset[str]
-    previous: Token | None
+    def __init__(self, token: Token | None, position: int, expected: frozenset[str],
+                 previous: Token | None) -> None:
+        super().__init__(token, position, expected, previous)
+        self.token = token
+        self.position = position
+        self.expected = expected
+        self.previous = previous
 
     def __str__(self) -> str:
         return f"unexpected {self.token!r} at {self.position}"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _StateLexer:
     pattern: re.Pattern[str]
     #: regex terminal -> {keyword text: keyword terminal} valid in this state.

@@ -1,7 +1,7 @@
 """The typed AST of GNU linker scripts.
 
-Every node is a frozen attrs class. Each carries its source `span`, which is excluded from
-equality so that ``parse(print(ast)) == ast`` compares meaning, not positions.
+Every node is a frozen record (`placer.records`). Each carries its source `span`, which
+is excluded from equality so that ``parse(print(ast)) == ast`` compares meaning, not positions.
 
 Names that ld reads the same whether quoted or not (section names, file patterns, region
 names, command arguments) are stored unquoted; the printer adds quotes where the bare text
@@ -9,7 +9,7 @@ would not lex as one token. The few places where quoting changes meaning (string
 expressions and ASSERT messages, literal version-script symbols) keep that fact.
 
 The tree helpers at the end (`find_output_section`, `insert_after`, `replace`, ...) are
-pure: they return new trees built with `attrs.evolve` and never mutate.
+pure: they return new trees built with `records.evolve` and never mutate.
 """
 
 from __future__ import annotations
@@ -18,68 +18,67 @@ import enum
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-import attrs
-
+from placer import records
 from placer.errors import SourceSpan
 
 # --- Expressions -------------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Number:
     """An integer literal; `text` is how it was written (``0x10K``, ``010``, ``1h``)."""
 
     value: int
     text: str
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Symbol:
     """A symbol reference, including the location counter ``.``."""
 
     name: str
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class String:
     """A quoted string argument (``SEGMENT_START("text-segment", ...)``, ASSERT messages)."""
 
     value: str
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class UnaryOp:
     """``-x``, ``!x``, ``~x``, ``+x``."""
 
     op: str
     operand: Expr
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class BinaryOp:
     """A binary operator with C precedence: ``* / % + - << >> < <= > >= == != & ^ | && ||``."""
 
     op: str
     left: Expr
     right: Expr
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Conditional:
     """``cond ? then : otherwise``."""
 
     condition: Expr
     then: Expr
     otherwise: Expr
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Call:
     """A builtin function: ``ALIGN(4)``, ``ORIGIN(RAM)``, ``CONSTANT(MAXPAGESIZE)``.
 
@@ -89,7 +88,7 @@ class Call:
 
     function: str
     args: tuple[Expr, ...]
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 Expr = Number | Symbol | String | UnaryOp | BinaryOp | Conditional | Call
@@ -133,7 +132,7 @@ class FragmentKind(enum.Enum):
     OUTPUT_SECTION_BODY = "output-section-body"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Comment:
     """A ``/* ... */`` or ``# ...`` comment on its own line(s) between statements.
 
@@ -141,10 +140,10 @@ class Comment:
     """
 
     text: str
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Assignment:
     """``target op expr;`` with `op` one of ``= += -= *= /= <<= >>= &= |=``.
 
@@ -156,27 +155,27 @@ class Assignment:
     op: str
     expr: Expr
     provide: str | None = None
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Assert:
     """``ASSERT(condition, "message")`` as a statement."""
 
     condition: Expr
     message: str
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Include:
     """``INCLUDE file``: valid at top level, in MEMORY, in SECTIONS and in an output section."""
 
     path: str
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Command:
     """A simple command: a keyword and its name arguments.
 
@@ -190,57 +189,57 @@ class Command:
 
     name: str
     args: tuple[str, ...] = ()
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class InputFile:
     """One file of ``INPUT(...)``/``GROUP(...)``; `library` for ``-lname`` (name without -l)."""
 
     name: str
     library: bool = False
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class AsNeeded:
     """``AS_NEEDED(files...)`` inside INPUT or GROUP."""
 
     files: tuple[InputFile, ...]
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Input:
     """``INPUT(files...)`` or ``GROUP(files...)``; `command` says which."""
 
     command: str
     files: tuple[InputFile | AsNeeded, ...]
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Insert:
     """``INSERT AFTER section`` or ``INSERT BEFORE section``; `where` is AFTER or BEFORE."""
 
     where: str
     section: str
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class RegionAlias:
     """``REGION_ALIAS("alias", region)``."""
 
     alias: str
     region: str
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 # --- MEMORY -------------------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class MemoryRegionDecl:
     """``name (attributes) : ORIGIN = origin, LENGTH = length``.
 
@@ -252,18 +251,18 @@ class MemoryRegionDecl:
     attributes: str | None
     origin: Expr
     length: Expr
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 MemoryCommand = MemoryRegionDecl | Include | Comment
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Memory:
     """A ``MEMORY { ... }`` block."""
 
     commands: tuple[MemoryCommand, ...]
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
     @property
     def regions(self) -> tuple[MemoryRegionDecl, ...]:
@@ -274,16 +273,16 @@ class Memory:
 # --- Input section descriptions -----------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Pattern:
     """A wildcard (file or section name), with the files ``EXCLUDE_FILE(...)`` removes."""
 
     name: str
     exclude_files: tuple[str, ...] = ()
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class SortedPattern:
     """A pattern under sort wrappers, outermost first.
 
@@ -294,10 +293,10 @@ class SortedPattern:
 
     sorts: tuple[str, ...]
     pattern: Pattern
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class InputSectionDescription:
     """``[KEEP(] [INPUT_SECTION_FLAGS(...)] file(sections...) [)]``.
 
@@ -310,24 +309,24 @@ class InputSectionDescription:
     sections: tuple[Pattern | SortedPattern, ...] | None
     keep: bool = False
     flags: tuple[str, ...] | None = None
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class DataCommand:
     """``BYTE(e)``, ``SHORT(e)``, ``LONG(e)``, ``QUAD(e)`` or ``SQUAD(e)``."""
 
     size: str
     value: Expr
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Fill:
     """``FILL(expr)`` inside an output section."""
 
     value: Expr
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 OutputSectionCommand = (
@@ -338,7 +337,7 @@ OutputSectionCommand = (
 # --- SECTIONS -----------------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class OutputSection:
     """An output section description.
 
@@ -364,10 +363,10 @@ class OutputSection:
     lma_region: str | None = None
     phdrs: tuple[str, ...] = ()
     fill: Expr | None = None
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class OverlaySection:
     """One ``secname { ... } [:phdr...] [= fill]`` of an OVERLAY."""
 
@@ -375,10 +374,10 @@ class OverlaySection:
     commands: tuple[OutputSectionCommand, ...] = ()
     phdrs: tuple[str, ...] = ()
     fill: Expr | None = None
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Overlay:
     """``OVERLAY [start] : [NOCROSSREFS] [AT(lma)] [SUBALIGN(s)] { sections } ...``."""
 
@@ -391,24 +390,24 @@ class Overlay:
     lma_region: str | None = None
     phdrs: tuple[str, ...] = ()
     fill: Expr | None = None
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 SectionsCommand = OutputSection | Overlay | Assignment | Assert | Include | Command | Comment
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Sections:
     """A ``SECTIONS { ... }`` block."""
 
     commands: tuple[SectionsCommand, ...]
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 # --- PHDRS and VERSION --------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class PhdrDecl:
     """``name TYPE [FILEHDR] [PHDRS] [AT(address)] [FLAGS(flags)];``.
 
@@ -421,46 +420,46 @@ class PhdrDecl:
     phdrs: bool = False
     at: Expr | None = None
     flags: Expr | None = None
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Phdrs:
     """A ``PHDRS { ... }`` block."""
 
     headers: tuple[PhdrDecl | Comment, ...]
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class VersionSymbol:
     """A symbol pattern of a version node; `literal` when quoted and the pattern has
     wildcards that the quotes turn off (ld matches quoted names without globbing)."""
 
     pattern: str
     literal: bool = False
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         # Quoting only changes the meaning of a pattern with wildcards: `"l"` and a bare
         # `l` (which the printer must quote, `l` being a keyword) match the same symbol.
         if self.literal and not any(c in self.pattern for c in "*?["):
             object.__setattr__(self, "literal", False)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class VersionExtern:
     """``extern "C++" { patterns }`` inside a version node."""
 
     language: str
     symbols: tuple[VersionSymbol, ...]
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 VersionEntry = VersionSymbol | VersionExtern
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class VersionNode:
     """``[tag] { global: ...; local: ...; } [dependencies];``; `tag` is None if anonymous."""
 
@@ -468,15 +467,15 @@ class VersionNode:
     globals: tuple[VersionEntry, ...] = ()
     locals: tuple[VersionEntry, ...] = ()
     dependencies: tuple[str, ...] = ()
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Version:
     """A ``VERSION { ... }`` block."""
 
     nodes: tuple[VersionNode, ...]
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 # --- The root -----------------------------------------------------------------------------
@@ -499,7 +498,7 @@ TopLevelCommand = (
 Statement = TopLevelCommand | SectionsCommand | OutputSectionCommand | MemoryCommand
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Script:
     """A parsed script or fragment: its statements, in order.
 
@@ -510,7 +509,7 @@ class Script:
 
     commands: tuple[Statement, ...]
     kind: FragmentKind = FragmentKind.SCRIPT
-    span: SourceSpan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    span: SourceSpan | None = records.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 Node = Statement | Script | OverlaySection | Overlay | Expr | Pattern | SortedPattern
@@ -561,7 +560,7 @@ def with_commands(node: _N, commands: tuple[Any, ...]) -> _N:
     field = _CONTAINERS.get(type(node))
     if field is None:
         raise TypeError(f"{type(node).__name__} holds no statement list")
-    return attrs.evolve(node, **{field: tuple(commands)})  # type: ignore[misc]
+    return records.evolve(node, **{field: tuple(commands)})
 
 
 def _rewrite(node: _N, edit: Callable[[tuple[Any, ...]], tuple[Any, ...] | None]) -> _N:
@@ -572,12 +571,12 @@ def _rewrite(node: _N, edit: Callable[[tuple[Any, ...]], tuple[Any, ...] | None]
     children: tuple[Any, ...] = getattr(node, field)
     edited = edit(children)
     if edited is not None:
-        return attrs.evolve(node, **{field: edited})  # type: ignore[misc]
+        return records.evolve(node, **{field: edited})
     for index, child in enumerate(children):
         new_child = _rewrite(child, edit)
         if new_child is not child:
             replaced = (*children[:index], new_child, *children[index + 1 :])
-            return attrs.evolve(node, **{field: replaced})  # type: ignore[misc]
+            return records.evolve(node, **{field: replaced})
     return node
 
 

@@ -34,8 +34,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, cast
 
-import attrs
-
+from placer import records
 from placer._graph import DiGraph, reaching, strongly_connected
 from placer.errors import ScriptError, ScriptWarning, SourceSpan
 from placer.script import ast
@@ -44,7 +43,7 @@ from placer.script.diagnostics import at_span, nesting_limit
 _MASK64: Final = (1 << 64) - 1
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Unknown:
     """A value that cannot be known before a link, and why."""
 
@@ -57,7 +56,7 @@ class Unknown:
 Value = int | Unknown
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class LinkerTarget:
     """The facts of one GNU ld target that expressions can observe.
 
@@ -96,7 +95,7 @@ _FLAG_OF: Final[Mapping[str, str]] = {
 }
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class EvaluatedRegion:
     """A MEMORY region with its origin and length evaluated.
 
@@ -112,13 +111,13 @@ class EvaluatedRegion:
     allowed: frozenset[str] = frozenset()
     denied: frozenset[str] = frozenset()
     aliases: tuple[str, ...] = ()
-    span: SourceSpan | None = attrs.field(default=None, eq=False)
+    span: SourceSpan | None = records.field(default=None, eq=False)
     #: False for a region ORIGIN()/LENGTH() named but no MEMORY block declares: GNU ld
     #: makes it (origin 0, length ~0) and lists it in its map; it is no memory.
     declared: bool = True
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class SymbolValue:
     """A symbol the script assigns outside output sections, and its value.
 
@@ -131,10 +130,10 @@ class SymbolValue:
     value: Value
     provided: bool = False
     hidden: bool = False
-    span: SourceSpan | None = attrs.field(default=None, eq=False)
+    span: SourceSpan | None = records.field(default=None, eq=False)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class EvaluatedSymbols(Mapping[str, Value]):
     """Symbol values of a script: a mapping from name to `Value`, in script order."""
 
@@ -174,7 +173,7 @@ class _NotYet(Exception):
         self.name = name
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Scope:
     """What an expression can see: symbols, DEFINED, regions, ``.``, the target.
 
@@ -191,7 +190,7 @@ class _Scope:
     file: str = "<script>"
     sizeof_headers: Value = Unknown(
         "SIZEOF_HEADERS depends on the program headers the link creates")
-    record: Callable[[str], None] = attrs.field(factory=lambda: _ignore_read)
+    record: Callable[[str], None] = records.field(factory=lambda: _ignore_read)
 
 
 def _ignore_read(name: str) -> None:
@@ -385,7 +384,7 @@ def _check_constants(expr: ast.Expr, file: str) -> int | None:
             left, right = constant(node.left), constant(node.right)
             if left is None or right is None:
                 return None
-            return _binary(node.op, left, right, node, attrs.evolve(_CONSTANT_SCOPE, file=file))
+            return _binary(node.op, left, right, node, records.evolve(_CONSTANT_SCOPE, file=file))
         if isinstance(node, ast.Conditional):
             values = [constant(n) for n in (node.condition, node.then, node.otherwise)]
             if values[0] is None:
@@ -486,7 +485,7 @@ def _call(call: ast.Call, scope: _Scope) -> Value:
 # --- Scripts ------------------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Definition:
     """One assignment in script order, with whether it can be evaluated before a link."""
 
@@ -721,7 +720,7 @@ class _ScriptEvaluator:
                 return Unknown(f"`{name}' is not valid yet in this pass")
 
         with contextlib.suppress(ScriptError):
-            _eval(expr, attrs.evolve(scope, symbol=symbol))
+            _eval(expr, records.evolve(scope, symbol=symbol))
 
     def _run_assignments(self) -> None:
         settled = False
@@ -788,7 +787,7 @@ class _ScriptEvaluator:
         return reaching(graph, cyclic)
 
     def symbols(self) -> EvaluatedSymbols:
-        records: dict[str, SymbolValue] = {}
+        found: dict[str, SymbolValue] = {}
         for index, definition in enumerate(self.definitions):
             statement = definition.statement
             name = statement.target
@@ -799,7 +798,7 @@ class _ScriptEvaluator:
             if value is None and provide and name not in self.referenced:
                 # Nothing in the script reads it: report the value it gets when an input
                 # file references it.
-                scope = attrs.evolve(
+                scope = records.evolve(
                     self._scope(0 if definition.before_sections else _DOT_IN_SECTIONS),
                     defined=self._defined_before(index))
                 try:
@@ -814,15 +813,15 @@ class _ScriptEvaluator:
                 # it depends on itself. ld gives such a cycle a value that depends on how
                 # many passes the link makes (`a = b + 1; b = a;` is 6 in one x86-64 link).
                 value = _cycle(name)
-            previous = records.get(name)
-            records[name] = SymbolValue(
+            previous = found.get(name)
+            found[name] = SymbolValue(
                 name, value,
                 provided=self._is_provided(name),
                 hidden=statement.provide in ("HIDDEN", "PROVIDE_HIDDEN")
                 or (previous is not None and previous.hidden),
                 span=statement.span if previous is None else previous.span,
             )
-        return EvaluatedSymbols(tuple(records.values()))
+        return EvaluatedSymbols(tuple(found.values()))
 
     def _reported_provide(self, index: int, name: str) -> bool:
         """Whether a PROVIDE's symbol is reported: it acted, or nothing references it yet
@@ -1051,8 +1050,8 @@ def _referenced_symbols(script: ast.Script, skip: set[int]) -> set[str]:
                 return
             if node.op != "=":
                 found.add(node.target)
-        if attrs.has(type(node)):
-            for field in attrs.fields(cast(Any, type(node))):
+        if records.has(type(node)):
+            for field in records.fields(cast(Any, type(node))):
                 if field.name != "span":
                     walk(getattr(node, field.name))
 
@@ -1167,6 +1166,6 @@ def target_for_bfd_name(name: str) -> LinkerTarget | None:
         if needle in lowered:
             found = LINKER_TARGETS[key]
             if key == "riscv" and "elf32" in lowered:
-                return attrs.evolve(found, name="elf32lriscv", address_bits=32)
+                return records.evolve(found, name="elf32lriscv", address_bits=32)
             return found
     return None

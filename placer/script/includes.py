@@ -24,8 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import attrs
-
+from placer import records
 from placer.errors import InputError, ScriptError, ScriptWarning, SourceSpan
 from placer.inputs import LIMIT_VARIABLE, TEXT_LIMIT, effective_limit, read_input_text
 from placer.script import ast
@@ -288,7 +287,7 @@ def _shift_first_line(nodes: tuple[Any, ...], width: int) -> tuple[Any, ...]:
         end = span.end_column
         if span.end_line == 1 and end is not None:
             end -= width
-        return attrs.evolve(span, column=span.column - width, end_column=end)
+        return records.evolve(span, column=span.column - width, end_column=end)
 
     return tuple(map_spans(node, shift) for node in nodes)
 
@@ -297,19 +296,19 @@ def map_spans(node: Any, change: Any) -> Any:
     """A copy of AST `node` with `change(span)` applied to every node's span."""
     if isinstance(node, tuple):
         return tuple(map_spans(item, change) for item in node)
-    if not attrs.has(type(node)) or isinstance(node, SourceSpan):
+    if not records.has(type(node)) or isinstance(node, SourceSpan):
         return node
     updates: dict[str, Any] = {}
-    for field in attrs.fields(type(node)):
+    for field in records.fields(type(node)):
         value = getattr(node, field.name)
         if field.name == "span":
             if value is not None:
                 updates["span"] = change(value)
-        elif isinstance(value, tuple) or attrs.has(type(value)):
+        elif isinstance(value, tuple) or records.has(type(value)):
             new = map_spans(value, change)
             if new is not value:
                 updates[field.name] = new
-    return attrs.evolve(node, **updates) if updates else node
+    return records.evolve(node, **updates) if updates else node
 
 
 def _remap_spans(script: ast.Script, preprocessed: PreprocessedText) -> ast.Script:
@@ -322,7 +321,7 @@ def _remap_spans(script: ast.Script, preprocessed: PreprocessedText) -> ast.Scri
         end = preprocessed.origin(span.end_line, span.end_column)
         if end.file != start.file:
             return start
-        return attrs.evolve(start, end_line=end.line, end_column=end.column)
+        return records.evolve(start, end_line=end.line, end_column=end.column)
 
     result = map_spans(script, change)
     assert isinstance(result, ast.Script)

@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
-
+from placer import records
 from placer.errors import ScriptError
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Macro:
     """One object-like macro: ``#define name value``."""
 

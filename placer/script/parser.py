@@ -40,8 +40,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
-import attrs
-
+from placer import records
 from placer.errors import ScriptError, SourceSpan
 from placer.inputs import read_input_text
 from placer.script import _tables, ast
@@ -390,7 +389,7 @@ class _Builder:
 
     def keep(self, c: list[Any]) -> ast.InputSectionDescription:
         inner: ast.InputSectionDescription = c[2]
-        return attrs.evolve(inner, keep=True, span=self._span(c[0]))
+        return records.evolve(inner, keep=True, span=self._span(c[0]))
 
     def _flags_and_rest(self, c: list[Any]) -> tuple[tuple[str, ...] | None, list[Any]]:
         if isinstance(c[0], tuple) and c[0] and c[0][0] == "flags":
@@ -648,7 +647,7 @@ def _fold(chain: list[Any]) -> Any:
     return operands[0]
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Engine:
     builder: _Builder
     lock: threading.Lock
@@ -849,5 +848,5 @@ def _attach(
         result.append(child)
     if field:
         result.extend(c for _, c in pending[placed:])
-        return attrs.evolve(node, **{field: tuple(result)})
-    return attrs.evolve(node, sections=tuple(result))
+        return records.evolve(node, **{field: tuple(result)})
+    return records.evolve(node, sections=tuple(result))

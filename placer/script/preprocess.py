@@ -24,8 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
-
+from placer import records
 from placer.errors import InputError, ScriptError, SourceSpan
 from placer.inputs import is_regular_file, read_input_text
 from placer.script.diagnostics import file_source_line, source_lines
@@ -53,7 +52,7 @@ _MARKER = re.compile(r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d)*)$')
 _CPP_ERROR = re.compile(r"^(.*?):(\d+):(\d+): (?:fatal )?error: (.*)$", re.MULTILINE)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class LineOrigin:
     """Where one output line came from: a file and its 1-based line."""
 
@@ -61,7 +60,7 @@ class LineOrigin:
     line: int
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class PreprocessedText:
     """Preprocessor output with the origin of each of its lines.
 
@@ -72,12 +71,12 @@ class PreprocessedText:
 
     text: str
     line_map: tuple[LineOrigin, ...]
-    sources: Mapping[str, str] = attrs.field(factory=lambda: types.MappingProxyType({}))
+    sources: Mapping[str, str] = records.field(factory=lambda: types.MappingProxyType({}))
     warnings: tuple[str, ...] = ()
-    _output_lines: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
-    _source_lines: dict[str, list[str]] = attrs.field(init=False, repr=False, eq=False)
+    _output_lines: tuple[str, ...] = records.field(init=False, repr=False, eq=False)
+    _source_lines: dict[str, list[str]] = records.field(init=False, repr=False, eq=False)
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         # Spans are remapped one by one: split the texts once, not once per span.
         object.__setattr__(self, "_output_lines", tuple(self.text.split("\n")))
         object.__setattr__(self, "_source_lines", {})

@@ -12,8 +12,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import attrs
-
+from placer import records
 from placer.board import Board, UsedRange
 from placer.config import HeapBackend, LlextConfig
 from placer.errors import ArgumentError, BoardError, ConfigError, Infeasible
@@ -61,7 +60,7 @@ _CONFIG_FIELD = {
 REGION_ROLES = frozenset({HeapRole.SHARED, HeapRole.EXT, HeapRole.INSTR, HeapRole.DATA})
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Pin:
     """The user's pin: `section` goes in `region`, or at `address` (or both)."""
 
@@ -70,7 +69,7 @@ class Pin:
     address: int | None = None
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Problem:
     """What `place` solves: the target, its heaps and everything that constrains them.
 
@@ -83,21 +82,21 @@ class _Problem:
     used: tuple[UsedRange, ...]
     pins: tuple[Pin, ...]
     orders: tuple[Order, ...]
-    residues: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)
-    extra: Mapping[str, int] = attrs.field(factory=dict)
+    residues: Mapping[str, tuple[int, int]] = records.field(factory=dict)
+    extra: Mapping[str, int] = records.field(factory=dict)
 
     @property
     def board(self) -> Board:
         return self.target.board
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Placed:
     heaps: tuple[PlacedHeap, ...]
     occupied: Mapping[str, tuple[tuple[int, int], ...]]
     warnings: tuple[str, ...] = ()
     #: Used ranges the heaps push up: (region, what, start) -> new start.
-    moved: Mapping[tuple[str, str, int], int] = attrs.field(factory=dict)
+    moved: Mapping[tuple[str, str, int], int] = records.field(factory=dict)
 
 
 def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
@@ -127,19 +126,19 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
     target = resolve(board, config)
     # Memory seen through two views (ESP32-S3's IRAM and DRAM) is used in both: each
     # region also carries what its aliases use, so no heap lands on it through the other.
-    view = attrs.evolve(board, used=tuple(board.used if used is None else used))
+    view = records.evolve(board, used=tuple(board.used if used is None else used))
     used_ranges = tuple(u for region in board.regions for u in view.used_in(region.name))
     problem = _Problem(target, target.heap_sections(), used_ranges, _merged_pins(pins),
                        tuple(orders))
     _check_pins(problem)
     if config.llext and config.heap_dynamic:
         layout = _dynamic_layout(problem)
-        return attrs.evolve(layout, warnings=config_warnings + layout.warnings,
+        return records.evolve(layout, warnings=config_warnings + layout.warnings,
                             image=tuple(view.used))
     if maximize:
         problem = _maximize(problem, reserve)
     elif reserve:
-        problem = attrs.evolve(problem, extra={h.section: reserve for h in problem.heaps
+        problem = records.evolve(problem, extra={h.section: reserve for h in problem.heaps
                                                if h.role in REGION_ROLES})
     # Before the heaps had sections of their own (PR #104918), K_HEAP_DEFINE put a buffer
     # in a ".noinit.<file>.<name>" section no script can name: Zephyr's placement or none.
@@ -148,12 +147,12 @@ def place(board: Board, config: LlextConfig, *, pins: Sequence[Pin] = (),
     measured = board.used_measured if used is None else False
     return Layout(
         target=problem.target,
-        heaps=tuple(attrs.evolve(p, address_source=_address_source(problem, p, measured))
+        heaps=tuple(records.evolve(p, address_source=_address_source(problem, p, measured))
                     for p in placed.heaps),
         regions=_region_space(problem, placed),
         usable=usable_list,
         warnings=config_warnings + placed.warnings + notes,
-        image=tuple(attrs.evolve(u, start=placed.moved.get((u.region, u.what, u.start),
+        image=tuple(records.evolve(u, start=placed.moved.get((u.region, u.what, u.start),
                                                            u.start))
                     for u in view.used),
     )
@@ -225,7 +224,7 @@ def _solve(problem: _Problem, budget: int | None = search.DEFAULT_BUDGET,
                     "are placed as their own output sections, which needs "
                     "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y and placer's linker script",
                     *warnings)
-    return attrs.evolve(solution, warnings=warnings)
+    return records.evolve(solution, warnings=warnings)
 
 
 def _address_source(problem: _Problem, placed: PlacedHeap, measured: bool) -> AddressSource:
@@ -372,10 +371,10 @@ def _search_apart(problem: _Problem, heaps: Sequence[HeapSection], budget: int |
     jointly: aliased memory is rare and holds few heaps)."""
     heap, region, address = clash
     footprint = UsedRange(region, address, heap.size, heap.section)
-    view = attrs.evolve(problem.board, used=(footprint,))
+    view = records.evolve(problem.board, used=(footprint,))
     seen = tuple(u for r in problem.board.regions for u in view.used_in(r.name))
     rest = tuple(h for h in heaps if h is not heap)
-    placed = _search(attrs.evolve(problem, used=problem.used + seen), rest, budget)
+    placed = _search(records.evolve(problem, used=problem.used + seen), rest, budget)
     if placed is None:
         return None
     first = PlacedHeap(heap, region, address, 0, Placement.OUTPUT_SECTION,
@@ -545,8 +544,8 @@ def _largest_fit(problem: _Problem, others: Sequence[HeapSection], heap: HeapSec
     low, high = 0, max((r.length for r in problem.board.regions), default=0)
     while low < high:
         middle = (low + high + 1) // 2
-        trial = attrs.evolve(heap, size=middle)
-        shrunk = attrs.evolve(problem, heaps=(*others, trial))
+        trial = records.evolve(heap, size=middle)
+        shrunk = records.evolve(problem, heaps=(*others, trial))
         if _search(shrunk, shrunk.heaps, budget=0) is not None:
             low = middle
         else:
@@ -565,7 +564,7 @@ def _maximize(problem: _Problem, reserve: int) -> _Problem:
     only when that cannot hold even the smallest size does the search over free gaps
     (custom placement) decide."""
     extra = {h.section: reserve for h in problem.heaps if h.role in REGION_ROLES}
-    problem = attrs.evolve(problem, extra=extra)
+    problem = records.evolve(problem, extra=extra)
     try:
         return _grow(problem, custom=False)
     except Infeasible:
@@ -606,9 +605,9 @@ def _grow(problem: _Problem, custom: bool) -> _Problem:
 
 def _resized(problem: _Problem, field: str, kib: int) -> _Problem:
     sizes: dict[str, Any] = {field: kib}
-    config = attrs.evolve(problem.target.config, **sizes)
+    config = records.evolve(problem.target.config, **sizes)
     target = resolve(problem.board, config)
-    return attrs.evolve(problem, target=target, heaps=target.heap_sections())
+    return records.evolve(problem, target=target, heaps=target.heap_sections())
 
 
 def _fits(problem: _Problem, custom: bool) -> bool:
@@ -647,7 +646,7 @@ def _pay_off_alignment(problem: _Problem, placed: _Placed) \
         if best <= now:
             continue
         residues = {**problem.residues, heap.section: (block, residue)}
-        trial = attrs.evolve(problem, residues=residues)
+        trial = records.evolve(problem, residues=residues)
         try:
             moved = _solve(trial, custom=_may_leave_zephyrs_placement(target))
         except Infeasible:
@@ -656,7 +655,7 @@ def _pay_off_alignment(problem: _Problem, placed: _Placed) \
                 [(h.region, h.placement) for h in placed.heaps]:
             continue  # the space does not allow it where the heaps are
         problem = trial
-        placed = attrs.evolve(moved, warnings=placed.warnings)
+        placed = records.evolve(moved, warnings=placed.warnings)
         mp = next(h for h in moved.heaps if h.section == heap.section)
         notes.append(f"{heap.section}: placed at {mp.address:#x} so its first {block}-byte "
                      f"extension region needs no split-off fragment: serves {best} such "
@@ -729,4 +728,4 @@ def _dynamic_ok(board: Board, probe: HeapSection, region: str) -> bool:
     # The application's buffer may live in memory that appears after boot (volatile):
     # llext_heap_init runs when the application decides.
     r = board.region(region)
-    return exclusion(board, probe, attrs.evolve(r, volatile=False)) is None
+    return exclusion(board, probe, records.evolve(r, volatile=False)) is None

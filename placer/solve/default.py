@@ -18,8 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 
-import attrs
-
+from placer import records
 from placer._graph import DiGraph, find_cycle, topological_order
 from placer.board import UsedRange
 from placer.errors import ArgumentError, Infeasible
@@ -32,7 +31,7 @@ from placer.target import HeapRole, HeapSection, Target
 SHIFT_ALIGN = 8
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Order:
     """An ordering constraint: `section` lies above `after` when both share a region."""
 
@@ -40,7 +39,7 @@ class Order:
     after: str
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Anchor:
     """Where Zephyr's script inserts a heap: after used range `after` in `region`.
 
@@ -55,7 +54,7 @@ class Anchor:
     host: bool = True
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class DefaultSlot:
     """One heap placed the default way."""
 
@@ -66,7 +65,7 @@ class DefaultSlot:
     placement: Placement
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class DefaultResult:
     """The default placement, or the reason it does not fit (`problem`)."""
 
@@ -74,7 +73,7 @@ class DefaultResult:
     occupied: Mapping[str, tuple[tuple[int, int], ...]]
     problem: str | None = None
     #: (region, what, start) of each used range the heaps push up -> its new start.
-    moved: Mapping[tuple[str, str, int], int] = attrs.field(factory=dict)
+    moved: Mapping[tuple[str, str, int], int] = records.field(factory=dict)
 
 
 def node_name(used: UsedRange) -> str:

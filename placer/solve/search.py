@@ -40,7 +40,7 @@ import bisect
 import heapq
 from collections.abc import Sequence
 
-import attrs
+from placer import records
 
 Cost = tuple[int, int, int]  # (padding, preference rank, address)
 
@@ -52,7 +52,7 @@ DEFAULT_BUDGET = 120_000
 _ZERO: Cost = (0, 0, 0)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Slot:
     """A free interval ``[start, end)`` of a region; `rank` 0 is the most preferred.
 
@@ -65,7 +65,7 @@ class Slot:
     rank: int
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Item:
     """Something to place: `slots` are the indices of the slots it may use.
 
@@ -89,7 +89,7 @@ class Item:
         return 0
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Assignment:
     """Where the search put one item (`slot` indexes the caller's slot list)."""
 
@@ -99,7 +99,7 @@ class Assignment:
     padding: int
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Solution:
     """The best placement found; `proven` says the search showed nothing beats it."""
 
@@ -165,7 +165,7 @@ class _MaxTree:
         return self._find(2 * node + 1, middle, right, lo, need)
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class _Fresh:
     """An item class's fresh options: per allowed slot (in search order) the first
     admissible address and the room from there to the slot's end."""
@@ -292,7 +292,7 @@ class _Search:
         self._dfs(-1, 0, tuple(range(len(self.items))), _ZERO, [], None)
         if self.best is None:
             return None
-        assignments = tuple(attrs.evolve(a, slot=self.perm[a.slot])
+        assignments = tuple(records.evolve(a, slot=self.perm[a.slot])
                             for a in self.best.assignments)
         return Solution(self.best.cost, assignments, self.nodes,
                         proven=not self.stopped)
@@ -427,7 +427,7 @@ def solve(items: Sequence[Item], slots: Sequence[Slot],
         if part is None:
             return None
         cost = _add(cost, part.cost)
-        assignments += [attrs.evolve(a, item=group[a.item]) for a in part.assignments]
+        assignments += [records.evolve(a, item=group[a.item]) for a in part.assignments]
         nodes += part.nodes
         proven = proven and part.proven
     return Solution(cost, tuple(sorted(assignments, key=lambda a: a.item)), nodes, proven)

@@ -12,14 +12,13 @@ heap stays in one piece for the next block. These functions model exactly that p
 
 from __future__ import annotations
 
-import attrs
-
+from placer import records
 from placer.config import LlextConfig
 from placer.llext.heap import CHUNK_UNIT as CHUNK
 from placer.llext.heap import HeapOptions, SysHeap
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class HeapShape:
     """A fresh sys_heap over a buffer: header bytes, chunk 0's size and the chunk count."""
 

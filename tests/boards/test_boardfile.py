@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import placer
+from placer import records
 from placer.board import Board, Bus, MemoryRegion, MpuKind, UsedRange
 from placer.boardfile import board_to_toml, format_size, parse_board, parse_size, read_board_file
 from placer.cli.output import render
@@ -208,7 +208,7 @@ def test_every_shipped_board_round_trips_through_write_board(name: str,
     copy = tmp_path / f"{name}.toml"
     placer.write_board(board, copy)
     again = read_board_file(copy)
-    assert attrs.evolve(again, source=None) == attrs.evolve(board, source=None)
+    assert records.evolve(again, source=None) == records.evolve(board, source=None)
 
 
 def test_written_board_text_is_deterministic() -> None:

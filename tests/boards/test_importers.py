@@ -5,10 +5,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import attrs
 import pytest
 
 import placer
+from placer import records
 from placer.board import Arch, Bus, MpuKind
 from placer.boardfile import read_board_file
 from placer.cli.output import render
@@ -75,7 +75,7 @@ def test_imported_script_board_round_trips_as_a_board_file(tmp_path: Path) -> No
     path = tmp_path / "imported.toml"
     placer.write_board(imported, path)
     again = read_board_file(path)
-    assert attrs.evolve(again, source=None) == imported
+    assert records.evolve(again, source=None) == imported
 
 
 def test_elf_import_reads_what_a_real_link_uses(tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_elf_import_finds_the_llext_heap_and_leaves_it_out_of_used(tmp_path: Pat
     # Zephyr's common-noinit.ld placement: the heap input section inside .noinit.
     script.write_text(board.base_script.read_text().replace(
         '*(".noinit.*")', '*(".noinit.*")\n        *(.llext_heap)'))
-    elf = link_assembly(attrs.evolve(board, base_script=script), _WITH_HEAP, tmp_path)
+    elf = link_assembly(records.evolve(board, base_script=script), _WITH_HEAP, tmp_path)
     image = read_elf_image(elf, board)
     assert [(h.section, h.symbol, h.address, h.size, h.region) for h in image.heaps] == [
         (".llext_heap", "kheap_llext_heap", 0x20000300, 8192, "RAM")]
@@ -359,7 +359,7 @@ def test_dts_board_round_trips_as_a_board_file(tmp_path: Path) -> None:
     board = board_from_dts(path)
     out = tmp_path / "board.toml"
     placer.write_board(board, out)
-    assert attrs.evolve(read_board_file(out), source=None) == board
+    assert records.evolve(read_board_file(out), source=None) == board
 
 
 def test_used_ranges_is_the_image_without_heaps(tmp_path: Path) -> None:

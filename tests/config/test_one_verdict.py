@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import itertools
 
-import attrs
 import pytest
 
 import placer
+from placer import records
 from placer.board import Board
 from placer.cli.output import render
 from placer.config import BinaryType, HeapBackend, LlextConfig
@@ -76,7 +76,7 @@ def test_config_check_refuses_what_place_cannot_fit() -> None:
 def test_a_heap_no_region_can_hold_names_its_option() -> None:
     board = placer.load_board("qemu_cortex_m3")
     flash, ram = board.regions
-    board = attrs.evolve(board, regions=(flash, attrs.evolve(ram, volatile=True)))
+    board = records.evolve(board, regions=(flash, records.evolve(ram, volatile=True)))
     (violation,) = review_placement(board, LlextConfig()).violations
     assert isinstance(violation, ConfigError)
     assert violation.options == ("LLEXT_HEAP_SIZE",)

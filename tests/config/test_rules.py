@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import attrs
 import pytest
 
 import placer
+from placer import records
 from placer.board import Mpu, MpuKind
 from placer.cli.output import render
 from placer.config import BinaryType, HeapBackend, LlextConfig
@@ -41,7 +41,7 @@ def test_an_mmu_heap_too_small_for_one_page_is_refused() -> None:
         "4096-byte region aligned to 4096 (the MMU rounds every extension region so; sys_heap "
         "needs a free chunk of 8184 bytes and this heap has 8128): no extension can load\n"
         "  fix: set CONFIG_LLEXT_HEAP_SIZE to at least 9 (KiB), more for real extensions"]
-    assert violations("qemu_cortex_a53", attrs.evolve(config, heap_size=9)) == []
+    assert violations("qemu_cortex_a53", records.evolve(config, heap_size=9)) == []
 
 
 def test_memblk_cannot_be_dynamic() -> None:
@@ -196,7 +196,7 @@ def test_used_but_disabled_group_warns() -> None:
 
 def test_user_mode_without_a_rounding_rule_is_enotsup() -> None:
     # An Xtensa MPU supports user mode, but llext_copy_region has no rounding rule for it.
-    board = attrs.evolve(placer.load_board("esp32s3_devkitc"),
+    board = records.evolve(placer.load_board("esp32s3_devkitc"),
                          mpu=Mpu(MpuKind.XTENSA_MPU, granule=4096))
     report = review_config(LlextConfig(userspace=True), board)
     assert [render(v) for v in report.violations] == [

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import attrs
-
 import placer
+from placer import records
 from placer.board import Board
 from placer.config import HeapBackend, LlextConfig
 from placer.layout import Layout
@@ -29,7 +28,7 @@ def config_for(board: Board, mode: str) -> LlextConfig:
         # cannot hold one page-aligned page (sys_heap needs twice the page free), so
         # nothing would load; give each heap room for a few regions.
         pages = 4 * target.rounding_granule // 1024
-        config = attrs.evolve(config, heap_size=pages, instr_heap_size=pages,
+        config = records.evolve(config, heap_size=pages, instr_heap_size=pages,
                               data_heap_size=pages)
     return config
 

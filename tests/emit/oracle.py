@@ -13,9 +13,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import attrs
 from elftools.elf.elffile import ELFFile
 
+from placer import records
 from placer.board import Arch, Board
 from placer.importers.elf import HEAP_SYMBOLS
 from placer.target import HeapSection
@@ -23,7 +23,7 @@ from tests.boards.link import image_program, run
 from tests.toolchains import AS_FLAGS, FAMILY, LD_FLAGS, tool
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Linked:
     """Where ld put each heap buffer: section name -> (address, size)."""
 

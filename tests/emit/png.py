@@ -6,12 +6,12 @@ from __future__ import annotations
 import struct
 import zlib
 
-import attrs
+from placer import records
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Image:
     """Decoded pixels: `rows[y][x * channels : (x + 1) * channels]`."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from placer import records
 from placer.cli import main
 from placer.diff import Change, diff_layouts, format_json, format_markdown, format_text
 from placer.emit import layout_json
@@ -20,10 +20,10 @@ from tests.emit.layouts import kheap_layout, memblk_layout
 def _moved_and_grown() -> Layout:
     layout = kheap_layout()
     (heap,) = layout.heaps
-    bigger = attrs.evolve(heap.heap, size=16384)
-    moved = attrs.evolve(heap, heap=bigger, address=0x20002000, padding=0)
-    sram = attrs.evolve(layout.regions[1], free_after=0x10000 - 0x1000 - 0x1000 - 16384)
-    return attrs.evolve(layout, heaps=(moved,), regions=(layout.regions[0], sram))
+    bigger = records.evolve(heap.heap, size=16384)
+    moved = records.evolve(heap, heap=bigger, address=0x20002000, padding=0)
+    sram = records.evolve(layout.regions[1], free_after=0x10000 - 0x1000 - 0x1000 - 16384)
+    return records.evolve(layout, heaps=(moved,), regions=(layout.regions[0], sram))
 
 
 def test_same_layout_has_no_change() -> None:
@@ -124,9 +124,9 @@ def test_read_layout_gives_back_the_written_layout(tmp_path: Path) -> None:
 def test_diff_reports_exactly_what_changed(address_step: int, size_step: int) -> None:
     old = kheap_layout()
     (heap,) = old.heaps
-    new_heap = attrs.evolve(heap, address=heap.address + address_step,
-                            heap=attrs.evolve(heap.heap, size=heap.size + size_step))
-    new = attrs.evolve(old, heaps=(new_heap,))
+    new_heap = records.evolve(heap, address=heap.address + address_step,
+                            heap=records.evolve(heap.heap, size=heap.size + size_step))
+    new = records.evolve(old, heaps=(new_heap,))
     (delta,) = diff_layouts(old, new).heaps
     assert (Change.MOVED in delta.changes) == (address_step != 0)
     assert (Change.GREW in delta.changes) == (size_step > 0)

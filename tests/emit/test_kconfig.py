@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import attrs
-
+from placer import records
 from placer.emit.kconfig import kconfig_fragment
 from placer.layout import Placement
 from tests.emit.layouts import harvard_layout, kheap_layout, memblk_layout
@@ -48,7 +47,8 @@ def test_a_heap_in_its_own_output_section_turns_off_default_placement_without_a_
     # `placer place --emit kconfig` alone: Zephyr must still not put the heap in .noinit.
     layout = kheap_layout()
     (heap,) = layout.heaps
-    moved = attrs.evolve(layout, heaps=(attrs.evolve(heap, placement=Placement.OUTPUT_SECTION),))
+    moved = records.evolve(
+        layout, heaps=(records.evolve(heap, placement=Placement.OUTPUT_SECTION),))
     lines = kconfig_fragment(moved).splitlines()
     assert lines[-1] == "CONFIG_LLEXT_CUSTOM_HEAP_PLACEMENT=y"
     assert not any(line.startswith("CONFIG_CUSTOM_LINKER_SCRIPT") for line in lines)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import attrs
 import pytest
 
 import placer
+from placer import records
 from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
 from placer.emit.linker_script import edit_script, linker_script
@@ -110,8 +110,8 @@ def test_a_users_script_keeps_no_heap_pattern_of_its_own() -> None:
 
 def test_board_without_base_script_says_to_pass_one() -> None:
     layout = placer.place(placer.load_board("qemu_cortex_m3"), LlextConfig())
-    bare = attrs.evolve(layout, target=attrs.evolve(
-        layout.target, board=attrs.evolve(layout.target.board, base_script=None)))
+    bare = records.evolve(layout, target=records.evolve(
+        layout.target, board=records.evolve(layout.target.board, base_script=None)))
     with pytest.raises(BoardError) as error:
         linker_script(bare)
     assert render(error.value) == (

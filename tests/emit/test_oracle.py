@@ -14,12 +14,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import placer
+from placer import records
 from placer.board import Board
 from placer.config import HeapBackend, LlextConfig
 from placer.emit import layout_json
@@ -48,7 +48,7 @@ def fragment_script(layout: Layout) -> str:
     C preprocessor of Zephyr's build pastes it; ARC Harvard heaps go inside rodata/data as
     the arch script puts them (without placer's ASSERTs: this is Zephyr's own placement)."""
     others = tuple(h for h in layout.heaps if h.placement is not Placement.NOINIT)
-    base = edit_script(attrs.evolve(layout, heaps=others))
+    base = edit_script(records.evolve(layout, heaps=others))
     base = ast.with_commands(base, tuple(c for c in base.commands
                                          if not isinstance(c, ast.Assert)))
     fragment = noinit_fragment(layout)
@@ -125,7 +125,7 @@ def test_an_image_that_grew_still_links_and_its_heaps_move_with_it(
     assert {p.address_source for p in layout.heaps} == {AddressSource.ESTIMATED}
     image = board.image
     assert image is not None
-    grown = attrs.evolve(board, image=attrs.evolve(
+    grown = records.evolve(board, image=records.evolve(
         image, rodata=image.rodata + 64, data=image.data + 64, bss=image.bss + 64,
         noinit=image.noinit + 64))
     heaps = tuple(h.heap for h in layout.heaps)
@@ -144,7 +144,7 @@ def test_an_image_that_grew_still_links_and_its_heaps_move_with_it(
 def test_a_heap_of_another_size_is_refused_by_ld(name: str, tmp_path: Path) -> None:
     board = placer.load_board(name)
     layout = layout_for(board, "k_heap")
-    bigger = tuple(attrs.evolve(h.heap, size=h.size + 64) for h in layout.heaps)
+    bigger = tuple(records.evolve(h.heap, size=h.size + 64) for h in layout.heaps)
     obj = assemble(board, program(board, bigger), tmp_path)
     result = link(board, obj, linker_script(layout), tmp_path, "bigger")
     assert result.returncode != 0
@@ -163,7 +163,7 @@ def test_a_pinned_address_is_asserted_and_kept_when_the_image_grows(tmp_path: Pa
             'the layout pins it at 0x2000c000")') in text
     image = board.image
     assert image is not None
-    grown = attrs.evolve(board, image=attrs.evolve(image, bss=image.bss + 64))
+    grown = records.evolve(board, image=records.evolve(image, bss=image.bss + 64))
     heaps = (placed.heap,)
     obj = assemble(grown, program(grown, heaps), tmp_path)
     result = link(board, obj, text, tmp_path, "grown")

@@ -29,11 +29,12 @@ def test_region_is_cut_into_used_heap_and_free_segments_in_address_order() -> No
 
 
 def test_alignment_padding_is_its_own_segment() -> None:
-    import attrs
+    from placer import records
 
     layout = kheap_layout()
     (heap,) = layout.heaps
-    padded = attrs.evolve(layout, heaps=(attrs.evolve(heap, address=0x20001100, padding=0x100),))
+    padded = records.evolve(
+        layout, heaps=(records.evolve(heap, address=0x20001100, padding=0x100),))
     kinds = [(s.kind, s.start, s.size) for s in region_segments(padded, "SRAM")][2:4]
     assert kinds == [(SegmentKind.PADDING, 0x20001000, 0x100), (SegmentKind.HEAP, 0x20001100,
                                                                  0x2000)]

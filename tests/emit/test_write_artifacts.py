@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import attrs
 import pytest
 
 import placer
+from placer import records
 from placer.cli.output import render
 from placer.config import LlextConfig
 from placer.emit import KINDS, applicable_kinds, write_artifacts
@@ -53,8 +53,8 @@ def test_a_failing_artefact_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
     out.mkdir()
     (out / "layout.json").write_text("old layout\n")
     layout = _layout()
-    bare = attrs.evolve(layout, target=attrs.evolve(
-        layout.target, board=attrs.evolve(layout.target.board, base_script=None)))
+    bare = records.evolve(layout, target=records.evolve(
+        layout.target, board=records.evolve(layout.target.board, base_script=None)))
     with pytest.raises(BoardError):
         write_artifacts(bare, out, frozenset({"json", "svg", "script"}))
     assert [p.name for p in out.iterdir()] == ["layout.json"]

@@ -15,8 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import attrs
-
+from placer import records
 from tests.fuzz.seeds import Target
 from tests.fuzz.worker import RESTART
 
@@ -26,7 +25,7 @@ _ROOT = Path(__file__).resolve().parents[2]
 HANG_AFTER = 30.0
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Failure:
     """One input that broke the contract, with what happened and the input's bytes."""
 
@@ -43,7 +42,7 @@ class Failure:
                 f"{' '.join(self.argv)}\n{self.detail}")
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Outcome:
     """What a campaign ran and found."""
 

@@ -17,8 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import attrs
-
+from placer import records
 from placer.cli import main
 from tests.llext.build import build_extension
 from tests.script.test_preprocess import DOT_CONFIG, LINKER_DEFS_H, LINKER_LD, SECTIONS_H
@@ -33,7 +32,7 @@ TARGETS = ("script", "preprocessor", "config", "board", "devicetree", "layout", 
            "extension", "image")
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Target:
     """What the worker needs: where the seeds are, the input's file name, the commands
     (each run on every `len(commands)`-th input), the tokens and whether it is binary."""

@@ -13,9 +13,9 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-import attrs
 import pytest
 
+from placer import records
 from tests.toolchains import tool
 
 #: Compiler flags per test architecture: Zephyr's LLEXT additions plus a CPU choice.
@@ -38,7 +38,7 @@ COMMON = ("-O2", "-ffreestanding", "-nostdlib", "-fno-common", "-fno-stack-prote
           "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-g0")
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Built:
     """A compiled extension: its path and the architecture key it was built for."""
 

@@ -16,10 +16,10 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-import attrs
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from placer import records
 from placer.llext.elf import ExtensionElf
 from tests.toolchains import tool
 
@@ -105,7 +105,7 @@ def partial_link(family: str, key: str, obj: Path) -> Path:
     return out
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Placement:
     """Where each loaded section went, and its loaded (writable) bytes."""
 

@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 from typing import Literal
 
-import attrs
 from elftools.elf.elffile import ELFFile
 
+from placer import records
 from placer.llext.symbols import slid
 from tests.llext.build import HELLO, LIB, build_extension
 from tests.toolchains import tool
@@ -69,7 +69,7 @@ PRELOADED = "lib"
 EXTENSIONS = {"lib": LIB, "hello": HELLO, "app": APP, "big": BIG, "typo": TYPO}
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Case:
     """One firmware: board, configuration, CPU flags, and how it exports."""
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import attrs
-
+from placer import records
 from placer.board import Arch, Board, Bus, MemoryRegion
 from placer.config import LlextConfig
 from placer.layout import Layout, PlacedHeap
@@ -60,4 +59,4 @@ def layout_for(arch: str, config: LlextConfig | None = None, *,
 
 def with_config(layout: Layout, **changes: object) -> LlextConfig:
     """The layout's configuration with `changes` applied."""
-    return attrs.evolve(layout.target.config, **changes)  # type: ignore[arg-type]
+    return records.evolve(layout.target.config, **changes)  # type: ignore[arg-type]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import attrs
 import pytest
 
+from placer import records
 from placer.board import Mpu, MpuKind
 from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
@@ -378,7 +378,7 @@ def sign_extend(value: int, bits: int) -> int:
 
 def test_power_of_two_mpu_sizes_and_aligns_each_region_to_a_power_of_two(
         llext_dir: Path) -> None:
-    board = attrs.evolve(BOARDS["arm"], mpu=Mpu(MpuKind.ARM_MPU, requires_power_of_two=True))
+    board = records.evolve(BOARDS["arm"], mpu=Mpu(MpuKind.ARM_MPU, requires_power_of_two=True))
     config = LlextConfig(userspace=True, heap_size=16)
     target = resolve(board, config)
     (heap,) = target.heap_sections()

@@ -8,9 +8,9 @@ import re
 import subprocess
 from pathlib import Path
 
-import attrs
 import pytest
 
+from placer import records
 from placer.boardfile import load_board
 from placer.config import LlextConfig
 from placer.llext import verify
@@ -46,7 +46,7 @@ unsigned int crc_step(unsigned int crc, unsigned char byte)
 """
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class Row:
     """One line of the comparison: the file, the heap, and both verdicts."""
 

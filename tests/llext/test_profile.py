@@ -15,9 +15,9 @@ import shlex
 import shutil
 from pathlib import Path
 
-import attrs
 import pytest
 
+from placer import records
 from placer.cli import main
 from placer.profile import read_profile
 from tests.llext.profile_case import (
@@ -220,7 +220,7 @@ def _build_dir_with_exports(where: Path) -> Build:
     made = make_build_dir(where, CORTEX_M)
     extra = exports_object(made.zephyr, CORTEX_M.family, CORTEX_M.cflags)
     zephyr = made.zephyr
-    relink(attrs.evolve(made, objects=(*made.objects, extra)), zephyr / "linker.cmd",
+    relink(records.evolve(made, objects=(*made.objects, extra)), zephyr / "linker.cmd",
            zephyr / "zephyr.elf", zephyr / "zephyr.map", check=True)
     return made
 

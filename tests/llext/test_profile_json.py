@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
+from placer import records
 from placer.boardfile import load_board
 from placer.cli import main
 from placer.cli.output import render
@@ -167,7 +167,7 @@ def test_no_value_anywhere_in_a_rehashed_profile_gets_a_traceback(llext_dir: Pat
     ``placer verify --profile`` prints with exit 1), never in another exception."""
     ext = build_extension(llext_dir, "arm", "hello", HELLO).path
     profile = _profile()
-    profile = attrs.evolve(profile, image=attrs.evolve(profile.image, preloaded=(
+    profile = records.evolve(profile, image=records.evolve(profile.image, preloaded=(
         PreloadedExtension("pre", "pre.llext", ext.read_bytes()),)))
     base = json.loads(dumps(profile))
     leaves = [leaf for leaf in _leaves(base) if leaf[-1] not in ("schema", "content_sha256")]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import struct
 
-import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
+from placer import records
 from placer.board import Arch
 from placer.llext.elf import ElfSection, ElfSymbol, ExtensionElf, Relocation, RelocationSection
 from placer.llext.relocate import (
@@ -370,7 +370,7 @@ def test_arm64_adrp_page_difference() -> None:
 
 def _xtensa(code: bytes, entries: tuple[Relocation, ...], symbols: tuple[ElfSymbol, ...],
             resolve: dict[str, int]) -> tuple[bytes, tuple[RelocationProblem, ...]]:
-    ext = attrs.evolve(_ext(code, entries, symbols=symbols))
+    ext = records.evolve(_ext(code, entries, symbols=symbols))
     image = bytearray(code)
     problems = apply_relocations(ext, Arch.XTENSA, {TEXT: BASE}, {TEXT: image},
                                  lambda s: resolve.get(s.name))
@@ -490,7 +490,7 @@ def test_any_relocation_is_applied_or_reported_never_raised(
         ElfSymbol(index=3, name="local", value=8, size=4, type=2, bind=0, shndx=TEXT),
     )
     rela = arch is not Arch.ARM
-    ext = _ext(code, tuple(attrs.evolve(e, addend=e.addend if rela else None) for e in entries),
+    ext = _ext(code, tuple(records.evolve(e, addend=e.addend if rela else None) for e in entries),
                rela=rela, elf_class=elf_class, symbols=syms)
     image = bytearray(code)
     problems = apply_relocations(ext, arch, {TEXT: BASE}, {TEXT: image}, lambda _s: address)
@@ -503,8 +503,8 @@ def test_riscv_shared_library_relative_uses_the_text_address_with_a_warning() ->
     ext = _ext(bytes(8), (Relocation(offset=0x1000, type=3, symbol=0, addend=0x1234),),
                elf_class=64)
     text, rel = ext.sections[1], ext.sections[2]
-    ext = attrs.evolve(ext, e_type=3, sections=(
-        ext.sections[0], attrs.evolve(text, addr=0x1000), attrs.evolve(rel, flags=0x2)))
+    ext = records.evolve(ext, e_type=3, sections=(
+        ext.sections[0], records.evolve(text, addr=0x1000), records.evolve(rel, flags=0x2)))
     image = bytearray(8)
     image_base = 0x8000_0000
     problems = apply_relocations(ext, Arch.RISCV, {TEXT: image_base + 0x1000}, {TEXT: image},

@@ -13,13 +13,13 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import attrs
+from placer import records
 
 #: Target triplet -> ld command prefix ("" is the native toolchain).
 NATIVE = "x86_64-linux-gnu"
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class CorpusScript:
     """One script of the corpus: where it is, whose ld reads it, and its text."""
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import attrs
 from elftools.elf.elffile import ELFFile
 
+from placer import records
 from placer.script import ast
 from tests.toolchains import tool
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class MapRegion:
     """One row of ld's "Memory Configuration" table."""
 
@@ -27,7 +27,7 @@ class MapRegion:
     attributes: str
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class LinkResult:
     """What one ld run produced: symbol values, map regions, and ld's messages."""
 

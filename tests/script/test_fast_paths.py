@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from placer import records
 from placer.errors import ScriptError, SourceSpan
 from placer.script import ast, parse
 
@@ -34,9 +34,9 @@ def _spans(node: Any) -> list[tuple[str, SourceSpan | None]]:
     if isinstance(node, tuple):
         for item in node:
             found.extend(_spans(item))
-    elif attrs.has(type(node)):
+    elif records.has(type(node)):
         found.append((type(node).__name__, getattr(node, "span", None)))
-        for field in attrs.fields(type(node)):
+        for field in records.fields(type(node)):
             if field.name != "span":
                 found.extend(_spans(getattr(node, field.name)))
     return found

@@ -37,9 +37,9 @@ def two_ram_board(**changes: object) -> Board:
         ),
     )
     if changes:
-        import attrs
+        from placer import records
 
-        board = attrs.evolve(board, **changes)  # type: ignore[arg-type]
+        board = records.evolve(board, **changes)  # type: ignore[arg-type]
     return board
 
 

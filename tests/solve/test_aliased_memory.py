@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import attrs
 import pytest
 
 import placer
+from placer import records
 from placer.config import LlextConfig
 from placer.errors import Infeasible
 from placer.target import resolve
@@ -48,10 +48,10 @@ def test_verify_refuses_code_loaded_where_the_cpu_cannot_execute(tmp_path: Path)
     layout = layout_for("arm")
     board = layout.target.board
     home = board.region(layout.heaps[0].region)
-    no_exec = attrs.evolve(board, regions=tuple(
-        attrs.evolve(r, attributes=frozenset("rw")) if r is home else r
+    no_exec = records.evolve(board, regions=tuple(
+        records.evolve(r, attributes=frozenset("rw")) if r is home else r
         for r in board.regions))
-    layout = attrs.evolve(layout, target=resolve(no_exec, layout.target.config))
+    layout = records.evolve(layout, target=resolve(no_exec, layout.target.config))
     ext = build_extension(tmp_path, "arm", "hello", HELLO).path
     exports = tmp_path / "exports.txt"
     exports.write_text("printk 0x08001000 UNASSIGNED\n")

@@ -3,10 +3,9 @@ messages when nothing fits."""
 
 from __future__ import annotations
 
-import attrs
 import pytest
 
-from placer import ArgumentError, BoardError, Infeasible, Order, Pin, load_board, place
+from placer import ArgumentError, BoardError, Infeasible, Order, Pin, load_board, place, records
 from placer.board import Bus, UsedRange
 from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
@@ -240,7 +239,7 @@ def test_order_constraint_after_a_used_range_moves_a_free_heap_up() -> None:
     # SRAM2 also holds a 4K .stacks range at 0x30008000. Pinned to SRAM2 the heap takes the
     # lowest gap, 0x30001000; ordered after .stacks it must start at 0x30009000.
     board = two_ram_board()
-    board = attrs.evolve(board, used=(*board.used,
+    board = records.evolve(board, used=(*board.used,
                                       UsedRange("SRAM2", 0x30008000, 0x1000, "stacks")))
     pins = (Pin(".llext_heap", region="SRAM2"),)
     assert place(board, LlextConfig(), pins=pins).heap(".llext_heap").address == 0x30001000
@@ -262,7 +261,7 @@ def test_default_heap_can_be_ordered_after_a_range_above_noinit() -> None:
     # A 2K .stacks range at 0x20004000 above .noinit: ordering the heap after it inserts
     # the heap at 0x20004800 instead of 0x20002800.
     board = two_ram_board()
-    board = attrs.evolve(board, used=(*board.used,
+    board = records.evolve(board, used=(*board.used,
                                       UsedRange("RAM", 0x20004000, 0x800, "stacks")))
     layout = place(board, LlextConfig(), orders=(Order(".llext_heap", after=".stacks"),))
     assert layout.heap(".llext_heap").address == 0x20004800
@@ -298,7 +297,7 @@ def test_harvard_instr_heap_in_rodata_pushes_the_data_load_image_up() -> None:
     # An XIP ARC image keeps .data's load image in ICCM after .rodata (0xa000, 2K). The
     # 4K instruction heap goes inside .rodata at 0xa000 and the load image moves to 0xb000.
     board = harvard_board()
-    board = attrs.evolve(board, used=(*board.used,
+    board = records.evolve(board, used=(*board.used,
                                       UsedRange("ICCM", 0xA000, 0x800, "data load image")))
     layout = place(board, LlextConfig())
     assert layout.heap(".llext_instr_heap").address == 0xA000
@@ -352,9 +351,9 @@ def test_memory_used_through_an_alias_is_not_free_in_the_other_view() -> None:
     # so the first free place is 0x40383000.
     board = load_board("esp32s3_devkitc")
     regions = tuple(
-        attrs.evolve(r, bus=Bus.BOTH, attributes=frozenset("rwx"))
+        records.evolve(r, bus=Bus.BOTH, attributes=frozenset("rwx"))
         if r.name == "iram0_0_seg" else r for r in board.regions)
-    board = attrs.evolve(board, regions=regions)
+    board = records.evolve(board, regions=regions)
     layout = place(board, LlextConfig(heap_size=16),
                    pins=(Pin(".llext_heap", region="iram0_0_seg"),))
     assert layout.heap(".llext_heap").address == 0x40383000

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import attrs
 import pytest
 
-from placer import Infeasible, load_board, place
+from placer import Infeasible, load_board, place, records
 from placer.board import UsedRange
 from placer.cli.output import render
 from placer.config import HeapBackend, LlextConfig
@@ -84,7 +83,7 @@ def test_power_of_two_mpu_moves_the_heap_base_when_it_serves_more_blocks() -> No
     # 0x20003000 with nothing split off, the second at 0x20005000: 2 blocks. The heap still
     # ends inside RAM (0x20006fb8 < 0x20008000), in .noinit.
     board = two_ram_board()
-    board = attrs.evolve(board, used=(
+    board = records.evolve(board, used=(
         UsedRange("RAM", 0x20000000, 0x1000, "bss"),
         UsedRange("RAM", 0x20001000, 0x1000, "noinit"),
     ))
@@ -126,7 +125,7 @@ def test_power_of_two_alignment_never_moves_a_heap_out_of_its_region() -> None:
     # past RAM. The heap stays at 0x20004000 in .noinit serving one 4K block, rather than
     # leaving for SRAM2.
     board = two_ram_board()
-    board = attrs.evolve(board, used=(
+    board = records.evolve(board, used=(
         UsedRange("RAM", 0x20000000, 0x3000, "bss"),
         UsedRange("RAM", 0x20003000, 0x1000, "noinit"),
     ))

@@ -19,8 +19,7 @@ import enum
 from collections.abc import Callable, Iterator, Mapping
 from typing import Literal
 
-import attrs
-
+from placer import records
 from placer.board import Arch
 from placer.llext.elf import (
     ET_DYN,
@@ -51,7 +50,7 @@ class Severity(enum.Enum):
     WARNING = "warning"  # Zephyr loads it, but the bytes differ from a correct link
 
 
-@attrs.frozen(slots=True)
+@records.frozen
 class RelocationProblem:
     """One relocation Zephyr cannot apply, or applies differently from a correct link.
 
@@ -93,7 +92,7 @@ def first_error(problems: tuple[RelocationProblem, ...]) -> RelocationProblem | 
     return next((p for p in problems if p.severity is Severity.ERROR), None)
 
 
-@attrs.define(slots=True)
+@records.mutable
 class Site:
     """One relocation entry, located: where it patches and what its symbol resolved to.
 

@@ -1,0 +1,143 @@
+"""placer's value classes (`placer.records`): the generated methods file is current, and a
+record behaves as the attrs ``frozen(slots=True)`` class it replaced."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from placer import _recordgen, records
+from placer.errors import SourceSpan
+from placer.layout import Layout
+from placer.versions import ZephyrVersion
+
+
+def test_the_generated_methods_are_current() -> None:
+    assert _recordgen.TARGET.read_text(encoding="utf-8") == _recordgen.source(), \
+        "run `python -m placer._recordgen` and commit placer/_record_methods.py"
+
+
+def test_every_package_record_uses_the_generated_methods() -> None:
+    # A stale entry would fall back to compile(): correct, but the start-up cost returns.
+    code = ("import placer._recordgen as g, placer._record_methods as m;"
+            "specs = g.record_specs();"
+            "stale = [s.key for s in specs if m.FINGERPRINTS.get(s.key) != s.fingerprint()];"
+            "print(len(specs), stale)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split(" ", 1)
+    assert int(out[0]) > 100
+    assert out[1].strip() == "[]"
+
+
+@records.frozen
+class _Point:
+    x: int
+    y: int = 0
+    label: str = records.field(default="", eq=False, repr=False)
+    tags: tuple[str, ...] = records.field(factory=tuple, kw_only=True)
+
+
+@records.frozen
+class _Derived:
+    base: int
+    twice: int = records.field(init=False, repr=False, eq=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "twice", 2 * self.base)
+
+
+@records.mutable
+class _Counter:
+    name: str
+    hits: list[str] = records.field(factory=list)
+
+
+def test_init_defaults_factories_and_keyword_only_fields() -> None:
+    p = _Point(1)
+    assert (p.x, p.y, p.label, p.tags) == (1, 0, "", ())
+    assert _Point(1, 2, "a", tags=("t",)).tags == ("t",)
+    with pytest.raises(TypeError):
+        _Point(1, 2, "a", ("t",))  # type: ignore[misc]
+    assert _Point.__match_args__ == ("x", "y", "label")
+
+
+def test_equality_and_hash_skip_eq_false_fields_and_other_classes() -> None:
+    assert _Point(1, 2, "a") == _Point(1, 2, "b")
+    assert hash(_Point(1, 2, "a")) == hash(_Point(1, 2, "b"))
+    assert _Point(1, 2) != _Point(1, 3)
+    assert _Point(1) != (1, 0)
+    assert _Point(1).__eq__(_Derived(1)) is NotImplemented
+
+
+def test_repr_shows_repr_fields_only() -> None:
+    assert repr(_Point(1, 2, "hidden", tags=("t",))) == "_Point(x=1, y=2, tags=('t',))"
+    assert repr(_Derived(3)) == "_Derived(base=3)"
+
+
+def test_frozen_records_refuse_assignment_and_deletion() -> None:
+    p = _Point(1)
+    with pytest.raises(records.FrozenInstanceError):
+        p.x = 2  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del p.x  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        p.other = 1  # type: ignore[attr-defined]
+
+
+def test_post_init_and_evolve_run_through_init() -> None:
+    d = _Derived(3)
+    assert d.twice == 6
+    assert records.evolve(d, base=5).twice == 10
+    assert records.evolve(_Point(1, tags=("a",)), y=4) == _Point(1, 4, tags=("a",))
+
+
+def test_records_copy_and_pickle() -> None:
+    p = _Point(1, 2, "a", tags=("t",))
+    for twin in (copy.copy(p), copy.deepcopy(p), pickle.loads(pickle.dumps(p))):
+        assert twin == p and twin.label == "a" and twin is not p
+    d = copy.deepcopy(_Derived(4))
+    assert d.twice == 8
+
+
+def test_mutable_records_assign_and_are_unhashable() -> None:
+    c = _Counter("c")
+    c.hits.append("x")
+    c.name = "d"
+    assert c == _Counter("d", ["x"])
+    with pytest.raises(TypeError):
+        hash(c)
+
+
+def test_fields_and_has() -> None:
+    assert [f.name for f in records.fields(_Point)] == ["x", "y", "label", "tags"]
+    assert records.has(_Point) and not records.has(int)
+    with pytest.raises(TypeError, match="not a record class"):
+        records.fields(int)
+
+
+def test_a_default_before_a_required_field_is_refused() -> None:
+    with pytest.raises(TypeError, match="without a default follows"):
+        @records.frozen
+        class _Bad:
+            a: int = 0
+            b: int  # type: ignore[misc]
+
+
+def test_a_factory_can_take_the_instance() -> None:
+    from tests.emit.layouts import kheap_layout
+
+    layout = kheap_layout()
+    bare = Layout(target=layout.target, heaps=layout.heaps, regions=layout.regions)
+    assert bare.image == tuple(layout.target.board.used)
+
+
+def test_package_records_keep_their_own_methods() -> None:
+    # The class body's own __str__ / ordering survive the rebuild with slots.
+    assert str(SourceSpan("a.ld", 3, 7)) == "a.ld:3:7"
+    assert ZephyrVersion(4, 3) < ZephyrVersion(4, 3, 1) < ZephyrVersion(4, 4)
+    assert str(ZephyrVersion(4, 3, 99)) == "4.3.99"
+    assert "__dict__" not in dir(ZephyrVersion(4, 3))
