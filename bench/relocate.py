@@ -5,9 +5,11 @@ export, reads a global through a pointer table and calls its neighbour in anothe
 section), compiles them with Zephyr's LLEXT flags for ARM Thumb-2 and RISC-V 64, and times
 (best of 5) placer's `apply_relocations` on the loaded sections against GNU ld linking the
 same object at the same addresses (process start included: that is what a build pays).
-The ratio is placer / ld: below 1 placer is faster. Relocation is O(R) for R entries,
-except RISC-V's PCREL_LO12 pairing, which scans the section's entries for the HI20
-(O(R) each, so O(R^2) in the worst case, as in Zephyr).
+The ratio is placer / ld: below 1 placer is faster. Relocation is O(R + N) for R entries
+naming N symbols: each symbol is looked up once per link, and a RISC-V PCREL_LO12 finds its
+PCREL_HI20 through an index of the section's entries built once (Zephyr's
+``llext_riscv_find_sym_pcrel`` scans the entries from its last match instead: O(R) per
+entry in the worst case, O(R^2) per section).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ type it silently ignores, a formula that differs from the ABI.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Mapping
+import struct
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from placer import records
@@ -41,6 +42,9 @@ from placer.llext.elf import (
 DEVICE_SYMBOL_PREFIX = "__device_dts_ord_"
 
 Resolve = Callable[[ElfSymbol], "int | None"]
+
+#: `struct` codes of the unsigned fields a handler reads or writes, by size in bytes.
+_FIELD_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
 class Severity(enum.Enum):
@@ -142,21 +146,36 @@ class Linker:
         self.problems: list[RelocationProblem] = []
         # Per relocation section, its entries by (type, r_offset): the first of each wins.
         self._by_offset: dict[int, dict[tuple[int, int], Relocation]] = {}
+        #: S per symbol index, as `lookup` returns it. The loader looks a symbol up for every
+        #: entry naming it, with the same result each time: here each is looked up (and
+        #: resolved) once per link.
+        self.lookups: dict[int, tuple[int | None, str | None, str]] = {}
         self.pointer_size = 8 if ext.elf_class == 64 else 4
         self.address_mask = (1 << (8 * self.pointer_size)) - 1
         self._order: Literal["little", "big"] = "little" if ext.little_endian else "big"
+        prefix = "<" if ext.little_endian else ">"
+        #: Unsigned fields by size in bytes, in the file's byte order.
+        self.fields: dict[int, struct.Struct] = {
+            size: struct.Struct(prefix + code) for size, code in _FIELD_CODES.items()}
 
     # -- bytes -------------------------------------------------------------------------
 
     def read(self, site: Site, size: int, delta: int = 0) -> int:
         """The unsigned `size`-byte field at the site (+`delta`), in the file's byte order."""
         start = site.offset + delta
+        field = self.fields.get(size)
+        if field is not None and 0 <= start <= len(site.image) - size:
+            return int(field.unpack_from(site.image, start)[0])
         return int.from_bytes(site.image[start : start + size], self._order)
 
     def write(self, site: Site, size: int, value: int, delta: int = 0) -> None:
         """Store the low `size` bytes of `value` at the site (+`delta`), as a C store would."""
         start = site.offset + delta
         mask = (1 << (8 * size)) - 1
+        field = self.fields.get(size)
+        if field is not None and 0 <= start <= len(site.image) - size:
+            field.pack_into(site.image, start, value & mask)
+            return
         site.image[start : start + size] = (value & mask).to_bytes(size, self._order)
 
     def fits(self, site: Site, size: int, delta: int = 0) -> bool:
@@ -262,7 +281,15 @@ class Linker:
         return self.load_address.get(index)
 
     def lookup(self, entry: Relocation) -> tuple[int | None, str | None, str]:
-        """S for `entry` as ``llext_lookup_symbol`` computes it: (address, errno, message)."""
+        """S for `entry` as ``llext_lookup_symbol`` computes it: (address, errno, message).
+
+        It depends on the symbol alone, so each symbol is looked up once per link."""
+        found = self.lookups.get(entry.symbol)
+        if found is None:
+            found = self.lookups[entry.symbol] = self._lookup(entry)
+        return found
+
+    def _lookup(self, entry: Relocation) -> tuple[int | None, str | None, str]:
         if entry.symbol == 0:
             return 0, None, ""
         sym = self.symbol_of(entry)
@@ -362,9 +389,7 @@ def apply_relocations(
             # themselves and address the image by link address (VMA), whatever sh_info
             # says; others (--emit-relocs copies) were applied by the linker already.
             if rsec.index < len(ext.sections) and ext.sections[rsec.index].flags & SHF_ALLOC:
-                for site in _sites(linker, rsec, target):
-                    if site is not None:
-                        handler(linker, site)
+                _link_section(linker, rsec, target, handler)
             continue
         if not target.flags & SHF_ALLOC:
             continue  # relocations of debug sections: Zephyr skips them
@@ -372,52 +397,72 @@ def apply_relocations(
             linker.section_error(
                 rsec, "ENOEXEC", f"section {target.name} is not loaded in any memory region")
             continue
-        for site in _sites(linker, rsec, target):
-            if site is not None:
-                handler(linker, site)
+        _link_section(linker, rsec, target, handler)
     return tuple(linker.problems)
 
 
-def _sites(
-    linker: Linker, rsec: RelocationSection, target: ElfSection
-) -> Iterator[Site | None]:
-    """Each entry of `rsec` located and resolved; None where Zephyr fails before the handler."""
+def _link_section(
+    linker: Linker, rsec: RelocationSection, target: ElfSection, handler: Handler
+) -> None:
+    """Locate and resolve each entry of `rsec` and apply it with `handler`, unless Zephyr
+    fails before the handler (a place outside the section, a symbol it cannot look up)."""
     ext = linker.ext
+    dynamic = ext.e_type == ET_DYN
+    images = linker.images
+    load_address = linker.load_address
+    lookups = linker.lookups
+    symbols = ext.symbols
+    symbol_count = len(symbols)
+    size = target.size
+    section = target
+    # ET_REL: every entry patches `target`; ET_DYN: the section holding its r_offset.
+    image = images.get(target.index)
+    base = load_address.get(target.index, 0)
+    site: Site | None = None
     for entry in rsec.entries:
-        section, offset = target, entry.offset
-        if ext.e_type == ET_DYN:
-            found = _section_at_vma(linker, entry.offset)
+        offset = entry.offset
+        if dynamic:
+            found = _section_at_vma(linker, offset)
             if found is None:
                 linker.section_error(
                     rsec, "ENOEXEC",
-                    f"relocation address {entry.offset:#x} is not inside a loaded section",
-                    entry)
-                yield None
+                    f"relocation address {offset:#x} is not inside a loaded section", entry)
                 continue
             section, offset = found
-        elif entry.offset >= target.size:
+            image = images.get(section.index)
+            base = load_address[section.index]
+        elif offset >= size:
             linker.section_error(
                 rsec, "ENOEXEC",
-                f"r_offset {entry.offset:#x} is beyond section {target.name} "
-                f"(size {target.size:#x})", entry)
-            yield None
+                f"r_offset {offset:#x} is beyond section {target.name} (size {size:#x})",
+                entry)
             continue
-        image = linker.images.get(section.index)
-        if image is None:
-            image = bytearray(ext.section_bytes(section))
-        site = Site(
-            entry=entry, section=section, relocation=rsec, symbol=linker.symbol_of(entry),
-            symbol_address=0, address=linker.load_address[section.index] + offset,
-            image=image, offset=offset,
-        )
-        address, errno, message = linker.lookup(entry)
+        index = entry.symbol
+        symbol = symbols[index] if 0 < index < symbol_count else None
+        resolved = lookups.get(index)
+        if resolved is None:
+            resolved = linker.lookup(entry)
+        if site is None:
+            site = Site(entry=entry, section=section, relocation=rsec, symbol=symbol,
+                        symbol_address=0, address=0, image=bytearray(), offset=offset)
+        else:
+            # One Site moved from entry to entry: a problem copies what it reports, so
+            # nothing keeps a Site, and making one per entry was a large share of the link.
+            site.entry = entry
+            site.section = section
+            site.symbol = symbol
+            site.offset = offset
+        # Nothing loaded to patch: the handler works on a scratch copy of the file's bytes.
+        site.image = image if image is not None else bytearray(ext.section_bytes(section))
+        site.address = base + offset
+        address = resolved[0]
         if address is None:
-            assert errno is not None
-            linker.error(site, errno, message)
-            yield None
+            assert resolved[1] is not None
+            site.symbol_address = 0
+            linker.error(site, resolved[1], resolved[2])
             continue
         site.symbol_address = address
-        yield site
+        handler(linker, site)
 
 
 def _section_at_vma(linker: Linker, vma: int) -> tuple[ElfSection, int] | None:
@@ -470,4 +515,6 @@ def sign_extend(value: int, bits: int) -> int:
 
 def signed(value: int, size: int) -> int:
     """`value` as a C signed integer of `size` bytes (wrapping like the C code does)."""
-    return sign_extend(value, 8 * size)
+    bits = 8 * size  # sign_extend(value, bits), inline: handlers call it for every entry
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value

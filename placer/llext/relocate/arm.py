@@ -65,13 +65,17 @@ _MOVT = frozenset({R.R_ARM_MOVT_ABS, R.R_ARM_MOVT_PREL, R.R_ARM_THM_MOVT_ABS,
 
 Handler = Callable[[Linker, Site, int, int], None]
 
+# Plain ints for the per-entry tests (an IntEnum member costs an attribute lookup).
+_NONE = int(R.R_ARM_NONE)
+_TLS_LE32 = int(R.R_ARM_TLS_LE32)
+
 
 def relocate(linker: Linker, site: Site) -> None:
     """Apply one AArch32 relocation as Zephyr's ``arch_elf_relocate`` does."""
     kind = site.entry.type
-    if kind == R.R_ARM_NONE:
+    if kind == _NONE:
         return
-    if not linker.fits(site, 4):
+    if site.offset + 4 > len(site.image):  # linker.fits(site, 4), inline: once per entry
         linker.error(site, "ENOEXEC", "the 4-byte field runs past the end of the section")
         return
     handler = _HANDLERS.get(kind)
@@ -83,8 +87,11 @@ def relocate(linker: Linker, site: Site) -> None:
 
 def _add_s(linker: Linker, site: Site, s: int, p: int) -> None:
     """ABS32, TARGET1, TLS_LE32: ``*P += S``."""
-    linker.write(site, 4, linker.read(site, 4) + s)
-    if site.entry.type == R.R_ARM_TLS_LE32:
+    # The word is inside the image (`relocate` checked): struct directly, the hot case.
+    word = linker.fields[4]
+    image, offset = site.image, site.offset
+    word.pack_into(image, offset, (word.unpack_from(image, offset)[0] + s) & 0xFFFFFFFF)
+    if site.entry.type == _TLS_LE32:
         # The ABI's offset from the thread pointer skips the 8-byte thread control
         # block, which Zephyr's TLS setup also reserves; the handler adds only S.
         linker.warning(site, f"Zephyr's offset omits the {ARM_TCB_SIZE}-byte thread "

@@ -87,15 +87,17 @@ _SET: dict[int, int] = {R.R_RISCV_SET8: 1, R.R_RISCV_SET16: 2, R.R_RISCV_SET32: 
 
 Handler = Callable[[Linker, Site, int, int, int], None]
 
+# Plain ints for the per-entry tests (an IntEnum member costs an attribute lookup).
+_PCREL_LO12 = frozenset({int(PCREL_LO12_I), int(PCREL_LO12_S)})
+_IGNORED = frozenset({int(R.R_RISCV_NONE), int(R.R_RISCV_RELAX)})
+_PCREL_HI20 = int(PCREL_HI20)
+
 
 def relocate(linker: Linker, site: Site) -> None:
     """Apply one RISC-V relocation as Zephyr's ``arch_elf_relocate`` does."""
-    kind = site.entry.type
-    word = linker.pointer_size
-    a = site.entry.addend or 0
-    s = signed(site.symbol_address, word)
-    p = signed(site.address, word)
-    if kind in (PCREL_LO12_I, PCREL_LO12_S):
+    entry = site.entry
+    kind = entry.type
+    if kind in _PCREL_LO12:
         paired = _pcrel_hi20_value(linker, site)
         if paired is None:
             linker.error(site, "ENOEXEC",
@@ -103,17 +105,27 @@ def relocate(linker: Linker, site: Site) -> None:
                          "R_RISCV_PCREL_LO12 relocation")
             return
         s = paired
-    if kind in (R.R_RISCV_NONE, R.R_RISCV_RELAX):
+    else:
+        s = site.symbol_address
+    if kind in _IGNORED:
         return
-    size = _field_size(kind, word)
-    if not linker.fits(site, size):
+    size = _FIELD_SIZES.get(kind, 4) or linker.pointer_size
+    if site.offset + size > len(site.image):  # linker.fits(site, size), once per entry
         linker.error(site, "ENOEXEC", f"the {size}-byte field runs past the end of the section")
         return
     handler = _HANDLERS.get(kind)
     if handler is None:
         linker.error(site, "ENOEXEC", f"Unsupported relocation type: {kind}")
         return
-    handler(linker, site, s, a, p)
+    # S and P as the C code's intptr_t: `signed(value, pointer_size)`, inline (every entry).
+    mask = linker.address_mask
+    s &= mask
+    if s > mask >> 1:
+        s -= mask + 1
+    p = site.address & mask
+    if p > mask >> 1:
+        p -= mask + 1
+    handler(linker, site, s, entry.addend or 0, p)
 
 
 def _abs32(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
@@ -153,8 +165,8 @@ def _call(linker: Linker, site: Site, s: int, a: int, p: int) -> None:
     """CALL, CALL_PLT (AUIPC then JALR) and PCREL_HI20 (the AUIPC alone)."""
     target = signed(s + a - p, linker.pointer_size)
     _set_upper(linker, site, target)
-    if site.entry.type != PCREL_HI20:
-        if not linker.fits(site, 4, delta=4):
+    if site.entry.type != _PCREL_HI20:
+        if site.offset + 8 > len(site.image):  # linker.fits(site, 4, delta=4)
             linker.error(site, "ENOEXEC", "the call's second instruction is past the end")
             return
         _set_itype(linker, site, target, delta=4)
@@ -266,18 +278,15 @@ _HANDLERS: dict[int, Handler] = {
 }
 
 
-def _field_size(kind: int, word: int) -> int:
-    if kind in (R.R_RISCV_64, R.R_RISCV_ADD64, R.R_RISCV_SUB64):
-        return 8
-    if kind in (R.R_RISCV_RELATIVE, R.R_RISCV_JUMP_SLOT):
-        return word
-    if kind in (R.R_RISCV_RVC_BRANCH, R.R_RISCV_RVC_JUMP, R.R_RISCV_ADD16, R.R_RISCV_SUB16,
-                R.R_RISCV_SET16):
-        return 2
-    if kind in (R.R_RISCV_ADD8, R.R_RISCV_SUB8, R.R_RISCV_SUB6, R.R_RISCV_SET6, R.R_RISCV_SET8,
-                R.R_RISCV_ALIGN):
-        return 1
-    return 4
+#: Bytes of the field each type patches where it is not 4; 0: the pointer size.
+_FIELD_SIZES: dict[int, int] = {
+    R.R_RISCV_64: 8, R.R_RISCV_ADD64: 8, R.R_RISCV_SUB64: 8,
+    R.R_RISCV_RELATIVE: 0, R.R_RISCV_JUMP_SLOT: 0,
+    R.R_RISCV_RVC_BRANCH: 2, R.R_RISCV_RVC_JUMP: 2, R.R_RISCV_ADD16: 2, R.R_RISCV_SUB16: 2,
+    R.R_RISCV_SET16: 2,
+    R.R_RISCV_ADD8: 1, R.R_RISCV_SUB8: 1, R.R_RISCV_SUB6: 1, R.R_RISCV_SET6: 1,
+    R.R_RISCV_SET8: 1, R.R_RISCV_ALIGN: 1,
+}
 
 
 def _patch_pcrel(linker: Linker, site: Site, target: int, width: int,
@@ -309,15 +318,14 @@ def _pcrel_hi20_value(linker: Linker, site: Site) -> int | None:
     label = site.symbol
     if label is None:
         return None
-    match = linker.entry_at(site.relocation, PCREL_HI20, label.value)
+    match = linker.entry_at(site.relocation, _PCREL_HI20, label.value)
     if match is None:
         return None
     s, errno, _ = linker.lookup(match)
     if s is None or errno is not None:
         return None
-    word = linker.pointer_size
-    p = linker.load_address[site.section.index] + match.offset
-    return signed(s + (match.addend or 0) - p, word)
+    p = site.address - site.offset + match.offset  # the HI20's place in the same section
+    return signed(s + (match.addend or 0) - p, linker.pointer_size)
 
 
 def _text_base(linker: Linker) -> int:
@@ -331,21 +339,31 @@ def _text_base(linker: Linker) -> int:
     return linker.load_address[first.index]
 
 
+# The instruction setters below run once the handler's field is known to lie inside the
+# image (`relocate` and `_call` check it), so they use the 4-byte struct directly.
+
+
 def _set_upper(linker: Linker, site: Site, target: int) -> None:
-    imm = signed(target, 4)
-    imm = signed(imm + (imm & 0x800), 4)
-    insn = linker.read(site, 4)
-    linker.write(site, 4, (insn & 0xFFF) | (imm & 0xFFFFF000))
+    """The U-type immediate: the upper 20 bits, plus bit 11 so that the I-type's
+    sign-extended low 12 bits add back up to `target` (Zephyr adds ``imm & 0x800``)."""
+    word = linker.fields[4]
+    image, offset = site.image, site.offset
+    insn = word.unpack_from(image, offset)[0]
+    word.pack_into(image, offset, (insn & 0xFFF) | ((target + (target & 0x800)) & 0xFFFFF000))
 
 
 def _set_itype(linker: Linker, site: Site, target: int, delta: int = 0) -> None:
-    insn = linker.read(site, 4, delta)
-    linker.write(site, 4, (insn & 0x000FFFFF) | ((target << 20) & 0xFFF00000), delta)
+    word = linker.fields[4]
+    image, offset = site.image, site.offset + delta
+    insn = word.unpack_from(image, offset)[0]
+    word.pack_into(image, offset, (insn & 0x000FFFFF) | ((target << 20) & 0xFFF00000))
 
 
 def _set_stype(linker: Linker, site: Site, target: int) -> None:
-    insn = linker.read(site, 4)
-    linker.write(site, 4, (insn & ~_stype(0xFFFFFFFF)) | _stype(target))
+    word = linker.fields[4]
+    image, offset = site.image, site.offset
+    insn = word.unpack_from(image, offset)[0]
+    word.pack_into(image, offset, (insn & ~_STYPE_MASK) | _stype(target))
 
 
 def _bit(value: int, n: int) -> int:
@@ -364,6 +382,9 @@ def _jtype(imm: int) -> int:
 
 def _stype(imm: int) -> int:
     return (((imm >> 5) & 0x7F) << 25) | ((imm & 0x1F) << 7)
+
+
+_STYPE_MASK = _stype(0xFFFFFFFF)
 
 
 def _cbtype(imm: int) -> int:
