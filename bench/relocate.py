@@ -29,6 +29,7 @@ from placer.llext.relocate import apply_relocations
 from placer.llext.symbols import ExportedSymbol, ExportTable, SymbolResolver
 from tests.llext.oracle_link import (
     TARGETS,
+    calls_source,
     compile_extension,
     gnu_ld_images,
     place,
@@ -36,19 +37,6 @@ from tests.llext.oracle_link import (
 
 EXPORTS = {"printk": 0x1001, "memcpy": 0x2001}
 REGIONS = {"text": 0x1_0000, "rodata": 0x40_0000, "data": 0x80_0000, "bss": 0xC0_0000}
-
-
-def source(functions: int) -> str:
-    """C text of an extension with `functions` functions and as many table entries."""
-    lines = ["extern int printk(const char *fmt, ...);", f"int values[{functions}];",
-             f"int *table[{functions}] = {{"]
-    lines += [f"  &values[{i}]," for i in range(functions)] + ["};"]
-    for i in range(functions):
-        section = "text" if i % 2 else "text.odd"
-        call = f"f{i - 1}(x) + " if i else ""
-        lines.append(f'__attribute__((noinline, section(".{section}"))) int f{i}(int x)'
-                     f' {{ return {call}printk("f{i} %d", *table[{i}] + x); }}')
-    return "\n".join(lines) + "\n"
 
 
 def best(run: Callable[[], object], repeat: int = 5) -> float:
@@ -74,7 +62,7 @@ def main() -> None:
           f"{'GNU ld ms':>10} {'ratio':>6}")
     for key, arch in (("arm", Arch.ARM), ("riscv64", Arch.RISCV)):
         for functions in (100, 1000, 4000):
-            path = compile_extension(work, key, source(functions))
+            path = compile_extension(work, key, calls_source(functions))
             ext = read_extension(path)
             count = sum(len(r.entries) for r in ext.relocation_sections)
             table = ExportTable(tuple(ExportedSymbol(n, a) for n, a in EXPORTS.items()),

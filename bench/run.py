@@ -206,7 +206,7 @@ def relocate_rows(quick: bool) -> list[Row]:
     work = Path(tempfile.mkdtemp(prefix="placer-bench-"))
     functions = 1000 if quick else 4000
     for key, arch in (("arm", Arch.ARM), ("riscv64", Arch.RISCV)):
-        path = relocate.compile_extension(work, key, relocate.source(functions))
+        path = relocate.compile_extension(work, key, relocate.calls_source(functions))
         ext = read_extension(path)
         count = sum(len(r.entries) for r in ext.relocation_sections)
         table = ExportTable(tuple(ExportedSymbol(n, a) for n, a in relocate.EXPORTS.items()),

@@ -25,6 +25,7 @@ from tests.llext.oracle_link import (
     TARGETS,
     Placement,
     assemble,
+    calls_source,
     compile_extension,
     gnu_ld_images,
     place,
@@ -135,6 +136,31 @@ def test_relocated_sections_are_byte_identical_to_gnu_ld(build_dir: Path, key: s
     assert problems == ()
     differences = _differences(key, path, ext, placement, EXPORTS)
     assert {".text", ".data", ".text.helpers"} <= differences.keys()
+    assert differences == {name: [] for name in differences}
+
+
+#: The low-part relocation types whose entries pair with a high part (RISC-V psABI).
+RISCV_LOW_PARTS = {"riscv32": 27, "riscv64": 24}  # R_RISCV_LO12_I (medlow), PCREL_LO12_I
+
+
+@pytest.mark.toolchain("arm", "riscv")
+@pytest.mark.parametrize("key", ["arm", "riscv32", "riscv64"])
+def test_many_relocations_per_section_are_byte_identical_to_gnu_ld(
+    build_dir: Path, key: str
+) -> None:
+    """Hundreds of entries in each of two text sections, most symbols named by several
+    (each is looked up once per link) and, on RISC-V, hundreds of high/low pairs: on
+    riscv64 every PCREL_LO12 finds its PCREL_HI20 through the section's index."""
+    path = compile_extension(build_dir, key, calls_source(300))
+    ext = read_extension(path)
+    if key in RISCV_LOW_PARTS:
+        for name in (".rela.text", ".rela.text.odd"):
+            rsec = next(r for r in ext.relocation_sections if r.name == name)
+            assert sum(e.type == RISCV_LOW_PARTS[key] for e in rsec.entries) >= 300
+    placement = _placement(key, ext)
+    assert _link(key, ext, placement) == ()
+    differences = _differences(key, path, ext, placement, EXPORTS)
+    assert {".text", ".text.odd", ".data"} <= differences.keys()
     assert differences == {name: [] for name in differences}
 
 
