@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE
+from collections.abc import Mapping
 
 from placer import records
 from placer.board import Arch
@@ -141,9 +139,28 @@ _MACHINES: dict[str, tuple[int, ...]] = {
     "arc": (93, 195, 253, 255),
 }
 
-_MACHINE_NAMES = {number: name for name, number in ENUM_E_MACHINE.items()
-                  if isinstance(number, int)}
-_TYPE_NAMES = {number: name for name, number in ENUM_E_TYPE.items() if isinstance(number, int)}
+
+
+def _machine_name(number: int) -> str | None:
+    """pyelftools' name of an ``e_machine`` value (``EM_ARM``), for a refusal's message."""
+    from elftools.elf.enums import ENUM_E_MACHINE
+
+    return _enum_name(ENUM_E_MACHINE, number)
+
+
+def _type_name(number: int) -> str | None:
+    """pyelftools' name of an ``e_type`` value (``ET_EXEC``), for a refusal's message."""
+    from elftools.elf.enums import ENUM_E_TYPE
+
+    return _enum_name(ENUM_E_TYPE, number)
+
+
+def _enum_name(enum: Mapping[str, object], number: int) -> str | None:
+    # pyelftools is imported only for these messages: the reader itself never needs it,
+    # and its import would be most of a cold `placer verify`. Where two names share a
+    # number, the later one is kept, as a dict inverted from the enum would keep it.
+    names = [name for name, value in enum.items() if isinstance(value, int) and value == number]
+    return names[-1] if names else None
 
 
 @records.frozen
@@ -223,7 +240,7 @@ def _parse(data: bytes, name: str, expect: ElfExpectation | None) -> ExtensionEl
         return reader.read()
     except ExtensionError as exc:
         return Refusal(exc, reader.section_count)
-    except (ELFError, struct.error, ValueError, IndexError, KeyError, UnicodeError) as exc:
+    except (struct.error, ValueError, IndexError, KeyError, UnicodeError) as exc:
         # A corrupt file the checks above missed: still a clean error, never a traceback.
         error = ExtensionError(f"corrupt ELF file: {exc}", name, "ENOEXEC")
         error.__cause__ = exc
@@ -282,12 +299,12 @@ class _Reader:
              _phnum, e_shentsize, e_shnum, e_shstrndx) = struct.unpack_from(
                 self.order + "HHIIIIIHHHHHH", data, 16)
         if expect is not None and expect.machines and e_machine not in expect.machines:
-            wanted = " or ".join(f"{_MACHINE_NAMES.get(m, m)} ({m})" for m in expect.machines)
-            raise self.fail(f"e_machine is {_MACHINE_NAMES.get(e_machine, 'unknown')} "
+            wanted = " or ".join(f"{_machine_name(m) or m} ({m})" for m in expect.machines)
+            raise self.fail(f"e_machine is {_machine_name(e_machine) or 'unknown'} "
                             f"({e_machine}): built for another architecture; the "
                             f"{expect.arch_label} target accepts {wanted}")
         if e_type not in (ET_REL, ET_DYN):
-            raise self.fail(f"ELF type {_TYPE_NAMES.get(e_type, e_type)} ({e_type}) cannot be "
+            raise self.fail(f"ELF type {_type_name(e_type) or e_type} ({e_type}) cannot be "
                             "loaded: an extension must be ET_REL or ET_DYN")
         shdr_size = 64 if self.is64 else 40
         if e_shentsize != shdr_size:

@@ -11,13 +11,14 @@ without userspace (the documented 188 plus the four ET_DYN fields of the current
 from __future__ import annotations
 
 import os
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
+from typing import TYPE_CHECKING
 
 from placer import records
 from placer.elfguard import elf_guard, open_elf
 from placer.errors import ExtensionError
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 #: Regions every build has (TEXT .. FINI); RODATA_NO_RELOC and VENEER add one each.
 BASE_REGION_COUNT = 11
@@ -85,6 +86,10 @@ def estimated_sizes(pointer_size: int, *, regions: int = BASE_REGION_COUNT,
 def sizes_from_dwarf(zephyr_elf: str | os.PathLike[str]) -> MetadataSizes | None:
     """The sizes read from the DWARF of a built ``zephyr.elf``; None without debug info
     or without LLEXT in the image."""
+    # pyelftools only when there is an image to read: verify with an export list or a
+    # profile estimates or carries these sizes and never loads it.
+    from elftools.common.exceptions import ELFError
+
     name = os.fsdecode(zephyr_elf)
     with elf_guard("the DWARF sizes of struct llext",
                    lambda message: ExtensionError(message, name, "EINVAL")):
