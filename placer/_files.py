@@ -6,16 +6,34 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+#: How many names `stage` tries before it gives up (as `tempfile.TMP_MAX`).
+_STAGE_ATTEMPTS = 10000
+
+
+def stage(path: Path) -> tuple[int, str]:
+    """A new, empty file beside `path` (same folder, so renaming it over `path` cannot
+    copy), open for writing: its descriptor and name. Created as `tempfile.mkstemp` creates
+    one (exclusively, mode 0600, not inherited by child processes), named
+    ``.NAME.PID.N``; `tempfile` itself would load `shutil` and `random` into every command
+    that writes a file, for the name alone."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for attempt in range(_STAGE_ATTEMPTS):
+        temporary = os.path.join(path.parent, f".{path.name}.{os.getpid()}.{attempt}")
+        try:
+            return os.open(temporary, flags, 0o600), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
 
 
 def replace_atomically(path: Path, data: bytes, *, keep_mode: bool = False) -> None:
     """Write `data` to `path` through a temporary file beside it and a rename, so a reader
     sees the old file or the whole new one. `keep_mode` keeps an existing file's
     permissions. Raises `OSError` (nothing is left behind) when it cannot be written."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, temporary = stage(path)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -33,9 +51,16 @@ def replace_all_atomically(files: Sequence[tuple[Path, bytes]]) -> None:
     place. If staging fails, no target was touched; if a rename fails, the targets
     already replaced get their old bytes back (or are removed if they were new). An
     existing file keeps its permissions; a new one gets the umask's default, as an editor
-    would create it. Raises `OSError` after the rollback; before anything is staged, one
-    with `strerror` ``"it exists and is not a regular file"`` (and the target as
-    `filename`) when a folder, a FIFO or a device holds a target's name."""
+    would create it.
+
+    Nothing is fsynced: the rename is what keeps a reader (or a failed run) from seeing
+    half a file, and these are build outputs that the next run writes again; surviving a
+    power cut is the file system's and the build's concern, as with any compiler's or
+    GNU ld's output (neither syncs).
+
+    Raises `OSError` after the rollback; before anything is staged, one with `strerror`
+    ``"it exists and is not a regular file"`` (and the target as `filename`) when a
+    folder, a FIFO or a device holds a target's name."""
     for path, _ in files:
         _check_target(path)
     originals: list[bytes | None] = []
@@ -43,12 +68,10 @@ def replace_all_atomically(files: Sequence[tuple[Path, bytes]]) -> None:
     try:
         for path, data in files:
             originals.append(path.read_bytes() if path.exists() else None)
-            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            handle, temporary = stage(path)
             staged.append(Path(temporary))
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
             mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
             os.chmod(temporary, mode)
         done = 0

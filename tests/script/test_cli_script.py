@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from placer import _files
 from placer.cli import main
 
 GOOD = """MEMORY
@@ -86,14 +86,14 @@ def test_format_in_place_that_cannot_write_says_so_and_keeps_the_file(
     script = tmp_path / "board.ld"
     script.write_text("SECTIONS{.data :{*(.data)}>RAM}\n")
     # A read-only file system, as the OS reports it (root ignores permission bits).
-    real_mkstemp = tempfile.mkstemp
+    real_stage = _files.stage
 
-    def read_only(*args: object, **kwargs: object) -> tuple[int, str]:
+    def read_only(path: Path) -> tuple[int, str]:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(_files, "stage", read_only)
     assert main(["format", "-i", str(script)]) == 1
-    monkeypatch.setattr(tempfile, "mkstemp", real_mkstemp)
+    monkeypatch.setattr(_files, "stage", real_stage)
     assert capsys.readouterr().err == (
         f"placer format: error: cannot write {script}: Read-only file system\n")
     assert script.read_text() == "SECTIONS{.data :{*(.data)}>RAM}\n"
