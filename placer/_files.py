@@ -32,13 +32,15 @@ def stage(path: Path) -> tuple[int, str]:
 def replace_atomically(path: Path, data: bytes, *, keep_mode: bool = False) -> None:
     """Write `data` to `path` through a temporary file beside it and a rename, so a reader
     sees the old file or the whole new one. `keep_mode` keeps an existing file's
-    permissions. Raises `OSError` (nothing is left behind) when it cannot be written."""
+    permissions; otherwise the file gets the umask's default, as an editor would create it
+    (not the 0600 of the temporary file). Raises `OSError` (nothing is left behind) when it
+    cannot be written."""
     handle, temporary = stage(path)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-        if keep_mode and path.exists():
-            os.chmod(temporary, path.stat().st_mode & 0o7777)
+        kept = keep_mode and path.exists()
+        os.chmod(temporary, path.stat().st_mode & 0o7777 if kept else 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,22 @@ def test_board_import_from_script(tmp_path: Path, capsys: pytest.CaptureFixture[
     board = read_board_file(output)
     assert [r.name for r in board.regions] == ["ICCM", "DCCM"]
     assert board.base_script == script.resolve()
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_a_written_board_file_gets_the_umasks_mode(
+        umask: int, mode: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Written through a temporary file (mode 0600) and a rename: the file must still get
+    # the mode any other tool would create it with.
+    output = tmp_path / "board.toml"
+    old = os.umask(umask)
+    try:
+        status, _, _ = run(capsys, "board", "import", "--board", "qemu_cortex_m3", "-o",
+                           str(output))
+    finally:
+        os.umask(old)
+    assert status == 0
+    assert output.stat().st_mode & 0o777 == mode
 
 
 def test_board_import_names_a_script_board_after_config_board(
