@@ -95,10 +95,12 @@ def wants_preprocessor(args: argparse.Namespace) -> bool:
 
 
 def report_missing(command: str, paths: Iterable[str | os.PathLike[str]]) -> bool:
-    """Print ``placer COMMAND: error: no such file: PATH`` for each of `paths` that is not a
-    file; whether any was missing (the caller then exits `INPUT_PROBLEM`)."""
-    # os.path.isfile is False for a name the OS refuses (ENAMETOOLONG); Path.is_file raises.
-    missing = [Path(p) for p in paths if not os.path.isfile(p)]
+    """Print ``placer COMMAND: error: no such file: PATH`` for each of `paths` that does not
+    exist; whether any was missing (the caller then exits `INPUT_PROBLEM`). A path that
+    exists but is no regular file (a FIFO, a device, a folder) is left to the bounded
+    reader, which says what it is."""
+    # os.path.exists is False for a name the OS refuses (ENAMETOOLONG); Path.exists raises.
+    missing = [Path(p) for p in paths if not os.path.exists(p)]
     for path in missing:
         print(f"placer {command}: error: no such file: {path}", file=sys.stderr)
     return bool(missing)

@@ -148,6 +148,10 @@ _READERS = [
     ("place --elf", ["place", "--elf", "{}", "-o", "{out}"], "image"),
     ("config check", ["config", "check", "{}"], "configuration file"),
     ("place --config", ["place", "--config", "{}", "-o", "{out}"], "configuration file"),
+    ("check", ["check", "{}"], "linker script"),
+    ("format", ["format", "{}"], "linker script"),
+    ("memory", ["memory", "{}"], "linker script"),
+    ("check --config", ["check", "{layout}", "--config", "{}"], "configuration file"),
 ]
 
 
