@@ -125,6 +125,9 @@ def _table(regions: tuple[EvaluatedRegion, ...], bits: int) -> str:
                 notes.append(f"{region.name} {what}: {value.reason}")
         if region.aliases:
             notes.append(f"{region.name} is also called {', '.join(region.aliases)}")
+        if not region.declared:
+            notes.append(f"{region.name} is not declared by MEMORY: GNU ld makes it (origin 0, "
+                         "length ~0) for ORIGIN()/LENGTH() and lists it; it is no memory")
     return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
 
 
@@ -154,6 +157,7 @@ def _json(file: str, target: LinkerTarget | None,
                 "denied": sorted(r.denied),
                 "aliases": list(r.aliases),
                 "unknown": unknown(r),
+                "declared": r.declared,
             }
             for r in regions
         ],

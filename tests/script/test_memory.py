@@ -141,11 +141,31 @@ def test_json_has_integers_and_attributes(in_tmp: Path,
         "address_bits": 32,
         "regions": [
             {"name": "FLASH", "origin": 0x08000000, "length": 0x100000, "attributes": "xr",
-             "allowed": ["r", "x"], "denied": [], "aliases": ["REGION_TEXT"], "unknown": {}},
+             "allowed": ["r", "x"], "denied": [], "aliases": ["REGION_TEXT"], "unknown": {},
+             "declared": True},
             {"name": "RAM", "origin": 0x20000000, "length": 0x20000, "attributes": "rw!x",
-             "allowed": ["r", "w"], "denied": ["x"], "aliases": [], "unknown": {}},
+             "allowed": ["r", "w"], "denied": ["x"], "aliases": [], "unknown": {},
+             "declared": True},
         ],
     }
+
+
+def test_a_region_only_origin_names_is_marked_undeclared(
+        in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("m.ld").write_text("MEMORY { RAM : ORIGIN = 0x1000, LENGTH = 4K }\n"
+                            "_rom = ORIGIN(ROM);\n")
+    assert main(["memory", "m.ld", "--arch", "arm"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[2:] == [
+        "ROM              0x00000000         0xffffffff",
+        "",
+        "ROM is not declared by MEMORY: GNU ld makes it (origin 0, length ~0) for "
+        "ORIGIN()/LENGTH() and lists it; it is no memory",
+    ]
+    assert main(["memory", "m.ld", "--arch", "arm", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [(r["name"], r["declared"]) for r in document["regions"]] == [
+        ("RAM", True), ("ROM", False)]
 
 
 def test_unknown_bounds_are_printed_with_the_reason(in_tmp: Path,
