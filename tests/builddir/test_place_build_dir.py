@@ -160,3 +160,26 @@ def test_an_orphan_heap_is_predicted_where_ld_puts_it_once_the_script_has_its_pa
     found = symbols(build, relinked)
     assert {h["section"]: found["kheap_" + h["section"].lstrip(".")][0] for h in heaps} == \
         {h["section"]: h["address"] for h in heaps}
+
+
+def test_verify_and_diff_take_each_heap_where_the_builds_image_holds_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The image was linked with a script that puts .llext_heap 512 bytes further than the
+    # build's linker.cmd says: the image is what runs, so the layout diff and verify read
+    # (and profile --build-dir writes) holds the heap where the image has it.
+    build = make_build_dir(tmp_path, CORTEX_M)
+    out = tmp_path / "out"
+    assert main(["place", "--build-dir", str(build.path), "-o", str(out)]) == 0
+    (placed,) = json.loads((out / "layout.json").read_text())["heaps"]
+    script = (build.zephyr / "linker.cmd").read_text()
+    assert script.count("        *(.llext_heap)\n") == 1
+    padded = tmp_path / "padded.ld"
+    padded.write_text(script.replace("        *(.llext_heap)\n",
+                                     "        . = . + 0x200;\n        *(.llext_heap)\n"))
+    relink(build, padded, build.zephyr / "zephyr.elf", build.zephyr / "zephyr.map", check=True)
+    held = symbols(build, build.zephyr / "zephyr.elf")["kheap_llext_heap"][0]
+    assert held == placed["address"] + 0x200
+    capsys.readouterr()
+    main(["diff", str(out / "layout.json"), "--build-dir", str(build.path)])
+    assert f".llext_heap: moved {placed['address']:#010x} -> {held:#010x}" \
+        in capsys.readouterr().out
