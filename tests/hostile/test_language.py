@@ -69,7 +69,10 @@ def test_origin_and_length_of_an_undeclared_region_warn_and_read_as_ld_does(
     out, err = capsys.readouterr()
     assert out == ("Name             Origin             Length             Attributes\n"
                    "RAM              0x20000000         0x00010000         xrw\n"
-                   "NOPE             0x00000000         0xffffffff\n")
+                   "NOPE             0x00000000         0xffffffff\n"
+                   "\n"
+                   "NOPE is not declared by MEMORY: GNU ld makes it (origin 0, length ~0) "
+                   "for ORIGIN()/LENGTH() and lists it; it is no memory\n")
     assert err.startswith(f"{script}:1:52: warning: memory region `NOPE' not declared: GNU ld "
                           "warns and reads it as origin 0, length ~0\n")
 
