@@ -331,7 +331,7 @@ class _Reader:
                             "SHT_STRTAB section)")
         shstr = headers[e_shstrndx]
         sections = tuple(
-            ElfSection(index=i, name=self._string(shstr, h[0], f"section {i} name"),
+            ElfSection(index=i, name=self._string(shstr, h[0], "section", i),
                        type=h[1], flags=h[2], addr=h[3], offset=h[4], size=h[5], link=h[6],
                        info=h[7], addralign=h[8], entsize=h[9])
             for i, h in enumerate(headers))
@@ -351,10 +351,11 @@ class _Reader:
             return struct.unpack_from(self.order + "IIQQQQIIQQ", self.data, at)
         return struct.unpack_from(self.order + "IIIIIIIIII", self.data, at)
 
-    def _string(self, table: tuple[int, ...], offset: int, what: str) -> str:
+    def _string(self, table: tuple[int, ...], offset: int, kind: str, index: int) -> str:
+        """The name at `offset` in string table `table`, for `kind` number `index`."""
         size, start = table[5], table[4]
         if offset >= size:
-            raise self.fail(f"{what} is out of the string table bounds "
+            raise self.fail(f"{kind} {index} name is out of the string table bounds "
                             f"(offset {offset:#x} >= size {size:#x})")
         end = self.data.find(b"\0", start + offset, start + size)
         if end < 0:
@@ -385,18 +386,19 @@ class _Reader:
         return symtab.index, symtab.link
 
     def _symbols(self, symtab: ElfSection, strtab: tuple[int, ...]) -> tuple[ElfSymbol, ...]:
+        # One unpack over the table (`_tables` checked entsize and size) rather than one
+        # per entry: an extension can have tens of thousands of symbols.
+        rows = struct.iter_unpack(self.order + ("IBBHQQ" if self.is64 else "IIIBBH"),
+                                  self.data[symtab.offset:symtab.offset + symtab.size])
+        string = self._string
         out = []
-        fmt = self.order + ("IBBHQQ" if self.is64 else "IIIBBH")
-        entsize = symtab.entsize
-        for i in range(symtab.size // entsize):
-            at = symtab.offset + i * entsize
+        for i, row in enumerate(rows):
             if self.is64:
-                st_name, info, _other, shndx, value, size = struct.unpack_from(fmt, self.data, at)
+                st_name, info, _other, shndx, value, size = row
             else:
-                st_name, value, size, info, _other, shndx = struct.unpack_from(fmt, self.data, at)
-            name = self._string(strtab, st_name, f"symbol {i} name") if st_name else ""
-            out.append(ElfSymbol(index=i, name=name, value=value, size=size, type=info & 0xF,
-                                 bind=info >> 4, shndx=shndx))
+                st_name, value, size, info, _other, shndx = row
+            name = string(strtab, st_name, "symbol", i) if st_name else ""
+            out.append(ElfSymbol(i, name, value, size, info & 0xF, info >> 4, shndx))
         return tuple(out)
 
     def _relocations(self, rsec: ElfSection, sections: tuple[ElfSection, ...]
@@ -413,20 +415,18 @@ class _Reader:
         if rsec.info >= len(sections):
             raise self.fail(f"relocation target sh_info={rsec.info} is not a section "
                             f"(e_shnum={len(sections)})", section=rsec.name)
-        entries = []
-        for i in range(rsec.size // entsize):
-            at = rsec.offset + i * entsize
-            addend: int | None = None
-            if self.is64:
-                offset, info = struct.unpack_from(self.order + "QQ", self.data, at)
-                if is_rela:
-                    addend = struct.unpack_from(self.order + "q", self.data, at + 16)[0]
-                sym, rtype = info >> 32, info & 0xFFFFFFFF
-            else:
-                offset, info = struct.unpack_from(self.order + "II", self.data, at)
-                if is_rela:
-                    addend = struct.unpack_from(self.order + "i", self.data, at + 8)[0]
-                sym, rtype = info >> 8, info & 0xFF
-            entries.append(Relocation(offset=offset, type=rtype, symbol=sym, addend=addend))
+        # One unpack over the table rather than one per entry (tens of thousands of them);
+        # r_info splits as ELF32_R_SYM/ELF32_R_TYPE or ELF64_R_SYM/ELF64_R_TYPE.
+        rows = struct.iter_unpack(
+            self.order + ("QQ" if self.is64 else "II") + (("q" if self.is64 else "i")
+                                                          if is_rela else ""),
+            self.data[rsec.offset:rsec.offset + rsec.size])
+        shift, type_mask = (32, 0xFFFFFFFF) if self.is64 else (8, 0xFF)
+        if is_rela:
+            entries = tuple([Relocation(offset, info & type_mask, info >> shift, addend)
+                             for offset, info, addend in rows])
+        else:
+            entries = tuple([Relocation(offset, info & type_mask, info >> shift, None)
+                             for offset, info in rows])
         return RelocationSection(index=rsec.index, name=rsec.name, target=rsec.info,
-                                 is_rela=is_rela, entries=tuple(entries))
+                                 is_rela=is_rela, entries=entries)
