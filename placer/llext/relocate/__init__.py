@@ -144,8 +144,9 @@ class Linker:
         self.resolve = resolve
         self.resolve_builtin = resolve_builtin
         self.problems: list[RelocationProblem] = []
-        # Per relocation section, its entries by (type, r_offset): the first of each wins.
-        self._by_offset: dict[int, dict[tuple[int, int], Relocation]] = {}
+        # Per (relocation section, type), its entries of that type by r_offset: the first
+        # of each wins.
+        self._by_offset: dict[tuple[int, int], dict[int, Relocation]] = {}
         #: S per symbol index, as `lookup` returns it. The loader looks a symbol up for every
         #: entry naming it, with the same result each time: here each is looked up (and
         #: resolved) once per link.
@@ -241,13 +242,14 @@ class Linker:
 
     def entry_at(self, rsec: RelocationSection, type_: int, offset: int) -> Relocation | None:
         """The first entry of `rsec` of type `type_` at `offset` (an index built once)."""
-        index = self._by_offset.get(rsec.index)
+        index = self._by_offset.get((rsec.index, type_))
         if index is None:
             index = {}
             for entry in rsec.entries:
-                index.setdefault((entry.type, entry.offset), entry)
-            self._by_offset[rsec.index] = index
-        return index.get((type_, offset))
+                if entry.type == type_:
+                    index.setdefault(entry.offset, entry)
+            self._by_offset[rsec.index, type_] = index
+        return index.get(offset)
 
     # -- symbols -----------------------------------------------------------------------
 
@@ -292,9 +294,9 @@ class Linker:
     def _lookup(self, entry: Relocation) -> tuple[int | None, str | None, str]:
         if entry.symbol == 0:
             return 0, None, ""
-        sym = self.symbol_of(entry)
-        if sym is None:
+        if not 0 < entry.symbol < len(self.ext.symbols):  # symbol_of(entry) is None
             return None, "ENOEXEC", f"symbol index {entry.symbol} is outside the symbol table"
+        sym = self.ext.symbols[entry.symbol]
         if sym.shndx == SHN_UNDEF:
             found = self.resolve(sym)
             if (found is None or found == 0) and sym.bind == STB_WEAK:
@@ -314,7 +316,7 @@ class Linker:
             if section.flags & SHF_TLS:
                 # Thread-local data lives in each thread's TLS block: the offset is the value.
                 return sym.value, None, ""
-            base = self.section_address(sym.shndx)
+            base = self.load_address.get(sym.shndx)  # section_address, inline
             if base is None:
                 return None, "ENOEXEC", f"section {section.name} holding it was not loaded"
             value = base + sym.value
