@@ -5,9 +5,19 @@ changes (`placer.script._tablegen` writes them to `placer.script._tables`, shipp
 wheel); this module runs them without importing Lark. It does what Lark's own contextual
 lexer and parser loop do, with less per-token work (one regex match per token, whitespace
 and comments skipped by one more), which is most of the parse time on large scripts. A
-state's table row and lexer are decoded and compiled the first time the parse reaches it
-(a script visits a small part of the 2,000 states). Two behaviours differ on purpose,
-both to follow GNU ld's lexer:
+state's table row and lexer are decoded the first time the parse reaches it (a script
+visits a small part of the 2,000 states).
+
+Lark's contextual lexer compiles one pattern per state: every terminal the state accepts,
+in priority order. Compiling is slow in Python (a 187-line script reached 31 distinct
+patterns, 7.6 ms of CPU, most of its parse), so here the states share patterns: one per
+set of regex terminals (15 for all 85 sets of accepted terminals), ending in two generic
+groups, a run of operator characters and a word. Which literal of the state such a group
+stands for is looked up per state (`_Literals`); the token is the same as the state's own
+pattern gives, because Lark orders every regex terminal of these states before their
+literals (``tests/script/test_lexer.py`` compares every state with its own pattern).
+
+Two behaviours differ from Lark's on purpose, both to follow GNU ld's lexer:
 
 * where the parser state accepts both a SCRIPT-state name and the ``/`` operator (right
   after an expression), a name starting with ``/`` is the operator unless it is exactly
@@ -182,12 +192,96 @@ def _token(kind: str, value: str, start: int, line: int, column: int) -> Token:
     return token
 
 
-_FastLexer = tuple[Callable[[str, int], "re.Match[str] | None"], dict[str, dict[str, str]], bool]
+#: A state's match, its keyword tables (terminal -> {text: keyword}) and `_Literals` (per
+#: literal group), and whether a name starting with `/` may be the operator.
+_FastLexer = tuple[Callable[[str, int], "re.Match[str] | None"], dict[str, Any], bool]
 
 #: Terminals declared in the grammar without a pattern and lexed by this driver.
 _DRIVER_TERMINALS = frozenset(_tables.DRIVER_TERMINALS)
 #: Tokens that may span lines (a quoted name, an input section description).
 _MULTILINE = frozenset({"QSTRING", "INPUT_SECTIONS"})
+
+
+#: The two groups that end every shared state pattern (see `Driver._build`): a run of the
+#: characters operators are made of, and a word that may be a keyword.
+_OPERATOR_GROUP = "_OPERATOR"
+_WORD_GROUP = "_WORD"
+_LITERAL_GROUPS = frozenset({_OPERATOR_GROUP, _WORD_GROUP})
+#: The characters a keyword's word runs over: the lookahead of `_KEYWORD_END`, so a word
+#: equals a keyword exactly when that keyword's pattern matches there.
+_WORD_CHARS = "_a-zA-Z0-9."
+
+
+def _literal_group(text: str) -> str | None:
+    """The shared-pattern group that finds literal `text`: a keyword is a whole word, an
+    operator a prefix of a run of operator characters; None for a literal that is neither
+    (a state that accepts one compiles its own pattern)."""
+    if _WORD.fullmatch(text):
+        return _WORD_GROUP
+    if not re.search(f"[{_WORD_CHARS}]", text):
+        return _OPERATOR_GROUP
+    return None
+
+
+def _compile(alternatives: list[str]) -> re.Pattern[str]:
+    # Leading blanks are matched here too: one regex call per token on the common path;
+    # comments (rarer) fail the match and go through _SKIP.
+    body = "|".join(alternatives) if alternatives else r"(?!x)x"
+    return re.compile(rf"{_BLANK}*(?:{body})")
+
+
+class _Literals(dict[str, "tuple[str, str] | None"]):
+    """What one state lexes from the text of a literal group: (terminal, its text), or None
+    when that state accepts no literal there. Filled on first use of each text.
+
+    The state's own pattern would try its literals in Lark's order, longest first, after
+    every regex terminal failed; the shared pattern has failed those same regex terminals
+    when it reaches a literal group, so the first literal of the state that matches the
+    text there is the same token: for an operator, the longest literal that starts the run
+    (a run holds every operator that matches there); for a keyword, the one equal to the
+    word (`_KEYWORD_END`), unless an ``=`` follows and it is a MEMORY keyword, whose end
+    excludes ``=`` (`_MEMORY_KEYWORD_END`).
+    """
+
+    def __init__(self, literals: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._literals = literals
+
+    def __missing__(self, run: str) -> tuple[str, str] | None:
+        found: tuple[str, str] | None = None
+        if _WORD.match(run):
+            word = run.removesuffix("=")
+            for name, text in self._literals:
+                if text == word and not (text in _MEMORY_KEYWORDS and word != run):
+                    found = (name, text)
+                    break
+        else:
+            found = next(((n, t) for n, t in self._literals if run.startswith(t)), None)
+        self[run] = found
+        return found
+
+
+def _resolve(
+    match: re.Match[str], keywords: dict[str, Any], slash: bool
+) -> tuple[str, str, str] | None:
+    """The group, terminal and text of the token `match` found with a state's keyword
+    tables and `/` flag, or None if it is none of that state's (the token loop inlines
+    this)."""
+    group = kind = match.lastgroup or ""
+    value = match.group(kind)
+    table = keywords.get(kind)
+    if table is not None:
+        if kind in _LITERAL_GROUPS:
+            literal = table[value]
+            if literal is None:
+                return None
+            kind, value = literal
+        elif slash and kind == "NAME" and value[0] == "/":
+            if value != "/DISCARD/":
+                kind, value = "SLASH", "/"
+        else:
+            kind = table.get(value, kind)
+    return group, kind, value
 
 
 class _Rows(dict[int, dict[str, int]]):
@@ -239,6 +333,21 @@ class Driver:
         #: Lexer terminals in Lark's priority order: (name, literal text or None, regexp).
         self.terminals: tuple[tuple[str, str | None, str], ...] = _tables.TERMINALS
         self._patterns = {"INPUT_SECTIONS": self._input_sections_regexp()}
+        self._patterns.update(
+            (name, regexp) for name, text, regexp in self.terminals if text is None
+        )
+        #: Regex terminals (in order) -> the pattern of the states whose lexers are those
+        #: terminals, then literals (see `_build`): a few patterns serve most states.
+        self._shared: dict[tuple[str, ...], re.Pattern[str]] = {}
+        operators = [text for text in _tables.LITERALS.values()
+                     if _literal_group(text) == _OPERATOR_GROUP]
+        characters = "".join(sorted(set("".join(operators))))
+        self._literal_groups = [
+            # `/*` starts a comment, never the `/` operator (see `_alternatives`).
+            rf"(?P<{_OPERATOR_GROUP}>(?!/\*)[{re.escape(characters)}]"
+            rf"{{1,{max(map(len, operators))}}})",
+            rf"(?P<{_WORD_GROUP}>[A-Za-z_][{_WORD_CHARS}]*=?)",
+        ]
         self._lexers: list[_StateLexer | None] = [None] * size
         self._by_accepted: dict[frozenset[str], _StateLexer] = {}
         self._fast: list[_FastLexer | None] = [None] * size
@@ -263,14 +372,20 @@ class Driver:
         word = rf"(?!\/\*|(?:{excluded})(?!{chars})){chars}+"
         return rf"{word}{_BLANK}*\({_BLANK}*{word}(?:{_BLANK}+{word})*{_BLANK}*\)"
 
-    def _build(self, accepted: frozenset[str]) -> _StateLexer:
-        terminals = [t for t in self.terminals if t[0] in accepted]
+    def _alternatives(
+        self, accepted: frozenset[str]
+    ) -> tuple[list[tuple[str, str, str | None]], dict[str, dict[str, str]]]:
+        """A state's lexer as Lark's contextual lexer defines it: its alternatives in
+        priority order (name, regexp, literal text or None for a regex terminal), tried
+        first to last, and the keywords folded into the regex terminal that lexes them."""
         keywords: dict[str, dict[str, str]] = {}
         # Driver terminals first: each is a longer reading of what the others would lex.
-        alternatives = [
-            f"(?P<{name}>{self._patterns[name]})" for name in sorted(_DRIVER_TERMINALS & accepted)
+        alternatives: list[tuple[str, str, str | None]] = [
+            (name, self._patterns[name], None) for name in sorted(_DRIVER_TERMINALS & accepted)
         ]
-        for name, text, regexp in terminals:
+        for name, text, regexp in self.terminals:
+            if name not in accepted:
+                continue
             if text is not None:
                 owner = next(
                     (r for r in _tables.OWNERS.get(name, ()) if r in accepted), None
@@ -282,19 +397,40 @@ class Driver:
                     regexp += _MEMORY_KEYWORD_END if text in _MEMORY_KEYWORDS else _KEYWORD_END
             if regexp == re.escape("/"):
                 regexp = r"/(?!\*)"  # a comment, not a division
-            alternatives.append(f"(?P<{name}>{regexp})")
-        # Leading blanks are matched here too: one regex call per token on the common
-        # path; comments (rarer) fail the match and go through _SKIP.
-        body = "|".join(alternatives) if alternatives else r"(?!x)x"
-        pattern = re.compile(rf"{_BLANK}*(?:{body})")
+            alternatives.append((name, regexp, text))
+        return alternatives, keywords
+
+    def _build(self, accepted: frozenset[str]) -> _StateLexer:
+        alternatives, keywords = self._alternatives(accepted)
+        literals = [(name, text) for name, _, text in alternatives if text is not None]
+        regexes = tuple(name for name, _, text in alternatives if text is None)
+        if all(_literal_group(text) for _, text in literals) and (
+            not literals or alternatives[len(regexes)][2] is not None
+        ):
+            # Every regex terminal comes before every literal: the state shares the
+            # pattern of its regex terminals, and its literals are told apart here.
+            pattern = self._shared.get(regexes)
+            if pattern is None:
+                parts = [f"(?P<{name}>{self._patterns[name]})" for name in regexes]
+                pattern = self._shared[regexes] = _compile(parts + self._literal_groups)
+            table = _Literals(literals)
+            keywords[_OPERATOR_GROUP] = keywords[_WORD_GROUP] = table  # type: ignore[assignment]
+        else:
+            pattern = _compile([f"(?P<{name}>{regexp})" for name, regexp, _ in alternatives])
         return _StateLexer(pattern, keywords, "NAME" in accepted and "SLASH" in accepted)
+
+    def _exact(self, accepted: frozenset[str]) -> re.Pattern[str]:
+        """The state's own pattern: every alternative in order, as Lark's contextual lexer
+        compiles it (tests compare the shared patterns against it)."""
+        alternatives, _ = self._alternatives(accepted)
+        return _compile([f"(?P<{name}>{regexp})" for name, regexp, _ in alternatives])
 
     def _lexer(self, state: int) -> _StateLexer:
         lexer = self._lexers[state]
         if lexer is None:
             accepted = frozenset(k for k in self._actions[state] if k != "$END")
             # Many states accept the same terminals (the corpus uses 201 states but 46
-            # sets): each distinct set's regex is compiled once.
+            # sets): each distinct set's keyword tables and literals are built once.
             lexer = self._by_accepted.get(accepted)
             if lexer is None:
                 lexer = self._by_accepted[accepted] = self._build(accepted)
@@ -324,46 +460,63 @@ class Driver:
         new_str = _new_str
         token_class = Token
         multiline = _MULTILINE
+        literal_groups = _LITERAL_GROUPS
+        skipped_to = -1
         while True:
             match_token, keywords, slash = lexers[state] or self._fast_lexer(state)
             match = match_token(text, position)
-            if match is None:
-                skipped = skip(text, position)
-                if skipped is not None:
-                    end = skipped.end()
-                    chunk = skipped.group()
-                    if "/*" in chunk or "#" in chunk:
-                        self._comments(text, position, end, line, comments)
-                    newlines = chunk.count("\n")
-                    if newlines:
-                        line += newlines
-                        line_start = text.rfind("\n", position, end) + 1
-                    position = end
-                if position >= length:
-                    token = _token("$END", "", position, line, position - line_start + 1)
-                    return self._finish(state_stack, value_stack, token, previous, start)
-                match = match_token(text, position)
-                if match is None:
-                    match = self._root.pattern.match(text, position)
-                    if match is None:
-                        raise ParseFailure(None, position, self.accepts(state_stack), previous)
-                    keywords, slash = self._root.keywords, self._root.slash_operator
-            kind = match.lastgroup or ""
-            value = match.group(kind)
-            token_start = match.start(kind)
+            kind = None
+            if match is not None:
+                group = kind = match.lastgroup or ""
+                value = match.group(kind)
+                table = keywords.get(kind)
+                if table is not None:
+                    if kind in literal_groups:
+                        literal = table[value]
+                        if literal is None:
+                            kind = None
+                        else:
+                            kind, value = literal
+                    elif slash and kind == "NAME" and value[0] == "/":
+                        if value != "/DISCARD/":
+                            kind, value = "SLASH", "/"
+                    else:
+                        kind = table.get(value, kind)
+            if kind is None:
+                # Nothing this state accepts starts here: skip comments once, then try
+                # again; if that fails too, lex an error token with every terminal.
+                if skipped_to != position:
+                    skipped = skip(text, position)
+                    if skipped is not None:
+                        end = skipped.end()
+                        chunk = skipped.group()
+                        if "/*" in chunk or "#" in chunk:
+                            self._comments(text, position, end, line, comments)
+                        newlines = chunk.count("\n")
+                        if newlines:
+                            line += newlines
+                            line_start = text.rfind("\n", position, end) + 1
+                        position = end
+                    if position >= length:
+                        token = _token("$END", "", position, line, position - line_start + 1)
+                        return self._finish(state_stack, value_stack, token, previous, start)
+                    skipped_to = position
+                    if skipped is not None:
+                        continue
+                root = self._root
+                match = root.pattern.match(text, position)
+                found = match and _resolve(match, root.keywords, root.slash_operator)
+                if match is None or found is None:
+                    raise ParseFailure(None, position, self.accepts(state_stack), previous)
+                group, kind, value = found
+            # `match` is set here: a failed match either raised, returned or continued.
+            token_start = match.start(group)  # type: ignore[union-attr]
             if token_start != position:
                 newlines = text.count("\n", position, token_start)
                 if newlines:
                     line += newlines
                     line_start = text.rfind("\n", position, token_start) + 1
                 position = token_start
-            table = keywords.get(kind)
-            if table is not None:
-                if slash and kind == "NAME" and value[0] == "/":
-                    if value != "/DISCARD/":
-                        kind, value = "SLASH", "/"
-                else:
-                    kind = table.get(value, kind)
             # _token, inlined: this is the innermost loop.
             token = new_str(token_class, value)
             token.type = kind

@@ -1,0 +1,93 @@
+"""Every parser state lexes what Lark's contextual lexer would: the shared patterns.
+
+Most states share one compiled pattern per set of regex terminals and tell their literals
+apart in Python (`placer.script._driver`); each state's own pattern, every alternative
+in Lark's order as the contextual lexer compiles it, is the reference. Both must give the
+same terminal, text and position, or both nothing, in every state, on every probe.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from placer.script import _tables
+from placer.script._driver import Driver, _resolve
+from placer.script.parser import _Builder
+
+_LITERALS = sorted(set(_tables.LITERALS.values()))
+#: Texts where the literal groups' rules are decided: every literal with each kind of
+#: character after it, operators run together, comment starts, names glued to operators.
+_PROBES = sorted(
+    {f"{literal}{after}" for literal in _LITERALS
+     for after in ("", " ", "=", ".", "x", "(", "*", "/", "0", "_", "-", ":")}
+    | {"<<=", "<<", "<=", "<", ">>=", "/*", "/*x*/", "//", "*/", "/=", "/DISCARD/", "/x",
+       "=x", "==", "=/*", "-l", "-lfoo", '"q x"', "0x10K", "1h", "add", "a+b", ".text:",
+       "ORIGIN=", "org =", "o=1", "l =", "LENGTH=", "AT>", "AT.x", "ALIGN(", "*(.text)",
+       "*(.text .text.*)", "KEEP(*(.init))", "  \n ;", "\t)", "#x\n", "~", "~x", "!x",
+       "&&", "&=", "||", "|=", "*=", "+=1", "-=", "[", "]", "[x]", "?", "^", "%", "$1",
+       "$ff", "foo", "_x", ".", "..", "SORT(", "global:", "local:", "extern"}
+)
+
+
+@cache
+def _driver() -> Driver:
+    return Driver(_Builder())
+
+
+@cache
+def _state_sets() -> list[tuple[int, frozenset[str]]]:
+    """One state per distinct set of accepted terminals."""
+    driver = _driver()
+    seen: dict[frozenset[str], int] = {}
+    for state in range(len(_tables.ACTIONS)):
+        accepted = frozenset(k for k in driver._actions[state] if k != "$END")
+        seen.setdefault(accepted, state)
+    return [(state, accepted) for accepted, state in seen.items()]
+
+
+def _token(pattern: re.Pattern[str], keywords: dict[str, object], slash: bool,
+           text: str) -> tuple[str, str, int] | None:
+    match = pattern.match(text)
+    found = None if match is None else _resolve(match, keywords, slash)  # type: ignore[arg-type]
+    if match is None or found is None:
+        return None
+    group, kind, value = found
+    return kind, value, match.start(group)
+
+
+def _agree(state: int, accepted: frozenset[str], texts: list[str]) -> None:
+    driver = _driver()
+    shared, keywords, slash = driver._fast[state] or driver._fast_lexer(state)
+    exact = driver._exact(accepted)
+    for text in texts:
+        ours = _token(shared.__self__, keywords, slash, text)  # type: ignore[attr-defined]
+        reference = _token(exact, keywords, slash, text)
+        assert ours == reference, (state, sorted(accepted), text)
+
+
+def test_every_state_lexes_the_probes_as_its_own_pattern() -> None:
+    for state, accepted in _state_sets():
+        _agree(state, accepted, _PROBES)
+
+
+def test_the_states_share_few_patterns() -> None:
+    driver = _driver()
+    for state, _ in _state_sets():
+        driver._lexer(state)
+    assert len(driver._shared) < len(_state_sets()) // 4
+
+
+_ALPHABET = "aAlLoOtT_.0x9$~-+*/=<>&|!^%?:;,()[]{}\"# \n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(_ALPHABET, max_size=12), pick=st.integers(min_value=0))
+def test_random_text_lexes_the_same_in_every_state(text: str, pick: int) -> None:
+    states = _state_sets()
+    for offset in range(8):
+        state, accepted = states[(pick + offset * 37) % len(states)]
+        _agree(state, accepted, [text])
