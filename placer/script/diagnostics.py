@@ -85,7 +85,9 @@ def error_at(message: str, file: str, text: str, line: int, column: int) -> Scri
 
 # --- lexical scan for unclosed things ---------------------------------------------------
 
-_SCAN = re.compile(r'/\*|\*/|"|#|\{|\}|\n')
+#: Patterns only an error needs stay source text until then: ``re`` compiles and caches
+#: them on first use, so a script that parses pays nothing for them at start-up.
+_SCAN = r'/\*|\*/|"|#|\{|\}|\n'
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -97,8 +99,9 @@ def _scan(text: str) -> tuple[str, int] | None:
     """The first unclosed comment or string, or unbalanced brace: (what, offset)."""
     opens: list[int] = []
     position = 0
+    scan = re.compile(_SCAN).search
     while True:
-        match = _SCAN.search(text, position)
+        match = scan(text, position)
         if match is None:
             break
         token, start = match.group(), match.start()
@@ -147,7 +150,7 @@ _FRIENDLY = {
 }
 
 _ASSIGN_TERMINALS = {"EQUAL", "PLUSEQUAL", "MINUSEQUAL"}
-_ONE_NAME = re.compile(r"^([_a-zA-Z.$][_a-zA-Z0-9.$]*)\s*(<<=|>>=|[-+*/&|]?=)(.+)$")
+_ONE_NAME = r"^([_a-zA-Z.$][_a-zA-Z0-9.$]*)\s*(<<=|>>=|[-+*/&|]?=)(.+)$"
 
 
 def _end_of_previous(text: str, offset: int) -> tuple[int, int]:
@@ -179,7 +182,7 @@ def _expected_words(expected: set[str], literals: dict[str, str]) -> str:
 
 def one_name_hint(name: str) -> str | None:
     """If `name` is an assignment written without spaces (``x=1+2``), say so."""
-    match = _ONE_NAME.match(name)
+    match = re.match(_ONE_NAME, name)
     if match is None:
         return None
     target, op, rest = match.groups()
@@ -379,8 +382,8 @@ def _first_mri_line(text: str) -> tuple[int, int] | None:
 
 # Possessive name: it cannot hand characters back to the lazy scan after it, which made a
 # long line without `:` quadratic (36 KB: 22 s).
-_SECTIONS_BODY_START = re.compile(r'\A\s*(?:"[^"]*"|[^\s:;{}()"]++)[^;{}]*?:')
-_OUTPUT_BODY_START = re.compile(
+_SECTIONS_BODY_START = r'\A\s*(?:"[^"]*"|[^\s:;{}()"]++)[^;{}]*?:'
+_OUTPUT_BODY_START = (
     r"\A\s*(?:KEEP|SORT\w*|EXCLUDE_FILE|INPUT_SECTION_FLAGS|BYTE|SHORT|LONG|QUAD|SQUAD|FILL"
     r"|CREATE_OBJECT_SYMBOLS|CONSTRUCTORS)\b|\A\s*[^\s(;{}]*[*?\[][^\s(;{}]*\s*\("
 )
@@ -388,7 +391,7 @@ _OUTPUT_BODY_START = re.compile(
 
 #: Commands valid only at a script's top level: a text starting with one is a script,
 #: whatever ``:`` follows (``OUTPUT_ARCH(i386:x86-64)`` is no output section).
-_SCRIPT_START = re.compile(
+_SCRIPT_START = (
     r"\A\s*(?:(?:OUTPUT_FORMAT|OUTPUT_ARCH|OUTPUT|TARGET|SEARCH_DIR|INPUT|GROUP|STARTUP"
     r"|EXTERN|REGION_ALIAS|NOCROSSREFS|NOCROSSREFS_TO|LD_FEATURE|MAP)\s*\("
     r"|(?:MEMORY|SECTIONS|PHDRS|VERSION)\s*\{"
@@ -400,11 +403,11 @@ def likely_kind(text: str) -> str:
     """Which reading of a snippet its first statement suggests: "script",
     "sections-body" or "output-section-body" (the values of `ast.FragmentKind`)."""
     code = COMMENT.sub(" ", text)
-    if _SCRIPT_START.match(code):
+    if re.match(_SCRIPT_START, code):
         return "script"
-    if _OUTPUT_BODY_START.match(code):
+    if re.match(_OUTPUT_BODY_START, code):
         return "output-section-body"
-    if _SECTIONS_BODY_START.match(code):
+    if re.match(_SECTIONS_BODY_START, code):
         return "sections-body"
     return "script"
 

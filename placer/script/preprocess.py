@@ -46,10 +46,11 @@ MAX_INCLUDE_DEPTH = 200
 #: a second; GNU cpp blocks forever on an ``#include`` of a FIFO and reads a device to the
 #: end, so it is stopped rather than waited for.
 CPP_TIMEOUT = 60.0
-#: A GNU cpp line marker: ``# 12 "file" 1 3``.
-_MARKER = re.compile(r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d)*)$')
+#: A GNU cpp line marker: ``# 12 "file" 1 3``. This and the next are pattern source text:
+#: only a script with directives needs them, and ``re`` compiles (and caches) them then.
+_MARKER = r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d)*)$'
 #: First diagnostic of GNU cpp: ``file:line:col: (fatal )?error: message``.
-_CPP_ERROR = re.compile(r"^(.*?):(\d+):(\d+): (?:fatal )?error: (.*)$", re.MULTILINE)
+_CPP_ERROR = r"(?m)^(.*?):(\d+):(\d+): (?:fatal )?error: (.*)$"
 
 
 @records.frozen
@@ -288,7 +289,7 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
 
 
 def _cpp_error(stderr: str, rename: Mapping[str, str], cpp: str) -> ScriptError:
-    match = _CPP_ERROR.search(stderr)
+    match = re.search(_CPP_ERROR, stderr)
     if match is None:
         return ScriptError(f"{cpp} failed: {stderr.strip()}", "<preprocessor>", 1, 1)
     file = rename.get(match.group(1), match.group(1))
@@ -305,8 +306,9 @@ def _parse_markers(
     sources: dict[str, str] = {file: text}
     current = file
     number = 1
+    marker_at = re.compile(_MARKER).match
     for raw in output.split("\n"):
-        marker = _MARKER.match(raw)
+        marker = marker_at(raw)
         if marker:
             number = int(marker.group(1))
             name = marker.group(2).encode().decode("unicode_escape")
