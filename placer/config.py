@@ -265,7 +265,14 @@ def read_config(*paths: str | Path,
     file turns it off (a fragment for an LLEXT build need not repeat it). `zephyr_version`
     selects the Zephyr behaviour to model where it changed (`placer.versions`). `set_by`
     records the ``file:line`` of every option set.
+
+    With no file, the result is Zephyr's defaults with ``LLEXT`` on, which `LlextConfig`'s
+    own defaults are (tests/config/test_read_config.py checks they agree for every
+    release): the Kconfig model is then not loaded, which would be most of the start-up of
+    a ``placer verify --board`` or ``placer profile --board``.
     """
+    if not paths:
+        return LlextConfig(zephyr_version=as_zephyr_version(zephyr_version))
     from placer.dotconfig import read_kconfig_files
 
     values = read_kconfig_files(paths, base=(("LLEXT", "y"),))

@@ -249,12 +249,10 @@ def _no_options(args: argparse.Namespace) -> bool:
 
 def _read_config(paths: Sequence[str], version: ZephyrVersion | None) -> LlextConfig:
     # Without a file: Zephyr's defaults with LLEXT on, what a fresh LLEXT sample builds.
-    from placer.config import LlextConfig, read_config
+    from placer.config import read_config
     from placer.versions import NEWEST_ZEPHYR
 
-    version = version or NEWEST_ZEPHYR
-    return read_config(*paths, zephyr_version=version) if paths else LlextConfig(
-        zephyr_version=version)
+    return read_config(*paths, zephyr_version=version or NEWEST_ZEPHYR)
 
 
 def _board_with_elf(path: Path, board: Board) -> Board:

@@ -159,7 +159,7 @@ def _layout_and_image(args: argparse.Namespace) -> tuple[Layout, Path | None]:
 
         return read_layout(args.layout), args.elf
     from placer.boardfile import DEFAULT_BOARD, load_board
-    from placer.config import LlextConfig, read_config
+    from placer.config import read_config
 
     elf: Path | None = args.elf
     if args.build_dir is not None:
@@ -176,7 +176,7 @@ def _layout_and_image(args: argparse.Namespace) -> tuple[Layout, Path | None]:
                               "zephyr/zephyr.elf: the profile needs the built image")
     else:
         board = load_board(args.board or DEFAULT_BOARD)
-        config = read_config(*args.config_files) if args.config_files else LlextConfig()
+        config = read_config(*args.config_files)
         if elf is not None:
             from placer.importers.elf import board_with_elf
 

@@ -10,8 +10,18 @@ from hypothesis import strategies as st
 
 import placer
 from placer.cli.output import render
-from placer.config import OPTIONS, BinaryType, HeapBackend, LlextConfig, option, read_config
+from placer.config import (
+    OPTIONS,
+    BinaryType,
+    HeapBackend,
+    LlextConfig,
+    config_from_values,
+    option,
+    read_config,
+)
+from placer.dotconfig import read_kconfig_files
 from placer.errors import ConfigError, InputError, ScriptError
+from placer.versions import NEWEST_ZEPHYR, ZephyrVersion
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -27,6 +37,19 @@ def test_no_file_gives_zephyr_defaults() -> None:
     assert (config.instr_heap_size, config.data_heap_size) == (4, 8)
     assert config.heap_memblk_block_size == 32
     assert config.export_symbol_groups == {"UNASSIGNED", "SYSCALL", "LIBC"}
+
+
+#: Every release placer models, from the first with LLEXT to the newest.
+RELEASES = [ZephyrVersion(3, minor) for minor in range(5, 8)] + \
+    [ZephyrVersion(4, minor) for minor in range(NEWEST_ZEPHYR.minor + 1)]
+
+
+@pytest.mark.parametrize("version", RELEASES, ids=str)
+def test_no_file_gives_what_the_kconfig_model_gives(version: ZephyrVersion) -> None:
+    # Without a file read_config skips the Kconfig model (start-up time): the model's
+    # defaults with LLEXT on must be exactly the LlextConfig it returns instead.
+    merged = config_from_values(read_kconfig_files((), base=(("LLEXT", "y"),)), version)
+    assert read_config(zephyr_version=version) == merged
 
 
 def test_later_files_win_and_set_by_points_at_the_winner(tmp_path: Path) -> None:
