@@ -1,15 +1,17 @@
 """The ``placer`` command: a thin shell over the library.
 
-Each stage registers its own subcommands from a module of this package, so the command
-line grows with the pipeline without one file knowing every option. Errors from the
+Each stage declares the options of its own subcommands in a module of this package, so
+the command line grows with the pipeline without one file knowing every option; this
+module lists the subcommands, with their one-line help, in `_COMMANDS`. Errors from the
 library (`PlacerError`) print as diagnostics and exit 1, as a missing or unreadable input
 file does; usage errors exit 2 (`placer.cli.options`); no Python traceback reaches the user.
 
 Start-up is most of what a one-shot command costs, so this package imports nothing of the
-library at module level: each stage module registers its options with `argparse` alone
-and imports what its handler uses when the handler runs (``placer --help`` loads no
-stage; ``placer check`` no solver, no pyelftools). ``tests/test_imports.py`` pins the
-third-party packages each subcommand imports.
+library at module level: a stage module is imported when its subcommand is named, declares
+its options with `argparse` alone and imports what its handler uses when the handler runs
+(``placer --help`` loads no stage module, nor `typing` or `pathlib`; ``placer check`` no
+solver, no pyelftools). ``tests/test_imports.py`` pins the third-party packages each
+subcommand imports.
 """
 
 from __future__ import annotations
@@ -21,15 +23,35 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import Any, NoReturn
 
 from placer.cli.options import INPUT_PROBLEM, USAGE_ERROR, UsageError
 from placer.cli.output import printable, render
 
+# `typing` costs ``placer --help`` a tenth of its time: its names are for the type checker
+# alone (which reads any ``TYPE_CHECKING`` as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
 __all__ = ["build_parser", "entry", "main", "printable"]
 
-#: Modules of this package that add subcommands, in the order ``placer --help`` lists them.
-_STAGES = ("place", "script", "boards", "config", "verify", "profile", "diff", "cmake")
+#: Every subcommand in the order ``placer --help`` lists them: its name, the module of this
+#: package whose ``ARGUMENTS[name]`` declares its description and options, and its
+#: one-line help (here, so that listing them imports no stage module).
+_COMMANDS = (
+    ("place", "place", "place the LLEXT heap sections of a board and configuration"),
+    ("check", "script", "check linker scripts for errors"),
+    ("format", "script", "print a linker script in canonical layout"),
+    ("memory", "memory", "print the evaluated MEMORY regions of a linker script"),
+    ("boards", "boards", "list the shipped boards"),
+    ("board", "boards", "show or import a board"),
+    ("config", "config", "check an LLEXT configuration"),
+    ("verify", "verify", "check that extensions load and fit, as Zephyr's loader would"),
+    ("profile", "profile",
+     "write the profile that `placer verify --profile` checks extensions against"),
+    ("diff", "diff", "compare two layout JSON files; exit 1 when they differ"),
+    ("cmake-dir", "cmake", "print the folder of placer.cmake (placer_place, placer_verify)"),
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -107,9 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Place Zephyr LLEXT heaps in linker scripts and verify extensions fit.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for stage in _STAGES:
-        import_module(f"placer.cli.{stage}").register(sub)
+    for name, module, summary in _COMMANDS:
+        sub.add_parser(name, help=summary, arguments=_stage_arguments(module, name))
     return parser
+
+
+def _stage_arguments(module: str, name: str) -> Callable[[argparse.ArgumentParser], None]:
+    """What declares subcommand `name`: ``ARGUMENTS[name]`` of ``placer.cli.<module>``,
+    imported when the subcommand is first used."""
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        import_module(f"placer.cli.{module}").ARGUMENTS[name](parser)
+    return arguments
 
 
 def main(argv: Sequence[str] | None = None) -> int:

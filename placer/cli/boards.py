@@ -31,23 +31,16 @@ if TYPE_CHECKING:
 ARCHES = ("arm", "arm64", "riscv", "x86", "arc", "xtensa")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``boards`` and ``board`` subcommands."""
-    subparsers.add_parser(
-        "boards", help="list the shipped boards",
-        description="List the boards shipped with placer: name, architecture, CPU, memory.",
-        arguments=_boards_arguments)
-    subparsers.add_parser("board", help="show or import a board",
-                          description="Show a board's memory, or import one.",
-                          arguments=_board_arguments)
-
-
 def _boards_arguments(boards: argparse.ArgumentParser) -> None:
+    """Declare ``placer boards``: its description and options."""
+    boards.description = "List the boards shipped with placer: name, architecture, CPU, memory."
     boards.add_argument("--json", action="store_true", help="print JSON instead of a table")
     boards.set_defaults(handler=run_boards)
 
 
 def _board_arguments(board: argparse.ArgumentParser) -> None:
+    """Declare ``placer board``: its description and its subcommands."""
+    board.description = "Show a board's memory, or import one."
     board_sub = board.add_subparsers(dest="board_command", metavar="COMMAND")
     board_sub.add_parser(
         "show", help="a board's regions, attributes, buses and free space",
@@ -93,6 +86,10 @@ def _import_arguments(imp: argparse.ArgumentParser) -> None:
                      help="with --from-dts: FLASH is the zephyr,code-partition (as with "
                      "CONFIG_USE_DT_CODE_PARTITION, e.g. behind MCUboot)")
     imp.set_defaults(handler=run_import)
+
+
+#: The subcommands this module declares (`placer.cli._COMMANDS` lists them).
+ARGUMENTS = {"boards": _boards_arguments, "board": _board_arguments}
 
 
 # -- placer boards -------------------------------------------------------------------------

@@ -10,18 +10,20 @@ from pathlib import Path
 CMAKE_DIR = Path(__file__).resolve().parent.parent / "cmake"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``cmake-dir`` subcommand."""
-    subparsers.add_parser(
-        "cmake-dir",
-        help="print the folder of placer.cmake (placer_place, placer_verify)",
-        description="Print the folder that holds placer.cmake, the CMake module with "
-        "placer_place() and placer_verify(): include(<folder>/placer.cmake).",
-        arguments=lambda parser: parser.set_defaults(handler=run),
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``placer cmake-dir``: its description (it takes no option)."""
+    parser.description = (
+        "Print the folder that holds placer.cmake, the CMake module with "
+        "placer_place() and placer_verify(): include(<folder>/placer.cmake)."
     )
+    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the folder; returns 0."""
     print(CMAKE_DIR)
     return 0
+
+
+#: The subcommands this module declares (`placer.cli._COMMANDS` lists them).
+ARGUMENTS = {"cmake-dir": _arguments}

@@ -16,14 +16,9 @@ from placer.cli.options import INPUT_PROBLEM, add_zephyr_version_option, print_u
 from placer.cli.output import render
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``config`` subcommand and its ``check``."""
-    subparsers.add_parser("config", help="check an LLEXT configuration",
-                          description="Check LLEXT Kconfig values against a board.",
-                          arguments=_config_arguments)
-
-
 def _config_arguments(config: argparse.ArgumentParser) -> None:
+    """Declare ``placer config``: its description and its ``check``."""
+    config.description = "Check LLEXT Kconfig values against a board."
     config_sub = config.add_subparsers(dest="config_command", metavar="COMMAND")
     config_sub.add_parser(
         "check", help="check .config / prj.conf files against a board's LLEXT rules",
@@ -42,6 +37,10 @@ def _check_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("--group", action="append", default=[], metavar="NAME",
                        help="a symbol group the application exports into (repeatable)")
     check.set_defaults(handler=run_check)
+
+
+#: The subcommands this module declares (`placer.cli._COMMANDS` lists them).
+ARGUMENTS = {"config": _config_arguments}
 
 
 def run_check(args: argparse.Namespace) -> int:

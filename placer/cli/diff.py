@@ -13,20 +13,14 @@ from placer.cli.options import USAGE_ERROR, add_build_dir_option, add_config_opt
 _FORMATS = ("json", "markdown", "text")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``diff`` subcommand."""
-    subparsers.add_parser(
-        "diff",
-        help="compare two layout JSON files; exit 1 when they differ",
-        description="Show which heap sections moved, grew, shrank or changed region, and "
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``placer diff``: its description and options."""
+    parser.description = (
+        "Show which heap sections moved, grew, shrank or changed region, and "
         "each region's free space before and after. Exit status: 0 no change, 1 changed "
         "or a file could not be read (then with an error on stderr and nothing on "
-        "stdout), 2 usage error.",
-        arguments=_arguments,
+        "stdout), 2 usage error."
     )
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", type=Path, metavar="OLD.json")
     parser.add_argument("new", type=Path, metavar="NEW.json", nargs="?",
                         help="the layout to compare with (or --build-dir)")
@@ -62,3 +56,7 @@ def run(args: argparse.Namespace) -> int:
     diff = layout_diff.diff_layouts(old, new)
     sys.stdout.write(getattr(layout_diff, f"format_{args.format}")(diff))
     return 1 if diff.changed else 0
+
+
+#: The subcommands this module declares (`placer.cli._COMMANDS` lists them).
+ARGUMENTS = {"diff": _arguments}

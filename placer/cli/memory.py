@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from placer.cli.options import (
     INPUT_PROBLEM,
@@ -32,18 +32,12 @@ LINKER_TARGETS = ("arc", "arm", "arm64", "riscv", "x86", "xtensa")
 JSON_FORMAT = "placer-memory/1"
 
 
-def register_memory(subparsers: Any) -> None:
-    """Add the ``memory`` subcommand."""
-    subparsers.add_parser(
-        "memory",
-        help="print the evaluated MEMORY regions of a linker script",
-        description="Evaluate a linker script's MEMORY regions as GNU ld does and print "
-                    "them like ld's map file (\"Memory Configuration\") or as JSON.",
-        arguments=_arguments,
-    )
-
-
 def _arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``placer memory``: its description and options."""
+    parser.description = (
+        "Evaluate a linker script's MEMORY regions as GNU ld does and print "
+        "them like ld's map file (\"Memory Configuration\") or as JSON."
+    )
     parser.add_argument("file", metavar="FILE", help="linker script or template")
     parser.add_argument("--json", action="store_true", help="print JSON with integer values")
     add_preprocessor_options(parser)
@@ -165,3 +159,7 @@ def _json(file: str, target: LinkerTarget | None,
     import json  # only for --json: building the parser (``placer --help``) does not need it
 
     return json.dumps(document, indent=2) + "\n"
+
+
+#: The subcommands this module declares (`placer.cli._COMMANDS` lists them).
+ARGUMENTS = {"memory": _arguments}

@@ -12,9 +12,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING
 
+# Read as true by the type checker only: `typing` would cost ``placer --help`` (which
+# imports this module) a tenth of its time.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from placer.script.kconfig_macros import Macro
     from placer.versions import ZephyrVersion
@@ -99,6 +100,8 @@ def report_missing(command: str, paths: Iterable[str | os.PathLike[str]]) -> boo
     exist; whether any was missing (the caller then exits `INPUT_PROBLEM`). A path that
     exists but is no regular file (a FIFO, a device, a folder) is left to the bounded
     reader, which says what it is."""
+    from pathlib import Path  # not at the top: ``placer --help`` imports this module
+
     # os.path.exists is False for a name the OS refuses (ENAMETOOLONG); Path.exists raises.
     missing = [Path(p) for p in paths if not os.path.exists(p)]
     for path in missing:
@@ -116,14 +119,16 @@ def print_usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace
 
 
 #: Where ``west build`` builds unless told otherwise.
-DEFAULT_BUILD_DIR = Path("build")
+DEFAULT_BUILD_DIR = "build"
 
 
 def add_build_dir_option(parser: argparse._ActionsContainer) -> None:
     """Add ``--build-dir [DIR]`` (``build`` when given without a folder, as ``west build``
     names it)."""
+    from pathlib import Path
+
     parser.add_argument("--build-dir", metavar="DIR", type=Path, nargs="?",
-                        const=DEFAULT_BUILD_DIR, default=None,
+                        const=Path(DEFAULT_BUILD_DIR), default=None,
                         help="a Zephyr build directory: its .config, devicetree, final "
                         f"linker script, zephyr.elf/.map and version (default DIR: "
                         f"{DEFAULT_BUILD_DIR}; sysbuild: the default image's folder)")
@@ -134,6 +139,8 @@ def add_image_options(parser: argparse.ArgumentParser, symbols: argparse._Action
     """Add ``--exports-list FILE`` (to `symbols`, the group that also holds the image
     option) and ``--preload EXT``, shared by verify and profile: what the built image
     exports when there is no image, and the extensions the product loads first."""
+    from pathlib import Path
+
     symbols.add_argument("--exports-list", type=Path, metavar="FILE",
                          help="exported symbols, one 'name [address] [GROUP]' a line"
                          + estimated)

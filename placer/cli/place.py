@@ -38,20 +38,14 @@ KINDS = ("script", "fragment", "kconfig", "json", "svg", "profile")
 DEFAULT_OUT = Path("placer-out")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``place`` subcommand."""
-    subparsers.add_parser(
-        "place",
-        help="place the LLEXT heap sections of a board and configuration",
-        description="Place every LLEXT heap section: least padding, then the board's "
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``placer place``: its description and options."""
+    parser.description = (
+        "Place every LLEXT heap section: least padding, then the board's "
         "preferred regions, then the lowest addresses; Zephyr's own placement (next to "
         ".noinit) whenever it fits and nothing asks otherwise. Exit 1 when no placement "
-        "exists, with the binding constraint and its numbers.",
-        arguments=_arguments,
+        "exists, with the binding constraint and its numbers."
     )
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", metavar="NAME|PATH",
                         help=f"shipped board name or board file (default {DEFAULT_BOARD})")
     add_config_option(parser, ".config / prj.conf / fragment")
@@ -312,3 +306,6 @@ def format_layout(layout: Layout) -> str:
         lines += [f"note: {w}" for w in layout.warnings]
     return "\n".join(lines) + "\n"
 
+
+#: The subcommands this module declares (`placer.cli._COMMANDS` lists them).
+ARGUMENTS = {"place": _arguments}

@@ -27,20 +27,14 @@ if TYPE_CHECKING:
     from placer.llext.image import ImageFacts
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``profile`` subcommand."""
-    subparsers.add_parser(
-        "profile",
-        help="write the profile that `placer verify --profile` checks extensions against",
-        description="Write a self-contained, hashed profile (placer-profile/1) of a "
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``placer profile``: its description and options."""
+    parser.description = (
+        "Write a self-contained, hashed profile (placer-profile/1) of a "
         "firmware: the LLEXT heaps and configuration, the target facts, the image's export "
         "table and metadata sizes, and the extensions the product always loads first. "
-        "Extension developers verify against it without the build.",
-        arguments=_arguments,
+        "Extension developers verify against it without the build."
     )
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
     layout = parser.add_mutually_exclusive_group()
     layout.add_argument("--layout", type=Path, metavar="layout.json",
                         help="the heaps as `placer place` placed them (a layout JSON)")
@@ -205,3 +199,7 @@ def measured_layout(board: Board, config: LlextConfig, elf: Path | None) -> Layo
                               message=f"the image's {heap.section} ({heap.symbol}) is {heap.size} "
                 f"bytes, the configuration makes it {size}: give the build's own .config")
     return layout
+
+
+#: The subcommands this module declares (`placer.cli._COMMANDS` lists them).
+ARGUMENTS = {"profile": _arguments}

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from placer.cli.memory import register_memory
 from placer.cli.options import (
     INPUT_PROBLEM,
     USAGE_ERROR,
@@ -28,30 +27,13 @@ if TYPE_CHECKING:
     from placer.script.ast import FragmentKind
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``check`` and ``format`` subcommands."""
-    subparsers.add_parser(
-        "check",
-        help="check linker scripts for errors",
-        description="Parse each linker script (preprocessed, INCLUDEs resolved) and report "
-        "every problem. Exit 0 when all are clean, 1 when any has a problem or is missing, "
-        "2 on a usage error.",
-        arguments=_check_arguments,
-    )
-    subparsers.add_parser(
-        "format",
-        help="print a linker script in canonical layout",
-        description="Print FILE in placer's canonical layout (INCLUDEs are kept as "
-        "statements). With -i, rewrite FILE in place atomically.",
-        arguments=_format_arguments,
-    )
-
-    # ``placer memory`` (evaluated MEMORY regions) is registered here by the evaluator
-    # stage: add its parser below this line.
-    register_memory(subparsers)
-
-
 def _check_arguments(check: argparse.ArgumentParser) -> None:
+    """Declare ``placer check``: its description and options."""
+    check.description = (
+        "Parse each linker script (preprocessed, INCLUDEs resolved) and report "
+        "every problem. Exit 0 when all are clean, 1 when any has a problem or is missing, "
+        "2 on a usage error."
+    )
     check.add_argument("files", metavar="FILE", nargs="+", type=Path)
     add_fragment_option(check)
     add_preprocessor_options(check)
@@ -59,11 +41,20 @@ def _check_arguments(check: argparse.ArgumentParser) -> None:
 
 
 def _format_arguments(fmt: argparse.ArgumentParser) -> None:
+    """Declare ``placer format``: its description and options."""
+    fmt.description = (
+        "Print FILE in placer's canonical layout (INCLUDEs are kept as "
+        "statements). With -i, rewrite FILE in place atomically."
+    )
     fmt.add_argument("file", metavar="FILE", type=Path)
     fmt.add_argument("-i", "--in-place", action="store_true", help="rewrite FILE in place")
     add_fragment_option(fmt)
     add_preprocessor_options(fmt)
     fmt.set_defaults(handler=run_format)
+
+
+#: The subcommands this module declares (`placer.cli._COMMANDS` lists them).
+ARGUMENTS = {"check": _check_arguments, "format": _format_arguments}
 
 
 #: ``--fragment`` values: what a file is when it is not a whole script.

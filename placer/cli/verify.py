@@ -29,20 +29,14 @@ if TYPE_CHECKING:
 STORAGES = ("writable", "persistent", "temporary")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``verify`` subcommand."""
-    subparsers.add_parser(
-        "verify",
-        help="check that extensions load and fit, as Zephyr's loader would",
-        description="Load each extension into the simulated LLEXT heaps of a layout, step "
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``placer verify``: its description and options."""
+    parser.description = (
+        "Load each extension into the simulated LLEXT heaps of a layout, step "
         "by step as llext_load does, link it at the addresses the heaps give it, and report "
         "regions, heap bytes, unresolved symbols and relocation problems. Exit status: 0 "
-        "all load, 1 one would fail, 2 usage error.",
-        arguments=_arguments,
+        "all load, 1 one would fail, 2 usage error."
     )
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("extensions", nargs="+", type=Path, metavar="EXT",
                         help="extension ELF files (.llext)")
     where = parser.add_mutually_exclusive_group(required=True)
@@ -239,3 +233,7 @@ def dump_image(report: Report, directory: Path) -> None:
                          f"{where} {name}\n")
         files[f"{load.name}/regions.txt"] = "".join(index).encode()
     replace_files_atomically(directory, files)
+
+
+#: The subcommands this module declares (`placer.cli._COMMANDS` lists them).
+ARGUMENTS = {"verify": _arguments}
