@@ -94,26 +94,14 @@ class Field:
         """Whether ``__init__`` may leave this field out."""
         return self.default is not NOTHING or self.factory is not None
 
+    def named(self, name: str, type: str | None) -> Field:
+        """This field's options for the field `name` annotated `type`."""
+        return Field(name, type, self.default, self.factory, self.converter, init=self.init,
+                     eq=self.eq, repr=self.repr, kw_only=self.kw_only,
+                     takes_self=self.takes_self)
+
     def __repr__(self) -> str:
         return f"Field(name={self.name!r}, type={self.type!r})"
-
-
-class _FieldSpec:
-    """What `field` returns: the options of a field until its class is decorated."""
-
-    __slots__ = ("converter", "default", "eq", "factory", "init", "kw_only", "repr", "takes_self")
-
-    def __init__(self, default: Any, factory: Callable[[], Any] | None,
-                 converter: Callable[[Any], Any] | None, init: bool, eq: bool, repr: bool,
-                 kw_only: bool, takes_self: bool) -> None:
-        self.default = default
-        self.factory = factory
-        self.converter = converter
-        self.init = init
-        self.eq = eq
-        self.repr = repr
-        self.kw_only = kw_only
-        self.takes_self = takes_self
 
 
 @overload
@@ -143,7 +131,9 @@ def field(*, default: Any = NOTHING, factory: Callable[..., Any] | None = None,
         raise TypeError("a field takes a default or a factory, not both")
     if takes_self and factory is None:
         raise TypeError("takes_self needs a factory")
-    return _FieldSpec(default, factory, converter, init, eq, repr, kw_only, takes_self)
+    # Named when its class is decorated (`Field.named`).
+    return Field("", None, default, factory, converter, init=init, eq=eq, repr=repr,
+                 kw_only=kw_only, takes_self=takes_self)
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
@@ -238,12 +228,8 @@ def _collect(cls: type) -> tuple[tuple[Field, ...], dict[str, object]]:
             consumed[name] = value
         text = annotation if isinstance(annotation, str) else getattr(
             annotation, "__name__", repr(annotation))
-        if isinstance(value, _FieldSpec):
-            own[name] = Field(name, text, value.default, value.factory, value.converter,
-                              init=value.init, eq=value.eq, repr=value.repr,
-                              kw_only=value.kw_only, takes_self=value.takes_self)
-        else:
-            own[name] = Field(name, text, value)
+        own[name] = value.named(name, text) if isinstance(value, Field) else \
+            Field(name, text, value)
         inherited.pop(name, None)
     found = (*inherited.values(), *own.values())
     seen_default = False
