@@ -5,146 +5,146 @@
 
 #: Class -> the fingerprint of the declaration these methods were made for.
 FINGERPRINTS = {
-    'placer.application.FileChange': 'v1|F||__init__,__repr__,__eq__,__hash__|path:|text:|action:|what:',
-    'placer.application._Command': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|arguments:|end:|line:',
-    'placer.board.Board': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|arch:|cpu:|regions:|noinit_region:|endianness:d|elf_class:d|machine:d|harvard:d|mmu_page_size:d|mpu:d|used:d|base_script:d|flash_region:d|preferred_regions:d|forbidden_regions:d|description:d|source:d|image:d|xip:d|used_measured:d',
-    'placer.board.ImageSizes': 'v1|F||__init__,__repr__,__eq__,__hash__|text:d|rodata:d|data:d|bss:d|noinit:d|align:d|text_region:d|rodata_region:d|data_load_region:d',
-    'placer.board.MemoryRegion': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|origin:|length:|attributes:d|bus:d|writable_at_load:d|retained:d|volatile:d|alias_of:d|alias_offset:d',
-    'placer.board.Mpu': 'v1|F||__init__,__repr__,__eq__,__hash__|kind:|requires_power_of_two:d|granule:d|version:d',
-    'placer.board.UsedRange': 'v1|F||__init__,__repr__,__eq__,__hash__|region:|start:|size:|what:',
-    'placer.builddir.BuildDir': 'v1|F||__init__,__repr__,__eq__,__hash__|path:|root:|config:|devicetree:|linker_script:|elf:|map_file:|version:|board:|sources:',
-    'placer.builddir.BuildTarget': 'v1|F||__init__,__repr__,__eq__,__hash__|board:|script:|notes:d',
-    'placer.builddir.Source': 'v1|F||__init__,__repr__,__eq__,__hash__|what:|file:|detail:',
-    'placer.config.LlextConfig': 'v1|F|P|__init__,__repr__,__eq__,__hash__|llext:d|heap_dynamic:d|heap_backend:d|custom_heap_placement:d|heap_size:d|metadata_heap_size:d|ext_heap_size:d|heap_memblk_block_size:d|instr_heap_size:d|data_heap_size:d|shell_max_size:d|binary_type:d|build_pic:d|storage_writable:d|rodata_no_reloc:d|veneers:d|import_all_globals:d|edk:d|export_builtins_by_slid:d|export_default_groups:d|export_symbol_groups:d|export_devices:d|export_dev_ids_by_hash:d|harvard:d|userspace:d|mmu:d|mmu_page_size:d|arm_mpu:d|arc_mpu:d|arc_mpu_ver:d|xtensa_mpu:d|riscv_pmp:d|pmp_granularity:d|mpu_requires_power_of_two_alignment:d|big_endian:d|is_64bit:d|sys_heap_big_only:d|sys_heap_small_only:d|sys_heap_alloc_loops:d|sys_heap_runtime_stats:d|sys_heap_hardening_full:d|zephyr_version:dc|set_by:d|arch:d|armv6_m_armv8_m_baseline:d|isa_arcv3:d|llext_shell:d|declared_symbol_groups:d|warnings:d',
-    'placer.config.OptionSpec': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|kind:|field:|default:|depends:d|unit:d',
-    'placer.diff.HeapDelta': 'v1|F||__init__,__repr__,__eq__,__hash__|section:|old:|new:',
-    'placer.diff.LayoutDiff': 'v1|F||__init__,__repr__,__eq__,__hash__|old_board:|new_board:|heaps:|regions:',
-    'placer.diff.RegionDelta': 'v1|F||__init__,__repr__,__eq__,__hash__|region:|old_free:|new_free:',
-    'placer.dotconfig.Assignment': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|text:|file:|line:|unset:d',
-    'placer.dotconfig.KconfigValues': 'v1|F||__init__,__repr__,__eq__,__hash__|assignments:|modelled:|selections:d|warnings:d',
-    'placer.emit.noinit_fragment.Fragment': 'v1|F||__init__,__repr__,__eq__,__hash__|text:|cmake_line:|sections:|script_with_include:d',
-    'placer.emit.svg.Segment': 'v1|F||__init__,__repr__,__eq__,__hash__|kind:|name:|start:|size:|role:d',
-    'placer.emit.svg._Column': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|origin:|length:|attributes:|drawn:',
-    'placer.emit.svg._Drawn': 'v1|F||__init__,__repr__,__eq__,__hash__|segment:|top:|height:|broken:',
-    'placer.errors.SourceSpan': 'v1|F||__init__,__repr__,__eq__,__hash__|file:|line:|column:|end_line:d|end_column:d',
-    'placer.importers.elf.ElfHeap': 'v1|F||__init__,__repr__,__eq__,__hash__|section:|symbol:|address:|size:|region:',
-    'placer.importers.elf.ElfImage': 'v1|F||__init__,__repr__,__eq__,__hash__|used:|heaps:|outside:|orphans:d',
-    'placer.importers.mapfile.MapSection': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|address:|size:|load_address:d',
-    'placer.layout.DynamicBuffer': 'v1|F||__init__,__repr__,__eq__,__hash__|role:|init_call:|minimum_size:|align:|regions:|note:d',
-    'placer.layout.Layout': 'v1|F||__init__,__repr__,__eq__,__hash__|target:|heaps:|regions:|dynamic:d|usable:d|warnings:d|image:fs',
-    'placer.layout.PlacedHeap': 'v1|F||__init__,__repr__,__eq__,__hash__|heap:|region:|address:|padding:|placement:d|pinned:d|address_source:d',
-    'placer.layout.RegionSpace': 'v1|F||__init__,__repr__,__eq__,__hash__|region:|origin:|length:|used_before:|free_before:|free_after:|largest_gap_after:',
-    'placer.layout.UsableAllocation': 'v1|F||__init__,__repr__,__eq__,__hash__|section:|base_alignment:|largest_region:|count:d',
-    'placer.llext.elf.ElfExpectation': 'v1|F||__init__,__repr__,__eq__,__hash__|elf_class:|little_endian:|machines:|arch_label:',
-    'placer.llext.elf.ElfSection': 'v1|F||__init__,__repr__,__eq__,__hash__|index:|name:|type:|flags:|addr:|offset:|size:|link:|info:|addralign:|entsize:',
-    'placer.llext.elf.ElfSymbol': 'v1|F||__init__,__repr__,__eq__,__hash__|index:|name:|value:|size:|type:|bind:|shndx:',
-    'placer.llext.elf.ExtensionElf': 'v1|F||__init__,__repr__,__eq__,__hash__|path:|elf_class:|little_endian:|machine:|e_type:|shstrndx:|sections:|symbols:|symtab_index:|strtab_index:|relocation_sections:|data:r',
-    'placer.llext.elf.Refusal': 'v1|F||__init__,__repr__,__eq__,__hash__|error:|section_count:',
-    'placer.llext.elf.Relocation': 'v1|F||__init__,__repr__,__eq__,__hash__|offset:|type:|symbol:|addend:',
-    'placer.llext.elf.RelocationSection': 'v1|F||__init__,__repr__,__eq__,__hash__|index:|name:|target:|is_rela:|entries:',
-    'placer.llext.heap.Chunk': 'v1|F||__init__,__repr__,__eq__,__hash__|address:|size:|used:',
-    'placer.llext.heap.HeapOptions': 'v1|F||__init__,__repr__,__eq__,__hash__|pointer_size:d|big_only:d|small_only:d|alloc_loops:d|runtime_stats:d|hardening_full:d',
-    'placer.llext.heap.HeapStats': 'v1|F||__init__,__repr__,__eq__,__hash__|free_bytes:|allocated_bytes:|max_allocated_bytes:',
-    'placer.llext.image.ImageFacts': 'v1|F||__init__,__repr__,__eq__,__hash__|metadata:|exports:d|preloaded:d|notes:d',
-    'placer.llext.image.PreloadedExtension': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|file:|data:r',
-    'placer.llext.loader.Allocation': 'v1|F||__init__,__repr__,__eq__,__hash__|heap:|what:|address:|requested:|align:|consumed:|persistent:',
-    'placer.llext.loader.ExtensionLoad': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|path:|error:|regions:|allocations:|usage:|alloc_size:|unresolved:|relocation_problems:|exports:|dependencies:|notes:d|already_loaded:d|faults:d',
-    'placer.llext.loader.HeapUsage': 'v1|F||__init__,__repr__,__eq__,__hash__|heap:|before:|peak:|after:|capacity:|largest_free:d',
-    'placer.llext.loader.LoadOptions': 'v1|F||__init__,__repr__,__eq__,__hash__|storage:d|peek:d|buffer_address:d|keep_section_info:d|debug_symbols:d|link:d',
-    'placer.llext.loader.LoadedRegion': 'v1|F||__init__,__repr__,__eq__,__hash__|mem:|address:|size:|align:|heap:|consumed:|sections:|data:r',
-    'placer.llext.loader._Held': 'v1|F||__init__,__repr__,__eq__,__hash__|heap:e|address:|what:',
-    'placer.llext.loader._Loaded': 'v1|M||__init__,__repr__,__eq__|name:|result:|held:|exports:|use_count:d|dependencies:f',
-    'placer.llext.metadata.MetadataSizes': 'v1|F||__init__,__repr__,__eq__,__hash__|llext:|sect_map_entry:|symbol:|section_header:|source:',
-    'placer.llext.minheap.HeapMinimum': 'v1|F||__init__,__repr__,__eq__,__hash__|heap:|option:|kib:|size:|current:',
-    'placer.llext.minheap.MinimumHeaps': 'v1|F||__init__,__repr__,__eq__,__hash__|heaps:|blocked_by:d',
-    'placer.llext.regions.Region': 'v1|F||__init__,__repr__,__eq__,__hash__|mem:|type:|flags:|offset:|size:|addr:|align:|prepad:|sections:',
-    'placer.llext.regions.RegionMap': 'v1|F||__init__,__repr__,__eq__,__hash__|regions:|slots:',
-    'placer.llext.regions.SectionSlot': 'v1|F||__init__,__repr__,__eq__,__hash__|section:|mem:|offset:',
-    'placer.llext.regions._Draft': 'v1|M||__init__,__repr__,__eq__|mem:|type:|flags:|offset:|size:|addr:|align:|sections:',
-    'placer.llext.relocate.RelocationProblem': 'v1|F||__init__,__repr__,__eq__,__hash__|severity:|section:|offset:|symbol:|type_name:|errno:|message:|relocation:d|value:d|allowed:d',
-    'placer.llext.relocate.Site': 'v1|M||__init__,__repr__,__eq__|entry:|section:|relocation:|symbol:|symbol_address:|address:|image:|offset:',
-    'placer.llext.report.HeapTotal': 'v1|F||__init__,__repr__,__eq__,__hash__|heap:|address:|size:|capacity:|final:|peak:',
-    'placer.llext.report.Report': 'v1|F||__init__,__repr__,__eq__,__hash__|loads:|heaps:|order:|metadata_source:|minimum:d|notes:d|storage:d|unloads:d',
-    'placer.llext.report.Unload': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|after_loads:|usage:',
-    'placer.llext.symbols.ExportTable': 'v1|F||__init__,__repr__,__eq__,__hash__|symbols:|by_slid:|pointer_size:|source:d|discarded:d',
-    'placer.llext.symbols.ExportedSymbol': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|address:|group:d|slid:d',
-    'placer.llext.symbols.ExtensionInterface': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|imports:|exports:',
-    'placer.llext.symbols.LoadedExtension': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|exports:',
-    'placer.llext.symbols.Resolution': 'v1|F||__init__,__repr__,__eq__,__hash__|dependencies:|warnings:',
-    'placer.profile.Profile': 'v1|F||__init__,__repr__,__eq__,__hash__|layout:|image:',
-    'placer.rules.ConfigReport': 'v1|F||__init__,__repr__,__eq__,__hash__|violations:|warnings:',
-    'placer.script._driver._StateLexer': 'v1|F||__init__,__repr__,__eq__,__hash__|pattern:|keywords:|slash_operator:',
-    'placer.script.ast.AsNeeded': 'v1|F||__init__,__repr__,__eq__,__hash__|files:|span:derk',
-    'placer.script.ast.Assert': 'v1|F||__init__,__repr__,__eq__,__hash__|condition:|message:|span:derk',
-    'placer.script.ast.Assignment': 'v1|F||__init__,__repr__,__eq__,__hash__|target:|op:|expr:|provide:d|span:derk',
-    'placer.script.ast.BinaryOp': 'v1|F||__init__,__repr__,__eq__,__hash__|op:|left:|right:|span:derk',
-    'placer.script.ast.Call': 'v1|F||__init__,__repr__,__eq__,__hash__|function:|args:|span:derk',
-    'placer.script.ast.Command': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|args:d|span:derk',
-    'placer.script.ast.Comment': 'v1|F||__init__,__repr__,__eq__,__hash__|text:|span:derk',
-    'placer.script.ast.Conditional': 'v1|F||__init__,__repr__,__eq__,__hash__|condition:|then:|otherwise:|span:derk',
-    'placer.script.ast.DataCommand': 'v1|F||__init__,__repr__,__eq__,__hash__|size:|value:|span:derk',
-    'placer.script.ast.Fill': 'v1|F||__init__,__repr__,__eq__,__hash__|value:|span:derk',
-    'placer.script.ast.Include': 'v1|F||__init__,__repr__,__eq__,__hash__|path:|span:derk',
-    'placer.script.ast.Input': 'v1|F||__init__,__repr__,__eq__,__hash__|command:|files:|span:derk',
-    'placer.script.ast.InputFile': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|library:d|span:derk',
-    'placer.script.ast.InputSectionDescription': 'v1|F||__init__,__repr__,__eq__,__hash__|file:|sections:|keep:d|flags:d|span:derk',
-    'placer.script.ast.Insert': 'v1|F||__init__,__repr__,__eq__,__hash__|where:|section:|span:derk',
-    'placer.script.ast.Memory': 'v1|F||__init__,__repr__,__eq__,__hash__|commands:|span:derk',
-    'placer.script.ast.MemoryRegionDecl': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|attributes:|origin:|length:|span:derk',
-    'placer.script.ast.Number': 'v1|F||__init__,__repr__,__eq__,__hash__|value:|text:|span:derk',
-    'placer.script.ast.OutputSection': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|commands:d|address:d|type:d|type_value:d|lma:d|align:d|align_with_input:d|subalign:d|constraint:d|region:d|lma_region:d|phdrs:d|fill:d|span:derk',
-    'placer.script.ast.Overlay': 'v1|F||__init__,__repr__,__eq__,__hash__|sections:|address:d|nocrossrefs:d|lma:d|subalign:d|region:d|lma_region:d|phdrs:d|fill:d|span:derk',
-    'placer.script.ast.OverlaySection': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|commands:d|phdrs:d|fill:d|span:derk',
-    'placer.script.ast.Pattern': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|exclude_files:d|span:derk',
-    'placer.script.ast.PhdrDecl': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|type:|filehdr:d|phdrs:d|at:d|flags:d|span:derk',
-    'placer.script.ast.Phdrs': 'v1|F||__init__,__repr__,__eq__,__hash__|headers:|span:derk',
-    'placer.script.ast.RegionAlias': 'v1|F||__init__,__repr__,__eq__,__hash__|alias:|region:|span:derk',
-    'placer.script.ast.Script': 'v1|F||__init__,__repr__,__eq__,__hash__|commands:|kind:d|span:derk',
-    'placer.script.ast.Sections': 'v1|F||__init__,__repr__,__eq__,__hash__|commands:|span:derk',
-    'placer.script.ast.SortedPattern': 'v1|F||__init__,__repr__,__eq__,__hash__|sorts:|pattern:|span:derk',
-    'placer.script.ast.String': 'v1|F||__init__,__repr__,__eq__,__hash__|value:|span:derk',
-    'placer.script.ast.Symbol': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|span:derk',
-    'placer.script.ast.UnaryOp': 'v1|F||__init__,__repr__,__eq__,__hash__|op:|operand:|span:derk',
-    'placer.script.ast.Version': 'v1|F||__init__,__repr__,__eq__,__hash__|nodes:|span:derk',
-    'placer.script.ast.VersionExtern': 'v1|F||__init__,__repr__,__eq__,__hash__|language:|symbols:|span:derk',
-    'placer.script.ast.VersionNode': 'v1|F||__init__,__repr__,__eq__,__hash__|tag:|globals:d|locals:d|dependencies:d|span:derk',
-    'placer.script.ast.VersionSymbol': 'v1|F|P|__init__,__repr__,__eq__,__hash__|pattern:|literal:d|span:derk',
-    'placer.script.evaluate.EvaluatedRegion': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|origin:|length:|attributes:|allowed:d|denied:d|aliases:d|span:de|declared:d',
-    'placer.script.evaluate.EvaluatedSymbols': 'v1|F||__init__,__repr__,__eq__,__hash__|symbols:',
-    'placer.script.evaluate.LinkerTarget': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|address_bits:|max_page_size:|common_page_size:',
-    'placer.script.evaluate.SymbolValue': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|value:|provided:d|hidden:d|span:de',
-    'placer.script.evaluate.Unknown': 'v1|F||__init__,__repr__,__eq__,__hash__|reason:',
-    'placer.script.evaluate._Definition': 'v1|F||__init__,__repr__,__eq__,__hash__|statement:|in_sections:|before_sections:',
-    'placer.script.evaluate._Scope': 'v1|F||__init__,__repr__,__eq__,__hash__|symbol:|defined:|origin:|length:|dot:|target:|file:d|sizeof_headers:d|record:f',
-    'placer.script.kconfig_macros.Macro': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|value:',
-    'placer.script.parser._Engine': 'v1|F||__init__,__repr__,__eq__,__hash__|builder:|lock:|literals:|driver:',
-    'placer.script.preprocess.LineOrigin': 'v1|F||__init__,__repr__,__eq__,__hash__|file:|line:',
-    'placer.script.preprocess.PreprocessedText': 'v1|F|P|__init__,__repr__,__eq__,__hash__|text:|line_map:|sources:f|warnings:d|_output_lines:ier|_source_lines:ier',
-    'placer.solve.core.Pin': 'v1|F||__init__,__repr__,__eq__,__hash__|section:|region:d|address:d',
-    'placer.solve.core._Placed': 'v1|F||__init__,__repr__,__eq__,__hash__|heaps:|occupied:|warnings:d|moved:f',
-    'placer.solve.core._Problem': 'v1|F||__init__,__repr__,__eq__,__hash__|target:|heaps:|used:|pins:|orders:|residues:f|extra:f',
-    'placer.solve.default.Anchor': 'v1|F||__init__,__repr__,__eq__,__hash__|region:|after:|placement:|host:d',
-    'placer.solve.default.DefaultResult': 'v1|F||__init__,__repr__,__eq__,__hash__|slots:|occupied:|problem:d|moved:f',
-    'placer.solve.default.DefaultSlot': 'v1|F||__init__,__repr__,__eq__,__hash__|heap:|region:|address:|padding:|placement:',
-    'placer.solve.default.Order': 'v1|F||__init__,__repr__,__eq__,__hash__|section:|after:',
-    'placer.solve.search.Assignment': 'v1|F||__init__,__repr__,__eq__,__hash__|item:|slot:|address:|padding:',
-    'placer.solve.search.Item': 'v1|F||__init__,__repr__,__eq__,__hash__|name:|size:|align:|slots:|residue:d|floors:d',
-    'placer.solve.search.Slot': 'v1|F||__init__,__repr__,__eq__,__hash__|region:|start:|end:|rank:',
-    'placer.solve.search.Solution': 'v1|F||__init__,__repr__,__eq__,__hash__|cost:|assignments:|nodes:|proven:d',
-    'placer.solve.search._Fresh': 'v1|F||__init__,__repr__,__eq__,__hash__|order:|address:|padding:|room:|bound_address:',
-    'placer.solve.usable.HeapShape': 'v1|F||__init__,__repr__,__eq__,__hash__|header:|chunk0:|chunks:',
-    'placer.target.HeapSection': 'v1|F||__init__,__repr__,__eq__,__hash__|section:|symbol:|role:|backend:|size:|align:|block_size:d|needs_instruction_bus:d|needs_data_bus:d|writable_at_load:d',
-    'placer.target.Target': 'v1|F||__init__,__repr__,__eq__,__hash__|board:|config:|harvard:|mmu:|page_size:|rounding:|rounding_granule:|storage_writable:d|binary_type:d|build_pic:d',
-    'placer.versions.ZephyrVersion': 'v1|F||__init__,__repr__,__eq__,__hash__|major:|minor:|patch:d',
+    'placer.application.FileChange': 'v2|F||__init__,__repr__,__eq__,__hash__|path:|text:|action:|what:',
+    'placer.application._Command': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|arguments:|end:|line:',
+    'placer.board.Board': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|arch:|cpu:|regions:|noinit_region:|endianness:d|elf_class:d|machine:d|harvard:d|mmu_page_size:d|mpu:d|used:d|base_script:d|flash_region:d|preferred_regions:d|forbidden_regions:d|description:d|source:d|image:d|xip:d|used_measured:d',
+    'placer.board.ImageSizes': 'v2|F||__init__,__repr__,__eq__,__hash__|text:d|rodata:d|data:d|bss:d|noinit:d|align:d|text_region:d|rodata_region:d|data_load_region:d',
+    'placer.board.MemoryRegion': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|origin:|length:|attributes:d|bus:d|writable_at_load:d|retained:d|volatile:d|alias_of:d|alias_offset:d',
+    'placer.board.Mpu': 'v2|F||__init__,__repr__,__eq__,__hash__|kind:|requires_power_of_two:d|granule:d|version:d',
+    'placer.board.UsedRange': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|start:|size:|what:',
+    'placer.builddir.BuildDir': 'v2|F||__init__,__repr__,__eq__,__hash__|path:|root:|config:|devicetree:|linker_script:|elf:|map_file:|version:|board:|sources:',
+    'placer.builddir.BuildTarget': 'v2|F||__init__,__repr__,__eq__,__hash__|board:|script:|notes:d',
+    'placer.builddir.Source': 'v2|F||__init__,__repr__,__eq__,__hash__|what:|file:|detail:',
+    'placer.config.LlextConfig': 'v2|F|P|__init__,__repr__,__eq__,__hash__|llext:d|heap_dynamic:d|heap_backend:d|custom_heap_placement:d|heap_size:d|metadata_heap_size:d|ext_heap_size:d|heap_memblk_block_size:d|instr_heap_size:d|data_heap_size:d|shell_max_size:d|binary_type:d|build_pic:d|storage_writable:d|rodata_no_reloc:d|veneers:d|import_all_globals:d|edk:d|export_builtins_by_slid:d|export_default_groups:d|export_symbol_groups:d|export_devices:d|export_dev_ids_by_hash:d|harvard:d|userspace:d|mmu:d|mmu_page_size:d|arm_mpu:d|arc_mpu:d|arc_mpu_ver:d|xtensa_mpu:d|riscv_pmp:d|pmp_granularity:d|mpu_requires_power_of_two_alignment:d|big_endian:d|is_64bit:d|sys_heap_big_only:d|sys_heap_small_only:d|sys_heap_alloc_loops:d|sys_heap_runtime_stats:d|sys_heap_hardening_full:d|zephyr_version:dc|set_by:d|arch:d|armv6_m_armv8_m_baseline:d|isa_arcv3:d|llext_shell:d|declared_symbol_groups:d|warnings:d',
+    'placer.config.OptionSpec': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|kind:|field:|default:|depends:d|unit:d',
+    'placer.diff.HeapDelta': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|old:|new:',
+    'placer.diff.LayoutDiff': 'v2|F||__init__,__repr__,__eq__,__hash__|old_board:|new_board:|heaps:|regions:',
+    'placer.diff.RegionDelta': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|old_free:|new_free:',
+    'placer.dotconfig.Assignment': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|text:|file:|line:|unset:d',
+    'placer.dotconfig.KconfigValues': 'v2|F||__init__,__repr__,__eq__,__hash__|assignments:|modelled:|selections:d|warnings:d',
+    'placer.emit.noinit_fragment.Fragment': 'v2|F||__init__,__repr__,__eq__,__hash__|text:|cmake_line:|sections:|script_with_include:d',
+    'placer.emit.svg.Segment': 'v2|F||__init__,__repr__,__eq__,__hash__|kind:|name:|start:|size:|role:d',
+    'placer.emit.svg._Column': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|origin:|length:|attributes:|drawn:',
+    'placer.emit.svg._Drawn': 'v2|F||__init__,__repr__,__eq__,__hash__|segment:|top:|height:|broken:',
+    'placer.errors.SourceSpan': 'v2|F||__init__,__repr__,__eq__,__hash__|file:|line:|column:|end_line:d|end_column:d',
+    'placer.importers.elf.ElfHeap': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|symbol:|address:|size:|region:',
+    'placer.importers.elf.ElfImage': 'v2|F||__init__,__repr__,__eq__,__hash__|used:|heaps:|outside:|orphans:d',
+    'placer.importers.mapfile.MapSection': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|address:|size:|load_address:d',
+    'placer.layout.DynamicBuffer': 'v2|F||__init__,__repr__,__eq__,__hash__|role:|init_call:|minimum_size:|align:|regions:|note:d',
+    'placer.layout.Layout': 'v2|F||__init__,__repr__,__eq__,__hash__|target:|heaps:|regions:|dynamic:d|usable:d|warnings:d|image:fs',
+    'placer.layout.PlacedHeap': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|region:|address:|padding:|placement:d|pinned:d|address_source:d',
+    'placer.layout.RegionSpace': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|origin:|length:|used_before:|free_before:|free_after:|largest_gap_after:',
+    'placer.layout.UsableAllocation': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|base_alignment:|largest_region:|count:d',
+    'placer.llext.elf.ElfExpectation': 'v2|F||__init__,__repr__,__eq__,__hash__|elf_class:|little_endian:|machines:|arch_label:',
+    'placer.llext.elf.ElfSection': 'v2|F||__init__,__repr__,__eq__,__hash__|index:|name:|type:|flags:|addr:|offset:|size:|link:|info:|addralign:|entsize:',
+    'placer.llext.elf.ElfSymbol': 'v2|F||__init__,__repr__,__eq__,__hash__|index:|name:|value:|size:|type:|bind:|shndx:',
+    'placer.llext.elf.ExtensionElf': 'v2|F||__init__,__repr__,__eq__,__hash__|path:|elf_class:|little_endian:|machine:|e_type:|shstrndx:|sections:|symbols:|symtab_index:|strtab_index:|relocation_sections:|data:r',
+    'placer.llext.elf.Refusal': 'v2|F||__init__,__repr__,__eq__,__hash__|error:|section_count:',
+    'placer.llext.elf.Relocation': 'v2|F||__init__,__repr__,__eq__,__hash__|offset:|type:|symbol:|addend:',
+    'placer.llext.elf.RelocationSection': 'v2|F||__init__,__repr__,__eq__,__hash__|index:|name:|target:|is_rela:|entries:',
+    'placer.llext.heap.Chunk': 'v2|F||__init__,__repr__,__eq__,__hash__|address:|size:|used:',
+    'placer.llext.heap.HeapOptions': 'v2|F||__init__,__repr__,__eq__,__hash__|pointer_size:d|big_only:d|small_only:d|alloc_loops:d|runtime_stats:d|hardening_full:d',
+    'placer.llext.heap.HeapStats': 'v2|F||__init__,__repr__,__eq__,__hash__|free_bytes:|allocated_bytes:|max_allocated_bytes:',
+    'placer.llext.image.ImageFacts': 'v2|F||__init__,__repr__,__eq__,__hash__|metadata:|exports:d|preloaded:d|notes:d',
+    'placer.llext.image.PreloadedExtension': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|file:|data:r',
+    'placer.llext.loader.Allocation': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|what:|address:|requested:|align:|consumed:|persistent:',
+    'placer.llext.loader.ExtensionLoad': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|path:|error:|regions:|allocations:|usage:|alloc_size:|unresolved:|relocation_problems:|exports:|dependencies:|notes:d|already_loaded:d|faults:d',
+    'placer.llext.loader.HeapUsage': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|before:|peak:|after:|capacity:|largest_free:d',
+    'placer.llext.loader.LoadOptions': 'v2|F||__init__,__repr__,__eq__,__hash__|storage:d|peek:d|buffer_address:d|keep_section_info:d|debug_symbols:d|link:d',
+    'placer.llext.loader.LoadedRegion': 'v2|F||__init__,__repr__,__eq__,__hash__|mem:|address:|size:|align:|heap:|consumed:|sections:|data:r',
+    'placer.llext.loader._Held': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:e|address:|what:',
+    'placer.llext.loader._Loaded': 'v2|M||__init__,__repr__,__eq__|name:|result:|held:|exports:|use_count:d|dependencies:f',
+    'placer.llext.metadata.MetadataSizes': 'v2|F||__init__,__repr__,__eq__,__hash__|llext:|sect_map_entry:|symbol:|section_header:|source:',
+    'placer.llext.minheap.HeapMinimum': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|option:|kib:|size:|current:',
+    'placer.llext.minheap.MinimumHeaps': 'v2|F||__init__,__repr__,__eq__,__hash__|heaps:|blocked_by:d',
+    'placer.llext.regions.Region': 'v2|F||__init__,__repr__,__eq__,__hash__|mem:|type:|flags:|offset:|size:|addr:|align:|prepad:|sections:',
+    'placer.llext.regions.RegionMap': 'v2|F||__init__,__repr__,__eq__,__hash__|regions:|slots:',
+    'placer.llext.regions.SectionSlot': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|mem:|offset:',
+    'placer.llext.regions._Draft': 'v2|M||__init__,__repr__,__eq__|mem:|type:|flags:|offset:|size:|addr:|align:|sections:',
+    'placer.llext.relocate.RelocationProblem': 'v2|F||__init__,__repr__,__eq__,__hash__|severity:|section:|offset:|symbol:|type_name:|errno:|message:|relocation:d|value:d|allowed:d',
+    'placer.llext.relocate.Site': 'v2|M||__init__,__repr__,__eq__|entry:|section:|relocation:|symbol:|symbol_address:|address:|image:|offset:',
+    'placer.llext.report.HeapTotal': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|address:|size:|capacity:|final:|peak:',
+    'placer.llext.report.Report': 'v2|F||__init__,__repr__,__eq__,__hash__|loads:|heaps:|order:|metadata_source:|minimum:d|notes:d|storage:d|unloads:d',
+    'placer.llext.report.Unload': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|after_loads:|usage:',
+    'placer.llext.symbols.ExportTable': 'v2|F||__init__,__repr__,__eq__,__hash__|symbols:|by_slid:|pointer_size:|source:d|discarded:d',
+    'placer.llext.symbols.ExportedSymbol': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|address:|group:d|slid:d',
+    'placer.llext.symbols.ExtensionInterface': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|imports:|exports:',
+    'placer.llext.symbols.LoadedExtension': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|exports:',
+    'placer.llext.symbols.Resolution': 'v2|F||__init__,__repr__,__eq__,__hash__|dependencies:|warnings:',
+    'placer.profile.Profile': 'v2|F||__init__,__repr__,__eq__,__hash__|layout:|image:',
+    'placer.rules.ConfigReport': 'v2|F||__init__,__repr__,__eq__,__hash__|violations:|warnings:',
+    'placer.script._driver._StateLexer': 'v2|F||__init__,__repr__,__eq__,__hash__|pattern:|keywords:|slash_operator:',
+    'placer.script.ast.AsNeeded': 'v2|F||__init__,__repr__,__eq__,__hash__|files:|span:derk',
+    'placer.script.ast.Assert': 'v2|F||__init__,__repr__,__eq__,__hash__|condition:|message:|span:derk',
+    'placer.script.ast.Assignment': 'v2|F||__init__,__repr__,__eq__,__hash__|target:|op:|expr:|provide:d|span:derk',
+    'placer.script.ast.BinaryOp': 'v2|F||__init__,__repr__,__eq__,__hash__|op:|left:|right:|span:derk',
+    'placer.script.ast.Call': 'v2|F||__init__,__repr__,__eq__,__hash__|function:|args:|span:derk',
+    'placer.script.ast.Command': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|args:d|span:derk',
+    'placer.script.ast.Comment': 'v2|F||__init__,__repr__,__eq__,__hash__|text:|span:derk',
+    'placer.script.ast.Conditional': 'v2|F||__init__,__repr__,__eq__,__hash__|condition:|then:|otherwise:|span:derk',
+    'placer.script.ast.DataCommand': 'v2|F||__init__,__repr__,__eq__,__hash__|size:|value:|span:derk',
+    'placer.script.ast.Fill': 'v2|F||__init__,__repr__,__eq__,__hash__|value:|span:derk',
+    'placer.script.ast.Include': 'v2|F||__init__,__repr__,__eq__,__hash__|path:|span:derk',
+    'placer.script.ast.Input': 'v2|F||__init__,__repr__,__eq__,__hash__|command:|files:|span:derk',
+    'placer.script.ast.InputFile': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|library:d|span:derk',
+    'placer.script.ast.InputSectionDescription': 'v2|F||__init__,__repr__,__eq__,__hash__|file:|sections:|keep:d|flags:d|span:derk',
+    'placer.script.ast.Insert': 'v2|F||__init__,__repr__,__eq__,__hash__|where:|section:|span:derk',
+    'placer.script.ast.Memory': 'v2|F||__init__,__repr__,__eq__,__hash__|commands:|span:derk',
+    'placer.script.ast.MemoryRegionDecl': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|attributes:|origin:|length:|span:derk',
+    'placer.script.ast.Number': 'v2|F||__init__,__repr__,__eq__,__hash__|value:|text:|span:derk',
+    'placer.script.ast.OutputSection': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|commands:d|address:d|type:d|type_value:d|lma:d|align:d|align_with_input:d|subalign:d|constraint:d|region:d|lma_region:d|phdrs:d|fill:d|span:derk',
+    'placer.script.ast.Overlay': 'v2|F||__init__,__repr__,__eq__,__hash__|sections:|address:d|nocrossrefs:d|lma:d|subalign:d|region:d|lma_region:d|phdrs:d|fill:d|span:derk',
+    'placer.script.ast.OverlaySection': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|commands:d|phdrs:d|fill:d|span:derk',
+    'placer.script.ast.Pattern': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|exclude_files:d|span:derk',
+    'placer.script.ast.PhdrDecl': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|type:|filehdr:d|phdrs:d|at:d|flags:d|span:derk',
+    'placer.script.ast.Phdrs': 'v2|F||__init__,__repr__,__eq__,__hash__|headers:|span:derk',
+    'placer.script.ast.RegionAlias': 'v2|F||__init__,__repr__,__eq__,__hash__|alias:|region:|span:derk',
+    'placer.script.ast.Script': 'v2|F||__init__,__repr__,__eq__,__hash__|commands:|kind:d|span:derk',
+    'placer.script.ast.Sections': 'v2|F||__init__,__repr__,__eq__,__hash__|commands:|span:derk',
+    'placer.script.ast.SortedPattern': 'v2|F||__init__,__repr__,__eq__,__hash__|sorts:|pattern:|span:derk',
+    'placer.script.ast.String': 'v2|F||__init__,__repr__,__eq__,__hash__|value:|span:derk',
+    'placer.script.ast.Symbol': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|span:derk',
+    'placer.script.ast.UnaryOp': 'v2|F||__init__,__repr__,__eq__,__hash__|op:|operand:|span:derk',
+    'placer.script.ast.Version': 'v2|F||__init__,__repr__,__eq__,__hash__|nodes:|span:derk',
+    'placer.script.ast.VersionExtern': 'v2|F||__init__,__repr__,__eq__,__hash__|language:|symbols:|span:derk',
+    'placer.script.ast.VersionNode': 'v2|F||__init__,__repr__,__eq__,__hash__|tag:|globals:d|locals:d|dependencies:d|span:derk',
+    'placer.script.ast.VersionSymbol': 'v2|F|P|__init__,__repr__,__eq__,__hash__|pattern:|literal:d|span:derk',
+    'placer.script.evaluate.EvaluatedRegion': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|origin:|length:|attributes:|allowed:d|denied:d|aliases:d|span:de|declared:d',
+    'placer.script.evaluate.EvaluatedSymbols': 'v2|F||__init__,__repr__,__eq__,__hash__|symbols:',
+    'placer.script.evaluate.LinkerTarget': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|address_bits:|max_page_size:|common_page_size:',
+    'placer.script.evaluate.SymbolValue': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|value:|provided:d|hidden:d|span:de',
+    'placer.script.evaluate.Unknown': 'v2|F||__init__,__repr__,__eq__,__hash__|reason:',
+    'placer.script.evaluate._Definition': 'v2|F||__init__,__repr__,__eq__,__hash__|statement:|in_sections:|before_sections:',
+    'placer.script.evaluate._Scope': 'v2|F||__init__,__repr__,__eq__,__hash__|symbol:|defined:|origin:|length:|dot:|target:|file:d|sizeof_headers:d|record:f',
+    'placer.script.kconfig_macros.Macro': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|value:',
+    'placer.script.parser._Engine': 'v2|F||__init__,__repr__,__eq__,__hash__|builder:|lock:|literals:|driver:',
+    'placer.script.preprocess.LineOrigin': 'v2|F||__init__,__repr__,__eq__,__hash__|file:|line:',
+    'placer.script.preprocess.PreprocessedText': 'v2|F|P|__init__,__repr__,__eq__,__hash__|text:|line_map:|sources:f|warnings:d|_output_lines:ier|_source_lines:ier',
+    'placer.solve.core.Pin': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|region:d|address:d',
+    'placer.solve.core._Placed': 'v2|F||__init__,__repr__,__eq__,__hash__|heaps:|occupied:|warnings:d|moved:f',
+    'placer.solve.core._Problem': 'v2|F||__init__,__repr__,__eq__,__hash__|target:|heaps:|used:|pins:|orders:|residues:f|extra:f',
+    'placer.solve.default.Anchor': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|after:|placement:|host:d',
+    'placer.solve.default.DefaultResult': 'v2|F||__init__,__repr__,__eq__,__hash__|slots:|occupied:|problem:d|moved:f',
+    'placer.solve.default.DefaultSlot': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|region:|address:|padding:|placement:',
+    'placer.solve.default.Order': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|after:',
+    'placer.solve.search.Assignment': 'v2|F||__init__,__repr__,__eq__,__hash__|item:|slot:|address:|padding:',
+    'placer.solve.search.Item': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|size:|align:|slots:|residue:d|floors:d',
+    'placer.solve.search.Slot': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|start:|end:|rank:',
+    'placer.solve.search.Solution': 'v2|F||__init__,__repr__,__eq__,__hash__|cost:|assignments:|nodes:|proven:d',
+    'placer.solve.search._Fresh': 'v2|F||__init__,__repr__,__eq__,__hash__|order:|address:|padding:|room:|bound_address:',
+    'placer.solve.usable.HeapShape': 'v2|F||__init__,__repr__,__eq__,__hash__|header:|chunk0:|chunks:',
+    'placer.target.HeapSection': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|symbol:|role:|backend:|size:|align:|block_size:d|needs_instruction_bus:d|needs_data_bus:d|writable_at_load:d',
+    'placer.target.Target': 'v2|F||__init__,__repr__,__eq__,__hash__|board:|config:|harvard:|mmu:|page_size:|rounding:|rounding_granule:|storage_writable:d|binary_type:d|build_pic:d',
+    'placer.versions.ZephyrVersion': 'v2|F||__init__,__repr__,__eq__,__hash__|major:|minor:|patch:d',
 }
 
 
-def make_placer_application_FileChange(_set, NOTHING):
+def make_placer_application_FileChange(NOTHING, _s_path, _s_text, _s_action, _s_what):
     def __init__(self, path, text, action, what):
-        _set(self, 'path', path)
-        _set(self, 'text', text)
-        _set(self, 'action', action)
-        _set(self, 'what', what)
+        _s_path(self, path)
+        _s_text(self, text)
+        _s_action(self, action)
+        _s_what(self, what)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(path={self.path!r}, text={self.text!r}, action={self.action!r}, what={self.what!r})'
     def __eq__(self, other):
@@ -156,12 +156,12 @@ def make_placer_application_FileChange(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_application___Command(_set, NOTHING):
+def make_placer_application___Command(NOTHING, _s_name, _s_arguments, _s_end, _s_line):
     def __init__(self, name, arguments, end, line):
-        _set(self, 'name', name)
-        _set(self, 'arguments', arguments)
-        _set(self, 'end', end)
-        _set(self, 'line', line)
+        _s_name(self, name)
+        _s_arguments(self, arguments)
+        _s_end(self, end)
+        _s_line(self, line)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, arguments={self.arguments!r}, end={self.end!r}, line={self.line!r})'
     def __eq__(self, other):
@@ -173,29 +173,29 @@ def make_placer_application___Command(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_board_Board(_set, NOTHING, _d_endianness, _d_elf_class, _d_machine, _d_harvard, _d_mmu_page_size, _d_mpu, _d_used, _d_base_script, _d_flash_region, _d_preferred_regions, _d_forbidden_regions, _d_description, _d_source, _d_image, _d_xip, _d_used_measured):
+def make_placer_board_Board(NOTHING, _s_name, _s_arch, _s_cpu, _s_regions, _s_noinit_region, _s_endianness, _d_endianness, _s_elf_class, _d_elf_class, _s_machine, _d_machine, _s_harvard, _d_harvard, _s_mmu_page_size, _d_mmu_page_size, _s_mpu, _d_mpu, _s_used, _d_used, _s_base_script, _d_base_script, _s_flash_region, _d_flash_region, _s_preferred_regions, _d_preferred_regions, _s_forbidden_regions, _d_forbidden_regions, _s_description, _d_description, _s_source, _d_source, _s_image, _d_image, _s_xip, _d_xip, _s_used_measured, _d_used_measured):
     def __init__(self, name, arch, cpu, regions, noinit_region, endianness=_d_endianness, elf_class=_d_elf_class, machine=_d_machine, harvard=_d_harvard, mmu_page_size=_d_mmu_page_size, mpu=_d_mpu, used=_d_used, base_script=_d_base_script, flash_region=_d_flash_region, preferred_regions=_d_preferred_regions, forbidden_regions=_d_forbidden_regions, description=_d_description, source=_d_source, image=_d_image, xip=_d_xip, used_measured=_d_used_measured):
-        _set(self, 'name', name)
-        _set(self, 'arch', arch)
-        _set(self, 'cpu', cpu)
-        _set(self, 'regions', regions)
-        _set(self, 'noinit_region', noinit_region)
-        _set(self, 'endianness', endianness)
-        _set(self, 'elf_class', elf_class)
-        _set(self, 'machine', machine)
-        _set(self, 'harvard', harvard)
-        _set(self, 'mmu_page_size', mmu_page_size)
-        _set(self, 'mpu', mpu)
-        _set(self, 'used', used)
-        _set(self, 'base_script', base_script)
-        _set(self, 'flash_region', flash_region)
-        _set(self, 'preferred_regions', preferred_regions)
-        _set(self, 'forbidden_regions', forbidden_regions)
-        _set(self, 'description', description)
-        _set(self, 'source', source)
-        _set(self, 'image', image)
-        _set(self, 'xip', xip)
-        _set(self, 'used_measured', used_measured)
+        _s_name(self, name)
+        _s_arch(self, arch)
+        _s_cpu(self, cpu)
+        _s_regions(self, regions)
+        _s_noinit_region(self, noinit_region)
+        _s_endianness(self, endianness)
+        _s_elf_class(self, elf_class)
+        _s_machine(self, machine)
+        _s_harvard(self, harvard)
+        _s_mmu_page_size(self, mmu_page_size)
+        _s_mpu(self, mpu)
+        _s_used(self, used)
+        _s_base_script(self, base_script)
+        _s_flash_region(self, flash_region)
+        _s_preferred_regions(self, preferred_regions)
+        _s_forbidden_regions(self, forbidden_regions)
+        _s_description(self, description)
+        _s_source(self, source)
+        _s_image(self, image)
+        _s_xip(self, xip)
+        _s_used_measured(self, used_measured)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, arch={self.arch!r}, cpu={self.cpu!r}, regions={self.regions!r}, noinit_region={self.noinit_region!r}, endianness={self.endianness!r}, elf_class={self.elf_class!r}, machine={self.machine!r}, harvard={self.harvard!r}, mmu_page_size={self.mmu_page_size!r}, mpu={self.mpu!r}, used={self.used!r}, base_script={self.base_script!r}, flash_region={self.flash_region!r}, preferred_regions={self.preferred_regions!r}, forbidden_regions={self.forbidden_regions!r}, description={self.description!r}, source={self.source!r}, image={self.image!r}, xip={self.xip!r}, used_measured={self.used_measured!r})'
     def __eq__(self, other):
@@ -207,17 +207,17 @@ def make_placer_board_Board(_set, NOTHING, _d_endianness, _d_elf_class, _d_machi
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_board_ImageSizes(_set, NOTHING, _d_text, _d_rodata, _d_data, _d_bss, _d_noinit, _d_align, _d_text_region, _d_rodata_region, _d_data_load_region):
+def make_placer_board_ImageSizes(NOTHING, _s_text, _d_text, _s_rodata, _d_rodata, _s_data, _d_data, _s_bss, _d_bss, _s_noinit, _d_noinit, _s_align, _d_align, _s_text_region, _d_text_region, _s_rodata_region, _d_rodata_region, _s_data_load_region, _d_data_load_region):
     def __init__(self, text=_d_text, rodata=_d_rodata, data=_d_data, bss=_d_bss, noinit=_d_noinit, align=_d_align, text_region=_d_text_region, rodata_region=_d_rodata_region, data_load_region=_d_data_load_region):
-        _set(self, 'text', text)
-        _set(self, 'rodata', rodata)
-        _set(self, 'data', data)
-        _set(self, 'bss', bss)
-        _set(self, 'noinit', noinit)
-        _set(self, 'align', align)
-        _set(self, 'text_region', text_region)
-        _set(self, 'rodata_region', rodata_region)
-        _set(self, 'data_load_region', data_load_region)
+        _s_text(self, text)
+        _s_rodata(self, rodata)
+        _s_data(self, data)
+        _s_bss(self, bss)
+        _s_noinit(self, noinit)
+        _s_align(self, align)
+        _s_text_region(self, text_region)
+        _s_rodata_region(self, rodata_region)
+        _s_data_load_region(self, data_load_region)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(text={self.text!r}, rodata={self.rodata!r}, data={self.data!r}, bss={self.bss!r}, noinit={self.noinit!r}, align={self.align!r}, text_region={self.text_region!r}, rodata_region={self.rodata_region!r}, data_load_region={self.data_load_region!r})'
     def __eq__(self, other):
@@ -229,18 +229,18 @@ def make_placer_board_ImageSizes(_set, NOTHING, _d_text, _d_rodata, _d_data, _d_
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_board_MemoryRegion(_set, NOTHING, _d_attributes, _d_bus, _d_writable_at_load, _d_retained, _d_volatile, _d_alias_of, _d_alias_offset):
+def make_placer_board_MemoryRegion(NOTHING, _s_name, _s_origin, _s_length, _s_attributes, _d_attributes, _s_bus, _d_bus, _s_writable_at_load, _d_writable_at_load, _s_retained, _d_retained, _s_volatile, _d_volatile, _s_alias_of, _d_alias_of, _s_alias_offset, _d_alias_offset):
     def __init__(self, name, origin, length, attributes=_d_attributes, bus=_d_bus, writable_at_load=_d_writable_at_load, retained=_d_retained, volatile=_d_volatile, alias_of=_d_alias_of, alias_offset=_d_alias_offset):
-        _set(self, 'name', name)
-        _set(self, 'origin', origin)
-        _set(self, 'length', length)
-        _set(self, 'attributes', attributes)
-        _set(self, 'bus', bus)
-        _set(self, 'writable_at_load', writable_at_load)
-        _set(self, 'retained', retained)
-        _set(self, 'volatile', volatile)
-        _set(self, 'alias_of', alias_of)
-        _set(self, 'alias_offset', alias_offset)
+        _s_name(self, name)
+        _s_origin(self, origin)
+        _s_length(self, length)
+        _s_attributes(self, attributes)
+        _s_bus(self, bus)
+        _s_writable_at_load(self, writable_at_load)
+        _s_retained(self, retained)
+        _s_volatile(self, volatile)
+        _s_alias_of(self, alias_of)
+        _s_alias_offset(self, alias_offset)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, origin={self.origin!r}, length={self.length!r}, attributes={self.attributes!r}, bus={self.bus!r}, writable_at_load={self.writable_at_load!r}, retained={self.retained!r}, volatile={self.volatile!r}, alias_of={self.alias_of!r}, alias_offset={self.alias_offset!r})'
     def __eq__(self, other):
@@ -252,12 +252,12 @@ def make_placer_board_MemoryRegion(_set, NOTHING, _d_attributes, _d_bus, _d_writ
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_board_Mpu(_set, NOTHING, _d_requires_power_of_two, _d_granule, _d_version):
+def make_placer_board_Mpu(NOTHING, _s_kind, _s_requires_power_of_two, _d_requires_power_of_two, _s_granule, _d_granule, _s_version, _d_version):
     def __init__(self, kind, requires_power_of_two=_d_requires_power_of_two, granule=_d_granule, version=_d_version):
-        _set(self, 'kind', kind)
-        _set(self, 'requires_power_of_two', requires_power_of_two)
-        _set(self, 'granule', granule)
-        _set(self, 'version', version)
+        _s_kind(self, kind)
+        _s_requires_power_of_two(self, requires_power_of_two)
+        _s_granule(self, granule)
+        _s_version(self, version)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(kind={self.kind!r}, requires_power_of_two={self.requires_power_of_two!r}, granule={self.granule!r}, version={self.version!r})'
     def __eq__(self, other):
@@ -269,12 +269,12 @@ def make_placer_board_Mpu(_set, NOTHING, _d_requires_power_of_two, _d_granule, _
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_board_UsedRange(_set, NOTHING):
+def make_placer_board_UsedRange(NOTHING, _s_region, _s_start, _s_size, _s_what):
     def __init__(self, region, start, size, what):
-        _set(self, 'region', region)
-        _set(self, 'start', start)
-        _set(self, 'size', size)
-        _set(self, 'what', what)
+        _s_region(self, region)
+        _s_start(self, start)
+        _s_size(self, size)
+        _s_what(self, what)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(region={self.region!r}, start={self.start!r}, size={self.size!r}, what={self.what!r})'
     def __eq__(self, other):
@@ -286,18 +286,18 @@ def make_placer_board_UsedRange(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_builddir_BuildDir(_set, NOTHING):
+def make_placer_builddir_BuildDir(NOTHING, _s_path, _s_root, _s_config, _s_devicetree, _s_linker_script, _s_elf, _s_map_file, _s_version, _s_board, _s_sources):
     def __init__(self, path, root, config, devicetree, linker_script, elf, map_file, version, board, sources):
-        _set(self, 'path', path)
-        _set(self, 'root', root)
-        _set(self, 'config', config)
-        _set(self, 'devicetree', devicetree)
-        _set(self, 'linker_script', linker_script)
-        _set(self, 'elf', elf)
-        _set(self, 'map_file', map_file)
-        _set(self, 'version', version)
-        _set(self, 'board', board)
-        _set(self, 'sources', sources)
+        _s_path(self, path)
+        _s_root(self, root)
+        _s_config(self, config)
+        _s_devicetree(self, devicetree)
+        _s_linker_script(self, linker_script)
+        _s_elf(self, elf)
+        _s_map_file(self, map_file)
+        _s_version(self, version)
+        _s_board(self, board)
+        _s_sources(self, sources)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(path={self.path!r}, root={self.root!r}, config={self.config!r}, devicetree={self.devicetree!r}, linker_script={self.linker_script!r}, elf={self.elf!r}, map_file={self.map_file!r}, version={self.version!r}, board={self.board!r}, sources={self.sources!r})'
     def __eq__(self, other):
@@ -309,11 +309,11 @@ def make_placer_builddir_BuildDir(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_builddir_BuildTarget(_set, NOTHING, _d_notes):
+def make_placer_builddir_BuildTarget(NOTHING, _s_board, _s_script, _s_notes, _d_notes):
     def __init__(self, board, script, notes=_d_notes):
-        _set(self, 'board', board)
-        _set(self, 'script', script)
-        _set(self, 'notes', notes)
+        _s_board(self, board)
+        _s_script(self, script)
+        _s_notes(self, notes)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(board={self.board!r}, script={self.script!r}, notes={self.notes!r})'
     def __eq__(self, other):
@@ -325,11 +325,11 @@ def make_placer_builddir_BuildTarget(_set, NOTHING, _d_notes):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_builddir_Source(_set, NOTHING):
+def make_placer_builddir_Source(NOTHING, _s_what, _s_file, _s_detail):
     def __init__(self, what, file, detail):
-        _set(self, 'what', what)
-        _set(self, 'file', file)
-        _set(self, 'detail', detail)
+        _s_what(self, what)
+        _s_file(self, file)
+        _s_detail(self, detail)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(what={self.what!r}, file={self.file!r}, detail={self.detail!r})'
     def __eq__(self, other):
@@ -341,57 +341,57 @@ def make_placer_builddir_Source(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_config_LlextConfig(_set, NOTHING, _d_llext, _d_heap_dynamic, _d_heap_backend, _d_custom_heap_placement, _d_heap_size, _d_metadata_heap_size, _d_ext_heap_size, _d_heap_memblk_block_size, _d_instr_heap_size, _d_data_heap_size, _d_shell_max_size, _d_binary_type, _d_build_pic, _d_storage_writable, _d_rodata_no_reloc, _d_veneers, _d_import_all_globals, _d_edk, _d_export_builtins_by_slid, _d_export_default_groups, _d_export_symbol_groups, _d_export_devices, _d_export_dev_ids_by_hash, _d_harvard, _d_userspace, _d_mmu, _d_mmu_page_size, _d_arm_mpu, _d_arc_mpu, _d_arc_mpu_ver, _d_xtensa_mpu, _d_riscv_pmp, _d_pmp_granularity, _d_mpu_requires_power_of_two_alignment, _d_big_endian, _d_is_64bit, _d_sys_heap_big_only, _d_sys_heap_small_only, _d_sys_heap_alloc_loops, _d_sys_heap_runtime_stats, _d_sys_heap_hardening_full, _d_zephyr_version, _c_zephyr_version, _d_set_by, _d_arch, _d_armv6_m_armv8_m_baseline, _d_isa_arcv3, _d_llext_shell, _d_declared_symbol_groups, _d_warnings):
+def make_placer_config_LlextConfig(NOTHING, _s_llext, _d_llext, _s_heap_dynamic, _d_heap_dynamic, _s_heap_backend, _d_heap_backend, _s_custom_heap_placement, _d_custom_heap_placement, _s_heap_size, _d_heap_size, _s_metadata_heap_size, _d_metadata_heap_size, _s_ext_heap_size, _d_ext_heap_size, _s_heap_memblk_block_size, _d_heap_memblk_block_size, _s_instr_heap_size, _d_instr_heap_size, _s_data_heap_size, _d_data_heap_size, _s_shell_max_size, _d_shell_max_size, _s_binary_type, _d_binary_type, _s_build_pic, _d_build_pic, _s_storage_writable, _d_storage_writable, _s_rodata_no_reloc, _d_rodata_no_reloc, _s_veneers, _d_veneers, _s_import_all_globals, _d_import_all_globals, _s_edk, _d_edk, _s_export_builtins_by_slid, _d_export_builtins_by_slid, _s_export_default_groups, _d_export_default_groups, _s_export_symbol_groups, _d_export_symbol_groups, _s_export_devices, _d_export_devices, _s_export_dev_ids_by_hash, _d_export_dev_ids_by_hash, _s_harvard, _d_harvard, _s_userspace, _d_userspace, _s_mmu, _d_mmu, _s_mmu_page_size, _d_mmu_page_size, _s_arm_mpu, _d_arm_mpu, _s_arc_mpu, _d_arc_mpu, _s_arc_mpu_ver, _d_arc_mpu_ver, _s_xtensa_mpu, _d_xtensa_mpu, _s_riscv_pmp, _d_riscv_pmp, _s_pmp_granularity, _d_pmp_granularity, _s_mpu_requires_power_of_two_alignment, _d_mpu_requires_power_of_two_alignment, _s_big_endian, _d_big_endian, _s_is_64bit, _d_is_64bit, _s_sys_heap_big_only, _d_sys_heap_big_only, _s_sys_heap_small_only, _d_sys_heap_small_only, _s_sys_heap_alloc_loops, _d_sys_heap_alloc_loops, _s_sys_heap_runtime_stats, _d_sys_heap_runtime_stats, _s_sys_heap_hardening_full, _d_sys_heap_hardening_full, _s_zephyr_version, _d_zephyr_version, _c_zephyr_version, _s_set_by, _d_set_by, _s_arch, _d_arch, _s_armv6_m_armv8_m_baseline, _d_armv6_m_armv8_m_baseline, _s_isa_arcv3, _d_isa_arcv3, _s_llext_shell, _d_llext_shell, _s_declared_symbol_groups, _d_declared_symbol_groups, _s_warnings, _d_warnings):
     def __init__(self, llext=_d_llext, heap_dynamic=_d_heap_dynamic, heap_backend=_d_heap_backend, custom_heap_placement=_d_custom_heap_placement, heap_size=_d_heap_size, metadata_heap_size=_d_metadata_heap_size, ext_heap_size=_d_ext_heap_size, heap_memblk_block_size=_d_heap_memblk_block_size, instr_heap_size=_d_instr_heap_size, data_heap_size=_d_data_heap_size, shell_max_size=_d_shell_max_size, binary_type=_d_binary_type, build_pic=_d_build_pic, storage_writable=_d_storage_writable, rodata_no_reloc=_d_rodata_no_reloc, veneers=_d_veneers, import_all_globals=_d_import_all_globals, edk=_d_edk, export_builtins_by_slid=_d_export_builtins_by_slid, export_default_groups=_d_export_default_groups, export_symbol_groups=_d_export_symbol_groups, export_devices=_d_export_devices, export_dev_ids_by_hash=_d_export_dev_ids_by_hash, harvard=_d_harvard, userspace=_d_userspace, mmu=_d_mmu, mmu_page_size=_d_mmu_page_size, arm_mpu=_d_arm_mpu, arc_mpu=_d_arc_mpu, arc_mpu_ver=_d_arc_mpu_ver, xtensa_mpu=_d_xtensa_mpu, riscv_pmp=_d_riscv_pmp, pmp_granularity=_d_pmp_granularity, mpu_requires_power_of_two_alignment=_d_mpu_requires_power_of_two_alignment, big_endian=_d_big_endian, is_64bit=_d_is_64bit, sys_heap_big_only=_d_sys_heap_big_only, sys_heap_small_only=_d_sys_heap_small_only, sys_heap_alloc_loops=_d_sys_heap_alloc_loops, sys_heap_runtime_stats=_d_sys_heap_runtime_stats, sys_heap_hardening_full=_d_sys_heap_hardening_full, zephyr_version=_d_zephyr_version, set_by=_d_set_by, arch=_d_arch, armv6_m_armv8_m_baseline=_d_armv6_m_armv8_m_baseline, isa_arcv3=_d_isa_arcv3, llext_shell=_d_llext_shell, declared_symbol_groups=_d_declared_symbol_groups, warnings=_d_warnings):
-        _set(self, 'llext', llext)
-        _set(self, 'heap_dynamic', heap_dynamic)
-        _set(self, 'heap_backend', heap_backend)
-        _set(self, 'custom_heap_placement', custom_heap_placement)
-        _set(self, 'heap_size', heap_size)
-        _set(self, 'metadata_heap_size', metadata_heap_size)
-        _set(self, 'ext_heap_size', ext_heap_size)
-        _set(self, 'heap_memblk_block_size', heap_memblk_block_size)
-        _set(self, 'instr_heap_size', instr_heap_size)
-        _set(self, 'data_heap_size', data_heap_size)
-        _set(self, 'shell_max_size', shell_max_size)
-        _set(self, 'binary_type', binary_type)
-        _set(self, 'build_pic', build_pic)
-        _set(self, 'storage_writable', storage_writable)
-        _set(self, 'rodata_no_reloc', rodata_no_reloc)
-        _set(self, 'veneers', veneers)
-        _set(self, 'import_all_globals', import_all_globals)
-        _set(self, 'edk', edk)
-        _set(self, 'export_builtins_by_slid', export_builtins_by_slid)
-        _set(self, 'export_default_groups', export_default_groups)
-        _set(self, 'export_symbol_groups', export_symbol_groups)
-        _set(self, 'export_devices', export_devices)
-        _set(self, 'export_dev_ids_by_hash', export_dev_ids_by_hash)
-        _set(self, 'harvard', harvard)
-        _set(self, 'userspace', userspace)
-        _set(self, 'mmu', mmu)
-        _set(self, 'mmu_page_size', mmu_page_size)
-        _set(self, 'arm_mpu', arm_mpu)
-        _set(self, 'arc_mpu', arc_mpu)
-        _set(self, 'arc_mpu_ver', arc_mpu_ver)
-        _set(self, 'xtensa_mpu', xtensa_mpu)
-        _set(self, 'riscv_pmp', riscv_pmp)
-        _set(self, 'pmp_granularity', pmp_granularity)
-        _set(self, 'mpu_requires_power_of_two_alignment', mpu_requires_power_of_two_alignment)
-        _set(self, 'big_endian', big_endian)
-        _set(self, 'is_64bit', is_64bit)
-        _set(self, 'sys_heap_big_only', sys_heap_big_only)
-        _set(self, 'sys_heap_small_only', sys_heap_small_only)
-        _set(self, 'sys_heap_alloc_loops', sys_heap_alloc_loops)
-        _set(self, 'sys_heap_runtime_stats', sys_heap_runtime_stats)
-        _set(self, 'sys_heap_hardening_full', sys_heap_hardening_full)
-        _set(self, 'zephyr_version', _c_zephyr_version(zephyr_version))
-        _set(self, 'set_by', set_by)
-        _set(self, 'arch', arch)
-        _set(self, 'armv6_m_armv8_m_baseline', armv6_m_armv8_m_baseline)
-        _set(self, 'isa_arcv3', isa_arcv3)
-        _set(self, 'llext_shell', llext_shell)
-        _set(self, 'declared_symbol_groups', declared_symbol_groups)
-        _set(self, 'warnings', warnings)
+        _s_llext(self, llext)
+        _s_heap_dynamic(self, heap_dynamic)
+        _s_heap_backend(self, heap_backend)
+        _s_custom_heap_placement(self, custom_heap_placement)
+        _s_heap_size(self, heap_size)
+        _s_metadata_heap_size(self, metadata_heap_size)
+        _s_ext_heap_size(self, ext_heap_size)
+        _s_heap_memblk_block_size(self, heap_memblk_block_size)
+        _s_instr_heap_size(self, instr_heap_size)
+        _s_data_heap_size(self, data_heap_size)
+        _s_shell_max_size(self, shell_max_size)
+        _s_binary_type(self, binary_type)
+        _s_build_pic(self, build_pic)
+        _s_storage_writable(self, storage_writable)
+        _s_rodata_no_reloc(self, rodata_no_reloc)
+        _s_veneers(self, veneers)
+        _s_import_all_globals(self, import_all_globals)
+        _s_edk(self, edk)
+        _s_export_builtins_by_slid(self, export_builtins_by_slid)
+        _s_export_default_groups(self, export_default_groups)
+        _s_export_symbol_groups(self, export_symbol_groups)
+        _s_export_devices(self, export_devices)
+        _s_export_dev_ids_by_hash(self, export_dev_ids_by_hash)
+        _s_harvard(self, harvard)
+        _s_userspace(self, userspace)
+        _s_mmu(self, mmu)
+        _s_mmu_page_size(self, mmu_page_size)
+        _s_arm_mpu(self, arm_mpu)
+        _s_arc_mpu(self, arc_mpu)
+        _s_arc_mpu_ver(self, arc_mpu_ver)
+        _s_xtensa_mpu(self, xtensa_mpu)
+        _s_riscv_pmp(self, riscv_pmp)
+        _s_pmp_granularity(self, pmp_granularity)
+        _s_mpu_requires_power_of_two_alignment(self, mpu_requires_power_of_two_alignment)
+        _s_big_endian(self, big_endian)
+        _s_is_64bit(self, is_64bit)
+        _s_sys_heap_big_only(self, sys_heap_big_only)
+        _s_sys_heap_small_only(self, sys_heap_small_only)
+        _s_sys_heap_alloc_loops(self, sys_heap_alloc_loops)
+        _s_sys_heap_runtime_stats(self, sys_heap_runtime_stats)
+        _s_sys_heap_hardening_full(self, sys_heap_hardening_full)
+        _s_zephyr_version(self, _c_zephyr_version(zephyr_version))
+        _s_set_by(self, set_by)
+        _s_arch(self, arch)
+        _s_armv6_m_armv8_m_baseline(self, armv6_m_armv8_m_baseline)
+        _s_isa_arcv3(self, isa_arcv3)
+        _s_llext_shell(self, llext_shell)
+        _s_declared_symbol_groups(self, declared_symbol_groups)
+        _s_warnings(self, warnings)
         self.__post_init__()
     def __repr__(self):
         return f'{self.__class__.__qualname__}(llext={self.llext!r}, heap_dynamic={self.heap_dynamic!r}, heap_backend={self.heap_backend!r}, custom_heap_placement={self.custom_heap_placement!r}, heap_size={self.heap_size!r}, metadata_heap_size={self.metadata_heap_size!r}, ext_heap_size={self.ext_heap_size!r}, heap_memblk_block_size={self.heap_memblk_block_size!r}, instr_heap_size={self.instr_heap_size!r}, data_heap_size={self.data_heap_size!r}, shell_max_size={self.shell_max_size!r}, binary_type={self.binary_type!r}, build_pic={self.build_pic!r}, storage_writable={self.storage_writable!r}, rodata_no_reloc={self.rodata_no_reloc!r}, veneers={self.veneers!r}, import_all_globals={self.import_all_globals!r}, edk={self.edk!r}, export_builtins_by_slid={self.export_builtins_by_slid!r}, export_default_groups={self.export_default_groups!r}, export_symbol_groups={self.export_symbol_groups!r}, export_devices={self.export_devices!r}, export_dev_ids_by_hash={self.export_dev_ids_by_hash!r}, harvard={self.harvard!r}, userspace={self.userspace!r}, mmu={self.mmu!r}, mmu_page_size={self.mmu_page_size!r}, arm_mpu={self.arm_mpu!r}, arc_mpu={self.arc_mpu!r}, arc_mpu_ver={self.arc_mpu_ver!r}, xtensa_mpu={self.xtensa_mpu!r}, riscv_pmp={self.riscv_pmp!r}, pmp_granularity={self.pmp_granularity!r}, mpu_requires_power_of_two_alignment={self.mpu_requires_power_of_two_alignment!r}, big_endian={self.big_endian!r}, is_64bit={self.is_64bit!r}, sys_heap_big_only={self.sys_heap_big_only!r}, sys_heap_small_only={self.sys_heap_small_only!r}, sys_heap_alloc_loops={self.sys_heap_alloc_loops!r}, sys_heap_runtime_stats={self.sys_heap_runtime_stats!r}, sys_heap_hardening_full={self.sys_heap_hardening_full!r}, zephyr_version={self.zephyr_version!r}, set_by={self.set_by!r}, arch={self.arch!r}, armv6_m_armv8_m_baseline={self.armv6_m_armv8_m_baseline!r}, isa_arcv3={self.isa_arcv3!r}, llext_shell={self.llext_shell!r}, declared_symbol_groups={self.declared_symbol_groups!r}, warnings={self.warnings!r})'
@@ -404,14 +404,14 @@ def make_placer_config_LlextConfig(_set, NOTHING, _d_llext, _d_heap_dynamic, _d_
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_config_OptionSpec(_set, NOTHING, _d_depends, _d_unit):
+def make_placer_config_OptionSpec(NOTHING, _s_name, _s_kind, _s_field, _s_default, _s_depends, _d_depends, _s_unit, _d_unit):
     def __init__(self, name, kind, field, default, depends=_d_depends, unit=_d_unit):
-        _set(self, 'name', name)
-        _set(self, 'kind', kind)
-        _set(self, 'field', field)
-        _set(self, 'default', default)
-        _set(self, 'depends', depends)
-        _set(self, 'unit', unit)
+        _s_name(self, name)
+        _s_kind(self, kind)
+        _s_field(self, field)
+        _s_default(self, default)
+        _s_depends(self, depends)
+        _s_unit(self, unit)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, kind={self.kind!r}, field={self.field!r}, default={self.default!r}, depends={self.depends!r}, unit={self.unit!r})'
     def __eq__(self, other):
@@ -423,11 +423,11 @@ def make_placer_config_OptionSpec(_set, NOTHING, _d_depends, _d_unit):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_diff_HeapDelta(_set, NOTHING):
+def make_placer_diff_HeapDelta(NOTHING, _s_section, _s_old, _s_new):
     def __init__(self, section, old, new):
-        _set(self, 'section', section)
-        _set(self, 'old', old)
-        _set(self, 'new', new)
+        _s_section(self, section)
+        _s_old(self, old)
+        _s_new(self, new)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(section={self.section!r}, old={self.old!r}, new={self.new!r})'
     def __eq__(self, other):
@@ -439,12 +439,12 @@ def make_placer_diff_HeapDelta(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_diff_LayoutDiff(_set, NOTHING):
+def make_placer_diff_LayoutDiff(NOTHING, _s_old_board, _s_new_board, _s_heaps, _s_regions):
     def __init__(self, old_board, new_board, heaps, regions):
-        _set(self, 'old_board', old_board)
-        _set(self, 'new_board', new_board)
-        _set(self, 'heaps', heaps)
-        _set(self, 'regions', regions)
+        _s_old_board(self, old_board)
+        _s_new_board(self, new_board)
+        _s_heaps(self, heaps)
+        _s_regions(self, regions)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(old_board={self.old_board!r}, new_board={self.new_board!r}, heaps={self.heaps!r}, regions={self.regions!r})'
     def __eq__(self, other):
@@ -456,11 +456,11 @@ def make_placer_diff_LayoutDiff(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_diff_RegionDelta(_set, NOTHING):
+def make_placer_diff_RegionDelta(NOTHING, _s_region, _s_old_free, _s_new_free):
     def __init__(self, region, old_free, new_free):
-        _set(self, 'region', region)
-        _set(self, 'old_free', old_free)
-        _set(self, 'new_free', new_free)
+        _s_region(self, region)
+        _s_old_free(self, old_free)
+        _s_new_free(self, new_free)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(region={self.region!r}, old_free={self.old_free!r}, new_free={self.new_free!r})'
     def __eq__(self, other):
@@ -472,13 +472,13 @@ def make_placer_diff_RegionDelta(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_dotconfig_Assignment(_set, NOTHING, _d_unset):
+def make_placer_dotconfig_Assignment(NOTHING, _s_name, _s_text, _s_file, _s_line, _s_unset, _d_unset):
     def __init__(self, name, text, file, line, unset=_d_unset):
-        _set(self, 'name', name)
-        _set(self, 'text', text)
-        _set(self, 'file', file)
-        _set(self, 'line', line)
-        _set(self, 'unset', unset)
+        _s_name(self, name)
+        _s_text(self, text)
+        _s_file(self, file)
+        _s_line(self, line)
+        _s_unset(self, unset)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, text={self.text!r}, file={self.file!r}, line={self.line!r}, unset={self.unset!r})'
     def __eq__(self, other):
@@ -490,12 +490,12 @@ def make_placer_dotconfig_Assignment(_set, NOTHING, _d_unset):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_dotconfig_KconfigValues(_set, NOTHING, _d_selections, _d_warnings):
+def make_placer_dotconfig_KconfigValues(NOTHING, _s_assignments, _s_modelled, _s_selections, _d_selections, _s_warnings, _d_warnings):
     def __init__(self, assignments, modelled, selections=_d_selections, warnings=_d_warnings):
-        _set(self, 'assignments', assignments)
-        _set(self, 'modelled', modelled)
-        _set(self, 'selections', selections)
-        _set(self, 'warnings', warnings)
+        _s_assignments(self, assignments)
+        _s_modelled(self, modelled)
+        _s_selections(self, selections)
+        _s_warnings(self, warnings)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(assignments={self.assignments!r}, modelled={self.modelled!r}, selections={self.selections!r}, warnings={self.warnings!r})'
     def __eq__(self, other):
@@ -507,12 +507,12 @@ def make_placer_dotconfig_KconfigValues(_set, NOTHING, _d_selections, _d_warning
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_emit_noinit__fragment_Fragment(_set, NOTHING, _d_script_with_include):
+def make_placer_emit_noinit__fragment_Fragment(NOTHING, _s_text, _s_cmake_line, _s_sections, _s_script_with_include, _d_script_with_include):
     def __init__(self, text, cmake_line, sections, script_with_include=_d_script_with_include):
-        _set(self, 'text', text)
-        _set(self, 'cmake_line', cmake_line)
-        _set(self, 'sections', sections)
-        _set(self, 'script_with_include', script_with_include)
+        _s_text(self, text)
+        _s_cmake_line(self, cmake_line)
+        _s_sections(self, sections)
+        _s_script_with_include(self, script_with_include)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(text={self.text!r}, cmake_line={self.cmake_line!r}, sections={self.sections!r}, script_with_include={self.script_with_include!r})'
     def __eq__(self, other):
@@ -524,13 +524,13 @@ def make_placer_emit_noinit__fragment_Fragment(_set, NOTHING, _d_script_with_inc
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_emit_svg_Segment(_set, NOTHING, _d_role):
+def make_placer_emit_svg_Segment(NOTHING, _s_kind, _s_name, _s_start, _s_size, _s_role, _d_role):
     def __init__(self, kind, name, start, size, role=_d_role):
-        _set(self, 'kind', kind)
-        _set(self, 'name', name)
-        _set(self, 'start', start)
-        _set(self, 'size', size)
-        _set(self, 'role', role)
+        _s_kind(self, kind)
+        _s_name(self, name)
+        _s_start(self, start)
+        _s_size(self, size)
+        _s_role(self, role)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(kind={self.kind!r}, name={self.name!r}, start={self.start!r}, size={self.size!r}, role={self.role!r})'
     def __eq__(self, other):
@@ -542,13 +542,13 @@ def make_placer_emit_svg_Segment(_set, NOTHING, _d_role):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_emit_svg___Column(_set, NOTHING):
+def make_placer_emit_svg___Column(NOTHING, _s_name, _s_origin, _s_length, _s_attributes, _s_drawn):
     def __init__(self, name, origin, length, attributes, drawn):
-        _set(self, 'name', name)
-        _set(self, 'origin', origin)
-        _set(self, 'length', length)
-        _set(self, 'attributes', attributes)
-        _set(self, 'drawn', drawn)
+        _s_name(self, name)
+        _s_origin(self, origin)
+        _s_length(self, length)
+        _s_attributes(self, attributes)
+        _s_drawn(self, drawn)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, origin={self.origin!r}, length={self.length!r}, attributes={self.attributes!r}, drawn={self.drawn!r})'
     def __eq__(self, other):
@@ -560,12 +560,12 @@ def make_placer_emit_svg___Column(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_emit_svg___Drawn(_set, NOTHING):
+def make_placer_emit_svg___Drawn(NOTHING, _s_segment, _s_top, _s_height, _s_broken):
     def __init__(self, segment, top, height, broken):
-        _set(self, 'segment', segment)
-        _set(self, 'top', top)
-        _set(self, 'height', height)
-        _set(self, 'broken', broken)
+        _s_segment(self, segment)
+        _s_top(self, top)
+        _s_height(self, height)
+        _s_broken(self, broken)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(segment={self.segment!r}, top={self.top!r}, height={self.height!r}, broken={self.broken!r})'
     def __eq__(self, other):
@@ -577,13 +577,13 @@ def make_placer_emit_svg___Drawn(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_errors_SourceSpan(_set, NOTHING, _d_end_line, _d_end_column):
+def make_placer_errors_SourceSpan(NOTHING, _s_file, _s_line, _s_column, _s_end_line, _d_end_line, _s_end_column, _d_end_column):
     def __init__(self, file, line, column, end_line=_d_end_line, end_column=_d_end_column):
-        _set(self, 'file', file)
-        _set(self, 'line', line)
-        _set(self, 'column', column)
-        _set(self, 'end_line', end_line)
-        _set(self, 'end_column', end_column)
+        _s_file(self, file)
+        _s_line(self, line)
+        _s_column(self, column)
+        _s_end_line(self, end_line)
+        _s_end_column(self, end_column)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(file={self.file!r}, line={self.line!r}, column={self.column!r}, end_line={self.end_line!r}, end_column={self.end_column!r})'
     def __eq__(self, other):
@@ -595,13 +595,13 @@ def make_placer_errors_SourceSpan(_set, NOTHING, _d_end_line, _d_end_column):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_importers_elf_ElfHeap(_set, NOTHING):
+def make_placer_importers_elf_ElfHeap(NOTHING, _s_section, _s_symbol, _s_address, _s_size, _s_region):
     def __init__(self, section, symbol, address, size, region):
-        _set(self, 'section', section)
-        _set(self, 'symbol', symbol)
-        _set(self, 'address', address)
-        _set(self, 'size', size)
-        _set(self, 'region', region)
+        _s_section(self, section)
+        _s_symbol(self, symbol)
+        _s_address(self, address)
+        _s_size(self, size)
+        _s_region(self, region)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(section={self.section!r}, symbol={self.symbol!r}, address={self.address!r}, size={self.size!r}, region={self.region!r})'
     def __eq__(self, other):
@@ -613,12 +613,12 @@ def make_placer_importers_elf_ElfHeap(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_importers_elf_ElfImage(_set, NOTHING, _d_orphans):
+def make_placer_importers_elf_ElfImage(NOTHING, _s_used, _s_heaps, _s_outside, _s_orphans, _d_orphans):
     def __init__(self, used, heaps, outside, orphans=_d_orphans):
-        _set(self, 'used', used)
-        _set(self, 'heaps', heaps)
-        _set(self, 'outside', outside)
-        _set(self, 'orphans', orphans)
+        _s_used(self, used)
+        _s_heaps(self, heaps)
+        _s_outside(self, outside)
+        _s_orphans(self, orphans)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(used={self.used!r}, heaps={self.heaps!r}, outside={self.outside!r}, orphans={self.orphans!r})'
     def __eq__(self, other):
@@ -630,12 +630,12 @@ def make_placer_importers_elf_ElfImage(_set, NOTHING, _d_orphans):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_importers_mapfile_MapSection(_set, NOTHING, _d_load_address):
+def make_placer_importers_mapfile_MapSection(NOTHING, _s_name, _s_address, _s_size, _s_load_address, _d_load_address):
     def __init__(self, name, address, size, load_address=_d_load_address):
-        _set(self, 'name', name)
-        _set(self, 'address', address)
-        _set(self, 'size', size)
-        _set(self, 'load_address', load_address)
+        _s_name(self, name)
+        _s_address(self, address)
+        _s_size(self, size)
+        _s_load_address(self, load_address)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, address={self.address!r}, size={self.size!r}, load_address={self.load_address!r})'
     def __eq__(self, other):
@@ -647,14 +647,14 @@ def make_placer_importers_mapfile_MapSection(_set, NOTHING, _d_load_address):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_layout_DynamicBuffer(_set, NOTHING, _d_note):
+def make_placer_layout_DynamicBuffer(NOTHING, _s_role, _s_init_call, _s_minimum_size, _s_align, _s_regions, _s_note, _d_note):
     def __init__(self, role, init_call, minimum_size, align, regions, note=_d_note):
-        _set(self, 'role', role)
-        _set(self, 'init_call', init_call)
-        _set(self, 'minimum_size', minimum_size)
-        _set(self, 'align', align)
-        _set(self, 'regions', regions)
-        _set(self, 'note', note)
+        _s_role(self, role)
+        _s_init_call(self, init_call)
+        _s_minimum_size(self, minimum_size)
+        _s_align(self, align)
+        _s_regions(self, regions)
+        _s_note(self, note)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(role={self.role!r}, init_call={self.init_call!r}, minimum_size={self.minimum_size!r}, align={self.align!r}, regions={self.regions!r}, note={self.note!r})'
     def __eq__(self, other):
@@ -666,15 +666,15 @@ def make_placer_layout_DynamicBuffer(_set, NOTHING, _d_note):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_layout_Layout(_set, NOTHING, _d_dynamic, _d_usable, _d_warnings, _f_image):
+def make_placer_layout_Layout(NOTHING, _s_target, _s_heaps, _s_regions, _s_dynamic, _d_dynamic, _s_usable, _d_usable, _s_warnings, _d_warnings, _s_image, _f_image):
     def __init__(self, target, heaps, regions, dynamic=_d_dynamic, usable=_d_usable, warnings=_d_warnings, image=NOTHING):
-        _set(self, 'target', target)
-        _set(self, 'heaps', heaps)
-        _set(self, 'regions', regions)
-        _set(self, 'dynamic', dynamic)
-        _set(self, 'usable', usable)
-        _set(self, 'warnings', warnings)
-        _set(self, 'image', _f_image(self) if image is NOTHING else image)
+        _s_target(self, target)
+        _s_heaps(self, heaps)
+        _s_regions(self, regions)
+        _s_dynamic(self, dynamic)
+        _s_usable(self, usable)
+        _s_warnings(self, warnings)
+        _s_image(self, _f_image(self) if image is NOTHING else image)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(target={self.target!r}, heaps={self.heaps!r}, regions={self.regions!r}, dynamic={self.dynamic!r}, usable={self.usable!r}, warnings={self.warnings!r}, image={self.image!r})'
     def __eq__(self, other):
@@ -686,15 +686,15 @@ def make_placer_layout_Layout(_set, NOTHING, _d_dynamic, _d_usable, _d_warnings,
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_layout_PlacedHeap(_set, NOTHING, _d_placement, _d_pinned, _d_address_source):
+def make_placer_layout_PlacedHeap(NOTHING, _s_heap, _s_region, _s_address, _s_padding, _s_placement, _d_placement, _s_pinned, _d_pinned, _s_address_source, _d_address_source):
     def __init__(self, heap, region, address, padding, placement=_d_placement, pinned=_d_pinned, address_source=_d_address_source):
-        _set(self, 'heap', heap)
-        _set(self, 'region', region)
-        _set(self, 'address', address)
-        _set(self, 'padding', padding)
-        _set(self, 'placement', placement)
-        _set(self, 'pinned', pinned)
-        _set(self, 'address_source', address_source)
+        _s_heap(self, heap)
+        _s_region(self, region)
+        _s_address(self, address)
+        _s_padding(self, padding)
+        _s_placement(self, placement)
+        _s_pinned(self, pinned)
+        _s_address_source(self, address_source)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(heap={self.heap!r}, region={self.region!r}, address={self.address!r}, padding={self.padding!r}, placement={self.placement!r}, pinned={self.pinned!r}, address_source={self.address_source!r})'
     def __eq__(self, other):
@@ -706,15 +706,15 @@ def make_placer_layout_PlacedHeap(_set, NOTHING, _d_placement, _d_pinned, _d_add
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_layout_RegionSpace(_set, NOTHING):
+def make_placer_layout_RegionSpace(NOTHING, _s_region, _s_origin, _s_length, _s_used_before, _s_free_before, _s_free_after, _s_largest_gap_after):
     def __init__(self, region, origin, length, used_before, free_before, free_after, largest_gap_after):
-        _set(self, 'region', region)
-        _set(self, 'origin', origin)
-        _set(self, 'length', length)
-        _set(self, 'used_before', used_before)
-        _set(self, 'free_before', free_before)
-        _set(self, 'free_after', free_after)
-        _set(self, 'largest_gap_after', largest_gap_after)
+        _s_region(self, region)
+        _s_origin(self, origin)
+        _s_length(self, length)
+        _s_used_before(self, used_before)
+        _s_free_before(self, free_before)
+        _s_free_after(self, free_after)
+        _s_largest_gap_after(self, largest_gap_after)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(region={self.region!r}, origin={self.origin!r}, length={self.length!r}, used_before={self.used_before!r}, free_before={self.free_before!r}, free_after={self.free_after!r}, largest_gap_after={self.largest_gap_after!r})'
     def __eq__(self, other):
@@ -726,12 +726,12 @@ def make_placer_layout_RegionSpace(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_layout_UsableAllocation(_set, NOTHING, _d_count):
+def make_placer_layout_UsableAllocation(NOTHING, _s_section, _s_base_alignment, _s_largest_region, _s_count, _d_count):
     def __init__(self, section, base_alignment, largest_region, count=_d_count):
-        _set(self, 'section', section)
-        _set(self, 'base_alignment', base_alignment)
-        _set(self, 'largest_region', largest_region)
-        _set(self, 'count', count)
+        _s_section(self, section)
+        _s_base_alignment(self, base_alignment)
+        _s_largest_region(self, largest_region)
+        _s_count(self, count)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(section={self.section!r}, base_alignment={self.base_alignment!r}, largest_region={self.largest_region!r}, count={self.count!r})'
     def __eq__(self, other):
@@ -743,12 +743,12 @@ def make_placer_layout_UsableAllocation(_set, NOTHING, _d_count):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_elf_ElfExpectation(_set, NOTHING):
+def make_placer_llext_elf_ElfExpectation(NOTHING, _s_elf_class, _s_little_endian, _s_machines, _s_arch_label):
     def __init__(self, elf_class, little_endian, machines, arch_label):
-        _set(self, 'elf_class', elf_class)
-        _set(self, 'little_endian', little_endian)
-        _set(self, 'machines', machines)
-        _set(self, 'arch_label', arch_label)
+        _s_elf_class(self, elf_class)
+        _s_little_endian(self, little_endian)
+        _s_machines(self, machines)
+        _s_arch_label(self, arch_label)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(elf_class={self.elf_class!r}, little_endian={self.little_endian!r}, machines={self.machines!r}, arch_label={self.arch_label!r})'
     def __eq__(self, other):
@@ -760,19 +760,19 @@ def make_placer_llext_elf_ElfExpectation(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_elf_ElfSection(_set, NOTHING):
+def make_placer_llext_elf_ElfSection(NOTHING, _s_index, _s_name, _s_type, _s_flags, _s_addr, _s_offset, _s_size, _s_link, _s_info, _s_addralign, _s_entsize):
     def __init__(self, index, name, type, flags, addr, offset, size, link, info, addralign, entsize):
-        _set(self, 'index', index)
-        _set(self, 'name', name)
-        _set(self, 'type', type)
-        _set(self, 'flags', flags)
-        _set(self, 'addr', addr)
-        _set(self, 'offset', offset)
-        _set(self, 'size', size)
-        _set(self, 'link', link)
-        _set(self, 'info', info)
-        _set(self, 'addralign', addralign)
-        _set(self, 'entsize', entsize)
+        _s_index(self, index)
+        _s_name(self, name)
+        _s_type(self, type)
+        _s_flags(self, flags)
+        _s_addr(self, addr)
+        _s_offset(self, offset)
+        _s_size(self, size)
+        _s_link(self, link)
+        _s_info(self, info)
+        _s_addralign(self, addralign)
+        _s_entsize(self, entsize)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(index={self.index!r}, name={self.name!r}, type={self.type!r}, flags={self.flags!r}, addr={self.addr!r}, offset={self.offset!r}, size={self.size!r}, link={self.link!r}, info={self.info!r}, addralign={self.addralign!r}, entsize={self.entsize!r})'
     def __eq__(self, other):
@@ -784,15 +784,15 @@ def make_placer_llext_elf_ElfSection(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_elf_ElfSymbol(_set, NOTHING):
+def make_placer_llext_elf_ElfSymbol(NOTHING, _s_index, _s_name, _s_value, _s_size, _s_type, _s_bind, _s_shndx):
     def __init__(self, index, name, value, size, type, bind, shndx):
-        _set(self, 'index', index)
-        _set(self, 'name', name)
-        _set(self, 'value', value)
-        _set(self, 'size', size)
-        _set(self, 'type', type)
-        _set(self, 'bind', bind)
-        _set(self, 'shndx', shndx)
+        _s_index(self, index)
+        _s_name(self, name)
+        _s_value(self, value)
+        _s_size(self, size)
+        _s_type(self, type)
+        _s_bind(self, bind)
+        _s_shndx(self, shndx)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(index={self.index!r}, name={self.name!r}, value={self.value!r}, size={self.size!r}, type={self.type!r}, bind={self.bind!r}, shndx={self.shndx!r})'
     def __eq__(self, other):
@@ -804,20 +804,20 @@ def make_placer_llext_elf_ElfSymbol(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_elf_ExtensionElf(_set, NOTHING):
+def make_placer_llext_elf_ExtensionElf(NOTHING, _s_path, _s_elf_class, _s_little_endian, _s_machine, _s_e_type, _s_shstrndx, _s_sections, _s_symbols, _s_symtab_index, _s_strtab_index, _s_relocation_sections, _s_data):
     def __init__(self, path, elf_class, little_endian, machine, e_type, shstrndx, sections, symbols, symtab_index, strtab_index, relocation_sections, data):
-        _set(self, 'path', path)
-        _set(self, 'elf_class', elf_class)
-        _set(self, 'little_endian', little_endian)
-        _set(self, 'machine', machine)
-        _set(self, 'e_type', e_type)
-        _set(self, 'shstrndx', shstrndx)
-        _set(self, 'sections', sections)
-        _set(self, 'symbols', symbols)
-        _set(self, 'symtab_index', symtab_index)
-        _set(self, 'strtab_index', strtab_index)
-        _set(self, 'relocation_sections', relocation_sections)
-        _set(self, 'data', data)
+        _s_path(self, path)
+        _s_elf_class(self, elf_class)
+        _s_little_endian(self, little_endian)
+        _s_machine(self, machine)
+        _s_e_type(self, e_type)
+        _s_shstrndx(self, shstrndx)
+        _s_sections(self, sections)
+        _s_symbols(self, symbols)
+        _s_symtab_index(self, symtab_index)
+        _s_strtab_index(self, strtab_index)
+        _s_relocation_sections(self, relocation_sections)
+        _s_data(self, data)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(path={self.path!r}, elf_class={self.elf_class!r}, little_endian={self.little_endian!r}, machine={self.machine!r}, e_type={self.e_type!r}, shstrndx={self.shstrndx!r}, sections={self.sections!r}, symbols={self.symbols!r}, symtab_index={self.symtab_index!r}, strtab_index={self.strtab_index!r}, relocation_sections={self.relocation_sections!r})'
     def __eq__(self, other):
@@ -829,10 +829,10 @@ def make_placer_llext_elf_ExtensionElf(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_elf_Refusal(_set, NOTHING):
+def make_placer_llext_elf_Refusal(NOTHING, _s_error, _s_section_count):
     def __init__(self, error, section_count):
-        _set(self, 'error', error)
-        _set(self, 'section_count', section_count)
+        _s_error(self, error)
+        _s_section_count(self, section_count)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(error={self.error!r}, section_count={self.section_count!r})'
     def __eq__(self, other):
@@ -844,12 +844,12 @@ def make_placer_llext_elf_Refusal(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_elf_Relocation(_set, NOTHING):
+def make_placer_llext_elf_Relocation(NOTHING, _s_offset, _s_type, _s_symbol, _s_addend):
     def __init__(self, offset, type, symbol, addend):
-        _set(self, 'offset', offset)
-        _set(self, 'type', type)
-        _set(self, 'symbol', symbol)
-        _set(self, 'addend', addend)
+        _s_offset(self, offset)
+        _s_type(self, type)
+        _s_symbol(self, symbol)
+        _s_addend(self, addend)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(offset={self.offset!r}, type={self.type!r}, symbol={self.symbol!r}, addend={self.addend!r})'
     def __eq__(self, other):
@@ -861,13 +861,13 @@ def make_placer_llext_elf_Relocation(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_elf_RelocationSection(_set, NOTHING):
+def make_placer_llext_elf_RelocationSection(NOTHING, _s_index, _s_name, _s_target, _s_is_rela, _s_entries):
     def __init__(self, index, name, target, is_rela, entries):
-        _set(self, 'index', index)
-        _set(self, 'name', name)
-        _set(self, 'target', target)
-        _set(self, 'is_rela', is_rela)
-        _set(self, 'entries', entries)
+        _s_index(self, index)
+        _s_name(self, name)
+        _s_target(self, target)
+        _s_is_rela(self, is_rela)
+        _s_entries(self, entries)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(index={self.index!r}, name={self.name!r}, target={self.target!r}, is_rela={self.is_rela!r}, entries={self.entries!r})'
     def __eq__(self, other):
@@ -879,11 +879,11 @@ def make_placer_llext_elf_RelocationSection(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_heap_Chunk(_set, NOTHING):
+def make_placer_llext_heap_Chunk(NOTHING, _s_address, _s_size, _s_used):
     def __init__(self, address, size, used):
-        _set(self, 'address', address)
-        _set(self, 'size', size)
-        _set(self, 'used', used)
+        _s_address(self, address)
+        _s_size(self, size)
+        _s_used(self, used)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(address={self.address!r}, size={self.size!r}, used={self.used!r})'
     def __eq__(self, other):
@@ -895,14 +895,14 @@ def make_placer_llext_heap_Chunk(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_heap_HeapOptions(_set, NOTHING, _d_pointer_size, _d_big_only, _d_small_only, _d_alloc_loops, _d_runtime_stats, _d_hardening_full):
+def make_placer_llext_heap_HeapOptions(NOTHING, _s_pointer_size, _d_pointer_size, _s_big_only, _d_big_only, _s_small_only, _d_small_only, _s_alloc_loops, _d_alloc_loops, _s_runtime_stats, _d_runtime_stats, _s_hardening_full, _d_hardening_full):
     def __init__(self, pointer_size=_d_pointer_size, big_only=_d_big_only, small_only=_d_small_only, alloc_loops=_d_alloc_loops, runtime_stats=_d_runtime_stats, hardening_full=_d_hardening_full):
-        _set(self, 'pointer_size', pointer_size)
-        _set(self, 'big_only', big_only)
-        _set(self, 'small_only', small_only)
-        _set(self, 'alloc_loops', alloc_loops)
-        _set(self, 'runtime_stats', runtime_stats)
-        _set(self, 'hardening_full', hardening_full)
+        _s_pointer_size(self, pointer_size)
+        _s_big_only(self, big_only)
+        _s_small_only(self, small_only)
+        _s_alloc_loops(self, alloc_loops)
+        _s_runtime_stats(self, runtime_stats)
+        _s_hardening_full(self, hardening_full)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(pointer_size={self.pointer_size!r}, big_only={self.big_only!r}, small_only={self.small_only!r}, alloc_loops={self.alloc_loops!r}, runtime_stats={self.runtime_stats!r}, hardening_full={self.hardening_full!r})'
     def __eq__(self, other):
@@ -914,11 +914,11 @@ def make_placer_llext_heap_HeapOptions(_set, NOTHING, _d_pointer_size, _d_big_on
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_heap_HeapStats(_set, NOTHING):
+def make_placer_llext_heap_HeapStats(NOTHING, _s_free_bytes, _s_allocated_bytes, _s_max_allocated_bytes):
     def __init__(self, free_bytes, allocated_bytes, max_allocated_bytes):
-        _set(self, 'free_bytes', free_bytes)
-        _set(self, 'allocated_bytes', allocated_bytes)
-        _set(self, 'max_allocated_bytes', max_allocated_bytes)
+        _s_free_bytes(self, free_bytes)
+        _s_allocated_bytes(self, allocated_bytes)
+        _s_max_allocated_bytes(self, max_allocated_bytes)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(free_bytes={self.free_bytes!r}, allocated_bytes={self.allocated_bytes!r}, max_allocated_bytes={self.max_allocated_bytes!r})'
     def __eq__(self, other):
@@ -930,12 +930,12 @@ def make_placer_llext_heap_HeapStats(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_image_ImageFacts(_set, NOTHING, _d_exports, _d_preloaded, _d_notes):
+def make_placer_llext_image_ImageFacts(NOTHING, _s_metadata, _s_exports, _d_exports, _s_preloaded, _d_preloaded, _s_notes, _d_notes):
     def __init__(self, metadata, exports=_d_exports, preloaded=_d_preloaded, notes=_d_notes):
-        _set(self, 'metadata', metadata)
-        _set(self, 'exports', exports)
-        _set(self, 'preloaded', preloaded)
-        _set(self, 'notes', notes)
+        _s_metadata(self, metadata)
+        _s_exports(self, exports)
+        _s_preloaded(self, preloaded)
+        _s_notes(self, notes)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(metadata={self.metadata!r}, exports={self.exports!r}, preloaded={self.preloaded!r}, notes={self.notes!r})'
     def __eq__(self, other):
@@ -947,11 +947,11 @@ def make_placer_llext_image_ImageFacts(_set, NOTHING, _d_exports, _d_preloaded, 
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_image_PreloadedExtension(_set, NOTHING):
+def make_placer_llext_image_PreloadedExtension(NOTHING, _s_name, _s_file, _s_data):
     def __init__(self, name, file, data):
-        _set(self, 'name', name)
-        _set(self, 'file', file)
-        _set(self, 'data', data)
+        _s_name(self, name)
+        _s_file(self, file)
+        _s_data(self, data)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, file={self.file!r})'
     def __eq__(self, other):
@@ -963,15 +963,15 @@ def make_placer_llext_image_PreloadedExtension(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_loader_Allocation(_set, NOTHING):
+def make_placer_llext_loader_Allocation(NOTHING, _s_heap, _s_what, _s_address, _s_requested, _s_align, _s_consumed, _s_persistent):
     def __init__(self, heap, what, address, requested, align, consumed, persistent):
-        _set(self, 'heap', heap)
-        _set(self, 'what', what)
-        _set(self, 'address', address)
-        _set(self, 'requested', requested)
-        _set(self, 'align', align)
-        _set(self, 'consumed', consumed)
-        _set(self, 'persistent', persistent)
+        _s_heap(self, heap)
+        _s_what(self, what)
+        _s_address(self, address)
+        _s_requested(self, requested)
+        _s_align(self, align)
+        _s_consumed(self, consumed)
+        _s_persistent(self, persistent)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(heap={self.heap!r}, what={self.what!r}, address={self.address!r}, requested={self.requested!r}, align={self.align!r}, consumed={self.consumed!r}, persistent={self.persistent!r})'
     def __eq__(self, other):
@@ -983,22 +983,22 @@ def make_placer_llext_loader_Allocation(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_loader_ExtensionLoad(_set, NOTHING, _d_notes, _d_already_loaded, _d_faults):
+def make_placer_llext_loader_ExtensionLoad(NOTHING, _s_name, _s_path, _s_error, _s_regions, _s_allocations, _s_usage, _s_alloc_size, _s_unresolved, _s_relocation_problems, _s_exports, _s_dependencies, _s_notes, _d_notes, _s_already_loaded, _d_already_loaded, _s_faults, _d_faults):
     def __init__(self, name, path, error, regions, allocations, usage, alloc_size, unresolved, relocation_problems, exports, dependencies, notes=_d_notes, already_loaded=_d_already_loaded, faults=_d_faults):
-        _set(self, 'name', name)
-        _set(self, 'path', path)
-        _set(self, 'error', error)
-        _set(self, 'regions', regions)
-        _set(self, 'allocations', allocations)
-        _set(self, 'usage', usage)
-        _set(self, 'alloc_size', alloc_size)
-        _set(self, 'unresolved', unresolved)
-        _set(self, 'relocation_problems', relocation_problems)
-        _set(self, 'exports', exports)
-        _set(self, 'dependencies', dependencies)
-        _set(self, 'notes', notes)
-        _set(self, 'already_loaded', already_loaded)
-        _set(self, 'faults', faults)
+        _s_name(self, name)
+        _s_path(self, path)
+        _s_error(self, error)
+        _s_regions(self, regions)
+        _s_allocations(self, allocations)
+        _s_usage(self, usage)
+        _s_alloc_size(self, alloc_size)
+        _s_unresolved(self, unresolved)
+        _s_relocation_problems(self, relocation_problems)
+        _s_exports(self, exports)
+        _s_dependencies(self, dependencies)
+        _s_notes(self, notes)
+        _s_already_loaded(self, already_loaded)
+        _s_faults(self, faults)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, path={self.path!r}, error={self.error!r}, regions={self.regions!r}, allocations={self.allocations!r}, usage={self.usage!r}, alloc_size={self.alloc_size!r}, unresolved={self.unresolved!r}, relocation_problems={self.relocation_problems!r}, exports={self.exports!r}, dependencies={self.dependencies!r}, notes={self.notes!r}, already_loaded={self.already_loaded!r}, faults={self.faults!r})'
     def __eq__(self, other):
@@ -1010,14 +1010,14 @@ def make_placer_llext_loader_ExtensionLoad(_set, NOTHING, _d_notes, _d_already_l
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_loader_HeapUsage(_set, NOTHING, _d_largest_free):
+def make_placer_llext_loader_HeapUsage(NOTHING, _s_heap, _s_before, _s_peak, _s_after, _s_capacity, _s_largest_free, _d_largest_free):
     def __init__(self, heap, before, peak, after, capacity, largest_free=_d_largest_free):
-        _set(self, 'heap', heap)
-        _set(self, 'before', before)
-        _set(self, 'peak', peak)
-        _set(self, 'after', after)
-        _set(self, 'capacity', capacity)
-        _set(self, 'largest_free', largest_free)
+        _s_heap(self, heap)
+        _s_before(self, before)
+        _s_peak(self, peak)
+        _s_after(self, after)
+        _s_capacity(self, capacity)
+        _s_largest_free(self, largest_free)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(heap={self.heap!r}, before={self.before!r}, peak={self.peak!r}, after={self.after!r}, capacity={self.capacity!r}, largest_free={self.largest_free!r})'
     def __eq__(self, other):
@@ -1029,14 +1029,14 @@ def make_placer_llext_loader_HeapUsage(_set, NOTHING, _d_largest_free):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_loader_LoadOptions(_set, NOTHING, _d_storage, _d_peek, _d_buffer_address, _d_keep_section_info, _d_debug_symbols, _d_link):
+def make_placer_llext_loader_LoadOptions(NOTHING, _s_storage, _d_storage, _s_peek, _d_peek, _s_buffer_address, _d_buffer_address, _s_keep_section_info, _d_keep_section_info, _s_debug_symbols, _d_debug_symbols, _s_link, _d_link):
     def __init__(self, storage=_d_storage, peek=_d_peek, buffer_address=_d_buffer_address, keep_section_info=_d_keep_section_info, debug_symbols=_d_debug_symbols, link=_d_link):
-        _set(self, 'storage', storage)
-        _set(self, 'peek', peek)
-        _set(self, 'buffer_address', buffer_address)
-        _set(self, 'keep_section_info', keep_section_info)
-        _set(self, 'debug_symbols', debug_symbols)
-        _set(self, 'link', link)
+        _s_storage(self, storage)
+        _s_peek(self, peek)
+        _s_buffer_address(self, buffer_address)
+        _s_keep_section_info(self, keep_section_info)
+        _s_debug_symbols(self, debug_symbols)
+        _s_link(self, link)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(storage={self.storage!r}, peek={self.peek!r}, buffer_address={self.buffer_address!r}, keep_section_info={self.keep_section_info!r}, debug_symbols={self.debug_symbols!r}, link={self.link!r})'
     def __eq__(self, other):
@@ -1048,16 +1048,16 @@ def make_placer_llext_loader_LoadOptions(_set, NOTHING, _d_storage, _d_peek, _d_
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_loader_LoadedRegion(_set, NOTHING):
+def make_placer_llext_loader_LoadedRegion(NOTHING, _s_mem, _s_address, _s_size, _s_align, _s_heap, _s_consumed, _s_sections, _s_data):
     def __init__(self, mem, address, size, align, heap, consumed, sections, data):
-        _set(self, 'mem', mem)
-        _set(self, 'address', address)
-        _set(self, 'size', size)
-        _set(self, 'align', align)
-        _set(self, 'heap', heap)
-        _set(self, 'consumed', consumed)
-        _set(self, 'sections', sections)
-        _set(self, 'data', data)
+        _s_mem(self, mem)
+        _s_address(self, address)
+        _s_size(self, size)
+        _s_align(self, align)
+        _s_heap(self, heap)
+        _s_consumed(self, consumed)
+        _s_sections(self, sections)
+        _s_data(self, data)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(mem={self.mem!r}, address={self.address!r}, size={self.size!r}, align={self.align!r}, heap={self.heap!r}, consumed={self.consumed!r}, sections={self.sections!r})'
     def __eq__(self, other):
@@ -1069,11 +1069,11 @@ def make_placer_llext_loader_LoadedRegion(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_loader___Held(_set, NOTHING):
+def make_placer_llext_loader___Held(NOTHING, _s_heap, _s_address, _s_what):
     def __init__(self, heap, address, what):
-        _set(self, 'heap', heap)
-        _set(self, 'address', address)
-        _set(self, 'what', what)
+        _s_heap(self, heap)
+        _s_address(self, address)
+        _s_what(self, what)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(heap={self.heap!r}, address={self.address!r}, what={self.what!r})'
     def __eq__(self, other):
@@ -1085,14 +1085,14 @@ def make_placer_llext_loader___Held(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_loader___Loaded(_set, NOTHING, _d_use_count, _f_dependencies):
+def make_placer_llext_loader___Loaded(NOTHING, _s_name, _s_result, _s_held, _s_exports, _s_use_count, _d_use_count, _s_dependencies, _f_dependencies):
     def __init__(self, name, result, held, exports, use_count=_d_use_count, dependencies=NOTHING):
-        self.name = name
-        self.result = result
-        self.held = held
-        self.exports = exports
-        self.use_count = use_count
-        self.dependencies = _f_dependencies() if dependencies is NOTHING else dependencies
+        _s_name(self, name)
+        _s_result(self, result)
+        _s_held(self, held)
+        _s_exports(self, exports)
+        _s_use_count(self, use_count)
+        _s_dependencies(self, _f_dependencies() if dependencies is NOTHING else dependencies)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, result={self.result!r}, held={self.held!r}, exports={self.exports!r}, use_count={self.use_count!r}, dependencies={self.dependencies!r})'
     def __eq__(self, other):
@@ -1102,13 +1102,13 @@ def make_placer_llext_loader___Loaded(_set, NOTHING, _d_use_count, _f_dependenci
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
 
 
-def make_placer_llext_metadata_MetadataSizes(_set, NOTHING):
+def make_placer_llext_metadata_MetadataSizes(NOTHING, _s_llext, _s_sect_map_entry, _s_symbol, _s_section_header, _s_source):
     def __init__(self, llext, sect_map_entry, symbol, section_header, source):
-        _set(self, 'llext', llext)
-        _set(self, 'sect_map_entry', sect_map_entry)
-        _set(self, 'symbol', symbol)
-        _set(self, 'section_header', section_header)
-        _set(self, 'source', source)
+        _s_llext(self, llext)
+        _s_sect_map_entry(self, sect_map_entry)
+        _s_symbol(self, symbol)
+        _s_section_header(self, section_header)
+        _s_source(self, source)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(llext={self.llext!r}, sect_map_entry={self.sect_map_entry!r}, symbol={self.symbol!r}, section_header={self.section_header!r}, source={self.source!r})'
     def __eq__(self, other):
@@ -1120,13 +1120,13 @@ def make_placer_llext_metadata_MetadataSizes(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_minheap_HeapMinimum(_set, NOTHING):
+def make_placer_llext_minheap_HeapMinimum(NOTHING, _s_heap, _s_option, _s_kib, _s_size, _s_current):
     def __init__(self, heap, option, kib, size, current):
-        _set(self, 'heap', heap)
-        _set(self, 'option', option)
-        _set(self, 'kib', kib)
-        _set(self, 'size', size)
-        _set(self, 'current', current)
+        _s_heap(self, heap)
+        _s_option(self, option)
+        _s_kib(self, kib)
+        _s_size(self, size)
+        _s_current(self, current)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(heap={self.heap!r}, option={self.option!r}, kib={self.kib!r}, size={self.size!r}, current={self.current!r})'
     def __eq__(self, other):
@@ -1138,10 +1138,10 @@ def make_placer_llext_minheap_HeapMinimum(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_minheap_MinimumHeaps(_set, NOTHING, _d_blocked_by):
+def make_placer_llext_minheap_MinimumHeaps(NOTHING, _s_heaps, _s_blocked_by, _d_blocked_by):
     def __init__(self, heaps, blocked_by=_d_blocked_by):
-        _set(self, 'heaps', heaps)
-        _set(self, 'blocked_by', blocked_by)
+        _s_heaps(self, heaps)
+        _s_blocked_by(self, blocked_by)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(heaps={self.heaps!r}, blocked_by={self.blocked_by!r})'
     def __eq__(self, other):
@@ -1153,17 +1153,17 @@ def make_placer_llext_minheap_MinimumHeaps(_set, NOTHING, _d_blocked_by):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_regions_Region(_set, NOTHING):
+def make_placer_llext_regions_Region(NOTHING, _s_mem, _s_type, _s_flags, _s_offset, _s_size, _s_addr, _s_align, _s_prepad, _s_sections):
     def __init__(self, mem, type, flags, offset, size, addr, align, prepad, sections):
-        _set(self, 'mem', mem)
-        _set(self, 'type', type)
-        _set(self, 'flags', flags)
-        _set(self, 'offset', offset)
-        _set(self, 'size', size)
-        _set(self, 'addr', addr)
-        _set(self, 'align', align)
-        _set(self, 'prepad', prepad)
-        _set(self, 'sections', sections)
+        _s_mem(self, mem)
+        _s_type(self, type)
+        _s_flags(self, flags)
+        _s_offset(self, offset)
+        _s_size(self, size)
+        _s_addr(self, addr)
+        _s_align(self, align)
+        _s_prepad(self, prepad)
+        _s_sections(self, sections)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(mem={self.mem!r}, type={self.type!r}, flags={self.flags!r}, offset={self.offset!r}, size={self.size!r}, addr={self.addr!r}, align={self.align!r}, prepad={self.prepad!r}, sections={self.sections!r})'
     def __eq__(self, other):
@@ -1175,10 +1175,10 @@ def make_placer_llext_regions_Region(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_regions_RegionMap(_set, NOTHING):
+def make_placer_llext_regions_RegionMap(NOTHING, _s_regions, _s_slots):
     def __init__(self, regions, slots):
-        _set(self, 'regions', regions)
-        _set(self, 'slots', slots)
+        _s_regions(self, regions)
+        _s_slots(self, slots)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(regions={self.regions!r}, slots={self.slots!r})'
     def __eq__(self, other):
@@ -1190,11 +1190,11 @@ def make_placer_llext_regions_RegionMap(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_regions_SectionSlot(_set, NOTHING):
+def make_placer_llext_regions_SectionSlot(NOTHING, _s_section, _s_mem, _s_offset):
     def __init__(self, section, mem, offset):
-        _set(self, 'section', section)
-        _set(self, 'mem', mem)
-        _set(self, 'offset', offset)
+        _s_section(self, section)
+        _s_mem(self, mem)
+        _s_offset(self, offset)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(section={self.section!r}, mem={self.mem!r}, offset={self.offset!r})'
     def __eq__(self, other):
@@ -1206,16 +1206,16 @@ def make_placer_llext_regions_SectionSlot(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_regions___Draft(_set, NOTHING):
+def make_placer_llext_regions___Draft(NOTHING, _s_mem, _s_type, _s_flags, _s_offset, _s_size, _s_addr, _s_align, _s_sections):
     def __init__(self, mem, type, flags, offset, size, addr, align, sections):
-        self.mem = mem
-        self.type = type
-        self.flags = flags
-        self.offset = offset
-        self.size = size
-        self.addr = addr
-        self.align = align
-        self.sections = sections
+        _s_mem(self, mem)
+        _s_type(self, type)
+        _s_flags(self, flags)
+        _s_offset(self, offset)
+        _s_size(self, size)
+        _s_addr(self, addr)
+        _s_align(self, align)
+        _s_sections(self, sections)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(mem={self.mem!r}, type={self.type!r}, flags={self.flags!r}, offset={self.offset!r}, size={self.size!r}, addr={self.addr!r}, align={self.align!r}, sections={self.sections!r})'
     def __eq__(self, other):
@@ -1225,18 +1225,18 @@ def make_placer_llext_regions___Draft(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
 
 
-def make_placer_llext_relocate_RelocationProblem(_set, NOTHING, _d_relocation, _d_value, _d_allowed):
+def make_placer_llext_relocate_RelocationProblem(NOTHING, _s_severity, _s_section, _s_offset, _s_symbol, _s_type_name, _s_errno, _s_message, _s_relocation, _d_relocation, _s_value, _d_value, _s_allowed, _d_allowed):
     def __init__(self, severity, section, offset, symbol, type_name, errno, message, relocation=_d_relocation, value=_d_value, allowed=_d_allowed):
-        _set(self, 'severity', severity)
-        _set(self, 'section', section)
-        _set(self, 'offset', offset)
-        _set(self, 'symbol', symbol)
-        _set(self, 'type_name', type_name)
-        _set(self, 'errno', errno)
-        _set(self, 'message', message)
-        _set(self, 'relocation', relocation)
-        _set(self, 'value', value)
-        _set(self, 'allowed', allowed)
+        _s_severity(self, severity)
+        _s_section(self, section)
+        _s_offset(self, offset)
+        _s_symbol(self, symbol)
+        _s_type_name(self, type_name)
+        _s_errno(self, errno)
+        _s_message(self, message)
+        _s_relocation(self, relocation)
+        _s_value(self, value)
+        _s_allowed(self, allowed)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(severity={self.severity!r}, section={self.section!r}, offset={self.offset!r}, symbol={self.symbol!r}, type_name={self.type_name!r}, errno={self.errno!r}, message={self.message!r}, relocation={self.relocation!r}, value={self.value!r}, allowed={self.allowed!r})'
     def __eq__(self, other):
@@ -1248,16 +1248,16 @@ def make_placer_llext_relocate_RelocationProblem(_set, NOTHING, _d_relocation, _
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_relocate_Site(_set, NOTHING):
+def make_placer_llext_relocate_Site(NOTHING, _s_entry, _s_section, _s_relocation, _s_symbol, _s_symbol_address, _s_address, _s_image, _s_offset):
     def __init__(self, entry, section, relocation, symbol, symbol_address, address, image, offset):
-        self.entry = entry
-        self.section = section
-        self.relocation = relocation
-        self.symbol = symbol
-        self.symbol_address = symbol_address
-        self.address = address
-        self.image = image
-        self.offset = offset
+        _s_entry(self, entry)
+        _s_section(self, section)
+        _s_relocation(self, relocation)
+        _s_symbol(self, symbol)
+        _s_symbol_address(self, symbol_address)
+        _s_address(self, address)
+        _s_image(self, image)
+        _s_offset(self, offset)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(entry={self.entry!r}, section={self.section!r}, relocation={self.relocation!r}, symbol={self.symbol!r}, symbol_address={self.symbol_address!r}, address={self.address!r}, image={self.image!r}, offset={self.offset!r})'
     def __eq__(self, other):
@@ -1267,14 +1267,14 @@ def make_placer_llext_relocate_Site(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
 
 
-def make_placer_llext_report_HeapTotal(_set, NOTHING):
+def make_placer_llext_report_HeapTotal(NOTHING, _s_heap, _s_address, _s_size, _s_capacity, _s_final, _s_peak):
     def __init__(self, heap, address, size, capacity, final, peak):
-        _set(self, 'heap', heap)
-        _set(self, 'address', address)
-        _set(self, 'size', size)
-        _set(self, 'capacity', capacity)
-        _set(self, 'final', final)
-        _set(self, 'peak', peak)
+        _s_heap(self, heap)
+        _s_address(self, address)
+        _s_size(self, size)
+        _s_capacity(self, capacity)
+        _s_final(self, final)
+        _s_peak(self, peak)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(heap={self.heap!r}, address={self.address!r}, size={self.size!r}, capacity={self.capacity!r}, final={self.final!r}, peak={self.peak!r})'
     def __eq__(self, other):
@@ -1286,16 +1286,16 @@ def make_placer_llext_report_HeapTotal(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_report_Report(_set, NOTHING, _d_minimum, _d_notes, _d_storage, _d_unloads):
+def make_placer_llext_report_Report(NOTHING, _s_loads, _s_heaps, _s_order, _s_metadata_source, _s_minimum, _d_minimum, _s_notes, _d_notes, _s_storage, _d_storage, _s_unloads, _d_unloads):
     def __init__(self, loads, heaps, order, metadata_source, minimum=_d_minimum, notes=_d_notes, storage=_d_storage, unloads=_d_unloads):
-        _set(self, 'loads', loads)
-        _set(self, 'heaps', heaps)
-        _set(self, 'order', order)
-        _set(self, 'metadata_source', metadata_source)
-        _set(self, 'minimum', minimum)
-        _set(self, 'notes', notes)
-        _set(self, 'storage', storage)
-        _set(self, 'unloads', unloads)
+        _s_loads(self, loads)
+        _s_heaps(self, heaps)
+        _s_order(self, order)
+        _s_metadata_source(self, metadata_source)
+        _s_minimum(self, minimum)
+        _s_notes(self, notes)
+        _s_storage(self, storage)
+        _s_unloads(self, unloads)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(loads={self.loads!r}, heaps={self.heaps!r}, order={self.order!r}, metadata_source={self.metadata_source!r}, minimum={self.minimum!r}, notes={self.notes!r}, storage={self.storage!r}, unloads={self.unloads!r})'
     def __eq__(self, other):
@@ -1307,11 +1307,11 @@ def make_placer_llext_report_Report(_set, NOTHING, _d_minimum, _d_notes, _d_stor
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_report_Unload(_set, NOTHING):
+def make_placer_llext_report_Unload(NOTHING, _s_name, _s_after_loads, _s_usage):
     def __init__(self, name, after_loads, usage):
-        _set(self, 'name', name)
-        _set(self, 'after_loads', after_loads)
-        _set(self, 'usage', usage)
+        _s_name(self, name)
+        _s_after_loads(self, after_loads)
+        _s_usage(self, usage)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, after_loads={self.after_loads!r}, usage={self.usage!r})'
     def __eq__(self, other):
@@ -1323,13 +1323,13 @@ def make_placer_llext_report_Unload(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_symbols_ExportTable(_set, NOTHING, _d_source, _d_discarded):
+def make_placer_llext_symbols_ExportTable(NOTHING, _s_symbols, _s_by_slid, _s_pointer_size, _s_source, _d_source, _s_discarded, _d_discarded):
     def __init__(self, symbols, by_slid, pointer_size, source=_d_source, discarded=_d_discarded):
-        _set(self, 'symbols', symbols)
-        _set(self, 'by_slid', by_slid)
-        _set(self, 'pointer_size', pointer_size)
-        _set(self, 'source', source)
-        _set(self, 'discarded', discarded)
+        _s_symbols(self, symbols)
+        _s_by_slid(self, by_slid)
+        _s_pointer_size(self, pointer_size)
+        _s_source(self, source)
+        _s_discarded(self, discarded)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(symbols={self.symbols!r}, by_slid={self.by_slid!r}, pointer_size={self.pointer_size!r}, source={self.source!r}, discarded={self.discarded!r})'
     def __eq__(self, other):
@@ -1341,12 +1341,12 @@ def make_placer_llext_symbols_ExportTable(_set, NOTHING, _d_source, _d_discarded
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_symbols_ExportedSymbol(_set, NOTHING, _d_group, _d_slid):
+def make_placer_llext_symbols_ExportedSymbol(NOTHING, _s_name, _s_address, _s_group, _d_group, _s_slid, _d_slid):
     def __init__(self, name, address, group=_d_group, slid=_d_slid):
-        _set(self, 'name', name)
-        _set(self, 'address', address)
-        _set(self, 'group', group)
-        _set(self, 'slid', slid)
+        _s_name(self, name)
+        _s_address(self, address)
+        _s_group(self, group)
+        _s_slid(self, slid)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, address={self.address!r}, group={self.group!r}, slid={self.slid!r})'
     def __eq__(self, other):
@@ -1358,11 +1358,11 @@ def make_placer_llext_symbols_ExportedSymbol(_set, NOTHING, _d_group, _d_slid):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_symbols_ExtensionInterface(_set, NOTHING):
+def make_placer_llext_symbols_ExtensionInterface(NOTHING, _s_name, _s_imports, _s_exports):
     def __init__(self, name, imports, exports):
-        _set(self, 'name', name)
-        _set(self, 'imports', imports)
-        _set(self, 'exports', exports)
+        _s_name(self, name)
+        _s_imports(self, imports)
+        _s_exports(self, exports)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, imports={self.imports!r}, exports={self.exports!r})'
     def __eq__(self, other):
@@ -1374,10 +1374,10 @@ def make_placer_llext_symbols_ExtensionInterface(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_symbols_LoadedExtension(_set, NOTHING):
+def make_placer_llext_symbols_LoadedExtension(NOTHING, _s_name, _s_exports):
     def __init__(self, name, exports):
-        _set(self, 'name', name)
-        _set(self, 'exports', exports)
+        _s_name(self, name)
+        _s_exports(self, exports)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, exports={self.exports!r})'
     def __eq__(self, other):
@@ -1389,10 +1389,10 @@ def make_placer_llext_symbols_LoadedExtension(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_llext_symbols_Resolution(_set, NOTHING):
+def make_placer_llext_symbols_Resolution(NOTHING, _s_dependencies, _s_warnings):
     def __init__(self, dependencies, warnings):
-        _set(self, 'dependencies', dependencies)
-        _set(self, 'warnings', warnings)
+        _s_dependencies(self, dependencies)
+        _s_warnings(self, warnings)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(dependencies={self.dependencies!r}, warnings={self.warnings!r})'
     def __eq__(self, other):
@@ -1404,10 +1404,10 @@ def make_placer_llext_symbols_Resolution(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_profile_Profile(_set, NOTHING):
+def make_placer_profile_Profile(NOTHING, _s_layout, _s_image):
     def __init__(self, layout, image):
-        _set(self, 'layout', layout)
-        _set(self, 'image', image)
+        _s_layout(self, layout)
+        _s_image(self, image)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(layout={self.layout!r}, image={self.image!r})'
     def __eq__(self, other):
@@ -1419,10 +1419,10 @@ def make_placer_profile_Profile(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_rules_ConfigReport(_set, NOTHING):
+def make_placer_rules_ConfigReport(NOTHING, _s_violations, _s_warnings):
     def __init__(self, violations, warnings):
-        _set(self, 'violations', violations)
-        _set(self, 'warnings', warnings)
+        _s_violations(self, violations)
+        _s_warnings(self, warnings)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(violations={self.violations!r}, warnings={self.warnings!r})'
     def __eq__(self, other):
@@ -1434,11 +1434,11 @@ def make_placer_rules_ConfigReport(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script___driver___StateLexer(_set, NOTHING):
+def make_placer_script___driver___StateLexer(NOTHING, _s_pattern, _s_keywords, _s_slash_operator):
     def __init__(self, pattern, keywords, slash_operator):
-        _set(self, 'pattern', pattern)
-        _set(self, 'keywords', keywords)
-        _set(self, 'slash_operator', slash_operator)
+        _s_pattern(self, pattern)
+        _s_keywords(self, keywords)
+        _s_slash_operator(self, slash_operator)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(pattern={self.pattern!r}, keywords={self.keywords!r}, slash_operator={self.slash_operator!r})'
     def __eq__(self, other):
@@ -1450,10 +1450,10 @@ def make_placer_script___driver___StateLexer(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_AsNeeded(_set, NOTHING, _d_span):
+def make_placer_script_ast_AsNeeded(NOTHING, _s_files, _s_span, _d_span):
     def __init__(self, files, *, span=_d_span):
-        _set(self, 'files', files)
-        _set(self, 'span', span)
+        _s_files(self, files)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(files={self.files!r})'
     def __eq__(self, other):
@@ -1465,11 +1465,11 @@ def make_placer_script_ast_AsNeeded(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Assert(_set, NOTHING, _d_span):
+def make_placer_script_ast_Assert(NOTHING, _s_condition, _s_message, _s_span, _d_span):
     def __init__(self, condition, message, *, span=_d_span):
-        _set(self, 'condition', condition)
-        _set(self, 'message', message)
-        _set(self, 'span', span)
+        _s_condition(self, condition)
+        _s_message(self, message)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(condition={self.condition!r}, message={self.message!r})'
     def __eq__(self, other):
@@ -1481,13 +1481,13 @@ def make_placer_script_ast_Assert(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Assignment(_set, NOTHING, _d_provide, _d_span):
+def make_placer_script_ast_Assignment(NOTHING, _s_target, _s_op, _s_expr, _s_provide, _d_provide, _s_span, _d_span):
     def __init__(self, target, op, expr, provide=_d_provide, *, span=_d_span):
-        _set(self, 'target', target)
-        _set(self, 'op', op)
-        _set(self, 'expr', expr)
-        _set(self, 'provide', provide)
-        _set(self, 'span', span)
+        _s_target(self, target)
+        _s_op(self, op)
+        _s_expr(self, expr)
+        _s_provide(self, provide)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(target={self.target!r}, op={self.op!r}, expr={self.expr!r}, provide={self.provide!r})'
     def __eq__(self, other):
@@ -1499,12 +1499,12 @@ def make_placer_script_ast_Assignment(_set, NOTHING, _d_provide, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_BinaryOp(_set, NOTHING, _d_span):
+def make_placer_script_ast_BinaryOp(NOTHING, _s_op, _s_left, _s_right, _s_span, _d_span):
     def __init__(self, op, left, right, *, span=_d_span):
-        _set(self, 'op', op)
-        _set(self, 'left', left)
-        _set(self, 'right', right)
-        _set(self, 'span', span)
+        _s_op(self, op)
+        _s_left(self, left)
+        _s_right(self, right)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(op={self.op!r}, left={self.left!r}, right={self.right!r})'
     def __eq__(self, other):
@@ -1516,11 +1516,11 @@ def make_placer_script_ast_BinaryOp(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Call(_set, NOTHING, _d_span):
+def make_placer_script_ast_Call(NOTHING, _s_function, _s_args, _s_span, _d_span):
     def __init__(self, function, args, *, span=_d_span):
-        _set(self, 'function', function)
-        _set(self, 'args', args)
-        _set(self, 'span', span)
+        _s_function(self, function)
+        _s_args(self, args)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(function={self.function!r}, args={self.args!r})'
     def __eq__(self, other):
@@ -1532,11 +1532,11 @@ def make_placer_script_ast_Call(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Command(_set, NOTHING, _d_args, _d_span):
+def make_placer_script_ast_Command(NOTHING, _s_name, _s_args, _d_args, _s_span, _d_span):
     def __init__(self, name, args=_d_args, *, span=_d_span):
-        _set(self, 'name', name)
-        _set(self, 'args', args)
-        _set(self, 'span', span)
+        _s_name(self, name)
+        _s_args(self, args)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, args={self.args!r})'
     def __eq__(self, other):
@@ -1548,10 +1548,10 @@ def make_placer_script_ast_Command(_set, NOTHING, _d_args, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Comment(_set, NOTHING, _d_span):
+def make_placer_script_ast_Comment(NOTHING, _s_text, _s_span, _d_span):
     def __init__(self, text, *, span=_d_span):
-        _set(self, 'text', text)
-        _set(self, 'span', span)
+        _s_text(self, text)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(text={self.text!r})'
     def __eq__(self, other):
@@ -1563,12 +1563,12 @@ def make_placer_script_ast_Comment(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Conditional(_set, NOTHING, _d_span):
+def make_placer_script_ast_Conditional(NOTHING, _s_condition, _s_then, _s_otherwise, _s_span, _d_span):
     def __init__(self, condition, then, otherwise, *, span=_d_span):
-        _set(self, 'condition', condition)
-        _set(self, 'then', then)
-        _set(self, 'otherwise', otherwise)
-        _set(self, 'span', span)
+        _s_condition(self, condition)
+        _s_then(self, then)
+        _s_otherwise(self, otherwise)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(condition={self.condition!r}, then={self.then!r}, otherwise={self.otherwise!r})'
     def __eq__(self, other):
@@ -1580,11 +1580,11 @@ def make_placer_script_ast_Conditional(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_DataCommand(_set, NOTHING, _d_span):
+def make_placer_script_ast_DataCommand(NOTHING, _s_size, _s_value, _s_span, _d_span):
     def __init__(self, size, value, *, span=_d_span):
-        _set(self, 'size', size)
-        _set(self, 'value', value)
-        _set(self, 'span', span)
+        _s_size(self, size)
+        _s_value(self, value)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(size={self.size!r}, value={self.value!r})'
     def __eq__(self, other):
@@ -1596,10 +1596,10 @@ def make_placer_script_ast_DataCommand(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Fill(_set, NOTHING, _d_span):
+def make_placer_script_ast_Fill(NOTHING, _s_value, _s_span, _d_span):
     def __init__(self, value, *, span=_d_span):
-        _set(self, 'value', value)
-        _set(self, 'span', span)
+        _s_value(self, value)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(value={self.value!r})'
     def __eq__(self, other):
@@ -1611,10 +1611,10 @@ def make_placer_script_ast_Fill(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Include(_set, NOTHING, _d_span):
+def make_placer_script_ast_Include(NOTHING, _s_path, _s_span, _d_span):
     def __init__(self, path, *, span=_d_span):
-        _set(self, 'path', path)
-        _set(self, 'span', span)
+        _s_path(self, path)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(path={self.path!r})'
     def __eq__(self, other):
@@ -1626,11 +1626,11 @@ def make_placer_script_ast_Include(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Input(_set, NOTHING, _d_span):
+def make_placer_script_ast_Input(NOTHING, _s_command, _s_files, _s_span, _d_span):
     def __init__(self, command, files, *, span=_d_span):
-        _set(self, 'command', command)
-        _set(self, 'files', files)
-        _set(self, 'span', span)
+        _s_command(self, command)
+        _s_files(self, files)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(command={self.command!r}, files={self.files!r})'
     def __eq__(self, other):
@@ -1642,11 +1642,11 @@ def make_placer_script_ast_Input(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_InputFile(_set, NOTHING, _d_library, _d_span):
+def make_placer_script_ast_InputFile(NOTHING, _s_name, _s_library, _d_library, _s_span, _d_span):
     def __init__(self, name, library=_d_library, *, span=_d_span):
-        _set(self, 'name', name)
-        _set(self, 'library', library)
-        _set(self, 'span', span)
+        _s_name(self, name)
+        _s_library(self, library)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, library={self.library!r})'
     def __eq__(self, other):
@@ -1658,13 +1658,13 @@ def make_placer_script_ast_InputFile(_set, NOTHING, _d_library, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_InputSectionDescription(_set, NOTHING, _d_keep, _d_flags, _d_span):
+def make_placer_script_ast_InputSectionDescription(NOTHING, _s_file, _s_sections, _s_keep, _d_keep, _s_flags, _d_flags, _s_span, _d_span):
     def __init__(self, file, sections, keep=_d_keep, flags=_d_flags, *, span=_d_span):
-        _set(self, 'file', file)
-        _set(self, 'sections', sections)
-        _set(self, 'keep', keep)
-        _set(self, 'flags', flags)
-        _set(self, 'span', span)
+        _s_file(self, file)
+        _s_sections(self, sections)
+        _s_keep(self, keep)
+        _s_flags(self, flags)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(file={self.file!r}, sections={self.sections!r}, keep={self.keep!r}, flags={self.flags!r})'
     def __eq__(self, other):
@@ -1676,11 +1676,11 @@ def make_placer_script_ast_InputSectionDescription(_set, NOTHING, _d_keep, _d_fl
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Insert(_set, NOTHING, _d_span):
+def make_placer_script_ast_Insert(NOTHING, _s_where, _s_section, _s_span, _d_span):
     def __init__(self, where, section, *, span=_d_span):
-        _set(self, 'where', where)
-        _set(self, 'section', section)
-        _set(self, 'span', span)
+        _s_where(self, where)
+        _s_section(self, section)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(where={self.where!r}, section={self.section!r})'
     def __eq__(self, other):
@@ -1692,10 +1692,10 @@ def make_placer_script_ast_Insert(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Memory(_set, NOTHING, _d_span):
+def make_placer_script_ast_Memory(NOTHING, _s_commands, _s_span, _d_span):
     def __init__(self, commands, *, span=_d_span):
-        _set(self, 'commands', commands)
-        _set(self, 'span', span)
+        _s_commands(self, commands)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(commands={self.commands!r})'
     def __eq__(self, other):
@@ -1707,13 +1707,13 @@ def make_placer_script_ast_Memory(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_MemoryRegionDecl(_set, NOTHING, _d_span):
+def make_placer_script_ast_MemoryRegionDecl(NOTHING, _s_name, _s_attributes, _s_origin, _s_length, _s_span, _d_span):
     def __init__(self, name, attributes, origin, length, *, span=_d_span):
-        _set(self, 'name', name)
-        _set(self, 'attributes', attributes)
-        _set(self, 'origin', origin)
-        _set(self, 'length', length)
-        _set(self, 'span', span)
+        _s_name(self, name)
+        _s_attributes(self, attributes)
+        _s_origin(self, origin)
+        _s_length(self, length)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, attributes={self.attributes!r}, origin={self.origin!r}, length={self.length!r})'
     def __eq__(self, other):
@@ -1725,11 +1725,11 @@ def make_placer_script_ast_MemoryRegionDecl(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Number(_set, NOTHING, _d_span):
+def make_placer_script_ast_Number(NOTHING, _s_value, _s_text, _s_span, _d_span):
     def __init__(self, value, text, *, span=_d_span):
-        _set(self, 'value', value)
-        _set(self, 'text', text)
-        _set(self, 'span', span)
+        _s_value(self, value)
+        _s_text(self, text)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(value={self.value!r}, text={self.text!r})'
     def __eq__(self, other):
@@ -1741,23 +1741,23 @@ def make_placer_script_ast_Number(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_OutputSection(_set, NOTHING, _d_commands, _d_address, _d_type, _d_type_value, _d_lma, _d_align, _d_align_with_input, _d_subalign, _d_constraint, _d_region, _d_lma_region, _d_phdrs, _d_fill, _d_span):
+def make_placer_script_ast_OutputSection(NOTHING, _s_name, _s_commands, _d_commands, _s_address, _d_address, _s_type, _d_type, _s_type_value, _d_type_value, _s_lma, _d_lma, _s_align, _d_align, _s_align_with_input, _d_align_with_input, _s_subalign, _d_subalign, _s_constraint, _d_constraint, _s_region, _d_region, _s_lma_region, _d_lma_region, _s_phdrs, _d_phdrs, _s_fill, _d_fill, _s_span, _d_span):
     def __init__(self, name, commands=_d_commands, address=_d_address, type=_d_type, type_value=_d_type_value, lma=_d_lma, align=_d_align, align_with_input=_d_align_with_input, subalign=_d_subalign, constraint=_d_constraint, region=_d_region, lma_region=_d_lma_region, phdrs=_d_phdrs, fill=_d_fill, *, span=_d_span):
-        _set(self, 'name', name)
-        _set(self, 'commands', commands)
-        _set(self, 'address', address)
-        _set(self, 'type', type)
-        _set(self, 'type_value', type_value)
-        _set(self, 'lma', lma)
-        _set(self, 'align', align)
-        _set(self, 'align_with_input', align_with_input)
-        _set(self, 'subalign', subalign)
-        _set(self, 'constraint', constraint)
-        _set(self, 'region', region)
-        _set(self, 'lma_region', lma_region)
-        _set(self, 'phdrs', phdrs)
-        _set(self, 'fill', fill)
-        _set(self, 'span', span)
+        _s_name(self, name)
+        _s_commands(self, commands)
+        _s_address(self, address)
+        _s_type(self, type)
+        _s_type_value(self, type_value)
+        _s_lma(self, lma)
+        _s_align(self, align)
+        _s_align_with_input(self, align_with_input)
+        _s_subalign(self, subalign)
+        _s_constraint(self, constraint)
+        _s_region(self, region)
+        _s_lma_region(self, lma_region)
+        _s_phdrs(self, phdrs)
+        _s_fill(self, fill)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, commands={self.commands!r}, address={self.address!r}, type={self.type!r}, type_value={self.type_value!r}, lma={self.lma!r}, align={self.align!r}, align_with_input={self.align_with_input!r}, subalign={self.subalign!r}, constraint={self.constraint!r}, region={self.region!r}, lma_region={self.lma_region!r}, phdrs={self.phdrs!r}, fill={self.fill!r})'
     def __eq__(self, other):
@@ -1769,18 +1769,18 @@ def make_placer_script_ast_OutputSection(_set, NOTHING, _d_commands, _d_address,
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Overlay(_set, NOTHING, _d_address, _d_nocrossrefs, _d_lma, _d_subalign, _d_region, _d_lma_region, _d_phdrs, _d_fill, _d_span):
+def make_placer_script_ast_Overlay(NOTHING, _s_sections, _s_address, _d_address, _s_nocrossrefs, _d_nocrossrefs, _s_lma, _d_lma, _s_subalign, _d_subalign, _s_region, _d_region, _s_lma_region, _d_lma_region, _s_phdrs, _d_phdrs, _s_fill, _d_fill, _s_span, _d_span):
     def __init__(self, sections, address=_d_address, nocrossrefs=_d_nocrossrefs, lma=_d_lma, subalign=_d_subalign, region=_d_region, lma_region=_d_lma_region, phdrs=_d_phdrs, fill=_d_fill, *, span=_d_span):
-        _set(self, 'sections', sections)
-        _set(self, 'address', address)
-        _set(self, 'nocrossrefs', nocrossrefs)
-        _set(self, 'lma', lma)
-        _set(self, 'subalign', subalign)
-        _set(self, 'region', region)
-        _set(self, 'lma_region', lma_region)
-        _set(self, 'phdrs', phdrs)
-        _set(self, 'fill', fill)
-        _set(self, 'span', span)
+        _s_sections(self, sections)
+        _s_address(self, address)
+        _s_nocrossrefs(self, nocrossrefs)
+        _s_lma(self, lma)
+        _s_subalign(self, subalign)
+        _s_region(self, region)
+        _s_lma_region(self, lma_region)
+        _s_phdrs(self, phdrs)
+        _s_fill(self, fill)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(sections={self.sections!r}, address={self.address!r}, nocrossrefs={self.nocrossrefs!r}, lma={self.lma!r}, subalign={self.subalign!r}, region={self.region!r}, lma_region={self.lma_region!r}, phdrs={self.phdrs!r}, fill={self.fill!r})'
     def __eq__(self, other):
@@ -1792,13 +1792,13 @@ def make_placer_script_ast_Overlay(_set, NOTHING, _d_address, _d_nocrossrefs, _d
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_OverlaySection(_set, NOTHING, _d_commands, _d_phdrs, _d_fill, _d_span):
+def make_placer_script_ast_OverlaySection(NOTHING, _s_name, _s_commands, _d_commands, _s_phdrs, _d_phdrs, _s_fill, _d_fill, _s_span, _d_span):
     def __init__(self, name, commands=_d_commands, phdrs=_d_phdrs, fill=_d_fill, *, span=_d_span):
-        _set(self, 'name', name)
-        _set(self, 'commands', commands)
-        _set(self, 'phdrs', phdrs)
-        _set(self, 'fill', fill)
-        _set(self, 'span', span)
+        _s_name(self, name)
+        _s_commands(self, commands)
+        _s_phdrs(self, phdrs)
+        _s_fill(self, fill)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, commands={self.commands!r}, phdrs={self.phdrs!r}, fill={self.fill!r})'
     def __eq__(self, other):
@@ -1810,11 +1810,11 @@ def make_placer_script_ast_OverlaySection(_set, NOTHING, _d_commands, _d_phdrs, 
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Pattern(_set, NOTHING, _d_exclude_files, _d_span):
+def make_placer_script_ast_Pattern(NOTHING, _s_name, _s_exclude_files, _d_exclude_files, _s_span, _d_span):
     def __init__(self, name, exclude_files=_d_exclude_files, *, span=_d_span):
-        _set(self, 'name', name)
-        _set(self, 'exclude_files', exclude_files)
-        _set(self, 'span', span)
+        _s_name(self, name)
+        _s_exclude_files(self, exclude_files)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, exclude_files={self.exclude_files!r})'
     def __eq__(self, other):
@@ -1826,15 +1826,15 @@ def make_placer_script_ast_Pattern(_set, NOTHING, _d_exclude_files, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_PhdrDecl(_set, NOTHING, _d_filehdr, _d_phdrs, _d_at, _d_flags, _d_span):
+def make_placer_script_ast_PhdrDecl(NOTHING, _s_name, _s_type, _s_filehdr, _d_filehdr, _s_phdrs, _d_phdrs, _s_at, _d_at, _s_flags, _d_flags, _s_span, _d_span):
     def __init__(self, name, type, filehdr=_d_filehdr, phdrs=_d_phdrs, at=_d_at, flags=_d_flags, *, span=_d_span):
-        _set(self, 'name', name)
-        _set(self, 'type', type)
-        _set(self, 'filehdr', filehdr)
-        _set(self, 'phdrs', phdrs)
-        _set(self, 'at', at)
-        _set(self, 'flags', flags)
-        _set(self, 'span', span)
+        _s_name(self, name)
+        _s_type(self, type)
+        _s_filehdr(self, filehdr)
+        _s_phdrs(self, phdrs)
+        _s_at(self, at)
+        _s_flags(self, flags)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, type={self.type!r}, filehdr={self.filehdr!r}, phdrs={self.phdrs!r}, at={self.at!r}, flags={self.flags!r})'
     def __eq__(self, other):
@@ -1846,10 +1846,10 @@ def make_placer_script_ast_PhdrDecl(_set, NOTHING, _d_filehdr, _d_phdrs, _d_at, 
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Phdrs(_set, NOTHING, _d_span):
+def make_placer_script_ast_Phdrs(NOTHING, _s_headers, _s_span, _d_span):
     def __init__(self, headers, *, span=_d_span):
-        _set(self, 'headers', headers)
-        _set(self, 'span', span)
+        _s_headers(self, headers)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(headers={self.headers!r})'
     def __eq__(self, other):
@@ -1861,11 +1861,11 @@ def make_placer_script_ast_Phdrs(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_RegionAlias(_set, NOTHING, _d_span):
+def make_placer_script_ast_RegionAlias(NOTHING, _s_alias, _s_region, _s_span, _d_span):
     def __init__(self, alias, region, *, span=_d_span):
-        _set(self, 'alias', alias)
-        _set(self, 'region', region)
-        _set(self, 'span', span)
+        _s_alias(self, alias)
+        _s_region(self, region)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(alias={self.alias!r}, region={self.region!r})'
     def __eq__(self, other):
@@ -1877,11 +1877,11 @@ def make_placer_script_ast_RegionAlias(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Script(_set, NOTHING, _d_kind, _d_span):
+def make_placer_script_ast_Script(NOTHING, _s_commands, _s_kind, _d_kind, _s_span, _d_span):
     def __init__(self, commands, kind=_d_kind, *, span=_d_span):
-        _set(self, 'commands', commands)
-        _set(self, 'kind', kind)
-        _set(self, 'span', span)
+        _s_commands(self, commands)
+        _s_kind(self, kind)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(commands={self.commands!r}, kind={self.kind!r})'
     def __eq__(self, other):
@@ -1893,10 +1893,10 @@ def make_placer_script_ast_Script(_set, NOTHING, _d_kind, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Sections(_set, NOTHING, _d_span):
+def make_placer_script_ast_Sections(NOTHING, _s_commands, _s_span, _d_span):
     def __init__(self, commands, *, span=_d_span):
-        _set(self, 'commands', commands)
-        _set(self, 'span', span)
+        _s_commands(self, commands)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(commands={self.commands!r})'
     def __eq__(self, other):
@@ -1908,11 +1908,11 @@ def make_placer_script_ast_Sections(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_SortedPattern(_set, NOTHING, _d_span):
+def make_placer_script_ast_SortedPattern(NOTHING, _s_sorts, _s_pattern, _s_span, _d_span):
     def __init__(self, sorts, pattern, *, span=_d_span):
-        _set(self, 'sorts', sorts)
-        _set(self, 'pattern', pattern)
-        _set(self, 'span', span)
+        _s_sorts(self, sorts)
+        _s_pattern(self, pattern)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(sorts={self.sorts!r}, pattern={self.pattern!r})'
     def __eq__(self, other):
@@ -1924,10 +1924,10 @@ def make_placer_script_ast_SortedPattern(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_String(_set, NOTHING, _d_span):
+def make_placer_script_ast_String(NOTHING, _s_value, _s_span, _d_span):
     def __init__(self, value, *, span=_d_span):
-        _set(self, 'value', value)
-        _set(self, 'span', span)
+        _s_value(self, value)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(value={self.value!r})'
     def __eq__(self, other):
@@ -1939,10 +1939,10 @@ def make_placer_script_ast_String(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Symbol(_set, NOTHING, _d_span):
+def make_placer_script_ast_Symbol(NOTHING, _s_name, _s_span, _d_span):
     def __init__(self, name, *, span=_d_span):
-        _set(self, 'name', name)
-        _set(self, 'span', span)
+        _s_name(self, name)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r})'
     def __eq__(self, other):
@@ -1954,11 +1954,11 @@ def make_placer_script_ast_Symbol(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_UnaryOp(_set, NOTHING, _d_span):
+def make_placer_script_ast_UnaryOp(NOTHING, _s_op, _s_operand, _s_span, _d_span):
     def __init__(self, op, operand, *, span=_d_span):
-        _set(self, 'op', op)
-        _set(self, 'operand', operand)
-        _set(self, 'span', span)
+        _s_op(self, op)
+        _s_operand(self, operand)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(op={self.op!r}, operand={self.operand!r})'
     def __eq__(self, other):
@@ -1970,10 +1970,10 @@ def make_placer_script_ast_UnaryOp(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_Version(_set, NOTHING, _d_span):
+def make_placer_script_ast_Version(NOTHING, _s_nodes, _s_span, _d_span):
     def __init__(self, nodes, *, span=_d_span):
-        _set(self, 'nodes', nodes)
-        _set(self, 'span', span)
+        _s_nodes(self, nodes)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(nodes={self.nodes!r})'
     def __eq__(self, other):
@@ -1985,11 +1985,11 @@ def make_placer_script_ast_Version(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_VersionExtern(_set, NOTHING, _d_span):
+def make_placer_script_ast_VersionExtern(NOTHING, _s_language, _s_symbols, _s_span, _d_span):
     def __init__(self, language, symbols, *, span=_d_span):
-        _set(self, 'language', language)
-        _set(self, 'symbols', symbols)
-        _set(self, 'span', span)
+        _s_language(self, language)
+        _s_symbols(self, symbols)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(language={self.language!r}, symbols={self.symbols!r})'
     def __eq__(self, other):
@@ -2001,13 +2001,13 @@ def make_placer_script_ast_VersionExtern(_set, NOTHING, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_VersionNode(_set, NOTHING, _d_globals, _d_locals, _d_dependencies, _d_span):
+def make_placer_script_ast_VersionNode(NOTHING, _s_tag, _s_globals, _d_globals, _s_locals, _d_locals, _s_dependencies, _d_dependencies, _s_span, _d_span):
     def __init__(self, tag, globals=_d_globals, locals=_d_locals, dependencies=_d_dependencies, *, span=_d_span):
-        _set(self, 'tag', tag)
-        _set(self, 'globals', globals)
-        _set(self, 'locals', locals)
-        _set(self, 'dependencies', dependencies)
-        _set(self, 'span', span)
+        _s_tag(self, tag)
+        _s_globals(self, globals)
+        _s_locals(self, locals)
+        _s_dependencies(self, dependencies)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(tag={self.tag!r}, globals={self.globals!r}, locals={self.locals!r}, dependencies={self.dependencies!r})'
     def __eq__(self, other):
@@ -2019,11 +2019,11 @@ def make_placer_script_ast_VersionNode(_set, NOTHING, _d_globals, _d_locals, _d_
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_ast_VersionSymbol(_set, NOTHING, _d_literal, _d_span):
+def make_placer_script_ast_VersionSymbol(NOTHING, _s_pattern, _s_literal, _d_literal, _s_span, _d_span):
     def __init__(self, pattern, literal=_d_literal, *, span=_d_span):
-        _set(self, 'pattern', pattern)
-        _set(self, 'literal', literal)
-        _set(self, 'span', span)
+        _s_pattern(self, pattern)
+        _s_literal(self, literal)
+        _s_span(self, span)
         self.__post_init__()
     def __repr__(self):
         return f'{self.__class__.__qualname__}(pattern={self.pattern!r}, literal={self.literal!r})'
@@ -2036,17 +2036,17 @@ def make_placer_script_ast_VersionSymbol(_set, NOTHING, _d_literal, _d_span):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_evaluate_EvaluatedRegion(_set, NOTHING, _d_allowed, _d_denied, _d_aliases, _d_span, _d_declared):
+def make_placer_script_evaluate_EvaluatedRegion(NOTHING, _s_name, _s_origin, _s_length, _s_attributes, _s_allowed, _d_allowed, _s_denied, _d_denied, _s_aliases, _d_aliases, _s_span, _d_span, _s_declared, _d_declared):
     def __init__(self, name, origin, length, attributes, allowed=_d_allowed, denied=_d_denied, aliases=_d_aliases, span=_d_span, declared=_d_declared):
-        _set(self, 'name', name)
-        _set(self, 'origin', origin)
-        _set(self, 'length', length)
-        _set(self, 'attributes', attributes)
-        _set(self, 'allowed', allowed)
-        _set(self, 'denied', denied)
-        _set(self, 'aliases', aliases)
-        _set(self, 'span', span)
-        _set(self, 'declared', declared)
+        _s_name(self, name)
+        _s_origin(self, origin)
+        _s_length(self, length)
+        _s_attributes(self, attributes)
+        _s_allowed(self, allowed)
+        _s_denied(self, denied)
+        _s_aliases(self, aliases)
+        _s_span(self, span)
+        _s_declared(self, declared)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, origin={self.origin!r}, length={self.length!r}, attributes={self.attributes!r}, allowed={self.allowed!r}, denied={self.denied!r}, aliases={self.aliases!r}, span={self.span!r}, declared={self.declared!r})'
     def __eq__(self, other):
@@ -2058,9 +2058,9 @@ def make_placer_script_evaluate_EvaluatedRegion(_set, NOTHING, _d_allowed, _d_de
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_evaluate_EvaluatedSymbols(_set, NOTHING):
+def make_placer_script_evaluate_EvaluatedSymbols(NOTHING, _s_symbols):
     def __init__(self, symbols):
-        _set(self, 'symbols', symbols)
+        _s_symbols(self, symbols)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(symbols={self.symbols!r})'
     def __eq__(self, other):
@@ -2072,12 +2072,12 @@ def make_placer_script_evaluate_EvaluatedSymbols(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_evaluate_LinkerTarget(_set, NOTHING):
+def make_placer_script_evaluate_LinkerTarget(NOTHING, _s_name, _s_address_bits, _s_max_page_size, _s_common_page_size):
     def __init__(self, name, address_bits, max_page_size, common_page_size):
-        _set(self, 'name', name)
-        _set(self, 'address_bits', address_bits)
-        _set(self, 'max_page_size', max_page_size)
-        _set(self, 'common_page_size', common_page_size)
+        _s_name(self, name)
+        _s_address_bits(self, address_bits)
+        _s_max_page_size(self, max_page_size)
+        _s_common_page_size(self, common_page_size)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, address_bits={self.address_bits!r}, max_page_size={self.max_page_size!r}, common_page_size={self.common_page_size!r})'
     def __eq__(self, other):
@@ -2089,13 +2089,13 @@ def make_placer_script_evaluate_LinkerTarget(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_evaluate_SymbolValue(_set, NOTHING, _d_provided, _d_hidden, _d_span):
+def make_placer_script_evaluate_SymbolValue(NOTHING, _s_name, _s_value, _s_provided, _d_provided, _s_hidden, _d_hidden, _s_span, _d_span):
     def __init__(self, name, value, provided=_d_provided, hidden=_d_hidden, span=_d_span):
-        _set(self, 'name', name)
-        _set(self, 'value', value)
-        _set(self, 'provided', provided)
-        _set(self, 'hidden', hidden)
-        _set(self, 'span', span)
+        _s_name(self, name)
+        _s_value(self, value)
+        _s_provided(self, provided)
+        _s_hidden(self, hidden)
+        _s_span(self, span)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, value={self.value!r}, provided={self.provided!r}, hidden={self.hidden!r}, span={self.span!r})'
     def __eq__(self, other):
@@ -2107,9 +2107,9 @@ def make_placer_script_evaluate_SymbolValue(_set, NOTHING, _d_provided, _d_hidde
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_evaluate_Unknown(_set, NOTHING):
+def make_placer_script_evaluate_Unknown(NOTHING, _s_reason):
     def __init__(self, reason):
-        _set(self, 'reason', reason)
+        _s_reason(self, reason)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(reason={self.reason!r})'
     def __eq__(self, other):
@@ -2121,11 +2121,11 @@ def make_placer_script_evaluate_Unknown(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_evaluate___Definition(_set, NOTHING):
+def make_placer_script_evaluate___Definition(NOTHING, _s_statement, _s_in_sections, _s_before_sections):
     def __init__(self, statement, in_sections, before_sections):
-        _set(self, 'statement', statement)
-        _set(self, 'in_sections', in_sections)
-        _set(self, 'before_sections', before_sections)
+        _s_statement(self, statement)
+        _s_in_sections(self, in_sections)
+        _s_before_sections(self, before_sections)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(statement={self.statement!r}, in_sections={self.in_sections!r}, before_sections={self.before_sections!r})'
     def __eq__(self, other):
@@ -2137,17 +2137,17 @@ def make_placer_script_evaluate___Definition(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_evaluate___Scope(_set, NOTHING, _d_file, _d_sizeof_headers, _f_record):
+def make_placer_script_evaluate___Scope(NOTHING, _s_symbol, _s_defined, _s_origin, _s_length, _s_dot, _s_target, _s_file, _d_file, _s_sizeof_headers, _d_sizeof_headers, _s_record, _f_record):
     def __init__(self, symbol, defined, origin, length, dot, target, file=_d_file, sizeof_headers=_d_sizeof_headers, record=NOTHING):
-        _set(self, 'symbol', symbol)
-        _set(self, 'defined', defined)
-        _set(self, 'origin', origin)
-        _set(self, 'length', length)
-        _set(self, 'dot', dot)
-        _set(self, 'target', target)
-        _set(self, 'file', file)
-        _set(self, 'sizeof_headers', sizeof_headers)
-        _set(self, 'record', _f_record() if record is NOTHING else record)
+        _s_symbol(self, symbol)
+        _s_defined(self, defined)
+        _s_origin(self, origin)
+        _s_length(self, length)
+        _s_dot(self, dot)
+        _s_target(self, target)
+        _s_file(self, file)
+        _s_sizeof_headers(self, sizeof_headers)
+        _s_record(self, _f_record() if record is NOTHING else record)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(symbol={self.symbol!r}, defined={self.defined!r}, origin={self.origin!r}, length={self.length!r}, dot={self.dot!r}, target={self.target!r}, file={self.file!r}, sizeof_headers={self.sizeof_headers!r}, record={self.record!r})'
     def __eq__(self, other):
@@ -2159,10 +2159,10 @@ def make_placer_script_evaluate___Scope(_set, NOTHING, _d_file, _d_sizeof_header
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_kconfig__macros_Macro(_set, NOTHING):
+def make_placer_script_kconfig__macros_Macro(NOTHING, _s_name, _s_value):
     def __init__(self, name, value):
-        _set(self, 'name', name)
-        _set(self, 'value', value)
+        _s_name(self, name)
+        _s_value(self, value)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, value={self.value!r})'
     def __eq__(self, other):
@@ -2174,12 +2174,12 @@ def make_placer_script_kconfig__macros_Macro(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_parser___Engine(_set, NOTHING):
+def make_placer_script_parser___Engine(NOTHING, _s_builder, _s_lock, _s_literals, _s_driver):
     def __init__(self, builder, lock, literals, driver):
-        _set(self, 'builder', builder)
-        _set(self, 'lock', lock)
-        _set(self, 'literals', literals)
-        _set(self, 'driver', driver)
+        _s_builder(self, builder)
+        _s_lock(self, lock)
+        _s_literals(self, literals)
+        _s_driver(self, driver)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(builder={self.builder!r}, lock={self.lock!r}, literals={self.literals!r}, driver={self.driver!r})'
     def __eq__(self, other):
@@ -2191,10 +2191,10 @@ def make_placer_script_parser___Engine(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_preprocess_LineOrigin(_set, NOTHING):
+def make_placer_script_preprocess_LineOrigin(NOTHING, _s_file, _s_line):
     def __init__(self, file, line):
-        _set(self, 'file', file)
-        _set(self, 'line', line)
+        _s_file(self, file)
+        _s_line(self, line)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(file={self.file!r}, line={self.line!r})'
     def __eq__(self, other):
@@ -2206,12 +2206,12 @@ def make_placer_script_preprocess_LineOrigin(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_script_preprocess_PreprocessedText(_set, NOTHING, _f_sources, _d_warnings):
+def make_placer_script_preprocess_PreprocessedText(NOTHING, _s_text, _s_line_map, _s_sources, _f_sources, _s_warnings, _d_warnings, _s__output_lines, _s__source_lines):
     def __init__(self, text, line_map, sources=NOTHING, warnings=_d_warnings):
-        _set(self, 'text', text)
-        _set(self, 'line_map', line_map)
-        _set(self, 'sources', _f_sources() if sources is NOTHING else sources)
-        _set(self, 'warnings', warnings)
+        _s_text(self, text)
+        _s_line_map(self, line_map)
+        _s_sources(self, _f_sources() if sources is NOTHING else sources)
+        _s_warnings(self, warnings)
         self.__post_init__()
     def __repr__(self):
         return f'{self.__class__.__qualname__}(text={self.text!r}, line_map={self.line_map!r}, sources={self.sources!r}, warnings={self.warnings!r})'
@@ -2224,11 +2224,11 @@ def make_placer_script_preprocess_PreprocessedText(_set, NOTHING, _f_sources, _d
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_core_Pin(_set, NOTHING, _d_region, _d_address):
+def make_placer_solve_core_Pin(NOTHING, _s_section, _s_region, _d_region, _s_address, _d_address):
     def __init__(self, section, region=_d_region, address=_d_address):
-        _set(self, 'section', section)
-        _set(self, 'region', region)
-        _set(self, 'address', address)
+        _s_section(self, section)
+        _s_region(self, region)
+        _s_address(self, address)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(section={self.section!r}, region={self.region!r}, address={self.address!r})'
     def __eq__(self, other):
@@ -2240,12 +2240,12 @@ def make_placer_solve_core_Pin(_set, NOTHING, _d_region, _d_address):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_core___Placed(_set, NOTHING, _d_warnings, _f_moved):
+def make_placer_solve_core___Placed(NOTHING, _s_heaps, _s_occupied, _s_warnings, _d_warnings, _s_moved, _f_moved):
     def __init__(self, heaps, occupied, warnings=_d_warnings, moved=NOTHING):
-        _set(self, 'heaps', heaps)
-        _set(self, 'occupied', occupied)
-        _set(self, 'warnings', warnings)
-        _set(self, 'moved', _f_moved() if moved is NOTHING else moved)
+        _s_heaps(self, heaps)
+        _s_occupied(self, occupied)
+        _s_warnings(self, warnings)
+        _s_moved(self, _f_moved() if moved is NOTHING else moved)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(heaps={self.heaps!r}, occupied={self.occupied!r}, warnings={self.warnings!r}, moved={self.moved!r})'
     def __eq__(self, other):
@@ -2257,15 +2257,15 @@ def make_placer_solve_core___Placed(_set, NOTHING, _d_warnings, _f_moved):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_core___Problem(_set, NOTHING, _f_residues, _f_extra):
+def make_placer_solve_core___Problem(NOTHING, _s_target, _s_heaps, _s_used, _s_pins, _s_orders, _s_residues, _f_residues, _s_extra, _f_extra):
     def __init__(self, target, heaps, used, pins, orders, residues=NOTHING, extra=NOTHING):
-        _set(self, 'target', target)
-        _set(self, 'heaps', heaps)
-        _set(self, 'used', used)
-        _set(self, 'pins', pins)
-        _set(self, 'orders', orders)
-        _set(self, 'residues', _f_residues() if residues is NOTHING else residues)
-        _set(self, 'extra', _f_extra() if extra is NOTHING else extra)
+        _s_target(self, target)
+        _s_heaps(self, heaps)
+        _s_used(self, used)
+        _s_pins(self, pins)
+        _s_orders(self, orders)
+        _s_residues(self, _f_residues() if residues is NOTHING else residues)
+        _s_extra(self, _f_extra() if extra is NOTHING else extra)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(target={self.target!r}, heaps={self.heaps!r}, used={self.used!r}, pins={self.pins!r}, orders={self.orders!r}, residues={self.residues!r}, extra={self.extra!r})'
     def __eq__(self, other):
@@ -2277,12 +2277,12 @@ def make_placer_solve_core___Problem(_set, NOTHING, _f_residues, _f_extra):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_default_Anchor(_set, NOTHING, _d_host):
+def make_placer_solve_default_Anchor(NOTHING, _s_region, _s_after, _s_placement, _s_host, _d_host):
     def __init__(self, region, after, placement, host=_d_host):
-        _set(self, 'region', region)
-        _set(self, 'after', after)
-        _set(self, 'placement', placement)
-        _set(self, 'host', host)
+        _s_region(self, region)
+        _s_after(self, after)
+        _s_placement(self, placement)
+        _s_host(self, host)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(region={self.region!r}, after={self.after!r}, placement={self.placement!r}, host={self.host!r})'
     def __eq__(self, other):
@@ -2294,12 +2294,12 @@ def make_placer_solve_default_Anchor(_set, NOTHING, _d_host):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_default_DefaultResult(_set, NOTHING, _d_problem, _f_moved):
+def make_placer_solve_default_DefaultResult(NOTHING, _s_slots, _s_occupied, _s_problem, _d_problem, _s_moved, _f_moved):
     def __init__(self, slots, occupied, problem=_d_problem, moved=NOTHING):
-        _set(self, 'slots', slots)
-        _set(self, 'occupied', occupied)
-        _set(self, 'problem', problem)
-        _set(self, 'moved', _f_moved() if moved is NOTHING else moved)
+        _s_slots(self, slots)
+        _s_occupied(self, occupied)
+        _s_problem(self, problem)
+        _s_moved(self, _f_moved() if moved is NOTHING else moved)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(slots={self.slots!r}, occupied={self.occupied!r}, problem={self.problem!r}, moved={self.moved!r})'
     def __eq__(self, other):
@@ -2311,13 +2311,13 @@ def make_placer_solve_default_DefaultResult(_set, NOTHING, _d_problem, _f_moved)
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_default_DefaultSlot(_set, NOTHING):
+def make_placer_solve_default_DefaultSlot(NOTHING, _s_heap, _s_region, _s_address, _s_padding, _s_placement):
     def __init__(self, heap, region, address, padding, placement):
-        _set(self, 'heap', heap)
-        _set(self, 'region', region)
-        _set(self, 'address', address)
-        _set(self, 'padding', padding)
-        _set(self, 'placement', placement)
+        _s_heap(self, heap)
+        _s_region(self, region)
+        _s_address(self, address)
+        _s_padding(self, padding)
+        _s_placement(self, placement)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(heap={self.heap!r}, region={self.region!r}, address={self.address!r}, padding={self.padding!r}, placement={self.placement!r})'
     def __eq__(self, other):
@@ -2329,10 +2329,10 @@ def make_placer_solve_default_DefaultSlot(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_default_Order(_set, NOTHING):
+def make_placer_solve_default_Order(NOTHING, _s_section, _s_after):
     def __init__(self, section, after):
-        _set(self, 'section', section)
-        _set(self, 'after', after)
+        _s_section(self, section)
+        _s_after(self, after)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(section={self.section!r}, after={self.after!r})'
     def __eq__(self, other):
@@ -2344,12 +2344,12 @@ def make_placer_solve_default_Order(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_search_Assignment(_set, NOTHING):
+def make_placer_solve_search_Assignment(NOTHING, _s_item, _s_slot, _s_address, _s_padding):
     def __init__(self, item, slot, address, padding):
-        _set(self, 'item', item)
-        _set(self, 'slot', slot)
-        _set(self, 'address', address)
-        _set(self, 'padding', padding)
+        _s_item(self, item)
+        _s_slot(self, slot)
+        _s_address(self, address)
+        _s_padding(self, padding)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(item={self.item!r}, slot={self.slot!r}, address={self.address!r}, padding={self.padding!r})'
     def __eq__(self, other):
@@ -2361,14 +2361,14 @@ def make_placer_solve_search_Assignment(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_search_Item(_set, NOTHING, _d_residue, _d_floors):
+def make_placer_solve_search_Item(NOTHING, _s_name, _s_size, _s_align, _s_slots, _s_residue, _d_residue, _s_floors, _d_floors):
     def __init__(self, name, size, align, slots, residue=_d_residue, floors=_d_floors):
-        _set(self, 'name', name)
-        _set(self, 'size', size)
-        _set(self, 'align', align)
-        _set(self, 'slots', slots)
-        _set(self, 'residue', residue)
-        _set(self, 'floors', floors)
+        _s_name(self, name)
+        _s_size(self, size)
+        _s_align(self, align)
+        _s_slots(self, slots)
+        _s_residue(self, residue)
+        _s_floors(self, floors)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(name={self.name!r}, size={self.size!r}, align={self.align!r}, slots={self.slots!r}, residue={self.residue!r}, floors={self.floors!r})'
     def __eq__(self, other):
@@ -2380,12 +2380,12 @@ def make_placer_solve_search_Item(_set, NOTHING, _d_residue, _d_floors):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_search_Slot(_set, NOTHING):
+def make_placer_solve_search_Slot(NOTHING, _s_region, _s_start, _s_end, _s_rank):
     def __init__(self, region, start, end, rank):
-        _set(self, 'region', region)
-        _set(self, 'start', start)
-        _set(self, 'end', end)
-        _set(self, 'rank', rank)
+        _s_region(self, region)
+        _s_start(self, start)
+        _s_end(self, end)
+        _s_rank(self, rank)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(region={self.region!r}, start={self.start!r}, end={self.end!r}, rank={self.rank!r})'
     def __eq__(self, other):
@@ -2397,12 +2397,12 @@ def make_placer_solve_search_Slot(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_search_Solution(_set, NOTHING, _d_proven):
+def make_placer_solve_search_Solution(NOTHING, _s_cost, _s_assignments, _s_nodes, _s_proven, _d_proven):
     def __init__(self, cost, assignments, nodes, proven=_d_proven):
-        _set(self, 'cost', cost)
-        _set(self, 'assignments', assignments)
-        _set(self, 'nodes', nodes)
-        _set(self, 'proven', proven)
+        _s_cost(self, cost)
+        _s_assignments(self, assignments)
+        _s_nodes(self, nodes)
+        _s_proven(self, proven)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(cost={self.cost!r}, assignments={self.assignments!r}, nodes={self.nodes!r}, proven={self.proven!r})'
     def __eq__(self, other):
@@ -2414,13 +2414,13 @@ def make_placer_solve_search_Solution(_set, NOTHING, _d_proven):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_search___Fresh(_set, NOTHING):
+def make_placer_solve_search___Fresh(NOTHING, _s_order, _s_address, _s_padding, _s_room, _s_bound_address):
     def __init__(self, order, address, padding, room, bound_address):
-        _set(self, 'order', order)
-        _set(self, 'address', address)
-        _set(self, 'padding', padding)
-        _set(self, 'room', room)
-        _set(self, 'bound_address', bound_address)
+        _s_order(self, order)
+        _s_address(self, address)
+        _s_padding(self, padding)
+        _s_room(self, room)
+        _s_bound_address(self, bound_address)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(order={self.order!r}, address={self.address!r}, padding={self.padding!r}, room={self.room!r}, bound_address={self.bound_address!r})'
     def __eq__(self, other):
@@ -2432,11 +2432,11 @@ def make_placer_solve_search___Fresh(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_solve_usable_HeapShape(_set, NOTHING):
+def make_placer_solve_usable_HeapShape(NOTHING, _s_header, _s_chunk0, _s_chunks):
     def __init__(self, header, chunk0, chunks):
-        _set(self, 'header', header)
-        _set(self, 'chunk0', chunk0)
-        _set(self, 'chunks', chunks)
+        _s_header(self, header)
+        _s_chunk0(self, chunk0)
+        _s_chunks(self, chunks)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(header={self.header!r}, chunk0={self.chunk0!r}, chunks={self.chunks!r})'
     def __eq__(self, other):
@@ -2448,18 +2448,18 @@ def make_placer_solve_usable_HeapShape(_set, NOTHING):
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_target_HeapSection(_set, NOTHING, _d_block_size, _d_needs_instruction_bus, _d_needs_data_bus, _d_writable_at_load):
+def make_placer_target_HeapSection(NOTHING, _s_section, _s_symbol, _s_role, _s_backend, _s_size, _s_align, _s_block_size, _d_block_size, _s_needs_instruction_bus, _d_needs_instruction_bus, _s_needs_data_bus, _d_needs_data_bus, _s_writable_at_load, _d_writable_at_load):
     def __init__(self, section, symbol, role, backend, size, align, block_size=_d_block_size, needs_instruction_bus=_d_needs_instruction_bus, needs_data_bus=_d_needs_data_bus, writable_at_load=_d_writable_at_load):
-        _set(self, 'section', section)
-        _set(self, 'symbol', symbol)
-        _set(self, 'role', role)
-        _set(self, 'backend', backend)
-        _set(self, 'size', size)
-        _set(self, 'align', align)
-        _set(self, 'block_size', block_size)
-        _set(self, 'needs_instruction_bus', needs_instruction_bus)
-        _set(self, 'needs_data_bus', needs_data_bus)
-        _set(self, 'writable_at_load', writable_at_load)
+        _s_section(self, section)
+        _s_symbol(self, symbol)
+        _s_role(self, role)
+        _s_backend(self, backend)
+        _s_size(self, size)
+        _s_align(self, align)
+        _s_block_size(self, block_size)
+        _s_needs_instruction_bus(self, needs_instruction_bus)
+        _s_needs_data_bus(self, needs_data_bus)
+        _s_writable_at_load(self, writable_at_load)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(section={self.section!r}, symbol={self.symbol!r}, role={self.role!r}, backend={self.backend!r}, size={self.size!r}, align={self.align!r}, block_size={self.block_size!r}, needs_instruction_bus={self.needs_instruction_bus!r}, needs_data_bus={self.needs_data_bus!r}, writable_at_load={self.writable_at_load!r})'
     def __eq__(self, other):
@@ -2471,18 +2471,18 @@ def make_placer_target_HeapSection(_set, NOTHING, _d_block_size, _d_needs_instru
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_target_Target(_set, NOTHING, _d_storage_writable, _d_binary_type, _d_build_pic):
+def make_placer_target_Target(NOTHING, _s_board, _s_config, _s_harvard, _s_mmu, _s_page_size, _s_rounding, _s_rounding_granule, _s_storage_writable, _d_storage_writable, _s_binary_type, _d_binary_type, _s_build_pic, _d_build_pic):
     def __init__(self, board, config, harvard, mmu, page_size, rounding, rounding_granule, storage_writable=_d_storage_writable, binary_type=_d_binary_type, build_pic=_d_build_pic):
-        _set(self, 'board', board)
-        _set(self, 'config', config)
-        _set(self, 'harvard', harvard)
-        _set(self, 'mmu', mmu)
-        _set(self, 'page_size', page_size)
-        _set(self, 'rounding', rounding)
-        _set(self, 'rounding_granule', rounding_granule)
-        _set(self, 'storage_writable', storage_writable)
-        _set(self, 'binary_type', binary_type)
-        _set(self, 'build_pic', build_pic)
+        _s_board(self, board)
+        _s_config(self, config)
+        _s_harvard(self, harvard)
+        _s_mmu(self, mmu)
+        _s_page_size(self, page_size)
+        _s_rounding(self, rounding)
+        _s_rounding_granule(self, rounding_granule)
+        _s_storage_writable(self, storage_writable)
+        _s_binary_type(self, binary_type)
+        _s_build_pic(self, build_pic)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(board={self.board!r}, config={self.config!r}, harvard={self.harvard!r}, mmu={self.mmu!r}, page_size={self.page_size!r}, rounding={self.rounding!r}, rounding_granule={self.rounding_granule!r}, storage_writable={self.storage_writable!r}, binary_type={self.binary_type!r}, build_pic={self.build_pic!r})'
     def __eq__(self, other):
@@ -2494,11 +2494,11 @@ def make_placer_target_Target(_set, NOTHING, _d_storage_writable, _d_binary_type
     return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
 
 
-def make_placer_versions_ZephyrVersion(_set, NOTHING, _d_patch):
+def make_placer_versions_ZephyrVersion(NOTHING, _s_major, _s_minor, _s_patch, _d_patch):
     def __init__(self, major, minor, patch=_d_patch):
-        _set(self, 'major', major)
-        _set(self, 'minor', minor)
-        _set(self, 'patch', patch)
+        _s_major(self, major)
+        _s_minor(self, minor)
+        _s_patch(self, patch)
     def __repr__(self):
         return f'{self.__class__.__qualname__}(major={self.major!r}, minor={self.minor!r}, patch={self.patch!r})'
     def __eq__(self, other):
