@@ -1,12 +1,18 @@
 """Cold whole-process timing shared by the benchmarks: each command a fresh process, runs
 alternated with its baseline in the same loop (so a busy moment of the shared machine
-hits both sides), medians kept, peak memory from the kernel's rusage of that child."""
+hits both sides), medians kept, peak memory measured in the untimed warm-up round.
+
+The peak comes from GNU time (``/usr/bin/time -f %M``), not from this process's own
+``wait4``: Linux carries a forked child's high-water RSS across ``exec``, so a child of
+this Python starts with this Python's RSS (~25 MiB) as its "peak". GNU time forks the
+command from its own tiny process. Without GNU time the table prints no peak."""
 
 from __future__ import annotations
 
 import os
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
@@ -39,36 +45,52 @@ class Row:
         return self.placer.seconds / self.baseline.seconds
 
 
+#: GNU time, which reports a command's own peak RSS (see the module's docstring).
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
 def run_once(command: Sequence[str], env: Mapping[str, str] | None = None,
-             cwd: str | None = None) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MiB and exit status of one run of `command`."""
+             cwd: str | None = None) -> tuple[float, int]:
+    """Wall seconds and exit status of one run of `command`."""
     started = time.perf_counter()
-    process = subprocess.Popen(list(command), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env=dict(env) if env else None,
-                               cwd=cwd)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss / 1024, process.returncode
+    process = subprocess.run(list(command), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=dict(env) if env else None,
+                             cwd=cwd, check=False)
+    return time.perf_counter() - started, process.returncode
+
+
+def peak_mib(command: Sequence[str], env: Mapping[str, str] | None = None,
+             cwd: str | None = None) -> tuple[float, int]:
+    """The peak RSS of one run of `command` in MiB (0 without GNU time) and its status."""
+    if GNU_TIME is None:
+        return 0.0, run_once(command, env, cwd)[1]
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as report:
+        status = subprocess.run([GNU_TIME, "-f", "%M", "-o", report.name, *command],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=dict(env) if env else None, cwd=cwd,
+                                check=False).returncode
+        # A failing command's report starts with "Command exited with non-zero status".
+        return int(report.read().split()[-1]) / 1024, status
 
 
 def alternate(commands: Sequence[Sequence[str]], runs: int,
               env: Mapping[str, str] | None = None, cwd: str | None = None,
               expect: Sequence[int | None] | None = None) -> list[Sample]:
     """Run every command `runs` times, round-robin, after one untimed warm-up round (page
-    cache, bytecode); the median time and the largest peak of each. `expect` gives each
-    command's exit status (None: any; default 0)."""
+    cache, bytecode) that measures each one's peak memory; the median time and the peak.
+    `expect` gives each command's exit status (None: any; default 0)."""
     times: list[list[float]] = [[] for _ in commands]
     peaks = [0.0 for _ in commands]
     for round_ in range(runs + 1):
         for index, command in enumerate(commands):
-            seconds, peak, status = run_once(command, env, cwd)
+            if round_:
+                seconds, status = run_once(command, env, cwd)
+                times[index].append(seconds)
+            else:
+                peaks[index], status = peak_mib(command, env, cwd)
             wanted = expect[index] if expect else 0
             if wanted is not None and status != wanted:
                 raise SystemExit(f"{' '.join(command)}: exit status {status}, not {wanted}")
-            if round_:
-                times[index].append(seconds)
-                peaks[index] = max(peaks[index], peak)
     return [Sample(statistics.median(t), p) for t, p in zip(times, peaks, strict=True)]
 
 
