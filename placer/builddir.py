@@ -38,6 +38,8 @@ from placer import records
 from placer.board import Board
 
 if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
+
     from placer.script import ast
 from placer.errors import ConfigError, InputError, PlacerError
 from placer.inputs import read_input_text
@@ -324,13 +326,14 @@ def load_build(build: BuildDir, board: Board | None = None) -> BuildTarget:
     if board is not None:
         board_on_script(tree, script, strict=False)  # the devicetree must agree too
     if build.elf is not None:
-        from placer.importers.elf import HEAP_SYMBOLS, read_elf_image
+        from placer.importers.elf import HEAP_SYMBOLS, open_for_image, read_elf_image
 
         named = {section.name for section in ast.iter_output_sections(parsed)}
+        elf = open_for_image(build.elf)  # read and parsed once for both
         image = read_elf_image(build.elf, on_script,
-                               orphans=frozenset(HEAP_SYMBOLS) - named)
+                               orphans=frozenset(HEAP_SYMBOLS) - named, elf=elf)
         if build.map_file is not None:
-            _cross_check_map(build.map_file, build.elf)
+            _cross_check_map(build.map_file, build.elf, elf)
         notes = tuple(
             f"{build.elf}: {name} is an orphan output section ({build.linker_script.name} "
             "has no pattern for it): read as ld will lay the image out once the heap is in "
@@ -351,15 +354,14 @@ def load_build(build: BuildDir, board: Board | None = None) -> BuildTarget:
     return BuildTarget(on_script, parsed)
 
 
-def _cross_check_map(map_file: Path, elf: Path) -> None:
+def _cross_check_map(map_file: Path, elf: Path, opened: ELFFile) -> None:
     # A map left from an earlier link describes another image: refuse rather than guess.
-    from placer.elfguard import elf_guard, open_elf
+    from placer.elfguard import elf_guard
     from placer.importers.mapfile import read_map_sections
 
     try:
         with elf_guard("its sections", lambda message: BuildDirError(message, elf)):
-            sections = {s.name: (s["sh_addr"], s["sh_size"])
-                        for s in open_elf(elf, what="image").iter_sections()}
+            sections = {s.name: (s["sh_addr"], s["sh_size"]) for s in opened.iter_sections()}
     except PlacerError:
         return  # the ELF importer has read it already and reports a broken file
     for section in read_map_sections(map_file):

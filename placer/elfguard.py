@@ -51,6 +51,24 @@ def elf_guard(reading: str, error: Callable[[str], PlacerError]) -> Iterator[Non
         raise error(f"damaged ELF file while reading {reading}: {detail}") from exc
 
 
+def open_image(path: str | os.PathLike[str], reading: str,
+               error: Callable[[str], PlacerError],
+               refused: Callable[[str], PlacerError]) -> ELFFile:
+    """`open_elf` of a built image inside ``elf_guard(reading, error)``, a file pyelftools
+    refuses outright (no ELF magic, a bad class) raising ``refused(its message)``.
+
+    A reader of the image takes the opened file (`placer.builddir.load_build` and
+    `placer.llext.image.image_facts` each read several things from one ``zephyr.elf``), so
+    each run reads and parses it once per stage rather than once per reader."""
+    from elftools.common.exceptions import ELFError
+
+    with elf_guard(reading, error):
+        try:
+            return open_elf(path, what="image")
+        except ELFError as exc:
+            raise refused(str(exc)) from exc
+
+
 def open_elf(path: str | os.PathLike[str], *, what: str, limit: int = ELF_LIMIT) -> ELFFile:
     """pyelftools' `ELFFile` over the bytes of the file at `path`, read with
     `placer.inputs.read_input` (`what` names it in the `InputError` when it cannot be

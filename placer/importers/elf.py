@@ -14,15 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from elftools.common.exceptions import ELFError
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from placer import records
 from placer.board import Board, UsedRange
-from placer.elfguard import elf_guard, open_elf
+from placer.elfguard import elf_guard, open_image
 from placer.errors import BoardError
+
+#: What `read_elf_image` reads, as a message on a damaged image names it.
+_SECTIONS_AND_SYMBOLS = "its sections and symbols"
 
 #: Heap section -> the buffer symbols Zephyr defines for it. A k_heap's buffer is
 #: ``kheap_<name>`` (``K_HEAP_DEFINE``/``Z_HEAP_DEFINE_IN_SECT`` in include/zephyr/kernel.h,
@@ -66,8 +68,17 @@ class ElfImage:
     orphans: tuple[str, ...] = ()
 
 
+def open_for_image(path: str | Path) -> ELFFile:
+    """The built image at `path` opened for `read_elf_image` (and whatever else its caller
+    reads of it): `BoardError` when it cannot be read or is no ELF file."""
+    file = os.fsdecode(path)
+    return open_image(path, _SECTIONS_AND_SYMBOLS, lambda message: BoardError(message, file),
+                      lambda message: BoardError(f"not an ELF file: {message}", file))
+
+
 def read_elf_image(path: str | Path, board: Board, *,
-                   orphans: frozenset[str] = frozenset()) -> ElfImage:
+                   orphans: frozenset[str] = frozenset(),
+                   elf: ELFFile | None = None) -> ElfImage:
     """The ranges of `board`'s regions that the image at `path` occupies.
 
     `orphans` names heap sections the image's linker script has no output section for:
@@ -77,15 +88,14 @@ def read_elf_image(path: str | Path, board: Board, *,
     instead, so the sections after the orphan close the gap (`ElfImage.orphans` lists
     them; the ranges then predict a relink, not this image).
 
-    Raises `BoardError` for a file that is not an ELF image, one whose class or machine
-    differs from the board's, or a section that straddles a region's end.
+    `elf` is the file at `path` already opened (`open_for_image`), for a caller that reads
+    more of it. Raises `BoardError` for a file that is not an ELF image, one whose class or
+    machine differs from the board's, or a section that straddles a region's end.
     """
     file = os.fsdecode(path)
-    with elf_guard("its sections and symbols", lambda message: BoardError(message, file)):
-        try:
-            elf = open_elf(path, what="image")
-        except ELFError as exc:
-            raise BoardError(f"not an ELF file: {exc}", file) from None
+    if elf is None:
+        elf = open_for_image(path)
+    with elf_guard(_SECTIONS_AND_SYMBOLS, lambda message: BoardError(message, file)):
         return _read(elf, file, board, orphans)
 
 

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from placer import records
 from placer.inputs import ELF_LIMIT, read_input
-from placer.llext.metadata import MetadataSizes, estimated_sizes, region_count, sizes_from_dwarf
+from placer.llext.metadata import (
+    MetadataSizes,
+    estimated_sizes,
+    open_for_sizes,
+    region_count,
+    sizes_from_dwarf,
+)
 from placer.llext.symbols import ExportTable, read_exports_elf, read_exports_list
 from placer.target import Target
 
@@ -80,11 +86,13 @@ def image_facts(
     sizes: MetadataSizes | None = None
     table = None
     if exports is not None:
-        sizes = sizes_from_dwarf(exports)
+        elf = open_for_sizes(exports)  # read and parsed once for both
+        sizes = sizes_from_dwarf(exports, elf=elf)
         if sizes is None:
             notes.append(f"{os.fspath(exports)} has no DWARF for struct llext: "
                          "sizeof(struct llext) estimated from the options")
-        table = read_exports_elf(exports, by_slid=cfg.export_builtins_by_slid or None)
+        table = read_exports_elf(exports, by_slid=cfg.export_builtins_by_slid or None,
+                                 elf=elf)
     elif exports_list is not None:
         table = read_exports_list(exports_list, target.pointer_size, cfg.export_symbol_groups,
                                   by_slid=cfg.export_builtins_by_slid)

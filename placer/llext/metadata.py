@@ -14,11 +14,14 @@ import os
 from typing import TYPE_CHECKING
 
 from placer import records
-from placer.elfguard import elf_guard, open_elf
+from placer.elfguard import elf_guard, open_image
 from placer.errors import ExtensionError
 
 if TYPE_CHECKING:
     from elftools.elf.elffile import ELFFile
+
+#: What `sizes_from_dwarf` reads, as a message on a damaged image names it.
+_DWARF_SIZES = "the DWARF sizes of struct llext"
 
 #: Regions every build has (TEXT .. FINI); RODATA_NO_RELOC and VENEER add one each.
 BASE_REGION_COUNT = 11
@@ -83,20 +86,24 @@ def estimated_sizes(pointer_size: int, *, regions: int = BASE_REGION_COUNT,
         section_header=64 if pointer_size == 8 else 40, source="estimate")
 
 
-def sizes_from_dwarf(zephyr_elf: str | os.PathLike[str]) -> MetadataSizes | None:
-    """The sizes read from the DWARF of a built ``zephyr.elf``; None without debug info
-    or without LLEXT in the image."""
-    # pyelftools only when there is an image to read: verify with an export list or a
-    # profile estimates or carries these sizes and never loads it.
-    from elftools.common.exceptions import ELFError
-
+def open_for_sizes(zephyr_elf: str | os.PathLike[str]) -> ELFFile:
+    """The built ``zephyr.elf`` opened for `sizes_from_dwarf` (and whatever else its caller
+    reads of it): `ExtensionError` when it cannot be read or is no ELF file."""
     name = os.fsdecode(zephyr_elf)
-    with elf_guard("the DWARF sizes of struct llext",
-                   lambda message: ExtensionError(message, name, "EINVAL")):
-        try:
-            elf = open_elf(zephyr_elf, what="image")
-        except ELFError as exc:
-            raise ExtensionError(f"not an ELF image: {exc}", name, "ENOEXEC") from exc
+    return open_image(zephyr_elf, _DWARF_SIZES,
+                      lambda message: ExtensionError(message, name, "EINVAL"),
+                      lambda message: ExtensionError(f"not an ELF image: {message}", name,
+                                                     "ENOEXEC"))
+
+
+def sizes_from_dwarf(zephyr_elf: str | os.PathLike[str], *, elf: ELFFile | None = None
+                     ) -> MetadataSizes | None:
+    """The sizes read from the DWARF of a built ``zephyr.elf`` (`elf`: the file already
+    opened by `open_for_sizes`); None without debug info or without LLEXT in the image."""
+    name = os.fsdecode(zephyr_elf)
+    if elf is None:
+        elf = open_for_sizes(zephyr_elf)
+    with elf_guard(_DWARF_SIZES, lambda message: ExtensionError(message, name, "EINVAL")):
         pointer = elf.elfclass // 8
         if not elf.has_dwarf_info():
             return None

@@ -27,10 +27,10 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from placer import records
-from placer.elfguard import elf_guard, open_elf
+from placer.elfguard import elf_guard, open_image
 from placer.errors import ConfigError, ExtensionError, ScriptError
 from placer.inputs import read_input_text
 from placer.llext.elf import (
@@ -42,6 +42,9 @@ from placer.llext.elf import (
     ElfSymbol,
     ExtensionElf,
 )
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 #: Section flag ``llext_prepare_exptab.py`` sets once entries hold SLIDs (SHF_MASKOS bit).
 SHF_LLEXT_PREPARATION_DONE = 0x08000000
@@ -167,22 +170,24 @@ def read_exports_list(
     return exports_from_list(text, name, pointer_size, groups, by_slid)
 
 
-def read_exports_elf(path: str | os.PathLike[str], by_slid: bool | None = None) -> ExportTable:
-    """The built-in export table of a built ``zephyr.elf``.
+def read_exports_elf(path: str | os.PathLike[str], by_slid: bool | None = None, *,
+                     elf: ELFFile | None = None) -> ExportTable:
+    """The built-in export table of a built ``zephyr.elf`` (`elf`: that file already
+    opened, `placer.elfguard.open_image`).
 
     SLID mode is detected from ``SHF_LLEXT_PREPARATION_DONE`` on the table's section (the
     entries then hold SLIDs and no names); `by_slid` forces it for an unprepared image,
     whose name pointers are then offsets into ``llext_exports_strtab``.
     """
-    from elftools.common.exceptions import ELFError
-
     name = os.fsdecode(path)
-    with elf_guard("the export table",
-                   lambda message: ExtensionError(message, name, "ENOEXEC")):
-        try:
-            elf = open_elf(path, what="image")
-        except ELFError as exc:
-            raise ExtensionError(f"cannot read the image: {exc}", name, "ENOEXEC") from exc
+
+    def error(message: str) -> ExtensionError:
+        return ExtensionError(message, name, "ENOEXEC")
+
+    if elf is None:
+        elf = open_image(path, "the export table", error,
+                         lambda message: error(f"cannot read the image: {message}"))
+    with elf_guard("the export table", error):
         pointer_size = elf.elfclass // 8
         order: Literal["little", "big"] = "little" if elf.little_endian else "big"
         area = elf.get_section_by_name(EXPORT_AREA)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from placer import elfguard
 from placer.cli import main
 from tests.zephyr_build import ARC_HARVARD, CORTEX_M, RISCV, Shape, make_build_dir, relink, symbols
 
@@ -117,6 +119,25 @@ def test_verify_from_a_build_dir_uses_its_layout_and_image(
     assert main(["verify", str(missing), "--build-dir", str(build.path)]) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith(f"build directory {build.path}: Zephyr 4.4.0")
+
+
+def test_verify_from_a_build_dir_reads_the_image_once_per_stage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Placing reads the image's sections and symbols (and checks the map against them),
+    # verify its export table and DWARF sizes: one read and parse of zephyr.elf for each
+    # stage, not one per thing read (it was four).
+    build = make_build_dir(tmp_path, CORTEX_M)
+    opened: list[str] = []
+    real_open_elf = elfguard.open_elf
+
+    def counting(path: str, **kwargs: Any) -> Any:
+        opened.append(str(path))
+        return real_open_elf(path, **kwargs)
+
+    monkeypatch.setattr(elfguard, "open_elf", counting)
+    assert main(["verify", str(tmp_path / "nothing.llext"), "--build-dir",
+                 str(build.path)]) == 1
+    assert opened == [str(build.zephyr / "zephyr.elf")] * 2
 
 
 @pytest.mark.parametrize("shape", [pytest.param(CORTEX_M, id="cortex-m"),
