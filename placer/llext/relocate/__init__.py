@@ -449,7 +449,8 @@ def _link_section(
                         symbol_address=0, address=0, image=bytearray(), offset=offset)
         else:
             # One Site moved from entry to entry: a problem copies what it reports, so
-            # nothing keeps a Site, and making one per entry was a large share of the link.
+            # nothing keeps a Site, and making one per entry took as long as the rest of
+            # an ARM link (bench/relocate.py: 25 ms instead of 12 for 19,999 entries).
             site.entry = entry
             site.section = section
             site.symbol = symbol
