@@ -532,12 +532,22 @@ _CONTAINERS: dict[type, str] = {
 
 def iter_statements(node: Any) -> Iterator[Any]:
     """Every statement under `node`, depth first, in source order (`node` excluded)."""
-    field = _CONTAINERS.get(type(node))
+    # One generator with a stack of the open statement lists, not one generator per
+    # statement: most statements hold none, and a 100k-line script has half a million.
+    containers = _CONTAINERS
+    field = containers.get(type(node))
     if field is None:
         return
-    for child in getattr(node, field):
-        yield child
-        yield from iter_statements(child)
+    stack = [iter(getattr(node, field))]
+    while stack:
+        for child in stack[-1]:
+            yield child
+            field = containers.get(type(child))
+            if field is not None:
+                stack.append(iter(getattr(child, field)))
+                break
+        else:
+            stack.pop()
 
 
 def iter_output_sections(script: Script) -> Iterator[OutputSection]:

@@ -18,11 +18,12 @@ script "appears multiple times", any other cycle is "nested too deeply").
 
 from __future__ import annotations
 
+import operator
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from placer import records
 from placer.errors import InputError, ScriptError, ScriptWarning, SourceSpan
@@ -50,6 +51,8 @@ MAX_INCLUDE_DEPTH: Final = 10
 #: How the body of a MEMORY block is parsed: wrapped on its first line so that line
 #: numbers stay those of the file; columns on that line are shifted back by its length.
 _MEMORY_OPEN: Final = "MEMORY { "
+
+_Node = TypeVar("_Node")
 
 
 def load_script(
@@ -124,6 +127,14 @@ def _load_script(
     return resolved
 
 
+def _with_commands(node: _Node, before: tuple[Any, ...], after: tuple[Any, ...]) -> _Node:
+    """`node` with its statements `after` (were `before`): the same node when no INCLUDE
+    changed them, as in most scripts, so resolving copies no tree."""
+    if len(before) == len(after) and all(map(operator.is_, before, after)):
+        return node
+    return ast.with_commands(node, after)
+
+
 def _macros(defines: Mapping[str, str] | Iterable[Macro]) -> tuple[Macro, ...]:
     if isinstance(defines, Mapping):
         return tuple(Macro(name, value) for name, value in defines.items())
@@ -149,7 +160,8 @@ class _Resolver:
         self.names.setdefault(key, file)
         self.stack.append(key)
         try:
-            return ast.with_commands(script, self._commands(script.commands, script.kind))
+            return _with_commands(script, script.commands,
+                                  self._commands(script.commands, script.kind))
         finally:
             self.stack.pop()
 
@@ -162,17 +174,19 @@ class _Resolver:
             if isinstance(command, ast.Command) and command.name == "SEARCH_DIR":
                 self.search_dirs.extend(Path(a) for a in command.args)
             if isinstance(command, ast.Memory):
-                command = ast.with_commands(command, self._commands(command.commands, "memory"))
+                command = _with_commands(command, command.commands,
+                                         self._commands(command.commands, "memory"))
             elif isinstance(command, ast.Sections):
-                command = ast.with_commands(
-                    command, self._commands(command.commands, ast.FragmentKind.SECTIONS_BODY))
+                command = _with_commands(
+                    command, command.commands,
+                    self._commands(command.commands, ast.FragmentKind.SECTIONS_BODY))
             elif isinstance(command, ast.OutputSection | ast.OverlaySection):
-                command = ast.with_commands(
-                    command,
+                command = _with_commands(
+                    command, command.commands,
                     self._commands(command.commands, ast.FragmentKind.OUTPUT_SECTION_BODY))
             elif isinstance(command, ast.Overlay):
-                command = ast.with_commands(
-                    command, self._commands(command.sections, "overlay"))
+                command = _with_commands(
+                    command, command.sections, self._commands(command.sections, "overlay"))
             result.append(command)
         return tuple(result)
 
