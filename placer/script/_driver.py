@@ -60,14 +60,24 @@ class Token(str):
     """A lexed token: its text (the string itself), terminal name and position (as Lark's
     ``Token``, whose attributes the diagnostics read; `end_line`/`end_column` unused)."""
 
-    __slots__ = ("column", "end_pos", "line", "start_pos", "type", "value")
+    # Four attributes set per token (the lexer makes one per word of a script); the text
+    # and the end are derived from the string itself when asked for.
+    __slots__ = ("column", "line", "start_pos", "type")
 
     type: str
-    value: str
     start_pos: int
-    end_pos: int
     line: int
     column: int
+
+    @property
+    def value(self) -> str:
+        """The token's text (as a plain `str`)."""
+        return str.__str__(self)
+
+    @property
+    def end_pos(self) -> int:
+        """The offset just past the token."""
+        return self.start_pos + len(self)
 
     def __repr__(self) -> str:
         return f"Token({self.type!r}, {self.value!r})"
@@ -157,7 +167,9 @@ def _callback(rule: Rule, transformer: Any) -> Callable[[list[Any]], Any] | None
         return lambda children: children[0]
     if method is None:
         if not splice:
-            return lambda children: children
+            # The children list is the value (a fresh slice of the stack): `list` copies
+            # it without a Python frame, which a lambda returning it would cost.
+            return list
         return shaped
     call = method
     if expand1:
@@ -173,6 +185,15 @@ def _callback(rule: Rule, transformer: Any) -> Callable[[list[Any]], Any] | None
             return children[0] if len(children) == 1 else call(children)
 
         return expand
+    if len(splice) == 1:
+        # `shaped` inlined: output sections and assignments reduce through here.
+        def spliced(children: list[Any]) -> Any:
+            result = children[:at]
+            result.extend(children[at])
+            result.extend(children[at + 1 :])
+            return call(result)
+
+        return spliced
     if splice:
         return lambda children: call(shaped(children))
     return call
@@ -184,11 +205,9 @@ _new_str = str.__new__
 def _token(kind: str, value: str, start: int, line: int, column: int) -> Token:
     token: Token = _new_str(Token, value)
     token.type = kind
-    token.value = value
     token.start_pos = start
     token.line = line
     token.column = column
-    token.end_pos = start + len(value)
     return token
 
 
@@ -520,12 +539,10 @@ class Driver:
             # _token, inlined: this is the innermost loop.
             token = new_str(token_class, value)
             token.type = kind
-            token.value = value
             token.start_pos = position
             token.line = line
             token.column = position - line_start + 1
             position += len(value)
-            token.end_pos = position
             if kind in multiline and "\n" in value:
                 line += value.count("\n")
                 line_start = text.rfind("\n", 0, position) + 1
