@@ -425,10 +425,15 @@ class _Builder:
         file = self.file
         pattern_class = ast.Pattern
         if "\n" not in token:
-            patterns = [
-                pattern_class(word.group(), span=SourceSpan(file, line, column + word.start()))
-                for word in _WORDS(token)
-            ]
+            # Words hold no blank and no parenthesis, so each is found, in order, by `find`
+            # from the end of the last (no match object per word).
+            text = token.value
+            patterns = []
+            at = 0
+            for word in text.replace("(", " ").replace(")", " ").split():
+                at = text.find(word, at)
+                patterns.append(pattern_class(word, span=SourceSpan(file, line, column + at)))
+                at += len(word)
         else:
             patterns = []
             for word in _WORDS(token):
