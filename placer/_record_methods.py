@@ -3,139 +3,139 @@
 # ruff: noqa
 # mypy: ignore-errors
 
-#: Class -> the fingerprint of the declaration these methods were made for.
+#: Class -> the fingerprint of the declaration its __init__ was made for.
 FINGERPRINTS = {
-    'placer.application.FileChange': 'v2|F||__init__,__repr__,__eq__,__hash__|path:|text:|action:|what:',
-    'placer.application._Command': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|arguments:|end:|line:',
-    'placer.board.Board': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|arch:|cpu:|regions:|noinit_region:|endianness:d|elf_class:d|machine:d|harvard:d|mmu_page_size:d|mpu:d|used:d|base_script:d|flash_region:d|preferred_regions:d|forbidden_regions:d|description:d|source:d|image:d|xip:d|used_measured:d',
-    'placer.board.ImageSizes': 'v2|F||__init__,__repr__,__eq__,__hash__|text:d|rodata:d|data:d|bss:d|noinit:d|align:d|text_region:d|rodata_region:d|data_load_region:d',
-    'placer.board.MemoryRegion': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|origin:|length:|attributes:d|bus:d|writable_at_load:d|retained:d|volatile:d|alias_of:d|alias_offset:d',
-    'placer.board.Mpu': 'v2|F||__init__,__repr__,__eq__,__hash__|kind:|requires_power_of_two:d|granule:d|version:d',
-    'placer.board.UsedRange': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|start:|size:|what:',
-    'placer.builddir.BuildDir': 'v2|F||__init__,__repr__,__eq__,__hash__|path:|root:|config:|devicetree:|linker_script:|elf:|map_file:|version:|board:|sources:',
-    'placer.builddir.BuildTarget': 'v2|F||__init__,__repr__,__eq__,__hash__|board:|script:|notes:d',
-    'placer.builddir.Source': 'v2|F||__init__,__repr__,__eq__,__hash__|what:|file:|detail:',
-    'placer.config.LlextConfig': 'v2|F|P|__init__,__repr__,__eq__,__hash__|llext:d|heap_dynamic:d|heap_backend:d|custom_heap_placement:d|heap_size:d|metadata_heap_size:d|ext_heap_size:d|heap_memblk_block_size:d|instr_heap_size:d|data_heap_size:d|shell_max_size:d|binary_type:d|build_pic:d|storage_writable:d|rodata_no_reloc:d|veneers:d|import_all_globals:d|edk:d|export_builtins_by_slid:d|export_default_groups:d|export_symbol_groups:d|export_devices:d|export_dev_ids_by_hash:d|harvard:d|userspace:d|mmu:d|mmu_page_size:d|arm_mpu:d|arc_mpu:d|arc_mpu_ver:d|xtensa_mpu:d|riscv_pmp:d|pmp_granularity:d|mpu_requires_power_of_two_alignment:d|big_endian:d|is_64bit:d|sys_heap_big_only:d|sys_heap_small_only:d|sys_heap_alloc_loops:d|sys_heap_runtime_stats:d|sys_heap_hardening_full:d|zephyr_version:dc|set_by:d|arch:d|armv6_m_armv8_m_baseline:d|isa_arcv3:d|llext_shell:d|declared_symbol_groups:d|warnings:d',
-    'placer.config.OptionSpec': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|kind:|field:|default:|depends:d|unit:d',
-    'placer.diff.HeapDelta': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|old:|new:',
-    'placer.diff.LayoutDiff': 'v2|F||__init__,__repr__,__eq__,__hash__|old_board:|new_board:|heaps:|regions:',
-    'placer.diff.RegionDelta': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|old_free:|new_free:',
-    'placer.dotconfig.Assignment': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|text:|file:|line:|unset:d',
-    'placer.dotconfig.KconfigValues': 'v2|F||__init__,__repr__,__eq__,__hash__|assignments:|modelled:|selections:d|warnings:d',
-    'placer.emit.noinit_fragment.Fragment': 'v2|F||__init__,__repr__,__eq__,__hash__|text:|cmake_line:|sections:|script_with_include:d',
-    'placer.emit.svg.Segment': 'v2|F||__init__,__repr__,__eq__,__hash__|kind:|name:|start:|size:|role:d',
-    'placer.emit.svg._Column': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|origin:|length:|attributes:|drawn:',
-    'placer.emit.svg._Drawn': 'v2|F||__init__,__repr__,__eq__,__hash__|segment:|top:|height:|broken:',
-    'placer.errors.SourceSpan': 'v2|F||__init__,__repr__,__eq__,__hash__|file:|line:|column:|end_line:d|end_column:d',
-    'placer.importers.elf.ElfHeap': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|symbol:|address:|size:|region:',
-    'placer.importers.elf.ElfImage': 'v2|F||__init__,__repr__,__eq__,__hash__|used:|heaps:|outside:|orphans:d',
-    'placer.importers.mapfile.MapSection': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|address:|size:|load_address:d',
-    'placer.layout.DynamicBuffer': 'v2|F||__init__,__repr__,__eq__,__hash__|role:|init_call:|minimum_size:|align:|regions:|note:d',
-    'placer.layout.Layout': 'v2|F||__init__,__repr__,__eq__,__hash__|target:|heaps:|regions:|dynamic:d|usable:d|warnings:d|image:fs',
-    'placer.layout.PlacedHeap': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|region:|address:|padding:|placement:d|pinned:d|address_source:d',
-    'placer.layout.RegionSpace': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|origin:|length:|used_before:|free_before:|free_after:|largest_gap_after:',
-    'placer.layout.UsableAllocation': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|base_alignment:|largest_region:|count:d',
-    'placer.llext.elf.ElfExpectation': 'v2|F||__init__,__repr__,__eq__,__hash__|elf_class:|little_endian:|machines:|arch_label:',
-    'placer.llext.elf.ElfSection': 'v2|F||__init__,__repr__,__eq__,__hash__|index:|name:|type:|flags:|addr:|offset:|size:|link:|info:|addralign:|entsize:',
-    'placer.llext.elf.ElfSymbol': 'v2|F||__init__,__repr__,__eq__,__hash__|index:|name:|value:|size:|type:|bind:|shndx:',
-    'placer.llext.elf.ExtensionElf': 'v2|F||__init__,__repr__,__eq__,__hash__|path:|elf_class:|little_endian:|machine:|e_type:|shstrndx:|sections:|symbols:|symtab_index:|strtab_index:|relocation_sections:|data:r',
-    'placer.llext.elf.Refusal': 'v2|F||__init__,__repr__,__eq__,__hash__|error:|section_count:',
-    'placer.llext.elf.Relocation': 'v2|F||__init__,__repr__,__eq__,__hash__|offset:|type:|symbol:|addend:',
-    'placer.llext.elf.RelocationSection': 'v2|F||__init__,__repr__,__eq__,__hash__|index:|name:|target:|is_rela:|entries:',
-    'placer.llext.heap.Chunk': 'v2|F||__init__,__repr__,__eq__,__hash__|address:|size:|used:',
-    'placer.llext.heap.HeapOptions': 'v2|F||__init__,__repr__,__eq__,__hash__|pointer_size:d|big_only:d|small_only:d|alloc_loops:d|runtime_stats:d|hardening_full:d',
-    'placer.llext.heap.HeapStats': 'v2|F||__init__,__repr__,__eq__,__hash__|free_bytes:|allocated_bytes:|max_allocated_bytes:',
-    'placer.llext.image.ImageFacts': 'v2|F||__init__,__repr__,__eq__,__hash__|metadata:|exports:d|preloaded:d|notes:d',
-    'placer.llext.image.PreloadedExtension': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|file:|data:r',
-    'placer.llext.loader.Allocation': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|what:|address:|requested:|align:|consumed:|persistent:',
-    'placer.llext.loader.ExtensionLoad': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|path:|error:|regions:|allocations:|usage:|alloc_size:|unresolved:|relocation_problems:|exports:|dependencies:|notes:d|already_loaded:d|faults:d',
-    'placer.llext.loader.HeapUsage': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|before:|peak:|after:|capacity:|largest_free:d',
-    'placer.llext.loader.LoadOptions': 'v2|F||__init__,__repr__,__eq__,__hash__|storage:d|peek:d|buffer_address:d|keep_section_info:d|debug_symbols:d|link:d',
-    'placer.llext.loader.LoadedRegion': 'v2|F||__init__,__repr__,__eq__,__hash__|mem:|address:|size:|align:|heap:|consumed:|sections:|data:r',
-    'placer.llext.loader._Held': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:e|address:|what:',
-    'placer.llext.loader._Loaded': 'v2|M||__init__,__repr__,__eq__|name:|result:|held:|exports:|use_count:d|dependencies:f',
-    'placer.llext.metadata.MetadataSizes': 'v2|F||__init__,__repr__,__eq__,__hash__|llext:|sect_map_entry:|symbol:|section_header:|source:',
-    'placer.llext.minheap.HeapMinimum': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|option:|kib:|size:|current:',
-    'placer.llext.minheap.MinimumHeaps': 'v2|F||__init__,__repr__,__eq__,__hash__|heaps:|blocked_by:d',
-    'placer.llext.regions.Region': 'v2|F||__init__,__repr__,__eq__,__hash__|mem:|type:|flags:|offset:|size:|addr:|align:|prepad:|sections:',
-    'placer.llext.regions.RegionMap': 'v2|F||__init__,__repr__,__eq__,__hash__|regions:|slots:',
-    'placer.llext.regions.SectionSlot': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|mem:|offset:',
-    'placer.llext.regions._Draft': 'v2|M||__init__,__repr__,__eq__|mem:|type:|flags:|offset:|size:|addr:|align:|sections:',
-    'placer.llext.relocate.RelocationProblem': 'v2|F||__init__,__repr__,__eq__,__hash__|severity:|section:|offset:|symbol:|type_name:|errno:|message:|relocation:d|value:d|allowed:d',
-    'placer.llext.relocate.Site': 'v2|M||__init__,__repr__,__eq__|entry:|section:|relocation:|symbol:|symbol_address:|address:|image:|offset:',
-    'placer.llext.report.HeapTotal': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|address:|size:|capacity:|final:|peak:',
-    'placer.llext.report.Report': 'v2|F||__init__,__repr__,__eq__,__hash__|loads:|heaps:|order:|metadata_source:|minimum:d|notes:d|storage:d|unloads:d',
-    'placer.llext.report.Unload': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|after_loads:|usage:',
-    'placer.llext.symbols.ExportTable': 'v2|F||__init__,__repr__,__eq__,__hash__|symbols:|by_slid:|pointer_size:|source:d|discarded:d',
-    'placer.llext.symbols.ExportedSymbol': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|address:|group:d|slid:d',
-    'placer.llext.symbols.ExtensionInterface': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|imports:|exports:',
-    'placer.llext.symbols.LoadedExtension': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|exports:',
-    'placer.llext.symbols.Resolution': 'v2|F||__init__,__repr__,__eq__,__hash__|dependencies:|warnings:',
-    'placer.profile.Profile': 'v2|F||__init__,__repr__,__eq__,__hash__|layout:|image:',
-    'placer.rules.ConfigReport': 'v2|F||__init__,__repr__,__eq__,__hash__|violations:|warnings:',
-    'placer.script._driver._StateLexer': 'v2|F||__init__,__repr__,__eq__,__hash__|pattern:|keywords:|slash_operator:',
-    'placer.script.ast.AsNeeded': 'v2|F||__init__,__repr__,__eq__,__hash__|files:|span:derk',
-    'placer.script.ast.Assert': 'v2|F||__init__,__repr__,__eq__,__hash__|condition:|message:|span:derk',
-    'placer.script.ast.Assignment': 'v2|F||__init__,__repr__,__eq__,__hash__|target:|op:|expr:|provide:d|span:derk',
-    'placer.script.ast.BinaryOp': 'v2|F||__init__,__repr__,__eq__,__hash__|op:|left:|right:|span:derk',
-    'placer.script.ast.Call': 'v2|F||__init__,__repr__,__eq__,__hash__|function:|args:|span:derk',
-    'placer.script.ast.Command': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|args:d|span:derk',
-    'placer.script.ast.Comment': 'v2|F||__init__,__repr__,__eq__,__hash__|text:|span:derk',
-    'placer.script.ast.Conditional': 'v2|F||__init__,__repr__,__eq__,__hash__|condition:|then:|otherwise:|span:derk',
-    'placer.script.ast.DataCommand': 'v2|F||__init__,__repr__,__eq__,__hash__|size:|value:|span:derk',
-    'placer.script.ast.Fill': 'v2|F||__init__,__repr__,__eq__,__hash__|value:|span:derk',
-    'placer.script.ast.Include': 'v2|F||__init__,__repr__,__eq__,__hash__|path:|span:derk',
-    'placer.script.ast.Input': 'v2|F||__init__,__repr__,__eq__,__hash__|command:|files:|span:derk',
-    'placer.script.ast.InputFile': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|library:d|span:derk',
-    'placer.script.ast.InputSectionDescription': 'v2|F||__init__,__repr__,__eq__,__hash__|file:|sections:|keep:d|flags:d|span:derk',
-    'placer.script.ast.Insert': 'v2|F||__init__,__repr__,__eq__,__hash__|where:|section:|span:derk',
-    'placer.script.ast.Memory': 'v2|F||__init__,__repr__,__eq__,__hash__|commands:|span:derk',
-    'placer.script.ast.MemoryRegionDecl': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|attributes:|origin:|length:|span:derk',
-    'placer.script.ast.Number': 'v2|F||__init__,__repr__,__eq__,__hash__|value:|text:|span:derk',
-    'placer.script.ast.OutputSection': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|commands:d|address:d|type:d|type_value:d|lma:d|align:d|align_with_input:d|subalign:d|constraint:d|region:d|lma_region:d|phdrs:d|fill:d|span:derk',
-    'placer.script.ast.Overlay': 'v2|F||__init__,__repr__,__eq__,__hash__|sections:|address:d|nocrossrefs:d|lma:d|subalign:d|region:d|lma_region:d|phdrs:d|fill:d|span:derk',
-    'placer.script.ast.OverlaySection': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|commands:d|phdrs:d|fill:d|span:derk',
-    'placer.script.ast.Pattern': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|exclude_files:d|span:derk',
-    'placer.script.ast.PhdrDecl': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|type:|filehdr:d|phdrs:d|at:d|flags:d|span:derk',
-    'placer.script.ast.Phdrs': 'v2|F||__init__,__repr__,__eq__,__hash__|headers:|span:derk',
-    'placer.script.ast.RegionAlias': 'v2|F||__init__,__repr__,__eq__,__hash__|alias:|region:|span:derk',
-    'placer.script.ast.Script': 'v2|F||__init__,__repr__,__eq__,__hash__|commands:|kind:d|span:derk',
-    'placer.script.ast.Sections': 'v2|F||__init__,__repr__,__eq__,__hash__|commands:|span:derk',
-    'placer.script.ast.SortedPattern': 'v2|F||__init__,__repr__,__eq__,__hash__|sorts:|pattern:|span:derk',
-    'placer.script.ast.String': 'v2|F||__init__,__repr__,__eq__,__hash__|value:|span:derk',
-    'placer.script.ast.Symbol': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|span:derk',
-    'placer.script.ast.UnaryOp': 'v2|F||__init__,__repr__,__eq__,__hash__|op:|operand:|span:derk',
-    'placer.script.ast.Version': 'v2|F||__init__,__repr__,__eq__,__hash__|nodes:|span:derk',
-    'placer.script.ast.VersionExtern': 'v2|F||__init__,__repr__,__eq__,__hash__|language:|symbols:|span:derk',
-    'placer.script.ast.VersionNode': 'v2|F||__init__,__repr__,__eq__,__hash__|tag:|globals:d|locals:d|dependencies:d|span:derk',
-    'placer.script.ast.VersionSymbol': 'v2|F|P|__init__,__repr__,__eq__,__hash__|pattern:|literal:d|span:derk',
-    'placer.script.evaluate.EvaluatedRegion': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|origin:|length:|attributes:|allowed:d|denied:d|aliases:d|span:de|declared:d',
-    'placer.script.evaluate.EvaluatedSymbols': 'v2|F||__init__,__repr__,__eq__,__hash__|symbols:',
-    'placer.script.evaluate.LinkerTarget': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|address_bits:|max_page_size:|common_page_size:',
-    'placer.script.evaluate.SymbolValue': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|value:|provided:d|hidden:d|span:de',
-    'placer.script.evaluate.Unknown': 'v2|F||__init__,__repr__,__eq__,__hash__|reason:',
-    'placer.script.evaluate._Definition': 'v2|F||__init__,__repr__,__eq__,__hash__|statement:|in_sections:|before_sections:',
-    'placer.script.evaluate._Scope': 'v2|F||__init__,__repr__,__eq__,__hash__|symbol:|defined:|origin:|length:|dot:|target:|file:d|sizeof_headers:d|record:f',
-    'placer.script.kconfig_macros.Macro': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|value:',
-    'placer.script.parser._Engine': 'v2|F||__init__,__repr__,__eq__,__hash__|builder:|lock:|literals:|driver:',
-    'placer.script.preprocess.LineOrigin': 'v2|F||__init__,__repr__,__eq__,__hash__|file:|line:',
-    'placer.script.preprocess.PreprocessedText': 'v2|F|P|__init__,__repr__,__eq__,__hash__|text:|line_map:|sources:f|warnings:d|_output_lines:ier|_source_lines:ier',
-    'placer.solve.core.Pin': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|region:d|address:d',
-    'placer.solve.core._Placed': 'v2|F||__init__,__repr__,__eq__,__hash__|heaps:|occupied:|warnings:d|moved:f',
-    'placer.solve.core._Problem': 'v2|F||__init__,__repr__,__eq__,__hash__|target:|heaps:|used:|pins:|orders:|residues:f|extra:f',
-    'placer.solve.default.Anchor': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|after:|placement:|host:d',
-    'placer.solve.default.DefaultResult': 'v2|F||__init__,__repr__,__eq__,__hash__|slots:|occupied:|problem:d|moved:f',
-    'placer.solve.default.DefaultSlot': 'v2|F||__init__,__repr__,__eq__,__hash__|heap:|region:|address:|padding:|placement:',
-    'placer.solve.default.Order': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|after:',
-    'placer.solve.search.Assignment': 'v2|F||__init__,__repr__,__eq__,__hash__|item:|slot:|address:|padding:',
-    'placer.solve.search.Item': 'v2|F||__init__,__repr__,__eq__,__hash__|name:|size:|align:|slots:|residue:d|floors:d',
-    'placer.solve.search.Slot': 'v2|F||__init__,__repr__,__eq__,__hash__|region:|start:|end:|rank:',
-    'placer.solve.search.Solution': 'v2|F||__init__,__repr__,__eq__,__hash__|cost:|assignments:|nodes:|proven:d',
-    'placer.solve.search._Fresh': 'v2|F||__init__,__repr__,__eq__,__hash__|order:|address:|padding:|room:|bound_address:',
-    'placer.solve.usable.HeapShape': 'v2|F||__init__,__repr__,__eq__,__hash__|header:|chunk0:|chunks:',
-    'placer.target.HeapSection': 'v2|F||__init__,__repr__,__eq__,__hash__|section:|symbol:|role:|backend:|size:|align:|block_size:d|needs_instruction_bus:d|needs_data_bus:d|writable_at_load:d',
-    'placer.target.Target': 'v2|F||__init__,__repr__,__eq__,__hash__|board:|config:|harvard:|mmu:|page_size:|rounding:|rounding_granule:|storage_writable:d|binary_type:d|build_pic:d',
-    'placer.versions.ZephyrVersion': 'v2|F||__init__,__repr__,__eq__,__hash__|major:|minor:|patch:d',
+    'placer.application.FileChange': 'v3||path:|text:|action:|what:',
+    'placer.application._Command': 'v3||name:|arguments:|end:|line:',
+    'placer.board.Board': 'v3||name:|arch:|cpu:|regions:|noinit_region:|endianness:d|elf_class:d|machine:d|harvard:d|mmu_page_size:d|mpu:d|used:d|base_script:d|flash_region:d|preferred_regions:d|forbidden_regions:d|description:d|source:d|image:d|xip:d|used_measured:d',
+    'placer.board.ImageSizes': 'v3||text:d|rodata:d|data:d|bss:d|noinit:d|align:d|text_region:d|rodata_region:d|data_load_region:d',
+    'placer.board.MemoryRegion': 'v3||name:|origin:|length:|attributes:d|bus:d|writable_at_load:d|retained:d|volatile:d|alias_of:d|alias_offset:d',
+    'placer.board.Mpu': 'v3||kind:|requires_power_of_two:d|granule:d|version:d',
+    'placer.board.UsedRange': 'v3||region:|start:|size:|what:',
+    'placer.builddir.BuildDir': 'v3||path:|root:|config:|devicetree:|linker_script:|elf:|map_file:|version:|board:|sources:',
+    'placer.builddir.BuildTarget': 'v3||board:|script:|notes:d',
+    'placer.builddir.Source': 'v3||what:|file:|detail:',
+    'placer.config.LlextConfig': 'v3|P|llext:d|heap_dynamic:d|heap_backend:d|custom_heap_placement:d|heap_size:d|metadata_heap_size:d|ext_heap_size:d|heap_memblk_block_size:d|instr_heap_size:d|data_heap_size:d|shell_max_size:d|binary_type:d|build_pic:d|storage_writable:d|rodata_no_reloc:d|veneers:d|import_all_globals:d|edk:d|export_builtins_by_slid:d|export_default_groups:d|export_symbol_groups:d|export_devices:d|export_dev_ids_by_hash:d|harvard:d|userspace:d|mmu:d|mmu_page_size:d|arm_mpu:d|arc_mpu:d|arc_mpu_ver:d|xtensa_mpu:d|riscv_pmp:d|pmp_granularity:d|mpu_requires_power_of_two_alignment:d|big_endian:d|is_64bit:d|sys_heap_big_only:d|sys_heap_small_only:d|sys_heap_alloc_loops:d|sys_heap_runtime_stats:d|sys_heap_hardening_full:d|zephyr_version:dc|set_by:d|arch:d|armv6_m_armv8_m_baseline:d|isa_arcv3:d|llext_shell:d|declared_symbol_groups:d|warnings:d',
+    'placer.config.OptionSpec': 'v3||name:|kind:|field:|default:|depends:d|unit:d',
+    'placer.diff.HeapDelta': 'v3||section:|old:|new:',
+    'placer.diff.LayoutDiff': 'v3||old_board:|new_board:|heaps:|regions:',
+    'placer.diff.RegionDelta': 'v3||region:|old_free:|new_free:',
+    'placer.dotconfig.Assignment': 'v3||name:|text:|file:|line:|unset:d',
+    'placer.dotconfig.KconfigValues': 'v3||assignments:|modelled:|selections:d|warnings:d',
+    'placer.emit.noinit_fragment.Fragment': 'v3||text:|cmake_line:|sections:|script_with_include:d',
+    'placer.emit.svg.Segment': 'v3||kind:|name:|start:|size:|role:d',
+    'placer.emit.svg._Column': 'v3||name:|origin:|length:|attributes:|drawn:',
+    'placer.emit.svg._Drawn': 'v3||segment:|top:|height:|broken:',
+    'placer.errors.SourceSpan': 'v3||file:|line:|column:|end_line:d|end_column:d',
+    'placer.importers.elf.ElfHeap': 'v3||section:|symbol:|address:|size:|region:',
+    'placer.importers.elf.ElfImage': 'v3||used:|heaps:|outside:|orphans:d',
+    'placer.importers.mapfile.MapSection': 'v3||name:|address:|size:|load_address:d',
+    'placer.layout.DynamicBuffer': 'v3||role:|init_call:|minimum_size:|align:|regions:|note:d',
+    'placer.layout.Layout': 'v3||target:|heaps:|regions:|dynamic:d|usable:d|warnings:d|image:fs',
+    'placer.layout.PlacedHeap': 'v3||heap:|region:|address:|padding:|placement:d|pinned:d|address_source:d',
+    'placer.layout.RegionSpace': 'v3||region:|origin:|length:|used_before:|free_before:|free_after:|largest_gap_after:',
+    'placer.layout.UsableAllocation': 'v3||section:|base_alignment:|largest_region:|count:d',
+    'placer.llext.elf.ElfExpectation': 'v3||elf_class:|little_endian:|machines:|arch_label:',
+    'placer.llext.elf.ElfSection': 'v3||index:|name:|type:|flags:|addr:|offset:|size:|link:|info:|addralign:|entsize:',
+    'placer.llext.elf.ElfSymbol': 'v3||index:|name:|value:|size:|type:|bind:|shndx:',
+    'placer.llext.elf.ExtensionElf': 'v3||path:|elf_class:|little_endian:|machine:|e_type:|shstrndx:|sections:|symbols:|symtab_index:|strtab_index:|relocation_sections:|data:r',
+    'placer.llext.elf.Refusal': 'v3||error:|section_count:',
+    'placer.llext.elf.Relocation': 'v3||offset:|type:|symbol:|addend:',
+    'placer.llext.elf.RelocationSection': 'v3||index:|name:|target:|is_rela:|entries:',
+    'placer.llext.heap.Chunk': 'v3||address:|size:|used:',
+    'placer.llext.heap.HeapOptions': 'v3||pointer_size:d|big_only:d|small_only:d|alloc_loops:d|runtime_stats:d|hardening_full:d',
+    'placer.llext.heap.HeapStats': 'v3||free_bytes:|allocated_bytes:|max_allocated_bytes:',
+    'placer.llext.image.ImageFacts': 'v3||metadata:|exports:d|preloaded:d|notes:d',
+    'placer.llext.image.PreloadedExtension': 'v3||name:|file:|data:r',
+    'placer.llext.loader.Allocation': 'v3||heap:|what:|address:|requested:|align:|consumed:|persistent:',
+    'placer.llext.loader.ExtensionLoad': 'v3||name:|path:|error:|regions:|allocations:|usage:|alloc_size:|unresolved:|relocation_problems:|exports:|dependencies:|notes:d|already_loaded:d|faults:d',
+    'placer.llext.loader.HeapUsage': 'v3||heap:|before:|peak:|after:|capacity:|largest_free:d',
+    'placer.llext.loader.LoadOptions': 'v3||storage:d|peek:d|buffer_address:d|keep_section_info:d|debug_symbols:d|link:d',
+    'placer.llext.loader.LoadedRegion': 'v3||mem:|address:|size:|align:|heap:|consumed:|sections:|data:r',
+    'placer.llext.loader._Held': 'v3||heap:e|address:|what:',
+    'placer.llext.loader._Loaded': 'v3||name:|result:|held:|exports:|use_count:d|dependencies:f',
+    'placer.llext.metadata.MetadataSizes': 'v3||llext:|sect_map_entry:|symbol:|section_header:|source:',
+    'placer.llext.minheap.HeapMinimum': 'v3||heap:|option:|kib:|size:|current:',
+    'placer.llext.minheap.MinimumHeaps': 'v3||heaps:|blocked_by:d',
+    'placer.llext.regions.Region': 'v3||mem:|type:|flags:|offset:|size:|addr:|align:|prepad:|sections:',
+    'placer.llext.regions.RegionMap': 'v3||regions:|slots:',
+    'placer.llext.regions.SectionSlot': 'v3||section:|mem:|offset:',
+    'placer.llext.regions._Draft': 'v3||mem:|type:|flags:|offset:|size:|addr:|align:|sections:',
+    'placer.llext.relocate.RelocationProblem': 'v3||severity:|section:|offset:|symbol:|type_name:|errno:|message:|relocation:d|value:d|allowed:d',
+    'placer.llext.relocate.Site': 'v3||entry:|section:|relocation:|symbol:|symbol_address:|address:|image:|offset:',
+    'placer.llext.report.HeapTotal': 'v3||heap:|address:|size:|capacity:|final:|peak:',
+    'placer.llext.report.Report': 'v3||loads:|heaps:|order:|metadata_source:|minimum:d|notes:d|storage:d|unloads:d',
+    'placer.llext.report.Unload': 'v3||name:|after_loads:|usage:',
+    'placer.llext.symbols.ExportTable': 'v3||symbols:|by_slid:|pointer_size:|source:d|discarded:d',
+    'placer.llext.symbols.ExportedSymbol': 'v3||name:|address:|group:d|slid:d',
+    'placer.llext.symbols.ExtensionInterface': 'v3||name:|imports:|exports:',
+    'placer.llext.symbols.LoadedExtension': 'v3||name:|exports:',
+    'placer.llext.symbols.Resolution': 'v3||dependencies:|warnings:',
+    'placer.profile.Profile': 'v3||layout:|image:',
+    'placer.rules.ConfigReport': 'v3||violations:|warnings:',
+    'placer.script._driver._StateLexer': 'v3||pattern:|keywords:|slash_operator:',
+    'placer.script.ast.AsNeeded': 'v3||files:|span:derk',
+    'placer.script.ast.Assert': 'v3||condition:|message:|span:derk',
+    'placer.script.ast.Assignment': 'v3||target:|op:|expr:|provide:d|span:derk',
+    'placer.script.ast.BinaryOp': 'v3||op:|left:|right:|span:derk',
+    'placer.script.ast.Call': 'v3||function:|args:|span:derk',
+    'placer.script.ast.Command': 'v3||name:|args:d|span:derk',
+    'placer.script.ast.Comment': 'v3||text:|span:derk',
+    'placer.script.ast.Conditional': 'v3||condition:|then:|otherwise:|span:derk',
+    'placer.script.ast.DataCommand': 'v3||size:|value:|span:derk',
+    'placer.script.ast.Fill': 'v3||value:|span:derk',
+    'placer.script.ast.Include': 'v3||path:|span:derk',
+    'placer.script.ast.Input': 'v3||command:|files:|span:derk',
+    'placer.script.ast.InputFile': 'v3||name:|library:d|span:derk',
+    'placer.script.ast.InputSectionDescription': 'v3||file:|sections:|keep:d|flags:d|span:derk',
+    'placer.script.ast.Insert': 'v3||where:|section:|span:derk',
+    'placer.script.ast.Memory': 'v3||commands:|span:derk',
+    'placer.script.ast.MemoryRegionDecl': 'v3||name:|attributes:|origin:|length:|span:derk',
+    'placer.script.ast.Number': 'v3||value:|text:|span:derk',
+    'placer.script.ast.OutputSection': 'v3||name:|commands:d|address:d|type:d|type_value:d|lma:d|align:d|align_with_input:d|subalign:d|constraint:d|region:d|lma_region:d|phdrs:d|fill:d|span:derk',
+    'placer.script.ast.Overlay': 'v3||sections:|address:d|nocrossrefs:d|lma:d|subalign:d|region:d|lma_region:d|phdrs:d|fill:d|span:derk',
+    'placer.script.ast.OverlaySection': 'v3||name:|commands:d|phdrs:d|fill:d|span:derk',
+    'placer.script.ast.Pattern': 'v3||name:|exclude_files:d|span:derk',
+    'placer.script.ast.PhdrDecl': 'v3||name:|type:|filehdr:d|phdrs:d|at:d|flags:d|span:derk',
+    'placer.script.ast.Phdrs': 'v3||headers:|span:derk',
+    'placer.script.ast.RegionAlias': 'v3||alias:|region:|span:derk',
+    'placer.script.ast.Script': 'v3||commands:|kind:d|span:derk',
+    'placer.script.ast.Sections': 'v3||commands:|span:derk',
+    'placer.script.ast.SortedPattern': 'v3||sorts:|pattern:|span:derk',
+    'placer.script.ast.String': 'v3||value:|span:derk',
+    'placer.script.ast.Symbol': 'v3||name:|span:derk',
+    'placer.script.ast.UnaryOp': 'v3||op:|operand:|span:derk',
+    'placer.script.ast.Version': 'v3||nodes:|span:derk',
+    'placer.script.ast.VersionExtern': 'v3||language:|symbols:|span:derk',
+    'placer.script.ast.VersionNode': 'v3||tag:|globals:d|locals:d|dependencies:d|span:derk',
+    'placer.script.ast.VersionSymbol': 'v3|P|pattern:|literal:d|span:derk',
+    'placer.script.evaluate.EvaluatedRegion': 'v3||name:|origin:|length:|attributes:|allowed:d|denied:d|aliases:d|span:de|declared:d',
+    'placer.script.evaluate.EvaluatedSymbols': 'v3||symbols:',
+    'placer.script.evaluate.LinkerTarget': 'v3||name:|address_bits:|max_page_size:|common_page_size:',
+    'placer.script.evaluate.SymbolValue': 'v3||name:|value:|provided:d|hidden:d|span:de',
+    'placer.script.evaluate.Unknown': 'v3||reason:',
+    'placer.script.evaluate._Definition': 'v3||statement:|in_sections:|before_sections:',
+    'placer.script.evaluate._Scope': 'v3||symbol:|defined:|origin:|length:|dot:|target:|file:d|sizeof_headers:d|record:f',
+    'placer.script.kconfig_macros.Macro': 'v3||name:|value:',
+    'placer.script.parser._Engine': 'v3||builder:|lock:|literals:|driver:',
+    'placer.script.preprocess.LineOrigin': 'v3||file:|line:',
+    'placer.script.preprocess.PreprocessedText': 'v3|P|text:|line_map:|sources:f|warnings:d|_output_lines:ier|_source_lines:ier',
+    'placer.solve.core.Pin': 'v3||section:|region:d|address:d',
+    'placer.solve.core._Placed': 'v3||heaps:|occupied:|warnings:d|moved:f',
+    'placer.solve.core._Problem': 'v3||target:|heaps:|used:|pins:|orders:|residues:f|extra:f',
+    'placer.solve.default.Anchor': 'v3||region:|after:|placement:|host:d',
+    'placer.solve.default.DefaultResult': 'v3||slots:|occupied:|problem:d|moved:f',
+    'placer.solve.default.DefaultSlot': 'v3||heap:|region:|address:|padding:|placement:',
+    'placer.solve.default.Order': 'v3||section:|after:',
+    'placer.solve.search.Assignment': 'v3||item:|slot:|address:|padding:',
+    'placer.solve.search.Item': 'v3||name:|size:|align:|slots:|residue:d|floors:d',
+    'placer.solve.search.Slot': 'v3||region:|start:|end:|rank:',
+    'placer.solve.search.Solution': 'v3||cost:|assignments:|nodes:|proven:d',
+    'placer.solve.search._Fresh': 'v3||order:|address:|padding:|room:|bound_address:',
+    'placer.solve.usable.HeapShape': 'v3||header:|chunk0:|chunks:',
+    'placer.target.HeapSection': 'v3||section:|symbol:|role:|backend:|size:|align:|block_size:d|needs_instruction_bus:d|needs_data_bus:d|writable_at_load:d',
+    'placer.target.Target': 'v3||board:|config:|harvard:|mmu:|page_size:|rounding:|rounding_granule:|storage_writable:d|binary_type:d|build_pic:d',
+    'placer.versions.ZephyrVersion': 'v3||major:|minor:|patch:d',
 }
 
 
@@ -145,32 +145,16 @@ def make_placer_application_FileChange(NOTHING, _s_path, _s_text, _s_action, _s_
         _s_text(self, text)
         _s_action(self, action)
         _s_what(self, what)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(path={self.path!r}, text={self.text!r}, action={self.action!r}, what={self.what!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.path, self.text, self.action, self.what, ) == (other.path, other.text, other.action, other.what, )
-    def __hash__(self):
-        return hash((3087622892, self.path, self.text, self.action, self.what, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_application___Command(NOTHING, _s_name, _s_arguments, _s_end, _s_line):
+def make_placer_application__Command(NOTHING, _s_name, _s_arguments, _s_end, _s_line):
     def __init__(self, name, arguments, end, line):
         _s_name(self, name)
         _s_arguments(self, arguments)
         _s_end(self, end)
         _s_line(self, line)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, arguments={self.arguments!r}, end={self.end!r}, line={self.line!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.arguments, self.end, self.line, ) == (other.name, other.arguments, other.end, other.line, )
-    def __hash__(self):
-        return hash((1058169882, self.name, self.arguments, self.end, self.line, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_board_Board(NOTHING, _s_name, _s_arch, _s_cpu, _s_regions, _s_noinit_region, _s_endianness, _d_endianness, _s_elf_class, _d_elf_class, _s_machine, _d_machine, _s_harvard, _d_harvard, _s_mmu_page_size, _d_mmu_page_size, _s_mpu, _d_mpu, _s_used, _d_used, _s_base_script, _d_base_script, _s_flash_region, _d_flash_region, _s_preferred_regions, _d_preferred_regions, _s_forbidden_regions, _d_forbidden_regions, _s_description, _d_description, _s_source, _d_source, _s_image, _d_image, _s_xip, _d_xip, _s_used_measured, _d_used_measured):
@@ -196,15 +180,7 @@ def make_placer_board_Board(NOTHING, _s_name, _s_arch, _s_cpu, _s_regions, _s_no
         _s_image(self, image)
         _s_xip(self, xip)
         _s_used_measured(self, used_measured)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, arch={self.arch!r}, cpu={self.cpu!r}, regions={self.regions!r}, noinit_region={self.noinit_region!r}, endianness={self.endianness!r}, elf_class={self.elf_class!r}, machine={self.machine!r}, harvard={self.harvard!r}, mmu_page_size={self.mmu_page_size!r}, mpu={self.mpu!r}, used={self.used!r}, base_script={self.base_script!r}, flash_region={self.flash_region!r}, preferred_regions={self.preferred_regions!r}, forbidden_regions={self.forbidden_regions!r}, description={self.description!r}, source={self.source!r}, image={self.image!r}, xip={self.xip!r}, used_measured={self.used_measured!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.arch, self.cpu, self.regions, self.noinit_region, self.endianness, self.elf_class, self.machine, self.harvard, self.mmu_page_size, self.mpu, self.used, self.base_script, self.flash_region, self.preferred_regions, self.forbidden_regions, self.description, self.source, self.image, self.xip, self.used_measured, ) == (other.name, other.arch, other.cpu, other.regions, other.noinit_region, other.endianness, other.elf_class, other.machine, other.harvard, other.mmu_page_size, other.mpu, other.used, other.base_script, other.flash_region, other.preferred_regions, other.forbidden_regions, other.description, other.source, other.image, other.xip, other.used_measured, )
-    def __hash__(self):
-        return hash((1071774555, self.name, self.arch, self.cpu, self.regions, self.noinit_region, self.endianness, self.elf_class, self.machine, self.harvard, self.mmu_page_size, self.mpu, self.used, self.base_script, self.flash_region, self.preferred_regions, self.forbidden_regions, self.description, self.source, self.image, self.xip, self.used_measured, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_board_ImageSizes(NOTHING, _s_text, _d_text, _s_rodata, _d_rodata, _s_data, _d_data, _s_bss, _d_bss, _s_noinit, _d_noinit, _s_align, _d_align, _s_text_region, _d_text_region, _s_rodata_region, _d_rodata_region, _s_data_load_region, _d_data_load_region):
@@ -218,15 +194,7 @@ def make_placer_board_ImageSizes(NOTHING, _s_text, _d_text, _s_rodata, _d_rodata
         _s_text_region(self, text_region)
         _s_rodata_region(self, rodata_region)
         _s_data_load_region(self, data_load_region)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(text={self.text!r}, rodata={self.rodata!r}, data={self.data!r}, bss={self.bss!r}, noinit={self.noinit!r}, align={self.align!r}, text_region={self.text_region!r}, rodata_region={self.rodata_region!r}, data_load_region={self.data_load_region!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.text, self.rodata, self.data, self.bss, self.noinit, self.align, self.text_region, self.rodata_region, self.data_load_region, ) == (other.text, other.rodata, other.data, other.bss, other.noinit, other.align, other.text_region, other.rodata_region, other.data_load_region, )
-    def __hash__(self):
-        return hash((2980701191, self.text, self.rodata, self.data, self.bss, self.noinit, self.align, self.text_region, self.rodata_region, self.data_load_region, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_board_MemoryRegion(NOTHING, _s_name, _s_origin, _s_length, _s_attributes, _d_attributes, _s_bus, _d_bus, _s_writable_at_load, _d_writable_at_load, _s_retained, _d_retained, _s_volatile, _d_volatile, _s_alias_of, _d_alias_of, _s_alias_offset, _d_alias_offset):
@@ -241,15 +209,7 @@ def make_placer_board_MemoryRegion(NOTHING, _s_name, _s_origin, _s_length, _s_at
         _s_volatile(self, volatile)
         _s_alias_of(self, alias_of)
         _s_alias_offset(self, alias_offset)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, origin={self.origin!r}, length={self.length!r}, attributes={self.attributes!r}, bus={self.bus!r}, writable_at_load={self.writable_at_load!r}, retained={self.retained!r}, volatile={self.volatile!r}, alias_of={self.alias_of!r}, alias_offset={self.alias_offset!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.origin, self.length, self.attributes, self.bus, self.writable_at_load, self.retained, self.volatile, self.alias_of, self.alias_offset, ) == (other.name, other.origin, other.length, other.attributes, other.bus, other.writable_at_load, other.retained, other.volatile, other.alias_of, other.alias_offset, )
-    def __hash__(self):
-        return hash((3552049051, self.name, self.origin, self.length, self.attributes, self.bus, self.writable_at_load, self.retained, self.volatile, self.alias_of, self.alias_offset, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_board_Mpu(NOTHING, _s_kind, _s_requires_power_of_two, _d_requires_power_of_two, _s_granule, _d_granule, _s_version, _d_version):
@@ -258,15 +218,7 @@ def make_placer_board_Mpu(NOTHING, _s_kind, _s_requires_power_of_two, _d_require
         _s_requires_power_of_two(self, requires_power_of_two)
         _s_granule(self, granule)
         _s_version(self, version)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(kind={self.kind!r}, requires_power_of_two={self.requires_power_of_two!r}, granule={self.granule!r}, version={self.version!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.kind, self.requires_power_of_two, self.granule, self.version, ) == (other.kind, other.requires_power_of_two, other.granule, other.version, )
-    def __hash__(self):
-        return hash((2599294005, self.kind, self.requires_power_of_two, self.granule, self.version, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_board_UsedRange(NOTHING, _s_region, _s_start, _s_size, _s_what):
@@ -275,15 +227,7 @@ def make_placer_board_UsedRange(NOTHING, _s_region, _s_start, _s_size, _s_what):
         _s_start(self, start)
         _s_size(self, size)
         _s_what(self, what)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(region={self.region!r}, start={self.start!r}, size={self.size!r}, what={self.what!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.region, self.start, self.size, self.what, ) == (other.region, other.start, other.size, other.what, )
-    def __hash__(self):
-        return hash((1333377418, self.region, self.start, self.size, self.what, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_builddir_BuildDir(NOTHING, _s_path, _s_root, _s_config, _s_devicetree, _s_linker_script, _s_elf, _s_map_file, _s_version, _s_board, _s_sources):
@@ -298,15 +242,7 @@ def make_placer_builddir_BuildDir(NOTHING, _s_path, _s_root, _s_config, _s_devic
         _s_version(self, version)
         _s_board(self, board)
         _s_sources(self, sources)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(path={self.path!r}, root={self.root!r}, config={self.config!r}, devicetree={self.devicetree!r}, linker_script={self.linker_script!r}, elf={self.elf!r}, map_file={self.map_file!r}, version={self.version!r}, board={self.board!r}, sources={self.sources!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.path, self.root, self.config, self.devicetree, self.linker_script, self.elf, self.map_file, self.version, self.board, self.sources, ) == (other.path, other.root, other.config, other.devicetree, other.linker_script, other.elf, other.map_file, other.version, other.board, other.sources, )
-    def __hash__(self):
-        return hash((2340653329, self.path, self.root, self.config, self.devicetree, self.linker_script, self.elf, self.map_file, self.version, self.board, self.sources, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_builddir_BuildTarget(NOTHING, _s_board, _s_script, _s_notes, _d_notes):
@@ -314,15 +250,7 @@ def make_placer_builddir_BuildTarget(NOTHING, _s_board, _s_script, _s_notes, _d_
         _s_board(self, board)
         _s_script(self, script)
         _s_notes(self, notes)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(board={self.board!r}, script={self.script!r}, notes={self.notes!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.board, self.script, self.notes, ) == (other.board, other.script, other.notes, )
-    def __hash__(self):
-        return hash((1300848510, self.board, self.script, self.notes, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_builddir_Source(NOTHING, _s_what, _s_file, _s_detail):
@@ -330,15 +258,7 @@ def make_placer_builddir_Source(NOTHING, _s_what, _s_file, _s_detail):
         _s_what(self, what)
         _s_file(self, file)
         _s_detail(self, detail)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(what={self.what!r}, file={self.file!r}, detail={self.detail!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.what, self.file, self.detail, ) == (other.what, other.file, other.detail, )
-    def __hash__(self):
-        return hash((1627923386, self.what, self.file, self.detail, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_config_LlextConfig(NOTHING, _s_llext, _d_llext, _s_heap_dynamic, _d_heap_dynamic, _s_heap_backend, _d_heap_backend, _s_custom_heap_placement, _d_custom_heap_placement, _s_heap_size, _d_heap_size, _s_metadata_heap_size, _d_metadata_heap_size, _s_ext_heap_size, _d_ext_heap_size, _s_heap_memblk_block_size, _d_heap_memblk_block_size, _s_instr_heap_size, _d_instr_heap_size, _s_data_heap_size, _d_data_heap_size, _s_shell_max_size, _d_shell_max_size, _s_binary_type, _d_binary_type, _s_build_pic, _d_build_pic, _s_storage_writable, _d_storage_writable, _s_rodata_no_reloc, _d_rodata_no_reloc, _s_veneers, _d_veneers, _s_import_all_globals, _d_import_all_globals, _s_edk, _d_edk, _s_export_builtins_by_slid, _d_export_builtins_by_slid, _s_export_default_groups, _d_export_default_groups, _s_export_symbol_groups, _d_export_symbol_groups, _s_export_devices, _d_export_devices, _s_export_dev_ids_by_hash, _d_export_dev_ids_by_hash, _s_harvard, _d_harvard, _s_userspace, _d_userspace, _s_mmu, _d_mmu, _s_mmu_page_size, _d_mmu_page_size, _s_arm_mpu, _d_arm_mpu, _s_arc_mpu, _d_arc_mpu, _s_arc_mpu_ver, _d_arc_mpu_ver, _s_xtensa_mpu, _d_xtensa_mpu, _s_riscv_pmp, _d_riscv_pmp, _s_pmp_granularity, _d_pmp_granularity, _s_mpu_requires_power_of_two_alignment, _d_mpu_requires_power_of_two_alignment, _s_big_endian, _d_big_endian, _s_is_64bit, _d_is_64bit, _s_sys_heap_big_only, _d_sys_heap_big_only, _s_sys_heap_small_only, _d_sys_heap_small_only, _s_sys_heap_alloc_loops, _d_sys_heap_alloc_loops, _s_sys_heap_runtime_stats, _d_sys_heap_runtime_stats, _s_sys_heap_hardening_full, _d_sys_heap_hardening_full, _s_zephyr_version, _d_zephyr_version, _c_zephyr_version, _s_set_by, _d_set_by, _s_arch, _d_arch, _s_armv6_m_armv8_m_baseline, _d_armv6_m_armv8_m_baseline, _s_isa_arcv3, _d_isa_arcv3, _s_llext_shell, _d_llext_shell, _s_declared_symbol_groups, _d_declared_symbol_groups, _s_warnings, _d_warnings):
@@ -393,15 +313,7 @@ def make_placer_config_LlextConfig(NOTHING, _s_llext, _d_llext, _s_heap_dynamic,
         _s_declared_symbol_groups(self, declared_symbol_groups)
         _s_warnings(self, warnings)
         self.__post_init__()
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(llext={self.llext!r}, heap_dynamic={self.heap_dynamic!r}, heap_backend={self.heap_backend!r}, custom_heap_placement={self.custom_heap_placement!r}, heap_size={self.heap_size!r}, metadata_heap_size={self.metadata_heap_size!r}, ext_heap_size={self.ext_heap_size!r}, heap_memblk_block_size={self.heap_memblk_block_size!r}, instr_heap_size={self.instr_heap_size!r}, data_heap_size={self.data_heap_size!r}, shell_max_size={self.shell_max_size!r}, binary_type={self.binary_type!r}, build_pic={self.build_pic!r}, storage_writable={self.storage_writable!r}, rodata_no_reloc={self.rodata_no_reloc!r}, veneers={self.veneers!r}, import_all_globals={self.import_all_globals!r}, edk={self.edk!r}, export_builtins_by_slid={self.export_builtins_by_slid!r}, export_default_groups={self.export_default_groups!r}, export_symbol_groups={self.export_symbol_groups!r}, export_devices={self.export_devices!r}, export_dev_ids_by_hash={self.export_dev_ids_by_hash!r}, harvard={self.harvard!r}, userspace={self.userspace!r}, mmu={self.mmu!r}, mmu_page_size={self.mmu_page_size!r}, arm_mpu={self.arm_mpu!r}, arc_mpu={self.arc_mpu!r}, arc_mpu_ver={self.arc_mpu_ver!r}, xtensa_mpu={self.xtensa_mpu!r}, riscv_pmp={self.riscv_pmp!r}, pmp_granularity={self.pmp_granularity!r}, mpu_requires_power_of_two_alignment={self.mpu_requires_power_of_two_alignment!r}, big_endian={self.big_endian!r}, is_64bit={self.is_64bit!r}, sys_heap_big_only={self.sys_heap_big_only!r}, sys_heap_small_only={self.sys_heap_small_only!r}, sys_heap_alloc_loops={self.sys_heap_alloc_loops!r}, sys_heap_runtime_stats={self.sys_heap_runtime_stats!r}, sys_heap_hardening_full={self.sys_heap_hardening_full!r}, zephyr_version={self.zephyr_version!r}, set_by={self.set_by!r}, arch={self.arch!r}, armv6_m_armv8_m_baseline={self.armv6_m_armv8_m_baseline!r}, isa_arcv3={self.isa_arcv3!r}, llext_shell={self.llext_shell!r}, declared_symbol_groups={self.declared_symbol_groups!r}, warnings={self.warnings!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.llext, self.heap_dynamic, self.heap_backend, self.custom_heap_placement, self.heap_size, self.metadata_heap_size, self.ext_heap_size, self.heap_memblk_block_size, self.instr_heap_size, self.data_heap_size, self.shell_max_size, self.binary_type, self.build_pic, self.storage_writable, self.rodata_no_reloc, self.veneers, self.import_all_globals, self.edk, self.export_builtins_by_slid, self.export_default_groups, self.export_symbol_groups, self.export_devices, self.export_dev_ids_by_hash, self.harvard, self.userspace, self.mmu, self.mmu_page_size, self.arm_mpu, self.arc_mpu, self.arc_mpu_ver, self.xtensa_mpu, self.riscv_pmp, self.pmp_granularity, self.mpu_requires_power_of_two_alignment, self.big_endian, self.is_64bit, self.sys_heap_big_only, self.sys_heap_small_only, self.sys_heap_alloc_loops, self.sys_heap_runtime_stats, self.sys_heap_hardening_full, self.zephyr_version, self.set_by, self.arch, self.armv6_m_armv8_m_baseline, self.isa_arcv3, self.llext_shell, self.declared_symbol_groups, self.warnings, ) == (other.llext, other.heap_dynamic, other.heap_backend, other.custom_heap_placement, other.heap_size, other.metadata_heap_size, other.ext_heap_size, other.heap_memblk_block_size, other.instr_heap_size, other.data_heap_size, other.shell_max_size, other.binary_type, other.build_pic, other.storage_writable, other.rodata_no_reloc, other.veneers, other.import_all_globals, other.edk, other.export_builtins_by_slid, other.export_default_groups, other.export_symbol_groups, other.export_devices, other.export_dev_ids_by_hash, other.harvard, other.userspace, other.mmu, other.mmu_page_size, other.arm_mpu, other.arc_mpu, other.arc_mpu_ver, other.xtensa_mpu, other.riscv_pmp, other.pmp_granularity, other.mpu_requires_power_of_two_alignment, other.big_endian, other.is_64bit, other.sys_heap_big_only, other.sys_heap_small_only, other.sys_heap_alloc_loops, other.sys_heap_runtime_stats, other.sys_heap_hardening_full, other.zephyr_version, other.set_by, other.arch, other.armv6_m_armv8_m_baseline, other.isa_arcv3, other.llext_shell, other.declared_symbol_groups, other.warnings, )
-    def __hash__(self):
-        return hash((50166396, self.llext, self.heap_dynamic, self.heap_backend, self.custom_heap_placement, self.heap_size, self.metadata_heap_size, self.ext_heap_size, self.heap_memblk_block_size, self.instr_heap_size, self.data_heap_size, self.shell_max_size, self.binary_type, self.build_pic, self.storage_writable, self.rodata_no_reloc, self.veneers, self.import_all_globals, self.edk, self.export_builtins_by_slid, self.export_default_groups, self.export_symbol_groups, self.export_devices, self.export_dev_ids_by_hash, self.harvard, self.userspace, self.mmu, self.mmu_page_size, self.arm_mpu, self.arc_mpu, self.arc_mpu_ver, self.xtensa_mpu, self.riscv_pmp, self.pmp_granularity, self.mpu_requires_power_of_two_alignment, self.big_endian, self.is_64bit, self.sys_heap_big_only, self.sys_heap_small_only, self.sys_heap_alloc_loops, self.sys_heap_runtime_stats, self.sys_heap_hardening_full, self.zephyr_version, self.set_by, self.arch, self.armv6_m_armv8_m_baseline, self.isa_arcv3, self.llext_shell, self.declared_symbol_groups, self.warnings, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_config_OptionSpec(NOTHING, _s_name, _s_kind, _s_field, _s_default, _s_depends, _d_depends, _s_unit, _d_unit):
@@ -412,15 +324,7 @@ def make_placer_config_OptionSpec(NOTHING, _s_name, _s_kind, _s_field, _s_defaul
         _s_default(self, default)
         _s_depends(self, depends)
         _s_unit(self, unit)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, kind={self.kind!r}, field={self.field!r}, default={self.default!r}, depends={self.depends!r}, unit={self.unit!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.kind, self.field, self.default, self.depends, self.unit, ) == (other.name, other.kind, other.field, other.default, other.depends, other.unit, )
-    def __hash__(self):
-        return hash((2013642872, self.name, self.kind, self.field, self.default, self.depends, self.unit, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_diff_HeapDelta(NOTHING, _s_section, _s_old, _s_new):
@@ -428,15 +332,7 @@ def make_placer_diff_HeapDelta(NOTHING, _s_section, _s_old, _s_new):
         _s_section(self, section)
         _s_old(self, old)
         _s_new(self, new)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(section={self.section!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.section, self.old, self.new, ) == (other.section, other.old, other.new, )
-    def __hash__(self):
-        return hash((3865862937, self.section, self.old, self.new, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_diff_LayoutDiff(NOTHING, _s_old_board, _s_new_board, _s_heaps, _s_regions):
@@ -445,15 +341,7 @@ def make_placer_diff_LayoutDiff(NOTHING, _s_old_board, _s_new_board, _s_heaps, _
         _s_new_board(self, new_board)
         _s_heaps(self, heaps)
         _s_regions(self, regions)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(old_board={self.old_board!r}, new_board={self.new_board!r}, heaps={self.heaps!r}, regions={self.regions!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.old_board, self.new_board, self.heaps, self.regions, ) == (other.old_board, other.new_board, other.heaps, other.regions, )
-    def __hash__(self):
-        return hash((3557725059, self.old_board, self.new_board, self.heaps, self.regions, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_diff_RegionDelta(NOTHING, _s_region, _s_old_free, _s_new_free):
@@ -461,15 +349,7 @@ def make_placer_diff_RegionDelta(NOTHING, _s_region, _s_old_free, _s_new_free):
         _s_region(self, region)
         _s_old_free(self, old_free)
         _s_new_free(self, new_free)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(region={self.region!r}, old_free={self.old_free!r}, new_free={self.new_free!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.region, self.old_free, self.new_free, ) == (other.region, other.old_free, other.new_free, )
-    def __hash__(self):
-        return hash((2508330329, self.region, self.old_free, self.new_free, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_dotconfig_Assignment(NOTHING, _s_name, _s_text, _s_file, _s_line, _s_unset, _d_unset):
@@ -479,15 +359,7 @@ def make_placer_dotconfig_Assignment(NOTHING, _s_name, _s_text, _s_file, _s_line
         _s_file(self, file)
         _s_line(self, line)
         _s_unset(self, unset)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, text={self.text!r}, file={self.file!r}, line={self.line!r}, unset={self.unset!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.text, self.file, self.line, self.unset, ) == (other.name, other.text, other.file, other.line, other.unset, )
-    def __hash__(self):
-        return hash((133378077, self.name, self.text, self.file, self.line, self.unset, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_dotconfig_KconfigValues(NOTHING, _s_assignments, _s_modelled, _s_selections, _d_selections, _s_warnings, _d_warnings):
@@ -496,32 +368,16 @@ def make_placer_dotconfig_KconfigValues(NOTHING, _s_assignments, _s_modelled, _s
         _s_modelled(self, modelled)
         _s_selections(self, selections)
         _s_warnings(self, warnings)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(assignments={self.assignments!r}, modelled={self.modelled!r}, selections={self.selections!r}, warnings={self.warnings!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.assignments, self.modelled, self.selections, self.warnings, ) == (other.assignments, other.modelled, other.selections, other.warnings, )
-    def __hash__(self):
-        return hash((3478876325, self.assignments, self.modelled, self.selections, self.warnings, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_emit_noinit__fragment_Fragment(NOTHING, _s_text, _s_cmake_line, _s_sections, _s_script_with_include, _d_script_with_include):
+def make_placer_emit_noinit_fragment_Fragment(NOTHING, _s_text, _s_cmake_line, _s_sections, _s_script_with_include, _d_script_with_include):
     def __init__(self, text, cmake_line, sections, script_with_include=_d_script_with_include):
         _s_text(self, text)
         _s_cmake_line(self, cmake_line)
         _s_sections(self, sections)
         _s_script_with_include(self, script_with_include)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(text={self.text!r}, cmake_line={self.cmake_line!r}, sections={self.sections!r}, script_with_include={self.script_with_include!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.text, self.cmake_line, self.sections, self.script_with_include, ) == (other.text, other.cmake_line, other.sections, other.script_with_include, )
-    def __hash__(self):
-        return hash((2557503974, self.text, self.cmake_line, self.sections, self.script_with_include, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_emit_svg_Segment(NOTHING, _s_kind, _s_name, _s_start, _s_size, _s_role, _d_role):
@@ -531,50 +387,26 @@ def make_placer_emit_svg_Segment(NOTHING, _s_kind, _s_name, _s_start, _s_size, _
         _s_start(self, start)
         _s_size(self, size)
         _s_role(self, role)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(kind={self.kind!r}, name={self.name!r}, start={self.start!r}, size={self.size!r}, role={self.role!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.kind, self.name, self.start, self.size, self.role, ) == (other.kind, other.name, other.start, other.size, other.role, )
-    def __hash__(self):
-        return hash((259686565, self.kind, self.name, self.start, self.size, self.role, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_emit_svg___Column(NOTHING, _s_name, _s_origin, _s_length, _s_attributes, _s_drawn):
+def make_placer_emit_svg__Column(NOTHING, _s_name, _s_origin, _s_length, _s_attributes, _s_drawn):
     def __init__(self, name, origin, length, attributes, drawn):
         _s_name(self, name)
         _s_origin(self, origin)
         _s_length(self, length)
         _s_attributes(self, attributes)
         _s_drawn(self, drawn)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, origin={self.origin!r}, length={self.length!r}, attributes={self.attributes!r}, drawn={self.drawn!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.origin, self.length, self.attributes, self.drawn, ) == (other.name, other.origin, other.length, other.attributes, other.drawn, )
-    def __hash__(self):
-        return hash((1535781271, self.name, self.origin, self.length, self.attributes, self.drawn, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_emit_svg___Drawn(NOTHING, _s_segment, _s_top, _s_height, _s_broken):
+def make_placer_emit_svg__Drawn(NOTHING, _s_segment, _s_top, _s_height, _s_broken):
     def __init__(self, segment, top, height, broken):
         _s_segment(self, segment)
         _s_top(self, top)
         _s_height(self, height)
         _s_broken(self, broken)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(segment={self.segment!r}, top={self.top!r}, height={self.height!r}, broken={self.broken!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.segment, self.top, self.height, self.broken, ) == (other.segment, other.top, other.height, other.broken, )
-    def __hash__(self):
-        return hash((3898149326, self.segment, self.top, self.height, self.broken, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_errors_SourceSpan(NOTHING, _s_file, _s_line, _s_column, _s_end_line, _d_end_line, _s_end_column, _d_end_column):
@@ -584,15 +416,7 @@ def make_placer_errors_SourceSpan(NOTHING, _s_file, _s_line, _s_column, _s_end_l
         _s_column(self, column)
         _s_end_line(self, end_line)
         _s_end_column(self, end_column)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(file={self.file!r}, line={self.line!r}, column={self.column!r}, end_line={self.end_line!r}, end_column={self.end_column!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.file, self.line, self.column, self.end_line, self.end_column, ) == (other.file, other.line, other.column, other.end_line, other.end_column, )
-    def __hash__(self):
-        return hash((1041916185, self.file, self.line, self.column, self.end_line, self.end_column, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_importers_elf_ElfHeap(NOTHING, _s_section, _s_symbol, _s_address, _s_size, _s_region):
@@ -602,15 +426,7 @@ def make_placer_importers_elf_ElfHeap(NOTHING, _s_section, _s_symbol, _s_address
         _s_address(self, address)
         _s_size(self, size)
         _s_region(self, region)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(section={self.section!r}, symbol={self.symbol!r}, address={self.address!r}, size={self.size!r}, region={self.region!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.section, self.symbol, self.address, self.size, self.region, ) == (other.section, other.symbol, other.address, other.size, other.region, )
-    def __hash__(self):
-        return hash((64470597, self.section, self.symbol, self.address, self.size, self.region, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_importers_elf_ElfImage(NOTHING, _s_used, _s_heaps, _s_outside, _s_orphans, _d_orphans):
@@ -619,15 +435,7 @@ def make_placer_importers_elf_ElfImage(NOTHING, _s_used, _s_heaps, _s_outside, _
         _s_heaps(self, heaps)
         _s_outside(self, outside)
         _s_orphans(self, orphans)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(used={self.used!r}, heaps={self.heaps!r}, outside={self.outside!r}, orphans={self.orphans!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.used, self.heaps, self.outside, self.orphans, ) == (other.used, other.heaps, other.outside, other.orphans, )
-    def __hash__(self):
-        return hash((339254578, self.used, self.heaps, self.outside, self.orphans, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_importers_mapfile_MapSection(NOTHING, _s_name, _s_address, _s_size, _s_load_address, _d_load_address):
@@ -636,15 +444,7 @@ def make_placer_importers_mapfile_MapSection(NOTHING, _s_name, _s_address, _s_si
         _s_address(self, address)
         _s_size(self, size)
         _s_load_address(self, load_address)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, address={self.address!r}, size={self.size!r}, load_address={self.load_address!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.address, self.size, self.load_address, ) == (other.name, other.address, other.size, other.load_address, )
-    def __hash__(self):
-        return hash((1016245963, self.name, self.address, self.size, self.load_address, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_layout_DynamicBuffer(NOTHING, _s_role, _s_init_call, _s_minimum_size, _s_align, _s_regions, _s_note, _d_note):
@@ -655,15 +455,7 @@ def make_placer_layout_DynamicBuffer(NOTHING, _s_role, _s_init_call, _s_minimum_
         _s_align(self, align)
         _s_regions(self, regions)
         _s_note(self, note)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(role={self.role!r}, init_call={self.init_call!r}, minimum_size={self.minimum_size!r}, align={self.align!r}, regions={self.regions!r}, note={self.note!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.role, self.init_call, self.minimum_size, self.align, self.regions, self.note, ) == (other.role, other.init_call, other.minimum_size, other.align, other.regions, other.note, )
-    def __hash__(self):
-        return hash((286870279, self.role, self.init_call, self.minimum_size, self.align, self.regions, self.note, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_layout_Layout(NOTHING, _s_target, _s_heaps, _s_regions, _s_dynamic, _d_dynamic, _s_usable, _d_usable, _s_warnings, _d_warnings, _s_image, _f_image):
@@ -675,15 +467,7 @@ def make_placer_layout_Layout(NOTHING, _s_target, _s_heaps, _s_regions, _s_dynam
         _s_usable(self, usable)
         _s_warnings(self, warnings)
         _s_image(self, _f_image(self) if image is NOTHING else image)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(target={self.target!r}, heaps={self.heaps!r}, regions={self.regions!r}, dynamic={self.dynamic!r}, usable={self.usable!r}, warnings={self.warnings!r}, image={self.image!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.target, self.heaps, self.regions, self.dynamic, self.usable, self.warnings, self.image, ) == (other.target, other.heaps, other.regions, other.dynamic, other.usable, other.warnings, other.image, )
-    def __hash__(self):
-        return hash((2337065518, self.target, self.heaps, self.regions, self.dynamic, self.usable, self.warnings, self.image, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_layout_PlacedHeap(NOTHING, _s_heap, _s_region, _s_address, _s_padding, _s_placement, _d_placement, _s_pinned, _d_pinned, _s_address_source, _d_address_source):
@@ -695,15 +479,7 @@ def make_placer_layout_PlacedHeap(NOTHING, _s_heap, _s_region, _s_address, _s_pa
         _s_placement(self, placement)
         _s_pinned(self, pinned)
         _s_address_source(self, address_source)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(heap={self.heap!r}, region={self.region!r}, address={self.address!r}, padding={self.padding!r}, placement={self.placement!r}, pinned={self.pinned!r}, address_source={self.address_source!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.heap, self.region, self.address, self.padding, self.placement, self.pinned, self.address_source, ) == (other.heap, other.region, other.address, other.padding, other.placement, other.pinned, other.address_source, )
-    def __hash__(self):
-        return hash((545083175, self.heap, self.region, self.address, self.padding, self.placement, self.pinned, self.address_source, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_layout_RegionSpace(NOTHING, _s_region, _s_origin, _s_length, _s_used_before, _s_free_before, _s_free_after, _s_largest_gap_after):
@@ -715,15 +491,7 @@ def make_placer_layout_RegionSpace(NOTHING, _s_region, _s_origin, _s_length, _s_
         _s_free_before(self, free_before)
         _s_free_after(self, free_after)
         _s_largest_gap_after(self, largest_gap_after)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(region={self.region!r}, origin={self.origin!r}, length={self.length!r}, used_before={self.used_before!r}, free_before={self.free_before!r}, free_after={self.free_after!r}, largest_gap_after={self.largest_gap_after!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.region, self.origin, self.length, self.used_before, self.free_before, self.free_after, self.largest_gap_after, ) == (other.region, other.origin, other.length, other.used_before, other.free_before, other.free_after, other.largest_gap_after, )
-    def __hash__(self):
-        return hash((413170099, self.region, self.origin, self.length, self.used_before, self.free_before, self.free_after, self.largest_gap_after, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_layout_UsableAllocation(NOTHING, _s_section, _s_base_alignment, _s_largest_region, _s_count, _d_count):
@@ -732,15 +500,7 @@ def make_placer_layout_UsableAllocation(NOTHING, _s_section, _s_base_alignment, 
         _s_base_alignment(self, base_alignment)
         _s_largest_region(self, largest_region)
         _s_count(self, count)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(section={self.section!r}, base_alignment={self.base_alignment!r}, largest_region={self.largest_region!r}, count={self.count!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.section, self.base_alignment, self.largest_region, self.count, ) == (other.section, other.base_alignment, other.largest_region, other.count, )
-    def __hash__(self):
-        return hash((2700174137, self.section, self.base_alignment, self.largest_region, self.count, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_elf_ElfExpectation(NOTHING, _s_elf_class, _s_little_endian, _s_machines, _s_arch_label):
@@ -749,15 +509,7 @@ def make_placer_llext_elf_ElfExpectation(NOTHING, _s_elf_class, _s_little_endian
         _s_little_endian(self, little_endian)
         _s_machines(self, machines)
         _s_arch_label(self, arch_label)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(elf_class={self.elf_class!r}, little_endian={self.little_endian!r}, machines={self.machines!r}, arch_label={self.arch_label!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.elf_class, self.little_endian, self.machines, self.arch_label, ) == (other.elf_class, other.little_endian, other.machines, other.arch_label, )
-    def __hash__(self):
-        return hash((1466404671, self.elf_class, self.little_endian, self.machines, self.arch_label, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_elf_ElfSection(NOTHING, _s_index, _s_name, _s_type, _s_flags, _s_addr, _s_offset, _s_size, _s_link, _s_info, _s_addralign, _s_entsize):
@@ -773,15 +525,7 @@ def make_placer_llext_elf_ElfSection(NOTHING, _s_index, _s_name, _s_type, _s_fla
         _s_info(self, info)
         _s_addralign(self, addralign)
         _s_entsize(self, entsize)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(index={self.index!r}, name={self.name!r}, type={self.type!r}, flags={self.flags!r}, addr={self.addr!r}, offset={self.offset!r}, size={self.size!r}, link={self.link!r}, info={self.info!r}, addralign={self.addralign!r}, entsize={self.entsize!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.index, self.name, self.type, self.flags, self.addr, self.offset, self.size, self.link, self.info, self.addralign, self.entsize, ) == (other.index, other.name, other.type, other.flags, other.addr, other.offset, other.size, other.link, other.info, other.addralign, other.entsize, )
-    def __hash__(self):
-        return hash((3779598104, self.index, self.name, self.type, self.flags, self.addr, self.offset, self.size, self.link, self.info, self.addralign, self.entsize, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_elf_ElfSymbol(NOTHING, _s_index, _s_name, _s_value, _s_size, _s_type, _s_bind, _s_shndx):
@@ -793,15 +537,7 @@ def make_placer_llext_elf_ElfSymbol(NOTHING, _s_index, _s_name, _s_value, _s_siz
         _s_type(self, type)
         _s_bind(self, bind)
         _s_shndx(self, shndx)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(index={self.index!r}, name={self.name!r}, value={self.value!r}, size={self.size!r}, type={self.type!r}, bind={self.bind!r}, shndx={self.shndx!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.index, self.name, self.value, self.size, self.type, self.bind, self.shndx, ) == (other.index, other.name, other.value, other.size, other.type, other.bind, other.shndx, )
-    def __hash__(self):
-        return hash((3687994445, self.index, self.name, self.value, self.size, self.type, self.bind, self.shndx, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_elf_ExtensionElf(NOTHING, _s_path, _s_elf_class, _s_little_endian, _s_machine, _s_e_type, _s_shstrndx, _s_sections, _s_symbols, _s_symtab_index, _s_strtab_index, _s_relocation_sections, _s_data):
@@ -818,30 +554,14 @@ def make_placer_llext_elf_ExtensionElf(NOTHING, _s_path, _s_elf_class, _s_little
         _s_strtab_index(self, strtab_index)
         _s_relocation_sections(self, relocation_sections)
         _s_data(self, data)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(path={self.path!r}, elf_class={self.elf_class!r}, little_endian={self.little_endian!r}, machine={self.machine!r}, e_type={self.e_type!r}, shstrndx={self.shstrndx!r}, sections={self.sections!r}, symbols={self.symbols!r}, symtab_index={self.symtab_index!r}, strtab_index={self.strtab_index!r}, relocation_sections={self.relocation_sections!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.path, self.elf_class, self.little_endian, self.machine, self.e_type, self.shstrndx, self.sections, self.symbols, self.symtab_index, self.strtab_index, self.relocation_sections, self.data, ) == (other.path, other.elf_class, other.little_endian, other.machine, other.e_type, other.shstrndx, other.sections, other.symbols, other.symtab_index, other.strtab_index, other.relocation_sections, other.data, )
-    def __hash__(self):
-        return hash((3419405106, self.path, self.elf_class, self.little_endian, self.machine, self.e_type, self.shstrndx, self.sections, self.symbols, self.symtab_index, self.strtab_index, self.relocation_sections, self.data, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_elf_Refusal(NOTHING, _s_error, _s_section_count):
     def __init__(self, error, section_count):
         _s_error(self, error)
         _s_section_count(self, section_count)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(error={self.error!r}, section_count={self.section_count!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.error, self.section_count, ) == (other.error, other.section_count, )
-    def __hash__(self):
-        return hash((3088006692, self.error, self.section_count, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_elf_Relocation(NOTHING, _s_offset, _s_type, _s_symbol, _s_addend):
@@ -850,15 +570,7 @@ def make_placer_llext_elf_Relocation(NOTHING, _s_offset, _s_type, _s_symbol, _s_
         _s_type(self, type)
         _s_symbol(self, symbol)
         _s_addend(self, addend)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(offset={self.offset!r}, type={self.type!r}, symbol={self.symbol!r}, addend={self.addend!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.offset, self.type, self.symbol, self.addend, ) == (other.offset, other.type, other.symbol, other.addend, )
-    def __hash__(self):
-        return hash((3657652289, self.offset, self.type, self.symbol, self.addend, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_elf_RelocationSection(NOTHING, _s_index, _s_name, _s_target, _s_is_rela, _s_entries):
@@ -868,15 +580,7 @@ def make_placer_llext_elf_RelocationSection(NOTHING, _s_index, _s_name, _s_targe
         _s_target(self, target)
         _s_is_rela(self, is_rela)
         _s_entries(self, entries)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(index={self.index!r}, name={self.name!r}, target={self.target!r}, is_rela={self.is_rela!r}, entries={self.entries!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.index, self.name, self.target, self.is_rela, self.entries, ) == (other.index, other.name, other.target, other.is_rela, other.entries, )
-    def __hash__(self):
-        return hash((3995505673, self.index, self.name, self.target, self.is_rela, self.entries, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_heap_Chunk(NOTHING, _s_address, _s_size, _s_used):
@@ -884,15 +588,7 @@ def make_placer_llext_heap_Chunk(NOTHING, _s_address, _s_size, _s_used):
         _s_address(self, address)
         _s_size(self, size)
         _s_used(self, used)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(address={self.address!r}, size={self.size!r}, used={self.used!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.address, self.size, self.used, ) == (other.address, other.size, other.used, )
-    def __hash__(self):
-        return hash((1350834250, self.address, self.size, self.used, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_heap_HeapOptions(NOTHING, _s_pointer_size, _d_pointer_size, _s_big_only, _d_big_only, _s_small_only, _d_small_only, _s_alloc_loops, _d_alloc_loops, _s_runtime_stats, _d_runtime_stats, _s_hardening_full, _d_hardening_full):
@@ -903,15 +599,7 @@ def make_placer_llext_heap_HeapOptions(NOTHING, _s_pointer_size, _d_pointer_size
         _s_alloc_loops(self, alloc_loops)
         _s_runtime_stats(self, runtime_stats)
         _s_hardening_full(self, hardening_full)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(pointer_size={self.pointer_size!r}, big_only={self.big_only!r}, small_only={self.small_only!r}, alloc_loops={self.alloc_loops!r}, runtime_stats={self.runtime_stats!r}, hardening_full={self.hardening_full!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.pointer_size, self.big_only, self.small_only, self.alloc_loops, self.runtime_stats, self.hardening_full, ) == (other.pointer_size, other.big_only, other.small_only, other.alloc_loops, other.runtime_stats, other.hardening_full, )
-    def __hash__(self):
-        return hash((75588572, self.pointer_size, self.big_only, self.small_only, self.alloc_loops, self.runtime_stats, self.hardening_full, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_heap_HeapStats(NOTHING, _s_free_bytes, _s_allocated_bytes, _s_max_allocated_bytes):
@@ -919,15 +607,7 @@ def make_placer_llext_heap_HeapStats(NOTHING, _s_free_bytes, _s_allocated_bytes,
         _s_free_bytes(self, free_bytes)
         _s_allocated_bytes(self, allocated_bytes)
         _s_max_allocated_bytes(self, max_allocated_bytes)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(free_bytes={self.free_bytes!r}, allocated_bytes={self.allocated_bytes!r}, max_allocated_bytes={self.max_allocated_bytes!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.free_bytes, self.allocated_bytes, self.max_allocated_bytes, ) == (other.free_bytes, other.allocated_bytes, other.max_allocated_bytes, )
-    def __hash__(self):
-        return hash((4261884131, self.free_bytes, self.allocated_bytes, self.max_allocated_bytes, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_image_ImageFacts(NOTHING, _s_metadata, _s_exports, _d_exports, _s_preloaded, _d_preloaded, _s_notes, _d_notes):
@@ -936,15 +616,7 @@ def make_placer_llext_image_ImageFacts(NOTHING, _s_metadata, _s_exports, _d_expo
         _s_exports(self, exports)
         _s_preloaded(self, preloaded)
         _s_notes(self, notes)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(metadata={self.metadata!r}, exports={self.exports!r}, preloaded={self.preloaded!r}, notes={self.notes!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.metadata, self.exports, self.preloaded, self.notes, ) == (other.metadata, other.exports, other.preloaded, other.notes, )
-    def __hash__(self):
-        return hash((1592513623, self.metadata, self.exports, self.preloaded, self.notes, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_image_PreloadedExtension(NOTHING, _s_name, _s_file, _s_data):
@@ -952,15 +624,7 @@ def make_placer_llext_image_PreloadedExtension(NOTHING, _s_name, _s_file, _s_dat
         _s_name(self, name)
         _s_file(self, file)
         _s_data(self, data)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, file={self.file!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.file, self.data, ) == (other.name, other.file, other.data, )
-    def __hash__(self):
-        return hash((3937952712, self.name, self.file, self.data, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_loader_Allocation(NOTHING, _s_heap, _s_what, _s_address, _s_requested, _s_align, _s_consumed, _s_persistent):
@@ -972,15 +636,7 @@ def make_placer_llext_loader_Allocation(NOTHING, _s_heap, _s_what, _s_address, _
         _s_align(self, align)
         _s_consumed(self, consumed)
         _s_persistent(self, persistent)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(heap={self.heap!r}, what={self.what!r}, address={self.address!r}, requested={self.requested!r}, align={self.align!r}, consumed={self.consumed!r}, persistent={self.persistent!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.heap, self.what, self.address, self.requested, self.align, self.consumed, self.persistent, ) == (other.heap, other.what, other.address, other.requested, other.align, other.consumed, other.persistent, )
-    def __hash__(self):
-        return hash((4156171679, self.heap, self.what, self.address, self.requested, self.align, self.consumed, self.persistent, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_loader_ExtensionLoad(NOTHING, _s_name, _s_path, _s_error, _s_regions, _s_allocations, _s_usage, _s_alloc_size, _s_unresolved, _s_relocation_problems, _s_exports, _s_dependencies, _s_notes, _d_notes, _s_already_loaded, _d_already_loaded, _s_faults, _d_faults):
@@ -999,15 +655,7 @@ def make_placer_llext_loader_ExtensionLoad(NOTHING, _s_name, _s_path, _s_error, 
         _s_notes(self, notes)
         _s_already_loaded(self, already_loaded)
         _s_faults(self, faults)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, path={self.path!r}, error={self.error!r}, regions={self.regions!r}, allocations={self.allocations!r}, usage={self.usage!r}, alloc_size={self.alloc_size!r}, unresolved={self.unresolved!r}, relocation_problems={self.relocation_problems!r}, exports={self.exports!r}, dependencies={self.dependencies!r}, notes={self.notes!r}, already_loaded={self.already_loaded!r}, faults={self.faults!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.path, self.error, self.regions, self.allocations, self.usage, self.alloc_size, self.unresolved, self.relocation_problems, self.exports, self.dependencies, self.notes, self.already_loaded, self.faults, ) == (other.name, other.path, other.error, other.regions, other.allocations, other.usage, other.alloc_size, other.unresolved, other.relocation_problems, other.exports, other.dependencies, other.notes, other.already_loaded, other.faults, )
-    def __hash__(self):
-        return hash((1536251810, self.name, self.path, self.error, self.regions, self.allocations, self.usage, self.alloc_size, self.unresolved, self.relocation_problems, self.exports, self.dependencies, self.notes, self.already_loaded, self.faults, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_loader_HeapUsage(NOTHING, _s_heap, _s_before, _s_peak, _s_after, _s_capacity, _s_largest_free, _d_largest_free):
@@ -1018,15 +666,7 @@ def make_placer_llext_loader_HeapUsage(NOTHING, _s_heap, _s_before, _s_peak, _s_
         _s_after(self, after)
         _s_capacity(self, capacity)
         _s_largest_free(self, largest_free)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(heap={self.heap!r}, before={self.before!r}, peak={self.peak!r}, after={self.after!r}, capacity={self.capacity!r}, largest_free={self.largest_free!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.heap, self.before, self.peak, self.after, self.capacity, self.largest_free, ) == (other.heap, other.before, other.peak, other.after, other.capacity, other.largest_free, )
-    def __hash__(self):
-        return hash((1198111003, self.heap, self.before, self.peak, self.after, self.capacity, self.largest_free, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_loader_LoadOptions(NOTHING, _s_storage, _d_storage, _s_peek, _d_peek, _s_buffer_address, _d_buffer_address, _s_keep_section_info, _d_keep_section_info, _s_debug_symbols, _d_debug_symbols, _s_link, _d_link):
@@ -1037,15 +677,7 @@ def make_placer_llext_loader_LoadOptions(NOTHING, _s_storage, _d_storage, _s_pee
         _s_keep_section_info(self, keep_section_info)
         _s_debug_symbols(self, debug_symbols)
         _s_link(self, link)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(storage={self.storage!r}, peek={self.peek!r}, buffer_address={self.buffer_address!r}, keep_section_info={self.keep_section_info!r}, debug_symbols={self.debug_symbols!r}, link={self.link!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.storage, self.peek, self.buffer_address, self.keep_section_info, self.debug_symbols, self.link, ) == (other.storage, other.peek, other.buffer_address, other.keep_section_info, other.debug_symbols, other.link, )
-    def __hash__(self):
-        return hash((928543784, self.storage, self.peek, self.buffer_address, self.keep_section_info, self.debug_symbols, self.link, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_loader_LoadedRegion(NOTHING, _s_mem, _s_address, _s_size, _s_align, _s_heap, _s_consumed, _s_sections, _s_data):
@@ -1058,34 +690,18 @@ def make_placer_llext_loader_LoadedRegion(NOTHING, _s_mem, _s_address, _s_size, 
         _s_consumed(self, consumed)
         _s_sections(self, sections)
         _s_data(self, data)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(mem={self.mem!r}, address={self.address!r}, size={self.size!r}, align={self.align!r}, heap={self.heap!r}, consumed={self.consumed!r}, sections={self.sections!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.mem, self.address, self.size, self.align, self.heap, self.consumed, self.sections, self.data, ) == (other.mem, other.address, other.size, other.align, other.heap, other.consumed, other.sections, other.data, )
-    def __hash__(self):
-        return hash((2217016578, self.mem, self.address, self.size, self.align, self.heap, self.consumed, self.sections, self.data, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_llext_loader___Held(NOTHING, _s_heap, _s_address, _s_what):
+def make_placer_llext_loader__Held(NOTHING, _s_heap, _s_address, _s_what):
     def __init__(self, heap, address, what):
         _s_heap(self, heap)
         _s_address(self, address)
         _s_what(self, what)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(heap={self.heap!r}, address={self.address!r}, what={self.what!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.address, self.what, ) == (other.address, other.what, )
-    def __hash__(self):
-        return hash((1818623919, self.address, self.what, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_llext_loader___Loaded(NOTHING, _s_name, _s_result, _s_held, _s_exports, _s_use_count, _d_use_count, _s_dependencies, _f_dependencies):
+def make_placer_llext_loader__Loaded(NOTHING, _s_name, _s_result, _s_held, _s_exports, _s_use_count, _d_use_count, _s_dependencies, _f_dependencies):
     def __init__(self, name, result, held, exports, use_count=_d_use_count, dependencies=NOTHING):
         _s_name(self, name)
         _s_result(self, result)
@@ -1093,13 +709,7 @@ def make_placer_llext_loader___Loaded(NOTHING, _s_name, _s_result, _s_held, _s_e
         _s_exports(self, exports)
         _s_use_count(self, use_count)
         _s_dependencies(self, _f_dependencies() if dependencies is NOTHING else dependencies)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, result={self.result!r}, held={self.held!r}, exports={self.exports!r}, use_count={self.use_count!r}, dependencies={self.dependencies!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.result, self.held, self.exports, self.use_count, self.dependencies, ) == (other.name, other.result, other.held, other.exports, other.use_count, other.dependencies, )
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+    return __init__
 
 
 def make_placer_llext_metadata_MetadataSizes(NOTHING, _s_llext, _s_sect_map_entry, _s_symbol, _s_section_header, _s_source):
@@ -1109,15 +719,7 @@ def make_placer_llext_metadata_MetadataSizes(NOTHING, _s_llext, _s_sect_map_entr
         _s_symbol(self, symbol)
         _s_section_header(self, section_header)
         _s_source(self, source)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(llext={self.llext!r}, sect_map_entry={self.sect_map_entry!r}, symbol={self.symbol!r}, section_header={self.section_header!r}, source={self.source!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.llext, self.sect_map_entry, self.symbol, self.section_header, self.source, ) == (other.llext, other.sect_map_entry, other.symbol, other.section_header, other.source, )
-    def __hash__(self):
-        return hash((1422938809, self.llext, self.sect_map_entry, self.symbol, self.section_header, self.source, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_minheap_HeapMinimum(NOTHING, _s_heap, _s_option, _s_kib, _s_size, _s_current):
@@ -1127,30 +729,14 @@ def make_placer_llext_minheap_HeapMinimum(NOTHING, _s_heap, _s_option, _s_kib, _
         _s_kib(self, kib)
         _s_size(self, size)
         _s_current(self, current)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(heap={self.heap!r}, option={self.option!r}, kib={self.kib!r}, size={self.size!r}, current={self.current!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.heap, self.option, self.kib, self.size, self.current, ) == (other.heap, other.option, other.kib, other.size, other.current, )
-    def __hash__(self):
-        return hash((1157005235, self.heap, self.option, self.kib, self.size, self.current, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_minheap_MinimumHeaps(NOTHING, _s_heaps, _s_blocked_by, _d_blocked_by):
     def __init__(self, heaps, blocked_by=_d_blocked_by):
         _s_heaps(self, heaps)
         _s_blocked_by(self, blocked_by)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(heaps={self.heaps!r}, blocked_by={self.blocked_by!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.heaps, self.blocked_by, ) == (other.heaps, other.blocked_by, )
-    def __hash__(self):
-        return hash((674840219, self.heaps, self.blocked_by, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_regions_Region(NOTHING, _s_mem, _s_type, _s_flags, _s_offset, _s_size, _s_addr, _s_align, _s_prepad, _s_sections):
@@ -1164,30 +750,14 @@ def make_placer_llext_regions_Region(NOTHING, _s_mem, _s_type, _s_flags, _s_offs
         _s_align(self, align)
         _s_prepad(self, prepad)
         _s_sections(self, sections)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(mem={self.mem!r}, type={self.type!r}, flags={self.flags!r}, offset={self.offset!r}, size={self.size!r}, addr={self.addr!r}, align={self.align!r}, prepad={self.prepad!r}, sections={self.sections!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.mem, self.type, self.flags, self.offset, self.size, self.addr, self.align, self.prepad, self.sections, ) == (other.mem, other.type, other.flags, other.offset, other.size, other.addr, other.align, other.prepad, other.sections, )
-    def __hash__(self):
-        return hash((445301920, self.mem, self.type, self.flags, self.offset, self.size, self.addr, self.align, self.prepad, self.sections, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_regions_RegionMap(NOTHING, _s_regions, _s_slots):
     def __init__(self, regions, slots):
         _s_regions(self, regions)
         _s_slots(self, slots)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(regions={self.regions!r}, slots={self.slots!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.regions, self.slots, ) == (other.regions, other.slots, )
-    def __hash__(self):
-        return hash((3496200533, self.regions, self.slots, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_regions_SectionSlot(NOTHING, _s_section, _s_mem, _s_offset):
@@ -1195,18 +765,10 @@ def make_placer_llext_regions_SectionSlot(NOTHING, _s_section, _s_mem, _s_offset
         _s_section(self, section)
         _s_mem(self, mem)
         _s_offset(self, offset)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(section={self.section!r}, mem={self.mem!r}, offset={self.offset!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.section, self.mem, self.offset, ) == (other.section, other.mem, other.offset, )
-    def __hash__(self):
-        return hash((3415187607, self.section, self.mem, self.offset, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_llext_regions___Draft(NOTHING, _s_mem, _s_type, _s_flags, _s_offset, _s_size, _s_addr, _s_align, _s_sections):
+def make_placer_llext_regions__Draft(NOTHING, _s_mem, _s_type, _s_flags, _s_offset, _s_size, _s_addr, _s_align, _s_sections):
     def __init__(self, mem, type, flags, offset, size, addr, align, sections):
         _s_mem(self, mem)
         _s_type(self, type)
@@ -1216,13 +778,7 @@ def make_placer_llext_regions___Draft(NOTHING, _s_mem, _s_type, _s_flags, _s_off
         _s_addr(self, addr)
         _s_align(self, align)
         _s_sections(self, sections)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(mem={self.mem!r}, type={self.type!r}, flags={self.flags!r}, offset={self.offset!r}, size={self.size!r}, addr={self.addr!r}, align={self.align!r}, sections={self.sections!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.mem, self.type, self.flags, self.offset, self.size, self.addr, self.align, self.sections, ) == (other.mem, other.type, other.flags, other.offset, other.size, other.addr, other.align, other.sections, )
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+    return __init__
 
 
 def make_placer_llext_relocate_RelocationProblem(NOTHING, _s_severity, _s_section, _s_offset, _s_symbol, _s_type_name, _s_errno, _s_message, _s_relocation, _d_relocation, _s_value, _d_value, _s_allowed, _d_allowed):
@@ -1237,15 +793,7 @@ def make_placer_llext_relocate_RelocationProblem(NOTHING, _s_severity, _s_sectio
         _s_relocation(self, relocation)
         _s_value(self, value)
         _s_allowed(self, allowed)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(severity={self.severity!r}, section={self.section!r}, offset={self.offset!r}, symbol={self.symbol!r}, type_name={self.type_name!r}, errno={self.errno!r}, message={self.message!r}, relocation={self.relocation!r}, value={self.value!r}, allowed={self.allowed!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.severity, self.section, self.offset, self.symbol, self.type_name, self.errno, self.message, self.relocation, self.value, self.allowed, ) == (other.severity, other.section, other.offset, other.symbol, other.type_name, other.errno, other.message, other.relocation, other.value, other.allowed, )
-    def __hash__(self):
-        return hash((1048988053, self.severity, self.section, self.offset, self.symbol, self.type_name, self.errno, self.message, self.relocation, self.value, self.allowed, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_relocate_Site(NOTHING, _s_entry, _s_section, _s_relocation, _s_symbol, _s_symbol_address, _s_address, _s_image, _s_offset):
@@ -1258,13 +806,7 @@ def make_placer_llext_relocate_Site(NOTHING, _s_entry, _s_section, _s_relocation
         _s_address(self, address)
         _s_image(self, image)
         _s_offset(self, offset)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(entry={self.entry!r}, section={self.section!r}, relocation={self.relocation!r}, symbol={self.symbol!r}, symbol_address={self.symbol_address!r}, address={self.address!r}, image={self.image!r}, offset={self.offset!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.entry, self.section, self.relocation, self.symbol, self.symbol_address, self.address, self.image, self.offset, ) == (other.entry, other.section, other.relocation, other.symbol, other.symbol_address, other.address, other.image, other.offset, )
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+    return __init__
 
 
 def make_placer_llext_report_HeapTotal(NOTHING, _s_heap, _s_address, _s_size, _s_capacity, _s_final, _s_peak):
@@ -1275,15 +817,7 @@ def make_placer_llext_report_HeapTotal(NOTHING, _s_heap, _s_address, _s_size, _s
         _s_capacity(self, capacity)
         _s_final(self, final)
         _s_peak(self, peak)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(heap={self.heap!r}, address={self.address!r}, size={self.size!r}, capacity={self.capacity!r}, final={self.final!r}, peak={self.peak!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.heap, self.address, self.size, self.capacity, self.final, self.peak, ) == (other.heap, other.address, other.size, other.capacity, other.final, other.peak, )
-    def __hash__(self):
-        return hash((2017861535, self.heap, self.address, self.size, self.capacity, self.final, self.peak, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_report_Report(NOTHING, _s_loads, _s_heaps, _s_order, _s_metadata_source, _s_minimum, _d_minimum, _s_notes, _d_notes, _s_storage, _d_storage, _s_unloads, _d_unloads):
@@ -1296,15 +830,7 @@ def make_placer_llext_report_Report(NOTHING, _s_loads, _s_heaps, _s_order, _s_me
         _s_notes(self, notes)
         _s_storage(self, storage)
         _s_unloads(self, unloads)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(loads={self.loads!r}, heaps={self.heaps!r}, order={self.order!r}, metadata_source={self.metadata_source!r}, minimum={self.minimum!r}, notes={self.notes!r}, storage={self.storage!r}, unloads={self.unloads!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.loads, self.heaps, self.order, self.metadata_source, self.minimum, self.notes, self.storage, self.unloads, ) == (other.loads, other.heaps, other.order, other.metadata_source, other.minimum, other.notes, other.storage, other.unloads, )
-    def __hash__(self):
-        return hash((37310894, self.loads, self.heaps, self.order, self.metadata_source, self.minimum, self.notes, self.storage, self.unloads, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_report_Unload(NOTHING, _s_name, _s_after_loads, _s_usage):
@@ -1312,15 +838,7 @@ def make_placer_llext_report_Unload(NOTHING, _s_name, _s_after_loads, _s_usage):
         _s_name(self, name)
         _s_after_loads(self, after_loads)
         _s_usage(self, usage)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, after_loads={self.after_loads!r}, usage={self.usage!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.after_loads, self.usage, ) == (other.name, other.after_loads, other.usage, )
-    def __hash__(self):
-        return hash((243001814, self.name, self.after_loads, self.usage, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_symbols_ExportTable(NOTHING, _s_symbols, _s_by_slid, _s_pointer_size, _s_source, _d_source, _s_discarded, _d_discarded):
@@ -1330,15 +848,7 @@ def make_placer_llext_symbols_ExportTable(NOTHING, _s_symbols, _s_by_slid, _s_po
         _s_pointer_size(self, pointer_size)
         _s_source(self, source)
         _s_discarded(self, discarded)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(symbols={self.symbols!r}, by_slid={self.by_slid!r}, pointer_size={self.pointer_size!r}, source={self.source!r}, discarded={self.discarded!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.symbols, self.by_slid, self.pointer_size, self.source, self.discarded, ) == (other.symbols, other.by_slid, other.pointer_size, other.source, other.discarded, )
-    def __hash__(self):
-        return hash((1901696727, self.symbols, self.by_slid, self.pointer_size, self.source, self.discarded, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_symbols_ExportedSymbol(NOTHING, _s_name, _s_address, _s_group, _d_group, _s_slid, _d_slid):
@@ -1347,15 +857,7 @@ def make_placer_llext_symbols_ExportedSymbol(NOTHING, _s_name, _s_address, _s_gr
         _s_address(self, address)
         _s_group(self, group)
         _s_slid(self, slid)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, address={self.address!r}, group={self.group!r}, slid={self.slid!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.address, self.group, self.slid, ) == (other.name, other.address, other.group, other.slid, )
-    def __hash__(self):
-        return hash((383050526, self.name, self.address, self.group, self.slid, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_symbols_ExtensionInterface(NOTHING, _s_name, _s_imports, _s_exports):
@@ -1363,106 +865,50 @@ def make_placer_llext_symbols_ExtensionInterface(NOTHING, _s_name, _s_imports, _
         _s_name(self, name)
         _s_imports(self, imports)
         _s_exports(self, exports)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, imports={self.imports!r}, exports={self.exports!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.imports, self.exports, ) == (other.name, other.imports, other.exports, )
-    def __hash__(self):
-        return hash((3961634301, self.name, self.imports, self.exports, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_symbols_LoadedExtension(NOTHING, _s_name, _s_exports):
     def __init__(self, name, exports):
         _s_name(self, name)
         _s_exports(self, exports)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, exports={self.exports!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.exports, ) == (other.name, other.exports, )
-    def __hash__(self):
-        return hash((405947918, self.name, self.exports, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_llext_symbols_Resolution(NOTHING, _s_dependencies, _s_warnings):
     def __init__(self, dependencies, warnings):
         _s_dependencies(self, dependencies)
         _s_warnings(self, warnings)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(dependencies={self.dependencies!r}, warnings={self.warnings!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.dependencies, self.warnings, ) == (other.dependencies, other.warnings, )
-    def __hash__(self):
-        return hash((3587567, self.dependencies, self.warnings, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_profile_Profile(NOTHING, _s_layout, _s_image):
     def __init__(self, layout, image):
         _s_layout(self, layout)
         _s_image(self, image)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(layout={self.layout!r}, image={self.image!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.layout, self.image, ) == (other.layout, other.image, )
-    def __hash__(self):
-        return hash((1005411772, self.layout, self.image, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_rules_ConfigReport(NOTHING, _s_violations, _s_warnings):
     def __init__(self, violations, warnings):
         _s_violations(self, violations)
         _s_warnings(self, warnings)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(violations={self.violations!r}, warnings={self.warnings!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.violations, self.warnings, ) == (other.violations, other.warnings, )
-    def __hash__(self):
-        return hash((2621989849, self.violations, self.warnings, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_script___driver___StateLexer(NOTHING, _s_pattern, _s_keywords, _s_slash_operator):
+def make_placer_script__driver__StateLexer(NOTHING, _s_pattern, _s_keywords, _s_slash_operator):
     def __init__(self, pattern, keywords, slash_operator):
         _s_pattern(self, pattern)
         _s_keywords(self, keywords)
         _s_slash_operator(self, slash_operator)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(pattern={self.pattern!r}, keywords={self.keywords!r}, slash_operator={self.slash_operator!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.pattern, self.keywords, self.slash_operator, ) == (other.pattern, other.keywords, other.slash_operator, )
-    def __hash__(self):
-        return hash((4080463084, self.pattern, self.keywords, self.slash_operator, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_AsNeeded(NOTHING, _s_files, _s_span, _d_span):
     def __init__(self, files, *, span=_d_span):
         _s_files(self, files)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(files={self.files!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.files, ) == (other.files, )
-    def __hash__(self):
-        return hash((1849079527, self.files, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Assert(NOTHING, _s_condition, _s_message, _s_span, _d_span):
@@ -1470,15 +916,7 @@ def make_placer_script_ast_Assert(NOTHING, _s_condition, _s_message, _s_span, _d
         _s_condition(self, condition)
         _s_message(self, message)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(condition={self.condition!r}, message={self.message!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.condition, self.message, ) == (other.condition, other.message, )
-    def __hash__(self):
-        return hash((2811045758, self.condition, self.message, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Assignment(NOTHING, _s_target, _s_op, _s_expr, _s_provide, _d_provide, _s_span, _d_span):
@@ -1488,15 +926,7 @@ def make_placer_script_ast_Assignment(NOTHING, _s_target, _s_op, _s_expr, _s_pro
         _s_expr(self, expr)
         _s_provide(self, provide)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(target={self.target!r}, op={self.op!r}, expr={self.expr!r}, provide={self.provide!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.target, self.op, self.expr, self.provide, ) == (other.target, other.op, other.expr, other.provide, )
-    def __hash__(self):
-        return hash((3298044925, self.target, self.op, self.expr, self.provide, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_BinaryOp(NOTHING, _s_op, _s_left, _s_right, _s_span, _d_span):
@@ -1505,15 +935,7 @@ def make_placer_script_ast_BinaryOp(NOTHING, _s_op, _s_left, _s_right, _s_span, 
         _s_left(self, left)
         _s_right(self, right)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(op={self.op!r}, left={self.left!r}, right={self.right!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.op, self.left, self.right, ) == (other.op, other.left, other.right, )
-    def __hash__(self):
-        return hash((2109380130, self.op, self.left, self.right, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Call(NOTHING, _s_function, _s_args, _s_span, _d_span):
@@ -1521,15 +943,7 @@ def make_placer_script_ast_Call(NOTHING, _s_function, _s_args, _s_span, _d_span)
         _s_function(self, function)
         _s_args(self, args)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(function={self.function!r}, args={self.args!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.function, self.args, ) == (other.function, other.args, )
-    def __hash__(self):
-        return hash((2962670134, self.function, self.args, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Command(NOTHING, _s_name, _s_args, _d_args, _s_span, _d_span):
@@ -1537,30 +951,14 @@ def make_placer_script_ast_Command(NOTHING, _s_name, _s_args, _d_args, _s_span, 
         _s_name(self, name)
         _s_args(self, args)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, args={self.args!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.args, ) == (other.name, other.args, )
-    def __hash__(self):
-        return hash((2019929831, self.name, self.args, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Comment(NOTHING, _s_text, _s_span, _d_span):
     def __init__(self, text, *, span=_d_span):
         _s_text(self, text)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(text={self.text!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.text, ) == (other.text, )
-    def __hash__(self):
-        return hash((1658525279, self.text, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Conditional(NOTHING, _s_condition, _s_then, _s_otherwise, _s_span, _d_span):
@@ -1569,15 +967,7 @@ def make_placer_script_ast_Conditional(NOTHING, _s_condition, _s_then, _s_otherw
         _s_then(self, then)
         _s_otherwise(self, otherwise)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(condition={self.condition!r}, then={self.then!r}, otherwise={self.otherwise!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.condition, self.then, self.otherwise, ) == (other.condition, other.then, other.otherwise, )
-    def __hash__(self):
-        return hash((2839562804, self.condition, self.then, self.otherwise, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_DataCommand(NOTHING, _s_size, _s_value, _s_span, _d_span):
@@ -1585,45 +975,21 @@ def make_placer_script_ast_DataCommand(NOTHING, _s_size, _s_value, _s_span, _d_s
         _s_size(self, size)
         _s_value(self, value)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(size={self.size!r}, value={self.value!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.size, self.value, ) == (other.size, other.value, )
-    def __hash__(self):
-        return hash((821461134, self.size, self.value, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Fill(NOTHING, _s_value, _s_span, _d_span):
     def __init__(self, value, *, span=_d_span):
         _s_value(self, value)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(value={self.value!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.value, ) == (other.value, )
-    def __hash__(self):
-        return hash((2304467900, self.value, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Include(NOTHING, _s_path, _s_span, _d_span):
     def __init__(self, path, *, span=_d_span):
         _s_path(self, path)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(path={self.path!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.path, ) == (other.path, )
-    def __hash__(self):
-        return hash((2248288440, self.path, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Input(NOTHING, _s_command, _s_files, _s_span, _d_span):
@@ -1631,15 +997,7 @@ def make_placer_script_ast_Input(NOTHING, _s_command, _s_files, _s_span, _d_span
         _s_command(self, command)
         _s_files(self, files)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(command={self.command!r}, files={self.files!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.command, self.files, ) == (other.command, other.files, )
-    def __hash__(self):
-        return hash((3599737352, self.command, self.files, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_InputFile(NOTHING, _s_name, _s_library, _d_library, _s_span, _d_span):
@@ -1647,15 +1005,7 @@ def make_placer_script_ast_InputFile(NOTHING, _s_name, _s_library, _d_library, _
         _s_name(self, name)
         _s_library(self, library)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, library={self.library!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.library, ) == (other.name, other.library, )
-    def __hash__(self):
-        return hash((3763260330, self.name, self.library, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_InputSectionDescription(NOTHING, _s_file, _s_sections, _s_keep, _d_keep, _s_flags, _d_flags, _s_span, _d_span):
@@ -1665,15 +1015,7 @@ def make_placer_script_ast_InputSectionDescription(NOTHING, _s_file, _s_sections
         _s_keep(self, keep)
         _s_flags(self, flags)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(file={self.file!r}, sections={self.sections!r}, keep={self.keep!r}, flags={self.flags!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.file, self.sections, self.keep, self.flags, ) == (other.file, other.sections, other.keep, other.flags, )
-    def __hash__(self):
-        return hash((796143626, self.file, self.sections, self.keep, self.flags, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Insert(NOTHING, _s_where, _s_section, _s_span, _d_span):
@@ -1681,30 +1023,14 @@ def make_placer_script_ast_Insert(NOTHING, _s_where, _s_section, _s_span, _d_spa
         _s_where(self, where)
         _s_section(self, section)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(where={self.where!r}, section={self.section!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.where, self.section, ) == (other.where, other.section, )
-    def __hash__(self):
-        return hash((3551458848, self.where, self.section, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Memory(NOTHING, _s_commands, _s_span, _d_span):
     def __init__(self, commands, *, span=_d_span):
         _s_commands(self, commands)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(commands={self.commands!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.commands, ) == (other.commands, )
-    def __hash__(self):
-        return hash((4228865248, self.commands, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_MemoryRegionDecl(NOTHING, _s_name, _s_attributes, _s_origin, _s_length, _s_span, _d_span):
@@ -1714,15 +1040,7 @@ def make_placer_script_ast_MemoryRegionDecl(NOTHING, _s_name, _s_attributes, _s_
         _s_origin(self, origin)
         _s_length(self, length)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, attributes={self.attributes!r}, origin={self.origin!r}, length={self.length!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.attributes, self.origin, self.length, ) == (other.name, other.attributes, other.origin, other.length, )
-    def __hash__(self):
-        return hash((3673882747, self.name, self.attributes, self.origin, self.length, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Number(NOTHING, _s_value, _s_text, _s_span, _d_span):
@@ -1730,15 +1048,7 @@ def make_placer_script_ast_Number(NOTHING, _s_value, _s_text, _s_span, _d_span):
         _s_value(self, value)
         _s_text(self, text)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(value={self.value!r}, text={self.text!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.value, self.text, ) == (other.value, other.text, )
-    def __hash__(self):
-        return hash((2163373953, self.value, self.text, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_OutputSection(NOTHING, _s_name, _s_commands, _d_commands, _s_address, _d_address, _s_type, _d_type, _s_type_value, _d_type_value, _s_lma, _d_lma, _s_align, _d_align, _s_align_with_input, _d_align_with_input, _s_subalign, _d_subalign, _s_constraint, _d_constraint, _s_region, _d_region, _s_lma_region, _d_lma_region, _s_phdrs, _d_phdrs, _s_fill, _d_fill, _s_span, _d_span):
@@ -1758,15 +1068,7 @@ def make_placer_script_ast_OutputSection(NOTHING, _s_name, _s_commands, _d_comma
         _s_phdrs(self, phdrs)
         _s_fill(self, fill)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, commands={self.commands!r}, address={self.address!r}, type={self.type!r}, type_value={self.type_value!r}, lma={self.lma!r}, align={self.align!r}, align_with_input={self.align_with_input!r}, subalign={self.subalign!r}, constraint={self.constraint!r}, region={self.region!r}, lma_region={self.lma_region!r}, phdrs={self.phdrs!r}, fill={self.fill!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.commands, self.address, self.type, self.type_value, self.lma, self.align, self.align_with_input, self.subalign, self.constraint, self.region, self.lma_region, self.phdrs, self.fill, ) == (other.name, other.commands, other.address, other.type, other.type_value, other.lma, other.align, other.align_with_input, other.subalign, other.constraint, other.region, other.lma_region, other.phdrs, other.fill, )
-    def __hash__(self):
-        return hash((1157370786, self.name, self.commands, self.address, self.type, self.type_value, self.lma, self.align, self.align_with_input, self.subalign, self.constraint, self.region, self.lma_region, self.phdrs, self.fill, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Overlay(NOTHING, _s_sections, _s_address, _d_address, _s_nocrossrefs, _d_nocrossrefs, _s_lma, _d_lma, _s_subalign, _d_subalign, _s_region, _d_region, _s_lma_region, _d_lma_region, _s_phdrs, _d_phdrs, _s_fill, _d_fill, _s_span, _d_span):
@@ -1781,15 +1083,7 @@ def make_placer_script_ast_Overlay(NOTHING, _s_sections, _s_address, _d_address,
         _s_phdrs(self, phdrs)
         _s_fill(self, fill)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(sections={self.sections!r}, address={self.address!r}, nocrossrefs={self.nocrossrefs!r}, lma={self.lma!r}, subalign={self.subalign!r}, region={self.region!r}, lma_region={self.lma_region!r}, phdrs={self.phdrs!r}, fill={self.fill!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.sections, self.address, self.nocrossrefs, self.lma, self.subalign, self.region, self.lma_region, self.phdrs, self.fill, ) == (other.sections, other.address, other.nocrossrefs, other.lma, other.subalign, other.region, other.lma_region, other.phdrs, other.fill, )
-    def __hash__(self):
-        return hash((1330673805, self.sections, self.address, self.nocrossrefs, self.lma, self.subalign, self.region, self.lma_region, self.phdrs, self.fill, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_OverlaySection(NOTHING, _s_name, _s_commands, _d_commands, _s_phdrs, _d_phdrs, _s_fill, _d_fill, _s_span, _d_span):
@@ -1799,15 +1093,7 @@ def make_placer_script_ast_OverlaySection(NOTHING, _s_name, _s_commands, _d_comm
         _s_phdrs(self, phdrs)
         _s_fill(self, fill)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, commands={self.commands!r}, phdrs={self.phdrs!r}, fill={self.fill!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.commands, self.phdrs, self.fill, ) == (other.name, other.commands, other.phdrs, other.fill, )
-    def __hash__(self):
-        return hash((387629133, self.name, self.commands, self.phdrs, self.fill, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Pattern(NOTHING, _s_name, _s_exclude_files, _d_exclude_files, _s_span, _d_span):
@@ -1815,15 +1101,7 @@ def make_placer_script_ast_Pattern(NOTHING, _s_name, _s_exclude_files, _d_exclud
         _s_name(self, name)
         _s_exclude_files(self, exclude_files)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, exclude_files={self.exclude_files!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.exclude_files, ) == (other.name, other.exclude_files, )
-    def __hash__(self):
-        return hash((1427355837, self.name, self.exclude_files, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_PhdrDecl(NOTHING, _s_name, _s_type, _s_filehdr, _d_filehdr, _s_phdrs, _d_phdrs, _s_at, _d_at, _s_flags, _d_flags, _s_span, _d_span):
@@ -1835,30 +1113,14 @@ def make_placer_script_ast_PhdrDecl(NOTHING, _s_name, _s_type, _s_filehdr, _d_fi
         _s_at(self, at)
         _s_flags(self, flags)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, type={self.type!r}, filehdr={self.filehdr!r}, phdrs={self.phdrs!r}, at={self.at!r}, flags={self.flags!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.type, self.filehdr, self.phdrs, self.at, self.flags, ) == (other.name, other.type, other.filehdr, other.phdrs, other.at, other.flags, )
-    def __hash__(self):
-        return hash((2395254652, self.name, self.type, self.filehdr, self.phdrs, self.at, self.flags, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Phdrs(NOTHING, _s_headers, _s_span, _d_span):
     def __init__(self, headers, *, span=_d_span):
         _s_headers(self, headers)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(headers={self.headers!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.headers, ) == (other.headers, )
-    def __hash__(self):
-        return hash((1411252463, self.headers, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_RegionAlias(NOTHING, _s_alias, _s_region, _s_span, _d_span):
@@ -1866,15 +1128,7 @@ def make_placer_script_ast_RegionAlias(NOTHING, _s_alias, _s_region, _s_span, _d
         _s_alias(self, alias)
         _s_region(self, region)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(alias={self.alias!r}, region={self.region!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.alias, self.region, ) == (other.alias, other.region, )
-    def __hash__(self):
-        return hash((1281533664, self.alias, self.region, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Script(NOTHING, _s_commands, _s_kind, _d_kind, _s_span, _d_span):
@@ -1882,30 +1136,14 @@ def make_placer_script_ast_Script(NOTHING, _s_commands, _s_kind, _d_kind, _s_spa
         _s_commands(self, commands)
         _s_kind(self, kind)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(commands={self.commands!r}, kind={self.kind!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.commands, self.kind, ) == (other.commands, other.kind, )
-    def __hash__(self):
-        return hash((182710255, self.commands, self.kind, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Sections(NOTHING, _s_commands, _s_span, _d_span):
     def __init__(self, commands, *, span=_d_span):
         _s_commands(self, commands)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(commands={self.commands!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.commands, ) == (other.commands, )
-    def __hash__(self):
-        return hash((2494598602, self.commands, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_SortedPattern(NOTHING, _s_sorts, _s_pattern, _s_span, _d_span):
@@ -1913,45 +1151,21 @@ def make_placer_script_ast_SortedPattern(NOTHING, _s_sorts, _s_pattern, _s_span,
         _s_sorts(self, sorts)
         _s_pattern(self, pattern)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(sorts={self.sorts!r}, pattern={self.pattern!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.sorts, self.pattern, ) == (other.sorts, other.pattern, )
-    def __hash__(self):
-        return hash((864327196, self.sorts, self.pattern, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_String(NOTHING, _s_value, _s_span, _d_span):
     def __init__(self, value, *, span=_d_span):
         _s_value(self, value)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(value={self.value!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.value, ) == (other.value, )
-    def __hash__(self):
-        return hash((2296175228, self.value, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Symbol(NOTHING, _s_name, _s_span, _d_span):
     def __init__(self, name, *, span=_d_span):
         _s_name(self, name)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, ) == (other.name, )
-    def __hash__(self):
-        return hash((4205469228, self.name, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_UnaryOp(NOTHING, _s_op, _s_operand, _s_span, _d_span):
@@ -1959,30 +1173,14 @@ def make_placer_script_ast_UnaryOp(NOTHING, _s_op, _s_operand, _s_span, _d_span)
         _s_op(self, op)
         _s_operand(self, operand)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(op={self.op!r}, operand={self.operand!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.op, self.operand, ) == (other.op, other.operand, )
-    def __hash__(self):
-        return hash((4274867496, self.op, self.operand, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_Version(NOTHING, _s_nodes, _s_span, _d_span):
     def __init__(self, nodes, *, span=_d_span):
         _s_nodes(self, nodes)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(nodes={self.nodes!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.nodes, ) == (other.nodes, )
-    def __hash__(self):
-        return hash((1236506608, self.nodes, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_VersionExtern(NOTHING, _s_language, _s_symbols, _s_span, _d_span):
@@ -1990,15 +1188,7 @@ def make_placer_script_ast_VersionExtern(NOTHING, _s_language, _s_symbols, _s_sp
         _s_language(self, language)
         _s_symbols(self, symbols)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(language={self.language!r}, symbols={self.symbols!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.language, self.symbols, ) == (other.language, other.symbols, )
-    def __hash__(self):
-        return hash((1016024443, self.language, self.symbols, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_VersionNode(NOTHING, _s_tag, _s_globals, _d_globals, _s_locals, _d_locals, _s_dependencies, _d_dependencies, _s_span, _d_span):
@@ -2008,15 +1198,7 @@ def make_placer_script_ast_VersionNode(NOTHING, _s_tag, _s_globals, _d_globals, 
         _s_locals(self, locals)
         _s_dependencies(self, dependencies)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(tag={self.tag!r}, globals={self.globals!r}, locals={self.locals!r}, dependencies={self.dependencies!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.tag, self.globals, self.locals, self.dependencies, ) == (other.tag, other.globals, other.locals, other.dependencies, )
-    def __hash__(self):
-        return hash((2610953190, self.tag, self.globals, self.locals, self.dependencies, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_ast_VersionSymbol(NOTHING, _s_pattern, _s_literal, _d_literal, _s_span, _d_span):
@@ -2025,15 +1207,7 @@ def make_placer_script_ast_VersionSymbol(NOTHING, _s_pattern, _s_literal, _d_lit
         _s_literal(self, literal)
         _s_span(self, span)
         self.__post_init__()
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(pattern={self.pattern!r}, literal={self.literal!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.pattern, self.literal, ) == (other.pattern, other.literal, )
-    def __hash__(self):
-        return hash((3982264045, self.pattern, self.literal, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_evaluate_EvaluatedRegion(NOTHING, _s_name, _s_origin, _s_length, _s_attributes, _s_allowed, _d_allowed, _s_denied, _d_denied, _s_aliases, _d_aliases, _s_span, _d_span, _s_declared, _d_declared):
@@ -2047,29 +1221,13 @@ def make_placer_script_evaluate_EvaluatedRegion(NOTHING, _s_name, _s_origin, _s_
         _s_aliases(self, aliases)
         _s_span(self, span)
         _s_declared(self, declared)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, origin={self.origin!r}, length={self.length!r}, attributes={self.attributes!r}, allowed={self.allowed!r}, denied={self.denied!r}, aliases={self.aliases!r}, span={self.span!r}, declared={self.declared!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.origin, self.length, self.attributes, self.allowed, self.denied, self.aliases, self.declared, ) == (other.name, other.origin, other.length, other.attributes, other.allowed, other.denied, other.aliases, other.declared, )
-    def __hash__(self):
-        return hash((2655468367, self.name, self.origin, self.length, self.attributes, self.allowed, self.denied, self.aliases, self.declared, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_evaluate_EvaluatedSymbols(NOTHING, _s_symbols):
     def __init__(self, symbols):
         _s_symbols(self, symbols)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(symbols={self.symbols!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.symbols, ) == (other.symbols, )
-    def __hash__(self):
-        return hash((2149048391, self.symbols, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_evaluate_LinkerTarget(NOTHING, _s_name, _s_address_bits, _s_max_page_size, _s_common_page_size):
@@ -2078,15 +1236,7 @@ def make_placer_script_evaluate_LinkerTarget(NOTHING, _s_name, _s_address_bits, 
         _s_address_bits(self, address_bits)
         _s_max_page_size(self, max_page_size)
         _s_common_page_size(self, common_page_size)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, address_bits={self.address_bits!r}, max_page_size={self.max_page_size!r}, common_page_size={self.common_page_size!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.address_bits, self.max_page_size, self.common_page_size, ) == (other.name, other.address_bits, other.max_page_size, other.common_page_size, )
-    def __hash__(self):
-        return hash((3996619174, self.name, self.address_bits, self.max_page_size, self.common_page_size, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_evaluate_SymbolValue(NOTHING, _s_name, _s_value, _s_provided, _d_provided, _s_hidden, _d_hidden, _s_span, _d_span):
@@ -2096,48 +1246,24 @@ def make_placer_script_evaluate_SymbolValue(NOTHING, _s_name, _s_value, _s_provi
         _s_provided(self, provided)
         _s_hidden(self, hidden)
         _s_span(self, span)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, value={self.value!r}, provided={self.provided!r}, hidden={self.hidden!r}, span={self.span!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.value, self.provided, self.hidden, ) == (other.name, other.value, other.provided, other.hidden, )
-    def __hash__(self):
-        return hash((2212035895, self.name, self.value, self.provided, self.hidden, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_evaluate_Unknown(NOTHING, _s_reason):
     def __init__(self, reason):
         _s_reason(self, reason)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(reason={self.reason!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.reason, ) == (other.reason, )
-    def __hash__(self):
-        return hash((239708020, self.reason, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_script_evaluate___Definition(NOTHING, _s_statement, _s_in_sections, _s_before_sections):
+def make_placer_script_evaluate__Definition(NOTHING, _s_statement, _s_in_sections, _s_before_sections):
     def __init__(self, statement, in_sections, before_sections):
         _s_statement(self, statement)
         _s_in_sections(self, in_sections)
         _s_before_sections(self, before_sections)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(statement={self.statement!r}, in_sections={self.in_sections!r}, before_sections={self.before_sections!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.statement, self.in_sections, self.before_sections, ) == (other.statement, other.in_sections, other.before_sections, )
-    def __hash__(self):
-        return hash((1623668713, self.statement, self.in_sections, self.before_sections, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_script_evaluate___Scope(NOTHING, _s_symbol, _s_defined, _s_origin, _s_length, _s_dot, _s_target, _s_file, _d_file, _s_sizeof_headers, _d_sizeof_headers, _s_record, _f_record):
+def make_placer_script_evaluate__Scope(NOTHING, _s_symbol, _s_defined, _s_origin, _s_length, _s_dot, _s_target, _s_file, _d_file, _s_sizeof_headers, _d_sizeof_headers, _s_record, _f_record):
     def __init__(self, symbol, defined, origin, length, dot, target, file=_d_file, sizeof_headers=_d_sizeof_headers, record=NOTHING):
         _s_symbol(self, symbol)
         _s_defined(self, defined)
@@ -2148,62 +1274,30 @@ def make_placer_script_evaluate___Scope(NOTHING, _s_symbol, _s_defined, _s_origi
         _s_file(self, file)
         _s_sizeof_headers(self, sizeof_headers)
         _s_record(self, _f_record() if record is NOTHING else record)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(symbol={self.symbol!r}, defined={self.defined!r}, origin={self.origin!r}, length={self.length!r}, dot={self.dot!r}, target={self.target!r}, file={self.file!r}, sizeof_headers={self.sizeof_headers!r}, record={self.record!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.symbol, self.defined, self.origin, self.length, self.dot, self.target, self.file, self.sizeof_headers, self.record, ) == (other.symbol, other.defined, other.origin, other.length, other.dot, other.target, other.file, other.sizeof_headers, other.record, )
-    def __hash__(self):
-        return hash((2683982879, self.symbol, self.defined, self.origin, self.length, self.dot, self.target, self.file, self.sizeof_headers, self.record, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_script_kconfig__macros_Macro(NOTHING, _s_name, _s_value):
+def make_placer_script_kconfig_macros_Macro(NOTHING, _s_name, _s_value):
     def __init__(self, name, value):
         _s_name(self, name)
         _s_value(self, value)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, value={self.value!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.value, ) == (other.name, other.value, )
-    def __hash__(self):
-        return hash((3816262620, self.name, self.value, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_script_parser___Engine(NOTHING, _s_builder, _s_lock, _s_literals, _s_driver):
+def make_placer_script_parser__Engine(NOTHING, _s_builder, _s_lock, _s_literals, _s_driver):
     def __init__(self, builder, lock, literals, driver):
         _s_builder(self, builder)
         _s_lock(self, lock)
         _s_literals(self, literals)
         _s_driver(self, driver)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(builder={self.builder!r}, lock={self.lock!r}, literals={self.literals!r}, driver={self.driver!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.builder, self.lock, self.literals, self.driver, ) == (other.builder, other.lock, other.literals, other.driver, )
-    def __hash__(self):
-        return hash((2773191916, self.builder, self.lock, self.literals, self.driver, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_preprocess_LineOrigin(NOTHING, _s_file, _s_line):
     def __init__(self, file, line):
         _s_file(self, file)
         _s_line(self, line)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(file={self.file!r}, line={self.line!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.file, self.line, ) == (other.file, other.line, )
-    def __hash__(self):
-        return hash((3085374458, self.file, self.line, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_script_preprocess_PreprocessedText(NOTHING, _s_text, _s_line_map, _s_sources, _f_sources, _s_warnings, _d_warnings, _s__output_lines, _s__source_lines):
@@ -2213,15 +1307,7 @@ def make_placer_script_preprocess_PreprocessedText(NOTHING, _s_text, _s_line_map
         _s_sources(self, _f_sources() if sources is NOTHING else sources)
         _s_warnings(self, warnings)
         self.__post_init__()
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(text={self.text!r}, line_map={self.line_map!r}, sources={self.sources!r}, warnings={self.warnings!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.text, self.line_map, self.sources, self.warnings, ) == (other.text, other.line_map, other.sources, other.warnings, )
-    def __hash__(self):
-        return hash((663049052, self.text, self.line_map, self.sources, self.warnings, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_core_Pin(NOTHING, _s_section, _s_region, _d_region, _s_address, _d_address):
@@ -2229,35 +1315,19 @@ def make_placer_solve_core_Pin(NOTHING, _s_section, _s_region, _d_region, _s_add
         _s_section(self, section)
         _s_region(self, region)
         _s_address(self, address)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(section={self.section!r}, region={self.region!r}, address={self.address!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.section, self.region, self.address, ) == (other.section, other.region, other.address, )
-    def __hash__(self):
-        return hash((1637508507, self.section, self.region, self.address, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_solve_core___Placed(NOTHING, _s_heaps, _s_occupied, _s_warnings, _d_warnings, _s_moved, _f_moved):
+def make_placer_solve_core__Placed(NOTHING, _s_heaps, _s_occupied, _s_warnings, _d_warnings, _s_moved, _f_moved):
     def __init__(self, heaps, occupied, warnings=_d_warnings, moved=NOTHING):
         _s_heaps(self, heaps)
         _s_occupied(self, occupied)
         _s_warnings(self, warnings)
         _s_moved(self, _f_moved() if moved is NOTHING else moved)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(heaps={self.heaps!r}, occupied={self.occupied!r}, warnings={self.warnings!r}, moved={self.moved!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.heaps, self.occupied, self.warnings, self.moved, ) == (other.heaps, other.occupied, other.warnings, other.moved, )
-    def __hash__(self):
-        return hash((2158045564, self.heaps, self.occupied, self.warnings, self.moved, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_solve_core___Problem(NOTHING, _s_target, _s_heaps, _s_used, _s_pins, _s_orders, _s_residues, _f_residues, _s_extra, _f_extra):
+def make_placer_solve_core__Problem(NOTHING, _s_target, _s_heaps, _s_used, _s_pins, _s_orders, _s_residues, _f_residues, _s_extra, _f_extra):
     def __init__(self, target, heaps, used, pins, orders, residues=NOTHING, extra=NOTHING):
         _s_target(self, target)
         _s_heaps(self, heaps)
@@ -2266,15 +1336,7 @@ def make_placer_solve_core___Problem(NOTHING, _s_target, _s_heaps, _s_used, _s_p
         _s_orders(self, orders)
         _s_residues(self, _f_residues() if residues is NOTHING else residues)
         _s_extra(self, _f_extra() if extra is NOTHING else extra)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(target={self.target!r}, heaps={self.heaps!r}, used={self.used!r}, pins={self.pins!r}, orders={self.orders!r}, residues={self.residues!r}, extra={self.extra!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.target, self.heaps, self.used, self.pins, self.orders, self.residues, self.extra, ) == (other.target, other.heaps, other.used, other.pins, other.orders, other.residues, other.extra, )
-    def __hash__(self):
-        return hash((2426986103, self.target, self.heaps, self.used, self.pins, self.orders, self.residues, self.extra, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_default_Anchor(NOTHING, _s_region, _s_after, _s_placement, _s_host, _d_host):
@@ -2283,15 +1345,7 @@ def make_placer_solve_default_Anchor(NOTHING, _s_region, _s_after, _s_placement,
         _s_after(self, after)
         _s_placement(self, placement)
         _s_host(self, host)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(region={self.region!r}, after={self.after!r}, placement={self.placement!r}, host={self.host!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.region, self.after, self.placement, self.host, ) == (other.region, other.after, other.placement, other.host, )
-    def __hash__(self):
-        return hash((393731132, self.region, self.after, self.placement, self.host, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_default_DefaultResult(NOTHING, _s_slots, _s_occupied, _s_problem, _d_problem, _s_moved, _f_moved):
@@ -2300,15 +1354,7 @@ def make_placer_solve_default_DefaultResult(NOTHING, _s_slots, _s_occupied, _s_p
         _s_occupied(self, occupied)
         _s_problem(self, problem)
         _s_moved(self, _f_moved() if moved is NOTHING else moved)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(slots={self.slots!r}, occupied={self.occupied!r}, problem={self.problem!r}, moved={self.moved!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.slots, self.occupied, self.problem, self.moved, ) == (other.slots, other.occupied, other.problem, other.moved, )
-    def __hash__(self):
-        return hash((493647144, self.slots, self.occupied, self.problem, self.moved, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_default_DefaultSlot(NOTHING, _s_heap, _s_region, _s_address, _s_padding, _s_placement):
@@ -2318,30 +1364,14 @@ def make_placer_solve_default_DefaultSlot(NOTHING, _s_heap, _s_region, _s_addres
         _s_address(self, address)
         _s_padding(self, padding)
         _s_placement(self, placement)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(heap={self.heap!r}, region={self.region!r}, address={self.address!r}, padding={self.padding!r}, placement={self.placement!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.heap, self.region, self.address, self.padding, self.placement, ) == (other.heap, other.region, other.address, other.padding, other.placement, )
-    def __hash__(self):
-        return hash((2642141448, self.heap, self.region, self.address, self.padding, self.placement, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_default_Order(NOTHING, _s_section, _s_after):
     def __init__(self, section, after):
         _s_section(self, section)
         _s_after(self, after)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(section={self.section!r}, after={self.after!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.section, self.after, ) == (other.section, other.after, )
-    def __hash__(self):
-        return hash((3104857501, self.section, self.after, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_search_Assignment(NOTHING, _s_item, _s_slot, _s_address, _s_padding):
@@ -2350,15 +1380,7 @@ def make_placer_solve_search_Assignment(NOTHING, _s_item, _s_slot, _s_address, _
         _s_slot(self, slot)
         _s_address(self, address)
         _s_padding(self, padding)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(item={self.item!r}, slot={self.slot!r}, address={self.address!r}, padding={self.padding!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.item, self.slot, self.address, self.padding, ) == (other.item, other.slot, other.address, other.padding, )
-    def __hash__(self):
-        return hash((1335588168, self.item, self.slot, self.address, self.padding, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_search_Item(NOTHING, _s_name, _s_size, _s_align, _s_slots, _s_residue, _d_residue, _s_floors, _d_floors):
@@ -2369,15 +1391,7 @@ def make_placer_solve_search_Item(NOTHING, _s_name, _s_size, _s_align, _s_slots,
         _s_slots(self, slots)
         _s_residue(self, residue)
         _s_floors(self, floors)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(name={self.name!r}, size={self.size!r}, align={self.align!r}, slots={self.slots!r}, residue={self.residue!r}, floors={self.floors!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.size, self.align, self.slots, self.residue, self.floors, ) == (other.name, other.size, other.align, other.slots, other.residue, other.floors, )
-    def __hash__(self):
-        return hash((1040365938, self.name, self.size, self.align, self.slots, self.residue, self.floors, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_search_Slot(NOTHING, _s_region, _s_start, _s_end, _s_rank):
@@ -2386,15 +1400,7 @@ def make_placer_solve_search_Slot(NOTHING, _s_region, _s_start, _s_end, _s_rank)
         _s_start(self, start)
         _s_end(self, end)
         _s_rank(self, rank)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(region={self.region!r}, start={self.start!r}, end={self.end!r}, rank={self.rank!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.region, self.start, self.end, self.rank, ) == (other.region, other.start, other.end, other.rank, )
-    def __hash__(self):
-        return hash((2367142923, self.region, self.start, self.end, self.rank, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_search_Solution(NOTHING, _s_cost, _s_assignments, _s_nodes, _s_proven, _d_proven):
@@ -2403,33 +1409,17 @@ def make_placer_solve_search_Solution(NOTHING, _s_cost, _s_assignments, _s_nodes
         _s_assignments(self, assignments)
         _s_nodes(self, nodes)
         _s_proven(self, proven)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(cost={self.cost!r}, assignments={self.assignments!r}, nodes={self.nodes!r}, proven={self.proven!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.cost, self.assignments, self.nodes, self.proven, ) == (other.cost, other.assignments, other.nodes, other.proven, )
-    def __hash__(self):
-        return hash((3450050994, self.cost, self.assignments, self.nodes, self.proven, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
-def make_placer_solve_search___Fresh(NOTHING, _s_order, _s_address, _s_padding, _s_room, _s_bound_address):
+def make_placer_solve_search__Fresh(NOTHING, _s_order, _s_address, _s_padding, _s_room, _s_bound_address):
     def __init__(self, order, address, padding, room, bound_address):
         _s_order(self, order)
         _s_address(self, address)
         _s_padding(self, padding)
         _s_room(self, room)
         _s_bound_address(self, bound_address)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(order={self.order!r}, address={self.address!r}, padding={self.padding!r}, room={self.room!r}, bound_address={self.bound_address!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.order, self.address, self.padding, self.room, self.bound_address, ) == (other.order, other.address, other.padding, other.room, other.bound_address, )
-    def __hash__(self):
-        return hash((1688587008, self.order, self.address, self.padding, self.room, self.bound_address, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_solve_usable_HeapShape(NOTHING, _s_header, _s_chunk0, _s_chunks):
@@ -2437,15 +1427,7 @@ def make_placer_solve_usable_HeapShape(NOTHING, _s_header, _s_chunk0, _s_chunks)
         _s_header(self, header)
         _s_chunk0(self, chunk0)
         _s_chunks(self, chunks)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(header={self.header!r}, chunk0={self.chunk0!r}, chunks={self.chunks!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.header, self.chunk0, self.chunks, ) == (other.header, other.chunk0, other.chunks, )
-    def __hash__(self):
-        return hash((1773923109, self.header, self.chunk0, self.chunks, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_target_HeapSection(NOTHING, _s_section, _s_symbol, _s_role, _s_backend, _s_size, _s_align, _s_block_size, _d_block_size, _s_needs_instruction_bus, _d_needs_instruction_bus, _s_needs_data_bus, _d_needs_data_bus, _s_writable_at_load, _d_writable_at_load):
@@ -2460,15 +1442,7 @@ def make_placer_target_HeapSection(NOTHING, _s_section, _s_symbol, _s_role, _s_b
         _s_needs_instruction_bus(self, needs_instruction_bus)
         _s_needs_data_bus(self, needs_data_bus)
         _s_writable_at_load(self, writable_at_load)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(section={self.section!r}, symbol={self.symbol!r}, role={self.role!r}, backend={self.backend!r}, size={self.size!r}, align={self.align!r}, block_size={self.block_size!r}, needs_instruction_bus={self.needs_instruction_bus!r}, needs_data_bus={self.needs_data_bus!r}, writable_at_load={self.writable_at_load!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.section, self.symbol, self.role, self.backend, self.size, self.align, self.block_size, self.needs_instruction_bus, self.needs_data_bus, self.writable_at_load, ) == (other.section, other.symbol, other.role, other.backend, other.size, other.align, other.block_size, other.needs_instruction_bus, other.needs_data_bus, other.writable_at_load, )
-    def __hash__(self):
-        return hash((2419476540, self.section, self.symbol, self.role, self.backend, self.size, self.align, self.block_size, self.needs_instruction_bus, self.needs_data_bus, self.writable_at_load, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_target_Target(NOTHING, _s_board, _s_config, _s_harvard, _s_mmu, _s_page_size, _s_rounding, _s_rounding_granule, _s_storage_writable, _d_storage_writable, _s_binary_type, _d_binary_type, _s_build_pic, _d_build_pic):
@@ -2483,15 +1457,7 @@ def make_placer_target_Target(NOTHING, _s_board, _s_config, _s_harvard, _s_mmu, 
         _s_storage_writable(self, storage_writable)
         _s_binary_type(self, binary_type)
         _s_build_pic(self, build_pic)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(board={self.board!r}, config={self.config!r}, harvard={self.harvard!r}, mmu={self.mmu!r}, page_size={self.page_size!r}, rounding={self.rounding!r}, rounding_granule={self.rounding_granule!r}, storage_writable={self.storage_writable!r}, binary_type={self.binary_type!r}, build_pic={self.build_pic!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.board, self.config, self.harvard, self.mmu, self.page_size, self.rounding, self.rounding_granule, self.storage_writable, self.binary_type, self.build_pic, ) == (other.board, other.config, other.harvard, other.mmu, other.page_size, other.rounding, other.rounding_granule, other.storage_writable, other.binary_type, other.build_pic, )
-    def __hash__(self):
-        return hash((2234220102, self.board, self.config, self.harvard, self.mmu, self.page_size, self.rounding, self.rounding_granule, self.storage_writable, self.binary_type, self.build_pic, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
 
 
 def make_placer_versions_ZephyrVersion(NOTHING, _s_major, _s_minor, _s_patch, _d_patch):
@@ -2499,12 +1465,140 @@ def make_placer_versions_ZephyrVersion(NOTHING, _s_major, _s_minor, _s_patch, _d
         _s_major(self, major)
         _s_minor(self, minor)
         _s_patch(self, patch)
-    def __repr__(self):
-        return f'{self.__class__.__qualname__}(major={self.major!r}, minor={self.minor!r}, patch={self.patch!r})'
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.major, self.minor, self.patch, ) == (other.major, other.minor, other.patch, )
-    def __hash__(self):
-        return hash((2607241185, self.major, self.minor, self.patch, ))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+    return __init__
+
+
+#: Class -> the function that makes its __init__.
+FACTORIES = {
+    'placer.application.FileChange': make_placer_application_FileChange,
+    'placer.application._Command': make_placer_application__Command,
+    'placer.board.Board': make_placer_board_Board,
+    'placer.board.ImageSizes': make_placer_board_ImageSizes,
+    'placer.board.MemoryRegion': make_placer_board_MemoryRegion,
+    'placer.board.Mpu': make_placer_board_Mpu,
+    'placer.board.UsedRange': make_placer_board_UsedRange,
+    'placer.builddir.BuildDir': make_placer_builddir_BuildDir,
+    'placer.builddir.BuildTarget': make_placer_builddir_BuildTarget,
+    'placer.builddir.Source': make_placer_builddir_Source,
+    'placer.config.LlextConfig': make_placer_config_LlextConfig,
+    'placer.config.OptionSpec': make_placer_config_OptionSpec,
+    'placer.diff.HeapDelta': make_placer_diff_HeapDelta,
+    'placer.diff.LayoutDiff': make_placer_diff_LayoutDiff,
+    'placer.diff.RegionDelta': make_placer_diff_RegionDelta,
+    'placer.dotconfig.Assignment': make_placer_dotconfig_Assignment,
+    'placer.dotconfig.KconfigValues': make_placer_dotconfig_KconfigValues,
+    'placer.emit.noinit_fragment.Fragment': make_placer_emit_noinit_fragment_Fragment,
+    'placer.emit.svg.Segment': make_placer_emit_svg_Segment,
+    'placer.emit.svg._Column': make_placer_emit_svg__Column,
+    'placer.emit.svg._Drawn': make_placer_emit_svg__Drawn,
+    'placer.errors.SourceSpan': make_placer_errors_SourceSpan,
+    'placer.importers.elf.ElfHeap': make_placer_importers_elf_ElfHeap,
+    'placer.importers.elf.ElfImage': make_placer_importers_elf_ElfImage,
+    'placer.importers.mapfile.MapSection': make_placer_importers_mapfile_MapSection,
+    'placer.layout.DynamicBuffer': make_placer_layout_DynamicBuffer,
+    'placer.layout.Layout': make_placer_layout_Layout,
+    'placer.layout.PlacedHeap': make_placer_layout_PlacedHeap,
+    'placer.layout.RegionSpace': make_placer_layout_RegionSpace,
+    'placer.layout.UsableAllocation': make_placer_layout_UsableAllocation,
+    'placer.llext.elf.ElfExpectation': make_placer_llext_elf_ElfExpectation,
+    'placer.llext.elf.ElfSection': make_placer_llext_elf_ElfSection,
+    'placer.llext.elf.ElfSymbol': make_placer_llext_elf_ElfSymbol,
+    'placer.llext.elf.ExtensionElf': make_placer_llext_elf_ExtensionElf,
+    'placer.llext.elf.Refusal': make_placer_llext_elf_Refusal,
+    'placer.llext.elf.Relocation': make_placer_llext_elf_Relocation,
+    'placer.llext.elf.RelocationSection': make_placer_llext_elf_RelocationSection,
+    'placer.llext.heap.Chunk': make_placer_llext_heap_Chunk,
+    'placer.llext.heap.HeapOptions': make_placer_llext_heap_HeapOptions,
+    'placer.llext.heap.HeapStats': make_placer_llext_heap_HeapStats,
+    'placer.llext.image.ImageFacts': make_placer_llext_image_ImageFacts,
+    'placer.llext.image.PreloadedExtension': make_placer_llext_image_PreloadedExtension,
+    'placer.llext.loader.Allocation': make_placer_llext_loader_Allocation,
+    'placer.llext.loader.ExtensionLoad': make_placer_llext_loader_ExtensionLoad,
+    'placer.llext.loader.HeapUsage': make_placer_llext_loader_HeapUsage,
+    'placer.llext.loader.LoadOptions': make_placer_llext_loader_LoadOptions,
+    'placer.llext.loader.LoadedRegion': make_placer_llext_loader_LoadedRegion,
+    'placer.llext.loader._Held': make_placer_llext_loader__Held,
+    'placer.llext.loader._Loaded': make_placer_llext_loader__Loaded,
+    'placer.llext.metadata.MetadataSizes': make_placer_llext_metadata_MetadataSizes,
+    'placer.llext.minheap.HeapMinimum': make_placer_llext_minheap_HeapMinimum,
+    'placer.llext.minheap.MinimumHeaps': make_placer_llext_minheap_MinimumHeaps,
+    'placer.llext.regions.Region': make_placer_llext_regions_Region,
+    'placer.llext.regions.RegionMap': make_placer_llext_regions_RegionMap,
+    'placer.llext.regions.SectionSlot': make_placer_llext_regions_SectionSlot,
+    'placer.llext.regions._Draft': make_placer_llext_regions__Draft,
+    'placer.llext.relocate.RelocationProblem': make_placer_llext_relocate_RelocationProblem,
+    'placer.llext.relocate.Site': make_placer_llext_relocate_Site,
+    'placer.llext.report.HeapTotal': make_placer_llext_report_HeapTotal,
+    'placer.llext.report.Report': make_placer_llext_report_Report,
+    'placer.llext.report.Unload': make_placer_llext_report_Unload,
+    'placer.llext.symbols.ExportTable': make_placer_llext_symbols_ExportTable,
+    'placer.llext.symbols.ExportedSymbol': make_placer_llext_symbols_ExportedSymbol,
+    'placer.llext.symbols.ExtensionInterface': make_placer_llext_symbols_ExtensionInterface,
+    'placer.llext.symbols.LoadedExtension': make_placer_llext_symbols_LoadedExtension,
+    'placer.llext.symbols.Resolution': make_placer_llext_symbols_Resolution,
+    'placer.profile.Profile': make_placer_profile_Profile,
+    'placer.rules.ConfigReport': make_placer_rules_ConfigReport,
+    'placer.script._driver._StateLexer': make_placer_script__driver__StateLexer,
+    'placer.script.ast.AsNeeded': make_placer_script_ast_AsNeeded,
+    'placer.script.ast.Assert': make_placer_script_ast_Assert,
+    'placer.script.ast.Assignment': make_placer_script_ast_Assignment,
+    'placer.script.ast.BinaryOp': make_placer_script_ast_BinaryOp,
+    'placer.script.ast.Call': make_placer_script_ast_Call,
+    'placer.script.ast.Command': make_placer_script_ast_Command,
+    'placer.script.ast.Comment': make_placer_script_ast_Comment,
+    'placer.script.ast.Conditional': make_placer_script_ast_Conditional,
+    'placer.script.ast.DataCommand': make_placer_script_ast_DataCommand,
+    'placer.script.ast.Fill': make_placer_script_ast_Fill,
+    'placer.script.ast.Include': make_placer_script_ast_Include,
+    'placer.script.ast.Input': make_placer_script_ast_Input,
+    'placer.script.ast.InputFile': make_placer_script_ast_InputFile,
+    'placer.script.ast.InputSectionDescription': make_placer_script_ast_InputSectionDescription,
+    'placer.script.ast.Insert': make_placer_script_ast_Insert,
+    'placer.script.ast.Memory': make_placer_script_ast_Memory,
+    'placer.script.ast.MemoryRegionDecl': make_placer_script_ast_MemoryRegionDecl,
+    'placer.script.ast.Number': make_placer_script_ast_Number,
+    'placer.script.ast.OutputSection': make_placer_script_ast_OutputSection,
+    'placer.script.ast.Overlay': make_placer_script_ast_Overlay,
+    'placer.script.ast.OverlaySection': make_placer_script_ast_OverlaySection,
+    'placer.script.ast.Pattern': make_placer_script_ast_Pattern,
+    'placer.script.ast.PhdrDecl': make_placer_script_ast_PhdrDecl,
+    'placer.script.ast.Phdrs': make_placer_script_ast_Phdrs,
+    'placer.script.ast.RegionAlias': make_placer_script_ast_RegionAlias,
+    'placer.script.ast.Script': make_placer_script_ast_Script,
+    'placer.script.ast.Sections': make_placer_script_ast_Sections,
+    'placer.script.ast.SortedPattern': make_placer_script_ast_SortedPattern,
+    'placer.script.ast.String': make_placer_script_ast_String,
+    'placer.script.ast.Symbol': make_placer_script_ast_Symbol,
+    'placer.script.ast.UnaryOp': make_placer_script_ast_UnaryOp,
+    'placer.script.ast.Version': make_placer_script_ast_Version,
+    'placer.script.ast.VersionExtern': make_placer_script_ast_VersionExtern,
+    'placer.script.ast.VersionNode': make_placer_script_ast_VersionNode,
+    'placer.script.ast.VersionSymbol': make_placer_script_ast_VersionSymbol,
+    'placer.script.evaluate.EvaluatedRegion': make_placer_script_evaluate_EvaluatedRegion,
+    'placer.script.evaluate.EvaluatedSymbols': make_placer_script_evaluate_EvaluatedSymbols,
+    'placer.script.evaluate.LinkerTarget': make_placer_script_evaluate_LinkerTarget,
+    'placer.script.evaluate.SymbolValue': make_placer_script_evaluate_SymbolValue,
+    'placer.script.evaluate.Unknown': make_placer_script_evaluate_Unknown,
+    'placer.script.evaluate._Definition': make_placer_script_evaluate__Definition,
+    'placer.script.evaluate._Scope': make_placer_script_evaluate__Scope,
+    'placer.script.kconfig_macros.Macro': make_placer_script_kconfig_macros_Macro,
+    'placer.script.parser._Engine': make_placer_script_parser__Engine,
+    'placer.script.preprocess.LineOrigin': make_placer_script_preprocess_LineOrigin,
+    'placer.script.preprocess.PreprocessedText': make_placer_script_preprocess_PreprocessedText,
+    'placer.solve.core.Pin': make_placer_solve_core_Pin,
+    'placer.solve.core._Placed': make_placer_solve_core__Placed,
+    'placer.solve.core._Problem': make_placer_solve_core__Problem,
+    'placer.solve.default.Anchor': make_placer_solve_default_Anchor,
+    'placer.solve.default.DefaultResult': make_placer_solve_default_DefaultResult,
+    'placer.solve.default.DefaultSlot': make_placer_solve_default_DefaultSlot,
+    'placer.solve.default.Order': make_placer_solve_default_Order,
+    'placer.solve.search.Assignment': make_placer_solve_search_Assignment,
+    'placer.solve.search.Item': make_placer_solve_search_Item,
+    'placer.solve.search.Slot': make_placer_solve_search_Slot,
+    'placer.solve.search.Solution': make_placer_solve_search_Solution,
+    'placer.solve.search._Fresh': make_placer_solve_search__Fresh,
+    'placer.solve.usable.HeapShape': make_placer_solve_usable_HeapShape,
+    'placer.target.HeapSection': make_placer_target_HeapSection,
+    'placer.target.Target': make_placer_target_Target,
+    'placer.versions.ZephyrVersion': make_placer_versions_ZephyrVersion,
+}

@@ -94,7 +94,7 @@ class LlextConfig:
     sys_heap_hardening_full: bool = False
 
     zephyr_version: ZephyrVersion = records.field(default=NEWEST_ZEPHYR,
-                                                converter=as_zephyr_version)
+                                                  converter=as_zephyr_version)
     set_by: tuple[tuple[str, str], ...] = ()
 
     # Architecture symbols, when the configuration names them (None: take the board's).

@@ -1,30 +1,34 @@
-"""Immutable value classes whose methods were written at packaging time.
+"""Immutable value classes whose constructors were written at packaging time.
 
 Every value that flows between placer's stages is a frozen, slotted class declared with
 `frozen` (or, for the few mutable working records of the loader, `mutable`): fields from
 the class's annotations, defaults and `field` options as attrs spells them, and
-``__init__``, ``__repr__``, ``__eq__`` and ``__hash__`` generated from them (a method the
+``__init__``, ``__repr__``, ``__eq__`` and ``__hash__`` made from them (a method the
 class body defines itself is kept).
 
 Why not attrs, which placer used first: a one-shot CLI pays for every class at start-up,
 and attrs creates each method with ``compile()`` (about 0.3 ms a class, ~130 classes)
-after a 20 ms import; together that was most of a cold ``placer check``. Here the methods
-of every class in the package are generated once, by ``python -m placer._recordgen``,
-into `placer._record_methods`, which the wheel installs precompiled like any module;
-decorating a class then only looks its factory up (a class whose declaration no longer
-matches the generated file, as while editing, is generated and compiled on the spot, from
-the same source text). ``tests/test_records.py`` checks that the file is current.
+after a 20 ms import; together that was most of a cold ``placer check``. Here equality,
+hash and repr are closures over `operator.attrgetter` (no compiling), and the one method
+that must be generated code to be fast, ``__init__`` (the parser builds every AST node
+through it), is generated once for every class in the package by ``python -m
+placer._recordgen`` into `placer._record_methods`, which the wheel installs precompiled;
+decorating a class then only looks its constructor up. A class whose declaration no
+longer matches the generated file (as while editing), or one outside the package, gets
+its constructor compiled on the spot from the same source text. ``tests/test_records.py``
+checks that the file is current.
 
 The semantics follow attrs' ``attrs.frozen(slots=True)``: equality compares the fields with
 ``eq=True`` between instances of the very same class; the hash combines them; the repr
 shows the fields with ``repr=True``; a field with a default may not precede one without;
 ``kw_only`` fields are keyword-only; ``init=False`` fields are set by ``__post_init__``
 (attrs' ``__attrs_post_init__``); assigning to a field of a frozen instance raises
-`FrozenInstanceError`; instances copy and pickle.
+`FrozenInstanceError`; instances copy, pickle and can be weakly referenced.
 """
 
 from __future__ import annotations
 
+import operator
 import sys
 import zlib
 from collections.abc import Callable
@@ -41,7 +45,7 @@ _C = TypeVar("_C", bound=type)
 
 #: Bumped whenever the generated source changes shape, so a stale generated module is
 #: never used.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 class _Nothing:
@@ -151,7 +155,7 @@ def mutable(cls: _C, /) -> _C:
 
 def has(cls: type) -> bool:
     """Whether `cls` is a record class."""
-    return "__record_fields__" in getattr(cls, "__dict__", {})
+    return getattr(cls, "__record_fields__", None) is not None
 
 
 def fields(cls: type) -> tuple[Field, ...]:
@@ -178,21 +182,20 @@ def evolve(instance: _T, **changes: Any) -> _T:
 class _Spec:
     """Everything the generated methods of one class depend on."""
 
-    __slots__ = ("fields", "frozen", "key", "post_init", "wanted")
+    __slots__ = ("fields", "frozen", "init", "key", "post_init")
 
     def __init__(self, key: str, fields: tuple[Field, ...], frozen: bool, post_init: bool,
-                 wanted: tuple[str, ...]) -> None:
+                 init: bool) -> None:
         self.key = key
         self.fields = fields
         self.frozen = frozen
         self.post_init = post_init
-        #: The methods to generate: those the class body does not define itself.
-        self.wanted = wanted
+        #: Whether ``__init__`` is generated (the class body does not define one).
+        self.init = init
 
     def fingerprint(self) -> str:
         """A text that changes whenever the generated source would."""
-        parts = [f"v{GENERATOR_VERSION}", "F" if self.frozen else "M",
-                 "P" if self.post_init else "", ",".join(self.wanted)]
+        parts = [f"v{GENERATOR_VERSION}", "P" if self.post_init else ""]
         for f in self.fields:
             flags = "".join(letter for letter, on in (
                 ("d", f.default is not NOTHING), ("f", f.factory is not None),
@@ -200,10 +203,6 @@ class _Spec:
                 ("e", not f.eq), ("r", not f.repr), ("k", f.kw_only)) if on)
             parts.append(f"{f.name}:{flags}")
         return "|".join(parts)
-
-
-#: Methods a record gets unless its class body defines them.
-_GENERATED = ("__init__", "__repr__", "__eq__", "__hash__")
 
 
 def _is_classvar(annotation: object) -> bool:
@@ -248,36 +247,84 @@ def _record(cls: _C, *, frozen: bool) -> _C:
     if issubclass(cls, BaseException):
         raise TypeError(f"{cls.__qualname__}: an exception cannot be a record")
     for value in cls.__dict__.values():
-        code = getattr(value, "__code__", None)
-        if code is not None and "__class__" in code.co_freevars:
-            raise TypeError(f"{cls.__qualname__}: a record's methods cannot use super() "
-                            "without arguments (the class is rebuilt with slots)")
+        for function in (value, getattr(value, "__func__", None),
+                         *(getattr(value, a, None) for a in ("fget", "fset", "fdel"))):
+            code = getattr(function, "__code__", None)
+            if code is not None and "__class__" in code.co_freevars:
+                raise TypeError(f"{cls.__qualname__}: a record's methods cannot use super() "
+                                "without arguments (the class is rebuilt with slots)")
     found, consumed = _collect(cls)
-    wanted = tuple(m for m in _GENERATED if m not in cls.__dict__
-                   and (frozen or m != "__hash__"))
+    for f in found:
+        if f.init and f.alias != f.name:
+            raise TypeError(f"{cls.__qualname__}: field {f.name!r} starts with an underscore "
+                            "and is set by __init__; give it init=False or another name")
+    own = cls.__dict__
     spec = _Spec(f"{cls.__module__}.{cls.__qualname__}", found, frozen,
-                 hasattr(cls, "__post_init__"), wanted)
-    body = {k: v for k, v in cls.__dict__.items()
+                 hasattr(cls, "__post_init__"), "__init__" not in own)
+
+    body = {k: v for k, v in own.items()
             if k not in consumed and k not in ("__dict__", "__weakref__")}
     base_slots = {s for b in cls.__mro__[1:] for s in b.__dict__.get("__slots__", ())}
-    body["__slots__"] = tuple(f.name for f in found if f.name not in base_slots)
-    if not frozen and "__hash__" not in cls.__dict__:
-        body["__hash__"] = None
+    weakref = () if any(hasattr(b, "__weakref__") for b in cls.__mro__[1:]) else ("__weakref__",)
+    body["__slots__"] = (*(f.name for f in found if f.name not in base_slots), *weakref)
+    eq_key = _key([f.name for f in found if f.eq])
+    if "__repr__" not in own:
+        body["__repr__"] = _repr_for(tuple(f.name for f in found if f.repr))
+    if "__eq__" not in own:
+        body["__eq__"] = _eq_for(eq_key)
+    if not frozen:
+        body.setdefault("__hash__", None)
+    elif "__hash__" not in own:
+        body["__hash__"] = _hash_for(eq_key, zlib.crc32(spec.key.encode()))
     if frozen:
         body.setdefault("__setattr__", _frozen_setattr)
         body.setdefault("__delattr__", _frozen_delattr)
     body.setdefault("__getstate__", _getstate)
     body.setdefault("__setstate__", _setstate)
-    body["__match_args__"] = tuple(f.name for f in found if f.init and not f.kw_only)
+    body.setdefault("__match_args__", tuple(f.name for f in found if f.init and not f.kw_only))
     body["__record_fields__"] = found
     body["__record_spec__"] = spec
     new: _C = type(cls)(cls.__name__, cls.__bases__, body)  # type: ignore[misc]
     new.__qualname__ = cls.__qualname__
-    # The methods come once the class exists: __init__ stores through the slots' own
-    # descriptors, a third faster than object.__setattr__ by name.
-    for name, method in _methods(spec, new).items():
-        setattr(new, name, method)
+    if spec.init:
+        # Made once the class exists: __init__ stores through the slots' own descriptors,
+        # a third faster than object.__setattr__ by name.
+        new.__init__ = _init(spec, new)  # type: ignore[misc]
     return new
+
+
+def _key(names: list[str]) -> Callable[[object], object]:
+    """The tuple of an instance's `names` fields (C-speed `attrgetter`)."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    get = operator.attrgetter(*names) if names else None
+
+    def key(instance: object) -> object:
+        return (get(instance),) if get is not None else ()
+    return key
+
+
+def _eq_for(key: Callable[[object], object]) -> Callable[[object, object], object]:
+    def __eq__(self: object, other: object) -> object:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return key(self) == key(other)
+    return __eq__
+
+
+def _hash_for(key: Callable[[object], object], salt: int) -> Callable[[object], int]:
+    def __hash__(self: object) -> int:
+        return hash((salt, key(self)))
+    return __hash__
+
+
+def _repr_for(names: tuple[str, ...]) -> Callable[[object], str]:
+    def __repr__(self: object) -> str:
+        # A class defined in a function: its name without "f.<locals>.", as attrs shows it.
+        name = type(self).__qualname__.rsplit(">.", 1)[-1]
+        shown = ", ".join(f"{n}={getattr(self, n, NOTHING)!r}" for n in names)
+        return f"{name}({shown})"
+    return __repr__
 
 
 def _frozen_setattr(self: object, name: str, value: object) -> None:
@@ -300,81 +347,46 @@ def _setstate(self: object, state: tuple[object, ...]) -> None:
             object.__setattr__(self, f.name, value)
 
 
-# --- The generated methods -----------------------------------------------------------
+# --- The generated __init__ ----------------------------------------------------------
 
 
-def factory_name(key: str) -> str:
-    """The name of the generated factory of the class `key` (``module.QualName``)."""
-    return "make_" + key.replace("_", "__").replace(".", "_")
-
-
-def factory_source(spec: _Spec) -> str:
-    """The source text of the function that returns the generated methods of `spec`'s
-    class, given the objects they close over (`NOTHING`, and each field's slot setter,
-    default, factory and converter)."""
+def factory_source(spec: _Spec, name: str = "make") -> str:
+    """The source text of function `name`, which returns the ``__init__`` of `spec`'s
+    class given the objects it closes over: `NOTHING`, and each field's slot setter,
+    default, factory and converter."""
     params = ["NOTHING"]
     for f in spec.fields:
         params += [f"_s_{f.name}"] + [f"_d_{f.name}"] * (f.default is not NOTHING) + \
                   [f"_f_{f.name}"] * (f.factory is not None) + \
                   [f"_c_{f.name}"] * (f.converter is not None)
-    lines = [f"def {factory_name(spec.key)}({', '.join(params)}):"]
-    names = []
-    if "__init__" in spec.wanted:
-        names.append("__init__")
-        lines += _init_lines(spec)
-    eq_fields = [f.name for f in spec.fields if f.eq]
-    mine = "".join(f"self.{n}, " for n in eq_fields)
-    theirs = "".join(f"other.{n}, " for n in eq_fields)
-    if "__repr__" in spec.wanted:
-        names.append("__repr__")
-        shown = ", ".join(f"{f.name}={{self.{f.name}!r}}" for f in spec.fields if f.repr)
-        lines += ["    def __repr__(self):",
-                  f"        return f'{{self.__class__.__qualname__}}({shown})'"]
-    if "__eq__" in spec.wanted:
-        names.append("__eq__")
-        lines += ["    def __eq__(self, other):",
-                  "        if other.__class__ is not self.__class__:",
-                  "            return NotImplemented",
-                  f"        return ({mine}) == ({theirs})"]
-    if "__hash__" in spec.wanted:
-        names.append("__hash__")
-        salt = zlib.crc32(spec.key.encode())
-        lines += ["    def __hash__(self):",
-                  f"        return hash(({salt}, {mine}))"]
-    lines.append(f"    return {{{', '.join(f'{n!r}: {n}' for n in names)}}}")
-    return "\n".join(lines) + "\n"
-
-
-def _init_lines(spec: _Spec) -> list[str]:
     positional: list[str] = []
     keyword: list[str] = []
     body: list[str] = []
-    assign = "_s_{name}(self, {value})"
     for f in spec.fields:
+        call = f"_f_{f.name}(self)" if f.takes_self else f"_f_{f.name}()"
         if not f.init:
             if f.factory is not None:
-                call = f"_f_{f.name}(self)" if f.takes_self else f"_f_{f.name}()"
-                body.append(assign.format(name=f.name, value=call))
+                body.append(f"_s_{f.name}(self, {call})")
             elif f.default is not NOTHING:
-                body.append(assign.format(name=f.name, value=f"_d_{f.name}"))
+                body.append(f"_s_{f.name}(self, _d_{f.name})")
             continue
-        arg = f.alias
         if f.factory is not None:
-            param = f"{arg}=NOTHING"
-            call = f"_f_{f.name}(self)" if f.takes_self else f"_f_{f.name}()"
-            value = f"{call} if {arg} is NOTHING else {arg}"
+            param, value = f"{f.name}=NOTHING", f"{call} if {f.name} is NOTHING else {f.name}"
         elif f.default is not NOTHING:
-            param, value = f"{arg}=_d_{f.name}", arg
+            param, value = f"{f.name}=_d_{f.name}", f.name
         else:
-            param, value = arg, arg
+            param, value = f.name, f.name
         if f.converter is not None:
             value = f"_c_{f.name}({value})"
         (keyword if f.kw_only else positional).append(param)
-        body.append(assign.format(name=f.name, value=value))
+        body.append(f"_s_{f.name}(self, {value})")
     if spec.post_init:
         body.append("self.__post_init__()")
     signature = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
-    return [f"    def __init__({signature}):", *(f"        {line}" for line in body or ["pass"])]
+    return "\n".join([f"def {name}({', '.join(params)}):",
+                      f"    def __init__({signature}):",
+                      *(f"        {line}" for line in body or ["pass"]),
+                      "    return __init__"]) + "\n"
 
 
 def _closure(spec: _Spec, cls: type) -> dict[str, object]:
@@ -400,15 +412,13 @@ def _generated() -> ModuleType | None:
     return module
 
 
-def _methods(spec: _Spec, cls: type) -> dict[str, Callable[..., Any]]:
+def _init(spec: _Spec, cls: type) -> Callable[..., None]:
     generated = _generated()
-    name = factory_name(spec.key)
-    make: Callable[..., dict[str, Callable[..., Any]]] | None = None
+    make: Callable[..., Callable[..., None]]
     if generated is not None and generated.FINGERPRINTS.get(spec.key) == spec.fingerprint():
-        make = getattr(generated, name)
+        make = generated.FACTORIES[spec.key]
     else:
         namespace: dict[str, Any] = {}
         exec(compile(factory_source(spec), f"<record {spec.key}>", "exec"), namespace)
-        make = namespace[name]
+        make = namespace["make"]
     return make(**_closure(spec, cls))
-

@@ -141,3 +141,65 @@ def test_package_records_keep_their_own_methods() -> None:
     assert ZephyrVersion(4, 3) < ZephyrVersion(4, 3, 1) < ZephyrVersion(4, 4)
     assert str(ZephyrVersion(4, 3, 99)) == "4.3.99"
     assert "__dict__" not in dir(ZephyrVersion(4, 3))
+
+
+def test_a_record_declared_in_a_function_works_and_shows_its_plain_name() -> None:
+    def make() -> type:
+        @records.frozen
+        class Local:
+            x: int
+        return Local
+
+    local = make()
+    assert repr(local(1)) == "Local(x=1)"
+    assert local(1) == local(1) and hash(local(1)) == hash(local(1))
+
+
+def test_records_can_be_weakly_referenced() -> None:
+    import weakref
+
+    p = _Point(1)
+    assert weakref.ref(p)() is p
+
+
+def test_a_plain_subclass_of_a_record_is_a_record() -> None:
+    class Sub(_Point):
+        __slots__ = ()
+
+    assert records.has(Sub) and [f.name for f in records.fields(Sub)][:2] == ["x", "y"]
+
+
+def test_a_match_args_of_the_class_body_is_kept() -> None:
+    @records.frozen
+    class Pair:
+        __match_args__ = ("b",)
+        a: int
+        b: int
+
+    assert Pair.__match_args__ == ("b",)
+
+
+def test_declarations_a_record_cannot_honour_are_refused() -> None:
+    with pytest.raises(TypeError, match="cannot use super"):
+        @records.frozen
+        class _Super:
+            x: int
+
+            @property
+            def name(self) -> str:
+                return super().__repr__()
+    with pytest.raises(TypeError, match="starts with an underscore"):
+        @records.frozen
+        class _Private:
+            _x: int
+
+
+def test_the_layout_reader_fills_a_field_with_a_factory() -> None:
+    from placer.emit.layout_json import Decoder
+
+    @records.frozen
+    class Noted:
+        a: int
+        notes: tuple[str, ...] = records.field(factory=tuple)
+
+    assert Decoder("f.json").record_instance(Noted, {"a": 1}, "x") == Noted(1)

@@ -118,7 +118,7 @@ def from_document(document: JsonValue, *, file: str = "<string>") -> Layout:
             raise LayoutError("missing", file, key=key)
     board = decoder.decode(Board, root["board"], "board")
     config = decoder.decode(LlextConfig, root["config"], "config")
-    target = decoder.attrs_instance(
+    target = decoder.record_instance(
         Target, root["target"], "target", extra={"board": board, "config": config}
     )
     heaps = tuple(
@@ -216,7 +216,7 @@ def check_layout(layout: Layout, file: str) -> None:
 
 
 def encode(value: object) -> JsonValue:
-    """`value` (an attrs instance, enum, tuple, set, path or scalar) as plain JSON data."""
+    """`value` (a record, enum, tuple, set, path or scalar) as plain JSON data."""
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
@@ -306,7 +306,7 @@ class Decoder:
             if name not in known:
                 raise self.fail(_join(key, name), "unknown key")
 
-    def attrs_instance(
+    def record_instance(
         self, cls: type[_T], value: JsonValue, key: str, extra: dict[str, Any] | None = None
     ) -> _T:
         data = self.mapping(value, key)
@@ -322,7 +322,7 @@ class Decoder:
                 values[field.name] = self.decode(
                     hints[field.name], data[field.name], _join(key, field.name)
                 )
-            elif field.default is records.NOTHING:
+            elif not field.has_default:
                 raise self.fail(_join(key, field.name), "missing")
         for name in derived & data.keys():
             base = name.removesuffix("_hex")
@@ -347,8 +347,8 @@ class Decoder:
         placed_part = {
             k: v for k, v in data.items() if k not in heap_names and k not in {"end", "end_hex"}
         }
-        heap = self.attrs_instance(HeapSection, heap_part, key)
-        placed = self.attrs_instance(PlacedHeap, placed_part, key, extra={"heap": heap})
+        heap = self.record_instance(HeapSection, heap_part, key)
+        placed = self.record_instance(PlacedHeap, placed_part, key, extra={"heap": heap})
         if data.get("end", placed.end) != placed.end:
             raise self.fail(_join(key, "end"), f"{data['end']} is not address + size")
         return placed
@@ -413,7 +413,7 @@ class Decoder:
                 raise self.fail(key, "expected [major, minor] or [major, minor, patch]")
             return ZephyrVersion(*cast(list[int], parts))
         if records.has(hint):
-            return self.attrs_instance(hint, value, key)
+            return self.record_instance(hint, value, key)
         raise self.fail(key, f"cannot decode a value of type {hint.__name__}")
 
 
