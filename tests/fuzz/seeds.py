@@ -105,8 +105,10 @@ _EXPORT_TOKENS = tuple(w.encode() for w in (
 
 
 def build_targets(folder: Path) -> dict[str, Target]:
-    """Every target's seeds and fixed files under `folder` (created), as `Target`s."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Every target's seeds and fixed files under `folder` (made anew: a campaign run
+    again with the same ``--out`` starts from fresh seeds), as `Target`s."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     builders = {
         "script": _script, "preprocessor": _preprocessor, "config": _config,
         "board": _board, "devicetree": _devicetree, "layout": _layout,
