@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -363,14 +362,7 @@ def _check_consistency(reader: _Reader, board: Board, explicit_used: int) -> Non
 
 def parse_board(text: str, file: str = "<board>", base_dir: Path | None = None) -> Board:
     """A `Board` from board-file text; `file` names it in errors, `base_dir` resolves paths."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        position = _DECODE_POSITION.search(message)
-        line = int(position[1]) if position else None
-        message = _DECODE_POSITION.sub("", message).strip()
-        raise BoardError(f"invalid TOML: {message}", file, line) from None
+    data = _decode(text, file)
     reader = _Reader(file, text)
     reader.check_keys(data, _TOP_KEYS)
     schema = reader.get(data, "schema", int, required=True)
@@ -447,6 +439,28 @@ def parse_board(text: str, file: str = "<board>", base_dir: Path | None = None) 
         board = records.evolve(board, used=board.used + image_used_ranges(board, board.image))
     _check_consistency(reader, board, explicit_used)
     return board
+
+
+def _decode(text: str, file: str) -> dict[str, Any]:
+    """What ``tomllib.loads`` gives for `text`: for the text of a shipped board, from
+    `placer._board_data` (written by ``python -m placer._boardgen``; a test keeps it
+    current), as tomllib and its datetime and regexes would cost a command that loads a
+    board more than the rest of reading it."""
+    from placer._board_data import DECODED
+
+    shipped = DECODED.get(text)
+    if shipped is not None:
+        return shipped()
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        position = _DECODE_POSITION.search(message)
+        line = int(position[1]) if position else None
+        message = _DECODE_POSITION.sub("", message).strip()
+        raise BoardError(f"invalid TOML: {message}", file, line) from None
 
 
 def _default_true(value: bool | None) -> bool:
