@@ -351,6 +351,10 @@ class Driver:
         size = len(_tables.ACTIONS)
         #: Lexer terminals in Lark's priority order: (name, literal text or None, regexp).
         self.terminals: tuple[tuple[str, str | None, str], ...] = _tables.TERMINALS
+        #: The same rows by name, and each terminal's place in that order: a state's lexer
+        #: reads its own few terminals, not all 142.
+        self._terminal_rows = {row[0]: row for row in self.terminals}
+        self._priority = {row[0]: index for index, row in enumerate(self.terminals)}
         self._patterns = {"INPUT_SECTIONS": self._input_sections_regexp()}
         self._patterns.update(
             (name, regexp) for name, text, regexp in self.terminals if text is None
@@ -402,9 +406,9 @@ class Driver:
         alternatives: list[tuple[str, str, str | None]] = [
             (name, self._patterns[name], None) for name in sorted(_DRIVER_TERMINALS & accepted)
         ]
-        for name, text, regexp in self.terminals:
-            if name not in accepted:
-                continue
+        terminals = self._terminal_rows
+        for name in sorted(accepted & terminals.keys(), key=self._priority.__getitem__):
+            _, text, regexp = terminals[name]
             if text is not None:
                 owner = next(
                     (r for r in _tables.OWNERS.get(name, ()) if r in accepted), None
