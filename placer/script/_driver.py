@@ -312,10 +312,8 @@ class _Rows(dict[int, dict[str, int]]):
 
     def __missing__(self, state: int) -> dict[str, int]:
         names = _tables.SYMBOLS
-        row = {}
-        for pair in self._encoded[state].split():
-            symbol, _, number = pair.partition(":")
-            row[names[int(symbol)]] = int(number)
+        fields = self._encoded[state].replace(":", " ").split()
+        row = {names[int(s)]: int(n) for s, n in zip(fields[::2], fields[1::2], strict=True)}
         self[state] = row
         return row
 
