@@ -488,6 +488,8 @@ class Driver:
             match = match_token(text, position)
             kind = None
             if match is not None:
+                # `_resolve`, inlined: this runs once per token (a call would cost more
+                # than the rest of this block).
                 group = kind = match.lastgroup or ""
                 value = match.group(kind)
                 table = keywords.get(kind)
