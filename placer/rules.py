@@ -404,6 +404,8 @@ class _Checker:
     def assignments(self) -> list[Assignment]:
         """The configuration's values for the options its files set, as assignments at the
         ``file:line`` that set them."""
+        if not self.config.set_by:
+            return []  # nothing read from a file (Zephyr's defaults): no Kconfig reader
         from placer.dotconfig import Assignment
 
         out = []

@@ -9,7 +9,6 @@ them, so that verify with the build and verify with the profile run the same cod
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,6 +49,8 @@ class PreloadedExtension:
     @property
     def sha256(self) -> str:
         """The SHA-256 of the file's bytes, in hex."""
+        import hashlib  # only for a profile: loading OpenSSL costs a verify ~2 ms
+
         return hashlib.sha256(self.data).hexdigest()
 
 

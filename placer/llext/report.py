@@ -6,7 +6,6 @@ bytes out).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from placer import records
@@ -135,6 +134,8 @@ class Report:
 
     def to_json(self) -> str:
         """The report as stable JSON (schema ``placer-verify/1``)."""
+        import json  # only for --json: a verify that prints text does not load it
+
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,7 +24,6 @@ does; placer keeps them to explain a missing symbol.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
@@ -63,6 +62,8 @@ def slid(name: str, pointer_size: int) -> int:
     big-endian (``scripts/build/llext_slidlib.py``)."""
     if pointer_size not in (4, 8):
         raise ValueError(f"pointer size must be 4 or 8, not {pointer_size}")
+    import hashlib  # only in SLID mode: loading OpenSSL costs a verify without it ~2 ms
+
     return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:pointer_size], "big")
 
 
