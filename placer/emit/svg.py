@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import math
 import textwrap
-import xml.etree.ElementTree as ET
 
 from placer import records
 from placer.layout import Layout
@@ -124,7 +123,7 @@ def render_svg(layout: Layout) -> str:
     height = (title_height + sum(row_heights) + _LEGEND_HEIGHT + _LABEL_LINE * len(notes)
               + _MARGIN * 2)
 
-    svg = ET.Element("svg", {
+    svg = _Element("svg", {
         "xmlns": "http://www.w3.org/2000/svg",
         "width": str(width),
         "height": str(height),
@@ -132,9 +131,9 @@ def render_svg(layout: Layout) -> str:
         "font-family": _FONT,
         "font-size": "12",
     })
-    ET.SubElement(svg, "title").text = f"LLEXT heap layout: {board.name}"
+    _sub(svg, "title").text = f"LLEXT heap layout: {board.name}"
     _defs(svg)
-    ET.SubElement(svg, "rect", {"width": str(width), "height": str(height), "fill": "#ffffff"})
+    _sub(svg, "rect", {"width": str(width), "height": str(height), "fill": "#ffffff"})
     _text(svg, _MARGIN, _MARGIN + 14, f"LLEXT heap layout — {board.name}",
           size=18, weight="bold")
     _text(svg, _MARGIN, _MARGIN + 32, _subtitle(layout), size=12, fill="#444444")
@@ -150,8 +149,7 @@ def render_svg(layout: Layout) -> str:
         _text(svg, _MARGIN, y, note, size=12, fill="#8a1c1c")
         y += _LABEL_LINE
     _legend(svg, layout, _MARGIN, y + 10)
-    ET.indent(svg, space=" ")
-    return ET.tostring(svg, encoding="unicode", xml_declaration=False) + "\n"
+    return svg.to_xml() + "\n"
 
 
 # --- layout of one column ----------------------------------------------------------------
@@ -212,8 +210,8 @@ def _column(layout: Layout, region: str) -> _Column:
     return _Column(region, memory.origin, memory.length, attributes, tuple(drawn))
 
 
-def _draw_column(svg: ET.Element, column: _Column, x: float, y: float) -> None:
-    group = ET.SubElement(svg, "g", {"class": "region", "id": f"region-{column.name}"})
+def _draw_column(svg: _Element, column: _Column, x: float, y: float) -> None:
+    group = _sub(svg, "g", {"class": "region", "id": f"region-{column.name}"})
     _text(group, x, y + 16, column.name, size=15, weight="bold")
     _text(group, x, y + 32,
           f"{_hex(column.origin)}{_DASH}{_hex(column.origin + column.length - 1)}", size=11,
@@ -231,7 +229,7 @@ def _draw_column(svg: ET.Element, column: _Column, x: float, y: float) -> None:
         label_top = max(centre - block / 2, next_free_label)
         anchor_y = top + item.top + item.height / 2
         if abs(label_top + block / 2 - anchor_y) > 1:
-            ET.SubElement(group, "polyline", {
+            _sub(group, "polyline", {
                 "points": f"{x + _COLUMN_WIDTH},{_f(anchor_y)} {label_x - 6},{_f(anchor_y)} "
                           f"{label_x - 2},{_f(label_top + block / 2)}",
                 "fill": "none", "stroke": "#999999", "stroke-width": "0.8",
@@ -241,13 +239,13 @@ def _draw_column(svg: ET.Element, column: _Column, x: float, y: float) -> None:
                   size=11 if index else 12, weight="bold" if index == 0 else None,
                   fill="#222222" if index == 0 else "#555555")
         next_free_label = label_top + block + 3
-    ET.SubElement(group, "rect", {
+    _sub(group, "rect", {
         "x": _f(x), "y": _f(top), "width": str(_COLUMN_WIDTH), "height": _f(column.height),
         "fill": "none", "stroke": "#333333", "stroke-width": "1.5",
     })
 
 
-def _draw_segment(group: ET.Element, item: _Drawn, x: float, top: float) -> None:
+def _draw_segment(group: _Element, item: _Drawn, x: float, top: float) -> None:
     segment = item.segment
     fill = {
         SegmentKind.USED: _USED_FILL,
@@ -255,12 +253,12 @@ def _draw_segment(group: ET.Element, item: _Drawn, x: float, top: float) -> None
         SegmentKind.PADDING: _PADDING_FILL,
         SegmentKind.HEAP: _HEAP_COLOURS.get(segment.role or HeapRole.SHARED, "#1f77b4"),
     }[segment.kind]
-    rect = ET.SubElement(group, "rect", {
+    rect = _sub(group, "rect", {
         "class": segment.kind.value,
         "x": _f(x), "y": _f(top + item.top), "width": str(_COLUMN_WIDTH),
         "height": _f(item.height), "fill": fill, "stroke": "#555555", "stroke-width": "0.5",
     })
-    ET.SubElement(rect, "title").text = (
+    _sub(rect, "title").text = (
         f"{segment.name}: {_hex(segment.start)}{_DASH}{_hex(segment.end - 1)}, {segment.size} bytes"
     )
     if segment.kind is SegmentKind.HEAP and item.height >= 16:
@@ -270,17 +268,17 @@ def _draw_segment(group: ET.Element, item: _Drawn, x: float, top: float) -> None
         _break_mark(group, x, top + item.top + item.height / 2)
 
 
-def _break_mark(group: ET.Element, x: float, y: float) -> None:
+def _break_mark(group: _Element, x: float, y: float) -> None:
     # Two zigzags across the column with a white band between them: "not to scale here".
     step = _COLUMN_WIDTH / 10
     for offset in (-4.0, 4.0):
         points = " ".join(
             f"{_f(x + i * step)},{_f(y + offset + (3 if i % 2 else -3))}" for i in range(11)
         )
-        ET.SubElement(group, "polyline", {
+        _sub(group, "polyline", {
             "points": points, "fill": "none", "stroke": "#333333", "stroke-width": "1.2",
         })
-    ET.SubElement(group, "rect", {
+    _sub(group, "rect", {
         "x": _f(x), "y": _f(y - 2), "width": str(_COLUMN_WIDTH), "height": "4",
         "fill": "#ffffff",
     })
@@ -300,23 +298,23 @@ def _label_lines(item: _Drawn) -> list[str]:
 # --- decorations ---------------------------------------------------------------------------
 
 
-def _defs(svg: ET.Element) -> None:
-    defs = ET.SubElement(svg, "defs")
-    free = ET.SubElement(defs, "pattern", {
+def _defs(svg: _Element) -> None:
+    defs = _sub(svg, "defs")
+    free = _sub(defs, "pattern", {
         "id": "free", "width": "8", "height": "8", "patternUnits": "userSpaceOnUse",
     })
-    ET.SubElement(free, "rect", {"width": "8", "height": "8", "fill": "#e8f5e9"})
-    ET.SubElement(free, "path", {"d": "M0,8 L8,0", "stroke": "#b7dcb9", "stroke-width": "1"})
-    padding = ET.SubElement(defs, "pattern", {
+    _sub(free, "rect", {"width": "8", "height": "8", "fill": "#e8f5e9"})
+    _sub(free, "path", {"d": "M0,8 L8,0", "stroke": "#b7dcb9", "stroke-width": "1"})
+    padding = _sub(defs, "pattern", {
         "id": "padding", "width": "6", "height": "6", "patternUnits": "userSpaceOnUse",
         "patternTransform": "rotate(45)",
     })
-    ET.SubElement(padding, "rect", {"width": "6", "height": "6", "fill": "#fff3cd"})
-    ET.SubElement(padding, "rect", {"width": "3", "height": "6", "fill": "#e0a800"})
+    _sub(padding, "rect", {"width": "6", "height": "6", "fill": "#fff3cd"})
+    _sub(padding, "rect", {"width": "3", "height": "6", "fill": "#e0a800"})
 
 
-def _legend(svg: ET.Element, layout: Layout, x: float, y: float) -> None:
-    group = ET.SubElement(svg, "g", {"class": "legend"})
+def _legend(svg: _Element, layout: Layout, x: float, y: float) -> None:
+    group = _sub(svg, "g", {"class": "legend"})
     entries: list[tuple[str, str]] = [("image (used)", _USED_FILL)]
     roles = []
     for placed in layout.heaps:
@@ -326,7 +324,7 @@ def _legend(svg: ET.Element, layout: Layout, x: float, y: float) -> None:
     entries += [("alignment padding", _PADDING_FILL), ("free", _FREE_FILL)]
     cursor = x
     for label, fill in entries:
-        ET.SubElement(group, "rect", {
+        _sub(group, "rect", {
             "x": _f(cursor), "y": _f(y), "width": "18", "height": "14", "fill": fill,
             "stroke": "#555555", "stroke-width": "0.5",
         })
@@ -379,17 +377,61 @@ def _role_words(role: HeapRole) -> str:
     }[role]
 
 
-def _text(parent: ET.Element, x: float, y: float, text: str, *, size: int,
+def _text(parent: _Element, x: float, y: float, text: str, *, size: int,
           weight: str | None = None, fill: str = "#000000",
-          anchor: str | None = None) -> ET.Element:
+          anchor: str | None = None) -> _Element:
     attributes = {"x": _f(x), "y": _f(y), "font-size": str(size), "fill": fill}
     if weight is not None:
         attributes["font-weight"] = weight
     if anchor is not None:
         attributes["text-anchor"] = anchor
-    element = ET.SubElement(parent, "text", attributes)
+    element = _sub(parent, "text", attributes)
     element.text = text
     return element
+
+
+class _Element:
+    """One SVG element: the part of `xml.etree.ElementTree.Element` this writer builds,
+    written as ``ElementTree.tostring`` writes it after ``ElementTree.indent(space=" ")``
+    (tests/emit/test_svg.py holds the output to that). ElementTree itself, pyexpat
+    included, took a tenth of a cold ``placer place -o``'s own time to import."""
+
+    __slots__ = ("attributes", "children", "tag", "text")
+
+    def __init__(self, tag: str, attributes: dict[str, str] | None = None) -> None:
+        self.tag = tag
+        self.attributes = dict(attributes or {})
+        self.text: str | None = None
+        self.children: list[_Element] = []
+
+    def to_xml(self, level: int = 0) -> str:
+        """The element and its children as indented XML text (no trailing newline)."""
+        head = "<" + self.tag + "".join(f' {key}="{_escape_attribute(value)}"'
+                                        for key, value in self.attributes.items())
+        if self.children:
+            inner = "\n" + " " * (level + 1)
+            text = _escape_text(self.text) if self.text and self.text.strip() else inner
+            body = inner.join(child.to_xml(level + 1) for child in self.children)
+            return f"{head}>{text}{body}\n{' ' * level}</{self.tag}>"
+        if self.text:
+            return f"{head}>{_escape_text(self.text)}</{self.tag}>"
+        return head + " />"
+
+
+def _sub(parent: _Element, tag: str, attributes: dict[str, str] | None = None) -> _Element:
+    """A new child of `parent` (``ElementTree.SubElement``)."""
+    child = _Element(tag, attributes)
+    parent.children.append(child)
+    return child
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_attribute(value: str) -> str:
+    return (_escape_text(value).replace('"', "&quot;").replace("\r", "&#13;")
+            .replace("\n", "&#10;").replace("\t", "&#09;"))
 
 
 def _hex(value: int) -> str:
