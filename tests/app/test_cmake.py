@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,10 @@ def _build(binary: Path) -> subprocess.CompletedProcess[str]:
 
 def _touch(path: Path) -> None:
     # Now: later than every output of the previous build (nanosecond times, as Ninja
-    # reads them), and not in the future, which would make every later build stale.
+    # reads them), and not in the future, which would make every later build stale. The
+    # kernel stamps files from a clock that advances once a tick (4 ms at HZ=250), so a
+    # build that finished within the same tick would have the same time: wait one out.
+    time.sleep(0.02)
     os.utime(path)
 
 
