@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import math
-import textwrap
 
 from placer import records
 from placer.layout import Layout
@@ -117,9 +116,7 @@ def render_svg(layout: Layout) -> str:
     width = max(width, 760)
     title_height = 46
     row_heights = [_HEAD + math.ceil(max(c.height for c in row)) + 30 for row in rows] or [40]
-    notes = [line for note in _notes(layout)
-             for line in textwrap.wrap(note, _note_columns(len(columns)),
-                                       subsequent_indent="    ")]
+    notes = _wrapped(_notes(layout), _note_columns(len(columns)))
     height = (title_height + sum(row_heights) + _LEGEND_HEIGHT + _LABEL_LINE * len(notes)
               + _MARGIN * 2)
 
@@ -388,6 +385,16 @@ def _text(parent: _Element, x: float, y: float, text: str, *, size: int,
     element = _sub(parent, "text", attributes)
     element.text = text
     return element
+
+
+def _wrapped(notes: list[str], columns: int) -> list[str]:
+    """`notes` wrapped to `columns`, continuation lines indented."""
+    if not notes:
+        return []  # the usual case: no textwrap (its regexes) to load
+    import textwrap
+
+    return [line for note in notes
+            for line in textwrap.wrap(note, columns, subsequent_indent="    ")]
 
 
 class _Element:
