@@ -10,6 +10,7 @@ macros define, and are reported apart: they are what placer places, not what is 
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -209,20 +210,51 @@ def _heaps(elf: ELFFile, board: Board) -> tuple[ElfHeap, ...]:
             found[section.name] = ElfHeap(section.name, section.name, section["sh_addr"],
                                           section["sh_size"],
                                           board.region_name_at(section["sh_addr"]))
-    symtab = elf.get_section_by_name(".symtab")
-    if isinstance(symtab, SymbolTableSection):
-        by_name = {s.name: s for s in symtab.iter_symbols() if s.name}
-        for heap, symbols in HEAP_SYMBOLS.items():
-            if heap in found:
-                continue
-            for name in symbols:
-                symbol = by_name.get(name)
-                if symbol is not None and symbol["st_size"]:
-                    address = symbol["st_value"]
-                    found[heap] = ElfHeap(heap, name, address, symbol["st_size"],
-                                          board.region_name_at(address))
-                    break
+    wanted = {name for heap, symbols in HEAP_SYMBOLS.items() if heap not in found
+              for name in symbols}
+    by_name = _symbols_named(elf, wanted)
+    for heap, symbols in HEAP_SYMBOLS.items():
+        if heap in found:
+            continue
+        for name in symbols:
+            value, size = by_name.get(name, (0, 0))
+            if size:
+                found[heap] = ElfHeap(heap, name, value, size, board.region_name_at(value))
+                break
     return tuple(sorted(found.values(), key=lambda h: h.address))
+
+
+def _symbols_named(elf: ELFFile, names: set[str]) -> dict[str, tuple[int, int]]:
+    """Value and size of each of `names` in the image's ``.symtab`` (the last symbol of
+    that name, as a name-to-symbol map of the whole table keeps it). A Zephyr image has thousands of symbols: the table is unpacked with
+    `struct` in one pass, not parsed entry by entry through pyelftools' constructs (about
+    30 µs a symbol), and only the names that can match are decoded."""
+    symtab = elf.get_section_by_name(".symtab")
+    if not names or not isinstance(symtab, SymbolTableSection):
+        return {}
+    strings = elf.get_section(symtab["sh_link"]).data()
+    # A string table shares suffixes: a name may start inside a longer one.
+    starts: set[int] = set()
+    for name in names:
+        needle = name.encode() + b"\0"
+        at = strings.find(needle)
+        while at >= 0:
+            starts.add(at)
+            at = strings.find(needle, at + 1)
+    order = "<" if elf.little_endian else ">"
+    if elf.elfclass == 32:
+        layout, name_at, value_at, size_at = order + "IIIBBH", 0, 1, 2
+    else:
+        layout, name_at, value_at, size_at = order + "IBBHQQ", 0, 4, 5
+    data = symtab.data()
+    data = data[:len(data) - len(data) % struct.calcsize(layout)]
+    found: dict[str, tuple[int, int]] = {}
+    for entry in struct.iter_unpack(layout, data):
+        if entry[name_at] in starts:
+            start = entry[name_at]
+            name = strings[start:strings.index(b"\0", start)].decode()
+            found[name] = (entry[value_at], entry[size_at])
+    return found
 
 
 
