@@ -19,7 +19,8 @@ def stage(path: Path) -> tuple[int, str]:
     one (exclusively, mode 0600, not inherited by child processes), named
     ``.NAME.PID.N``; `tempfile` itself would load `shutil` and `random` into every command
     that writes a file, for the name alone."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     for attempt in range(_STAGE_ATTEMPTS):
         temporary = os.path.join(path.parent, f".{path.name}.{os.getpid()}.{attempt}")
         try:
