@@ -226,9 +226,10 @@ def _heaps(elf: ELFFile, board: Board) -> tuple[ElfHeap, ...]:
 
 def _symbols_named(elf: ELFFile, names: set[str]) -> dict[str, tuple[int, int]]:
     """Value and size of each of `names` in the image's ``.symtab`` (the last symbol of
-    that name, as a name-to-symbol map of the whole table keeps it). A Zephyr image has thousands of symbols: the table is unpacked with
-    `struct` in one pass, not parsed entry by entry through pyelftools' constructs (about
-    30 µs a symbol), and only the names that can match are decoded."""
+    that name, as a name-to-symbol map of the whole table keeps it). A Zephyr image has
+    thousands of symbols: the table is unpacked with `struct` in one pass, not parsed
+    entry by entry through pyelftools' constructs (about 30 µs a symbol), and only the
+    names that can match are decoded."""
     symtab = elf.get_section_by_name(".symtab")
     if not names or not isinstance(symtab, SymbolTableSection):
         return {}
