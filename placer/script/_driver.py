@@ -24,13 +24,14 @@ Two behaviours differ from Lark's on purpose, both to follow GNU ld's lexer:
   ``/DISCARD/`` (ldlex.l's special rule in EXPRESSION state);
 * comments are collected for `Comment` nodes here, not through lexer callbacks.
 
-One terminal exists only here: the grammar declares ``INPUT_SECTIONS`` without a pattern,
+Two terminals exist only here: the grammar declares ``INPUT_SECTIONS`` without a pattern,
 and this lexer matches it where the parser accepts it, for the most common statement of
 all, an input section description of plain names (``*(.text .text.*)``): the file
 pattern, ``(``, the section patterns and ``)`` as one token, two reductions instead of a
-dozen. Its words are exactly WILDNAME's, minus ``=`` and minus every keyword a WILD-state
-lexer knows; anything else there (a keyword, a comment, a quoted name, a name with ``=``)
-fails this match and takes the token-by-token path, so the tree is the same either way.
+dozen; ``KEPT_SECTIONS`` is the same inside ``KEEP( )``, the next most common. Their
+words are exactly WILDNAME's, minus ``=`` and minus every keyword a WILD-state lexer
+knows; anything else there (a keyword, a comment, a quoted name, a name with ``=``) fails
+this match and takes the token-by-token path, so the tree is the same either way.
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ _FastLexer = tuple[Callable[[str, int], "re.Match[str] | None"], dict[str, Any],
 #: Terminals declared in the grammar without a pattern and lexed by this driver.
 _DRIVER_TERMINALS = frozenset(_tables.DRIVER_TERMINALS)
 #: Tokens that may span lines (a quoted name, an input section description).
-_MULTILINE = frozenset({"QSTRING", "INPUT_SECTIONS"})
+_MULTILINE = frozenset({"QSTRING", "INPUT_SECTIONS", "KEPT_SECTIONS"})
 
 
 #: The two groups that end every shared state pattern (see `Driver._build`): a run of the
@@ -353,7 +354,11 @@ class Driver:
         #: reads its own few terminals, not all 142.
         self._terminal_rows = {row[0]: row for row in self.terminals}
         self._priority = {row[0]: index for index, row in enumerate(self.terminals)}
-        self._patterns = {"INPUT_SECTIONS": self._input_sections_regexp()}
+        sections = self._input_sections_regexp()
+        self._patterns = {
+            "INPUT_SECTIONS": sections,
+            "KEPT_SECTIONS": rf"KEEP{_BLANK}*\({_BLANK}*{sections}{_BLANK}*\)",
+        }
         self._patterns.update(
             (name, regexp) for name, text, regexp in self.terminals if text is None
         )

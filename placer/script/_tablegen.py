@@ -28,7 +28,7 @@ from typing import Any
 #: The start rules, in the order `placer.script.parser` uses them.
 STARTS = ("script", "sections_body", "output_section_body")
 #: Terminals declared in the grammar without a pattern and lexed by the driver.
-DRIVER_TERMINALS = ("INPUT_SECTIONS",)
+DRIVER_TERMINALS = ("INPUT_SECTIONS", "KEPT_SECTIONS")
 TABLES = Path(__file__).with_name("_tables.py")
 
 

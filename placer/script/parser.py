@@ -100,6 +100,8 @@ _NO_FIELDS: tuple[Mapping[str, Any]] = (MappingProxyType({}),)
 #: Scripts repeat the same few numbers; decoding them is pure.
 _decode = functools.lru_cache(maxsize=4096)(decode_number)
 
+#: The blanks of ld's lexer (between the parts of a KEPT_SECTIONS token).
+_BLANKS = " \t\r\n\f\v"
 #: A word of an INPUT_SECTIONS token (names never hold blanks or parentheses).
 _WORDS = re.compile(r"[^ \t\r\n\f\v()]+").finditer
 
@@ -454,6 +456,27 @@ class _Builder:
             return ast.InputSectionDescription(pattern, tuple(patterns[1:]), span=pattern.span)
         _, flags, span = c[0]
         return ast.InputSectionDescription(pattern, tuple(patterns[1:]), flags=flags, span=span)
+
+    def kept_sections(self, c: list[Any]) -> ast.InputSectionDescription:
+        """``KEEP(file(section ...))`` lexed as one token (see `placer.script._driver`):
+        the inner description as `input_sections` reads it, kept, at the ``KEEP``."""
+        token = c[0]
+        text = token.value
+        # The inner description starts at the first non-blank after KEEP's `(` and ends at
+        # its own `)`, the last but one (blanks only between the two).
+        start = len(text) - len(text[text.index("(") + 1 :].lstrip(_BLANKS))
+        inner: Token = Token(text[start : text.rindex(")")].rstrip(_BLANKS))
+        inner.type = "INPUT_SECTIONS"
+        inner.start_pos = token.start_pos + start
+        newline = text.rfind("\n", 0, start)
+        if newline < 0:
+            inner.line, inner.column = token.line, token.column + start
+        else:
+            inner.line, inner.column = token.line + text.count("\n", 0, start), start - newline
+        description = self.input_sections([inner])
+        return records.evolve(
+            description, keep=True, span=SourceSpan(self.file, token.line, token.column)
+        )
 
     def input_flags(self, c: list[Any]) -> tuple[str, tuple[str, ...], SourceSpan | None]:
         return ("flags", tuple(c[2]), self._span(c[0]))

@@ -1,9 +1,9 @@
 """The parser's fast paths give the same trees and spans as the token-by-token rules.
 
-An input section description of plain names (``*(.text .text.*)``) is lexed as one token;
-a comment before its ``)`` makes the same text take the token-by-token path, with every
-name at the same place. Both readings must agree on the tree, on every span, and on
-rejecting the text.
+An input section description of plain names (``*(.text .text.*)``) is lexed as one token,
+and so is one inside KEEP; a comment before its ``)`` makes the same text take the
+token-by-token path, with every name at the same place. Both readings must agree on the
+tree, on every span, and on rejecting the text.
 """
 
 from __future__ import annotations
@@ -54,12 +54,14 @@ def _both(text: str) -> tuple[ast.Script | ScriptError, ast.Script | ScriptError
 
 @settings(max_examples=300, deadline=None)
 @given(
-    prefix=st.sampled_from(["", "KEEP(", "INPUT_SECTION_FLAGS(SHF_WRITE) ", "KEEP (\n"]),
+    prefix=st.sampled_from(["", "KEEP(", "INPUT_SECTION_FLAGS(SHF_WRITE) ", "KEEP (\n",
+                            "KEEP( \t", "KEEP\n(\n  "]),
     file=_words,
     words=st.lists(st.tuples(_words, _separators), min_size=1, max_size=5),
     before=_blanks,
     inside=_blanks,
     after=_blanks,
+    closing=_blanks,
 )
 def test_an_input_section_description_reads_the_same_on_both_paths(
     prefix: str,
@@ -68,9 +70,10 @@ def test_an_input_section_description_reads_the_same_on_both_paths(
     before: str,
     inside: str,
     after: str,
+    closing: str,
 ) -> None:
     names = "".join(word + separator for word, separator in words[:-1]) + words[-1][0]
-    suffix = ")" if prefix.startswith("KEEP") else ""
+    suffix = f"{closing})" if prefix.startswith("KEEP") else ""
     text = (
         f"SECTIONS {{\n  .out :\n  {{\n    x = 1;\n    {prefix}{file}{before}({inside}{names}"
         f"{after}@){suffix}\n    *(.more)\n  }}\n}}\n"
