@@ -32,16 +32,24 @@ class ZephyrVersion:
     def _key(self) -> tuple[int, int, int]:
         return (self.major, self.minor, self.patch)
 
-    def __lt__(self, other: ZephyrVersion) -> bool:
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, ZephyrVersion):
+            return NotImplemented
         return self._key() < other._key()
 
-    def __le__(self, other: ZephyrVersion) -> bool:
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, ZephyrVersion):
+            return NotImplemented
         return self._key() <= other._key()
 
-    def __gt__(self, other: ZephyrVersion) -> bool:
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, ZephyrVersion):
+            return NotImplemented
         return self._key() > other._key()
 
-    def __ge__(self, other: ZephyrVersion) -> bool:
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, ZephyrVersion):
+            return NotImplemented
         return self._key() >= other._key()
 
     @property

@@ -139,6 +139,8 @@ def test_package_records_keep_their_own_methods() -> None:
     # The class body's own __str__ / ordering survive the rebuild with slots.
     assert str(SourceSpan("a.ld", 3, 7)) == "a.ld:3:7"
     assert ZephyrVersion(4, 3) < ZephyrVersion(4, 3, 1) < ZephyrVersion(4, 4)
+    with pytest.raises(TypeError):
+        assert ZephyrVersion(4, 3) < (4, 4)  # type: ignore[operator]
     assert str(ZephyrVersion(4, 3, 99)) == "4.3.99"
     assert "__dict__" not in dir(ZephyrVersion(4, 3))
 

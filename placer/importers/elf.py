@@ -248,16 +248,20 @@ def _symbols_named(elf: ELFFile, names: set[str]) -> dict[str, tuple[int, int]]:
     else:
         layout, name_at, value_at, size_at = order + "IBBHQQ", 0, 4, 5
     data = symtab.data()
-    data = data[:len(data) - len(data) % struct.calcsize(layout)]
     found: dict[str, tuple[int, int]] = {}
+    if symtab["sh_entsize"] != struct.calcsize(layout) or len(data) != symtab["sh_size"]:
+        # An unusual stride, or a table that runs past the end of the file: pyelftools'
+        # own reading, which steps by sh_entsize and refuses what it cannot read.
+        for symbol in symtab.iter_symbols():
+            if symbol.name in names:
+                found[symbol.name] = (symbol["st_value"], symbol["st_size"])
+        return found
     for entry in struct.iter_unpack(layout, data):
         if entry[name_at] in starts:
             start = entry[name_at]
             name = strings[start:strings.index(b"\0", start)].decode()
             found[name] = (entry[value_at], entry[size_at])
     return found
-
-
 
 
 def _subtract(start: int, end: int, holes: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:

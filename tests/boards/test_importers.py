@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import textwrap
 from pathlib import Path
 
@@ -132,6 +133,26 @@ def test_elf_import_finds_the_llext_heap_and_leaves_it_out_of_used(tmp_path: Pat
     assert [(u.start, u.size) for u in noinit] == [(0x20000200, 256)]
     updated = board_with_elf(board, elf)
     assert updated.used == image.used and updated.image is None
+
+
+def test_elf_import_refuses_a_symbol_table_that_runs_past_the_file(tmp_path: Path) -> None:
+    # The heap symbols are looked up by unpacking .symtab in one pass; a table cut short by
+    # the end of the file must still be refused, as reading it symbol by symbol refused it.
+    board = placer.load_board("qemu_cortex_m3")
+    elf = link_assembly(board, image_program(board), tmp_path)
+    data = bytearray(elf.read_bytes())
+    shoff, = struct.unpack_from("<I", data, 0x20)
+    entsize, count = struct.unpack_from("<HH", data, 0x2E)
+    for index in range(count):
+        header = shoff + index * entsize
+        if struct.unpack_from("<I", data, header + 4)[0] == 2:  # SHT_SYMTAB
+            struct.pack_into("<I", data, header + 20, 0x100000)  # sh_size
+    damaged = tmp_path / "damaged.elf"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(BoardError) as caught:
+        read_elf_image(damaged, board)
+    assert render(caught.value).startswith(
+        f"{damaged}: error: damaged ELF file while reading its sections and symbols: ")
 
 
 def test_elf_import_refuses_another_architecture(tmp_path: Path) -> None:
