@@ -461,15 +461,44 @@ def check_regions(script: ast.Script, file: str, text: str) -> None:
             declared.add(statement.alias)
     for section, region, span in _region_users(script):
         if region not in declared:
-            line, column = (span.line, span.column) if span else (1, 1)
-            raise error_at(
-                f"output section `{section}` goes to memory region `{region}`, which no "
-                "MEMORY block declares (GNU ld only warns; placer treats it as an error)",
-                file,
-                text,
-                line,
-                column,
-            )
+            raise _undeclared_region(section, region, file, text, span)
+
+
+def check_regions_of_files(script: ast.Script, sources: Mapping[str, str]) -> None:
+    """`check_regions` for a script whose INCLUDEs are spliced in: regions and aliases may
+    come from one file and their users from another, and each user is reported with its
+    own file's text (`sources`, by the name its spans use), files in the order their
+    first output section comes. One walk of the tree, as a 100k-line script needs."""
+    declared: set[str] = set()
+    has_memory = False
+    users: dict[str, list[tuple[str, str, SourceSpan]]] = {}
+    for statement in ast.iter_statements(script):
+        if isinstance(statement, ast.Memory):
+            has_memory = True
+            declared.update(r.name for r in statement.regions)
+        elif isinstance(statement, ast.RegionAlias):
+            declared.add(statement.alias)
+        elif isinstance(statement, ast.OutputSection | ast.Overlay) and statement.span:
+            found = users.setdefault(statement.span.file, [])
+            name = statement.name if isinstance(statement, ast.OutputSection) else "OVERLAY"
+            for region in (statement.region, statement.lma_region):
+                if region is not None:
+                    found.append((name, region, statement.span))
+    if not has_memory:
+        return
+    for file, found in users.items():
+        for section, region, span in found:
+            if region not in declared:
+                raise _undeclared_region(section, region, file, sources.get(file, ""), span)
+
+
+def _undeclared_region(section: str, region: str, file: str, text: str,
+                       span: SourceSpan | None) -> ScriptError:
+    line, column = (span.line, span.column) if span else (1, 1)
+    return error_at(
+        f"output section `{section}` goes to memory region `{region}`, which no MEMORY "
+        "block declares (GNU ld only warns; placer treats it as an error)",
+        file, text, line, column)
 
 
 #: What ld's ``lang_set_flags`` accepts between a region's parentheses (either case).
@@ -483,7 +512,9 @@ def check_memory_attributes(script: ast.Script, sources: Mapping[str, str]) -> N
     flags", sic) and the link stops there, so placer reports it at the letter. `sources`
     holds the text of each file the script came from, by the name its spans use.
     """
-    for statement in ast.iter_statements(script):
+    # MEMORY is a top-level statement (grammar/ld.lark, top_stmt; an INCLUDE inside one is
+    # spliced into it): no need to walk every statement of a long script for it.
+    for statement in script.commands:
         if not isinstance(statement, ast.Memory):
             continue
         for region in statement.regions:

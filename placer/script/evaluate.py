@@ -968,12 +968,16 @@ def check_section_addresses(script: ast.Script, file: str) -> None:
     the script assigns anywhere (a later assignment too: ld's passes find it) or tests
     with DEFINED() in the same expression passes; one only an input file or --defsym
     could define is refused, as ld refuses it when none does (measured with ld 2.40)."""
-    assigned = {statement.target for statement in ast.iter_statements(script)
-                if isinstance(statement, ast.Assignment)}
+    assigned: set[str] | None = None  # only walked for when an address reads a symbol
     for section in ast.iter_output_sections(script):
         if section.address is None:
             continue
         reads, checks = _reads(section.address)
+        if not reads - checks:
+            continue
+        if assigned is None:
+            assigned = {statement.target for statement in ast.iter_statements(script)
+                        if isinstance(statement, ast.Assignment)}
         missing = sorted(reads - assigned - checks)
         if missing:
             raise at_span(

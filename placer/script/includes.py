@@ -32,7 +32,7 @@ from placer.script import ast
 from placer.script.diagnostics import (
     at_span,
     check_memory_attributes,
-    check_regions,
+    check_regions_of_files,
     nesting_limit,
     source_line,
 )
@@ -116,9 +116,10 @@ def _load_script(
     sources = {str(path): text if preprocessed is None else preprocessed.text}
     if preprocessed is not None:
         sources = dict(preprocessed.sources)
-    resolved = resolver.resolve(script, str(path))
+    # Without the keyword there is no INCLUDE to splice: skip rebuilding the whole tree.
+    resolved = resolver.resolve(script, str(path)) if "INCLUDE" in text else script
     sources.update(resolver.sources)
-    _check_regions(resolved, sources)
+    check_regions_of_files(resolved, sources)
     check_memory_attributes(resolved, sources)
     if resolved.kind is ast.FragmentKind.SCRIPT:
         from placer.script.evaluate import check_section_addresses
@@ -340,23 +341,3 @@ def _remap_spans(script: ast.Script, preprocessed: PreprocessedText) -> ast.Scri
     result = map_spans(script, change)
     assert isinstance(result, ast.Script)
     return result
-
-
-def _check_regions(script: ast.Script, sources: Mapping[str, str]) -> None:
-    """``> REGION`` naming no declared region, checked once every INCLUDE is spliced in.
-
-    The parser's own check sees one file; regions and aliases may come from another.
-    Each file's output sections are checked with that file's text, so the message
-    quotes the right line.
-    """
-    declared = tuple(c for c in ast.iter_statements(script)
-                     if isinstance(c, ast.Memory | ast.RegionAlias))
-    if not any(isinstance(c, ast.Memory) for c in declared):
-        return
-    by_file: dict[str, list[Any]] = {}
-    for statement in ast.iter_statements(script):
-        if isinstance(statement, ast.OutputSection | ast.Overlay) and statement.span:
-            by_file.setdefault(statement.span.file, []).append(statement)
-    for file, sections in by_file.items():
-        probe = ast.Script((*declared, ast.Sections(tuple(sections))))
-        check_regions(probe, file, sources.get(file, ""))
