@@ -474,9 +474,10 @@ class _Builder:
         else:
             inner.line, inner.column = token.line + text.count("\n", 0, start), start - newline
         description = self.input_sections([inner])
-        return records.evolve(
-            description, keep=True, span=SourceSpan(self.file, token.line, token.column)
-        )
+        # Built anew rather than through records.evolve: a long script has one per section.
+        return ast.InputSectionDescription(
+            file=description.file, sections=description.sections, keep=True,
+            flags=description.flags, span=SourceSpan(self.file, token.line, token.column))
 
     def input_flags(self, c: list[Any]) -> tuple[str, tuple[str, ...], SourceSpan | None]:
         return ("flags", tuple(c[2]), self._span(c[0]))
