@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 from placer.errors import InputError, ScriptError, ScriptWarning, SourceSpan
 from placer.inputs import read_input_text
@@ -433,15 +433,29 @@ def mri_error(file: str, text: str) -> ScriptError:
 # --- semantic checks ------------------------------------------------------------------
 
 
-def _region_users(node: Any) -> list[tuple[str, str, SourceSpan | None]]:
-    users: list[tuple[str, str, SourceSpan | None]] = []
-    for statement in ast.iter_statements(node):
-        if isinstance(statement, ast.OutputSection | ast.Overlay):
+#: An output section or OVERLAY that names regions: its name ("OVERLAY" for an overlay),
+#: where it is, and its ``> REGION`` and ``AT> REGION`` names.
+_RegionUser = tuple[str, SourceSpan | None, tuple[str, ...]]
+
+
+def _regions_and_users(script: ast.Script) -> tuple[set[str], bool, bool, list[_RegionUser]]:
+    """One walk of `script`: the declared regions and aliases, whether it has a MEMORY
+    block, whether one INCLUDEs another file, and every output section and OVERLAY."""
+    declared: set[str] = set()
+    has_memory = memory_includes = False
+    users: list[_RegionUser] = []
+    for statement in ast.iter_statements(script):
+        if isinstance(statement, ast.Memory):
+            has_memory = True
+            memory_includes |= any(isinstance(c, ast.Include) for c in statement.commands)
+            declared.update(r.name for r in statement.regions)
+        elif isinstance(statement, ast.RegionAlias):
+            declared.add(statement.alias)
+        elif isinstance(statement, ast.OutputSection | ast.Overlay):
             name = statement.name if isinstance(statement, ast.OutputSection) else "OVERLAY"
-            for region in (statement.region, statement.lma_region):
-                if region is not None:
-                    users.append((name, region, statement.span))
-    return users
+            regions = tuple(r for r in (statement.region, statement.lma_region) if r is not None)
+            users.append((name, statement.span, regions))
+    return declared, has_memory, memory_includes, users
 
 
 def check_regions(script: ast.Script, file: str, text: str) -> None:
@@ -451,45 +465,33 @@ def check_regions(script: ast.Script, file: str, text: str) -> None:
     an error. Skipped when a MEMORY block INCLUDEs another file (its regions are unknown
     here).
     """
-    declared: set[str] = set()
-    for statement in ast.iter_statements(script):
-        if isinstance(statement, ast.Memory):
-            if any(isinstance(c, ast.Include) for c in statement.commands):
-                return
-            declared.update(r.name for r in statement.regions)
-        elif isinstance(statement, ast.RegionAlias):
-            declared.add(statement.alias)
-    for section, region, span in _region_users(script):
-        if region not in declared:
-            raise _undeclared_region(section, region, file, text, span)
+    declared, _, memory_includes, users = _regions_and_users(script)
+    if memory_includes:
+        return
+    for section, span, regions in users:
+        for region in regions:
+            if region not in declared:
+                raise _undeclared_region(section, region, file, text, span)
 
 
 def check_regions_of_files(script: ast.Script, sources: Mapping[str, str]) -> None:
     """`check_regions` for a script whose INCLUDEs are spliced in: regions and aliases may
     come from one file and their users from another, and each user is reported with its
     own file's text (`sources`, by the name its spans use), files in the order their
-    first output section comes. One walk of the tree, as a 100k-line script needs."""
-    declared: set[str] = set()
-    has_memory = False
-    users: dict[str, list[tuple[str, str, SourceSpan]]] = {}
-    for statement in ast.iter_statements(script):
-        if isinstance(statement, ast.Memory):
-            has_memory = True
-            declared.update(r.name for r in statement.regions)
-        elif isinstance(statement, ast.RegionAlias):
-            declared.add(statement.alias)
-        elif isinstance(statement, ast.OutputSection | ast.Overlay) and statement.span:
-            found = users.setdefault(statement.span.file, [])
-            name = statement.name if isinstance(statement, ast.OutputSection) else "OVERLAY"
-            for region in (statement.region, statement.lma_region):
-                if region is not None:
-                    found.append((name, region, statement.span))
+    first output section comes. Nothing to check without a MEMORY block."""
+    declared, has_memory, _, users = _regions_and_users(script)
     if not has_memory:
         return
-    for file, found in users.items():
-        for section, region, span in found:
-            if region not in declared:
-                raise _undeclared_region(section, region, file, sources.get(file, ""), span)
+    by_file: dict[str, list[_RegionUser]] = {}
+    for user in users:
+        if user[1] is not None:
+            by_file.setdefault(user[1].file, []).append(user)
+    for file, found in by_file.items():
+        for section, span, regions in found:
+            for region in regions:
+                if region not in declared:
+                    raise _undeclared_region(section, region, file, sources.get(file, ""),
+                                             span)
 
 
 def _undeclared_region(section: str, region: str, file: str, text: str,
