@@ -180,15 +180,14 @@ def evolve(instance: _T, **changes: Any) -> _T:
 
 
 class _Spec:
-    """Everything the generated methods of one class depend on."""
+    """Everything the generated ``__init__`` of one class depends on."""
 
-    __slots__ = ("fields", "frozen", "init", "key", "post_init")
+    __slots__ = ("fields", "init", "key", "post_init")
 
-    def __init__(self, key: str, fields: tuple[Field, ...], frozen: bool, post_init: bool,
+    def __init__(self, key: str, fields: tuple[Field, ...], post_init: bool,
                  init: bool) -> None:
         self.key = key
         self.fields = fields
-        self.frozen = frozen
         self.post_init = post_init
         #: Whether ``__init__`` is generated (the class body does not define one).
         self.init = init
@@ -259,8 +258,8 @@ def _record(cls: _C, *, frozen: bool) -> _C:
             raise TypeError(f"{cls.__qualname__}: field {f.name!r} starts with an underscore "
                             "and is set by __init__; give it init=False or another name")
     own = cls.__dict__
-    spec = _Spec(f"{cls.__module__}.{cls.__qualname__}", found, frozen,
-                 hasattr(cls, "__post_init__"), "__init__" not in own)
+    spec = _Spec(f"{cls.__module__}.{cls.__qualname__}", found, hasattr(cls, "__post_init__"),
+                 "__init__" not in own)
 
     body = {k: v for k, v in own.items()
             if k not in consumed and k not in ("__dict__", "__weakref__")}
