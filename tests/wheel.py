@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: checkout itself would race on those folders).
 _NOT_SOURCES = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__",
                                       ".*_cache", ".hypothesis", "placer-out", "tests",
-                                      "bench", "snapshots")
+                                      "bench", "snapshots", "*.so")
 
 
 def build_wheel(folder: Path) -> Path:

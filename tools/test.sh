@@ -41,10 +41,30 @@ fi
 "$python" -m ruff check placer tests bench
 "$python" -m mypy
 
-status=0
-"$python" -m pytest -n 2 "$@" || status=$?
-if [ "$status" -eq 5 ]; then
-  echo "error: pytest collected no tests" >&2
-  exit 1
-fi
-exit "$status"
+run_suite() {
+  local status=0
+  "$python" -m pytest -n 2 "$@" || status=$?
+  if [ "$status" -eq 5 ]; then
+    echo "error: pytest collected no tests" >&2
+    return 1
+  fi
+  return "$status"
+}
+
+# Compiled modules built in the checkout would be imported instead of their sources by
+# every later run: remove them however this script ends.
+remove_compiled() {
+  rm -rf build
+  find placer -name '*.so' -delete
+}
+trap remove_compiled EXIT
+remove_compiled
+
+# The whole suite twice: on the pure-Python sources (what an editable install and a
+# machine without a C compiler run), then on the modules setup.py compiles with mypyc
+# (what a wheel installs). tests/test_native.py checks each run is what it says.
+echo "== pure Python"
+PLACER_COMPILE=0 PLACER_EXPECT_COMPILED=0 run_suite "$@"
+echo "== compiled with mypyc"
+PLACER_COMPILE=1 "$python" setup.py -q build_ext --inplace
+PLACER_COMPILE=1 PLACER_EXPECT_COMPILED=1 run_suite "$@"
