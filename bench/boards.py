@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Last: the placer installed in this Python wins over the checkout's.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 import placer
 from placer.board import Arch

@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Last: the placer installed in this Python wins over the checkout's.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from placer.config import LlextConfig
 from placer.layout import Layout

@@ -35,7 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Last: the placer installed in the measured Python wins over this checkout's.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from tests.script.corpus import CorpusScript, collect, unique
 
@@ -62,12 +63,14 @@ def _placer_run() -> None:
     print(loaded - started, finished - loaded)
 
 
-def _time_placer(repeat: int) -> tuple[float, float]:
-    """Setup and parse seconds of the best of `repeat` cold batch runs."""
+def _time_placer(repeat: int, python: Path | None = None) -> tuple[float, float]:
+    """Setup and parse seconds of the best of `repeat` cold batch runs by `python` (this
+    one by default), on the placer it has installed."""
     runs = []
     for _ in range(repeat):
         output = subprocess.run(
-            [sys.executable, __file__, "--placer-run"], capture_output=True, text=True, check=True
+            [str(python or sys.executable), __file__, "--placer-run"], capture_output=True,
+            text=True, check=True,
         ).stdout.split()
         runs.append((float(output[0]), float(output[1])))
     return min(runs, key=sum)

@@ -22,13 +22,17 @@ Rows (goals from issue 10; no test asserts a time):
 Cold rows are medians of `--runs` rounds, each round running placer and its baselines
 once, alternated (`bench/_cold.py`); in-process rows are the best of a few runs. `--bin`
 names the folder of the installed ``python`` and ``placer`` (default: this Python's), so a
-wheel install can be measured; the in-process rows use the placer this checkout imports.
+wheel install can be measured: the corpus batch and the in-process rows run in that
+``python`` too, on the placer it has installed (this checkout only if it has none), and
+the table's first line says which placer that was and whether its hot modules are
+compiled (setup.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import shutil
 import statistics
@@ -41,7 +45,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(BENCH.parent))
+# Last: the placer installed in this Python is the one measured, not the checkout's.
+sys.path.append(str(BENCH.parent))
 
 import cli  # noqa: E402
 import parse  # noqa: E402
@@ -62,7 +67,7 @@ def parse_rows(runs: int, bin_dir: Path, quick: bool) -> list[Row]:
     scripts = parse._corpus()
     if not scripts:
         return []
-    setup, parsing = parse._time_placer(max(1, runs // 4))
+    setup, parsing = parse._time_placer(max(1, runs // 4), bin_dir / "python")
     ld_seconds, _ = parse._time_ld(scripts, max(1, runs // 4))
     rows = [Row(f"parse corpus batch ({len(scripts)} scripts, one process, setup included)",
                 Sample(setup + parsing, 0.0), "GNU ld, each script", Sample(ld_seconds, 0.0),
@@ -223,6 +228,49 @@ def relocate_rows(quick: bool) -> list[Row]:
     return rows
 
 
+def which_placer() -> str:
+    """Where the placer this Python imports lives, and which of its modules are compiled."""
+    import importlib
+    import importlib.machinery
+    import tomllib
+
+    import placer
+
+    listed = tomllib.loads((BENCH.parent / "pyproject.toml").read_text())["tool"]["placer"][
+        "compiled-modules"]
+    compiled = sum(
+        (importlib.import_module(p.removesuffix(".py").replace("/", ".")).__file__ or "")
+        .endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)) for p in listed)
+    return (f"placer from {Path(placer.__file__).parent}: {compiled} of {len(listed)} hot "
+            f"modules compiled with mypyc")
+
+
+def in_process_rows(quick: bool) -> list[Row]:
+    """The rows that call placer's library in this process."""
+    return solve_row() + verify_row(10 if quick else 100) + relocate_rows(quick)
+
+
+def _in_process(bin_dir: Path, quick: bool) -> tuple[str, list[Row]]:
+    """`which_placer` and `in_process_rows`, computed by the ``python`` of `bin_dir`."""
+    command = [str(bin_dir / "python"), __file__, "--in-process"]
+    if quick:
+        command.append("--quick")
+    output = json.loads(subprocess.run(command, check=True, capture_output=True,
+                                       text=True).stdout)
+    rows = [Row(r["name"], Sample(*r["placer"]), r["baseline_name"], Sample(*r["baseline"]),
+                r["target"], r["unit"]) for r in output["rows"]]
+    return output["placer"], rows
+
+
+def _print_in_process(quick: bool) -> None:
+    rows = in_process_rows(quick)
+    print(json.dumps({"placer": which_placer(), "rows": [
+        {"name": r.name, "placer": [r.placer.seconds, r.placer.peak_mib],
+         "baseline_name": r.baseline_name, "baseline": [r.baseline.seconds,
+                                                         r.baseline.peak_mib],
+         "target": r.target, "unit": r.unit} for r in rows]}))
+
+
 def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--runs", type=int, default=11, help="rounds of the cold rows")
@@ -230,15 +278,19 @@ def main() -> int:
                          help="folder with the python and placer to time")
     options.add_argument("--quick", action="store_true",
                          help="smaller samples and sizes (a smoke run, not the figures)")
+    options.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     arguments = options.parse_args()
+    if arguments.in_process:
+        _print_in_process(arguments.quick)
+        return 0
     runs = max(1, arguments.runs)
     rows: list[Row] = []
     rows += cli.rows(runs, arguments.bin)
     rows += parse_rows(runs, arguments.bin, arguments.quick)
     rows += scaling_rows(runs, arguments.bin, arguments.quick)
-    rows += solve_row()
-    rows += verify_row(10 if arguments.quick else 100)
-    rows += relocate_rows(arguments.quick)
+    measured, in_process = _in_process(arguments.bin, arguments.quick)
+    rows += in_process
+    print(measured)
     print_table(rows)
     return 0
 

@@ -22,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Last: the placer installed in this Python wins over the checkout's.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from placer.board import MemoryRegion
 from placer.solve import search
