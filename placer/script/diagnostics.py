@@ -438,13 +438,24 @@ def mri_error(file: str, text: str) -> ScriptError:
 _RegionUser = tuple[str, SourceSpan | None, tuple[str, ...]]
 
 
+def _outer_statements(script: ast.Script) -> Iterator[object]:
+    """The statements of `script` and of its SECTIONS blocks, in source order: the only
+    places MEMORY, REGION_ALIAS, output sections and OVERLAYs can be (grammar/ld.lark's
+    ``top_stmt`` and ``sections_stmt``; an INCLUDE's statements are spliced in where it
+    stood). Output-section bodies, most of a long script, are not walked."""
+    for statement in script.commands:
+        yield statement
+        if isinstance(statement, ast.Sections):
+            yield from statement.commands
+
+
 def _regions_and_users(script: ast.Script) -> tuple[set[str], bool, bool, list[_RegionUser]]:
     """One walk of `script`: the declared regions and aliases, whether it has a MEMORY
     block, whether one INCLUDEs another file, and every output section and OVERLAY."""
     declared: set[str] = set()
     has_memory = memory_includes = False
     users: list[_RegionUser] = []
-    for statement in ast.iter_statements(script):
+    for statement in _outer_statements(script):
         if isinstance(statement, ast.Memory):
             has_memory = True
             memory_includes |= any(isinstance(c, ast.Include) for c in statement.commands)
