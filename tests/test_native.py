@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.wheel import ROOT
+from tests.wheel import _NOT_SOURCES, ROOT, install_wheel
 
 
 def _compiled_modules() -> list[str]:
@@ -94,3 +95,37 @@ def test_the_wheel_holds_what_this_run_compiles(installed_wheel: tuple[Path, Pat
                             env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert all(line.startswith(str(target)) and line.endswith(suffix)
                for line in result.stdout.split())
+
+
+def test_placer_version_says_whether_it_runs_compiled() -> None:
+    result = subprocess.run([sys.executable, "-m", "placer", "--version"], cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("placer ")
+    compiled = "compiled with mypyc" in result.stdout
+    assert compiled is not ("pure Python" in result.stdout)
+    expected = _expected()
+    if expected is not None:
+        assert compiled is expected, result.stdout
+
+
+@pytest.mark.slow
+def test_without_a_c_compiler_the_wheel_is_pure_python_and_works(tmp_path: Path) -> None:
+    """`pip install .` must not fail where mypyc cannot compile: the build warns and the
+    wheel holds the sources alone, which run."""
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=_NOT_SOURCES)
+    env = {k: v for k, v in os.environ.items() if k != "PLACER_COMPILE"}
+    env["CC"] = "/bin/false"  # what setuptools compiles with: every compile fails
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w",
+                            str(tmp_path), str(source)],
+                           capture_output=True, text=True, env=env)
+    assert built.returncode == 0, built.stderr[-2000:]
+    assert "building pure Python" in built.stdout + built.stderr
+    (wheel,) = tmp_path.glob("placer-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in names if n.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))]
+    target = install_wheel(wheel, tmp_path / "installed")
+    result = subprocess.run([sys.executable, "-m", "placer", "--version"], cwd=target,
+                            capture_output=True, text=True, check=True,
+                            env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert "pure Python" in result.stdout

@@ -121,6 +121,34 @@ class _Parser(argparse.ArgumentParser):
         return super().format_help()
 
 
+def version_text() -> str:
+    """What ``placer --version`` prints: the version, and whether the hot modules run
+    compiled (setup.py builds them with mypyc where it can) or as pure Python."""
+    from importlib import metadata, util
+
+    try:
+        version = metadata.version("placer")
+    except metadata.PackageNotFoundError:  # a checkout on sys.path, not installed
+        version = "(not installed)"
+    python = ".".join(map(str, sys.version_info[:3]))
+    if util.find_spec("placer._compiled__mypyc") is not None:
+        return f"placer {version} (hot modules compiled with mypyc; Python {python})"
+    return f"placer {version} (pure Python {python})"
+
+
+class _Version(argparse.Action):
+    """``--version``, computed only when asked (not at every start)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with every stage's subcommands (each subcommand's options are
     added when it is first used: see `_Parser`)."""
@@ -128,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="placer",
         description="Place Zephyr LLEXT heaps in linker scripts and verify extensions fit.",
     )
+    parser.add_argument("--version", action=_Version,
+                        help="print the version and whether placer runs compiled, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module, summary in _COMMANDS:
         sub.add_parser(name, help=summary, arguments=_stage_arguments(module, name))
