@@ -65,7 +65,7 @@ def main() -> None:
         for functions in (100, 1000, 4000):
             path = compile_extension(work, key, calls_source(functions))
             ext = read_extension(path)
-            count = sum(len(r.entries) for r in ext.relocation_sections)
+            count = sum(len(r.offsets) for r in ext.relocation_sections)
             table = ExportTable(tuple(ExportedSymbol(n, a) for n, a in EXPORTS.items()),
                                 False, 8 if ext.elf_class == 64 else 4)
             placement = place(ext, REGIONS)

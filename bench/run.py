@@ -213,7 +213,7 @@ def relocate_rows(quick: bool) -> list[Row]:
     for key, arch in (("arm", Arch.ARM), ("riscv64", Arch.RISCV)):
         path = relocate.compile_extension(work, key, relocate.calls_source(functions))
         ext = read_extension(path)
-        count = sum(len(r.entries) for r in ext.relocation_sections)
+        count = sum(len(r.offsets) for r in ext.relocation_sections)
         table = ExportTable(tuple(ExportedSymbol(n, a) for n, a in relocate.EXPORTS.items()),
                             False, 8 if ext.elf_class == 64 else 4)
         placement = relocate.place(ext, relocate.REGIONS)

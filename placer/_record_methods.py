@@ -41,7 +41,7 @@ FINGERPRINTS = {
     'placer.llext.elf.ExtensionElf': 'v3||path:|elf_class:|little_endian:|machine:|e_type:|shstrndx:|sections:|symbols:|symtab_index:|strtab_index:|relocation_sections:|data:r',
     'placer.llext.elf.Refusal': 'v3||error:|section_count:',
     'placer.llext.elf.Relocation': 'v3||offset:|type:|symbol:|addend:',
-    'placer.llext.elf.RelocationSection': 'v3||index:|name:|target:|is_rela:|entries:',
+    'placer.llext.elf.RelocationSection': 'v3||index:|name:|target:|is_rela:|offsets:|types:|symbols:|addends:',
     'placer.llext.heap.Chunk': 'v3||address:|size:|used:',
     'placer.llext.heap.HeapOptions': 'v3||pointer_size:d|big_only:d|small_only:d|alloc_loops:d|runtime_stats:d|hardening_full:d',
     'placer.llext.heap.HeapStats': 'v3||free_bytes:|allocated_bytes:|max_allocated_bytes:',
@@ -573,13 +573,16 @@ def make_placer_llext_elf_Relocation(NOTHING, _s_offset, _s_type, _s_symbol, _s_
     return __init__
 
 
-def make_placer_llext_elf_RelocationSection(NOTHING, _s_index, _s_name, _s_target, _s_is_rela, _s_entries):
-    def __init__(self, index, name, target, is_rela, entries):
+def make_placer_llext_elf_RelocationSection(NOTHING, _s_index, _s_name, _s_target, _s_is_rela, _s_offsets, _s_types, _s_symbols, _s_addends):
+    def __init__(self, index, name, target, is_rela, offsets, types, symbols, addends):
         _s_index(self, index)
         _s_name(self, name)
         _s_target(self, target)
         _s_is_rela(self, is_rela)
-        _s_entries(self, entries)
+        _s_offsets(self, offsets)
+        _s_types(self, types)
+        _s_symbols(self, symbols)
+        _s_addends(self, addends)
     return __init__
 
 

@@ -60,13 +60,49 @@ class Relocation:
 
 @records.frozen
 class RelocationSection:
-    """A SHT_REL/SHT_RELA section and the section it patches (`target`, from sh_info)."""
+    """A SHT_REL/SHT_RELA section and the section it patches (`target`, from sh_info).
+
+    Its entries are held as columns, entry `i` being ``offsets[i]`` (``r_offset``),
+    ``types[i]`` and ``symbols[i]`` (the two halves of ``r_info``) and, for RELA,
+    ``addends[i]`` (empty for REL, whose addend is in place): an extension has tens of
+    thousands of entries, and the linker's hot loop reads them as plain ints
+    (`placer.llext.relocate.fastpath`). `entry` and `entries` give them as `Relocation`
+    values. `from_entries` makes a section from such values.
+    """
 
     index: int
     name: str
     target: int
     is_rela: bool
-    entries: tuple[Relocation, ...]
+    offsets: tuple[int, ...]
+    types: tuple[int, ...]
+    symbols: tuple[int, ...]
+    addends: tuple[int, ...]
+
+    @classmethod
+    def from_entries(cls, index: int, name: str, target: int, is_rela: bool,
+                     entries: tuple[Relocation, ...]) -> RelocationSection:
+        """The section holding `entries` (their addends are dropped unless `is_rela`)."""
+        return cls(index=index, name=name, target=target, is_rela=is_rela,
+                   offsets=tuple(e.offset for e in entries),
+                   types=tuple(e.type for e in entries),
+                   symbols=tuple(e.symbol for e in entries),
+                   addends=tuple(e.addend or 0 for e in entries) if is_rela else ())
+
+    def entry(self, i: int) -> Relocation:
+        """Entry `i` as a value (its `addend` None for REL)."""
+        return Relocation(self.offsets[i], self.types[i], self.symbols[i],
+                          self.addends[i] if self.is_rela else None)
+
+    @property
+    def entries(self) -> tuple[Relocation, ...]:
+        """Every entry as a value, in file order (made on each call: the columns are what
+        the section holds)."""
+        if self.is_rela:
+            return tuple(map(Relocation, self.offsets, self.types, self.symbols,
+                             self.addends))
+        return tuple(Relocation(offset, type_, symbol, None) for offset, type_, symbol
+                     in zip(self.offsets, self.types, self.symbols, strict=True))
 
 
 @records.frozen
@@ -415,18 +451,19 @@ class _Reader:
         if rsec.info >= len(sections):
             raise self.fail(f"relocation target sh_info={rsec.info} is not a section "
                             f"(e_shnum={len(sections)})", section=rsec.name)
-        # One unpack over the table rather than one per entry (tens of thousands of them);
-        # r_info splits as ELF32_R_SYM/ELF32_R_TYPE or ELF64_R_SYM/ELF64_R_TYPE.
-        rows = struct.iter_unpack(
+        # One unpack over the table into columns rather than a value per entry (tens of
+        # thousands of them); r_info splits as ELF32_R_SYM/ELF32_R_TYPE or
+        # ELF64_R_SYM/ELF64_R_TYPE.
+        columns = tuple(zip(*struct.iter_unpack(
             self.order + ("QQ" if self.is64 else "II") + (("q" if self.is64 else "i")
                                                           if is_rela else ""),
-            self.data[rsec.offset:rsec.offset + rsec.size])
+            self.data[rsec.offset:rsec.offset + rsec.size]), strict=True))
+        if not columns:
+            columns = ((), (), ()) if is_rela else ((), ())
         shift, type_mask = (32, 0xFFFFFFFF) if self.is64 else (8, 0xFF)
-        if is_rela:
-            entries = tuple([Relocation(offset, info & type_mask, info >> shift, addend)
-                             for offset, info, addend in rows])
-        else:
-            entries = tuple([Relocation(offset, info & type_mask, info >> shift, None)
-                             for offset, info in rows])
+        infos = columns[1]
         return RelocationSection(index=rsec.index, name=rsec.name, target=rsec.info,
-                                 is_rela=is_rela, entries=entries)
+                                 is_rela=is_rela, offsets=columns[0],
+                                 types=tuple([info & type_mask for info in infos]),
+                                 symbols=tuple([info >> shift for info in infos]),
+                                 addends=columns[2] if is_rela else ())

@@ -213,10 +213,10 @@ def count_veneers(ext: ExtensionElf) -> int:
             continue
         if not ext.sections[rsec.target].flags & SHF_ALLOC:
             continue
-        for entry in rsec.entries:
-            if entry.type not in _ARM_THUMB_BRANCHES or entry.symbol >= len(ext.symbols):
+        for type_, symbol in zip(rsec.types, rsec.symbols, strict=True):
+            if type_ not in _ARM_THUMB_BRANCHES or symbol >= len(ext.symbols):
                 continue
-            if ext.symbols[entry.symbol].shndx == SHN_UNDEF:
+            if ext.symbols[symbol].shndx == SHN_UNDEF:
                 count += 1
     return count
 

@@ -369,7 +369,7 @@ class ExtensionInterface:
 
 def imported_names(ext: ExtensionElf) -> frozenset[str]:
     """Undefined symbols that some applied relocation refers to."""
-    used = {e.symbol for r in ext.relocation_sections for e in r.entries}
+    used = {symbol for r in ext.relocation_sections for symbol in r.symbols}
     return frozenset(
         s.name for s in ext.symbols
         if s.index in used and s.shndx == SHN_UNDEF and s.index != 0 and s.name

@@ -51,8 +51,8 @@ def _ext(
         path="hand.o", elf_class=elf_class, little_endian=True, machine=0, e_type=1,
         shstrndx=0, sections=(null, text, rel), symbols=syms, symtab_index=3,
         strtab_index=4,
-        relocation_sections=(RelocationSection(index=2, name=rel.name, target=TEXT,
-                                               is_rela=rela, entries=relocations),),
+        relocation_sections=(RelocationSection.from_entries(
+            index=2, name=rel.name, target=TEXT, is_rela=rela, entries=relocations),),
         data=data,
     )
 
