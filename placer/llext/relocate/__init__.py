@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 from placer import records
@@ -26,7 +26,6 @@ from placer.llext.elf import (
     ET_DYN,
     SHF_ALLOC,
     SHF_TLS,
-    SHN_ABS,
     SHN_LORESERVE,
     SHN_UNDEF,
     STB_WEAK,
@@ -37,6 +36,7 @@ from placer.llext.elf import (
     Relocation,
     RelocationSection,
 )
+from placer.llext.relocate import fastpath
 
 #: Prefix of the device objects Zephyr exports only with ``CONFIG_LLEXT_EXPORT_DEVICES``.
 DEVICE_SYMBOL_PREFIX = "__device_dts_ord_"
@@ -146,13 +146,16 @@ class Linker:
         self.problems: list[RelocationProblem] = []
         # Per (relocation section, type), its entries of that type by r_offset: the first
         # of each wins.
-        self._by_offset: dict[tuple[int, int], dict[int, Relocation]] = {}
+        self._by_offset: dict[tuple[int, int], dict[int, int]] = {}
         #: S per symbol index, as `lookup` returns it. The loader looks a symbol up for every
         #: entry naming it, with the same result each time: here each is looked up (and
         #: resolved) once per link.
         self.lookups: dict[int, tuple[int | None, str | None, str]] = {}
         self.pointer_size = 8 if ext.elf_class == 64 else 4
         self.address_mask = (1 << (8 * self.pointer_size)) - 1
+        #: Per section index, what the value of a symbol defined in it is added to (as an
+        #: unsigned address) to give S, or why none is (`fastpath.symbol_address`).
+        self.symbol_bases = self._symbol_bases()
         self._order: Literal["little", "big"] = "little" if ext.little_endian else "big"
         prefix = "<" if ext.little_endian else ">"
         #: Unsigned fields by size in bytes, in the file's byte order.
@@ -244,12 +247,10 @@ class Linker:
         """The first entry of `rsec` of type `type_` at `offset` (an index built once)."""
         index = self._by_offset.get((rsec.index, type_))
         if index is None:
-            index = {}
-            for entry in rsec.entries:
-                if entry.type == type_:
-                    index.setdefault(entry.offset, entry)
-            self._by_offset[rsec.index, type_] = index
-        return index.get(offset)
+            index = self._by_offset[rsec.index, type_] = fastpath.first_by_offset(
+                rsec.offsets, rsec.types, type_)
+        found = index.get(offset)
+        return rsec.entry(found) if found is not None else None
 
     # -- symbols -----------------------------------------------------------------------
 
@@ -282,21 +283,46 @@ class Linker:
         """Where section `index` was loaded (``llext_loaded_sect_ptr``), None if it was not."""
         return self.load_address.get(index)
 
-    def lookup(self, entry: Relocation) -> tuple[int | None, str | None, str]:
-        """S for `entry` as ``llext_lookup_symbol`` computes it: (address, errno, message).
+    def lookup(self, symbol: int) -> tuple[int | None, str | None, str]:
+        """S for an entry naming symbol index `symbol` as ``llext_lookup_symbol`` computes
+        it: (address, errno, message).
 
         It depends on the symbol alone, so each symbol is looked up once per link."""
-        found = self.lookups.get(entry.symbol)
+        found = self.lookups.get(symbol)
         if found is None:
-            found = self.lookups[entry.symbol] = self._lookup(entry)
+            found = self.lookups[symbol] = self._lookup(symbol)
         return found
 
-    def _lookup(self, entry: Relocation) -> tuple[int | None, str | None, str]:
-        if entry.symbol == 0:
+    def address_of(self, symbol: int) -> int:
+        """`lookup`'s address, or `fastpath.UNRESOLVED` where it fails (the fast path's
+        `Lookup`)."""
+        found = self.lookup(symbol)[0]
+        return fastpath.UNRESOLVED if found is None else found
+
+    def _symbol_bases(self) -> list[int]:
+        ext = self.ext
+        bases = [fastpath.EXTERNAL]  # SHN_UNDEF: the export tables
+        # Indices from SHN_LORESERVE up are special (SHN_ABS...), whatever e_shnum says.
+        for section in ext.sections[1:SHN_LORESERVE]:
+            if section.flags & SHF_TLS:
+                # Thread-local data lives in each thread's TLS block: the offset is the value.
+                bases.append(0)
+                continue
+            base = self.load_address.get(section.index)  # section_address, inline
+            if base is None:
+                bases.append(fastpath.UNRESOLVED)
+            elif ext.e_type == ET_DYN:
+                bases.append((base - section.addr) & self.address_mask)
+            else:
+                bases.append(base)
+        return bases
+
+    def _lookup(self, symbol: int) -> tuple[int | None, str | None, str]:
+        if symbol == 0:
             return 0, None, ""
-        if not 0 < entry.symbol < len(self.ext.symbols):  # symbol_of(entry) is None
-            return None, "ENOEXEC", f"symbol index {entry.symbol} is outside the symbol table"
-        sym = self.ext.symbols[entry.symbol]
+        if not 0 < symbol < len(self.ext.symbols):  # symbol_of(entry) is None
+            return None, "ENOEXEC", f"symbol index {symbol} is outside the symbol table"
+        sym = self.ext.symbols[symbol]
         if sym.shndx == SHN_UNDEF:
             found = self.resolve(sym)
             if (found is None or found == 0) and sym.bind == STB_WEAK:
@@ -307,22 +333,13 @@ class Linker:
             if found is None or found == 0:
                 return None, "ENODATA", undefined_message(sym.name)
             return found & self.address_mask, None, ""
-        if sym.shndx == SHN_ABS:
-            return sym.value, None, ""
-        if sym.shndx < len(self.ext.sections) and not (
-            SHN_LORESERVE <= sym.shndx <= 0xFFFF
-        ):
-            section = self.ext.sections[sym.shndx]
-            if section.flags & SHF_TLS:
-                # Thread-local data lives in each thread's TLS block: the offset is the value.
-                return sym.value, None, ""
-            base = self.load_address.get(sym.shndx)  # section_address, inline
-            if base is None:
-                return None, "ENOEXEC", f"section {section.name} holding it was not loaded"
-            value = base + sym.value
-            if self.ext.e_type == ET_DYN:
-                value -= section.addr
-            return value & self.address_mask, None, ""
+        found = fastpath.symbol_address(self.symbol_bases, sym.shndx, sym.value,
+                                        self.address_mask)
+        if found != fastpath.UNRESOLVED:
+            return found, None, ""
+        if sym.shndx < min(len(self.ext.sections), SHN_LORESERVE):
+            return None, "ENOEXEC", (
+                f"section {self.ext.sections[sym.shndx].name} holding it was not loaded")
         return None, "ENOEXEC", (
             f"target symbol has unexpected section index {sym.shndx} ({sym.shndx:#x})"
         )
@@ -406,8 +423,39 @@ def apply_relocations(
 def _link_section(
     linker: Linker, rsec: RelocationSection, target: ElfSection, handler: Handler
 ) -> None:
-    """Locate and resolve each entry of `rsec` and apply it with `handler`, unless Zephyr
-    fails before the handler (a place outside the section, a symbol it cannot look up)."""
+    """Apply every entry of `rsec`: the common types of ARM and RISC-V through the
+    `fastpath` loops, each entry they do not take through `_link_entries`."""
+    ext = linker.ext
+    image = linker.images.get(target.index)
+    if image is None or ext.e_type == ET_DYN:
+        _link_entries(linker, rsec, target, handler, rsec.entries)
+        return
+
+    def fallback(i: int) -> None:
+        _link_entries(linker, rsec, target, handler, (rsec.entry(i),))
+
+    if linker.arch is Arch.ARM and not rsec.is_rela:
+        fastpath.link_arm(rsec.offsets, rsec.types, rsec.symbols, ext.symbols,
+                          linker.symbol_bases, image, target.size, linker.fields[4],
+                          ext.little_endian, linker.address_of, fallback)
+    elif linker.arch is Arch.RISCV and rsec.is_rela:
+        fastpath.link_riscv(rsec.offsets, rsec.types, rsec.symbols, rsec.addends,
+                            ext.symbols, linker.symbol_bases, image,
+                            linker.load_address[target.index],
+                            target.size, linker.pointer_size, linker.fields[4],
+                            linker.fields[8], ext.little_endian, linker.address_of,
+                            fallback)
+    else:
+        _link_entries(linker, rsec, target, handler, rsec.entries)
+
+
+def _link_entries(
+    linker: Linker, rsec: RelocationSection, target: ElfSection, handler: Handler,
+    entries: Iterable[Relocation],
+) -> None:
+    """Locate and resolve each of `entries` (of `rsec`) and apply it with `handler`, unless
+    Zephyr fails before the handler (a place outside the section, a symbol it cannot look
+    up)."""
     ext = linker.ext
     dynamic = ext.e_type == ET_DYN
     images = linker.images
@@ -421,7 +469,7 @@ def _link_section(
     image = images.get(target.index)
     base = load_address.get(target.index, 0)
     site: Site | None = None
-    for entry in rsec.entries:
+    for entry in entries:
         offset = entry.offset
         if dynamic:
             found = _section_at_vma(linker, offset)
@@ -443,7 +491,7 @@ def _link_section(
         symbol = symbols[index] if 0 < index < symbol_count else None
         resolved = lookups.get(index)
         if resolved is None:
-            resolved = linker.lookup(entry)
+            resolved = linker.lookup(index)
         if site is None:
             site = Site(entry=entry, section=section, relocation=rsec, symbol=symbol,
                         symbol_address=0, address=0, image=bytearray(), offset=offset)
@@ -508,16 +556,3 @@ def relocation_type_name(arch: Arch, type_: int, pointer_size: int = 4) -> str:
         Arch.XTENSA: "R_XTENSA",
     }[arch]
     return names[arch].get(type_, f"{prefix}_{type_}")
-
-
-def sign_extend(value: int, bits: int) -> int:
-    """`value`'s low `bits` bits as a two's-complement number."""
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value
-
-
-def signed(value: int, size: int) -> int:
-    """`value` as a C signed integer of `size` bytes (wrapping like the C code does)."""
-    bits = 8 * size  # sign_extend(value, bits), inline: handlers call it for every entry
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value

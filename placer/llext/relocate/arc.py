@@ -11,7 +11,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 
-from placer.llext.relocate import Linker, Site, sign_extend
+from placer.llext.relocate import Linker, Site
+from placer.llext.relocate.fastpath import sign_extend
 
 
 class R(enum.IntEnum):

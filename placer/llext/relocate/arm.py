@@ -12,7 +12,8 @@ import enum
 from collections.abc import Callable
 
 from placer.llext.elf import SHN_UNDEF
-from placer.llext.relocate import Linker, Site, sign_extend, signed
+from placer.llext.relocate import Linker, Site
+from placer.llext.relocate.fastpath import sign_extend, signed
 
 
 class R(enum.IntEnum):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import enum
 
-from placer.llext.relocate import Linker, Site, signed
+from placer.llext.relocate import Linker, Site
+from placer.llext.relocate.fastpath import signed
 
 
 class R(enum.IntEnum):

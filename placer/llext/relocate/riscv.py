@@ -13,7 +13,13 @@ import enum
 from collections.abc import Callable
 
 from placer.llext.elf import ET_DYN, SHF_ALLOC, SHF_EXECINSTR
-from placer.llext.relocate import Linker, Site, signed
+from placer.llext.relocate import Linker, Site
+from placer.llext.relocate.fastpath import (
+    itype_immediate,
+    signed,
+    stype_immediate,
+    upper_immediate,
+)
 
 
 class R(enum.IntEnum):
@@ -321,7 +327,7 @@ def _pcrel_hi20_value(linker: Linker, site: Site) -> int | None:
     match = linker.entry_at(site.relocation, _PCREL_HI20, label.value)
     if match is None:
         return None
-    s, errno, _ = linker.lookup(match)
+    s, errno, _ = linker.lookup(match.symbol)
     if s is None or errno is not None:
         return None
     p = site.address - site.offset + match.offset  # the HI20's place in the same section
@@ -344,26 +350,21 @@ def _text_base(linker: Linker) -> int:
 
 
 def _set_upper(linker: Linker, site: Site, target: int) -> None:
-    """The U-type immediate: the upper 20 bits, plus bit 11 so that the I-type's
-    sign-extended low 12 bits add back up to `target` (Zephyr adds ``imm & 0x800``)."""
     word = linker.fields[4]
     image, offset = site.image, site.offset
-    insn = word.unpack_from(image, offset)[0]
-    word.pack_into(image, offset, (insn & 0xFFF) | ((target + (target & 0x800)) & 0xFFFFF000))
+    word.pack_into(image, offset, upper_immediate(word.unpack_from(image, offset)[0], target))
 
 
 def _set_itype(linker: Linker, site: Site, target: int, delta: int = 0) -> None:
     word = linker.fields[4]
     image, offset = site.image, site.offset + delta
-    insn = word.unpack_from(image, offset)[0]
-    word.pack_into(image, offset, (insn & 0x000FFFFF) | ((target << 20) & 0xFFF00000))
+    word.pack_into(image, offset, itype_immediate(word.unpack_from(image, offset)[0], target))
 
 
 def _set_stype(linker: Linker, site: Site, target: int) -> None:
     word = linker.fields[4]
     image, offset = site.image, site.offset
-    insn = word.unpack_from(image, offset)[0]
-    word.pack_into(image, offset, (insn & ~_STYPE_MASK) | _stype(target))
+    word.pack_into(image, offset, stype_immediate(word.unpack_from(image, offset)[0], target))
 
 
 def _bit(value: int, n: int) -> int:
@@ -378,13 +379,6 @@ def _btype(imm: int) -> int:
 def _jtype(imm: int) -> int:
     return ((_bit(imm, 20) << 31) | (((imm >> 1) & 0x3FF) << 21) | (_bit(imm, 11) << 20)
             | (((imm >> 12) & 0xFF) << 12))
-
-
-def _stype(imm: int) -> int:
-    return (((imm >> 5) & 0x7F) << 25) | ((imm & 0x1F) << 7)
-
-
-_STYPE_MASK = _stype(0xFFFFFFFF)
 
 
 def _cbtype(imm: int) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 
-from placer.llext.relocate import Linker, Site, signed
+from placer.llext.relocate import Linker, Site
+from placer.llext.relocate.fastpath import signed
 
 
 class R64(enum.IntEnum):

@@ -34,7 +34,8 @@ from placer.llext.elf import (
     Relocation,
     RelocationSection,
 )
-from placer.llext.relocate import Linker, Site, signed
+from placer.llext.relocate import Linker, Site
+from placer.llext.relocate.fastpath import signed
 
 
 class R(enum.IntEnum):
