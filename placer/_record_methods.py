@@ -73,7 +73,6 @@ FINGERPRINTS = {
     'placer.llext.symbols.Resolution': 'v3||dependencies:|warnings:',
     'placer.profile.Profile': 'v3||layout:|image:',
     'placer.rules.ConfigReport': 'v3||violations:|warnings:',
-    'placer.script._driver._StateLexer': 'v3||pattern:|keywords:|slash_operator:',
     'placer.script.ast.AsNeeded': 'v3||files:|span:derk',
     'placer.script.ast.Assert': 'v3||condition:|message:|span:derk',
     'placer.script.ast.Assignment': 'v3||target:|op:|expr:|provide:d|span:derk',
@@ -117,7 +116,6 @@ FINGERPRINTS = {
     'placer.script.evaluate._Definition': 'v3||statement:|in_sections:|before_sections:',
     'placer.script.evaluate._Scope': 'v3||symbol:|defined:|origin:|length:|dot:|target:|file:d|sizeof_headers:d|record:f',
     'placer.script.kconfig_macros.Macro': 'v3||name:|value:',
-    'placer.script.parser._Engine': 'v3||builder:|lock:|literals:|driver:',
     'placer.script.preprocess.LineOrigin': 'v3||file:|line:',
     'placer.script.preprocess.PreprocessedText': 'v3|P|text:|line_map:|sources:f|warnings:d|_output_lines:ier|_source_lines:ier',
     'placer.solve.core.Pin': 'v3||section:|region:d|address:d',
@@ -899,14 +897,6 @@ def make_placer_rules_ConfigReport(NOTHING, _s_violations, _s_warnings):
     return __init__
 
 
-def make_placer_script__driver__StateLexer(NOTHING, _s_pattern, _s_keywords, _s_slash_operator):
-    def __init__(self, pattern, keywords, slash_operator):
-        _s_pattern(self, pattern)
-        _s_keywords(self, keywords)
-        _s_slash_operator(self, slash_operator)
-    return __init__
-
-
 def make_placer_script_ast_AsNeeded(NOTHING, _s_files, _s_span, _d_span):
     def __init__(self, files, *, span=_d_span):
         _s_files(self, files)
@@ -1287,15 +1277,6 @@ def make_placer_script_kconfig_macros_Macro(NOTHING, _s_name, _s_value):
     return __init__
 
 
-def make_placer_script_parser__Engine(NOTHING, _s_builder, _s_lock, _s_literals, _s_driver):
-    def __init__(self, builder, lock, literals, driver):
-        _s_builder(self, builder)
-        _s_lock(self, lock)
-        _s_literals(self, literals)
-        _s_driver(self, driver)
-    return __init__
-
-
 def make_placer_script_preprocess_LineOrigin(NOTHING, _s_file, _s_line):
     def __init__(self, file, line):
         _s_file(self, file)
@@ -1541,7 +1522,6 @@ FACTORIES = {
     'placer.llext.symbols.Resolution': make_placer_llext_symbols_Resolution,
     'placer.profile.Profile': make_placer_profile_Profile,
     'placer.rules.ConfigReport': make_placer_rules_ConfigReport,
-    'placer.script._driver._StateLexer': make_placer_script__driver__StateLexer,
     'placer.script.ast.AsNeeded': make_placer_script_ast_AsNeeded,
     'placer.script.ast.Assert': make_placer_script_ast_Assert,
     'placer.script.ast.Assignment': make_placer_script_ast_Assignment,
@@ -1585,7 +1565,6 @@ FACTORIES = {
     'placer.script.evaluate._Definition': make_placer_script_evaluate__Definition,
     'placer.script.evaluate._Scope': make_placer_script_evaluate__Scope,
     'placer.script.kconfig_macros.Macro': make_placer_script_kconfig_macros_Macro,
-    'placer.script.parser._Engine': make_placer_script_parser__Engine,
     'placer.script.preprocess.LineOrigin': make_placer_script_preprocess_LineOrigin,
     'placer.script.preprocess.PreprocessedText': make_placer_script_preprocess_PreprocessedText,
     'placer.solve.core.Pin': make_placer_solve_core_Pin,

@@ -40,8 +40,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from placer import records
 from placer.script import _tables
+from placer.script._tokens import ParseFailure, Token, make_token
 
 _BLANK = r"[ \t\r\n\f\v]"
 _SKIP = re.compile(r"(?:[ \t\r\n\f\v]+|/\*[\s\S]*?\*/|#[^\n]*)+")
@@ -57,54 +57,18 @@ _MEMORY_KEYWORDS = frozenset({"ORIGIN", "org", "o", "LENGTH", "len", "l"})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class Token(str):
-    """A lexed token: its text (the string itself), terminal name and position (as Lark's
-    ``Token``, whose attributes the diagnostics read; `end_line`/`end_column` unused)."""
-
-    # Four attributes set per token (the lexer makes one per word of a script); the text
-    # and the end are derived from the string itself when asked for.
-    __slots__ = ("column", "line", "start_pos", "type")
-
-    type: str
-    start_pos: int
-    line: int
-    column: int
-
-    @property
-    def value(self) -> str:
-        """The token's text (as a plain `str`)."""
-        return str.__str__(self)
-
-    @property
-    def end_pos(self) -> int:
-        """The offset just past the token."""
-        return self.start_pos + len(self)
-
-    def __repr__(self) -> str:
-        return f"Token({self.type!r}, {self.value!r})"
-
-
-class ParseFailure(Exception):
-    """Where parsing stopped: the offending token (or character) and what was possible."""
-
-    def __init__(self, token: Token | None, position: int, expected: frozenset[str],
-                 previous: Token | None) -> None:
-        super().__init__(token, position, expected, previous)
-        self.token = token
-        self.position = position
-        self.expected = expected
-        self.previous = previous
-
-    def __str__(self) -> str:
-        return f"unexpected {self.token!r} at {self.position}"
-
-
-@records.frozen
 class _StateLexer:
-    pattern: re.Pattern[str]
-    #: regex terminal -> {keyword text: keyword terminal} valid in this state.
-    keywords: dict[str, dict[str, str]]
-    slash_operator: bool
+    """One state's lexer: its pattern, the keywords each of its regex terminals may stand
+    for, how its literal groups read (shared patterns only), and whether a name starting
+    with `/` may be the operator."""
+
+    def __init__(self, pattern: re.Pattern[str], keywords: dict[str, dict[str, str]],
+                 literals: _Literals | None, slash_operator: bool) -> None:
+        self.pattern = pattern
+        #: regex terminal -> {keyword text: keyword terminal} valid in this state.
+        self.keywords = keywords
+        self.literals = literals
+        self.slash_operator = slash_operator
 
 
 #: A grammar rule as `placer.script._tables` stores it: produced nonterminal, alias, ?rule,
@@ -126,7 +90,7 @@ def _callback(rule: Rule, transformer: Any) -> Callable[[list[Any]], Any] | None
     if name.startswith("_"):
         method: Callable[[list[Any]], Any] | None = None
     else:
-        method = getattr(transformer, alias or name, None)
+        method = transformer.method(alias or name)
         if method is None and not rule_expand1:
             raise TypeError(f"no transformer method for grammar rule {alias or name}")
     expand1 = rule_expand1 and not alias
@@ -202,19 +166,13 @@ def _callback(rule: Rule, transformer: Any) -> Callable[[list[Any]], Any] | None
 
 _new_str = str.__new__
 
-
-def _token(kind: str, value: str, start: int, line: int, column: int) -> Token:
-    token: Token = _new_str(Token, value)
-    token.type = kind
-    token.start_pos = start
-    token.line = line
-    token.column = column
-    return token
-
-
-#: A state's match, its keyword tables (terminal -> {text: keyword}) and `_Literals` (per
-#: literal group), and whether a name starting with `/` may be the operator.
-_FastLexer = tuple[Callable[[str, int], "re.Match[str] | None"], dict[str, Any], bool]
+#: A state's lexer unpacked for the token loop: match, keyword tables (terminal -> {text:
+#: keyword}), its literal groups (`_Literals`, shared patterns only), and whether a name
+#: starting with `/` may be the operator.
+_FastLexer = tuple[
+    Callable[[str, int], "re.Match[str] | None"], dict[str, dict[str, str]], "_Literals | None",
+    bool,
+]
 
 #: Terminals declared in the grammar without a pattern and lexed by this driver.
 _DRIVER_TERMINALS = frozenset(_tables.DRIVER_TERMINALS)
@@ -230,6 +188,8 @@ _LITERAL_GROUPS = frozenset({_OPERATOR_GROUP, _WORD_GROUP})
 #: The characters a keyword's word runs over: the lookahead of `_KEYWORD_END`, so a word
 #: equals a keyword exactly when that keyword's pattern matches there.
 _WORD_CHARS = "_a-zA-Z0-9."
+#: What `_Literals` finds where a state accepts no literal (a tuple, so it is true).
+_NO_LITERAL = ("", "")
 
 
 def _literal_group(text: str) -> str | None:
@@ -250,9 +210,10 @@ def _compile(alternatives: list[str]) -> re.Pattern[str]:
     return re.compile(rf"{_BLANK}*(?:{body})")
 
 
-class _Literals(dict[str, "tuple[str, str] | None"]):
-    """What one state lexes from the text of a literal group: (terminal, its text), or None
-    when that state accepts no literal there. Filled on first use of each text.
+class _Literals:
+    """What one state lexes from the text of a literal group: (terminal, its text), or
+    `_NO_LITERAL` when that state accepts no literal there. `found` holds each text's
+    answer once `find` has worked it out (the token loop reads `found` first).
 
     The state's own pattern would try its literals in Lark's order, longest first, after
     every regex terminal failed; the shared pattern has failed those same regex terminals
@@ -264,11 +225,12 @@ class _Literals(dict[str, "tuple[str, str] | None"]):
     """
 
     def __init__(self, literals: list[tuple[str, str]]) -> None:
-        super().__init__()
         self._literals = literals
+        self.found: dict[str, tuple[str, str]] = {}
 
-    def __missing__(self, run: str) -> tuple[str, str] | None:
-        found: tuple[str, str] | None = None
+    def find(self, run: str) -> tuple[str, str]:
+        """The literal that `run`, the text of a literal group, stands for (and remember)."""
+        found = _NO_LITERAL
         if _WORD.match(run):
             word = run.removesuffix("=")
             for name, text in self._literals:
@@ -276,78 +238,65 @@ class _Literals(dict[str, "tuple[str, str] | None"]):
                     found = (name, text)
                     break
         else:
-            found = next(((n, t) for n, t in self._literals if run.startswith(t)), None)
-        self[run] = found
+            for name, text in self._literals:
+                if run.startswith(text):
+                    found = (name, text)
+                    break
+        self.found[run] = found
         return found
 
 
 def _resolve(
-    match: re.Match[str], keywords: dict[str, Any], slash: bool
+    match: re.Match[str], keywords: dict[str, dict[str, str]], literals: _Literals | None,
+    slash: bool,
 ) -> tuple[str, str, str] | None:
     """The group, terminal and text of the token `match` found with a state's keyword
-    tables and `/` flag, or None if it is none of that state's (the token loop inlines
-    this)."""
+    tables, literals and `/` flag, or None if it is none of that state's (the token loop
+    inlines this)."""
     group = kind = match.lastgroup or ""
     value = match.group(kind)
     table = keywords.get(kind)
-    if table is not None:
-        if kind in _LITERAL_GROUPS:
-            literal = table[value]
-            if literal is None:
-                return None
-            kind, value = literal
-        elif slash and kind == "NAME" and value[0] == "/":
-            if value != "/DISCARD/":
-                kind, value = "SLASH", "/"
-        else:
-            kind = table.get(value, kind)
+    if slash and kind == "NAME" and value[0] == "/":
+        if value != "/DISCARD/":
+            kind, value = "SLASH", "/"
+    elif table is not None:
+        kind = table.get(value, kind)
+    elif literals is not None and kind in _LITERAL_GROUPS:
+        literal = literals.found.get(value) or literals.find(value)
+        if not literal[0]:
+            return None
+        kind, value = literal
     return group, kind, value
 
 
-class _Rows(dict[int, dict[str, int]]):
-    """State -> its table row (symbol -> number), decoded from `rows` on first use."""
-
-    def __init__(self, rows: tuple[str, ...]) -> None:
-        super().__init__()
-        self._encoded = rows
-
-    def __missing__(self, state: int) -> dict[str, int]:
-        names = _tables.SYMBOLS
-        fields = self._encoded[state].replace(":", " ").split()
-        row = {names[int(s)]: int(n) for s, n in zip(fields[::2], fields[1::2], strict=True)}
-        self[state] = row
-        return row
+def _decode_row(encoded: str) -> dict[str, int]:
+    """A state's table row (symbol -> number) from its ``symbol:number`` text."""
+    names = _tables.SYMBOLS
+    fields = encoded.replace(":", " ").split()
+    return {names[int(s)]: int(n) for s, n in zip(fields[::2], fields[1::2], strict=True)}
 
 
+#: A reduction: children count, the callback (None: pass the one child through), and the
+#: nonterminal produced.
 _Reduction = tuple[int, "Callable[[list[Any]], Any] | None", str]
-
-
-class _Reductions(dict[int, _Reduction]):
-    """Rule index -> (children count, reduction or None to pass the one child through,
-    nonterminal produced), built on first use (a parse reduces by a few of the rules)."""
-
-    def __init__(self, transformer: Any) -> None:
-        super().__init__()
-        self._transformer = transformer
-
-    def __missing__(self, index: int) -> _Reduction:
-        rule = _tables.RULES[index]
-        reduction = self[index] = (len(rule[3]), _callback(rule, self._transformer), rule[0])
-        return reduction
 
 
 class Driver:
     """Parses with the generated tables of ld.lark; see the module docstring."""
 
     def __init__(self, transformer: Any) -> None:
-        self._rules = _Reductions(transformer)
+        self._transformer = transformer
+        size = len(_tables.ACTIONS)
+        # Rows, reductions and lexers are made the first time a parse needs them (a
+        # script uses a few of the 2,000 states and 1,000 rules); None until then.
+        #: Per rule index: its `_Reduction`.
+        self._rules: list[_Reduction | None] = [None] * len(_tables.RULES)
         #: Per state: terminal -> next state (>= 0, shift) or ~rule index (< 0, reduce).
-        self._actions = _Rows(_tables.ACTIONS)
+        self._actions: list[dict[str, int] | None] = [None] * size
         #: Per state: nonterminal -> state after reducing to it.
-        self._gotos = _Rows(_tables.GOTOS)
+        self._gotos: list[dict[str, int] | None] = [None] * size
         self.start_states: dict[str, int] = _tables.START_STATES
         self.end_states: dict[str, int] = _tables.END_STATES
-        size = len(_tables.ACTIONS)
         #: Lexer terminals in Lark's priority order: (name, literal text or None, regexp).
         self.terminals: tuple[tuple[str, str | None, str], ...] = _tables.TERMINALS
         #: The same rows by name, and each terminal's place in that order: a state's lexer
@@ -378,6 +327,30 @@ class Driver:
         self._by_accepted: dict[frozenset[str], _StateLexer] = {}
         self._fast: list[_FastLexer | None] = [None] * size
         self._root_lexer: _StateLexer | None = None
+
+    def actions(self, state: int) -> dict[str, int]:
+        """State `state`'s actions: terminal -> next state (>= 0) or ~rule index (< 0)."""
+        row = self._actions[state]
+        if row is None:
+            row = self._actions[state] = _decode_row(_tables.ACTIONS[state])
+        return row
+
+    def gotos(self, state: int) -> dict[str, int]:
+        """State `state`'s gotos: nonterminal -> the state after reducing to it."""
+        row = self._gotos[state]
+        if row is None:
+            row = self._gotos[state] = _decode_row(_tables.GOTOS[state])
+        return row
+
+    def reduction(self, index: int) -> _Reduction:
+        """Rule `index`'s children count, reduction (None to pass the one child through)
+        and produced nonterminal."""
+        reduction = self._rules[index]
+        if reduction is None:
+            rule = _tables.RULES[index]
+            reduction = (len(rule[3]), _callback(rule, self._transformer), rule[0])
+            self._rules[index] = reduction
+        return reduction
 
     @property
     def _root(self) -> _StateLexer:
@@ -410,7 +383,8 @@ class Driver:
             (name, self._patterns[name], None) for name in sorted(_DRIVER_TERMINALS & accepted)
         ]
         terminals = self._terminal_rows
-        for name in sorted(accepted & terminals.keys(), key=self._priority.__getitem__):
+        for name in sorted((n for n in accepted if n in terminals),
+                           key=self._priority.__getitem__):
             _, text, regexp = terminals[name]
             if text is not None:
                 owner = next(
@@ -439,11 +413,11 @@ class Driver:
             if pattern is None:
                 parts = [f"(?P<{name}>{self._patterns[name]})" for name in regexes]
                 pattern = self._shared[regexes] = _compile(parts + self._literal_groups)
-            table = _Literals(literals)
-            keywords[_OPERATOR_GROUP] = keywords[_WORD_GROUP] = table  # type: ignore[assignment]
+            table: _Literals | None = _Literals(literals)
         else:
             pattern = _compile([f"(?P<{name}>{regexp})" for name, regexp, _ in alternatives])
-        return _StateLexer(pattern, keywords, "NAME" in accepted and "SLASH" in accepted)
+            table = None
+        return _StateLexer(pattern, keywords, table, "NAME" in accepted and "SLASH" in accepted)
 
     def _exact(self, accepted: frozenset[str]) -> re.Pattern[str]:
         """The state's own pattern: every alternative in order, as Lark's contextual lexer
@@ -454,7 +428,7 @@ class Driver:
     def _lexer(self, state: int) -> _StateLexer:
         lexer = self._lexers[state]
         if lexer is None:
-            accepted = frozenset(k for k in self._actions[state] if k != "$END")
+            accepted = frozenset(k for k in self.actions(state) if k != "$END")
             # Many states accept the same terminals (the corpus uses 201 states but 46
             # sets): each distinct set's keyword tables and literals are built once.
             lexer = self._by_accepted.get(accepted)
@@ -465,21 +439,26 @@ class Driver:
 
     def _fast_lexer(self, state: int) -> _FastLexer:
         """The state's lexer unpacked for the token loop: match, keyword tables (with an
-        entry for NAME where a name may be the `/` operator), and that flag."""
+        entry for NAME where a name may be the `/` operator), literals, and that flag."""
         lexer = self._lexer(state)
         keywords = dict(lexer.keywords)
         if lexer.slash_operator:
             keywords.setdefault("NAME", {})
-        fast = self._fast[state] = (lexer.pattern.match, keywords, lexer.slash_operator)
+        fast = (lexer.pattern.match, keywords, lexer.literals, lexer.slash_operator)
+        self._fast[state] = fast
         return fast
 
     def parse(self, text: str, start: str, comments: list[Token]) -> Any:
         """Run the parser on `text` from rule `start`; comments are appended to `comments`."""
+        # Rows, reductions and lexers are read as `table[i] or self.method(i)`: decoded
+        # on first use, then one list index (no call) per look-up.
         actions, gotos, rules, lexers = self._actions, self._gotos, self._rules, self._fast
         state = self.start_states[start]
         state_stack = [state]
         value_stack: list[Any] = []
-        position, line, line_start = 0, 1, 0
+        position = 0
+        line = 1
+        line_start = 0
         length = len(text)
         previous: Token | None = None
         skip = _SKIP.match
@@ -489,9 +468,10 @@ class Driver:
         literal_groups = _LITERAL_GROUPS
         skipped_to = -1
         while True:
-            match_token, keywords, slash = lexers[state] or self._fast_lexer(state)
+            match_token, keywords, literals, slash = lexers[state] or self._fast_lexer(state)
             match = match_token(text, position)
-            kind = None
+            kind: str | None = None
+            group = value = ""
             if match is not None:
                 # `_resolve`, inlined: this runs once per token (a call would cost more
                 # than the rest of this block).
@@ -499,17 +479,18 @@ class Driver:
                 value = match.group(kind)
                 table = keywords.get(kind)
                 if table is not None:
-                    if kind in literal_groups:
-                        literal = table[value]
-                        if literal is None:
-                            kind = None
-                        else:
-                            kind, value = literal
-                    elif slash and kind == "NAME" and value[0] == "/":
+                    if slash and kind == "NAME" and value[0] == "/":
                         if value != "/DISCARD/":
                             kind, value = "SLASH", "/"
                     else:
                         kind = table.get(value, kind)
+                elif literals is not None and kind in literal_groups:
+                    literal = literals.found.get(value) or literals.find(value)
+                    if literal[0]:
+                        kind, value = literal
+                    else:
+                        kind = None
+                token_start = match.start(group)
             if kind is None:
                 # Nothing this state accepts starts here: skip comments once, then try
                 # again; if that fails too, lex an error token with every terminal.
@@ -526,26 +507,27 @@ class Driver:
                             line_start = text.rfind("\n", position, end) + 1
                         position = end
                     if position >= length:
-                        token = _token("$END", "", position, line, position - line_start + 1)
+                        token = make_token("$END", "", position, line, position - line_start + 1)
                         return self._finish(state_stack, value_stack, token, previous, start)
                     skipped_to = position
                     if skipped is not None:
                         continue
                 root = self._root
-                match = root.pattern.match(text, position)
-                found = match and _resolve(match, root.keywords, root.slash_operator)
-                if match is None or found is None:
+                error = root.pattern.match(text, position)
+                found = None if error is None else _resolve(
+                    error, root.keywords, root.literals, root.slash_operator
+                )
+                if error is None or found is None:
                     raise ParseFailure(None, position, self.accepts(state_stack), previous)
                 group, kind, value = found
-            # `match` is set here: a failed match either raised, returned or continued.
-            token_start = match.start(group)  # type: ignore[union-attr]
+                token_start = error.start(group)
             if token_start != position:
                 newlines = text.count("\n", position, token_start)
                 if newlines:
                     line += newlines
                     line_start = text.rfind("\n", position, token_start) + 1
                 position = token_start
-            # _token, inlined: this is the innermost loop.
+            # make_token, inlined: this is the innermost loop.
             token = new_str(token_class, value)
             token.type = kind
             token.start_pos = position
@@ -557,7 +539,7 @@ class Driver:
                 line_start = text.rfind("\n", 0, position) + 1
             # Feed the token: reduce as far as it allows, then shift it.
             while True:
-                action = actions[state].get(kind)
+                action = (actions[state] or self.actions(state)).get(kind)
                 if action is None:
                     raise ParseFailure(
                         token, position - len(value), self.accepts(state_stack), previous
@@ -567,11 +549,11 @@ class Driver:
                     state_stack.append(state)
                     value_stack.append(token)
                     break
-                size, reduce, produced = rules[~action]
+                size, reduce, produced = rules[~action] or self.reduction(~action)
                 if reduce is None:
                     # A one-child pass-through: the value stays, only the state changes.
                     state = state_stack[-2]
-                    state = state_stack[-1] = gotos[state][produced]
+                    state = state_stack[-1] = (gotos[state] or self.gotos(state))[produced]
                     continue
                 if size:
                     children = value_stack[-size:]
@@ -580,7 +562,8 @@ class Driver:
                 else:
                     children = []
                 value_stack.append(reduce(children))
-                state = gotos[state_stack[-1]][produced]
+                state = state_stack[-1]
+                state = (gotos[state] or self.gotos(state))[produced]
                 state_stack.append(state)
             previous = token
 
@@ -590,10 +573,10 @@ class Driver:
             offset = found.start()
             comment_line = line + text.count("\n", start, offset)
             column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-            comments.append(_token("COMMENT", found.group(), offset, comment_line, column))
+            comments.append(make_token("COMMENT", found.group(), offset, comment_line, column))
 
     def _reduce(self, state_stack: list[int], value_stack: list[Any], rule: int) -> None:
-        size, reduce, produced = self._rules[rule]
+        size, reduce, produced = self.reduction(rule)
         if size:
             children = value_stack[-size:]
             del state_stack[-size:]
@@ -601,7 +584,7 @@ class Driver:
         else:
             children = []
         value_stack.append(children[0] if reduce is None else reduce(children))
-        state_stack.append(self._gotos[state_stack[-1]][produced])
+        state_stack.append(self.gotos(state_stack[-1])[produced])
 
     def _finish(
         self,
@@ -613,7 +596,7 @@ class Driver:
     ) -> Any:
         end_state = self.end_states[start]
         while True:
-            action = self._actions[state_stack[-1]].get("$END")
+            action = self.actions(state_stack[-1]).get("$END")
             if action is None or action >= 0:
                 raise ParseFailure(token, token.start_pos or 0, self.accepts(state_stack), previous)
             self._reduce(state_stack, value_stack, ~action)
@@ -628,21 +611,21 @@ class Driver:
         """
         end_states = set(self.end_states.values())
         result = set()
-        for terminal in self._actions[state_stack[-1]]:
+        for terminal in self.actions(state_stack[-1]):
             if terminal in _DRIVER_TERMINALS:
                 continue
             stack = list(state_stack)
             while True:
-                action = self._actions[stack[-1]].get(terminal)
+                action = self.actions(stack[-1]).get(terminal)
                 if action is None:
                     break
                 if action >= 0:
                     result.add(terminal)
                     break
-                size, _, produced = self._rules[~action]
+                size, _, produced = self.reduction(~action)
                 if size:
                     del stack[-size:]
-                goto = self._gotos[stack[-1]].get(produced)
+                goto = self.gotos(stack[-1]).get(produced)
                 if goto is None:
                     break
                 stack.append(goto)

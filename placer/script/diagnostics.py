@@ -17,7 +17,8 @@ from typing import Final, TypeVar
 from placer.errors import InputError, ScriptError, ScriptWarning, SourceSpan
 from placer.inputs import read_input_text
 from placer.script import ast
-from placer.script._driver import COMMENT, ParseFailure, Token
+from placer.script._driver import COMMENT
+from placer.script._tokens import ParseFailure, Token
 
 
 class ScriptProblem(Exception):

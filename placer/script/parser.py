@@ -37,7 +37,7 @@ import functools
 import gc
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -46,7 +46,8 @@ from placer import records
 from placer.errors import ScriptError, SourceSpan
 from placer.inputs import read_input_text
 from placer.script import _tables, ast
-from placer.script._driver import Driver, ParseFailure, Token
+from placer.script._driver import Driver
+from placer.script._tokens import ParseFailure, Token
 from placer.script.ast import FragmentKind
 from placer.script.diagnostics import (
     ScriptProblem,
@@ -115,6 +116,29 @@ def _braces(children: list[Any]) -> tuple[int, int]:
     return children.index("{"), len(children) - 1 - children[::-1].index("}")
 
 
+#: Grammar rules (or aliases) reduced by another rule's method. Not aliases in the class
+#: body: a class compiled by mypyc cannot hold them.
+_SAME_AS = {
+    "sections_body": "script",
+    "output_section_body": "script",
+    "hll_names": "_name_list",
+    "nocrossref_names": "_name_list",
+    "extern_names": "_name_list",
+    "os_stmt": "statement_anywhere",
+    "section_spec": "file_spec",
+    "wild_reverse": "file_spec",
+    "sorted_1": "_sorted",
+    "sorted_none": "_sorted",
+    "sorted_align": "_sorted",
+    "sorted_init": "_sorted",
+    "sorted_2": "_sorted",
+    "sorted_name_align": "_sorted",
+    "sorted_align_name": "_sorted",
+    "sorted_align_align": "_sorted",
+    "reversed": "_sorted",
+}
+
+
 class _Builder:
     """Builds AST nodes, one method per grammar rule or alias (all tokens are kept: they
     carry the positions)."""
@@ -124,6 +148,11 @@ class _Builder:
         #: id(container) -> position of its ``{`` and ``}``: where comments may attach.
         self.bodies: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {}
         self.comments: list[Token] = []
+
+    def method(self, rule: str) -> Callable[[list[Any]], Any] | None:
+        """The reduction of grammar rule (or alias) `rule`, or None if it has none."""
+        found: Callable[[list[Any]], Any] | None = getattr(self, _SAME_AS.get(rule, rule), None)
+        return found
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -158,9 +187,6 @@ class _Builder:
     def script(self, c: list[Any]) -> tuple[Any, ...]:
         return self._statements(c)
 
-    sections_body = script
-    output_section_body = script
-
     def empty(self, c: list[Any]) -> None:
         return None
 
@@ -181,10 +207,6 @@ class _Builder:
         if isinstance(c[0], tuple):
             return (*c[0], _text(c[-1]))
         return (_text(c[0]),)
-
-    hll_names = _name_list
-    nocrossref_names = _name_list
-    extern_names = _name_list
 
     def insert(self, c: list[Any]) -> ast.Insert:
         return ast.Insert(str(c[1]), _text(c[2]), span=self._span(c[0]))
@@ -214,8 +236,6 @@ class _Builder:
 
     def statement_anywhere(self, c: list[Any]) -> Any:
         return c[0]
-
-    os_stmt = statement_anywhere
 
     def assert_stmt(self, c: list[Any]) -> ast.Assert:
         return ast.Assert(c[2], _text(c[4]), span=self._span(c[0]))
@@ -490,25 +510,12 @@ class _Builder:
     def file_spec(self, c: list[Any]) -> Any:
         return c[0]
 
-    section_spec = file_spec
-    wild_reverse = file_spec
-
     def _sorted(self, c: list[Any]) -> ast.SortedPattern:
         sorts = [str(t) for t in c if isinstance(t, Token) and t.type not in ("LPAR", "RPAR")]
         inner = next(x for x in c if isinstance(x, ast.Pattern | ast.SortedPattern))
         if isinstance(inner, ast.SortedPattern):
             return ast.SortedPattern((*sorts, *inner.sorts), inner.pattern, span=self._span(c[0]))
         return ast.SortedPattern(tuple(sorts), inner, span=self._span(c[0]))
-
-    sorted_1 = _sorted
-    sorted_none = _sorted
-    sorted_align = _sorted
-    sorted_init = _sorted
-    sorted_2 = _sorted
-    sorted_name_align = _sorted
-    sorted_align_name = _sorted
-    sorted_align_align = _sorted
-    reversed = _sorted
 
     def section_list(self, c: list[Any]) -> list[Any]:
         return c
@@ -644,12 +651,12 @@ class _Builder:
 
     def chain(self, c: list[Any]) -> Any:
         if isinstance(c[0], _Chain):
-            c[0].extend((c[1], c[2]))
+            c[0].items.extend((c[1], c[2]))
             return c[0]
         return _Chain(c)
 
     def expr(self, c: list[Any]) -> Any:
-        first = _fold(c[0]) if isinstance(c[0], _Chain) else c[0]
+        first = _fold(c[0].items) if isinstance(c[0], _Chain) else c[0]
         if len(c) == 1:
             return first
         return ast.Conditional(first, c[2], c[4], span=first.span)
@@ -658,8 +665,11 @@ class _Builder:
         return ast.UnaryOp(str(c[0]), c[1], span=self._span(c[0]))
 
 
-class _Chain(list[Any]):
+class _Chain:
     """operand, operator, operand, ...: a binary-operator chain not yet folded."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
 
 
 def _fold(chain: list[Any]) -> Any:
@@ -683,12 +693,16 @@ def _fold(chain: list[Any]) -> Any:
     return operands[0]
 
 
-@records.frozen
 class _Engine:
-    builder: _Builder
-    lock: threading.Lock
-    literals: dict[str, str]
-    driver: Driver
+    """The parser of a process: the reductions, the driver over them, and a lock (one
+    parse at a time uses them)."""
+
+    def __init__(self, builder: _Builder, lock: threading.Lock, literals: dict[str, str],
+                 driver: Driver) -> None:
+        self.builder = builder
+        self.lock = lock
+        self.literals = literals
+        self.driver = driver
 
 
 @functools.cache

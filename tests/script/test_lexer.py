@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from placer.script import _tables
-from placer.script._driver import Driver, _resolve
+from placer.script._driver import Driver, _Literals, _resolve
 from placer.script.parser import _Builder
 
 _LITERALS = sorted(set(_tables.LITERALS.values()))
@@ -44,15 +44,15 @@ def _state_sets() -> list[tuple[int, frozenset[str]]]:
     driver = _driver()
     seen: dict[frozenset[str], int] = {}
     for state in range(len(_tables.ACTIONS)):
-        accepted = frozenset(k for k in driver._actions[state] if k != "$END")
+        accepted = frozenset(k for k in driver.actions(state) if k != "$END")
         seen.setdefault(accepted, state)
     return [(state, accepted) for accepted, state in seen.items()]
 
 
-def _token(pattern: re.Pattern[str], keywords: dict[str, object], slash: bool,
-           text: str) -> tuple[str, str, int] | None:
+def _token(pattern: re.Pattern[str], keywords: dict[str, dict[str, str]],
+           literals: _Literals | None, slash: bool, text: str) -> tuple[str, str, int] | None:
     match = pattern.match(text)
-    found = None if match is None else _resolve(match, keywords, slash)  # type: ignore[arg-type]
+    found = None if match is None else _resolve(match, keywords, literals, slash)
     if match is None or found is None:
         return None
     group, kind, value = found
@@ -61,11 +61,12 @@ def _token(pattern: re.Pattern[str], keywords: dict[str, object], slash: bool,
 
 def _agree(state: int, accepted: frozenset[str], texts: list[str]) -> None:
     driver = _driver()
-    shared, keywords, slash = driver._fast[state] or driver._fast_lexer(state)
+    lexer = driver._lexer(state)
+    keywords, literals, slash = lexer.keywords, lexer.literals, lexer.slash_operator
     exact = driver._exact(accepted)
     for text in texts:
-        ours = _token(shared.__self__, keywords, slash, text)  # type: ignore[attr-defined]
-        reference = _token(exact, keywords, slash, text)
+        ours = _token(lexer.pattern, keywords, literals, slash, text)
+        reference = _token(exact, keywords, literals, slash, text)
         assert ours == reference, (state, sorted(accepted), text)
 
 

@@ -47,5 +47,5 @@ def test_every_grammar_rule_has_its_reduction() -> None:
 
     driver = Driver(_Builder())
     for index in range(len(_tables.RULES)):
-        size, _, produced = driver._rules[index]
+        size, _, produced = driver.reduction(index)
         assert size == len(_tables.RULES[index][3]) and produced == _tables.RULES[index][0]
