@@ -32,6 +32,15 @@ dozen; ``KEPT_SECTIONS`` is the same inside ``KEEP( )``, the next most common. T
 words are exactly WILDNAME's, minus ``=`` and minus every keyword a WILD-state lexer
 knows; anything else there (a keyword, a comment, a quoted name, a name with ``=``) fails
 this match and takes the token-by-token path, so the tree is the same either way.
+
+A wheel built where a C compiler is available runs this module and `placer.script.parser`
+compiled by mypyc (``[tool.placer] compiled-modules`` in pyproject.toml); this source is
+also the pure-Python fallback, so it is written for both. Compiled code cannot hold a
+class that subclasses a builtin: rows, reductions and lexers are lists filled on first use
+and read as ``table[i] or self.method(i)`` (one index, no call, once filled), and `Token`
+(a `str`) and `ParseFailure` (which pure callers catch as the same class) live in
+`placer.script._tokens`, never compiled. Compiled code also checks every annotation at
+run time, so the annotations here are exact.
 """
 
 from __future__ import annotations
@@ -471,12 +480,15 @@ class Driver:
             match_token, keywords, literals, slash = lexers[state] or self._fast_lexer(state)
             match = match_token(text, position)
             kind: str | None = None
-            group = value = ""
+            value = ""
             if match is not None:
                 # `_resolve`, inlined: this runs once per token (a call would cost more
                 # than the rest of this block).
-                group = kind = match.lastgroup or ""
+                kind = match.lastgroup or ""
                 value = match.group(kind)
+                # The token's group ends the pattern, so it ends where the match does (a
+                # literal or `/` read from the group starts where the group does).
+                token_start = match.end() - len(value)
                 table = keywords.get(kind)
                 if table is not None:
                     if slash and kind == "NAME" and value[0] == "/":
@@ -490,7 +502,6 @@ class Driver:
                         kind, value = literal
                     else:
                         kind = None
-                token_start = match.start(group)
             if kind is None:
                 # Nothing this state accepts starts here: skip comments once, then try
                 # again; if that fails too, lex an error token with every terminal.

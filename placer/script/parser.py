@@ -774,6 +774,12 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if collecting:
+            # What the parse made and kept (the tree) goes straight to the oldest
+            # generation, as surviving collections would take it there: freezing and
+            # unfreezing moves it without visiting it, where re-enabling the collector
+            # would traverse the whole tree in its next young collection.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
