@@ -161,6 +161,8 @@ class Linker:
         #: Unsigned fields by size in bytes, in the file's byte order.
         self.fields: dict[int, struct.Struct] = {
             size: struct.Struct(prefix + code) for size, code in _FIELD_CODES.items()}
+        #: Two 4-byte fields, for a pair of instructions patched together.
+        self.word_pair = struct.Struct(prefix + "II")
 
     # -- bytes -------------------------------------------------------------------------
 
@@ -443,8 +445,8 @@ def _link_section(
                             ext.symbols, linker.symbol_bases, image,
                             linker.load_address[target.index],
                             target.size, linker.pointer_size, linker.fields[4],
-                            linker.fields[8], ext.little_endian, linker.address_of,
-                            fallback)
+                            linker.word_pair, linker.fields[8], ext.little_endian,
+                            linker.address_of, fallback)
     else:
         _link_entries(linker, rsec, target, handler, rsec.entries)
 

@@ -198,15 +198,17 @@ def link_riscv(
     offsets: tuple[int, ...], types: tuple[int, ...], symbols: tuple[int, ...],
     addends: tuple[int, ...], elf_symbols: tuple[ElfSymbol, ...], bases: list[int],
     image: bytearray, base: int, size: int, pointer_size: int, word: struct.Struct,
-    doubleword: struct.Struct, little: bool, lookup: Lookup, fallback: Fallback,
+    words: struct.Struct, doubleword: struct.Struct, little: bool, lookup: Lookup,
+    fallback: Fallback,
 ) -> None:
     """Apply a RELA section of a RISC-V extension to `image`, the `size`-byte target
-    section loaded at `base` (`word`, `doubleword`: the file's unsigned 4- and 8-byte
-    fields), as ``arch_elf_relocate`` in Zephyr's ``arch/riscv/core/elf.c`` does for
-    ``CALL``/``CALL_PLT``/``PCREL_HI20`` (U+I pair from ``S + A - P``), ``PCREL_LO12_I/S``
-    (the low part of their HI20's value), ``HI20``/``LO12_I/S`` (``S + A``), ``32``,
-    ``64``, ``NONE`` and ``RELAX``; everything else, and every entry a range check or a
-    lookup would refuse, goes to `fallback`. S is as in `link_arm`."""
+    section loaded at `base` (`word`, `words`, `doubleword`: the file's unsigned 4-byte
+    field, two of them and its 8-byte field), as ``arch_elf_relocate`` in Zephyr's
+    ``arch/riscv/core/elf.c`` does for ``CALL``/``CALL_PLT``/``PCREL_HI20`` (U+I pair from
+    ``S + A - P``), ``PCREL_LO12_I/S`` (the low part of their HI20's value),
+    ``HI20``/``LO12_I/S`` (``S + A``), ``32``, ``64``, ``NONE`` and ``RELAX``; everything
+    else, and every entry a range check or a lookup would refuse, goes to `fallback`. S is
+    as in `link_arm`."""
     address_mask = (1 << (8 * pointer_size)) - 1
     snapshot = bytes(image)
     end = len(image)
@@ -240,13 +242,15 @@ def link_riscv(
                 fallback(i)
                 stale_below = end
                 continue
-            pack(image, offset, upper_immediate(
-                _word(image, snapshot, offset, stale_below, little, word), target))
-            written = offset + 4
-            if pair:
-                pack(image, written, itype_immediate(
-                    _word(image, snapshot, written, stale_below, little, word), target))
-                written += 4
+            upper = upper_immediate(
+                _word(image, snapshot, offset, stale_below, little, word), target)
+            if pair:  # AUIPC then JALR: one store of both (a call each costs)
+                words.pack_into(image, offset, upper, itype_immediate(
+                    _word(image, snapshot, offset + 4, stale_below, little, word), target))
+                written = offset + 8
+            else:
+                pack(image, offset, upper)
+                written = offset + 4
         elif kind in (_RISCV_PCREL_LO12_I, _RISCV_PCREL_LO12_S):
             # S is the label at the HI20 instruction: the value is that HI20's S + A - P.
             if index == 0:
