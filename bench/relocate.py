@@ -58,6 +58,10 @@ def link_with_placer(ext: ExtensionElf, arch: Arch, table: ExportTable) -> None:
 
 
 def main() -> None:
+    import placer.llext.relocate.fastpath as fastpath
+
+    kind = "compiled" if not (fastpath.__file__ or "").endswith(".py") else "pure Python"
+    print(f"placer from {Path(fastpath.__file__ or '').parents[3]}: relocation loop {kind}")
     work = Path(tempfile.mkdtemp(prefix="placer-bench-"))
     print(f"{'target':8} {'functions':>9} {'relocations':>11} {'placer ms':>10} "
           f"{'GNU ld ms':>10} {'ratio':>6}")
