@@ -86,7 +86,7 @@ def _link(ext: ExtensionElf, arch: Arch, code: bytes, base: int, export: int
     return bytes(image), problems, asked
 
 
-def _every_entry_the_full_way(offsets: tuple[int, ...], *rest: object) -> None:
+def _every_entry_the_full_way(_arm: bool, offsets: tuple[int, ...], *rest: object) -> None:
     fallback = rest[-1]
     assert callable(fallback)
     for i in range(len(offsets)):
@@ -95,8 +95,7 @@ def _every_entry_the_full_way(offsets: tuple[int, ...], *rest: object) -> None:
 
 def _full_path(ext: ExtensionElf, arch: Arch, code: bytes, base: int, export: int
                ) -> tuple[bytes, tuple[RelocationProblem, ...], list[str]]:
-    with mock.patch.object(fastpath, "link_arm", _every_entry_the_full_way), \
-            mock.patch.object(fastpath, "link_riscv", _every_entry_the_full_way):
+    with mock.patch.object(fastpath, "link_section", _every_entry_the_full_way):
         return _link(ext, arch, code, base, export)
 
 

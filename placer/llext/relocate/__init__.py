@@ -436,17 +436,15 @@ def _link_section(
     def fallback(i: int) -> None:
         _link_entries(linker, rsec, target, handler, (rsec.entry(i),))
 
-    if linker.arch is Arch.ARM and not rsec.is_rela:
-        fastpath.link_arm(rsec.offsets, rsec.types, rsec.symbols, ext.symbols,
-                          linker.symbol_bases, image, target.size, linker.fields[4],
-                          ext.little_endian, linker.address_of, fallback)
-    elif linker.arch is Arch.RISCV and rsec.is_rela:
-        fastpath.link_riscv(rsec.offsets, rsec.types, rsec.symbols, rsec.addends,
-                            ext.symbols, linker.symbol_bases, image,
-                            linker.load_address[target.index],
-                            target.size, linker.pointer_size, linker.fields[4],
-                            linker.word_pair, linker.fields[8], ext.little_endian,
-                            linker.address_of, fallback)
+    # ARM takes REL only (RELA was refused above); RISC-V objects are RELA.
+    arm = linker.arch is Arch.ARM
+    if (arm and not rsec.is_rela) or (linker.arch is Arch.RISCV and rsec.is_rela):
+        fastpath.link_section(arm, rsec.offsets, rsec.types, rsec.symbols, rsec.addends,
+                              ext.symbols, linker.symbol_bases, image,
+                              linker.load_address[target.index], target.size,
+                              linker.pointer_size, linker.fields[4], linker.word_pair,
+                              linker.fields[8], ext.little_endian, linker.address_of,
+                              fallback)
     else:
         _link_entries(linker, rsec, target, handler, rsec.entries)
 

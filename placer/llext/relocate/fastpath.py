@@ -152,63 +152,26 @@ def _address(elf_symbols: tuple[ElfSymbol, ...], index: int, bases: list[int],
     return lookup(index) if found == EXTERNAL else found
 
 
-def link_arm(
-    offsets: tuple[int, ...], types: tuple[int, ...], symbols: tuple[int, ...],
-    elf_symbols: tuple[ElfSymbol, ...], bases: list[int], image: bytearray, size: int,
-    word: struct.Struct, little: bool, lookup: Lookup, fallback: Fallback,
-) -> None:
-    """Apply a REL section of an AArch32 extension to `image`, the loaded `size`-byte
-    target section (`word`: the file's unsigned 4-byte field): ``R_ARM_ABS32`` and
-    ``R_ARM_TARGET1`` add S to the word in place (``arch_elf_relocate`` in Zephyr's
-    ``arch/arm/core/elf.c``), ``R_ARM_NONE`` does nothing; everything else goes to
-    `fallback`. S is `symbol_address` from `bases`, or `lookup` for undefined symbols."""
-    address_mask = 0xFFFFFFFF  # AArch32: ELFCLASS32
-    snapshot = bytes(image)
-    end = len(image)
-    stale_below = 0
-    symbol_count = len(elf_symbols)
-    addresses = [_UNKNOWN] * symbol_count
-    pack = word.pack_into
-    for i in range(len(offsets)):
-        offset = offsets[i]
-        index = symbols[i]
-        kind = types[i]
-        if offset >= size or index >= symbol_count or offset + 4 > end:
-            fallback(i)
-            stale_below = end
-            continue
-        s = addresses[index]
-        if s == _UNKNOWN:
-            s = addresses[index] = _address(elf_symbols, index, bases, address_mask, lookup)
-        if s == UNRESOLVED:
-            fallback(i)
-            stale_below = end
-            continue
-        if kind in (_ARM_ABS32, _ARM_TARGET1):
-            pack(image, offset,
-                 (_word(image, snapshot, offset, stale_below, little, word) + s) & 0xFFFFFFFF)
-            if offset + 4 > stale_below:
-                stale_below = offset + 4
-        elif kind != _ARM_NONE:
-            fallback(i)
-            stale_below = end
-
-
-def link_riscv(
-    offsets: tuple[int, ...], types: tuple[int, ...], symbols: tuple[int, ...],
+def link_section(
+    arm: bool, offsets: tuple[int, ...], types: tuple[int, ...], symbols: tuple[int, ...],
     addends: tuple[int, ...], elf_symbols: tuple[ElfSymbol, ...], bases: list[int],
     image: bytearray, base: int, size: int, pointer_size: int, word: struct.Struct,
     words: struct.Struct, doubleword: struct.Struct, little: bool, lookup: Lookup,
     fallback: Fallback,
 ) -> None:
-    """Apply a RELA section of a RISC-V extension to `image`, the `size`-byte target
-    section loaded at `base` (`word`, `words`, `doubleword`: the file's unsigned 4-byte
-    field, two of them and its 8-byte field), as ``arch_elf_relocate`` in Zephyr's
-    ``arch/riscv/core/elf.c`` does for ``CALL``/``CALL_PLT``/``PCREL_HI20`` (U+I pair from
+    """Apply a relocation section to `image`, its `size`-byte target section loaded at
+    `base` (`word`, `words`, `doubleword`: the file's unsigned 4-byte field, two of them and
+    its 8-byte field), as ``arch_elf_relocate`` does for the common types; everything
+    else, and every entry a range check or a look-up would refuse, goes to `fallback`.
+
+    With `arm`, a REL section of an AArch32 extension (`addends` empty): ``R_ARM_ABS32``
+    and ``R_ARM_TARGET1`` add S to the word in place, ``R_ARM_NONE`` does nothing (Zephyr's
+    ``arch/arm/core/elf.c``). Otherwise a RELA section of a RISC-V extension
+    (``arch/riscv/core/elf.c``): ``CALL``/``CALL_PLT``/``PCREL_HI20`` (U+I pair from
     ``S + A - P``), ``PCREL_LO12_I/S`` (the low part of their HI20's value),
-    ``HI20``/``LO12_I/S`` (``S + A``), ``32``, ``64``, ``NONE`` and ``RELAX``; everything
-    else, and every entry a range check or a lookup would refuse, goes to `fallback`. S is
-    as in `link_arm`."""
+    ``HI20``/``LO12_I/S`` (``S + A``), ``32``, ``64``, ``NONE`` and ``RELAX``. S is
+    `symbol_address` from `bases`, or `lookup` for an undefined symbol.
+    """
     address_mask = (1 << (8 * pointer_size)) - 1
     snapshot = bytes(image)
     end = len(image)
@@ -233,8 +196,18 @@ def link_riscv(
             fallback(i)
             stale_below = end
             continue
-        a = addends[i]
-        if kind in (_RISCV_CALL_PLT, _RISCV_PCREL_HI20, _RISCV_CALL):
+        a = 0 if arm else addends[i]
+        if arm:
+            if kind == _ARM_NONE:
+                continue
+            if kind not in (_ARM_ABS32, _ARM_TARGET1):
+                fallback(i)
+                stale_below = end
+                continue
+            pack(image, offset,
+                 (_word(image, snapshot, offset, stale_below, little, word) + s) & 0xFFFFFFFF)
+            written = offset + 4
+        elif kind in (_RISCV_CALL_PLT, _RISCV_PCREL_HI20, _RISCV_CALL):
             target = signed(s + a - base - offset, pointer_size)
             pair = kind != _RISCV_PCREL_HI20
             if (not _U_PLUS_I_LOW <= target <= _U_PLUS_I_HIGH
