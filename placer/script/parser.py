@@ -418,7 +418,10 @@ class _Builder:
 
     def keep(self, c: list[Any]) -> ast.InputSectionDescription:
         inner: ast.InputSectionDescription = c[2]
-        return records.evolve(inner, keep=True, span=self._span(c[0]))
+        # Built anew rather than through records.evolve, as in `kept_sections`.
+        return ast.InputSectionDescription(
+            file=inner.file, sections=inner.sections, keep=True, flags=inner.flags,
+            span=self._span(c[0]))
 
     def _flags_and_rest(self, c: list[Any]) -> tuple[tuple[str, ...] | None, list[Any]]:
         if isinstance(c[0], tuple) and c[0] and c[0][0] == "flags":
@@ -446,15 +449,17 @@ class _Builder:
     def input_sections(self, c: list[Any]) -> ast.InputSectionDescription:
         """``file(section ...)`` lexed as one token (see `placer.script._driver`): the same
         nodes and spans as the token-by-token rules give."""
-        token = c[-1]
+        token: Token = c[-1]
         line = token.line
         column = token.column
         file = self.file
         pattern_class = ast.Pattern
-        if "\n" not in token:
+        # The token is its text: read as a `str` (typed, so compiled code calls the string
+        # methods directly; no copy through `Token.value`).
+        text: str = token
+        if "\n" not in text:
             # Words hold no blank and no parenthesis, so each is found, in order, by `find`
             # from the end of the last (no match object per word).
-            text = token.value
             patterns = []
             at = 0
             for word in text.replace("(", " ").replace(")", " ").split():
@@ -463,14 +468,14 @@ class _Builder:
                 at += len(word)
         else:
             patterns = []
-            for word in _WORDS(token):
-                offset = word.start()
-                newline = token.rfind("\n", 0, offset)
+            for found in _WORDS(text):
+                offset = found.start()
+                newline = text.rfind("\n", 0, offset)
                 if newline < 0:
                     span = SourceSpan(file, line, column + offset)
                 else:
-                    span = SourceSpan(file, line + token.count("\n", 0, offset), offset - newline)
-                patterns.append(pattern_class(word.group(), span=span))
+                    span = SourceSpan(file, line + text.count("\n", 0, offset), offset - newline)
+                patterns.append(pattern_class(found.group(), span=span))
         pattern = patterns[0]
         if len(c) == 1:
             return ast.InputSectionDescription(pattern, tuple(patterns[1:]), span=pattern.span)
@@ -480,8 +485,8 @@ class _Builder:
     def kept_sections(self, c: list[Any]) -> ast.InputSectionDescription:
         """``KEEP(file(section ...))`` lexed as one token (see `placer.script._driver`):
         the inner description as `input_sections` reads it, kept, at the ``KEEP``."""
-        token = c[0]
-        text = token.value
+        token: Token = c[0]
+        text: str = token
         # The inner description starts at the first non-blank after KEEP's `(` and ends at
         # its own `)`, the last but one (blanks only between the two).
         start = len(text) - len(text[text.index("(") + 1 :].lstrip(_BLANKS))
@@ -620,7 +625,7 @@ class _Builder:
     # --- expressions --------------------------------------------------------------------
 
     def number(self, c: list[Any]) -> ast.Number:
-        token = c[0]
+        token: Token = c[0]
         text = str(token)
         return ast.Number(_decode(text), text, span=SourceSpan(self.file, token.line, token.column))
 
