@@ -114,9 +114,11 @@ def symbol_address(bases: list[int], shndx: int, value: int, address_mask: int) 
 
 def first_by_offset(offsets: tuple[int, ...], types: tuple[int, ...], kind: int
                     ) -> dict[int, int]:
-    """The index of the first entry of type `kind` at each ``r_offset`` (how a RISC-V
-    ``PCREL_LO12`` finds its ``PCREL_HI20``: ``llext_riscv_find_sym_pcrel`` in Zephyr's
-    ``arch/riscv/core/elf.c`` returns the first match in the section)."""
+    """The index of the first entry of type `kind` at each ``r_offset``: how a RISC-V
+    ``PCREL_LO12`` finds its ``PCREL_HI20``. Zephyr's ``llext_riscv_find_sym_pcrel``
+    (``arch/riscv/core/elf.c``) scans the section's entries from its previous match,
+    wrapping around, for one of that type at that offset; the two agree wherever one
+    such entry stands at an offset, as compilers emit them."""
     found: dict[int, int] = {}
     for i in range(len(types)):
         if types[i] == kind:
