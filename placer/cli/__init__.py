@@ -124,14 +124,18 @@ class _Parser(argparse.ArgumentParser):
 def version_text() -> str:
     """What ``placer --version`` prints: the version, and whether the hot modules run
     compiled (setup.py builds them with mypyc where it can) or as pure Python."""
-    from importlib import metadata, util
+    from importlib import machinery, metadata
+
+    import placer
 
     try:
         version = metadata.version("placer")
     except metadata.PackageNotFoundError:  # a checkout on sys.path, not installed
         version = "(not installed)"
     python = ".".join(map(str, sys.version_info[:3]))
-    if util.find_spec("placer._compiled__mypyc") is not None:
+    # Looked for beside the placer that runs, not through the import hooks: an editable
+    # install's hook would find a checkout's compiled library for another placer.
+    if machinery.PathFinder.find_spec("placer._compiled__mypyc", placer.__path__) is not None:
         return f"placer {version} (hot modules compiled with mypyc; Python {python})"
     return f"placer {version} (pure Python {python})"
 
