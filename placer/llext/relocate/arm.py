@@ -8,47 +8,12 @@ both ends: an ARM branch reaches -0x1fffffc..0x1fffffc and a Thumb BL/B.W
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 
 from placer.llext.elf import SHN_UNDEF
 from placer.llext.relocate import Linker, Site
+from placer.llext.relocate.codes import ArmType as R
 from placer.llext.relocate.fastpath import sign_extend, signed
-
-
-class R(enum.IntEnum):
-    """AArch32 relocation types (AAELF32; pyelftools' ``ENUM_RELOC_TYPE_ARM``), the ones
-    Zephyr's ``arch_elf_relocate`` handles."""
-
-    R_ARM_NONE = 0
-    R_ARM_PC24 = 1
-    R_ARM_ABS32 = 2
-    R_ARM_REL32 = 3
-    R_ARM_THM_CALL = 10
-    R_ARM_COPY = 20
-    R_ARM_GLOB_DAT = 21
-    R_ARM_JUMP_SLOT = 22
-    R_ARM_RELATIVE = 23
-    R_ARM_CALL = 28
-    R_ARM_JUMP24 = 29
-    R_ARM_THM_JUMP24 = 30
-    R_ARM_TARGET1 = 38
-    R_ARM_V4BX = 40
-    R_ARM_PREL31 = 42
-    R_ARM_MOVW_ABS_NC = 43
-    R_ARM_MOVT_ABS = 44
-    R_ARM_MOVW_PREL_NC = 45
-    R_ARM_MOVT_PREL = 46
-    R_ARM_THM_MOVW_ABS_NC = 47
-    R_ARM_THM_MOVT_ABS = 48
-    R_ARM_THM_MOVW_PREL_NC = 49
-    R_ARM_THM_MOVT_PREL = 50
-    R_ARM_ALU_PC_G0_NC = 57
-    R_ARM_ALU_PC_G1_NC = 59
-    R_ARM_LDR_PC_G2 = 63
-    R_ARM_THM_JUMP11 = 102
-    R_ARM_TLS_LE32 = 108
-
 
 #: Type number -> name, for reports.
 NAMES: dict[int, str] = {r.value: r.name for r in R}

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Final
 
 from placer.llext.elf import SHN_ABS, ElfSymbol
+from placer.llext.relocate.codes import ArmType, RiscvType
 
 #: What a `Lookup` returns for a symbol Zephyr cannot look up (addresses are unsigned).
 UNRESOLVED: Final = -1
@@ -37,23 +38,22 @@ Lookup = Callable[[int], int]
 #: Apply entry `i` of the section the full way (problems included).
 Fallback = Callable[[int], None]
 
-# AArch32 and RISC-V type numbers (AAELF32, the RISC-V ELF psABI) of the fast types; the
-# names of all types live in arm.py and riscv.py.
-_ARM_NONE: Final = 0
-_ARM_ABS32: Final = 2
-_ARM_TARGET1: Final = 38
-_RISCV_NONE: Final = 0
-_RISCV_32: Final = 1
-_RISCV_64: Final = 2
-_RISCV_CALL: Final = 18
-_RISCV_CALL_PLT: Final = 19
-_RISCV_PCREL_HI20: Final = 23
-_RISCV_PCREL_LO12_I: Final = 24
-_RISCV_PCREL_LO12_S: Final = 25
-_RISCV_HI20: Final = 26
-_RISCV_LO12_I: Final = 27
-_RISCV_LO12_S: Final = 28
-_RISCV_RELAX: Final = 51
+# The fast types, as plain ints (an IntEnum member costs an attribute look-up per use).
+_ARM_NONE: Final = int(ArmType.R_ARM_NONE)
+_ARM_ABS32: Final = int(ArmType.R_ARM_ABS32)
+_ARM_TARGET1: Final = int(ArmType.R_ARM_TARGET1)
+_RISCV_NONE: Final = int(RiscvType.R_RISCV_NONE)
+_RISCV_32: Final = int(RiscvType.R_RISCV_32)
+_RISCV_64: Final = int(RiscvType.R_RISCV_64)
+_RISCV_CALL: Final = int(RiscvType.R_RISCV_CALL)
+_RISCV_CALL_PLT: Final = int(RiscvType.R_RISCV_CALL_PLT)
+_RISCV_PCREL_HI20: Final = int(RiscvType.R_RISCV_PCREL_HI20)
+_RISCV_PCREL_LO12_I: Final = int(RiscvType.R_RISCV_PCREL_LO12_I)
+_RISCV_PCREL_LO12_S: Final = int(RiscvType.R_RISCV_PCREL_LO12_S)
+_RISCV_HI20: Final = int(RiscvType.R_RISCV_HI20)
+_RISCV_LO12_I: Final = int(RiscvType.R_RISCV_LO12_I)
+_RISCV_LO12_S: Final = int(RiscvType.R_RISCV_LO12_S)
+_RISCV_RELAX: Final = int(RiscvType.R_RISCV_RELAX)
 
 #: ``riscv_relocation_fits`` for U+I pairs and words: two's complement 32 bits.
 _U_PLUS_I_LOW: Final = -0x80000000

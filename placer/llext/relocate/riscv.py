@@ -9,66 +9,17 @@ store (the field is written, then the error returned). Both are reproduced. A
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 
 from placer.llext.elf import ET_DYN, SHF_ALLOC, SHF_EXECINSTR
 from placer.llext.relocate import Linker, Site
+from placer.llext.relocate.codes import RiscvType as R
 from placer.llext.relocate.fastpath import (
     itype_immediate,
     signed,
     stype_immediate,
     upper_immediate,
 )
-
-
-class R(enum.IntEnum):
-    """RISC-V relocation types (the RISC-V ELF psABI's numbers),
-    the ones Zephyr's ``arch_elf_relocate`` knows."""
-
-    R_RISCV_NONE = 0
-    R_RISCV_32 = 1
-    R_RISCV_64 = 2
-    R_RISCV_RELATIVE = 3
-    R_RISCV_COPY = 4
-    R_RISCV_JUMP_SLOT = 5
-    R_RISCV_BRANCH = 16
-    R_RISCV_JAL = 17
-    R_RISCV_CALL = 18
-    R_RISCV_CALL_PLT = 19
-    R_RISCV_GOT_HI20 = 20
-    R_RISCV_PCREL_HI20 = 23
-    R_RISCV_PCREL_LO12_I = 24
-    R_RISCV_PCREL_LO12_S = 25
-    R_RISCV_HI20 = 26
-    R_RISCV_LO12_I = 27
-    R_RISCV_LO12_S = 28
-    R_RISCV_TPREL_HI20 = 29
-    R_RISCV_TPREL_LO12_I = 30
-    R_RISCV_TPREL_LO12_S = 31
-    R_RISCV_TPREL_ADD = 32
-    R_RISCV_ADD8 = 33
-    R_RISCV_ADD16 = 34
-    R_RISCV_ADD32 = 35
-    R_RISCV_ADD64 = 36
-    R_RISCV_SUB8 = 37
-    R_RISCV_SUB16 = 38
-    R_RISCV_SUB32 = 39
-    R_RISCV_SUB64 = 40
-    R_RISCV_ALIGN = 43
-    R_RISCV_RVC_BRANCH = 44
-    R_RISCV_RVC_JUMP = 45
-    R_RISCV_RELAX = 51
-    R_RISCV_SUB6 = 52
-    R_RISCV_SET6 = 53
-    R_RISCV_SET8 = 54
-    R_RISCV_SET16 = 55
-    R_RISCV_SET32 = 56
-    R_RISCV_32_PCREL = 57
-    R_RISCV_PLT32 = 59
-    R_RISCV_SET_ULEB128 = 60
-    R_RISCV_SUB_ULEB128 = 61
-
 
 #: Type number -> name, for reports.
 NAMES: dict[int, str] = {r.value: r.name for r in R}
