@@ -466,7 +466,9 @@ class Driver:
         state_stack = [state]
         value_stack: list[Any] = []
         position = 0
-        line = 1
+        # `Any`: compiled, a native int would be boxed anew for every token, and tokens
+        # of one line would no longer share one int object, nor would their spans.
+        line: Any = 1
         line_start = 0
         length = len(text)
         previous: Token | None = None

@@ -139,6 +139,17 @@ _SAME_AS = {
 }
 
 
+def _token_span(file: str, token: Any) -> SourceSpan:
+    """Where `token` starts.
+
+    `token` is typed `Any` on purpose: compiled (setup.py), reading ``Token.line`` as the
+    `int` it is declared would unbox it, and the span would get a fresh int object, one per
+    span instead of the one per line that pure Python shares (100k spans, 2.7 MiB, at
+    100k lines).
+    """
+    return SourceSpan(file, token.line, token.column)
+
+
 class _Builder:
     """Builds AST nodes, one method per grammar rule or alias (all tokens are kept: they
     carry the positions)."""
@@ -158,7 +169,7 @@ class _Builder:
 
     def _span(self, first: Any) -> SourceSpan | None:
         if isinstance(first, Token):
-            return SourceSpan(self.file, first.line or 0, first.column or 0)
+            return _token_span(self.file, first)
         span = getattr(first, "span", None)
         if isinstance(span, SourceSpan):
             return span
@@ -297,7 +308,7 @@ class _Builder:
         node = ast.OutputSection(
             _text(name),
             self._statements(c[open_index + 1 : close_index]),
-            span=SourceSpan(self.file, name.line, name.column),
+            span=_token_span(self.file, name),
             **fields,
         )
         return self._body(node, c[open_index], c[close_index])
@@ -449,7 +460,9 @@ class _Builder:
     def input_sections(self, c: list[Any]) -> ast.InputSectionDescription:
         """``file(section ...)`` lexed as one token (see `placer.script._driver`): the same
         nodes and spans as the token-by-token rules give."""
-        token: Token = c[-1]
+        # `Any`: compiled, the line read as an `int` would be boxed anew for every span
+        # (see `_token_span`); this way it stays the token's own int object.
+        token: Any = c[-1]
         line = token.line
         column = token.column
         file = self.file
@@ -485,12 +498,14 @@ class _Builder:
     def kept_sections(self, c: list[Any]) -> ast.InputSectionDescription:
         """``KEEP(file(section ...))`` lexed as one token (see `placer.script._driver`):
         the inner description as `input_sections` reads it, kept, at the ``KEEP``."""
-        token: Token = c[0]
+        # `Any`, and `inner` too, so the inner token's line is this token's own int object,
+        # not a copy (see `_token_span`).
+        token: Any = c[0]
         text: str = token
         # The inner description starts at the first non-blank after KEEP's `(` and ends at
         # its own `)`, the last but one (blanks only between the two).
         start = len(text) - len(text[text.index("(") + 1 :].lstrip(_BLANKS))
-        inner: Token = Token(text[start : text.rindex(")")].rstrip(_BLANKS))
+        inner: Any = Token(text[start : text.rindex(")")].rstrip(_BLANKS))
         inner.type = "INPUT_SECTIONS"
         inner.start_pos = token.start_pos + start
         newline = text.rfind("\n", 0, start)
@@ -502,7 +517,7 @@ class _Builder:
         # Built anew rather than through records.evolve: a long script has one per section.
         return ast.InputSectionDescription(
             file=description.file, sections=description.sections, keep=True,
-            flags=description.flags, span=SourceSpan(self.file, token.line, token.column))
+            flags=description.flags, span=_token_span(self.file, token))
 
     def input_flags(self, c: list[Any]) -> tuple[str, tuple[str, ...], SourceSpan | None]:
         return ("flags", tuple(c[2]), self._span(c[0]))
@@ -527,7 +542,7 @@ class _Builder:
 
     def wild_exclude(self, c: list[Any]) -> ast.Pattern:
         token = c[0]
-        span = SourceSpan(self.file, token.line, token.column)
+        span = _token_span(self.file, token)
         if token.type == "WILDNAME":
             if "=" in token:
                 check_wild_names(str(token), span)
@@ -627,7 +642,7 @@ class _Builder:
     def number(self, c: list[Any]) -> ast.Number:
         token: Token = c[0]
         text = str(token)
-        return ast.Number(_decode(text), text, span=SourceSpan(self.file, token.line, token.column))
+        return ast.Number(_decode(text), text, span=_token_span(self.file, token))
 
     def symbol(self, c: list[Any]) -> ast.Symbol:
         return ast.Symbol(_text(c[0]), span=self._span(c[0]))
