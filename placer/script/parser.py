@@ -794,12 +794,11 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if collecting:
-            # What the parse made and kept (the tree) goes straight to the oldest
-            # generation, as surviving collections would take it there: freezing and
-            # unfreezing moves it without visiting it, where re-enabling the collector
-            # would traverse the whole tree in its next young collection.
-            gc.freeze()
-            gc.unfreeze()
+            # Not gc.freeze() + gc.unfreeze() to move the tree to the oldest generation
+            # unvisited: that moves every young object, garbage cycles of the caller's
+            # included, where no full collection ever comes for them (objects that skip
+            # the middle generation never count towards one), so a process that parses
+            # again and again grew without bound.
             gc.enable()
 
 
