@@ -35,6 +35,7 @@ from tests.llext.oracle_link import (
     gnu_ld_images,
     place,
 )
+from tests.wheel import is_compiled
 
 EXPORTS = {"printk": 0x1001, "memcpy": 0x2001}
 REGIONS = {"text": 0x1_0000, "rodata": 0x40_0000, "data": 0x80_0000, "bss": 0xC0_0000}
@@ -60,7 +61,7 @@ def link_with_placer(ext: ExtensionElf, arch: Arch, table: ExportTable) -> None:
 def main() -> None:
     import placer.llext.relocate.fastpath as fastpath
 
-    kind = "compiled" if not (fastpath.__file__ or "").endswith(".py") else "pure Python"
+    kind = "compiled" if is_compiled(fastpath) else "pure Python"
     print(f"placer from {Path(fastpath.__file__ or '').parents[3]}: relocation loop {kind}")
     work = Path(tempfile.mkdtemp(prefix="placer-bench-"))
     print(f"{'target':8} {'functions':>9} {'relocations':>11} {'placer ms':>10} "

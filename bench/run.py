@@ -231,16 +231,12 @@ def relocate_rows(quick: bool) -> list[Row]:
 def which_placer() -> str:
     """Where the placer this Python imports lives, and which of its modules are compiled."""
     import importlib
-    import importlib.machinery
-    import tomllib
 
     import placer
+    from tests.wheel import compiled_module_paths, is_compiled, module_name
 
-    listed = tomllib.loads((BENCH.parent / "pyproject.toml").read_text())["tool"]["placer"][
-        "compiled-modules"]
-    compiled = sum(
-        (importlib.import_module(p.removesuffix(".py").replace("/", ".")).__file__ or "")
-        .endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)) for p in listed)
+    listed = compiled_module_paths()
+    compiled = sum(is_compiled(importlib.import_module(module_name(p))) for p in listed)
     return (f"placer from {Path(placer.__file__).parent}: {compiled} of {len(listed)} hot "
             f"modules compiled with mypyc")
 

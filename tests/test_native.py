@@ -14,27 +14,19 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.wheel import _NOT_SOURCES, ROOT, install_wheel
-
-
-def _compiled_modules() -> list[str]:
-    settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    return list(settings["tool"]["placer"]["compiled-modules"])
-
-
-def _module_name(path: str) -> str:
-    return path.removesuffix(".py").replace("/", ".")
-
-
-def _is_compiled(module: object) -> bool:
-    file = getattr(module, "__file__", None) or ""
-    return file.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+from tests.wheel import (
+    _NOT_SOURCES,
+    ROOT,
+    compiled_module_paths,
+    install_wheel,
+    is_compiled,
+    module_name,
+)
 
 
 def _expected() -> bool | None:
@@ -43,26 +35,26 @@ def _expected() -> bool | None:
     return None if value is None else value == "1"
 
 
-@pytest.mark.parametrize("path", _compiled_modules())
+@pytest.mark.parametrize("path", compiled_module_paths())
 def test_a_compiled_module_is_a_module_of_placer(path: str) -> None:
     source = ROOT / path
     assert source.is_file() and source.suffix == ".py", path
     assert path.startswith("placer/") and source.name != "__init__.py", path
 
 
-@pytest.mark.parametrize("path", _compiled_modules())
+@pytest.mark.parametrize("path", compiled_module_paths())
 def test_the_run_imports_each_module_of_the_kind_it_says(path: str) -> None:
-    module = importlib.import_module(_module_name(path))
+    module = importlib.import_module(module_name(path))
     expected = _expected()
     if expected is None:
         # A plain `pytest`: a module compiled in the checkout must at least not be older
         # than its source (it would be run instead of the edited source).
-        if _is_compiled(module):
+        if is_compiled(module):
             compiled = Path(module.__file__ or "")
             assert compiled.stat().st_mtime >= (ROOT / path).stat().st_mtime, (
                 f"{compiled} is older than {path}: rebuild it or delete it")
         return
-    assert _is_compiled(module) is expected, (
+    assert is_compiled(module) is expected, (
         f"{module.__name__} from {module.__file__}, expected "
         f"{'compiled' if expected else 'its source'}")
 
@@ -71,21 +63,21 @@ def test_the_wheel_holds_what_this_run_compiles(installed_wheel: tuple[Path, Pat
     wheel, target = installed_wheel
     names = set(zipfile.ZipFile(wheel).namelist())
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    compiled = {_module_name(p) for p in _compiled_modules()
+    compiled = {module_name(p) for p in compiled_module_paths()
                 if p.removesuffix(".py") + suffix in names}
     expected = _expected()
     if expected is None:
         # Either kind is a good wheel, but never part of one: a shim without the shared
         # library, or some modules compiled and not others.
         library = any(n.startswith("placer/_compiled__mypyc") for n in names)
-        assert compiled in (set(), {_module_name(p) for p in _compiled_modules()})
+        assert compiled in (set(), {module_name(p) for p in compiled_module_paths()})
         assert library == bool(compiled)
         return
     assert bool(compiled) is expected
     if expected:
-        assert compiled == {_module_name(p) for p in _compiled_modules()}
+        assert compiled == {module_name(p) for p in compiled_module_paths()}
     # Each source ships either way: it is the fallback, and what tracebacks show.
-    assert all(p in names for p in _compiled_modules())
+    assert all(p in names for p in compiled_module_paths())
     # The installed wheel imports its compiled modules, not only carries them.
     program = ("import importlib, sys\n"
                f"for name in {sorted(compiled)!r}:\n"

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def compiled_module_paths() -> list[str]:
+    """The source paths setup.py compiles with mypyc (pyproject.toml, ``[tool.placer]
+    compiled-modules``)."""
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return list(settings["tool"]["placer"]["compiled-modules"])
+
+
+def module_name(path: str) -> str:
+    """The module a source path under the checkout is imported as."""
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def is_compiled(module: object) -> bool:
+    """Whether `module` was loaded from an extension module (compiled), not its source."""
+    file = getattr(module, "__file__", None) or ""
+    return file.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
 
 
 #: What the wheel is not built from: setuptools writes build/ and *.egg-info into the
