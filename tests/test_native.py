@@ -137,3 +137,12 @@ def test_spans_of_one_line_share_its_number() -> None:
               if isinstance(s, ast.InputSectionDescription) for p in s.sections]
     lines = {id(span.line) for span in spans if span.line == 301}
     assert len(spans) >= 8 and len(lines) == 1
+
+
+def test_a_placer_compile_value_other_than_0_or_1_is_refused_by_name() -> None:
+    result = subprocess.run([sys.executable, "setup.py", "--name"], cwd=ROOT,
+                            capture_output=True, text=True,
+                            env={**os.environ, "PLACER_COMPILE": "yes"})
+    assert result.returncode != 0
+    assert "PLACER_COMPILE='yes': use 0 (pure Python) or 1 (must compile)" in result.stderr
+    assert "Traceback" not in result.stderr
