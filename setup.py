@@ -2,8 +2,9 @@
 
 The modules named under ``[tool.placer] compiled-modules`` in pyproject.toml are compiled
 from their own source by mypyc (shipped with mypy) when a wheel is built, so an installed
-placer runs them as C. The same source is the fallback: without mypy or a C compiler, or
-if compiling fails, the wheel is pure Python and behaves the same (tools/test.sh runs the
+placer runs them as C; the C sources under ``c-modules`` (the records' constructors) are
+built with them. The Python source is the fallback: without mypy or a C compiler, or if
+compiling fails, the wheel is pure Python and behaves the same (tools/test.sh runs the
 whole suite both ways).
 
 * ``PLACER_COMPILE=0`` builds pure Python; ``PLACER_COMPILE=1`` makes a failure to compile
@@ -24,7 +25,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
@@ -32,11 +33,25 @@ ROOT = Path(__file__).resolve().parent
 _BUILDING = {"bdist_wheel", "build", "build_ext", "install"}
 
 
-def compiled_modules() -> list[str]:
-    """The source paths of the modules to compile, from pyproject.toml."""
+def _settings() -> dict[str, list[str]]:
     with (ROOT / "pyproject.toml").open("rb") as file:
-        settings = tomllib.load(file)
-    return list(settings["tool"]["placer"]["compiled-modules"])
+        settings: dict[str, list[str]] = tomllib.load(file)["tool"]["placer"]
+    return settings
+
+
+def compiled_modules() -> list[str]:
+    """The source paths of the modules to compile with mypyc, from pyproject.toml."""
+    return list(_settings()["compiled-modules"])
+
+
+def c_modules() -> list[str]:
+    """The C sources of the hand-written extension modules, from pyproject.toml."""
+    return list(_settings()["c-modules"])
+
+
+def module_name(path: str) -> str:
+    """The module a source path is imported as."""
+    return path.rsplit(".", 1)[0].replace("/", ".")
 
 
 def _setting() -> str | None:
@@ -64,12 +79,15 @@ def _extensions() -> list[object]:
     try:
         # One shared library for every compiled module ("placer._compiled__mypyc"), so a module
         # cannot be compiled while another it calls into is missing.
-        return list(mypycify(compiled_modules(), opt_level="3", group_name="placer._compiled"))
+        compiled = mypycify(compiled_modules(), opt_level="3", group_name="placer._compiled")
     except (Exception, SystemExit) as error:
         if setting == "1":
             raise
         _warn(f"mypyc could not compile the hot modules ({error})")
         return []
+    # Hand-written C: the records' constructors (placer/_recordinit.c), which no Python
+    # source can make as fast.
+    return [*compiled, *(Extension(module_name(path), [path]) for path in c_modules())]
 
 
 class BuildExt(build_ext):

@@ -16,7 +16,12 @@ placer._recordgen`` into `placer._record_methods`, which the wheel installs prec
 decorating a class then only looks its constructor up. A class whose declaration no
 longer matches the generated file (as while editing), or one outside the package, gets
 its constructor compiled on the spot from the same source text. ``tests/test_records.py``
-checks that the file is current.
+checks that the file is current. Where setup.py built `placer._recordinit` (a wheel built
+with a C compiler), a record whose fields are stored as given (no factory, converter or
+``__post_init__``) gets a C ``__init__`` instead, which stores into the slots directly (a
+Python ``__init__`` cannot: a frozen record's ``__setattr__`` refuses, so it calls each
+slot's descriptor) and hands any call it cannot bind to the generated one, for Python's
+own error.
 
 The semantics follow attrs' ``attrs.frozen(slots=True)``: equality compares the fields with
 ``eq=True`` between instances of the very same class; the hash combines them; the repr
@@ -46,6 +51,22 @@ _C = TypeVar("_C", bound=type)
 #: Bumped whenever the generated source changes shape, so a stale generated module is
 #: never used.
 GENERATOR_VERSION = 3
+
+
+
+def _native_init_maker() -> Callable[..., Callable[..., None]] | None:
+    try:
+        # Built by setup.py beside the mypyc-compiled modules; a pure-Python install has none.
+        from placer._recordinit import make_init
+    except ImportError:
+        return None
+    return make_init
+
+
+#: `placer._recordinit.make_init`, or None where it was not built.
+_make_native_init = _native_init_maker()
+#: The most fields `placer._recordinit` stores (its MAX_FIELDS).
+_MAX_NATIVE_FIELDS = 64
 
 
 class _Nothing:
@@ -420,4 +441,28 @@ def _init(spec: _Spec, cls: type) -> Callable[..., None]:
         namespace: dict[str, Any] = {}
         exec(compile(factory_source(spec), f"<record {spec.key}>", "exec"), namespace)
         make = namespace["make"]
-    return make(**_closure(spec, cls))
+    python_init = make(**_closure(spec, cls))
+    positional = _stored_as_given(spec)
+    if _make_native_init is None or positional is None:
+        return python_init
+    # The C __init__ stores the common call itself and hands every other one (an error
+    # to report) to the Python one.
+    return _make_native_init(
+        cls, tuple(f.name for f in spec.fields), tuple(getattr(cls, f.name) for f in spec.fields),
+        tuple(f.default for f in spec.fields), positional, NOTHING, python_init)
+
+
+def _stored_as_given(spec: _Spec) -> int | None:
+    """How many of `spec`'s fields ``__init__`` takes by position, if it stores every field
+    just as it is passed or defaulted (what `placer._recordinit` does); None if some field
+    needs Python (a factory, a converter, ``init=False``, ``__post_init__``), or if a
+    keyword-only field comes before a positional one."""
+    if spec.post_init or len(spec.fields) > _MAX_NATIVE_FIELDS or any(
+        f.factory is not None or f.converter is not None or not f.init for f in spec.fields
+    ):
+        return None
+    keyword_only = [f.kw_only for f in spec.fields]
+    positional = keyword_only.index(True) if True in keyword_only else len(keyword_only)
+    if not all(keyword_only[positional:]):
+        return None
+    return positional

@@ -1,4 +1,5 @@
-"""The modules setup.py compiles with mypyc: each run of the suite is on what it says.
+"""The modules setup.py compiles (mypyc, and hand-written C): each run of the suite is on
+what it says.
 
 tools/test.sh runs the whole suite twice, on the pure-Python sources and on the modules
 compiled in the checkout, and says which with ``PLACER_EXPECT_COMPILED``; these tests make
@@ -22,6 +23,7 @@ import pytest
 from tests.wheel import (
     _NOT_SOURCES,
     ROOT,
+    c_module_paths,
     compiled_module_paths,
     install_wheel,
     is_compiled,
@@ -42,41 +44,74 @@ def test_a_compiled_module_is_a_module_of_placer(path: str) -> None:
     assert path.startswith("placer/") and source.name != "__init__.py", path
 
 
-@pytest.mark.parametrize("path", compiled_module_paths())
+@pytest.mark.parametrize("path", c_module_paths())
+def test_a_c_module_is_a_module_of_placer_with_a_typed_interface(path: str) -> None:
+    source = ROOT / path
+    assert source.is_file() and source.suffix == ".c", path
+    assert path.startswith("placer/"), path
+    # What mypy checks callers against (the extension has no annotations of its own).
+    assert source.with_suffix(".pyi").is_file(), path
+
+
+def _imported(path: str) -> object | None:
+    """The module of source `path` as this run imports it; None for a C module that was
+    not built (a pure-Python run)."""
+    try:
+        return importlib.import_module(module_name(path))
+    except ImportError:
+        if path in c_module_paths():
+            return None
+        raise
+
+
+@pytest.mark.parametrize("path", compiled_module_paths() + c_module_paths())
 def test_the_run_imports_each_module_of_the_kind_it_says(path: str) -> None:
-    module = importlib.import_module(module_name(path))
+    module = _imported(path)
     expected = _expected()
     if expected is None:
         # A plain `pytest`: a module compiled in the checkout must at least not be older
         # than its source (it would be run instead of the edited source).
-        if is_compiled(module):
-            compiled = Path(module.__file__ or "")
+        if module is not None and is_compiled(module):
+            compiled = Path(getattr(module, "__file__", None) or "")
             assert compiled.stat().st_mtime >= (ROOT / path).stat().st_mtime, (
                 f"{compiled} is older than {path}: rebuild it or delete it")
         return
-    assert is_compiled(module) is expected, (
-        f"{module.__name__} from {module.__file__}, expected "
-        f"{'compiled' if expected else 'its source'}")
+    assert (module is not None and is_compiled(module)) is expected, (
+        f"{module_name(path)} from {getattr(module, '__file__', None)}, expected "
+        f"{'compiled' if expected else 'its source' if path.endswith('.py') else 'none'}")
+
+
+def test_records_are_built_in_c_exactly_when_the_run_is_compiled() -> None:
+    from placer.errors import SourceSpan
+    from placer.script import ast
+
+    native = [type(cls.__init__).__module__ == "placer._recordinit"
+              for cls in (SourceSpan, ast.Pattern, ast.OutputSection, ast.Assignment)]
+    assert len(set(native)) == 1
+    expected = _expected()
+    if expected is not None:
+        assert native[0] is expected
 
 
 def test_the_wheel_holds_what_this_run_compiles(installed_wheel: tuple[Path, Path]) -> None:
     wheel, target = installed_wheel
     names = set(zipfile.ZipFile(wheel).namelist())
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    compiled = {module_name(p) for p in compiled_module_paths()
-                if p.removesuffix(".py") + suffix in names}
+    every = {module_name(p) for p in compiled_module_paths() + c_module_paths()}
+    compiled = {module_name(p) for p in compiled_module_paths() + c_module_paths()
+                if p.rsplit(".", 1)[0] + suffix in names}
     expected = _expected()
     if expected is None:
         # Either kind is a good wheel, but never part of one: a shim without the shared
         # library, or some modules compiled and not others.
         library = any(n.startswith("placer/_compiled__mypyc") for n in names)
-        assert compiled in (set(), {module_name(p) for p in compiled_module_paths()})
+        assert compiled in (set(), every)
         assert library == bool(compiled)
         return
     assert bool(compiled) is expected
     if expected:
-        assert compiled == {module_name(p) for p in compiled_module_paths()}
-    # Each source ships either way: it is the fallback, and what tracebacks show.
+        assert compiled == every
+    # Each Python source ships either way: it is the fallback, and what tracebacks show.
     assert all(p in names for p in compiled_module_paths())
     # The installed wheel imports its compiled modules, not only carries them.
     program = ("import importlib, sys\n"

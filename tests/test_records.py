@@ -205,3 +205,82 @@ def test_the_layout_reader_fills_a_field_with_a_factory() -> None:
         notes: tuple[str, ...] = records.field(factory=tuple)
 
     assert Decoder("f.json").record_instance(Noted, {"a": 1}, "x") == Noted(1)
+
+
+@records.frozen
+class _Span:
+    file: str
+    line: int
+    column: int = 0
+    note: str = records.field(default="", kw_only=True)
+
+
+@records.mutable
+class _Cell:
+    value: object
+    other: object = None
+
+
+def _c_built() -> bool:
+    return type(_Span.__init__).__module__ == "placer._recordinit"
+
+
+def test_a_record_init_binds_positions_names_and_defaults() -> None:
+    # The C constructor (a compiled run) and the Python one bind alike.
+    assert _Span("a", 1) == _Span(file="a", line=1, column=0)
+    span = _Span("a", 2, 3, note="n")
+    assert (span.file, span.line, span.column, span.note) == ("a", 2, 3, "n")
+    assert _Span(line=4, file="b").column == 0
+    assert _Span(*["c", 5], **{"note": "k"}).note == "k"
+    cell = _Cell([1])
+    cell.value.append(2)
+    cell.other = cell
+    assert cell.value == [1, 2] and cell.other is cell
+
+
+@pytest.mark.parametrize(("args", "kwargs", "message"), [
+    (("a",), {}, "missing 1 required positional argument: 'line'"),
+    (("a", 1, 2, 3), {}, "takes from 3 to 4 positional arguments but 5 were given"),
+    (("a", 1), {"line": 2}, "got multiple values for argument 'line'"),
+    (("a", 1), {"width": 2}, "got an unexpected keyword argument 'width'"),
+    (("a", 1, 0, "n"), {}, "takes from 3 to 4 positional arguments but 5 were given"),
+])
+def test_a_record_init_refuses_a_bad_call_as_python_does(
+    args: tuple[object, ...], kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        _Span(*args, **kwargs)
+
+
+def test_a_record_init_on_an_instance_of_another_class_is_refused_not_stored() -> None:
+    # Storing by slot offset into an object of another layout would corrupt it: the C
+    # constructor hands such a call to the slot descriptors, which refuse it.
+    cell = _Cell(1)
+    with pytest.raises(TypeError):
+        _Span.__init__(cell, "a", 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _Span.__init__(object(), "a", 1)  # type: ignore[arg-type]
+    assert cell.value == 1 and cell.other is None
+
+
+def test_a_record_init_looks_like_the_function_it_replaces() -> None:
+    import inspect
+
+    assert str(inspect.signature(_Span)) == "(file, line, column=0, *, note='')"
+    assert _Span.__init__.__name__ == "__init__"
+    span = _Span("a", 1)
+    span.__init__("b", 2)  # type: ignore[misc]
+    assert span.file == "b"
+    assert _c_built() is (type(SourceSpan.__init__).__module__ == "placer._recordinit")
+
+
+def test_a_subclass_init_reaches_the_record_init_through_super() -> None:
+    class Named(_Span):
+        __slots__ = ("name",)
+
+        def __init__(self, name: str) -> None:
+            super().__init__("f", 1)
+            object.__setattr__(self, "name", name)
+
+    named = Named("x")
+    assert (named.file, named.line, named.name) == ("f", 1, "x")

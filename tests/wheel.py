@@ -12,16 +12,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _settings() -> dict[str, list[str]]:
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    placer: dict[str, list[str]] = settings["tool"]["placer"]
+    return placer
+
+
 def compiled_module_paths() -> list[str]:
     """The source paths setup.py compiles with mypyc (pyproject.toml, ``[tool.placer]
     compiled-modules``)."""
-    settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    return list(settings["tool"]["placer"]["compiled-modules"])
+    return list(_settings()["compiled-modules"])
+
+
+def c_module_paths() -> list[str]:
+    """The C sources setup.py builds into extension modules (``c-modules``)."""
+    return list(_settings()["c-modules"])
 
 
 def module_name(path: str) -> str:
     """The module a source path under the checkout is imported as."""
-    return path.removesuffix(".py").replace("/", ".")
+    return path.rsplit(".", 1)[0].replace("/", ".")
 
 
 def is_compiled(module: object) -> bool:

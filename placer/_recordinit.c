@@ -1,0 +1,265 @@
+/* A record's __init__ in C: stores its arguments straight into the instance's slots.
+ *
+ * placer.records generates each record class's __init__ in Python. A frozen record's
+ * __setattr__ refuses every assignment, so that __init__ stores each field by calling the
+ * slot's descriptor (`Cls.field.__set__(self, value)`): a Python frame plus one
+ * method-wrapper call per field, each of which packs its arguments into a tuple. The
+ * parser builds hundreds of thousands of records per second of input, and that was a
+ * quarter of a parse. `make_init` returns an object that does the common call (arguments
+ * by position or by name, defaults filled in) with one C loop over the slots, and hands
+ * every other call (a missing, unknown or repeated argument, an instance of another
+ * class) to the generated Python __init__, which binds or refuses it with Python's own
+ * errors. setup.py builds this module where it builds the mypyc-compiled ones; without
+ * it, placer.records uses the Python __init__ alone, with the same results.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+/* A record with more fields keeps the Python __init__ (placer's largest has 21). */
+#define MAX_FIELDS 64
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyTypeObject *owner;   /* the record class: instances of anything else fall back */
+    Py_ssize_t count;      /* the fields __init__ takes, in order */
+    Py_ssize_t positional; /* how many of them may be passed by position (a prefix) */
+    PyObject *names;       /* tuple of str: each field's parameter name */
+    PyObject *members;     /* tuple of the fields' slot descriptors */
+    PyObject *defaults;    /* tuple: each field's default, or `required` */
+    PyObject *required;    /* the marker of a field without a default */
+    PyObject *fallback;    /* the generated Python __init__ */
+} RecordInit;
+
+static PyObject *
+record_init_fallback(RecordInit *self, PyObject *const *args, size_t nargsf,
+                     PyObject *kwnames)
+{
+    return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+}
+
+/* The index of parameter `key`, or -1. Call sites' keywords are usually the very string
+ * objects of the names (both interned), so identity is tried first. */
+static Py_ssize_t
+record_init_index(RecordInit *self, PyObject *key)
+{
+    for (Py_ssize_t i = 0; i < self->count; i++) {
+        if (PyTuple_GET_ITEM(self->names, i) == key) {
+            return i;
+        }
+    }
+    for (Py_ssize_t i = 0; i < self->count; i++) {
+        int equal = PyObject_RichCompareBool(PyTuple_GET_ITEM(self->names, i), key, Py_EQ);
+        if (equal < 0) {
+            PyErr_Clear();
+            return -1;
+        }
+        if (equal) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* args[0] is the instance (the call is `Cls.__init__(self, ...)` or a bound method). */
+static PyObject *
+record_init_call(RecordInit *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs < 1 || nargs - 1 > self->positional
+        || !PyObject_TypeCheck(args[0], self->owner)) {
+        return record_init_fallback(self, args, nargsf, kwnames);
+    }
+    PyObject *values[MAX_FIELDS];
+    Py_ssize_t count = self->count;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        values[i] = i < nargs - 1 ? args[i + 1] : NULL;
+    }
+    if (kwnames != NULL) {
+        Py_ssize_t keywords = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t k = 0; k < keywords; k++) {
+            Py_ssize_t i = record_init_index(self, PyTuple_GET_ITEM(kwnames, k));
+            if (i < 0 || values[i] != NULL) {
+                return record_init_fallback(self, args, nargsf, kwnames);
+            }
+            values[i] = args[nargs + k];
+        }
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (values[i] == NULL) {
+            values[i] = PyTuple_GET_ITEM(self->defaults, i);
+            if (values[i] == self->required) {
+                return record_init_fallback(self, args, nargsf, kwnames);
+            }
+        }
+    }
+    /* Every value is borrowed from the caller's arguments or from `defaults`, which this
+     * object holds; both outlive the loop even if replacing an old value runs code. */
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyMemberDescrObject *slot = (PyMemberDescrObject *)PyTuple_GET_ITEM(self->members, i);
+        if (PyMember_SetOne((char *)args[0], slot->d_member, values[i]) < 0) {
+            return NULL;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+/* Bound to an instance like a function is (`instance.__init__`, `super().__init__`). */
+static PyObject *
+record_init_get(PyObject *self, PyObject *instance, PyObject *owner)
+{
+    if (instance == NULL || instance == Py_None) {
+        return Py_NewRef(self);
+    }
+    return PyMethod_New(self, instance);
+}
+
+/* Introspection (`__name__`, `__doc__`, `__code__`, ...) answers as the Python __init__
+ * does; `inspect.signature` follows `__wrapped__` to it. */
+static PyObject *
+record_init_getattro(RecordInit *self, PyObject *name)
+{
+    PyObject *found = PyObject_GenericGetAttr((PyObject *)self, name);
+    if (found == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        found = PyObject_GetAttr(self->fallback, name);
+    }
+    return found;
+}
+
+static PyObject *
+record_init_repr(RecordInit *self)
+{
+    return PyUnicode_FromFormat("<record __init__ of %s>", self->owner->tp_name);
+}
+
+static int
+record_init_traverse(RecordInit *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->owner);
+    Py_VISIT(self->names);
+    Py_VISIT(self->members);
+    Py_VISIT(self->defaults);
+    Py_VISIT(self->required);
+    Py_VISIT(self->fallback);
+    return 0;
+}
+
+static int
+record_init_clear(RecordInit *self)
+{
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->names);
+    Py_CLEAR(self->members);
+    Py_CLEAR(self->defaults);
+    Py_CLEAR(self->required);
+    Py_CLEAR(self->fallback);
+    return 0;
+}
+
+static void
+record_init_dealloc(RecordInit *self)
+{
+    PyObject_GC_UnTrack(self);
+    record_init_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef record_init_members[] = {
+    {"__wrapped__", T_OBJECT, offsetof(RecordInit, fallback), READONLY, NULL},
+    {NULL},
+};
+
+static PyTypeObject RecordInitType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "placer._recordinit.RecordInit",
+    .tp_doc = "A record class's __init__, storing into its slots in C.",
+    .tp_basicsize = sizeof(RecordInit),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL
+                | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_vectorcall_offset = offsetof(RecordInit, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_descr_get = record_init_get,
+    .tp_getattro = (getattrofunc)record_init_getattro,
+    .tp_repr = (reprfunc)record_init_repr,
+    .tp_members = record_init_members,
+    .tp_traverse = (traverseproc)record_init_traverse,
+    .tp_clear = (inquiry)record_init_clear,
+    .tp_dealloc = (destructor)record_init_dealloc,
+};
+
+static PyObject *
+make_init(PyObject *module, PyObject *args)
+{
+    PyTypeObject *owner;
+    PyObject *names, *members, *defaults, *required, *fallback;
+    Py_ssize_t positional;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!nOO:make_init", &PyType_Type, &owner, &PyTuple_Type,
+                          &names, &PyTuple_Type, &members, &PyTuple_Type, &defaults,
+                          &positional, &required, &fallback)) {
+        return NULL;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(names);
+    if (count > MAX_FIELDS) {
+        PyErr_Format(PyExc_ValueError, "more than %d fields", MAX_FIELDS);
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(members) != count || PyTuple_GET_SIZE(defaults) != count
+        || positional < 0 || positional > count) {
+        PyErr_SetString(PyExc_ValueError, "names, slots, defaults and positional disagree");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *slot = PyTuple_GET_ITEM(members, i);
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(names, i))
+            || !PyObject_TypeCheck(slot, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)slot)->d_member->type != T_OBJECT_EX
+            || !PyType_IsSubtype(owner, PyDescr_TYPE(slot))) {
+            PyErr_SetString(PyExc_TypeError, "every field must be an object slot of the class");
+            return NULL;
+        }
+    }
+    RecordInit *self = PyObject_GC_New(RecordInit, &RecordInitType);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->vectorcall = (vectorcallfunc)record_init_call;
+    self->owner = (PyTypeObject *)Py_NewRef(owner);
+    self->count = count;
+    self->positional = positional;
+    self->names = Py_NewRef(names);
+    self->members = Py_NewRef(members);
+    self->defaults = Py_NewRef(defaults);
+    self->required = Py_NewRef(required);
+    self->fallback = Py_NewRef(fallback);
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static PyMethodDef module_methods[] = {
+    {"make_init", make_init, METH_VARARGS,
+     "make_init(cls, names, slots, defaults, positional, required, fallback)\n--\n\n"
+     "The __init__ of record class `cls`: it stores its arguments into the slots `slots`\n"
+     "(one per name in `names`; the first `positional` may come by position; `defaults`\n"
+     "holds each one's default, or `required`), and hands any other call to `fallback`."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_definition = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "placer._recordinit",
+    .m_doc = "Record constructors in C (see placer.records).",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__recordinit(void)
+{
+    if (PyType_Ready(&RecordInitType) < 0) {
+        return NULL;
+    }
+    return PyModule_Create(&module_definition);
+}

@@ -1,0 +1,8 @@
+"""Types of the C module setup.py builds from _recordinit.c (see placer.records)."""
+
+from collections.abc import Callable
+from typing import Any
+
+def make_init(cls: type, names: tuple[str, ...], slots: tuple[Any, ...],
+              defaults: tuple[Any, ...], positional: int, required: object,
+              fallback: Callable[..., None]) -> Callable[..., None]: ...
