@@ -33,6 +33,8 @@ typedef struct {
     PyObject *fallback;    /* the generated Python __init__ */
 } RecordInit;
 
+static PyTypeObject RecordInitType;
+
 static PyObject *
 record_init_fallback(RecordInit *self, PyObject *const *args, size_t nargsf,
                      PyObject *kwnames)
@@ -63,26 +65,27 @@ record_init_index(RecordInit *self, PyObject *key)
     return -1;
 }
 
-/* args[0] is the instance (the call is `Cls.__init__(self, ...)` or a bound method). */
-static PyObject *
-record_init_call(RecordInit *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+/* Binds the arguments (`nargs` positional, then one per name in `kwnames`) to the fields
+ * and stores them into `instance`: 1 if done, 0 if the call does not bind (the caller
+ * hands it to Python, which raises the right error), -1 on an error raised. */
+static int
+record_init_store(RecordInit *self, PyObject *instance, PyObject *const *args,
+                  Py_ssize_t nargs, PyObject *kwnames)
 {
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (nargs < 1 || nargs - 1 > self->positional
-        || !PyObject_TypeCheck(args[0], self->owner)) {
-        return record_init_fallback(self, args, nargsf, kwnames);
+    if (nargs > self->positional) {
+        return 0;
     }
     PyObject *values[MAX_FIELDS];
     Py_ssize_t count = self->count;
     for (Py_ssize_t i = 0; i < count; i++) {
-        values[i] = i < nargs - 1 ? args[i + 1] : NULL;
+        values[i] = i < nargs ? args[i] : NULL;
     }
     if (kwnames != NULL) {
         Py_ssize_t keywords = PyTuple_GET_SIZE(kwnames);
         for (Py_ssize_t k = 0; k < keywords; k++) {
             Py_ssize_t i = record_init_index(self, PyTuple_GET_ITEM(kwnames, k));
             if (i < 0 || values[i] != NULL) {
-                return record_init_fallback(self, args, nargsf, kwnames);
+                return 0;
             }
             values[i] = args[nargs + k];
         }
@@ -91,7 +94,7 @@ record_init_call(RecordInit *self, PyObject *const *args, size_t nargsf, PyObjec
         if (values[i] == NULL) {
             values[i] = PyTuple_GET_ITEM(self->defaults, i);
             if (values[i] == self->required) {
-                return record_init_fallback(self, args, nargsf, kwnames);
+                return 0;
             }
         }
     }
@@ -99,11 +102,91 @@ record_init_call(RecordInit *self, PyObject *const *args, size_t nargsf, PyObjec
      * object holds; both outlive the loop even if replacing an old value runs code. */
     for (Py_ssize_t i = 0; i < count; i++) {
         PyMemberDescrObject *slot = (PyMemberDescrObject *)PyTuple_GET_ITEM(self->members, i);
-        if (PyMember_SetOne((char *)args[0], slot->d_member, values[i]) < 0) {
+        if (PyMember_SetOne((char *)instance, slot->d_member, values[i]) < 0) {
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/* args[0] is the instance (the call is `Cls.__init__(self, ...)` or a bound method). */
+static PyObject *
+record_init_call(RecordInit *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs >= 1 && PyObject_TypeCheck(args[0], self->owner)) {
+        int stored = record_init_store(self, args[0], args + 1, nargs - 1, kwnames);
+        if (stored < 0) {
+            return NULL;
+        }
+        if (stored) {
+            Py_RETURN_NONE;
+        }
+    }
+    return record_init_fallback(self, args, nargsf, kwnames);
+}
+
+/* Calling the class the way `type.__call__` does, from a vectorcall's arguments. */
+static PyObject *
+record_new_slow(PyObject *cls, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *positional = PyTuple_New(nargs);
+    if (positional == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        PyTuple_SET_ITEM(positional, i, Py_NewRef(args[i]));
+    }
+    PyObject *keywords = NULL;
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
+        keywords = PyDict_New();
+        for (Py_ssize_t k = 0; keywords != NULL && k < PyTuple_GET_SIZE(kwnames); k++) {
+            if (PyDict_SetItem(keywords, PyTuple_GET_ITEM(kwnames, k), args[nargs + k]) < 0) {
+                Py_CLEAR(keywords);
+            }
+        }
+        if (keywords == NULL) {
+            Py_DECREF(positional);
             return NULL;
         }
     }
-    Py_RETURN_NONE;
+    PyObject *result = PyType_Type.tp_call(cls, positional, keywords);
+    Py_DECREF(positional);
+    Py_XDECREF(keywords);
+    return result;
+}
+
+static PyObject *init_name; /* "__init__", interned */
+
+/* The class's own call (its tp_vectorcall): `type.__call__` packs the arguments into a
+ * tuple and a dict, then `__init__`'s call unpacks them again; this allocates the
+ * instance as object.__new__ does and stores into it directly. Anything that would make
+ * the class's call do more (its __init__ or __new__ replaced, a call that does not bind)
+ * takes `type.__call__`. */
+static PyObject *
+record_new(PyObject *cls, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    PyTypeObject *type = (PyTypeObject *)cls;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *init = _PyType_Lookup(type, init_name);
+    if (init == NULL || Py_TYPE(init) != &RecordInitType
+        || ((RecordInit *)init)->owner != type || type->tp_new != PyBaseObject_Type.tp_new
+        || PyType_HasFeature(type, Py_TPFLAGS_IS_ABSTRACT)) {
+        return record_new_slow(cls, args, nargs, kwnames);
+    }
+    Py_INCREF(init);
+    PyObject *instance = type->tp_alloc(type, 0);
+    if (instance == NULL) {
+        Py_DECREF(init);
+        return NULL;
+    }
+    int stored = record_init_store((RecordInit *)init, instance, args, nargs, kwnames);
+    Py_DECREF(init);
+    if (stored > 0) {
+        return instance;
+    }
+    Py_DECREF(instance);
+    return stored < 0 ? NULL : record_new_slow(cls, args, nargs, kwnames);
 }
 
 /* Bound to an instance like a function is (`instance.__init__`, `super().__init__`). */
@@ -235,6 +318,10 @@ make_init(PyObject *module, PyObject *args)
     self->required = Py_NewRef(required);
     self->fallback = Py_NewRef(fallback);
     PyObject_GC_Track(self);
+    if (Py_IS_TYPE(owner, &PyType_Type)) {
+        /* Never inherited: a subclass is called through type.__call__ as usual. */
+        owner->tp_vectorcall = record_new;
+    }
     return (PyObject *)self;
 }
 
@@ -259,6 +346,10 @@ PyMODINIT_FUNC
 PyInit__recordinit(void)
 {
     if (PyType_Ready(&RecordInitType) < 0) {
+        return NULL;
+    }
+    init_name = PyUnicode_InternFromString("__init__");
+    if (init_name == NULL) {
         return NULL;
     }
     return PyModule_Create(&module_definition);

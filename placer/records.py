@@ -21,7 +21,7 @@ with a C compiler), a record whose fields are stored as given (no factory, conve
 ``__post_init__``) gets a C ``__init__`` instead, which stores into the slots directly (a
 Python ``__init__`` cannot: a frozen record's ``__setattr__`` refuses, so it calls each
 slot's descriptor) and hands any call it cannot bind to the generated one, for Python's
-own error.
+own error; calling the class then allocates and stores without ``type.__call__``.
 
 The semantics follow attrs' ``attrs.frozen(slots=True)``: equality compares the fields with
 ``eq=True`` between instances of the very same class; the hash combines them; the repr

@@ -284,3 +284,30 @@ def test_a_subclass_init_reaches_the_record_init_through_super() -> None:
 
     named = Named("x")
     assert (named.file, named.line, named.name) == ("f", 1, "x")
+
+
+def test_a_record_class_call_follows_an_init_replaced_later() -> None:
+    # A C build calls the class without `type.__call__`; it must notice a new __init__.
+    @records.frozen
+    class Doubled:
+        a: int
+
+    original = Doubled.__init__
+
+    def doubling(self: Doubled, a: int) -> None:
+        original(self, a * 2)
+
+    Doubled.__init__ = doubling  # type: ignore[method-assign]
+    assert Doubled(2).a == 4
+    Doubled.__init__ = original  # type: ignore[method-assign]
+    assert Doubled(2).a == 2
+
+
+def test_a_plain_subclass_without_its_own_init_is_built_by_the_record_init() -> None:
+    class Tagged(_Span):
+        __slots__ = ()
+
+    tagged = Tagged("f", 3, note="x")
+    assert type(tagged) is Tagged and (tagged.line, tagged.note) == (3, "x")
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'line'"):
+        Tagged("f")
