@@ -31,6 +31,7 @@ typedef struct {
     PyObject *defaults;    /* tuple: each field's default, or `required` */
     PyObject *required;    /* the marker of a field without a default */
     PyObject *fallback;    /* the generated Python __init__ */
+    int immutable;         /* a frozen record: see untrack_if_acyclic */
 } RecordInit;
 
 static PyTypeObject RecordInitType;
@@ -63,6 +64,55 @@ record_init_index(RecordInit *self, PyObject *key)
         }
     }
     return -1;
+}
+
+static PyObject *record_new(PyObject *, PyObject *const *, size_t, PyObject *);
+
+/* Whether `value` can never be part of a reference cycle, untracking it from the cycle
+ * collector if it is a tuple that qualifies: an object of a type without GC (str, int,
+ * None, ...), or an untracked tuple or frozen record (both immutable, and untracked only
+ * when their items qualified). This is the rule CPython applies to tuples in its own
+ * collections, extended to frozen records. `depth` bounds the walk into nested tuples. */
+static int
+acyclic(PyObject *value, int depth)
+{
+    if (!PyObject_IS_GC(value)) {
+        return 1;
+    }
+    int tuple = PyTuple_CheckExact(value);
+    if (!PyObject_GC_IsTracked(value)) {
+        return tuple || Py_TYPE(value)->tp_vectorcall == record_new;
+    }
+    if (!tuple || depth == 0) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(value); i++) {
+        if (!acyclic(PyTuple_GET_ITEM(value, i), depth - 1)) {
+            return 0;
+        }
+    }
+    PyObject_GC_UnTrack(value);
+    return 1;
+}
+
+/* A frozen record whose fields can never lead back to it is taken off the cycle
+ * collector's lists: a parsed script is hundreds of thousands of such records (spans,
+ * patterns, numbers), and every collection after a parse would otherwise walk them all,
+ * to find nothing. Storing into it again through __init__ puts it back when needed. */
+static void
+untrack_if_acyclic(PyObject *instance, PyObject *const *values, Py_ssize_t count)
+{
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (!acyclic(values[i], 4)) {
+            if (!PyObject_GC_IsTracked(instance)) {
+                PyObject_GC_Track(instance);
+            }
+            return;
+        }
+    }
+    if (PyObject_GC_IsTracked(instance)) {
+        PyObject_GC_UnTrack(instance);
+    }
 }
 
 /* Binds the arguments (`nargs` positional, then one per name in `kwnames`) to the fields
@@ -105,6 +155,9 @@ record_init_store(RecordInit *self, PyObject *instance, PyObject *const *args,
         if (PyMember_SetOne((char *)instance, slot->d_member, values[i]) < 0) {
             return -1;
         }
+    }
+    if (self->immutable && Py_TYPE(instance)->tp_vectorcall == record_new) {
+        untrack_if_acyclic(instance, values, count);
     }
     return 1;
 }
@@ -279,9 +332,10 @@ make_init(PyObject *module, PyObject *args)
     PyTypeObject *owner;
     PyObject *names, *members, *defaults, *required, *fallback;
     Py_ssize_t positional;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!nOO:make_init", &PyType_Type, &owner, &PyTuple_Type,
+    int immutable;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!nOOp:make_init", &PyType_Type, &owner, &PyTuple_Type,
                           &names, &PyTuple_Type, &members, &PyTuple_Type, &defaults,
-                          &positional, &required, &fallback)) {
+                          &positional, &required, &fallback, &immutable)) {
         return NULL;
     }
     Py_ssize_t count = PyTuple_GET_SIZE(names);
@@ -317,6 +371,7 @@ make_init(PyObject *module, PyObject *args)
     self->defaults = Py_NewRef(defaults);
     self->required = Py_NewRef(required);
     self->fallback = Py_NewRef(fallback);
+    self->immutable = immutable;
     PyObject_GC_Track(self);
     if (Py_IS_TYPE(owner, &PyType_Type)) {
         /* Never inherited: a subclass is called through type.__call__ as usual. */
@@ -327,10 +382,12 @@ make_init(PyObject *module, PyObject *args)
 
 static PyMethodDef module_methods[] = {
     {"make_init", make_init, METH_VARARGS,
-     "make_init(cls, names, slots, defaults, positional, required, fallback)\n--\n\n"
+     "make_init(cls, names, slots, defaults, positional, required, fallback, frozen)\n--\n\n"
      "The __init__ of record class `cls`: it stores its arguments into the slots `slots`\n"
      "(one per name in `names`; the first `positional` may come by position; `defaults`\n"
-     "holds each one's default, or `required`), and hands any other call to `fallback`."},
+     "holds each one's default, or `required`), and hands any other call to `fallback`.\n"
+     "An instance of a `frozen` class that no cycle can pass through is left out of the\n"
+     "cycle collector."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -309,7 +309,8 @@ def _record(cls: _C, *, frozen: bool) -> _C:
     if spec.init:
         # Made once the class exists: __init__ stores through the slots' own descriptors,
         # a third faster than object.__setattr__ by name.
-        new.__init__ = _init(spec, new)  # type: ignore[misc]
+        immutable = frozen and new.__dict__.get("__setattr__") is _frozen_setattr
+        new.__init__ = _init(spec, new, immutable=immutable)  # type: ignore[misc]
     return new
 
 
@@ -432,7 +433,7 @@ def _generated() -> ModuleType | None:
     return module
 
 
-def _init(spec: _Spec, cls: type) -> Callable[..., None]:
+def _init(spec: _Spec, cls: type, *, immutable: bool) -> Callable[..., None]:
     generated = _generated()
     make: Callable[..., Callable[..., None]]
     if generated is not None and generated.FINGERPRINTS.get(spec.key) == spec.fingerprint():
@@ -449,7 +450,7 @@ def _init(spec: _Spec, cls: type) -> Callable[..., None]:
     # to report) to the Python one.
     return _make_native_init(
         cls, tuple(f.name for f in spec.fields), tuple(getattr(cls, f.name) for f in spec.fields),
-        tuple(f.default for f in spec.fields), positional, NOTHING, python_init)
+        tuple(f.default for f in spec.fields), positional, NOTHING, python_init, immutable)
 
 
 def _stored_as_given(spec: _Spec) -> int | None:

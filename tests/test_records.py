@@ -311,3 +311,29 @@ def test_a_plain_subclass_without_its_own_init_is_built_by_the_record_init() -> 
     assert type(tagged) is Tagged and (tagged.line, tagged.note) == (3, "x")
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'line'"):
         Tagged("f")
+
+
+@records.frozen
+class _Holder:
+    items: object
+
+
+def test_a_frozen_record_no_cycle_can_pass_through_is_left_to_reference_counting() -> None:
+    import gc
+    import weakref
+
+    span = _Span("a", 1)
+    nested = _Holder((span, (1, "x", None)))
+    listed = _Holder([span])
+    cell = _Cell(1)
+    # A C build takes immutable records of immutable values off the cycle collector's
+    # lists (CPython does the same to such tuples); anything else stays on them.
+    assert gc.is_tracked(span) is gc.is_tracked(nested) is not _c_built()
+    assert gc.is_tracked(listed) and gc.is_tracked(cell)
+    # A cycle through a frozen record (by way of its list) is still collected.
+    cyclic = _Holder([])
+    cyclic.items.append(cyclic)  # type: ignore[attr-defined]
+    gone = weakref.ref(cyclic)
+    del cyclic
+    gc.collect()
+    assert gone() is None
