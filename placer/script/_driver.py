@@ -479,7 +479,11 @@ class Driver:
         literal_groups = _LITERAL_GROUPS
         skipped_to = -1
         while True:
-            match_token, keywords, literals, slash = lexers[state] or self._fast_lexer(state)
+            # `is None`, not `or`: compiled, `or` would box the tuple to test its truth.
+            fast = lexers[state]
+            if fast is None:
+                fast = self._fast_lexer(state)
+            match_token, keywords, literals, slash = fast
             match = match_token(text, position)
             kind: str | None = None
             value = ""
@@ -562,7 +566,10 @@ class Driver:
                     state_stack.append(state)
                     value_stack.append(token)
                     break
-                size, reduce, produced = rules[~action] or self.reduction(~action)
+                reduction = rules[~action]
+                if reduction is None:
+                    reduction = self.reduction(~action)
+                size, reduce, produced = reduction
                 if reduce is None:
                     # A one-child pass-through: the value stays, only the state changes.
                     state = state_stack[-2]
