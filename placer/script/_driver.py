@@ -491,7 +491,7 @@ class Driver:
                 # `_resolve`, inlined: this runs once per token (a call would cost more
                 # than the rest of this block).
                 kind = match.lastgroup or ""
-                value = match.group(kind)
+                value = match[kind]
                 # The token's group ends the pattern, so it ends where the match does (a
                 # literal or `/` read from the group starts where the group does).
                 token_start = match.end() - len(value)
