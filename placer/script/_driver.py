@@ -173,8 +173,6 @@ def _callback(rule: Rule, transformer: Any) -> Callable[[list[Any]], Any] | None
     return call
 
 
-_new_str = str.__new__
-
 #: A state's lexer unpacked for the token loop: match, keyword tables (terminal -> {text:
 #: keyword}), its literal groups (`_Literals`, shared patterns only), and whether a name
 #: starting with `/` may be the operator.
@@ -473,7 +471,6 @@ class Driver:
         length = len(text)
         previous: Token | None = None
         skip = _SKIP.match
-        new_str = _new_str
         token_class = Token
         multiline = _MULTILINE
         literal_groups = _LITERAL_GROUPS
@@ -545,7 +542,7 @@ class Driver:
                     line_start = text.rfind("\n", position, token_start) + 1
                 position = token_start
             # make_token, inlined: this is the innermost loop.
-            token = new_str(token_class, value)
+            token = token_class(value)
             token.type = kind
             token.start_pos = position
             token.line = line

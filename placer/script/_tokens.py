@@ -38,7 +38,7 @@ class Token(str):
 
 def make_token(kind: str, value: str, start: int, line: int, column: int) -> Token:
     """A token of terminal `kind` with text `value`, at offset `start` (`line`, `column`)."""
-    token: Token = str.__new__(Token, value)
+    token = Token(value)
     token.type = kind
     token.start_pos = start
     token.line = line
