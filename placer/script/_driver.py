@@ -567,8 +567,12 @@ class Driver:
                 if reduction is None:
                     reduction = self.reduction(~action)
                 size, reduce, produced = reduction
-                if reduce is None:
-                    # A one-child pass-through: the value stays, only the state changes.
+                if reduce is None or size == 1:
+                    # One child (half of all reductions; a pass-through, `reduce` None, has
+                    # one too): the value and the state are replaced where they are, with
+                    # no slice and no del.
+                    if reduce is not None:
+                        value_stack[-1] = reduce([value_stack[-1]])
                     state = state_stack[-2]
                     state = state_stack[-1] = (gotos[state] or self.gotos(state))[produced]
                     continue
