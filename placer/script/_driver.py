@@ -567,25 +567,25 @@ class Driver:
                 if reduction is None:
                     reduction = self.reduction(~action)
                 size, reduce, produced = reduction
-                if reduce is None or size == 1:
-                    # One child (half of all reductions; a pass-through, `reduce` None, has
-                    # one too): the value and the state are replaced where they are, with
-                    # no slice and no del.
-                    if reduce is not None:
-                        value_stack[-1] = reduce([value_stack[-1]])
-                    state = state_stack[-2]
-                    state = state_stack[-1] = (gotos[state] or self.gotos(state))[produced]
-                    continue
-                if size:
+                # The children's values and states make way for the result's, which take
+                # the first child's places: a pass-through (`reduce` None, one child) keeps
+                # its value, a rule without children pushes both. Pops, not a `del` of a
+                # slice, which compiled builds a slice object for the generic protocol.
+                if reduce is None:
+                    pass
+                elif size == 1:
+                    value_stack[-1] = reduce([value_stack[-1]])
+                elif size:
                     children = value_stack[-size:]
-                    del state_stack[-size:]
-                    del value_stack[-size:]
+                    for _ in range(size - 1):
+                        state_stack.pop()
+                        value_stack.pop()
+                    value_stack[-1] = reduce(children)
                 else:
-                    children = []
-                value_stack.append(reduce(children))
-                state = state_stack[-1]
-                state = (gotos[state] or self.gotos(state))[produced]
-                state_stack.append(state)
+                    value_stack.append(reduce([]))
+                    state_stack.append(state)
+                state = state_stack[-2]
+                state = state_stack[-1] = (gotos[state] or self.gotos(state))[produced]
             previous = token
 
     @staticmethod
