@@ -211,10 +211,13 @@ def _literal_group(text: str) -> str | None:
 
 
 def _compile(alternatives: list[str]) -> re.Pattern[str]:
-    # Leading blanks are matched here too: one regex call per token on the common path;
-    # comments (rarer) fail the match and go through _SKIP.
+    # The blanks after the token are matched with it: one regex call per token on the
+    # common path, and the next token starts where the match ends (a blank there, at the
+    # start of the text or after a comment, fails the match and goes through _SKIP, as a
+    # comment does). Trailing, not leading: the token starts where the match does, and a
+    # match that fails does not try every alternative again after each leading blank.
     body = "|".join(alternatives) if alternatives else r"(?!x)x"
-    return re.compile(rf"{_BLANK}*(?:{body})")
+    return re.compile(rf"(?:{body}){_BLANK}*+")
 
 
 class _Literals:
@@ -489,22 +492,26 @@ class Driver:
                 # than the rest of this block).
                 kind = match.lastgroup or ""
                 value = match[kind]
-                # The token's group ends the pattern, so it ends where the match does (a
-                # literal or `/` read from the group starts where the group does).
-                token_start = match.end() - len(value)
+                # Where the next token starts: after the blanks that follow this one, or
+                # right after a literal or `/` that is shorter than the text of its group.
+                end = match.end()
                 table = keywords.get(kind)
                 if table is not None:
                     if slash and kind == "NAME" and value[0] == "/":
                         if value != "/DISCARD/":
                             kind, value = "SLASH", "/"
+                            end = position + 1
                     else:
                         kind = table.get(value, kind)
                 elif literals is not None and kind in literal_groups:
                     literal = literals.found.get(value) or literals.find(value)
-                    if literal[0]:
-                        kind, value = literal
-                    else:
+                    if not literal[0]:
                         kind = None
+                    elif len(literal[1]) != len(value):
+                        kind, value = literal
+                        end = position + len(value)
+                    else:
+                        kind = literal[0]
             if kind is None:
                 # Nothing this state accepts starts here: skip comments once, then try
                 # again; if that fails too, lex an error token with every terminal.
@@ -533,14 +540,8 @@ class Driver:
                 )
                 if error is None or found is None:
                     raise ParseFailure(None, position, self.accepts(state_stack), previous)
-                group, kind, value = found
-                token_start = error.start(group)
-            if token_start != position:
-                newlines = text.count("\n", position, token_start)
-                if newlines:
-                    line += newlines
-                    line_start = text.rfind("\n", position, token_start) + 1
-                position = token_start
+                _, kind, value = found
+                end = position + len(value)
             # make_token, inlined: this is the innermost loop.
             token = token_class(value)
             token.type = kind
@@ -587,6 +588,13 @@ class Driver:
                 state = state_stack[-2]
                 state = state_stack[-1] = (gotos[state] or self.gotos(state))[produced]
             previous = token
+            if end != position:
+                # The blanks after the token, matched with it.
+                newlines = text.count("\n", position, end)
+                if newlines:
+                    line += newlines
+                    line_start = text.rfind("\n", position, end) + 1
+                position = end
 
     @staticmethod
     def _comments(text: str, start: int, end: int, line: int, comments: list[Token]) -> None:
