@@ -64,20 +64,31 @@ _KEYWORD_END = r"(?![_a-zA-Z0-9.])"
 _MEMORY_KEYWORD_END = r"(?![_a-zA-Z0-9.=])"
 _MEMORY_KEYWORDS = frozenset({"ORIGIN", "org", "o", "LENGTH", "len", "l"})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Characters that are a token of their own wherever a state accepts them, so the token
+#: loop reads them without a regex (nearly half of a script's tokens): no state that
+#: accepts one has a regex terminal that may start with it (`tests/script/test_lexer.py`
+#: checks every state's own pattern), and no other literal starts with one
+#: (`Driver.__init__` checks).
+_SINGLE_CHARACTERS = "(){};:,"
+#: What `_BLANK` matches, one character at a time.
+_BLANKS = frozenset(" \t\r\n\f\v")
 
 
 class _StateLexer:
     """One state's lexer: its pattern, the keywords each of its regex terminals may stand
-    for, how its literal groups read (shared patterns only), and whether a name starting
-    with `/` may be the operator."""
+    for, how its literal groups read (shared patterns only), whether a name starting
+    with `/` may be the operator, and the single characters it reads without a regex."""
 
     def __init__(self, pattern: re.Pattern[str], keywords: dict[str, dict[str, str]],
-                 literals: _Literals | None, slash_operator: bool) -> None:
+                 literals: _Literals | None, slash_operator: bool,
+                 singles: dict[str, str]) -> None:
         self.pattern = pattern
         #: regex terminal -> {keyword text: keyword terminal} valid in this state.
         self.keywords = keywords
         self.literals = literals
         self.slash_operator = slash_operator
+        #: character of `_SINGLE_CHARACTERS` -> its terminal, where this state accepts it.
+        self.singles = singles
 
 
 #: A grammar rule as `placer.script._tables` stores it: produced nonterminal, alias, ?rule,
@@ -174,11 +185,12 @@ def _callback(rule: Rule, transformer: Any) -> Callable[[list[Any]], Any] | None
 
 
 #: A state's lexer unpacked for the token loop: match, keyword tables (terminal -> {text:
-#: keyword}), its literal groups (`_Literals`, shared patterns only), and whether a name
-#: starting with `/` may be the operator.
+#: keyword}), its literal groups (`_Literals`, shared patterns only), whether a name
+#: starting with `/` may be the operator, and its single characters (character ->
+#: terminal).
 _FastLexer = tuple[
     Callable[[str, int], "re.Match[str] | None"], dict[str, dict[str, str]], "_Literals | None",
-    bool,
+    bool, dict[str, str],
 ]
 
 #: Terminals declared in the grammar without a pattern and lexed by this driver.
@@ -333,6 +345,14 @@ class Driver:
             rf"{{1,{max(map(len, operators))}}})",
             rf"(?P<{_WORD_GROUP}>[A-Za-z_][{_WORD_CHARS}]*=?)",
         ]
+        singles = {text: name for name, text in _tables.LITERALS.items()
+                   if text in _SINGLE_CHARACTERS}
+        longer = [text for text in _tables.LITERALS.values()
+                  if len(text) > 1 and text[0] in singles]
+        if longer:
+            raise AssertionError(f"literals that start with a single character: {longer}")
+        #: Character of `_SINGLE_CHARACTERS` -> its literal terminal.
+        self._singles = singles
         self._lexers: list[_StateLexer | None] = [None] * size
         self._by_accepted: dict[frozenset[str], _StateLexer] = {}
         self._fast: list[_FastLexer | None] = [None] * size
@@ -427,7 +447,10 @@ class Driver:
         else:
             pattern = _compile([f"(?P<{name}>{regexp})" for name, regexp, _ in alternatives])
             table = None
-        return _StateLexer(pattern, keywords, table, "NAME" in accepted and "SLASH" in accepted)
+        singles = {text: name for text, name in self._singles.items() if name in accepted}
+        return _StateLexer(
+            pattern, keywords, table, "NAME" in accepted and "SLASH" in accepted, singles
+        )
 
     def _exact(self, accepted: frozenset[str]) -> re.Pattern[str]:
         """The state's own pattern: every alternative in order, as Lark's contextual lexer
@@ -454,7 +477,8 @@ class Driver:
         keywords = dict(lexer.keywords)
         if lexer.slash_operator:
             keywords.setdefault("NAME", {})
-        fast = (lexer.pattern.match, keywords, lexer.literals, lexer.slash_operator)
+        fast = (lexer.pattern.match, keywords, lexer.literals, lexer.slash_operator,
+                lexer.singles)
         self._fast[state] = fast
         return fast
 
@@ -477,17 +501,23 @@ class Driver:
         token_class = Token
         multiline = _MULTILINE
         literal_groups = _LITERAL_GROUPS
+        blanks = _BLANKS
         skipped_to = -1
         while True:
             # `is None`, not `or`: compiled, `or` would box the tuple to test its truth.
             fast = lexers[state]
             if fast is None:
                 fast = self._fast_lexer(state)
-            match_token, keywords, literals, slash = fast
-            match = match_token(text, position)
-            kind: str | None = None
-            value = ""
-            if match is not None:
+            match_token, keywords, literals, slash, singles = fast
+            kind = singles.get(text[position]) if position < length else None
+            if kind is not None:
+                # A character that is a token of its own here: no regex, and the blanks
+                # after it are skipped here.
+                value = text[position]
+                end = position + 1
+                while end < length and text[end] in blanks:
+                    end += 1
+            elif (match := match_token(text, position)) is not None:
                 # `_resolve`, inlined: this runs once per token (a call would cost more
                 # than the rest of this block).
                 kind = match.lastgroup or ""

@@ -1,9 +1,10 @@
 """Every parser state lexes what Lark's contextual lexer would: the shared patterns.
 
 Most states share one compiled pattern per set of regex terminals and tell their literals
-apart in Python (`placer.script._driver`); each state's own pattern, every alternative
-in Lark's order as the contextual lexer compiles it, is the reference. Both must give the
-same terminal, text and position, or both nothing, in every state, on every probe.
+apart in Python, and read a few single characters without a regex at all
+(`placer.script._driver`); each state's own pattern, every alternative in Lark's order as
+the contextual lexer compiles it, is the reference. Both must give the same terminal, text
+and position, or both nothing, in every state, on every probe.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from placer.script import _tables
-from placer.script._driver import Driver, _Literals, _resolve
+from placer.script._driver import _SINGLE_CHARACTERS, Driver, _Literals, _resolve
 from placer.script.parser import _Builder
 
 _LITERALS = sorted(set(_tables.LITERALS.values()))
@@ -65,7 +66,11 @@ def _agree(state: int, accepted: frozenset[str], texts: list[str]) -> None:
     keywords, literals, slash = lexer.keywords, lexer.literals, lexer.slash_operator
     exact = driver._exact(accepted)
     for text in texts:
-        ours = _token(lexer.pattern, keywords, literals, slash, text)
+        single = lexer.singles.get(text[:1])
+        if single is not None:
+            ours: tuple[str, str, int] | None = (single, text[0], 0)
+        else:
+            ours = _token(lexer.pattern, keywords, literals, slash, text)
         reference = _token(exact, keywords, literals, slash, text)
         assert ours == reference, (state, sorted(accepted), text)
 
@@ -73,6 +78,26 @@ def _agree(state: int, accepted: frozenset[str], texts: list[str]) -> None:
 def test_every_state_lexes_the_probes_as_its_own_pattern() -> None:
     for state, accepted in _state_sets():
         _agree(state, accepted, _PROBES)
+
+
+def test_a_single_character_is_its_own_token_whatever_follows_it() -> None:
+    # The token loop reads these characters without a regex; in every state that accepts
+    # one, its own pattern must read just that character, whatever comes after it.
+    tails = ["", *_PROBES, *(_ALPHABET[i] + _ALPHABET[j]
+                             for i in range(len(_ALPHABET)) for j in range(len(_ALPHABET)))]
+    read = 0
+    for state, accepted in _state_sets():
+        lexer = _driver()._lexer(state)
+        exact = _driver()._exact(accepted)
+        for character, terminal in lexer.singles.items():
+            for tail in tails:
+                found = _token(exact, lexer.keywords, lexer.literals, lexer.slash_operator,
+                               character + tail)
+                assert found == (terminal, character, 0), (state, character + tail, found)
+            read += 1
+    assert read and {c for c in _SINGLE_CHARACTERS} == {
+        c for state, _ in _state_sets() for c in _driver()._lexer(state).singles
+    }
 
 
 def test_the_states_share_few_patterns() -> None:
