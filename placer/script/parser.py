@@ -923,9 +923,16 @@ def _attach(
     pending = list(comments)
     keys = [position for position, _ in pending]
     placed = 0
-    for child in children:
+    for index, child in enumerate(children):
+        if placed == len(pending):
+            # Every comment is placed (those inside a child's braces went with it): the
+            # rest of the children are unchanged, however many there are.
+            result.extend(children[index:])
+            break
         body = bodies.get(id(child))
-        if body is not None and placed < len(pending):
+        # (Pending comments are in source order: none is inside unless the first is
+        # before the closing brace; most containers hold none, and bisecting costs more.)
+        if body is not None and keys[placed] < body[1]:
             # The comments strictly between the child's braces go inside it.
             low = bisect.bisect_right(keys, body[0], placed)
             high = bisect.bisect_left(keys, body[1], low)
