@@ -231,14 +231,17 @@ def relocate_rows(quick: bool) -> list[Row]:
 def which_placer() -> str:
     """Where the placer this Python imports lives, and which of its modules are compiled."""
     import importlib
+    import importlib.util
 
     import placer
-    from tests.wheel import compiled_module_paths, is_compiled, module_name
+    from tests.wheel import c_module_paths, compiled_module_paths, is_compiled, module_name
 
     listed = compiled_module_paths()
     compiled = sum(is_compiled(importlib.import_module(module_name(p))) for p in listed)
+    # A pure-Python install has no C module at all.
+    built = sum(importlib.util.find_spec(module_name(p)) is not None for p in c_module_paths())
     return (f"placer from {Path(placer.__file__).parent}: {compiled} of {len(listed)} hot "
-            f"modules compiled with mypyc")
+            f"modules compiled with mypyc, {built} of {len(c_module_paths())} C modules built")
 
 
 def in_process_rows(quick: bool) -> list[Row]:
