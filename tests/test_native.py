@@ -133,6 +133,7 @@ def test_placer_version_says_whether_it_runs_compiled() -> None:
     expected = _expected()
     if expected is not None:
         assert compiled is expected, result.stdout
+        assert ("records built in C" in result.stdout) is expected, result.stdout
 
 
 @pytest.mark.slow

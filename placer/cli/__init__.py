@@ -123,7 +123,8 @@ class _Parser(argparse.ArgumentParser):
 
 def version_text() -> str:
     """What ``placer --version`` prints: the version, and whether the hot modules run
-    compiled (setup.py builds them with mypyc where it can) or as pure Python."""
+    compiled (setup.py builds them with mypyc where it can, and the records' C
+    constructor) or as pure Python."""
     from importlib import machinery, metadata
 
     import placer
@@ -135,8 +136,11 @@ def version_text() -> str:
     python = ".".join(map(str, sys.version_info[:3]))
     # Looked for beside the placer that runs, not through the import hooks: an editable
     # install's hook would find a checkout's compiled library for another placer.
-    if machinery.PathFinder.find_spec("placer._compiled__mypyc", placer.__path__) is not None:
-        return f"placer {version} (hot modules compiled with mypyc; Python {python})"
+    built = [what for module, what in (("_compiled__mypyc", "hot modules compiled with mypyc"),
+                                       ("_recordinit", "records built in C"))
+             if machinery.PathFinder.find_spec(f"placer.{module}", placer.__path__) is not None]
+    if built:
+        return f"placer {version} ({', '.join(built)}; Python {python})"
     return f"placer {version} (pure Python {python})"
 
 
