@@ -53,9 +53,12 @@ from placer.script import _tables
 from placer.script._tokens import ParseFailure, Token, make_token
 
 _BLANK = r"[ \t\r\n\f\v]"
-_SKIP = re.compile(r"(?:[ \t\r\n\f\v]+|/\*[\s\S]*?\*/|#[^\n]*)+")
-#: A ``/* */`` comment or a ``#`` line comment, skipped in every lexer state.
-COMMENT = re.compile(r"/\*[\s\S]*?\*/|#[^\n]*")
+#: A ``/* */`` comment or a ``#`` line comment, skipped in every lexer state. A comment
+#: ends at its first ``*/``: written out (runs of characters other than ``*``, then stars,
+#: until a ``/``) rather than as a lazy ``[\s\S]*?``, which tries to end the comment after
+#: every character; possessive, as no part can give back what the next one could take.
+COMMENT = re.compile(r"/\*[^*]*+\*++(?:[^/*][^*]*+\*++)*+/|#[^\n]*+")
+_SKIP = re.compile(rf"(?:[ \t\r\n\f\v]++|{COMMENT.pattern})+")
 #: ld's lexer takes the longest match: a keyword directly followed by a character that
 #: every ld start state lets a name continue with is part of that name (`AFTER.data`,
 #: `NOCROSSREFSAT`), even where only the keyword would parse.

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from placer.script import _tables
-from placer.script._driver import _SINGLE_CHARACTERS, Driver, _Literals, _resolve
+from placer.script._driver import _SINGLE_CHARACTERS, COMMENT, Driver, _Literals, _resolve
 from placer.script.parser import _Builder
 
 _LITERALS = sorted(set(_tables.LITERALS.values()))
@@ -117,3 +117,21 @@ def test_random_text_lexes_the_same_in_every_state(text: str, pick: int) -> None
     for offset in range(8):
         state, accepted = states[(pick + offset * 37) % len(states)]
         _agree(state, accepted, [text])
+
+
+def _comment_end(text: str) -> int | None:
+    """Where the comment that starts `text` ends, found with `str.find`."""
+    if text.startswith("/*"):
+        close = text.find("*/", 2)
+        return None if close < 0 else close + 2
+    if text.startswith("#"):
+        newline = text.find("\n")
+        return len(text) if newline < 0 else newline
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text("/*x \n#", max_size=16))
+def test_a_comment_ends_at_its_first_close_or_the_line_end(text: str) -> None:
+    found = COMMENT.match(text)
+    assert (None if found is None else found.end()) == _comment_end(text)
