@@ -331,7 +331,7 @@ class Driver:
         sections = self._input_sections_regexp()
         self._patterns = {
             "INPUT_SECTIONS": sections,
-            "KEPT_SECTIONS": rf"KEEP{_BLANK}*\({_BLANK}*{sections}{_BLANK}*\)",
+            "KEPT_SECTIONS": rf"KEEP{_BLANK}*+\({_BLANK}*+{sections}{_BLANK}*+\)",
         }
         self._patterns.update(
             (name, regexp) for name, text, regexp in self.terminals if text is None
@@ -398,11 +398,16 @@ class Driver:
         # WILDNAME's own characters, without `=`; its exclusions (a lone operator, a
         # comment start) are kept, and keywords are excluded as whole words.
         chars = r"[_a-zA-Z0-9\/.\\$~\-+:\[\],?*^!]"
-        excluded = "|".join(
-            [r"\[", r"\]"] + [re.escape(literals[k]) for k in _tables.WILD_KEYWORDS]
-        )
-        word = rf"(?!\/\*|(?:{excluded})(?!{chars})){chars}+"
-        return rf"{word}{_BLANK}*\({_BLANK}*{word}(?:{_BLANK}+{word})*{_BLANK}*\)"
+        keywords = [literals[k] for k in _tables.WILD_KEYWORDS]
+        excluded = "|".join([r"\[", r"\]"] + [re.escape(k) for k in keywords])
+        # The keyword alternatives are tried only at a word that starts like one (most
+        # start with `.` or `*`). Every quantifier is possessive: what follows a run of
+        # word characters or blanks never starts with one, so giving one back could not
+        # make the match succeed, only retry it (a word that is not followed by `(` is a
+        # WILDNAME; tests/script/test_lexer.py compares this with the plain pattern).
+        starts = "".join(sorted({re.escape(k[0]) for k in keywords} | {r"\[", r"\]"}))
+        word = rf"(?!\/\*|(?=[{starts}])(?:{excluded})(?!{chars})){chars}++"
+        return rf"{word}{_BLANK}*+\({_BLANK}*+{word}(?:{_BLANK}++{word})*+{_BLANK}*+\)"
 
     def _alternatives(
         self, accepted: frozenset[str]

@@ -135,3 +135,22 @@ def _comment_end(text: str) -> int | None:
 def test_a_comment_ends_at_its_first_close_or_the_line_end(text: str) -> None:
     found = COMMENT.match(text)
     assert (None if found is None else found.end()) == _comment_end(text)
+
+
+#: Pieces of input section descriptions, and what stops one from being a single token.
+_SECTION_PIECES = ["*", "(", ")", " ", "\n", ".text", ".text.*", "crt?.o", "x", "SORT",
+                   "SORT_NONE", "KEEP", "EXCLUDE_FILE", "[", "]", "/*", "*/", "=", ":", "-"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_SECTION_PIECES), max_size=12))
+def test_input_sections_match_as_their_backtracking_pattern(pieces: list[str]) -> None:
+    # The driver's own terminals are written with possessive quantifiers and a guard on
+    # the keyword look-ahead, for speed; without them, the same text must match the same.
+    text = "".join(pieces)
+    for name in ("INPUT_SECTIONS", "KEPT_SECTIONS"):
+        fast = _driver()._patterns[name]
+        plain = re.sub(r"\(\?=\[[^()]*?\]\)", "", fast.replace("*+", "*").replace("++", "+"))
+        assert "*+" not in plain and "++" not in plain and "(?=" not in plain, plain
+        found, reference = re.match(fast, text), re.match(plain, text)
+        assert (found and found.span()) == (reference and reference.span()), (name, text)
