@@ -198,8 +198,6 @@ _FastLexer = tuple[
 
 #: Terminals declared in the grammar without a pattern and lexed by this driver.
 _DRIVER_TERMINALS = frozenset(_tables.DRIVER_TERMINALS)
-#: Tokens that may span lines (a quoted name, an input section description).
-_MULTILINE = frozenset({"QSTRING", "INPUT_SECTIONS", "KEPT_SECTIONS"})
 
 
 #: The two groups that end every shared state pattern (see `Driver._build`): a run of the
@@ -507,7 +505,6 @@ class Driver:
         previous: Token | None = None
         skip = _SKIP.match
         token_class = Token
-        multiline = _MULTILINE
         literal_groups = _LITERAL_GROUPS
         blanks = _BLANKS
         skipped_to = -1
@@ -587,7 +584,9 @@ class Driver:
             token.line = line
             token.column = position - line_start + 1
             position += len(value)
-            if kind in multiline and "\n" in value:
+            if "\n" in value:
+                # A quoted name or an input section description (no other token's text
+                # holds a newline): the lines it spans.
                 line += value.count("\n")
                 line_start = text.rfind("\n", 0, position) + 1
             # Feed the token: reduce as far as it allows, then shift it.
