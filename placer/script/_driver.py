@@ -514,6 +514,8 @@ class Driver:
             if fast is None:
                 fast = self._fast_lexer(state)
             match_token, keywords, literals, slash, singles = fast
+            # `Any`: compiled, the match and the token share one boxed int for the offset.
+            offset: Any = position
             kind = singles.get(text[position]) if position < length else None
             if kind is not None:
                 # A character that is a token of its own here: no regex, and the blanks
@@ -522,7 +524,7 @@ class Driver:
                 end = position + 1
                 while end < length and text[end] in blanks:
                     end += 1
-            elif (match := match_token(text, position)) is not None:
+            elif (match := match_token(text, offset)) is not None:
                 # `_resolve`, inlined: this runs once per token (a call would cost more
                 # than the rest of this block).
                 kind = match.lastgroup or ""
@@ -580,7 +582,7 @@ class Driver:
             # make_token, inlined: this is the innermost loop.
             token = token_class(value)
             token.type = kind
-            token.start_pos = position
+            token.start_pos = offset
             token.line = line
             token.column = position - line_start + 1
             position += len(value)
