@@ -37,7 +37,8 @@ A wheel built where a C compiler is available runs this module and `placer.scrip
 compiled by mypyc (``[tool.placer] compiled-modules`` in pyproject.toml); this source is
 also the pure-Python fallback, so it is written for both. Compiled code cannot hold a
 class that subclasses a builtin: rows, reductions and lexers are lists filled on first use
-and read as ``table[i] or self.method(i)`` (one index, no call, once filled), and `Token`
+and read as ``table[i]``, falling back to ``self.method(i)`` while that is None (one index,
+no call, once filled), and `Token`
 (a `str`) and `ParseFailure` (which pure callers catch as the same class) live in
 `placer.script._tokens`, never compiled. Compiled code also checks every annotation at
 run time, so the annotations here are exact.
@@ -92,6 +93,13 @@ class _StateLexer:
         self.slash_operator = slash_operator
         #: character of `_SINGLE_CHARACTERS` -> its terminal, where this state accepts it.
         self.singles = singles
+        # What the token loop reads (compiled, a class's attributes cost less to read than
+        # a tuple's items to check and unpack): the match, and the keyword tables with an
+        # entry for NAME where a name may be the `/` operator.
+        self.match = pattern.match
+        self.loop_keywords = dict(keywords)
+        if slash_operator:
+            self.loop_keywords.setdefault("NAME", {})
 
 
 #: A grammar rule as `placer.script._tables` stores it: produced nonterminal, alias, ?rule,
@@ -186,15 +194,6 @@ def _callback(rule: Rule, transformer: Any) -> Callable[[list[Any]], Any] | None
         return lambda children: call(shaped(children))
     return call
 
-
-#: A state's lexer unpacked for the token loop: match, keyword tables (terminal -> {text:
-#: keyword}), its literal groups (`_Literals`, shared patterns only), whether a name
-#: starting with `/` may be the operator, and its single characters (character ->
-#: terminal).
-_FastLexer = tuple[
-    Callable[[str, int], "re.Match[str] | None"], dict[str, dict[str, str]], "_Literals | None",
-    bool, dict[str, str],
-]
 
 #: Terminals declared in the grammar without a pattern and lexed by this driver.
 _DRIVER_TERMINALS = frozenset(_tables.DRIVER_TERMINALS)
@@ -356,7 +355,6 @@ class Driver:
         self._singles = singles
         self._lexers: list[_StateLexer | None] = [None] * size
         self._by_accepted: dict[frozenset[str], _StateLexer] = {}
-        self._fast: list[_FastLexer | None] = [None] * size
         self._root_lexer: _StateLexer | None = None
 
     def actions(self, state: int) -> dict[str, int]:
@@ -476,23 +474,13 @@ class Driver:
             self._lexers[state] = lexer
         return lexer
 
-    def _fast_lexer(self, state: int) -> _FastLexer:
-        """The state's lexer unpacked for the token loop: match, keyword tables (with an
-        entry for NAME where a name may be the `/` operator), literals, and that flag."""
-        lexer = self._lexer(state)
-        keywords = dict(lexer.keywords)
-        if lexer.slash_operator:
-            keywords.setdefault("NAME", {})
-        fast = (lexer.pattern.match, keywords, lexer.literals, lexer.slash_operator,
-                lexer.singles)
-        self._fast[state] = fast
-        return fast
-
     def parse(self, text: str, start: str, comments: list[Token]) -> Any:
         """Run the parser on `text` from rule `start`; comments are appended to `comments`."""
-        # Rows, reductions and lexers are read as `table[i] or self.method(i)`: decoded
-        # on first use, then one list index (no call) per look-up.
-        actions, gotos, rules, lexers = self._actions, self._gotos, self._rules, self._fast
+        # Rows, reductions and lexers are read as `table[i]`, or `self.method(i)` while that
+        # is None: decoded on first use, then one list index (no call) per look-up. Rows
+        # are tested with `or` (a dict's truth is its size), the others with `is None`:
+        # compiled, `or` would box a reduction's tuple anew to test its truth.
+        actions, gotos, rules, lexers = self._actions, self._gotos, self._rules, self._lexers
         state = self.start_states[start]
         state_stack = [state]
         value_stack: list[Any] = []
@@ -509,14 +497,12 @@ class Driver:
         blanks = _BLANKS
         skipped_to = -1
         while True:
-            # `is None`, not `or`: compiled, `or` would box the tuple to test its truth.
-            fast = lexers[state]
-            if fast is None:
-                fast = self._fast_lexer(state)
-            match_token, keywords, literals, slash, singles = fast
+            lexer = lexers[state]
+            if lexer is None:
+                lexer = self._lexer(state)
             # `Any`: compiled, the match and the token share one boxed int for the offset.
             offset: Any = position
-            kind = singles.get(text[position]) if position < length else None
+            kind = lexer.singles.get(text[position]) if position < length else None
             if kind is not None:
                 # A character that is a token of its own here: no regex, and the blanks
                 # after it are skipped here.
@@ -524,7 +510,7 @@ class Driver:
                 end = position + 1
                 while end < length and text[end] in blanks:
                     end += 1
-            elif (match := match_token(text, offset)) is not None:
+            elif (match := lexer.match(text, offset)) is not None:
                 # `_resolve`, inlined: this runs once per token (a call would cost more
                 # than the rest of this block).
                 kind = match.lastgroup or ""
@@ -532,15 +518,15 @@ class Driver:
                 # Where the next token starts: after the blanks that follow this one, or
                 # right after a literal or `/` that is shorter than the text of its group.
                 end = match.end()
-                table = keywords.get(kind)
+                table = lexer.loop_keywords.get(kind)
                 if table is not None:
-                    if slash and kind == "NAME" and value[0] == "/":
+                    if lexer.slash_operator and kind == "NAME" and value[0] == "/":
                         if value != "/DISCARD/":
                             kind, value = "SLASH", "/"
                             end = position + 1
                     else:
                         kind = table.get(value, kind)
-                elif literals is not None and kind in literal_groups:
+                elif (literals := lexer.literals) is not None and kind in literal_groups:
                     literal = literals.found.get(value) or literals.find(value)
                     if not literal[0]:
                         kind = None
