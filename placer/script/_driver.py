@@ -477,9 +477,9 @@ class Driver:
     def parse(self, text: str, start: str, comments: list[Token]) -> Any:
         """Run the parser on `text` from rule `start`; comments are appended to `comments`."""
         # Rows, reductions and lexers are read as `table[i]`, or `self.method(i)` while that
-        # is None: decoded on first use, then one list index (no call) per look-up. Rows
-        # are tested with `or` (a dict's truth is its size), the others with `is None`:
-        # compiled, `or` would box a reduction's tuple anew to test its truth.
+        # is None: decoded on first use, then one list index (no call) per look-up. Not
+        # `or`: compiled, that asks a row for its size and boxes a reduction's tuple anew
+        # to test its truth.
         actions, gotos, rules, lexers = self._actions, self._gotos, self._rules, self._lexers
         state = self.start_states[start]
         state_stack = [state]
@@ -579,7 +579,10 @@ class Driver:
                 line_start = text.rfind("\n", 0, position) + 1
             # Feed the token: reduce as far as it allows, then shift it.
             while True:
-                action = (actions[state] or self.actions(state)).get(kind)
+                row = actions[state]
+                if row is None:
+                    row = self.actions(state)
+                action = row.get(kind)
                 if action is None:
                     raise ParseFailure(
                         token, position - len(value), self.accepts(state_stack), previous
@@ -611,7 +614,10 @@ class Driver:
                     value_stack.append(reduce([]))
                     state_stack.append(state)
                 state = state_stack[-2]
-                state = state_stack[-1] = (gotos[state] or self.gotos(state))[produced]
+                targets = gotos[state]
+                if targets is None:
+                    targets = self.gotos(state)
+                state = state_stack[-1] = targets[produced]
             previous = token
             if end != position:
                 # The blanks after the token, matched with it.
