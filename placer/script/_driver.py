@@ -97,6 +97,8 @@ class _StateLexer:
         # a tuple's items to check and unpack): the match, and the keyword tables with an
         # entry for NAME where a name may be the `/` operator.
         self.match = pattern.match
+        #: `singles` by character code, for the ASCII ones (all of them).
+        self.single_codes: list[str | None] = [singles.get(chr(code)) for code in range(128)]
         self.loop_keywords = dict(keywords)
         if slash_operator:
             self.loop_keywords.setdefault("NAME", {})
@@ -502,7 +504,9 @@ class Driver:
                 lexer = self._lexer(state)
             # `Any`: compiled, the match and the token share one boxed int for the offset.
             offset: Any = position
-            kind = lexer.singles.get(text[position]) if position < length else None
+            # Compiled, `ord(text[i])` reads the character where it is: no str, no hash.
+            code = ord(text[position]) if position < length else 128
+            kind = lexer.single_codes[code] if code < 128 else None
             if kind is not None:
                 # A character that is a token of its own here: no regex, and the blanks
                 # after it are skipped here.
