@@ -3,8 +3,10 @@
 Lark compiles the grammar (``grammar/ld.lark``) into LALR tables once, when the grammar
 changes (`placer.script._tablegen` writes them to `placer.script._tables`, shipped in the
 wheel); this module runs them without importing Lark. It does what Lark's own contextual
-lexer and parser loop do, with less per-token work (one regex match per token, whitespace
-and comments skipped by one more), which is most of the parse time on large scripts. A
+lexer and parser loop do, with less per-token work (at most one regex match per token,
+which takes the blanks after it too; none for a punctuation character that is a token of
+its own, `_SINGLE_CHARACTERS`; comments skipped by one more), which is most of the parse
+time on large scripts. A
 state's table row and lexer are decoded the first time the parse reaches it (a script
 visits a small part of the 2,000 states).
 
