@@ -156,8 +156,8 @@ class _Builder:
 
     def __init__(self) -> None:
         self.file = "<string>"
-        #: id(container) -> position of its ``{`` and ``}``: where comments may attach.
-        self.bodies: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {}
+        #: id(container) -> `_position` of its ``{`` and ``}``: where comments may attach.
+        self.bodies: dict[int, tuple[int, int]] = {}
         self.comments: list[Token] = []
 
     def method(self, rule: str) -> Callable[[list[Any]], Any] | None:
@@ -184,8 +184,8 @@ class _Builder:
         # them for 20k output sections).
         if self.comments:
             self.bodies[id(node)] = (
-                (open_brace.line or 0, open_brace.column or 0),
-                (close_brace.line or 0, close_brace.column or 0),
+                _position(open_brace.line or 0, open_brace.column or 0),
+                _position(close_brace.line or 0, close_brace.column or 0),
             )
         return node
 
@@ -885,10 +885,16 @@ def _own_line(token: Token, text: str) -> bool:
     return not text[line_start:start].strip() and not text[end:line_end].strip()
 
 
+def _position(line: int, column: int) -> int:
+    """Line and column as one int that orders as the pair does: a comparison of two ints,
+    not of two tuples, for every child of a container that holds a comment."""
+    return line << 32 | column
+
+
 def _attach_comments(script: ast.Script, builder: _Builder, text: str) -> ast.Script:
     comments = [
         (
-            (t.line or 0, t.column or 0),
+            _position(t.line or 0, t.column or 0),
             ast.Comment(
                 str(t).rstrip("\n"), span=SourceSpan(builder.file, t.line or 0, t.column or 0)
             ),
@@ -913,8 +919,8 @@ _ACCEPTS_COMMENTS: dict[type, str] = {
 
 def _attach(
     node: Any,
-    comments: list[tuple[tuple[int, int], ast.Comment]],
-    bodies: dict[int, tuple[tuple[int, int], tuple[int, int]]],
+    comments: list[tuple[int, ast.Comment]],
+    bodies: dict[int, tuple[int, int]],
 ) -> Any:
     field = _ACCEPTS_COMMENTS.get(type(node))
     children: tuple[Any, ...] = getattr(node, field) if field else node.sections
@@ -941,7 +947,8 @@ def _attach(
                 del pending[low:high]
                 del keys[low:high]
                 child = _attach(child, inside, bodies)
-        start = (child.span.line, child.span.column) if child.span else (0, 0)
+        span = child.span
+        start = 0 if span is None else _position(span.line, span.column)
         while placed < len(pending) and keys[placed] < start:
             if field:
                 result.append(pending[placed][1])
