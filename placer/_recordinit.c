@@ -1,4 +1,5 @@
-/* A record's __init__ in C: stores its arguments straight into the instance's slots.
+/* A record's __init__ in C: stores its arguments straight into the instance's slots (and
+ * the same for the parser's tokens, a str subclass with slots).
  *
  * placer.records generates each record class's __init__ in Python. A frozen record's
  * __setattr__ refuses every assignment, so that __init__ stores each field by calling the
@@ -380,7 +381,120 @@ make_init(PyObject *module, PyObject *args)
     return (PyObject *)self;
 }
 
+/* A `str` subclass with slots (the parser's tokens): its text, and a value per slot. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyTypeObject *cls;
+    PyObject *members; /* tuple of the slots' descriptors, in the order of the values */
+} StrMaker;
+
+static PyObject *
+str_maker_call(StrMaker *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t count = PyTuple_GET_SIZE(self->members);
+    if ((kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) || nargs != count + 1
+        || !PyUnicode_Check(args[0])) {
+        PyErr_Format(PyExc_TypeError, "%s maker takes a str and %zd values by position",
+                     self->cls->tp_name, count);
+        return NULL;
+    }
+    /* What str.__new__(cls, text) does: a copy of the text as an instance of cls. */
+    PyObject *text = PyTuple_Pack(1, args[0]);
+    if (text == NULL) {
+        return NULL;
+    }
+    PyObject *instance = PyUnicode_Type.tp_new(self->cls, text, NULL);
+    Py_DECREF(text);
+    if (instance == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyMemberDescrObject *slot = (PyMemberDescrObject *)PyTuple_GET_ITEM(self->members, i);
+        if (PyMember_SetOne((char *)instance, slot->d_member, args[i + 1]) < 0) {
+            Py_DECREF(instance);
+            return NULL;
+        }
+    }
+    return instance;
+}
+
+static int
+str_maker_traverse(StrMaker *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->cls);
+    Py_VISIT(self->members);
+    return 0;
+}
+
+static int
+str_maker_clear(StrMaker *self)
+{
+    Py_CLEAR(self->cls);
+    Py_CLEAR(self->members);
+    return 0;
+}
+
+static void
+str_maker_dealloc(StrMaker *self)
+{
+    PyObject_GC_UnTrack(self);
+    str_maker_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject StrMakerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "placer._recordinit.StrMaker",
+    .tp_doc = "Makes instances of a str subclass and fills their slots.",
+    .tp_basicsize = sizeof(StrMaker),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(StrMaker, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_traverse = (traverseproc)str_maker_traverse,
+    .tp_clear = (inquiry)str_maker_clear,
+    .tp_dealloc = (destructor)str_maker_dealloc,
+};
+
+static PyObject *
+make_str_maker(PyObject *module, PyObject *args)
+{
+    PyTypeObject *cls;
+    PyObject *members;
+    if (!PyArg_ParseTuple(args, "O!O!:make_str_maker", &PyType_Type, &cls, &PyTuple_Type,
+                          &members)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype(cls, &PyUnicode_Type) || PyTuple_GET_SIZE(members) > MAX_FIELDS) {
+        PyErr_SetString(PyExc_TypeError, "a str subclass and at most 64 slots");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(members); i++) {
+        PyObject *slot = PyTuple_GET_ITEM(members, i);
+        if (!PyObject_TypeCheck(slot, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)slot)->d_member->type != T_OBJECT_EX
+            || !PyType_IsSubtype(cls, PyDescr_TYPE(slot))) {
+            PyErr_SetString(PyExc_TypeError, "every value must go to an object slot of the class");
+            return NULL;
+        }
+    }
+    StrMaker *self = PyObject_GC_New(StrMaker, &StrMakerType);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->vectorcall = (vectorcallfunc)str_maker_call;
+    self->cls = (PyTypeObject *)Py_NewRef(cls);
+    self->members = Py_NewRef(members);
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
 static PyMethodDef module_methods[] = {
+    {"make_str_maker", make_str_maker, METH_VARARGS,
+     "make_str_maker(cls, slots)\n--\n\n"
+     "A function of (text, *values) that makes str(text) an instance of `cls`, a str\n"
+     "subclass, and stores each value into the slot of the same place in `slots`."},
     {"make_init", make_init, METH_VARARGS,
      "make_init(cls, names, slots, defaults, positional, required, fallback, frozen)\n--\n\n"
      "The __init__ of record class `cls`: it stores its arguments into the slots `slots`\n"
@@ -402,7 +516,7 @@ static struct PyModuleDef module_definition = {
 PyMODINIT_FUNC
 PyInit__recordinit(void)
 {
-    if (PyType_Ready(&RecordInitType) < 0) {
+    if (PyType_Ready(&RecordInitType) < 0 || PyType_Ready(&StrMakerType) < 0) {
         return NULL;
     }
     init_name = PyUnicode_InternFromString("__init__");

@@ -93,6 +93,25 @@ def test_records_are_built_in_c_exactly_when_the_run_is_compiled() -> None:
         assert native[0] is expected
 
 
+def test_tokens_are_made_in_c_exactly_when_the_run_is_compiled() -> None:
+    from placer.script._tokens import NATIVE_TOKEN, Token, make_token
+
+    expected = _expected()
+    if expected is not None:
+        assert (NATIVE_TOKEN is not None) is expected
+    if NATIVE_TOKEN is None:
+        return
+    line = int("1000001")  # an object of its own: the token must hold this very one
+    made = NATIVE_TOKEN("x y", "NAME", 3, line, 4)
+    plain = make_token("NAME", "x y", 3, line, 4)
+    assert type(made) is Token and made == plain == "x y" and hash(made) == hash("x y")
+    assert (made.type, made.start_pos, made.column) == ("NAME", 3, 4) and made.line is line
+    with pytest.raises(TypeError, match="takes a str and 4 values"):
+        NATIVE_TOKEN("x", "NAME")
+    with pytest.raises(TypeError, match="takes a str and 4 values"):
+        NATIVE_TOKEN(1, "NAME", 0, 1, 1)
+
+
 def test_the_wheel_holds_what_this_run_compiles(installed_wheel: tuple[Path, Path]) -> None:
     wheel, target = installed_wheel
     names = set(zipfile.ZipFile(wheel).namelist())

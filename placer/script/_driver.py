@@ -53,7 +53,7 @@ from collections.abc import Callable
 from typing import Any
 
 from placer.script import _tables
-from placer.script._tokens import ParseFailure, Token, make_token
+from placer.script._tokens import NATIVE_TOKEN, ParseFailure, Token, make_token
 
 _BLANK = r"[ \t\r\n\f\v]"
 #: A ``/* */`` comment or a ``#`` line comment, skipped in every lexer state. A comment
@@ -497,6 +497,7 @@ class Driver:
         previous: Token | None = None
         skip = _SKIP.match
         token_class = Token
+        native_token = NATIVE_TOKEN
         literal_groups = _LITERAL_GROUPS
         blanks = _BLANKS
         skipped_to = -1
@@ -571,12 +572,15 @@ class Driver:
                     raise ParseFailure(None, position, self.accepts(state_stack), previous)
                 _, kind, value = found
                 end = position + len(value)
-            # make_token, inlined: this is the innermost loop.
-            token = token_class(value)
-            token.type = kind
-            token.start_pos = offset
-            token.line = line
-            token.column = position - line_start + 1
+            if native_token is not None:
+                token = native_token(value, kind, offset, line, position - line_start + 1)
+            else:
+                # make_token, inlined: this is the innermost loop.
+                token = token_class(value)
+                token.type = kind
+                token.start_pos = offset
+                token.line = line
+                token.column = position - line_start + 1
             position += len(value)
             if "\n" in value:
                 # A quoted name or an input section description (no other token's text

@@ -8,6 +8,9 @@ always pure Python, and the driver, the reductions and the diagnostics share the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class Token(str):
     """A lexed token: its text (the string itself), terminal name and position (as Lark's
@@ -44,6 +47,23 @@ def make_token(kind: str, value: str, start: int, line: int, column: int) -> Tok
     token.line = line
     token.column = column
     return token
+
+
+def _native_token_maker() -> Callable[[str, str, int, Any, int], Token] | None:
+    try:
+        # Built by setup.py with the compiled modules (placer/_recordinit.c).
+        from placer._recordinit import make_str_maker
+    except ImportError:
+        return None
+    made: Callable[[str, str, int, Any, int], Token] = make_str_maker(
+        Token, (Token.type, Token.start_pos, Token.line, Token.column))
+    return made
+
+
+#: ``NATIVE_TOKEN(value, kind, start, line, column)``: `make_token` in C (one call instead
+#: of a `str` constructor call and four attribute stores, a tenth of a compiled parse), or
+#: None where setup.py built no C (the lexer then makes its tokens itself).
+NATIVE_TOKEN = _native_token_maker()
 
 
 class ParseFailure(Exception):
