@@ -6,7 +6,7 @@
  * slot's descriptor (`Cls.field.__set__(self, value)`): a Python frame plus one
  * method-wrapper call per field, each of which packs its arguments into a tuple. The
  * parser builds hundreds of thousands of records per second of input, and that was a
- * quarter of a parse. `make_init` returns an object that does the common call (arguments
+ * fifth of a parse. `make_init` returns an object that does the common call (arguments
  * by position or by name, defaults filled in) with one C loop over the slots, and hands
  * every other call (a missing, unknown or repeated argument, an instance of another
  * class) to the generated Python __init__, which binds or refuses it with Python's own
