@@ -99,7 +99,10 @@ acyclic(PyObject *value, int depth)
 /* A frozen record whose fields can never lead back to it is taken off the cycle
  * collector's lists: a parsed script is hundreds of thousands of such records (spans,
  * patterns, numbers), and every collection after a parse would otherwise walk them all,
- * to find nothing. Storing into it again through __init__ puts it back when needed. */
+ * to find nothing. Storing into it again through __init__ puts it back when needed; a
+ * store that bypasses both __init__ and the frozen __setattr__ (object.__setattr__, as a
+ * __post_init__ does) could hide a cycle from the collector, which is why records with a
+ * __post_init__ keep the Python __init__ and are never untracked. */
 static void
 untrack_if_acyclic(PyObject *instance, PyObject *const *values, Py_ssize_t count)
 {
