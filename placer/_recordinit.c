@@ -18,7 +18,8 @@
 #include <Python.h>
 #include <structmember.h>
 
-/* A record with more fields keeps the Python __init__ (placer's largest has 21). */
+/* A record with more fields keeps the Python __init__ (placer's largest has 21); exported
+ * as MAX_FIELDS for placer.records to tell. */
 #define MAX_FIELDS 64
 
 typedef struct {
@@ -470,7 +471,7 @@ make_str_maker(PyObject *module, PyObject *args)
         return NULL;
     }
     if (!PyType_IsSubtype(cls, &PyUnicode_Type) || PyTuple_GET_SIZE(members) > MAX_FIELDS) {
-        PyErr_SetString(PyExc_TypeError, "a str subclass and at most 64 slots");
+        PyErr_Format(PyExc_TypeError, "a str subclass and at most %d slots", MAX_FIELDS);
         return NULL;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(members); i++) {
@@ -526,5 +527,9 @@ PyInit__recordinit(void)
     if (init_name == NULL) {
         return NULL;
     }
-    return PyModule_Create(&module_definition);
+    PyObject *module = PyModule_Create(&module_definition);
+    if (module != NULL && PyModule_AddIntConstant(module, "MAX_FIELDS", MAX_FIELDS) < 0) {
+        Py_CLEAR(module);
+    }
+    return module;
 }

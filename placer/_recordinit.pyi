@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
+MAX_FIELDS: int
+
 def make_init(cls: type, names: tuple[str, ...], slots: tuple[Any, ...],
               defaults: tuple[Any, ...], positional: int, required: object,
               fallback: Callable[..., None], frozen: bool) -> Callable[..., None]: ...

@@ -53,20 +53,18 @@ _C = TypeVar("_C", bound=type)
 GENERATOR_VERSION = 3
 
 
-
-def _native_init_maker() -> Callable[..., Callable[..., None]] | None:
+def _native_init_maker() -> tuple[Callable[..., Callable[..., None]] | None, int]:
     try:
         # Built by setup.py beside the mypyc-compiled modules; a pure-Python install has none.
-        from placer._recordinit import make_init
+        from placer._recordinit import MAX_FIELDS, make_init
     except ImportError:
-        return None
-    return make_init
+        return None, 0
+    return make_init, MAX_FIELDS
 
 
-#: `placer._recordinit.make_init`, or None where it was not built.
-_make_native_init = _native_init_maker()
-#: The most fields `placer._recordinit` stores (its MAX_FIELDS).
-_MAX_NATIVE_FIELDS = 64
+#: `placer._recordinit.make_init` (None where it was not built), and the most fields it
+#: stores.
+_make_native_init, _MAX_NATIVE_FIELDS = _native_init_maker()
 
 
 class _Nothing:
