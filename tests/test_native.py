@@ -64,6 +64,13 @@ def _imported(path: str) -> object | None:
         raise
 
 
+def _built_beside(path: str) -> list[Path]:
+    """The extension modules built in the checkout from source `path`."""
+    stem = str(ROOT / path).rsplit(".", 1)[0]
+    return [Path(stem + suffix) for suffix in importlib.machinery.EXTENSION_SUFFIXES
+            if Path(stem + suffix).is_file()]
+
+
 @pytest.mark.parametrize("path", compiled_module_paths() + c_module_paths())
 def test_the_run_imports_each_module_of_the_kind_it_says(path: str) -> None:
     module = _imported(path)
@@ -72,9 +79,12 @@ def test_the_run_imports_each_module_of_the_kind_it_says(path: str) -> None:
         # A plain `pytest`: a module compiled in the checkout must at least not be older
         # than its source (it would be run instead of the edited source).
         if module is not None and is_compiled(module):
-            compiled = Path(getattr(module, "__file__", None) or "")
-            assert compiled.stat().st_mtime >= (ROOT / path).stat().st_mtime, (
-                f"{compiled} is older than {path}: rebuild it or delete it")
+            # Looked for beside its source, not through `__file__`, which is relative when
+            # imported through the checkout's own sys.path entry (and an earlier test may
+            # have changed the working directory since).
+            for compiled in _built_beside(path):
+                assert compiled.stat().st_mtime >= (ROOT / path).stat().st_mtime, (
+                    f"{compiled} is older than {path}: rebuild it or delete it")
         return
     assert (module is not None and is_compiled(module)) is expected, (
         f"{module_name(path)} from {getattr(module, '__file__', None)}, expected "
